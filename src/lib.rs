@@ -1,0 +1,1 @@
+//! ferrotls placeholder

@@ -1,1 +1,5 @@
-//! ferrotls placeholder
+//! ferrotls: a TLS 1.3 and TLS 1.2 engine with a C ABI.
+#![deny(unsafe_code)]
+
+pub mod codec;
+pub mod error;

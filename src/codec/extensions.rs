@@ -1,0 +1,1 @@
+//! Handshake messages (filled in by the codec work).

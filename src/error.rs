@@ -247,6 +247,18 @@ impl Error {
         Self::AlertReceived { alert, detail: format!("the {peer} sent a fatal {alert} alert: {meaning}") }
     }
 
+    /// The same error with `context` put in front of its detail ("the peer's ServerHello
+    /// could not be decoded: ...").
+    pub fn with_context(self, context: &str) -> Self {
+        let wrap = |s: String| format!("{context}: {s}");
+        match self {
+            Self::Decode(s) => Self::Decode(wrap(s)),
+            Self::IllegalParameter(s) => Self::IllegalParameter(wrap(s)),
+            Self::LimitExceeded(s) => Self::LimitExceeded(wrap(s)),
+            other => other,
+        }
+    }
+
     /// Shorthand for a certificate error.
     pub fn cert(kind: CertErrorKind, detail: impl Into<String>) -> Self {
         Self::Certificate { kind, detail: detail.into() }

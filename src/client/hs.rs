@@ -1,0 +1,302 @@
+//! Step One (ClientHello) and Step Two (ServerHello / HelloRetryRequest): where the version,
+//! the cipher suite and the key-exchange group are settled.
+
+use pki_types::ServerName;
+
+use crate::codec::enums::{
+    CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
+};
+use crate::codec::extensions::{ClientExtension, KeyShareEntry};
+use crate::codec::handshake::{
+    ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload, ServerHelloPayload,
+};
+use crate::config::VerifyMode;
+use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::crypto::hash::{Transcript, TranscriptBuffer};
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::{rand, suites};
+use crate::error::Error;
+
+use super::ClientState;
+use super::tls13;
+
+/// The transcript before and after the suite (and so the hash) is known.
+enum Hashing {
+    Buffered(TranscriptBuffer),
+    Hashed(Transcript),
+}
+
+/// Waiting for Step Two.
+pub(crate) struct ExpectServerHello {
+    server_name: Option<ServerName<'static>>,
+    hello: ClientHelloPayload,
+    kx: KeyExchange,
+    transcript: Hashing,
+    offered_suites: Vec<CipherSuite>,
+    /// Set after a HelloRetryRequest: the suite it chose, which ServerHello must repeat.
+    retried_suite: Option<CipherSuite>,
+    sent_ccs: bool,
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl ExpectServerHello {
+    /// Step One: build and send the ClientHello.
+    pub(crate) fn start(cx: &mut Common, server_name: Option<&str>) -> Result<Self, Error> {
+        let config = cx.config.clone();
+        let server_name = match server_name {
+            Some(n) => Some(
+                ServerName::try_from(n)
+                    .map_err(|_| Error::Usage(format!("'{n}' is neither a valid DNS name nor an IP address")))?
+                    .to_owned(),
+            ),
+            None if config.verify == VerifyMode::VerifyServer => {
+                return Err(Error::Usage(
+                    "a server name is needed to verify the server's certificate".into(),
+                ));
+            }
+            None => None,
+        };
+        let sni = match &server_name {
+            Some(ServerName::DnsName(d)) => Some(d.as_ref().to_string()),
+            _ => None,
+        };
+
+        if !config.allows(ProtocolVersion::TLSv1_3) {
+            return Err(Error::Config(
+                "this build of ferrotls speaks TLS 1.3 only as a client; enable TLSv1.3".into(),
+            ));
+        }
+        let versions = vec![ProtocolVersion::TLSv1_3];
+        let offered_suites: Vec<CipherSuite> =
+            config.suites_for(ProtocolVersion::TLSv1_3).map(|s| s.suite).collect();
+        let group = *config
+            .groups
+            .first()
+            .ok_or_else(|| Error::Config("no key-exchange group configured".into()))?;
+        let kx = KeyExchange::start(group)?;
+
+        let random: [u8; 32] = rand::random_array()?;
+        // A non-empty legacy session id puts the peer in middlebox-compatibility mode
+        // (RFC 8446 Appendix D.4).
+        let session_id = rand::random_array::<32>()?.to_vec();
+        let mut extensions = Vec::new();
+        if let Some(name) = &sni {
+            extensions.push(ClientExtension::ServerName(name.clone()));
+        }
+        extensions.push(ClientExtension::SupportedVersions(versions));
+        extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
+        extensions.push(ClientExtension::SignatureAlgorithms(config.verify_schemes(true)));
+        extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
+            group,
+            payload: kx.public_key().to_vec(),
+        }]));
+        extensions.push(ClientExtension::PskKeyExchangeModes(vec![PskKeyExchangeMode::PSK_DHE_KE]));
+        if !config.alpn.is_empty() {
+            extensions.push(ClientExtension::Alpn(config.alpn.clone()));
+        }
+        let hello = ClientHelloPayload {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random,
+            session_id,
+            cipher_suites: offered_suites.clone(),
+            compression_methods: vec![Compression::Null],
+            extensions,
+        };
+        cx.client_random = random;
+        cx.neg.sni = sni;
+        cx.record_version = 0x0301;
+        let msg = HandshakeMessage { typ: HandshakeType::ClientHello, payload: HandshakePayload::ClientHello(hello.clone()) };
+        let enc = cx.send_hs(&msg)?;
+        cx.record_version = 0x0303;
+        let mut buf = TranscriptBuffer::new();
+        buf.add(&enc);
+        Ok(Self {
+            server_name,
+            hello,
+            kx,
+            transcript: Hashing::Buffered(buf),
+            offered_suites,
+            retried_suite: None,
+            sent_ccs: false,
+        })
+    }
+
+    pub(crate) fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<ClientState, Error> {
+        let Incoming::Handshake { msg, raw } = m else {
+            return Err(Error::unexpected("Step Two: ServerHello", "a change_cipher_spec record"));
+        };
+        match msg.payload {
+            HandshakePayload::ServerHello(sh) => self.server_hello(cx, sh, raw),
+            HandshakePayload::HelloRetryRequest(hrr) => self.hello_retry(cx, hrr, raw),
+            _ => Err(Error::unexpected("Step Two: ServerHello", msg.name())),
+        }
+    }
+
+    fn check_suite(&self, suite: CipherSuite) -> Result<&'static suites::SuiteInfo, Error> {
+        match suites::lookup(suite) {
+            Some(info) if self.offered_suites.contains(&suite) && info.version == ProtocolVersion::TLSv1_3 => Ok(info),
+            _ => Err(Error::IllegalParameter(format!(
+                "the server chose cipher suite {suite}, which we did not offer (we offered {})",
+                list(&self.offered_suites)
+            ))),
+        }
+    }
+
+    fn check_version(&self, selected: Option<ProtocolVersion>, legacy: ProtocolVersion) -> Result<(), Error> {
+        match selected {
+            Some(ProtocolVersion::TLSv1_3) => Ok(()),
+            Some(v) => Err(Error::IllegalParameter(format!(
+                "the server selected {v} in supported_versions, which we did not offer (we offered TLSv1.3)"
+            ))),
+            None => Err(Error::NoSharedVersion(format!(
+                "the server chose {legacy} (no supported_versions extension), but we offered only TLSv1.3"
+            ))),
+        }
+    }
+
+    /// Step Two, repeated: the server wants a key share for another group (RFC 8446 §4.1.4).
+    fn hello_retry(
+        mut self: Box<Self>,
+        cx: &mut Common,
+        hrr: HelloRetryRequestPayload,
+        raw: &[u8],
+    ) -> Result<ClientState, Error> {
+        if self.retried_suite.is_some() {
+            return Err(Error::unexpected("Step Two: ServerHello", "a second HelloRetryRequest"));
+        }
+        self.check_version(hrr.supported_versions(), hrr.legacy_version)?;
+        let suite = self.check_suite(hrr.cipher_suite)?;
+        if hrr.session_id != self.hello.session_id {
+            return Err(Error::IllegalParameter("the HelloRetryRequest does not echo our session id".into()));
+        }
+        let group = hrr.selected_group();
+        if let Some(g) = group {
+            if !cx.config.groups.contains(&g) {
+                return Err(Error::IllegalParameter(format!(
+                    "the server asked for a key share in {g}, which we did not offer (we offered {})",
+                    list(&cx.config.groups)
+                )));
+            }
+            if g == self.kx.group() {
+                return Err(Error::IllegalParameter(format!(
+                    "the server asked for a key share in {g}, but we already sent one"
+                )));
+            }
+        }
+        let cookie = hrr.cookie().map(<[u8]>::to_vec);
+        if group.is_none() && cookie.is_none() {
+            return Err(Error::IllegalParameter(
+                "the HelloRetryRequest would not change the ClientHello (no key_share, no cookie)".into(),
+            ));
+        }
+        cx.trace(TraceKind::Negotiated, || {
+            format!("HelloRetryRequest: the server wants a {} key share", group.map(|g| g.to_string()).unwrap_or("new".into()))
+        });
+
+        // RFC 8446 §4.4.1: the transcript restarts from a hash of the first ClientHello.
+        let mut transcript = match self.transcript {
+            Hashing::Buffered(b) => b.start_hash(suite.hash),
+            Hashing::Hashed(t) => t,
+        };
+        transcript.rollup_for_hello_retry();
+        transcript.add(raw);
+
+        if let Some(g) = group {
+            self.kx = KeyExchange::start(g)?;
+        }
+        let share = KeyShareEntry { group: self.kx.group(), payload: self.kx.public_key().to_vec() };
+        self.hello.extensions.retain(|e| {
+            !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_))
+        });
+        // key_share goes back where it was; the cookie comes last (no pre_shared_key here).
+        self.hello.extensions.push(ClientExtension::KeyShare(vec![share]));
+        if let Some(c) = cookie {
+            self.hello.extensions.push(ClientExtension::Cookie(c));
+        }
+        cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+        self.sent_ccs = true;
+        let msg = HandshakeMessage {
+            typ: HandshakeType::ClientHello,
+            payload: HandshakePayload::ClientHello(self.hello.clone()),
+        };
+        let enc = cx.send_hs(&msg)?;
+        transcript.add(&enc);
+        self.transcript = Hashing::Hashed(transcript);
+        self.retried_suite = Some(suite.suite);
+        cx.neg.kind = Some(HandshakeKind::FullWithHelloRetry);
+        Ok(ClientState::ExpectServerHello(self))
+    }
+
+    /// Step Two: the server's choices, and the switch to handshake keys.
+    fn server_hello(self: Box<Self>, cx: &mut Common, sh: ServerHelloPayload, raw: &[u8]) -> Result<ClientState, Error> {
+        // 1. Version: TLS 1.3 is chosen only through supported_versions (RFC 8446 §4.2.1).
+        self.check_version(sh.supported_versions(), sh.legacy_version)?;
+        // 2. The server must echo our session id and pick a suite we offered.
+        if sh.session_id != self.hello.session_id {
+            return Err(Error::IllegalParameter("the ServerHello does not echo our legacy_session_id".into()));
+        }
+        let suite = self.check_suite(sh.cipher_suite)?;
+        if let Some(s) = self.retried_suite
+            && s != suite.suite
+        {
+            return Err(Error::IllegalParameter(format!(
+                "the ServerHello chose {}, but the HelloRetryRequest chose {s}",
+                suite.suite
+            )));
+        }
+        if sh.compression_method != Compression::Null {
+            return Err(Error::IllegalParameter(format!(
+                "the server chose compression {}; TLS 1.3 allows none",
+                sh.compression_method
+            )));
+        }
+        // 3. Only key_share, supported_versions and pre_shared_key belong in a TLS 1.3
+        //    ServerHello (RFC 8446 §4.2).
+        for ext in &sh.extensions {
+            use crate::codec::extensions::ServerExtension as S;
+            if !matches!(ext, S::KeyShare(_) | S::SupportedVersions(_)) {
+                return Err(Error::UnsupportedExtension(format!(
+                    "the ServerHello carries {}, which we did not offer or which does not belong there",
+                    crate::codec::extensions::HasExtType::ext_type(ext)
+                )));
+            }
+        }
+        // 4. The key share must be in the group we sent.
+        let share = sh
+            .key_share()
+            .ok_or_else(|| Error::MissingExtension("the ServerHello has no key_share".into()))?;
+        if share.group != self.kx.group() {
+            return Err(Error::IllegalParameter(format!(
+                "the server's key share is for {}, but we sent one for {}",
+                share.group,
+                self.kx.group()
+            )));
+        }
+        let group: NamedGroup = share.group;
+        let shared = self.kx.complete(&share.payload)?;
+
+        cx.neg.version = Some(ProtocolVersion::TLSv1_3);
+        cx.neg.suite = Some(suite);
+        cx.neg.group = Some(group);
+        cx.trace(TraceKind::Negotiated, || format!("negotiated: TLSv1.3, {}, key exchange {group}", suite.suite));
+
+        let mut transcript = match self.transcript {
+            Hashing::Buffered(b) => b.start_hash(suite.hash),
+            Hashing::Hashed(t) => t,
+        };
+        transcript.add(raw);
+        if !self.sent_ccs {
+            cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+        }
+        let keys = crate::tls13::handshake::start_handshake_keys(cx, suite, shared.as_bytes(), &transcript)?;
+        Ok(ClientState::Tls13(tls13::State::expect_encrypted_extensions(
+            suite,
+            keys,
+            transcript,
+            self.server_name,
+        )))
+    }
+}

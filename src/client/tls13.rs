@@ -1,0 +1,303 @@
+//! The client's TLS 1.3 handshake after ServerHello: EncryptedExtensions, the server's
+//! certificate and its proof of the key, Finished, then our own flight.
+
+use pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::codec::enums::{HandshakeType, SignatureScheme};
+use crate::codec::extensions::{HasExtType, ServerExtension};
+use crate::codec::handshake::{
+    CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
+    NewSessionTicketTls13,
+};
+use crate::config::VerifyMode;
+use crate::conn::{Common, Incoming, Tls13Ticket, TraceKind};
+use crate::crypto::hash::Transcript;
+use crate::crypto::hkdf::Secret;
+use crate::crypto::suites::SuiteInfo;
+use crate::error::{CertErrorKind, Error};
+use crate::tls13::handshake::{self as hs, HandshakeKeys};
+use crate::tls13::key_schedule::ticket_psk;
+use crate::verify::{self, ServerCertVerified};
+
+/// Tickets a client keeps per connection; later ones replace the oldest.
+const MAX_TICKETS: usize = 8;
+
+/// The client's TLS 1.3 states.
+pub(crate) enum State {
+    EncryptedExtensions(Box<ExpectEncryptedExtensions>),
+    CertificateOrRequest(Box<ExpectCertificate>),
+    Certificate(Box<ExpectCertificate>),
+    CertificateVerify(Box<ExpectCertificateVerify>),
+    Finished(Box<ExpectFinished>),
+    Traffic(Box<Traffic>),
+}
+
+/// What every state after ServerHello carries.
+pub(crate) struct Shared {
+    suite: &'static SuiteInfo,
+    keys: HandshakeKeys,
+    transcript: Transcript,
+    server_name: Option<ServerName<'static>>,
+}
+
+pub(crate) struct ExpectEncryptedExtensions(Shared);
+
+pub(crate) struct ExpectCertificate {
+    s: Shared,
+    /// Signature schemes of the server's CertificateRequest, if it asked for our certificate.
+    cert_request: Option<(Vec<u8>, Vec<SignatureScheme>)>,
+}
+
+pub(crate) struct ExpectCertificateVerify {
+    s: Shared,
+    cert_request: Option<(Vec<u8>, Vec<SignatureScheme>)>,
+    leaf: CertificateDer<'static>,
+    /// Proof that the chain was verified (absent only with DangerousNoVerify).
+    _verified: Option<ServerCertVerified>,
+}
+
+pub(crate) struct ExpectFinished {
+    s: Shared,
+    cert_request: Option<(Vec<u8>, Vec<SignatureScheme>)>,
+    _signature: verify::HandshakeSignatureValid,
+}
+
+pub(crate) struct Traffic {
+    suite: &'static SuiteInfo,
+    resumption: Secret,
+}
+
+fn expect_hs<'a>(m: Incoming<'a>, step: &str) -> Result<(HandshakeMessage, &'a [u8]), Error> {
+    match m {
+        Incoming::Handshake { msg, raw } => Ok((msg, raw)),
+        Incoming::ChangeCipherSpec => Err(Error::unexpected(step, "a change_cipher_spec record")),
+    }
+}
+
+impl State {
+    pub(crate) fn expect_encrypted_extensions(
+        suite: &'static SuiteInfo,
+        keys: HandshakeKeys,
+        transcript: Transcript,
+        server_name: Option<ServerName<'static>>,
+    ) -> Self {
+        Self::EncryptedExtensions(Box::new(ExpectEncryptedExtensions(Shared { suite, keys, transcript, server_name })))
+    }
+
+    pub(crate) fn step(&self) -> &'static str {
+        match self {
+            Self::EncryptedExtensions(_) => "EncryptedExtensions (the rest of Step Two)",
+            Self::CertificateOrRequest(_) | Self::Certificate(_) => "Step Three: ServerCertificate",
+            Self::CertificateVerify(_) => "the server's CertificateVerify",
+            Self::Finished(_) => "the server's Finished",
+            Self::Traffic(_) => "application data",
+        }
+    }
+
+    pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
+        let step = self.step();
+        let (msg, raw) = expect_hs(m, step)?;
+        match (self, msg.payload) {
+            (Self::EncryptedExtensions(s), HandshakePayload::EncryptedExtensions(exts)) => {
+                s.handle(cx, &exts, raw)
+            }
+            (Self::CertificateOrRequest(mut s), HandshakePayload::CertificateRequest(req)) => {
+                // Step Five: the server wants our certificate (mutual TLS).
+                if !req.context.is_empty() {
+                    return Err(Error::IllegalParameter(
+                        "a CertificateRequest during the handshake must have an empty context".into(),
+                    ));
+                }
+                let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
+                    Error::MissingExtension("the CertificateRequest has no signature_algorithms".into())
+                })?;
+                s.s.transcript.add(raw);
+                s.cert_request = Some((req.context.clone(), schemes));
+                Ok(Self::Certificate(s))
+            }
+            (Self::CertificateOrRequest(s) | Self::Certificate(s), HandshakePayload::Certificate(c)) => {
+                s.handle(cx, c, raw)
+            }
+            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => s.handle(cx, cv, raw),
+            (Self::Finished(s), HandshakePayload::Finished(f)) => s.handle(cx, &f, raw),
+            (Self::Traffic(s), HandshakePayload::NewSessionTicket(t)) => {
+                s.ticket(cx, &t);
+                Ok(Self::Traffic(s))
+            }
+            (Self::Traffic(s), HandshakePayload::KeyUpdate(req)) => {
+                hs::receive_key_update(cx, req)?;
+                Ok(Self::Traffic(s))
+            }
+            (_, _) => Err(Error::unexpected(step, msg_name(msg.typ))),
+        }
+    }
+}
+
+fn msg_name(t: HandshakeType) -> String {
+    t.to_string()
+}
+
+impl ExpectEncryptedExtensions {
+    fn handle(self, cx: &mut Common, exts: &[ServerExtension], raw: &[u8]) -> Result<State, Error> {
+        let mut s = self.0;
+        for ext in exts {
+            match ext {
+                ServerExtension::Alpn(proto) => {
+                    // RFC 7301 §3.1: the server's choice must be one we offered.
+                    if !cx.config.alpn.iter().any(|p| p == proto) {
+                        return Err(Error::IllegalParameter(format!(
+                            "the server chose ALPN protocol '{}', which we did not offer",
+                            String::from_utf8_lossy(proto)
+                        )));
+                    }
+                    cx.neg.alpn = Some(proto.clone());
+                }
+                ServerExtension::ServerNameAck if cx.neg.sni.is_some() => {}
+                ServerExtension::SupportedGroups(_) | ServerExtension::Unknown { .. } => {}
+                other => {
+                    return Err(Error::UnsupportedExtension(format!(
+                        "EncryptedExtensions carries {}, which we did not offer or which does not belong there",
+                        other.ext_type()
+                    )));
+                }
+            }
+        }
+        s.transcript.add(raw);
+        Ok(State::CertificateOrRequest(Box::new(ExpectCertificate { s, cert_request: None })))
+    }
+}
+
+impl ExpectCertificate {
+    /// Step Three: the server's certificate chain, checked against our trust anchors and the
+    /// name we asked for.
+    fn handle(self: Box<Self>, cx: &mut Common, c: CertificatePayloadTls13, raw: &[u8]) -> Result<State, Error> {
+        let ExpectCertificate { mut s, cert_request } = *self;
+        if !c.context.is_empty() {
+            return Err(Error::IllegalParameter("the server's Certificate must have an empty context".into()));
+        }
+        let chain: Vec<CertificateDer<'static>> =
+            c.entries.into_iter().map(|e| CertificateDer::from(e.cert)).collect();
+        let Some(leaf) = chain.first().cloned() else {
+            return Err(Error::cert(CertErrorKind::Missing, "the server sent an empty certificate chain"));
+        };
+        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+        let verified = match (cx.config.verify, &s.server_name) {
+            (VerifyMode::DangerousNoVerify, _) => None,
+            (_, Some(name)) => Some(verify::verify_server_cert(&cx.config.roots, &chain, name, UnixTime::now())?),
+            (_, None) => {
+                return Err(Error::Usage("no server name to verify the certificate against".into()));
+            }
+        };
+        if verified.is_some() {
+            cx.trace(TraceKind::State, || "certificate: the server's chain and name verified".into());
+        }
+        s.transcript.add(raw);
+        Ok(State::CertificateVerify(Box::new(ExpectCertificateVerify { s, cert_request, leaf, _verified: verified })))
+    }
+}
+
+impl ExpectCertificateVerify {
+    /// The server proves it holds the certificate's private key by signing the transcript.
+    fn handle(self: Box<Self>, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
+        let ExpectCertificateVerify { mut s, cert_request, leaf, .. } = *self;
+        hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "server")?;
+        let hash = s.transcript.current_hash();
+        let input = hs::certificate_verify_input(hash.as_ref(), true);
+        let proof = verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "server")?;
+        cx.neg.sig_scheme = Some(cv.scheme);
+        s.transcript.add(raw);
+        Ok(State::Finished(Box::new(ExpectFinished { s, cert_request, _signature: proof })))
+    }
+}
+
+impl ExpectFinished {
+    /// The server's Finished, then our flight: [Certificate, CertificateVerify,] Finished.
+    fn handle(self: Box<Self>, cx: &mut Common, verify_data: &[u8], raw: &[u8]) -> Result<State, Error> {
+        let ExpectFinished { s, cert_request, .. } = *self;
+        let Shared { suite, keys, mut transcript, .. } = s;
+        hs::check_finished(suite, &keys.traffic.server, &transcript, verify_data, "server")?;
+        transcript.add(raw);
+        let HandshakeKeys { schedule, traffic } = keys;
+        let (master, app) = hs::application_secrets(cx, suite, schedule, &transcript);
+        // The server may send application data right after its Finished.
+        hs::install_app_reader(cx, suite, &app)?;
+
+        if let Some((context, schemes)) = cert_request {
+            send_client_certificate(cx, &mut transcript, context, &schemes)?;
+        }
+        let fin = hs::finished_message(suite, &traffic.client, &transcript);
+        let enc = cx.send_hs(&fin)?;
+        transcript.add(&enc);
+        hs::install_app_writer(cx, suite, &app)?;
+        let resumption = master.resumption_secret(transcript.current_hash().as_ref());
+        hs::complete(cx, suite, app);
+        Ok(State::Traffic(Box::new(Traffic { suite, resumption })))
+    }
+}
+
+/// Step Seven and Step Nine for TLS 1.3: our certificate (or an empty one) and our signature.
+fn send_client_certificate(
+    cx: &mut Common,
+    transcript: &mut Transcript,
+    context: Vec<u8>,
+    schemes: &[SignatureScheme],
+) -> Result<(), Error> {
+    let config = cx.config.clone();
+    // Use our certificate only if its key can sign with a scheme the server accepts.
+    let chosen = config.certs.first().and_then(|ck| ck.key.choose_scheme(schemes, true).map(|sch| (ck, sch)));
+    if chosen.is_none() && !config.certs.is_empty() {
+        cx.trace(TraceKind::State, || {
+            "client certificate: our key cannot sign with any scheme the server accepts; sending none".into()
+        });
+    }
+    let entries = chosen
+        .map(|(ck, _)| {
+            ck.chain.iter().map(|c| CertificateEntry { cert: c.as_ref().to_vec(), extensions: vec![] }).collect()
+        })
+        .unwrap_or_default();
+    let msg = HandshakeMessage {
+        typ: HandshakeType::Certificate,
+        payload: HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries }),
+    };
+    let enc = cx.send_hs(&msg)?;
+    transcript.add(&enc);
+    if let Some((ck, scheme)) = chosen {
+        let hash = transcript.current_hash();
+        let signature = ck.key.sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
+        let msg = HandshakeMessage {
+            typ: HandshakeType::CertificateVerify,
+            payload: HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature }),
+        };
+        let enc = cx.send_hs(&msg)?;
+        transcript.add(&enc);
+    }
+    Ok(())
+}
+
+impl Traffic {
+    /// Keep a NewSessionTicket for a later resumption (RFC 8446 §4.6.1).
+    fn ticket(&self, cx: &mut Common, t: &NewSessionTicketTls13) {
+        if t.lifetime == 0 {
+            return; // the server says: do not use this ticket
+        }
+        let psk = ticket_psk(self.suite.hash, self.resumption.as_bytes(), &t.nonce);
+        let received_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if cx.tickets.len() >= MAX_TICKETS {
+            cx.tickets.remove(0);
+        }
+        cx.tickets.push(Tls13Ticket {
+            suite: self.suite.suite,
+            psk,
+            ticket: t.ticket.clone(),
+            lifetime: t.lifetime.min(7 * 24 * 3600),
+            age_add: t.age_add,
+            received_at,
+            server_name: cx.neg.sni.clone(),
+        });
+        let n = cx.tickets.len();
+        cx.trace(TraceKind::State, || format!("session ticket stored ({n} held)"));
+    }
+}

@@ -1,0 +1,511 @@
+//! Client and server configuration: a mutable [`ConfigBuilder`] that checks every setting as
+//! it is made, and an immutable [`Config`] shared by any number of connections through `Arc`.
+
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use pki_types::CertificateDer;
+
+use crate::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::crypto::kx::SUPPORTED_GROUPS;
+use crate::crypto::sign::SigningKey;
+use crate::crypto::suites::{self, ALL_SUITES, SuiteInfo};
+use crate::error::Error;
+use crate::verify::cert_info::{self, CertInfo};
+use crate::verify::pem;
+use crate::verify::roots::RootStore;
+
+/// Which side of the handshake a configuration is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The party that speaks first (sends ClientHello).
+    Client,
+    /// The party that answers.
+    Server,
+}
+
+/// How the peer is authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyMode {
+    /// Client default: verify the server's chain and name.
+    VerifyServer,
+    /// Client: accept any server certificate. For tests only; it disables authentication.
+    DangerousNoVerify,
+    /// Server default: do not ask for a client certificate.
+    NoClientAuth,
+    /// Server: ask for a client certificate, verify it if sent, allow none.
+    RequestClientCert,
+    /// Server: ask for a client certificate, verify it, fail without one.
+    RequireClientCert,
+}
+
+/// Receives key-log material (the NSS SSLKEYLOGFILE format). Must be thread-safe: one
+/// configuration serves many connections at once.
+pub trait KeyLog: Send + Sync {
+    /// Log one secret. `label` is e.g. `CLIENT_HANDSHAKE_TRAFFIC_SECRET`.
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]);
+}
+
+/// A key log that appends NSS lines to a file.
+struct KeyLogFile(Mutex<File>);
+
+impl KeyLog for KeyLogFile {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let line = format!("{label} {} {}\n", hex(client_random), hex(secret));
+        if let Ok(mut f) = self.0.lock() {
+            // A key log is a debugging aid: a failed write must not break the connection.
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A certificate chain with its private key.
+pub(crate) struct CertifiedKey {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: SigningKey,
+    pub(crate) info: CertInfo,
+}
+
+impl CertifiedKey {
+    /// Whether this certificate covers `name` (exact or single-label wildcard match).
+    fn matches(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.info.dns_names.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            match pattern.strip_prefix("*.") {
+                Some(suffix) => name
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+                None => pattern == name,
+            }
+        })
+    }
+}
+
+/// Default bound on buffered plaintext and ciphertext per direction.
+pub const DEFAULT_BUFFER_LIMIT: usize = 64 * 1024;
+
+/// Builds a [`Config`]. Each setter validates its input and says what was wrong.
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    role: Role,
+    min_version: ProtocolVersion,
+    max_version: ProtocolVersion,
+    suites: Vec<&'static SuiteInfo>,
+    groups: Vec<NamedGroup>,
+    alpn: Vec<Vec<u8>>,
+    roots: RootStore,
+    certs: Vec<Arc<CertifiedKey>>,
+    verify: VerifyMode,
+    keylog: Option<Arc<dyn KeyLog>>,
+    buffer_limit: usize,
+    tls13_tickets: u32,
+}
+
+/// An immutable configuration, shared by every connection made from it.
+pub struct Config {
+    pub(crate) role: Role,
+    pub(crate) min_version: ProtocolVersion,
+    pub(crate) max_version: ProtocolVersion,
+    pub(crate) suites: Vec<&'static SuiteInfo>,
+    pub(crate) groups: Vec<NamedGroup>,
+    pub(crate) alpn: Vec<Vec<u8>>,
+    pub(crate) roots: RootStore,
+    pub(crate) certs: Vec<Arc<CertifiedKey>>,
+    pub(crate) verify: VerifyMode,
+    pub(crate) keylog: Option<Arc<dyn KeyLog>>,
+    pub(crate) buffer_limit: usize,
+    #[allow(dead_code)] // read by session resumption
+    pub(crate) tls13_tickets: u32,
+}
+
+fn version_rank(v: ProtocolVersion) -> Option<u8> {
+    match v {
+        ProtocolVersion::TLSv1_2 => Some(2),
+        ProtocolVersion::TLSv1_3 => Some(3),
+        _ => None,
+    }
+}
+
+impl ConfigBuilder {
+    /// A builder with secure defaults: TLS 1.2 and 1.3, every supported suite and group,
+    /// peer verification on the client.
+    pub fn new(role: Role) -> Self {
+        Self {
+            role,
+            min_version: ProtocolVersion::TLSv1_2,
+            max_version: ProtocolVersion::TLSv1_3,
+            suites: ALL_SUITES.iter().collect(),
+            groups: SUPPORTED_GROUPS.to_vec(),
+            alpn: Vec::new(),
+            roots: RootStore::default(),
+            certs: Vec::new(),
+            verify: match role {
+                Role::Client => VerifyMode::VerifyServer,
+                Role::Server => VerifyMode::NoClientAuth,
+            },
+            keylog: None,
+            buffer_limit: DEFAULT_BUFFER_LIMIT,
+            tls13_tickets: 2,
+        }
+    }
+
+    /// The role this builder was made for.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Restrict the protocol versions (TLS 1.2 and 1.3 are the only ones supported).
+    pub fn set_versions(&mut self, min: ProtocolVersion, max: ProtocolVersion) -> Result<(), Error> {
+        let (Some(lo), Some(hi)) = (version_rank(min), version_rank(max)) else {
+            return Err(Error::Config(format!(
+                "unsupported version range {min}..{max}: ferrotls supports TLSv1.2 and TLSv1.3 \
+                 (SSLv3, TLSv1.0 and TLSv1.1 are insecure and refused)"
+            )));
+        };
+        if lo > hi {
+            return Err(Error::Config(format!("minimum version {min} is above maximum {max}")));
+        }
+        self.min_version = min;
+        self.max_version = max;
+        Ok(())
+    }
+
+    /// Set the cipher suites in preference order.
+    pub fn set_cipher_suites(&mut self, list: &[CipherSuite]) -> Result<(), Error> {
+        let mut out = Vec::new();
+        for s in list {
+            match suites::lookup(*s) {
+                Some(info) if !out.iter().any(|o: &&SuiteInfo| o.suite == *s) => out.push(info),
+                Some(_) => {}
+                None => {
+                    return Err(Error::Config(format!(
+                        "cipher suite {s} is not supported; supported: {}",
+                        suite_names(ALL_SUITES.iter())
+                    )));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::Config("the cipher suite list is empty".into()));
+        }
+        self.suites = out;
+        Ok(())
+    }
+
+    /// Set the cipher suites from a colon-separated list of IANA or OpenSSL names.
+    pub fn set_cipher_list(&mut self, list: &str) -> Result<(), Error> {
+        let mut ids = Vec::new();
+        for name in list.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+            match suites::parse_suite_name(name) {
+                Some(s) => ids.push(s),
+                None => {
+                    return Err(Error::Config(format!(
+                        "unknown or unsupported cipher suite '{name}'; supported: {}",
+                        suite_names(ALL_SUITES.iter())
+                    )));
+                }
+            }
+        }
+        self.set_cipher_suites(&ids)
+    }
+
+    /// Set the key-exchange groups in preference order.
+    pub fn set_groups(&mut self, groups: &[NamedGroup]) -> Result<(), Error> {
+        let mut out = Vec::new();
+        for g in groups {
+            if !SUPPORTED_GROUPS.contains(g) {
+                return Err(Error::Config(format!(
+                    "group {g} is not supported; supported: X25519, P-256, P-384"
+                )));
+            }
+            if !out.contains(g) {
+                out.push(*g);
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::Config("the group list is empty".into()));
+        }
+        self.groups = out;
+        Ok(())
+    }
+
+    /// Set the groups from a colon-separated list ("X25519:P-256:P-384").
+    pub fn set_group_list(&mut self, list: &str) -> Result<(), Error> {
+        let mut ids = Vec::new();
+        for name in list.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+            let g = match name.to_ascii_lowercase().as_str() {
+                "x25519" => NamedGroup::X25519,
+                "p-256" | "p256" | "secp256r1" | "prime256v1" => NamedGroup::secp256r1,
+                "p-384" | "p384" | "secp384r1" => NamedGroup::secp384r1,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "unknown or unsupported group '{name}'; supported: X25519, P-256, P-384"
+                    )));
+                }
+            };
+            ids.push(g);
+        }
+        self.set_groups(&ids)
+    }
+
+    /// Set the ALPN protocols in preference order (RFC 7301).
+    pub fn set_alpn(&mut self, protocols: &[Vec<u8>]) -> Result<(), Error> {
+        for p in protocols {
+            if p.is_empty() || p.len() > 255 {
+                return Err(Error::Config(format!(
+                    "ALPN protocol names must be 1 to 255 bytes; got {} bytes",
+                    p.len()
+                )));
+            }
+        }
+        self.alpn = protocols.to_vec();
+        Ok(())
+    }
+
+    /// Set ALPN protocols from a comma-separated list ("h2,http/1.1").
+    pub fn set_alpn_list(&mut self, csv: &str) -> Result<(), Error> {
+        let list: Vec<Vec<u8>> = csv
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.as_bytes().to_vec())
+            .collect();
+        self.set_alpn(&list)
+    }
+
+    /// Add trust anchors from PEM text.
+    pub fn add_roots_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+        self.roots.add_pem(pem, "the PEM buffer")
+    }
+
+    /// Add trust anchors from a PEM file or a directory of PEM files.
+    pub fn add_roots_path(&mut self, path: &Path) -> Result<usize, Error> {
+        self.roots.add_file(path)
+    }
+
+    /// Add the system's trust anchors (Debian/OpenSSL default locations, `SSL_CERT_FILE`).
+    pub fn add_system_roots(&mut self) -> Result<usize, Error> {
+        self.roots.add_system()
+    }
+
+    /// Add a certificate chain and its private key, from PEM text. A server may hold several
+    /// and picks one by SNI; a client uses the first for client authentication.
+    pub fn add_cert_key_pem(&mut self, chain_pem: &[u8], key_pem: &[u8]) -> Result<(), Error> {
+        let chain = pem::certs_from_pem(chain_pem, "the certificate PEM")?;
+        let key = pem::private_key_from_pem(key_pem, "the private key PEM")?;
+        self.add_cert_key(chain, &key)
+    }
+
+    /// Add a certificate chain and its private key from PEM files.
+    pub fn add_cert_key_files(&mut self, chain: &Path, key: &Path) -> Result<(), Error> {
+        let certs = pem::certs_from_file(chain)?;
+        let key = pem::private_key_from_file(key)?;
+        self.add_cert_key(certs, &key).map_err(|e| match e {
+            Error::Key(d) => Error::Key(format!("{d} (certificate {}, key {})", chain.display(), key_path(key))),
+            other => other,
+        })
+    }
+
+    fn add_cert_key(
+        &mut self,
+        chain: Vec<CertificateDer<'static>>,
+        key: &pki_types::PrivateKeyDer<'_>,
+    ) -> Result<(), Error> {
+        let Some(leaf) = chain.first() else {
+            return Err(Error::Pem("the certificate chain is empty".into()));
+        };
+        let info = cert_info::describe(leaf.as_ref())
+            .ok_or_else(|| Error::Pem("the leaf certificate cannot be parsed as X.509".into()))?;
+        let key = SigningKey::from_der(key)?;
+        check_key_matches(&key, leaf, &info)?;
+        self.certs.push(Arc::new(CertifiedKey { chain, key, info }));
+        Ok(())
+    }
+
+    /// Choose how the peer is authenticated. A mode of the other role is refused.
+    pub fn set_verify_mode(&mut self, mode: VerifyMode) -> Result<(), Error> {
+        let ok = match self.role {
+            Role::Client => matches!(mode, VerifyMode::VerifyServer | VerifyMode::DangerousNoVerify),
+            Role::Server => matches!(
+                mode,
+                VerifyMode::NoClientAuth | VerifyMode::RequestClientCert | VerifyMode::RequireClientCert
+            ),
+        };
+        if !ok {
+            return Err(Error::Usage(format!("verify mode {mode:?} is not for a {:?} configuration", self.role)));
+        }
+        self.verify = mode;
+        Ok(())
+    }
+
+    /// Install (or remove) a key log sink.
+    pub fn set_keylog(&mut self, keylog: Option<Arc<dyn KeyLog>>) {
+        self.keylog = keylog;
+    }
+
+    /// Append key log lines to a file (SSLKEYLOGFILE format, readable by Wireshark).
+    pub fn set_keylog_file(&mut self, path: &Path) -> Result<(), Error> {
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::File(format!("cannot open key log file '{}': {e}", path.display())))?;
+        self.keylog = Some(Arc::new(KeyLogFile(Mutex::new(f))));
+        Ok(())
+    }
+
+    /// Bound the plaintext and ciphertext buffered per direction (at least 16 KiB + overhead).
+    pub fn set_buffer_limit(&mut self, bytes: usize) -> Result<(), Error> {
+        if bytes < 16 * 1024 + 512 {
+            return Err(Error::Config(format!(
+                "buffer limit {bytes} is below the minimum of {} bytes (one full record)",
+                16 * 1024 + 512
+            )));
+        }
+        self.buffer_limit = bytes;
+        Ok(())
+    }
+
+    /// How many TLS 1.3 session tickets a server sends after each full handshake.
+    pub fn set_tls13_tickets(&mut self, count: u32) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::Usage("session tickets are sent by servers only".into()));
+        }
+        if count > 16 {
+            return Err(Error::Config(format!("at most 16 tickets per connection; asked for {count}")));
+        }
+        self.tls13_tickets = count;
+        Ok(())
+    }
+
+    /// Check the settings as a whole and freeze them.
+    pub fn build(&self) -> Result<Arc<Config>, Error> {
+        let wants13 = self.max_version == ProtocolVersion::TLSv1_3;
+        let wants12 = self.min_version == ProtocolVersion::TLSv1_2;
+        let usable: Vec<&'static SuiteInfo> = self
+            .suites
+            .iter()
+            .copied()
+            .filter(|s| {
+                (s.version == ProtocolVersion::TLSv1_3 && wants13)
+                    || (s.version == ProtocolVersion::TLSv1_2 && wants12)
+            })
+            .collect();
+        if usable.is_empty() {
+            return Err(Error::Config(format!(
+                "none of the configured cipher suites ({}) can be used with {}..{}",
+                suite_names(self.suites.iter().copied()),
+                self.min_version,
+                self.max_version
+            )));
+        }
+        if self.role == Role::Server && self.certs.is_empty() {
+            return Err(Error::Config(
+                "a server needs a certificate and private key (add_cert_key_files)".into(),
+            ));
+        }
+        let needs_roots = match self.verify {
+            VerifyMode::VerifyServer | VerifyMode::RequestClientCert | VerifyMode::RequireClientCert => true,
+            VerifyMode::DangerousNoVerify | VerifyMode::NoClientAuth => false,
+        };
+        if needs_roots && self.roots.is_empty() {
+            return Err(Error::Config(match self.role {
+                Role::Client => "no trust anchors: add a CA file (--cafile) or the system store to verify the server".into(),
+                Role::Server => "client authentication needs trust anchors for client certificates (--cafile)".into(),
+            }));
+        }
+        Ok(Arc::new(Config {
+            role: self.role,
+            min_version: self.min_version,
+            max_version: self.max_version,
+            suites: usable,
+            groups: self.groups.clone(),
+            alpn: self.alpn.clone(),
+            roots: self.roots.clone(),
+            certs: self.certs.clone(),
+            verify: self.verify,
+            keylog: self.keylog.clone(),
+            buffer_limit: self.buffer_limit,
+            tls13_tickets: self.tls13_tickets,
+        }))
+    }
+}
+
+fn key_path(_k: &pki_types::PrivateKeyDer<'_>) -> &'static str {
+    "as loaded"
+}
+
+/// Prove the private key belongs to the certificate: sign a probe and verify it with the
+/// certificate's public key. Catches a swapped key at load time instead of at the peer.
+fn check_key_matches(key: &SigningKey, leaf: &CertificateDer<'_>, info: &CertInfo) -> Result<(), Error> {
+    let probe = b"ferrotls key/certificate match probe";
+    let scheme = key
+        .schemes(false)
+        .first()
+        .copied()
+        .ok_or_else(|| Error::Key(format!("the {} key offers no signature scheme", key.kind())))?;
+    let sig = key.sign(scheme, probe)?;
+    crate::verify::verify_tls12_signature(leaf, scheme, probe, &sig, "local").map_err(|_| {
+        Error::Key(format!(
+            "the private key ({}) does not match the certificate {}: check that --cert and --key belong together",
+            key.kind(),
+            info.short_name()
+        ))
+    })?;
+    Ok(())
+}
+
+fn suite_names<'a>(it: impl Iterator<Item = &'a SuiteInfo>) -> String {
+    it.map(|s| s.suite.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+impl Config {
+    /// The role this configuration is for.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether a protocol version is enabled.
+    pub(crate) fn allows(&self, v: ProtocolVersion) -> bool {
+        match (version_rank(v), version_rank(self.min_version), version_rank(self.max_version)) {
+            (Some(x), Some(lo), Some(hi)) => lo <= x && x <= hi,
+            _ => false,
+        }
+    }
+
+    /// Enabled suites of one version, in preference order.
+    pub(crate) fn suites_for(&self, v: ProtocolVersion) -> impl Iterator<Item = &'static SuiteInfo> + '_ {
+        self.suites.iter().copied().filter(move |s| s.version == v)
+    }
+
+    /// The certificate for a server name: the first that covers it, else the first configured.
+    pub(crate) fn cert_for(&self, sni: Option<&str>) -> Option<&Arc<CertifiedKey>> {
+        sni.and_then(|n| self.certs.iter().find(|c| c.matches(n)))
+            .or_else(|| self.certs.first())
+    }
+
+    /// Signature schemes we accept from the peer.
+    pub(crate) fn verify_schemes(&self, tls13: bool) -> Vec<SignatureScheme> {
+        crate::verify::supported_verify_schemes(tls13)
+    }
+
+    /// Emit a key-log line when a sink is configured.
+    pub(crate) fn log_key(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        if let Some(k) = &self.keylog {
+            k.log(label, client_random, secret);
+        }
+    }
+}

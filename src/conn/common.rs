@@ -1,0 +1,259 @@
+//! What every handshake state may touch: the record protection for each direction with its
+//! sequence number, the outgoing ciphertext queue, the negotiated parameters and the trace.
+
+use std::sync::Arc;
+
+use crate::codec::alert::AlertMessage;
+use crate::codec::enums::{
+    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+    SignatureScheme,
+};
+use crate::codec::handshake::HandshakeMessage;
+use crate::config::Config;
+use crate::crypto::hash::HashAlgorithm;
+use crate::crypto::hkdf::Secret;
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
+use crate::record::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
+
+use super::trace::{TraceEvent, TraceFn, TraceKind, record_line, step_name};
+
+/// How the handshake went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeKind {
+    /// A full handshake.
+    Full,
+    /// A full handshake that needed a HelloRetryRequest.
+    FullWithHelloRetry,
+    /// An abbreviated (resumed) handshake.
+    Resumed,
+}
+
+/// What the two sides agreed on; frozen once the handshake completes.
+#[derive(Default)]
+pub(crate) struct Negotiated {
+    pub(crate) version: Option<ProtocolVersion>,
+    pub(crate) suite: Option<&'static SuiteInfo>,
+    pub(crate) group: Option<NamedGroup>,
+    pub(crate) sig_scheme: Option<SignatureScheme>,
+    pub(crate) alpn: Option<Vec<u8>>,
+    pub(crate) sni: Option<String>,
+    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) kind: Option<HandshakeKind>,
+}
+
+/// A TLS 1.3 session ticket the client received, kept for a later resumption.
+#[allow(dead_code)] // consumed by session resumption
+pub(crate) struct Tls13Ticket {
+    pub(crate) suite: CipherSuite,
+    pub(crate) psk: Secret,
+    pub(crate) ticket: Vec<u8>,
+    pub(crate) lifetime: u32,
+    pub(crate) age_add: u32,
+    pub(crate) received_at: u64,
+    pub(crate) server_name: Option<String>,
+}
+
+/// TLS 1.3 application traffic secrets, kept for KeyUpdate.
+pub(crate) struct AppSecrets {
+    pub(crate) suite: &'static SuiteInfo,
+    pub(crate) client: Secret,
+    pub(crate) server: Secret,
+}
+
+/// The exporter secret of either version.
+pub(crate) enum Exporter {
+    Tls13 { alg: HashAlgorithm, secret: Secret },
+}
+
+/// Shared connection state the handshake states work on.
+pub(crate) struct Common {
+    pub(crate) config: Arc<Config>,
+    pub(crate) is_client: bool,
+    enc: Option<RecordEncrypter>,
+    write_seq: u64,
+    dec: Option<RecordDecrypter>,
+    read_seq: u64,
+    /// Bumped whenever the read keys change, so the connection can refuse a handshake
+    /// message that spans a key change (RFC 8446 §5.1).
+    pub(crate) read_epoch: u32,
+    out: Vec<u8>,
+    out_start: usize,
+    pub(crate) neg: Negotiated,
+    pub(crate) trace: Option<TraceFn>,
+    pub(crate) client_random: [u8; 32],
+    pub(crate) handshake_complete: bool,
+    pub(crate) exporter: Option<Exporter>,
+    pub(crate) app_secrets: Option<AppSecrets>,
+    pub(crate) tickets: Vec<Tls13Ticket>,
+    /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
+    /// for compatibility with old middleboxes, RFC 8446 §5.1).
+    pub(crate) record_version: u16,
+    pub(crate) last_alert: Option<(AlertDescription, bool)>,
+}
+
+impl Common {
+    pub(crate) fn new(config: Arc<Config>, is_client: bool) -> Self {
+        Self {
+            config,
+            is_client,
+            enc: None,
+            write_seq: 0,
+            dec: None,
+            read_seq: 0,
+            read_epoch: 0,
+            out: Vec::new(),
+            out_start: 0,
+            neg: Negotiated::default(),
+            trace: None,
+            client_random: [0; 32],
+            handshake_complete: false,
+            exporter: None,
+            app_secrets: None,
+            tickets: Vec::new(),
+            record_version: 0x0303,
+            last_alert: None,
+        }
+    }
+
+    pub(crate) fn is_tls13(&self) -> bool {
+        self.neg.version == Some(ProtocolVersion::TLSv1_3)
+    }
+
+    /// Emit a trace line; the text is built only when someone listens.
+    pub(crate) fn trace(&mut self, kind: TraceKind, text: impl FnOnce() -> String) {
+        if let Some(t) = self.trace.as_mut() {
+            let text = text();
+            t(&TraceEvent { kind, text: &text });
+        }
+    }
+
+    pub(crate) fn has_trace(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Log a secret for the key log, against this connection's client random.
+    pub(crate) fn log_key(&self, label: &str, secret: &[u8]) {
+        self.config.log_key(label, &self.client_random, secret);
+    }
+
+    /// Protect outgoing records from now on.
+    pub(crate) fn set_encrypter(&mut self, enc: RecordEncrypter) {
+        self.enc = Some(enc);
+        self.write_seq = 0;
+    }
+
+    /// Decrypt incoming records from now on.
+    pub(crate) fn set_decrypter(&mut self, dec: RecordDecrypter) {
+        self.dec = Some(dec);
+        self.read_seq = 0;
+        self.read_epoch = self.read_epoch.wrapping_add(1);
+    }
+
+    pub(crate) fn has_decrypter(&self) -> bool {
+        self.dec.is_some()
+    }
+
+    /// Decrypt one record body in place; returns the real content type and the plaintext.
+    pub(crate) fn decrypt<'a>(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        body: &'a mut [u8],
+    ) -> Result<Option<(ContentType, &'a [u8])>, Error> {
+        let Some(dec) = self.dec.as_ref() else { return Ok(None) };
+        let seq = self.read_seq;
+        self.read_seq = seq
+            .checked_add(1)
+            .ok_or_else(|| Error::LimitExceeded("the read sequence number would wrap".into()))?;
+        dec.decrypt(seq, header, body).map(Some)
+    }
+
+    /// Bytes of ciphertext waiting to be sent.
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.out[self.out_start..]
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.out_start = (self.out_start + n).min(self.out.len());
+        if self.out_start == self.out.len() {
+            self.out.clear();
+            self.out_start = 0;
+        } else if self.out_start > 64 * 1024 {
+            self.out.drain(..self.out_start);
+            self.out_start = 0;
+        }
+    }
+
+    /// Write `payload` as records of type `typ`, split at 2^14 bytes.
+    pub(crate) fn write_records(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+        if payload.is_empty() {
+            return self.write_one(typ, payload);
+        }
+        for chunk in payload.chunks(MAX_FRAGMENT_LEN) {
+            self.write_one(typ, chunk)?;
+        }
+        Ok(())
+    }
+
+    fn write_one(&mut self, typ: ContentType, fragment: &[u8]) -> Result<(), Error> {
+        let start = self.out.len();
+        match self.enc.as_ref() {
+            Some(enc) => {
+                let seq = self.write_seq;
+                self.write_seq = seq
+                    .checked_add(1)
+                    .ok_or_else(|| Error::LimitExceeded("the write sequence number would wrap".into()))?;
+                enc.encrypt(seq, typ, fragment, &mut self.out)?;
+            }
+            None => {
+                self.out.push(typ.to_int());
+                self.out.extend_from_slice(&self.record_version.to_be_bytes());
+                self.out.extend_from_slice(&(fragment.len() as u16).to_be_bytes());
+                self.out.extend_from_slice(fragment);
+            }
+        }
+        if self.has_trace() {
+            let mut raw = [0u8; HEADER_LEN];
+            raw.copy_from_slice(&self.out[start..start + HEADER_LEN]);
+            self.trace(TraceKind::RecordOut, || record_line("out", &raw, Some(typ)));
+        }
+        Ok(())
+    }
+
+    /// Encode and send a handshake message; returns its encoding for the transcript.
+    pub(crate) fn send_hs(&mut self, msg: &HandshakeMessage) -> Result<Vec<u8>, Error> {
+        let enc = msg.get_encoding();
+        let tls13 = self.is_tls13();
+        let is_client = self.is_client;
+        let name = msg.name();
+        self.trace(TraceKind::HandshakeOut, || {
+            let step = step_name(msg.typ, is_client, tls13);
+            if step.contains(name) || msg.typ == HandshakeType::Unknown(0) {
+                format!("handshake out: {step} ({} bytes)", enc.len())
+            } else {
+                format!("handshake out: {step} [{name}] ({} bytes)", enc.len())
+            }
+        });
+        self.write_records(ContentType::Handshake, &enc)?;
+        Ok(enc)
+    }
+
+    /// Send the one-byte ChangeCipherSpec record.
+    pub(crate) fn send_ccs(&mut self, what: &str) -> Result<(), Error> {
+        let what = what.to_owned();
+        self.trace(TraceKind::HandshakeOut, || format!("handshake out: {what}"));
+        self.write_records(ContentType::ChangeCipherSpec, &[1])
+    }
+
+    /// Send an alert with the current keys.
+    pub(crate) fn send_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        let msg = AlertMessage { level, description: desc }.get_encoding();
+        self.trace(TraceKind::AlertOut, || format!("alert out: {level} {desc}"));
+        // A failure here means the sequence number is exhausted; the connection is over anyway.
+        let _ = self.write_records(ContentType::Alert, &msg);
+        self.last_alert = Some((desc, true));
+    }
+}
+
+use crate::codec::Codec as _;

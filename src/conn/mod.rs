@@ -1,0 +1,694 @@
+//! The sans-IO connection: ciphertext in, ciphertext out, plaintext in between. It owns the
+//! record deframer, joins handshake messages across records, dispatches them to the
+//! handshake state of its side, and turns every error into one alert and a sticky error.
+
+mod common;
+pub mod trace;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use common::HandshakeKind;
+pub(crate) use common::{AppSecrets, Common, Exporter, Tls13Ticket};
+pub use trace::{TraceEvent, TraceFn, TraceKind};
+
+use crate::client::ClientState;
+use crate::codec::alert::AlertMessage;
+use crate::codec::enums::{
+    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateRequest, NamedGroup,
+    ProtocolVersion, SignatureScheme,
+};
+use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
+use crate::codec::{Codec, Reader};
+use crate::config::{Config, Role};
+use crate::error::Error;
+use crate::record::deframer::{Deframer, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN};
+use crate::server::ServerState;
+use trace::{record_line, step_name};
+
+/// Largest handshake message we buffer (a certificate chain of several certificates fits).
+pub const MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
+/// Middlebox-compatibility ChangeCipherSpec records tolerated during a TLS 1.3 handshake.
+pub const MAX_MIDDLEBOX_CCS: u32 = 2;
+/// Consecutive warning alerts, empty records or KeyUpdates tolerated without application
+/// data in between; past this the peer is wasting our CPU.
+pub const MAX_IDLE_RECORDS: u32 = 32;
+
+/// Result of [`Connection::read`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadStatus {
+    /// This many bytes were copied into the buffer.
+    Data(usize),
+    /// No plaintext is available yet: feed more ciphertext.
+    WouldBlock,
+    /// The peer sent close_notify and all its data has been read.
+    Closed,
+}
+
+/// The sticky fatal error of a connection, with the step it happened at.
+#[derive(Clone, Debug)]
+pub struct ConnError {
+    /// What went wrong.
+    pub error: Error,
+    /// The handshake step (in the seed's words) or "application data".
+    pub step: String,
+    /// The alert we sent, if any.
+    pub alert_sent: Option<AlertDescription>,
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let during = if self.step == "application data" {
+            "TLS connection failed after the handshake".to_string()
+        } else {
+            format!("TLS handshake failed at {}", self.step)
+        };
+        write!(f, "{during}: {}", self.error)?;
+        if let Some(a) = self.alert_sent {
+            write!(f, " (we sent a fatal {a} alert)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The handshake state of either side.
+pub(crate) enum State {
+    Client(ClientState),
+    Server(ServerState),
+}
+
+/// An incoming handshake-layer message for a state.
+pub(crate) enum Incoming<'a> {
+    Handshake { msg: HandshakeMessage, raw: &'a [u8] },
+    ChangeCipherSpec,
+}
+
+impl State {
+    fn step(&self) -> &'static str {
+        match self {
+            Self::Client(s) => s.step(),
+            Self::Server(s) => s.step(),
+        }
+    }
+
+    fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
+        Ok(match self {
+            Self::Client(s) => Self::Client(s.handle(cx, m)?),
+            Self::Server(s) => Self::Server(s.handle(cx, m)?),
+        })
+    }
+}
+
+/// A TLS connection of either role, driven by the caller's I/O.
+pub struct Connection {
+    common: Common,
+    state: Option<State>,
+    step: &'static str,
+    deframer: Deframer,
+    hs_buf: Vec<u8>,
+    plain_in: Vec<u8>,
+    plain_start: usize,
+    pending_out: Vec<u8>,
+    error: Option<ConnError>,
+    received_close: bool,
+    sent_close: bool,
+    middlebox_ccs: u32,
+    idle_records: u32,
+}
+
+impl Connection {
+    fn new(config: Arc<Config>, is_client: bool) -> Self {
+        Self {
+            common: Common::new(config, is_client),
+            state: None,
+            step: "Step One: ClientHello",
+            deframer: Deframer::default(),
+            hs_buf: Vec::new(),
+            plain_in: Vec::new(),
+            plain_start: 0,
+            pending_out: Vec::new(),
+            error: None,
+            received_close: false,
+            sent_close: false,
+            middlebox_ccs: 0,
+            idle_records: 0,
+        }
+    }
+
+    /// Start a client connection. `server_name` is sent as SNI (when a DNS name) and is the
+    /// name the server certificate must match; `None` only without verification.
+    pub fn new_client(config: Arc<Config>, server_name: Option<&str>) -> Result<Self, Error> {
+        if config.role() != Role::Client {
+            return Err(Error::Usage("a server configuration cannot make a client connection".into()));
+        }
+        let mut conn = Self::new(config, true);
+        let state = ClientState::start(&mut conn.common, server_name)?;
+        conn.step = state.step();
+        conn.state = Some(State::Client(state));
+        Ok(conn)
+    }
+
+    /// Start a server connection; it waits for a ClientHello.
+    pub fn new_server(config: Arc<Config>) -> Result<Self, Error> {
+        if config.role() != Role::Server {
+            return Err(Error::Usage("a client configuration cannot make a server connection".into()));
+        }
+        let mut conn = Self::new(config, false);
+        let state = ServerState::new();
+        conn.step = state.step();
+        conn.state = Some(State::Server(state));
+        Ok(conn)
+    }
+
+    /// Whether this is the client side.
+    pub fn is_client(&self) -> bool {
+        self.common.is_client
+    }
+
+    /// Install a trace sink (or remove it with `None`).
+    pub fn set_trace(&mut self, trace: Option<TraceFn>) {
+        self.common.trace = trace;
+    }
+
+    fn sticky(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(e) => Err(e.error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Make `err` the connection's fatal error: send its alert, remember it, trace it.
+    fn fail(&mut self, err: Error) -> Error {
+        if self.error.is_some() {
+            return err;
+        }
+        let alert = err.alert();
+        if let Some(a) = alert {
+            self.common.send_alert(AlertLevel::Fatal, a);
+        }
+        let step = self.state.as_ref().map(State::step).unwrap_or(self.step);
+        let step = if self.common.handshake_complete { "application data" } else { step };
+        let ce = ConnError { error: err.clone(), step: step.to_string(), alert_sent: alert };
+        let text = ce.to_string();
+        self.common.trace(TraceKind::Error, || format!("error: {text}"));
+        self.error = Some(ce);
+        self.state = None;
+        err
+    }
+
+    /// Feed ciphertext from the peer; returns how much was taken. Less than `data.len()`
+    /// means buffers are full: read plaintext, then feed the rest.
+    pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.sticky()?;
+        let mut taken = 0;
+        loop {
+            if self.received_close {
+                // RFC 8446 §6.1: data after close_notify is ignored.
+                return Ok(data.len());
+            }
+            let n = self.deframer.feed(&data[taken..]);
+            taken += n;
+            if let Err(e) = self.process() {
+                return Err(self.fail(e));
+            }
+            if taken == data.len() || self.deframer.room() == 0 || n == 0 {
+                return Ok(taken);
+            }
+        }
+    }
+
+    /// Tell the connection the transport reached EOF. Clean only after close_notify.
+    pub fn feed_eof(&mut self) -> Result<(), Error> {
+        if self.received_close {
+            return Ok(());
+        }
+        self.sticky()?;
+        let what = if self.common.handshake_complete {
+            "the peer closed the connection without sending close_notify: the data may be truncated".to_string()
+        } else {
+            format!(
+                "the peer closed the connection during the handshake, while we were waiting for {}",
+                self.step
+            )
+        };
+        Err(self.fail(Error::UnexpectedEof(what)))
+    }
+
+    fn plaintext_buffered(&self) -> usize {
+        self.plain_in.len() - self.plain_start
+    }
+
+    fn process(&mut self) -> Result<(), Error> {
+        loop {
+            if self.received_close || self.error.is_some() {
+                return Ok(());
+            }
+            let Some(hdr) = self.deframer.peek_header(self.common.is_client)? else { return Ok(()) };
+            if self.common.is_tls13() && hdr.len > MAX_CIPHERTEXT_LEN_TLS13 {
+                return Err(Error::RecordOverflow(format!(
+                    "a {} record of {} bytes exceeds TLS 1.3's limit of {MAX_CIPHERTEXT_LEN_TLS13}",
+                    hdr.typ, hdr.len
+                )));
+            }
+            if !self.deframer.complete(&hdr) {
+                return Ok(());
+            }
+            if hdr.typ == ContentType::ApplicationData
+                && self.common.handshake_complete
+                && self.plaintext_buffered() >= self.common.config.buffer_limit
+            {
+                return Ok(()); // back-pressure: the caller must read first
+            }
+            self.record(hdr)?;
+        }
+    }
+
+    /// Handle one complete record at the front of the deframer.
+    fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
+        let handshaking = !self.common.handshake_complete;
+        if hdr.typ == ContentType::ChangeCipherSpec {
+            let body = self.deframer.body_mut(&hdr);
+            let ok = body == [1];
+            self.common.trace(TraceKind::RecordIn, || record_line("in ", &hdr.raw, None));
+            self.deframer.discard(&hdr);
+            if !ok {
+                return Err(Error::unexpected(
+                    "a change_cipher_spec record holding the single byte 1",
+                    "a malformed change_cipher_spec record",
+                ));
+            }
+            if self.common.neg.version == Some(ProtocolVersion::TLSv1_2) {
+                return self.dispatch(Incoming::ChangeCipherSpec);
+            }
+            // TLS 1.3 middlebox compatibility (RFC 8446 §5, Appendix D.4): ignore, while
+            // handshaking, a bounded number of times.
+            self.middlebox_ccs += 1;
+            if !handshaking || self.middlebox_ccs > MAX_MIDDLEBOX_CCS {
+                return Err(Error::unexpected(
+                    "no change_cipher_spec (TLS 1.3 allows one only during the handshake)",
+                    "a change_cipher_spec record",
+                ));
+            }
+            return Ok(());
+        }
+
+        // Decrypt (or take as plaintext), then copy the content where it belongs.
+        let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert;
+        let header = hdr.raw;
+        let body = self.deframer.body_mut(&hdr);
+        let (typ, content): (ContentType, &[u8]) = if plaintext_alert_ok || !self.common.has_decrypter() {
+            (hdr.typ, &*body)
+        } else {
+            if self.common.is_tls13() && hdr.typ != ContentType::ApplicationData {
+                return Err(Error::unexpected(
+                    "an encrypted record (outer type application_data)",
+                    format!("an unencrypted {} record after keys were established", hdr.typ),
+                ));
+            }
+            match self.common.decrypt(&header, body)? {
+                Some(x) => x,
+                None => (hdr.typ, &[][..]),
+            }
+        };
+        if let Some(tr) = self.common.trace.as_mut() {
+            let line = record_line("in ", &header, Some(typ));
+            tr(&TraceEvent { kind: TraceKind::RecordIn, text: &line });
+        }
+        if content.len() > MAX_FRAGMENT_LEN {
+            return Err(Error::RecordOverflow(format!(
+                "a {typ} record carries {} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}",
+                content.len()
+            )));
+        }
+        if !self.hs_buf.is_empty() && typ != ContentType::Handshake {
+            return Err(Error::unexpected(
+                "the rest of a handshake message split across records",
+                format!("a {typ} record in the middle of it"),
+            ));
+        }
+        let mut alert = None;
+        match typ {
+            ContentType::Handshake => {
+                if content.is_empty() {
+                    return Err(Error::unexpected("a handshake record with content", "an empty handshake record"));
+                }
+                if self.hs_buf.len() + content.len() > MAX_HANDSHAKE_MESSAGE + 4 {
+                    return Err(Error::LimitExceeded(format!(
+                        "more than {MAX_HANDSHAKE_MESSAGE} bytes of incomplete handshake data"
+                    )));
+                }
+                self.hs_buf.extend_from_slice(content);
+            }
+            ContentType::ApplicationData => {
+                if !self.common.handshake_complete {
+                    return Err(Error::unexpected(
+                        format!("the handshake message {}", self.step),
+                        "application data before the handshake finished",
+                    ));
+                }
+                if content.is_empty() {
+                    self.idle_records += 1;
+                } else {
+                    self.idle_records = 0;
+                }
+                if self.plain_start > 0 && self.plain_start == self.plain_in.len() {
+                    self.plain_in.clear();
+                    self.plain_start = 0;
+                }
+                self.plain_in.extend_from_slice(content);
+            }
+            ContentType::Alert => {
+                alert = Some(AlertMessage::read_bytes(content).map_err(|_| {
+                    Error::Decode(format!("an alert record must hold 2 bytes; it held {}", content.len()))
+                })?);
+            }
+            other => {
+                return Err(Error::unexpected("a handshake, alert or application_data record", format!("a {other} record")));
+            }
+        }
+        self.deframer.discard(&hdr);
+        if self.idle_records > MAX_IDLE_RECORDS {
+            return Err(Error::LimitExceeded(format!(
+                "the peer sent more than {MAX_IDLE_RECORDS} empty records, warning alerts or KeyUpdates in a row"
+            )));
+        }
+        if let Some(a) = alert {
+            return self.alert(a);
+        }
+        self.handshake_messages()
+    }
+
+    fn alert(&mut self, a: AlertMessage) -> Result<(), Error> {
+        self.common.trace(TraceKind::AlertIn, || format!("alert in: {} {}", a.level, a.description));
+        self.common.last_alert = Some((a.description, false));
+        if a.description == AlertDescription::CloseNotify {
+            self.received_close = true;
+            return Ok(());
+        }
+        // TLS 1.3 treats every alert but close_notify and user_canceled as fatal (RFC 8446
+        // §6.2); TLS 1.2 warnings are counted and ignored.
+        let warning = a.level == AlertLevel::Warning
+            && (!self.common.is_tls13() || a.description == AlertDescription::UserCanceled);
+        if warning {
+            self.idle_records += 1;
+            if self.idle_records > MAX_IDLE_RECORDS {
+                return Err(Error::LimitExceeded(format!("the peer sent more than {MAX_IDLE_RECORDS} warning alerts")));
+            }
+            return Ok(());
+        }
+        Err(Error::alert_received(a.description, self.common.is_client))
+    }
+
+    /// Dispatch every complete handshake message in `hs_buf`.
+    fn handshake_messages(&mut self) -> Result<(), Error> {
+        while self.hs_buf.len() >= 4 {
+            let len = usize::from(self.hs_buf[1]) << 16 | usize::from(self.hs_buf[2]) << 8 | usize::from(self.hs_buf[3]);
+            if len > MAX_HANDSHAKE_MESSAGE {
+                return Err(Error::LimitExceeded(format!(
+                    "a {} message announces {len} bytes; the limit is {MAX_HANDSHAKE_MESSAGE}",
+                    HandshakeType::from(self.hs_buf[0])
+                )));
+            }
+            if self.hs_buf.len() < 4 + len {
+                return Ok(());
+            }
+            let raw: Vec<u8> = self.hs_buf.drain(..4 + len).collect();
+            let version = self.common.neg.version.unwrap_or(ProtocolVersion::TLSv1_3);
+            let typ = HandshakeType::from(raw[0]);
+            let msg = HandshakeMessage::read(&raw, version)
+                .map_err(|e| Error::from(e).with_context(&format!("the peer's {typ} could not be decoded")))?;
+            let tls13 = self.common.is_tls13();
+            let from_client = !self.common.is_client;
+            let name = msg.name();
+            self.common.trace(TraceKind::HandshakeIn, || {
+                let step = step_name(msg.typ, from_client, tls13);
+                if step.contains(name) {
+                    format!("handshake in:  {step} ({} bytes)", raw.len())
+                } else {
+                    format!("handshake in:  {step} [{name}] ({} bytes)", raw.len())
+                }
+            });
+            if self.common.handshake_complete {
+                self.post_handshake(&msg)?;
+            }
+            let epoch = self.common.read_epoch;
+            self.dispatch(Incoming::Handshake { msg, raw: &raw })?;
+            if self.common.read_epoch != epoch && !self.hs_buf.is_empty() {
+                return Err(Error::unexpected(
+                    "the end of the record at a key change (RFC 8446 §5.1)",
+                    "more handshake data in the same record",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Limits on post-handshake messages, before the state sees them.
+    fn post_handshake(&mut self, msg: &HandshakeMessage) -> Result<(), Error> {
+        if let HandshakePayload::KeyUpdate(_) = msg.payload {
+            self.idle_records += 1;
+            if self.idle_records > MAX_IDLE_RECORDS {
+                return Err(Error::LimitExceeded(format!(
+                    "the peer sent more than {MAX_IDLE_RECORDS} KeyUpdates without application data"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, m: Incoming<'_>) -> Result<(), Error> {
+        let state = self
+            .state
+            .take()
+            .ok_or_else(|| Error::Internal("no handshake state to handle a message".into()))?;
+        self.step = state.step();
+        let was_complete = self.common.handshake_complete;
+        let next = state.handle(&mut self.common, m)?;
+        self.step = next.step();
+        self.state = Some(next);
+        if !was_complete && self.common.handshake_complete {
+            self.handshake_done()?;
+        }
+        Ok(())
+    }
+
+    fn handshake_done(&mut self) -> Result<(), Error> {
+        let n = &self.common.neg;
+        let summary = format!(
+            "handshake complete: {} {} group {} ALPN {}",
+            n.version.map(|v| v.to_string()).unwrap_or_default(),
+            n.suite.map(|s| s.suite.to_string()).unwrap_or_default(),
+            n.group.map(|g| g.to_string()).unwrap_or_else(|| "none".into()),
+            n.alpn.as_deref().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_else(|| "none".into())
+        );
+        self.common.trace(TraceKind::State, || summary);
+        if !self.pending_out.is_empty() {
+            let data = std::mem::take(&mut self.pending_out);
+            self.common.write_records(ContentType::ApplicationData, &data)?;
+        }
+        Ok(())
+    }
+
+    /// Ciphertext waiting to be sent.
+    pub fn outgoing_len(&self) -> usize {
+        self.common.pending().len()
+    }
+
+    /// The waiting ciphertext, without consuming it.
+    pub fn peek_outgoing(&self) -> &[u8] {
+        self.common.pending()
+    }
+
+    /// Mark `n` bytes of ciphertext as sent.
+    pub fn consume_outgoing(&mut self, n: usize) {
+        self.common.consume(n);
+    }
+
+    /// Copy waiting ciphertext into `buf`; returns the bytes copied.
+    pub fn take_outgoing(&mut self, buf: &mut [u8]) -> usize {
+        let pending = self.common.pending();
+        let n = pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&pending[..n]);
+        self.common.consume(n);
+        n
+    }
+
+    /// Whether the handshake is still running (false after completion or failure).
+    pub fn is_handshaking(&self) -> bool {
+        !self.common.handshake_complete && self.error.is_none()
+    }
+
+    /// Queue plaintext for the peer; returns how many bytes were accepted (now owned by the
+    /// connection). Before the handshake completes, data waits (bounded) and goes out after.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.sticky()?;
+        if self.sent_close {
+            return Err(Error::Usage("write after close: close_notify was already sent".into()));
+        }
+        let limit = self.common.config.buffer_limit;
+        if !self.common.handshake_complete {
+            let n = data.len().min(limit.saturating_sub(self.pending_out.len()));
+            self.pending_out.extend_from_slice(&data[..n]);
+            return Ok(n);
+        }
+        let room = limit.saturating_sub(self.outgoing_len());
+        let n = data.len().min(room);
+        if n == 0 {
+            return Ok(0);
+        }
+        if let Err(e) = self.common.write_records(ContentType::ApplicationData, &data[..n]) {
+            return Err(self.fail(e));
+        }
+        Ok(n)
+    }
+
+    /// Read plaintext from the peer.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, Error> {
+        let avail = self.plaintext_buffered();
+        if avail > 0 {
+            let n = avail.min(buf.len());
+            buf[..n].copy_from_slice(&self.plain_in[self.plain_start..self.plain_start + n]);
+            self.plain_start += n;
+            if self.plain_start == self.plain_in.len() {
+                self.plain_in.clear();
+                self.plain_start = 0;
+            }
+            // Records held back by the plaintext bound can go through now.
+            if let Err(e) = self.process() {
+                return Err(self.fail(e));
+            }
+            return Ok(ReadStatus::Data(n));
+        }
+        if self.received_close {
+            return Ok(ReadStatus::Closed);
+        }
+        self.sticky()?;
+        Ok(ReadStatus::WouldBlock)
+    }
+
+    /// Plaintext buffered and ready to read.
+    pub fn readable(&self) -> usize {
+        self.plaintext_buffered()
+    }
+
+    /// Queue close_notify; idempotent.
+    pub fn close(&mut self) {
+        if !self.sent_close && self.error.is_none() {
+            self.sent_close = true;
+            self.common.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+        }
+    }
+
+    /// Whether more ciphertext from the peer is useful.
+    pub fn wants_read(&self) -> bool {
+        self.error.is_none() && !self.received_close
+    }
+
+    /// Whether ciphertext is waiting to be sent.
+    pub fn wants_write(&self) -> bool {
+        self.outgoing_len() > 0
+    }
+
+    /// Whether the peer sent close_notify.
+    pub fn received_close_notify(&self) -> bool {
+        self.received_close
+    }
+
+    /// The sticky fatal error, if any.
+    pub fn error(&self) -> Option<&ConnError> {
+        self.error.as_ref()
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.common.neg.version
+    }
+
+    /// The negotiated cipher suite.
+    pub fn cipher_suite(&self) -> Option<CipherSuite> {
+        self.common.neg.suite.map(|s| s.suite)
+    }
+
+    /// The key-exchange group.
+    pub fn group(&self) -> Option<NamedGroup> {
+        self.common.neg.group
+    }
+
+    /// The signature scheme the server (or client, for a server) signed with.
+    pub fn signature_scheme(&self) -> Option<SignatureScheme> {
+        self.common.neg.sig_scheme
+    }
+
+    /// The ALPN protocol chosen.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.common.neg.alpn.as_deref()
+    }
+
+    /// Client: the SNI sent; server: the SNI received.
+    pub fn server_name(&self) -> Option<&str> {
+        self.common.neg.sni.as_deref()
+    }
+
+    /// The peer's certificate chain (DER, leaf first).
+    pub fn peer_certificates(&self) -> &[Vec<u8>] {
+        &self.common.neg.peer_certs
+    }
+
+    /// The subject of the peer's leaf certificate.
+    pub fn peer_cert_subject(&self) -> Option<String> {
+        let leaf = self.common.neg.peer_certs.first()?;
+        crate::verify::cert_info::describe(leaf).map(|i| i.subject)
+    }
+
+    /// How the handshake went, once it is done.
+    pub fn handshake_kind(&self) -> Option<HandshakeKind> {
+        self.common.neg.kind
+    }
+
+    /// The last alert sent or received, and whether we sent it.
+    pub fn last_alert(&self) -> Option<(AlertDescription, bool)> {
+        self.common.last_alert
+    }
+
+    /// Derive keying material for the application (RFC 8446 §7.5, RFC 5705).
+    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+        if !self.common.handshake_complete {
+            return Err(Error::Usage("keying material can be exported only after the handshake".into()));
+        }
+        match &self.common.exporter {
+            Some(Exporter::Tls13 { alg, secret }) => {
+                crate::tls13::key_schedule::export_keying_material(
+                    *alg,
+                    secret.as_bytes(),
+                    label,
+                    context.unwrap_or(&[]),
+                    out,
+                );
+                Ok(())
+            }
+            None => Err(Error::Usage("no exporter secret for this connection".into())),
+        }
+    }
+
+    /// Update our sending keys (TLS 1.3 KeyUpdate), asking the peer to update too if
+    /// `request_peer`.
+    pub fn key_update(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.sticky()?;
+        if !self.common.handshake_complete || !self.common.is_tls13() {
+            return Err(Error::Usage("KeyUpdate needs a completed TLS 1.3 handshake".into()));
+        }
+        let req = if request_peer { KeyUpdateRequest::UpdateRequested } else { KeyUpdateRequest::UpdateNotRequested };
+        crate::tls13::send_key_update(&mut self.common, req).map_err(|e| self.fail(e))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+/// Read one value from a reader in tests.
+#[allow(dead_code)]
+fn _reader_in_scope(r: &mut Reader<'_>) {
+    let _ = r.any_left();
+}

@@ -1,0 +1,229 @@
+//! Step One seen from the server: read the ClientHello, choose version, cipher suite, group,
+//! certificate, signature scheme and ALPN protocol — or ask for another key share.
+
+use crate::codec::enums::{
+    CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
+};
+use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
+use crate::codec::handshake::{ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload};
+use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::crypto::hash::Transcript;
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+
+use super::ServerState;
+use super::tls13;
+
+/// State kept across a HelloRetryRequest.
+struct Retry {
+    transcript: Transcript,
+    suite: &'static SuiteInfo,
+    group: NamedGroup,
+}
+
+/// Waiting for a ClientHello.
+#[derive(Default)]
+pub(crate) struct ExpectClientHello {
+    retry: Option<Retry>,
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "nothing".into();
+    }
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// What the server settled on from the ClientHello.
+pub(crate) struct Choices {
+    pub(crate) suite: &'static SuiteInfo,
+    pub(crate) group: NamedGroup,
+    pub(crate) client_share: Vec<u8>,
+    pub(crate) cert: std::sync::Arc<crate::config::CertifiedKey>,
+    pub(crate) scheme: SignatureScheme,
+    pub(crate) alpn: Option<Vec<u8>>,
+}
+
+impl ExpectClientHello {
+    pub(crate) fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<ServerState, Error> {
+        let Incoming::Handshake { msg, raw } = m else {
+            return Err(Error::unexpected("Step One: ClientHello", "a change_cipher_spec record"));
+        };
+        let HandshakePayload::ClientHello(ch) = msg.payload else {
+            return Err(Error::unexpected("Step One: ClientHello", msg.name()));
+        };
+        // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions.
+        choose_version(cx, &ch)?;
+        cx.neg.version = Some(ProtocolVersion::TLSv1_3);
+        // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).
+        if ch.compression_methods != [Compression::Null] {
+            return Err(Error::IllegalParameter(format!(
+                "a TLS 1.3 ClientHello must offer exactly the null compression method; it offered {}",
+                list(&ch.compression_methods)
+            )));
+        }
+        if self.retry.is_none() {
+            cx.client_random = ch.random;
+            cx.neg.sni = ch.server_name().map(str::to_owned);
+        }
+        let choices = match choose(cx, &ch, self.retry.as_ref())? {
+            Ok(c) => c,
+            Err((suite, group)) => return self.hello_retry(cx, &ch, raw, suite, group),
+        };
+        let transcript = match self.retry {
+            Some(r) => r.transcript,
+            None => Transcript::new(choices.suite.hash),
+        };
+        tls13::send_first_flight(cx, &ch, raw, transcript, choices)
+    }
+
+    /// Ask for a key share in `group` (RFC 8446 §4.1.4).
+    fn hello_retry(
+        self: Box<Self>,
+        cx: &mut Common,
+        ch: &ClientHelloPayload,
+        raw: &[u8],
+        suite: &'static SuiteInfo,
+        group: NamedGroup,
+    ) -> Result<ServerState, Error> {
+        if self.retry.is_some() {
+            return Err(Error::IllegalParameter(format!(
+                "the second ClientHello still has no key share for {group}, which our HelloRetryRequest asked for"
+            )));
+        }
+        let mut transcript = Transcript::new(suite.hash);
+        transcript.add(raw);
+        transcript.rollup_for_hello_retry();
+        let hrr = HelloRetryRequestPayload {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            session_id: ch.session_id.clone(),
+            cipher_suite: suite.suite,
+            extensions: vec![
+                HelloRetryExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
+                HelloRetryExtension::KeyShare(group),
+            ],
+        };
+        cx.trace(TraceKind::Negotiated, || format!("HelloRetryRequest: asking the client for a {group} key share"));
+        let msg = HandshakeMessage { typ: HandshakeType::ServerHello, payload: HandshakePayload::HelloRetryRequest(hrr) };
+        let enc = cx.send_hs(&msg)?;
+        transcript.add(&enc);
+        if !ch.session_id.is_empty() {
+            cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+        }
+        cx.neg.kind = Some(HandshakeKind::FullWithHelloRetry);
+        Ok(ServerState::ExpectClientHello(Box::new(Self { retry: Some(Retry { transcript, suite, group }) })))
+    }
+}
+
+fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<(), Error> {
+    let offered: Vec<ProtocolVersion> = match ch.supported_versions() {
+        Some(v) => v.iter().copied().filter(|v| !matches!(v, ProtocolVersion::Unknown(x) if x & 0x0f0f == 0x0a0a)).collect(),
+        None => vec![ch.legacy_version],
+    };
+    if offered.contains(&ProtocolVersion::TLSv1_3) && cx.config.allows(ProtocolVersion::TLSv1_3) {
+        return Ok(());
+    }
+    let ours = if cx.config.allows(ProtocolVersion::TLSv1_3) { "TLSv1.3" } else { "no version this build can serve" };
+    let old = offered.iter().all(|v| matches!(v, ProtocolVersion::SSLv3 | ProtocolVersion::TLSv1_0 | ProtocolVersion::TLSv1_1 | ProtocolVersion::SSLv2));
+    let hint = if old {
+        "; SSLv3, TLSv1.0 and TLSv1.1 are insecure and refused (RFC 8996): upgrade the client"
+    } else {
+        ""
+    };
+    Err(Error::NoSharedVersion(format!("the client offered {}; we support {ours}{hint}", list(&offered))))
+}
+
+/// Choose everything, or return the suite and group for a HelloRetryRequest.
+fn choose(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    retry: Option<&Retry>,
+) -> Result<Result<Choices, (&'static SuiteInfo, NamedGroup)>, Error> {
+    let config = cx.config.clone();
+    // Cipher suite: ours first (server preference).
+    let suite = config
+        .suites_for(ProtocolVersion::TLSv1_3)
+        .find(|s| ch.cipher_suites.contains(&s.suite))
+        .ok_or_else(|| {
+            let ours: Vec<CipherSuite> = config.suites_for(ProtocolVersion::TLSv1_3).map(|s| s.suite).collect();
+            Error::NoSharedCipherSuite(format!(
+                "no TLS 1.3 cipher suite in common: the client offered {}; we support {}",
+                list(&ch.cipher_suites),
+                list(&ours)
+            ))
+        })?;
+    if let Some(r) = retry
+        && r.suite.suite != suite.suite
+    {
+        return Err(Error::IllegalParameter(format!(
+            "after our HelloRetryRequest chose {}, the second ClientHello led to {}",
+            r.suite.suite, suite.suite
+        )));
+    }
+    // Signature scheme and certificate.
+    let schemes = ch.signature_schemes().ok_or_else(|| {
+        Error::MissingExtension(
+            "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)".into(),
+        )
+    })?;
+    let cert = config
+        .cert_for(ch.server_name())
+        .ok_or_else(|| Error::Config("no certificate configured".into()))?
+        .clone();
+    let scheme = cert.key.choose_scheme(schemes, true).ok_or_else(|| {
+        Error::NoSharedSignatureScheme(format!(
+            "our certificate's key ({}) can sign with {}; the client accepts only {}",
+            cert.key.kind(),
+            list(&cert.key.schemes(true)),
+            list(schemes)
+        ))
+    })?;
+    // Group: one the client sent a share for, else ask for one it supports.
+    let groups = ch.groups().ok_or_else(|| {
+        Error::MissingExtension("the client sent no supported_groups extension, which TLS 1.3 requires".into())
+    })?;
+    let shares: &[KeyShareEntry] = ch.key_shares().ok_or_else(|| {
+        Error::MissingExtension("the client sent no key_share extension, which TLS 1.3 requires".into())
+    })?;
+    let with_share = config
+        .groups
+        .iter()
+        .find_map(|g| shares.iter().find(|s| s.group == *g));
+    let choice = match (with_share, retry) {
+        (Some(share), Some(r)) if share.group != r.group => {
+            return Err(Error::IllegalParameter(format!(
+                "we asked for a {} key share, but the second ClientHello sent {}",
+                r.group, share.group
+            )));
+        }
+        (Some(share), _) => share,
+        (None, _) => {
+            let Some(g) = config.groups.iter().find(|g| groups.contains(g)) else {
+                return Err(Error::NoSharedGroup(format!(
+                    "no key-exchange group in common: the client supports {}; we support {}",
+                    list(groups),
+                    list(&config.groups)
+                )));
+            };
+            return Ok(Err((suite, *g)));
+        }
+    };
+    // ALPN (RFC 7301 §3.2): our preference among the client's; none in common is fatal.
+    let alpn = match ch.alpn() {
+        Some(theirs) if !config.alpn.is_empty() => {
+            let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
+                let show = |l: &[Vec<u8>]| {
+                    l.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect::<Vec<_>>().join(", ")
+                };
+                return Err(Error::NoApplicationProtocol(format!(
+                    "no ALPN protocol in common: the client offered {}; we support {}",
+                    show(theirs),
+                    show(&config.alpn)
+                )));
+            };
+            Some(p.clone())
+        }
+        _ => None,
+    };
+    Ok(Ok(Choices { suite, group: choice.group, client_share: choice.payload.clone(), cert, scheme, alpn }))
+}

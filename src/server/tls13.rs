@@ -1,0 +1,197 @@
+//! The server's TLS 1.3 flight (ServerHello .. Finished) and the client's answer
+//! ([Certificate, CertificateVerify,] Finished).
+
+use pki_types::{CertificateDer, UnixTime};
+
+use crate::codec::enums::{HandshakeType, ProtocolVersion};
+use crate::codec::extensions::{CertReqExtension, KeyShareEntry, ServerExtension};
+use crate::codec::handshake::{
+    CertificateEntry, CertificatePayloadTls13, CertificateRequestPayloadTls13, ClientHelloPayload,
+    DigitallySigned, HandshakeMessage, HandshakePayload, ServerHelloPayload,
+};
+use crate::config::VerifyMode;
+use crate::conn::{Common, Incoming, TraceKind};
+use crate::crypto::hash::Transcript;
+use crate::crypto::hkdf::Secret;
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::rand;
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+use crate::tls13::handshake as hs;
+use crate::tls13::key_schedule::TrafficSecrets;
+use crate::verify::{self, ClientCertVerified};
+
+use super::ServerState;
+use super::hs::Choices;
+
+/// The server's TLS 1.3 states.
+pub(crate) enum State {
+    Certificate(Box<Pending>),
+    CertificateVerify(Box<Pending>, CertificateDer<'static>, ClientCertVerified),
+    Finished(Box<Pending>),
+    Traffic,
+}
+
+/// Waiting for the client's second flight.
+pub(crate) struct Pending {
+    suite: &'static SuiteInfo,
+    transcript: Transcript,
+    client_hs_secret: Secret,
+    app: TrafficSecrets,
+    resumption_master: crate::tls13::key_schedule::MasterSecret,
+}
+
+fn send(cx: &mut Common, t: &mut Transcript, typ: HandshakeType, payload: HandshakePayload) -> Result<(), Error> {
+    let enc = cx.send_hs(&HandshakeMessage { typ, payload })?;
+    t.add(&enc);
+    Ok(())
+}
+
+/// Step Two to Finished: ServerHello, EncryptedExtensions, [CertificateRequest],
+/// Certificate, CertificateVerify, Finished.
+pub(crate) fn send_first_flight(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    ch_raw: &[u8],
+    mut transcript: Transcript,
+    c: Choices,
+) -> Result<ServerState, Error> {
+    let suite = c.suite;
+    transcript.add(ch_raw);
+    cx.neg.suite = Some(suite);
+    cx.neg.group = Some(c.group);
+    cx.neg.sig_scheme = Some(c.scheme);
+    cx.neg.alpn = c.alpn.clone();
+    cx.trace(TraceKind::Negotiated, || {
+        format!("negotiated: TLSv1.3, {}, key exchange {}, signature {}", suite.suite, c.group, c.scheme)
+    });
+
+    // Step Two: ServerHello with our key share.
+    let kx = KeyExchange::start(c.group)?;
+    let share = KeyShareEntry { group: c.group, payload: kx.public_key().to_vec() };
+    let shared = kx.complete(&c.client_share)?;
+    let sh = ServerHelloPayload {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random: rand::random_array()?,
+        session_id: ch.session_id.clone(),
+        cipher_suite: suite.suite,
+        compression_method: crate::codec::enums::Compression::Null,
+        extensions: vec![
+            ServerExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
+            ServerExtension::KeyShare(share),
+        ],
+    };
+    send(cx, &mut transcript, HandshakeType::ServerHello, HandshakePayload::ServerHello(sh))?;
+    if !ch.session_id.is_empty() && cx.neg.kind.is_none() {
+        cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+    }
+    let keys = hs::start_handshake_keys(cx, suite, shared.as_bytes(), &transcript)?;
+
+    // EncryptedExtensions: ALPN and the SNI acknowledgement.
+    let mut ee = Vec::new();
+    if let Some(p) = c.alpn {
+        ee.push(ServerExtension::Alpn(p));
+    }
+    if cx.neg.sni.is_some() {
+        ee.push(ServerExtension::ServerNameAck);
+    }
+    send(cx, &mut transcript, HandshakeType::EncryptedExtensions, HandshakePayload::EncryptedExtensions(ee))?;
+
+    // Step Five: CertificateRequest, with the CA names we trust for client certificates.
+    let config = cx.config.clone();
+    let want_client_cert = config.verify != VerifyMode::NoClientAuth;
+    if want_client_cert {
+        let mut extensions = vec![CertReqExtension::SignatureAlgorithms(config.verify_schemes(true))];
+        if !config.roots.subjects().is_empty() {
+            extensions.push(CertReqExtension::CertificateAuthorities(config.roots.subjects().to_vec()));
+        }
+        let req = CertificateRequestPayloadTls13 { context: Vec::new(), extensions };
+        send(cx, &mut transcript, HandshakeType::CertificateRequest, HandshakePayload::CertificateRequest(req))?;
+    }
+
+    // Step Three: our certificate chain, then proof that we hold its key.
+    let entries = c.cert.chain.iter().map(|d| CertificateEntry { cert: d.as_ref().to_vec(), extensions: vec![] }).collect();
+    let cert = CertificatePayloadTls13 { context: Vec::new(), entries };
+    send(cx, &mut transcript, HandshakeType::Certificate, HandshakePayload::Certificate(cert))?;
+    let hash = transcript.current_hash();
+    let signature = c.cert.key.sign(c.scheme, &hs::certificate_verify_input(hash.as_ref(), true))?;
+    let cv = DigitallySigned { scheme: c.scheme, signature };
+    send(cx, &mut transcript, HandshakeType::CertificateVerify, HandshakePayload::CertificateVerify(cv))?;
+
+    let fin = hs::finished_message(suite, &keys.traffic.server, &transcript);
+    let enc = cx.send_hs(&fin)?;
+    transcript.add(&enc);
+
+    let client_hs_secret = keys.traffic.client.clone();
+    let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);
+    hs::install_app_writer(cx, suite, &app)?;
+    let pending = Box::new(Pending { suite, transcript, client_hs_secret, app, resumption_master: master });
+    Ok(ServerState::Tls13(if want_client_cert { State::Certificate(pending) } else { State::Finished(pending) }))
+}
+
+impl State {
+    pub(crate) fn step(&self) -> &'static str {
+        match self {
+            Self::Certificate(_) => "Step Seven: Client Certificate",
+            Self::CertificateVerify(..) => "Step Nine: CertificateVerify",
+            Self::Finished(_) => "the client's Finished",
+            Self::Traffic => "application data",
+        }
+    }
+
+    pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
+        let step = self.step();
+        let Incoming::Handshake { msg, raw } = m else {
+            return Err(Error::unexpected(step, "a change_cipher_spec record"));
+        };
+        match (self, msg.payload) {
+            (Self::Certificate(mut p), HandshakePayload::Certificate(c)) => {
+                // Step Seven: the client's certificate (mutual TLS).
+                if !c.context.is_empty() {
+                    return Err(Error::IllegalParameter("the client's Certificate must have an empty context".into()));
+                }
+                let chain: Vec<CertificateDer<'static>> =
+                    c.entries.into_iter().map(|e| CertificateDer::from(e.cert)).collect();
+                p.transcript.add(raw);
+                let Some(leaf) = chain.first().cloned() else {
+                    if cx.config.verify == VerifyMode::RequireClientCert {
+                        return Err(Error::CertificateRequired(
+                            "the client sent no certificate, but this server requires one (--verify-client): \
+                             configure a client certificate and key"
+                                .into(),
+                        ));
+                    }
+                    cx.trace(TraceKind::State, || "client certificate: none sent (optional)".into());
+                    return Ok(Self::Finished(p));
+                };
+                let proof = verify::verify_client_cert(&cx.config.roots, &chain, UnixTime::now())?;
+                cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+                cx.trace(TraceKind::State, || "client certificate: chain verified".into());
+                Ok(Self::CertificateVerify(p, leaf, proof))
+            }
+            (Self::CertificateVerify(mut p, leaf, _proof), HandshakePayload::CertificateVerify(cv)) => {
+                // Step Nine: the client proves it holds its certificate's key.
+                hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "client")?;
+                let hash = p.transcript.current_hash();
+                let input = hs::certificate_verify_input(hash.as_ref(), false);
+                verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "client")?;
+                p.transcript.add(raw);
+                Ok(Self::Finished(p))
+            }
+            (Self::Finished(p), HandshakePayload::Finished(f)) => {
+                let Pending { suite, mut transcript, client_hs_secret, app, resumption_master } = *p;
+                hs::check_finished(suite, &client_hs_secret, &transcript, &f, "client")?;
+                transcript.add(raw);
+                hs::install_app_reader(cx, suite, &app)?;
+                let _resumption = resumption_master.resumption_secret(transcript.current_hash().as_ref());
+                hs::complete(cx, suite, app);
+                Ok(Self::Traffic)
+            }
+            (Self::Traffic, HandshakePayload::KeyUpdate(req)) => {
+                hs::receive_key_update(cx, req)?;
+                Ok(Self::Traffic)
+            }
+            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! TLS 1.3 pieces both roles share: installing handshake and application keys with their
+//! key-log lines, the CertificateVerify input, Finished checks and KeyUpdate.
+
+use crate::codec::enums::{KeyUpdateRequest, SignatureScheme};
+use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
+use crate::conn::{AppSecrets, Common, Exporter};
+use crate::crypto::hash::Transcript;
+use crate::crypto::hkdf::{Secret, constant_time_eq};
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
+use crate::tls13::key_schedule::{
+    EarlySecret, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data, next_traffic_secret,
+};
+
+/// Handshake-stage secrets: the schedule (to continue to the master secret) and the two
+/// handshake traffic secrets (for Finished keys).
+pub(crate) struct HandshakeKeys {
+    pub(crate) schedule: HandshakeSecret,
+    pub(crate) traffic: TrafficSecrets,
+}
+
+/// Derive the handshake traffic secrets after ServerHello and switch both directions to
+/// them (RFC 8446 §7.1). The transcript covers ClientHello..ServerHello.
+pub(crate) fn start_handshake_keys(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    shared_secret: &[u8],
+    transcript: &Transcript,
+) -> Result<HandshakeKeys, Error> {
+    let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared_secret);
+    let hash = transcript.current_hash();
+    let traffic = schedule.traffic_secrets(hash.as_ref());
+    cx.log_key("CLIENT_HANDSHAKE_TRAFFIC_SECRET", traffic.client.as_bytes());
+    cx.log_key("SERVER_HANDSHAKE_TRAFFIC_SECRET", traffic.server.as_bytes());
+    let (mine, theirs) = own_and_peer(cx.is_client, &traffic);
+    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
+    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
+    cx.trace(crate::conn::TraceKind::State, || {
+        "keys: handshake traffic keys installed; everything after ServerHello is encrypted".into()
+    });
+    Ok(HandshakeKeys { schedule, traffic })
+}
+
+fn own_and_peer(is_client: bool, t: &TrafficSecrets) -> (&Secret, &Secret) {
+    if is_client { (&t.client, &t.server) } else { (&t.server, &t.client) }
+}
+
+/// Derive the application traffic secrets once the server's Finished is in the transcript.
+/// Returns the master secret for the resumption secret later.
+pub(crate) fn application_secrets(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    schedule: HandshakeSecret,
+    transcript: &Transcript,
+) -> (MasterSecret, TrafficSecrets) {
+    let master = schedule.into_master();
+    let hash = transcript.current_hash();
+    let app = master.traffic_secrets(hash.as_ref());
+    let exporter = master.exporter_secret(hash.as_ref());
+    cx.log_key("CLIENT_TRAFFIC_SECRET_0", app.client.as_bytes());
+    cx.log_key("SERVER_TRAFFIC_SECRET_0", app.server.as_bytes());
+    cx.log_key("EXPORTER_SECRET", exporter.as_bytes());
+    cx.exporter = Some(Exporter::Tls13 { alg: suite.hash, secret: exporter });
+    (master, app)
+}
+
+/// Switch our sending direction to the application keys.
+pub(crate) fn install_app_writer(cx: &mut Common, suite: &'static SuiteInfo, app: &TrafficSecrets) -> Result<(), Error> {
+    let mine = if cx.is_client { &app.client } else { &app.server };
+    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
+    Ok(())
+}
+
+/// Switch our receiving direction to the application keys.
+pub(crate) fn install_app_reader(cx: &mut Common, suite: &'static SuiteInfo, app: &TrafficSecrets) -> Result<(), Error> {
+    let theirs = if cx.is_client { &app.server } else { &app.client };
+    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
+    Ok(())
+}
+
+/// Keep the application secrets for KeyUpdate and mark the handshake complete.
+pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficSecrets) {
+    cx.app_secrets = Some(AppSecrets { suite, client: app.client, server: app.server });
+    cx.handshake_complete = true;
+    if cx.neg.kind.is_none() {
+        cx.neg.kind = Some(crate::conn::HandshakeKind::Full);
+    }
+}
+
+/// The content a CertificateVerify signs (RFC 8446 §4.4.3): 64 spaces, a context string,
+/// a zero byte, then the transcript hash.
+pub(crate) fn certificate_verify_input(transcript_hash: &[u8], from_server: bool) -> Vec<u8> {
+    let context: &[u8] =
+        if from_server { b"TLS 1.3, server CertificateVerify" } else { b"TLS 1.3, client CertificateVerify" };
+    let mut m = Vec::with_capacity(64 + context.len() + 1 + transcript_hash.len());
+    m.extend_from_slice(&[0x20; 64]);
+    m.extend_from_slice(context);
+    m.push(0);
+    m.extend_from_slice(transcript_hash);
+    m
+}
+
+/// The Finished message we send, computed over the transcript so far.
+pub(crate) fn finished_message(suite: &SuiteInfo, base_key: &Secret, transcript: &Transcript) -> HandshakeMessage {
+    let hash = transcript.current_hash();
+    let verify = finished_verify_data(suite.hash, base_key.as_bytes(), hash.as_ref());
+    HandshakeMessage {
+        typ: crate::codec::enums::HandshakeType::Finished,
+        payload: HandshakePayload::Finished(verify.as_ref().to_vec()),
+    }
+}
+
+/// Check the peer's Finished in constant time (RFC 8446 §4.4.4).
+pub(crate) fn check_finished(
+    suite: &SuiteInfo,
+    base_key: &Secret,
+    transcript: &Transcript,
+    received: &[u8],
+    peer: &str,
+) -> Result<(), Error> {
+    let hash = transcript.current_hash();
+    let expected = finished_verify_data(suite.hash, base_key.as_bytes(), hash.as_ref());
+    if !constant_time_eq(expected.as_ref(), received) {
+        return Err(Error::DecryptError(format!(
+            "the {peer}'s Finished message does not match our handshake transcript: the handshake \
+             was altered in transit, or the two sides derived different keys"
+        )));
+    }
+    Ok(())
+}
+
+/// Check that the peer signed with a scheme we offered.
+pub(crate) fn check_offered_scheme(scheme: SignatureScheme, offered: &[SignatureScheme], peer: &str) -> Result<(), Error> {
+    if offered.contains(&scheme) {
+        return Ok(());
+    }
+    Err(Error::IllegalParameter(format!(
+        "the {peer} signed its CertificateVerify with {scheme}, which we did not offer (we offered {})",
+        offered.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
+pub fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
+    let msg = HandshakeMessage {
+        typ: crate::codec::enums::HandshakeType::KeyUpdate,
+        payload: HandshakePayload::KeyUpdate(req),
+    };
+    cx.send_hs(&msg)?;
+    let is_client = cx.is_client;
+    let secrets = cx
+        .app_secrets
+        .as_mut()
+        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
+    let suite = secrets.suite;
+    let mine = if is_client { &mut secrets.client } else { &mut secrets.server };
+    *mine = next_traffic_secret(suite.hash, mine.as_bytes());
+    let enc = RecordEncrypter::tls13(suite, mine.as_bytes())?;
+    cx.set_encrypter(enc);
+    Ok(())
+}
+
+/// Handle the peer's KeyUpdate: move our receiving direction forward, and answer when asked.
+pub(crate) fn receive_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
+    let is_client = cx.is_client;
+    let secrets = cx
+        .app_secrets
+        .as_mut()
+        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
+    let suite = secrets.suite;
+    let theirs = if is_client { &mut secrets.server } else { &mut secrets.client };
+    *theirs = next_traffic_secret(suite.hash, theirs.as_bytes());
+    let dec = RecordDecrypter::tls13(suite, theirs.as_bytes())?;
+    cx.set_decrypter(dec);
+    match req {
+        KeyUpdateRequest::UpdateRequested => send_key_update(cx, KeyUpdateRequest::UpdateNotRequested),
+        KeyUpdateRequest::UpdateNotRequested => Ok(()),
+        KeyUpdateRequest::Unknown(v) => {
+            Err(Error::IllegalParameter(format!("KeyUpdate request value {v} is neither 0 nor 1")))
+        }
+    }
+}

@@ -932,3 +932,742 @@ impl HandshakeMessage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::extensions::PskIdentity;
+
+    const V13: ProtocolVersion = ProtocolVersion::TLSv1_3;
+    const V12: ProtocolVersion = ProtocolVersion::TLSv1_2;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s
+            .bytes()
+            .filter(u8::is_ascii_hexdigit)
+            .map(|c| (c as char).to_digit(16).unwrap() as u8)
+            .collect();
+        digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect()
+    }
+
+    fn msg(typ: HandshakeType, payload: HandshakePayload) -> HandshakeMessage {
+        HandshakeMessage { typ, payload }
+    }
+
+    /// Encode, decode with `version`, compare, re-encode to the same bytes.
+    fn round_trip(m: &HandshakeMessage, version: ProtocolVersion) -> Vec<u8> {
+        let enc = m.get_encoding();
+        let dec = HandshakeMessage::read(&enc, version)
+            .unwrap_or_else(|e| panic!("{} failed to decode: {e}", m.name()));
+        assert_eq!(&dec, m);
+        assert_eq!(dec.get_encoding(), enc);
+        enc
+    }
+
+    /// Wrap `body` in a handshake header of type `typ` with a correct length.
+    fn framed(typ: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![typ];
+        put_vec_u24(body, &mut out);
+        out
+    }
+
+    /// Every strict prefix fails, both as a whole message (the header length then
+    /// disagrees) and as a re-framed body (so the body parser itself sees the truncation).
+    /// `may_end_at` lists body lengths that are legitimately complete messages.
+    fn assert_prefixes_fail(enc: &[u8], version: ProtocolVersion, may_end_at: &[usize]) {
+        for n in 0..enc.len() {
+            assert!(
+                HandshakeMessage::read(&enc[..n], version).is_err(),
+                "prefix {n}"
+            );
+        }
+        let body = &enc[4..];
+        for n in 0..body.len() {
+            let res = HandshakeMessage::read(&framed(enc[0], &body[..n]), version);
+            if !may_end_at.contains(&n) {
+                assert!(res.is_err(), "body prefix {n} decoded: {res:?}");
+            }
+        }
+    }
+
+    fn client_hello() -> ClientHelloPayload {
+        ClientHelloPayload {
+            legacy_version: V12,
+            random: [7; 32],
+            session_id: vec![1; 32],
+            cipher_suites: vec![
+                CipherSuite::TLS_AES_128_GCM_SHA256,
+                CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            ],
+            compression_methods: vec![Compression::Null],
+            extensions: vec![
+                ClientExtension::ServerName("example.org".into()),
+                ClientExtension::SupportedVersions(vec![V13, V12]),
+                ClientExtension::KeyShare(vec![KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    payload: vec![9; 32],
+                }]),
+                ClientExtension::SignatureAlgorithms(vec![SignatureScheme::ED25519]),
+                ClientExtension::SignatureAlgorithmsCert(vec![SignatureScheme::ED25519]),
+                ClientExtension::SupportedGroups(vec![NamedGroup::X25519]),
+                ClientExtension::Alpn(vec![b"h2".to_vec()]),
+                ClientExtension::PskKeyExchangeModes(vec![PskKeyExchangeMode::PSK_DHE_KE]),
+                ClientExtension::Cookie(vec![3; 8]),
+                ClientExtension::EcPointFormats(vec![ECPointFormat::Uncompressed]),
+                ClientExtension::ExtendedMasterSecret,
+                ClientExtension::RenegotiationInfo(vec![]),
+                ClientExtension::SessionTicket(vec![]),
+                ClientExtension::EarlyData,
+                ClientExtension::CertificateAuthorities(vec![vec![0x30, 0]]),
+                ClientExtension::Unknown {
+                    typ: ExtensionType::Padding,
+                    data: vec![0; 10],
+                },
+                ClientExtension::PreSharedKey(OfferedPsks {
+                    identities: vec![PskIdentity {
+                        identity: vec![4; 16],
+                        obfuscated_ticket_age: 1234,
+                    }],
+                    binders: vec![vec![5; 32]],
+                }),
+            ],
+        }
+    }
+
+    fn server_hello() -> ServerHelloPayload {
+        ServerHelloPayload {
+            legacy_version: V12,
+            random: [8; 32],
+            session_id: vec![1; 32],
+            cipher_suite: CipherSuite::TLS_AES_128_GCM_SHA256,
+            compression_method: Compression::Null,
+            extensions: vec![
+                ServerExtension::SupportedVersions(V13),
+                ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    payload: vec![2; 32],
+                }),
+                ServerExtension::PreSharedKey(0),
+            ],
+        }
+    }
+
+    fn cert13() -> CertificatePayloadTls13 {
+        CertificatePayloadTls13 {
+            context: vec![],
+            entries: vec![
+                CertificateEntry {
+                    cert: vec![0x30; 100],
+                    extensions: vec![(5, vec![1, 2, 3]), (18, vec![])],
+                },
+                CertificateEntry {
+                    cert: vec![0x31; 50],
+                    extensions: vec![],
+                },
+            ],
+        }
+    }
+
+    fn cert_req13() -> CertificateRequestPayloadTls13 {
+        CertificateRequestPayloadTls13 {
+            context: vec![1, 2],
+            extensions: vec![
+                CertReqExtension::SignatureAlgorithms(vec![SignatureScheme::ECDSA_NISTP256_SHA256]),
+                CertReqExtension::CertificateAuthorities(vec![vec![0x30, 1, 0]]),
+            ],
+        }
+    }
+
+    fn cert_req12() -> CertificateRequestTls12 {
+        CertificateRequestTls12 {
+            cert_types: vec![
+                ClientCertificateType::RSASign,
+                ClientCertificateType::ECDSASign,
+            ],
+            signature_schemes: vec![SignatureScheme::RSA_PSS_RSAE_SHA256],
+            ca_names: vec![vec![0x30, 2, 5, 5], vec![0x30, 0]],
+        }
+    }
+
+    fn ske() -> ServerKeyExchangeTls12 {
+        ServerKeyExchangeTls12 {
+            params: EcdheParams {
+                group: NamedGroup::secp256r1,
+                public: vec![4; 65],
+            },
+            signed: DigitallySigned {
+                scheme: SignatureScheme::ECDSA_NISTP256_SHA256,
+                signature: vec![0x30; 70],
+            },
+        }
+    }
+
+    fn nst13() -> NewSessionTicketTls13 {
+        NewSessionTicketTls13 {
+            lifetime: 7200,
+            age_add: 0xdead_beef,
+            nonce: vec![0],
+            ticket: vec![0xab; 64],
+            extensions: vec![NewSessionTicketExtension::EarlyData(16384)],
+        }
+    }
+
+    fn hrr() -> HelloRetryRequestPayload {
+        HelloRetryRequestPayload {
+            legacy_version: V12,
+            session_id: vec![1; 32],
+            cipher_suite: CipherSuite::TLS_AES_256_GCM_SHA384,
+            extensions: vec![
+                HelloRetryExtension::SupportedVersions(V13),
+                HelloRetryExtension::KeyShare(NamedGroup::secp384r1),
+                HelloRetryExtension::Cookie(vec![6; 20]),
+            ],
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        use HandshakePayload as P;
+        use HandshakeType as T;
+        let both = [
+            msg(T::HelloRequest, P::HelloRequest),
+            msg(T::ClientHello, P::ClientHello(client_hello())),
+            msg(T::ServerHello, P::ServerHello(server_hello())),
+            msg(T::ServerHello, P::HelloRetryRequest(hrr())),
+            msg(
+                T::EncryptedExtensions,
+                P::EncryptedExtensions(vec![
+                    ServerExtension::ServerNameAck,
+                    ServerExtension::Alpn(b"h2".to_vec()),
+                    ServerExtension::EarlyData,
+                    ServerExtension::SupportedGroups(vec![NamedGroup::X25519]),
+                ]),
+            ),
+            msg(T::EncryptedExtensions, P::EncryptedExtensions(vec![])),
+            msg(
+                T::CertificateVerify,
+                P::CertificateVerify(DigitallySigned {
+                    scheme: SignatureScheme::ED25519,
+                    signature: vec![1; 64],
+                }),
+            ),
+            msg(T::ServerKeyExchange, P::ServerKeyExchange(ske())),
+            msg(T::ServerHelloDone, P::ServerHelloDone),
+            msg(T::ClientKeyExchange, P::ClientKeyExchange(vec![4; 65])),
+            msg(T::Finished, P::Finished(vec![0x55; 32])),
+            msg(
+                T::KeyUpdate,
+                P::KeyUpdate(KeyUpdateRequest::UpdateRequested),
+            ),
+            msg(
+                T::KeyUpdate,
+                P::KeyUpdate(KeyUpdateRequest::UpdateNotRequested),
+            ),
+            msg(T::EndOfEarlyData, P::EndOfEarlyData),
+            msg(T::MessageHash, P::MessageHash(vec![0x11; 32])),
+            msg(T::CertificateStatus, P::Unknown(vec![1, 0, 0, 1, 9])),
+            msg(T::Unknown(99), P::Unknown(vec![])),
+        ];
+        for m in &both {
+            round_trip(m, V13);
+            round_trip(m, V12);
+        }
+
+        let tls13_only = [
+            msg(T::Certificate, P::Certificate(cert13())),
+            msg(
+                T::Certificate,
+                P::Certificate(CertificatePayloadTls13 {
+                    context: vec![9],
+                    entries: vec![],
+                }),
+            ),
+            msg(T::CertificateRequest, P::CertificateRequest(cert_req13())),
+            msg(T::NewSessionTicket, P::NewSessionTicket(nst13())),
+        ];
+        for m in &tls13_only {
+            round_trip(m, V13);
+        }
+
+        let tls12_only = [
+            msg(
+                T::Certificate,
+                P::CertificateTls12(vec![vec![0x30; 300], vec![0x30; 20]]),
+            ),
+            msg(T::Certificate, P::CertificateTls12(vec![])),
+            msg(
+                T::CertificateRequest,
+                P::CertificateRequestTls12(cert_req12()),
+            ),
+            msg(
+                T::NewSessionTicket,
+                P::NewSessionTicketTls12(NewSessionTicketTls12 {
+                    lifetime_hint: 300,
+                    ticket: vec![1; 100],
+                }),
+            ),
+            msg(
+                T::NewSessionTicket,
+                P::NewSessionTicketTls12(NewSessionTicketTls12 {
+                    lifetime_hint: 0,
+                    ticket: vec![],
+                }),
+            ),
+        ];
+        for m in &tls12_only {
+            round_trip(m, V12);
+        }
+    }
+
+    #[test]
+    fn names() {
+        use HandshakePayload as P;
+        use HandshakeType as T;
+        let cases = [
+            (
+                msg(T::ServerHello, P::HelloRetryRequest(hrr())),
+                "HelloRetryRequest",
+            ),
+            (
+                msg(T::Certificate, P::CertificateTls12(vec![])),
+                "Certificate",
+            ),
+            (
+                msg(T::CertificateRequest, P::CertificateRequest(cert_req13())),
+                "CertificateRequest",
+            ),
+            (msg(T::MessageHash, P::MessageHash(vec![])), "message_hash"),
+            (
+                msg(T::Unknown(3), P::Unknown(vec![])),
+                "unknown handshake message",
+            ),
+            (msg(T::HelloRequest, P::HelloRequest), "HelloRequest"),
+        ];
+        for (m, name) in cases {
+            assert_eq!(m.name(), name);
+        }
+    }
+
+    #[test]
+    fn truncations_fail() {
+        use HandshakePayload as P;
+        use HandshakeType as T;
+
+        let ch = msg(T::ClientHello, P::ClientHello(client_hello()));
+        let enc = ch.get_encoding();
+        // The body may legitimately end right after compression_methods (no extensions).
+        let no_ext_len = 2 + 32 + 33 + 2 + 4 + 2;
+        assert_prefixes_fail(&enc, V13, &[no_ext_len]);
+
+        let sh = msg(T::ServerHello, P::ServerHello(server_hello()));
+        let enc = sh.get_encoding();
+        assert_prefixes_fail(&enc, V13, &[2 + 32 + 33 + 2 + 1]);
+
+        let cases13 = [
+            msg(T::ServerHello, P::HelloRetryRequest(hrr())),
+            msg(T::Certificate, P::Certificate(cert13())),
+            msg(T::CertificateRequest, P::CertificateRequest(cert_req13())),
+            msg(T::NewSessionTicket, P::NewSessionTicket(nst13())),
+        ];
+        for m in &cases13 {
+            assert_prefixes_fail(&m.get_encoding(), V13, &[]);
+        }
+        let cases12 = [
+            msg(T::Certificate, P::CertificateTls12(vec![vec![0x30; 30]])),
+            msg(
+                T::CertificateRequest,
+                P::CertificateRequestTls12(cert_req12()),
+            ),
+            msg(T::ServerKeyExchange, P::ServerKeyExchange(ske())),
+            msg(
+                T::NewSessionTicket,
+                P::NewSessionTicketTls12(NewSessionTicketTls12 {
+                    lifetime_hint: 1,
+                    ticket: vec![2; 10],
+                }),
+            ),
+        ];
+        for m in &cases12 {
+            assert_prefixes_fail(&m.get_encoding(), V12, &[]);
+        }
+    }
+
+    #[test]
+    fn byte_changes_never_panic() {
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(client_hello()),
+        )
+        .get_encoding();
+        let mut copy = enc.clone();
+        for i in 0..enc.len() {
+            for v in 0..=255u8 {
+                copy[i] = v;
+                let _ = HandshakeMessage::read(&copy, V13);
+                let _ = HandshakeMessage::read(&copy, V12);
+            }
+            copy[i] = enc[i];
+        }
+    }
+
+    #[test]
+    fn trailing_and_missing_bytes() {
+        let m = msg(
+            HandshakeType::Finished,
+            HandshakePayload::Finished(vec![1; 12]),
+        );
+        let mut enc = m.get_encoding();
+        enc.push(0);
+        assert!(matches!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::TrailingData(_))
+        ));
+        // A body with bytes the parser does not consume.
+        let sh = framed(14, &[0]);
+        assert!(matches!(
+            HandshakeMessage::read(&sh, V12),
+            Err(InvalidMessage::TrailingData(_))
+        ));
+        let eoed = framed(5, &[1]);
+        assert!(HandshakeMessage::read(&eoed, V13).is_err());
+        let hr = framed(0, &[1]);
+        assert!(HandshakeMessage::read(&hr, V12).is_err());
+        assert!(matches!(
+            HandshakeMessage::read(&[20, 0, 0, 5, 1], V13),
+            Err(InvalidMessage::MissingData(_))
+        ));
+    }
+
+    #[test]
+    fn sanity_rules() {
+        // KeyUpdate must be 0 or 1.
+        assert!(matches!(
+            HandshakeMessage::read(&framed(24, &[2]), V13),
+            Err(InvalidMessage::InvalidValue(_))
+        ));
+        // session_id longer than 32 bytes.
+        let mut ch = client_hello();
+        ch.session_id = vec![0; 33];
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch),
+        )
+        .get_encoding();
+        assert!(matches!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::InvalidValue(_))
+        ));
+        // Empty cipher suite list.
+        let mut ch = client_hello();
+        ch.cipher_suites.clear();
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch),
+        )
+        .get_encoding();
+        assert!(matches!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::EmptyList(_))
+        ));
+        // Empty compression list.
+        let mut ch = client_hello();
+        ch.compression_methods.clear();
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch),
+        )
+        .get_encoding();
+        assert!(HandshakeMessage::read(&enc, V13).is_err());
+        // An explicit curve in ServerKeyExchange.
+        let mut body = ske().get_encoding();
+        body[0] = 1;
+        assert!(matches!(
+            HandshakeMessage::read(&framed(12, &body), V12),
+            Err(InvalidMessage::InvalidValue(_))
+        ));
+        // An empty TLS 1.3 ticket.
+        let mut t = nst13();
+        t.ticket.clear();
+        let enc = msg(
+            HandshakeType::NewSessionTicket,
+            HandshakePayload::NewSessionTicket(t),
+        )
+        .get_encoding();
+        assert!(matches!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::EmptyList(_))
+        ));
+        // An empty certificate in either version.
+        let enc = msg(
+            HandshakeType::Certificate,
+            HandshakePayload::CertificateTls12(vec![vec![]]),
+        )
+        .get_encoding();
+        assert!(HandshakeMessage::read(&enc, V12).is_err());
+        // An empty ClientKeyExchange point.
+        assert!(HandshakeMessage::read(&framed(16, &[0]), V12).is_err());
+        // HRR with a non-null compression method.
+        let mut enc = msg(
+            HandshakeType::ServerHello,
+            HandshakePayload::HelloRetryRequest(hrr()),
+        )
+        .get_encoding();
+        let comp_at = 4 + 2 + 32 + 33 + 2;
+        enc[comp_at] = 1;
+        assert!(HandshakeMessage::read(&enc, V13).is_err());
+    }
+
+    #[test]
+    fn duplicate_extension_in_client_hello() {
+        let mut ch = client_hello();
+        ch.extensions.insert(0, ClientExtension::EarlyData);
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch),
+        )
+        .get_encoding();
+        assert_eq!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::DuplicateExtension(42))
+        );
+        let mut c = cert13();
+        c.entries[0].extensions.push((5, vec![]));
+        let enc = msg(HandshakeType::Certificate, HandshakePayload::Certificate(c)).get_encoding();
+        assert_eq!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::DuplicateExtension(5))
+        );
+    }
+
+    #[test]
+    fn pre_shared_key_must_be_last() {
+        let mut ch = client_hello();
+        let psk = ch.extensions.pop().unwrap();
+        ch.extensions.insert(1, psk);
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch),
+        )
+        .get_encoding();
+        assert_eq!(
+            HandshakeMessage::read(&enc, V13),
+            Err(InvalidMessage::InvalidValue("pre_shared_key not last"))
+        );
+    }
+
+    #[test]
+    fn psk_binders_are_the_tail() {
+        let ch = client_hello();
+        let enc = msg(
+            HandshakeType::ClientHello,
+            HandshakePayload::ClientHello(ch.clone()),
+        )
+        .get_encoding();
+        let psk = ch.psk().unwrap();
+        let cut = enc.len() - psk.binders_encoded_len();
+        let mut binders = vec![0, 33, 32];
+        binders.extend_from_slice(&[5; 32]);
+        assert_eq!(&enc[cut..], &binders[..]);
+    }
+
+    #[test]
+    fn hrr_random_selects_hello_retry_request() {
+        assert_eq!(
+            HELLO_RETRY_REQUEST_RANDOM,
+            hex(
+                "CF 21 AD 74 E5 9A 61 11 BE 1D 8C 02 1E 65 B8 91 C2 A2 11 16 7A BB 8C 5E 07 9E 09 E2 C8 A8 33 9C"
+            )[..]
+        );
+        // A ServerHello built with the magic random decodes as a HelloRetryRequest.
+        let mut sh = server_hello();
+        sh.random = HELLO_RETRY_REQUEST_RANDOM;
+        sh.extensions = vec![ServerExtension::SupportedVersions(V13)];
+        let enc = msg(
+            HandshakeType::ServerHello,
+            HandshakePayload::ServerHello(sh),
+        )
+        .get_encoding();
+        let dec = HandshakeMessage::read(&enc, V13).unwrap();
+        assert_eq!(dec.typ, HandshakeType::ServerHello);
+        assert_eq!(dec.name(), "HelloRetryRequest");
+        let HandshakePayload::HelloRetryRequest(h) = &dec.payload else {
+            panic!("expected HRR, got {dec:?}");
+        };
+        assert_eq!(h.supported_versions(), Some(V13));
+        assert_eq!(h.selected_group(), None);
+        assert_eq!(dec.get_encoding(), enc);
+
+        let h = hrr();
+        assert_eq!(h.selected_group(), Some(NamedGroup::secp384r1));
+        assert_eq!(h.cookie(), Some(&[6u8; 20][..]));
+        let enc = h.get_encoding();
+        assert_eq!(&enc[2..34], &HELLO_RETRY_REQUEST_RANDOM);
+        assert_eq!(HelloRetryRequestPayload::read_bytes(&enc).unwrap(), h);
+        assert!(HelloRetryRequestPayload::read_bytes(&server_hello().get_encoding()).is_err());
+    }
+
+    /// RFC 8448 §3 (simple 1-RTT handshake): the client's ClientHello.
+    const RFC8448_CLIENT_HELLO: &str = "
+        01 00 00 c0 03 03 cb 34 ec b1 e7 81 63 ba 1c 38 c6 da cb 19 6a 6d ff a2 1a 8d 99 12
+        ec 18 a2 ef 62 83 02 4d ec e7 00 00 06 13 01 13 03 13 02 01 00 00 91 00 00 00 0b 00
+        09 00 00 06 73 65 72 76 65 72 ff 01 00 01 00 00 0a 00 14 00 12 00 1d 00 17 00 18 00
+        19 01 00 01 01 01 02 01 03 01 04 00 23 00 00 00 33 00 26 00 24 00 1d 00 20 99 38 1d
+        e5 60 e4 bd 43 d2 3d 8e 43 5a 7d ba fe b3 c0 6e 51 c1 3c ae 4d 54 13 69 1e 52 9a af
+        2c 00 2b 00 03 02 03 04 00 0d 00 20 00 1e 04 03 05 03 06 03 02 03 08 04 08 05 08 06
+        04 01 05 01 06 01 02 01 04 02 05 02 06 02 02 02 00 2d 00 02 01 01 00 1c 00 02 40 01";
+
+    /// RFC 8448 §3: the server's ServerHello.
+    const RFC8448_SERVER_HELLO: &str = "
+        02 00 00 56 03 03 a6 af 06 a4 12 18 60 dc 5e 6e 60 24 9c d3 4c 95 93 0c 8a c5 cb 14
+        34 da c1 55 77 2e d3 e2 69 28 00 13 01 00 00 2e 00 33 00 24 00 1d 00 20 c9 82 88 76
+        11 20 95 fe 66 76 2b db f7 c6 72 e1 56 d6 cc 25 3b 83 3d f1 dd 69 b1 b0 4e 75 1f 0f
+        00 2b 00 02 03 04";
+
+    #[test]
+    fn rfc8448_client_hello() {
+        let bytes = hex(RFC8448_CLIENT_HELLO);
+        assert_eq!(bytes.len(), 196);
+        let m = HandshakeMessage::read(&bytes, V13).unwrap();
+        assert_eq!(m.typ, HandshakeType::ClientHello);
+        let HandshakePayload::ClientHello(ch) = &m.payload else {
+            panic!("not a ClientHello: {m:?}");
+        };
+        assert_eq!(ch.legacy_version, V12);
+        assert_eq!(ch.random[..4], [0xcb, 0x34, 0xec, 0xb1]);
+        assert!(ch.session_id.is_empty());
+        assert_eq!(
+            ch.cipher_suites,
+            [
+                CipherSuite::TLS_AES_128_GCM_SHA256,
+                CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+                CipherSuite::TLS_AES_256_GCM_SHA384,
+            ]
+        );
+        assert_eq!(ch.server_name(), Some("server"));
+        assert_eq!(ch.supported_versions(), Some(&[V13][..]));
+        let shares = ch.key_shares().unwrap();
+        assert_eq!(shares.len(), 1);
+        assert_eq!(shares[0].group, NamedGroup::X25519);
+        assert_eq!(shares[0].payload[..2], [0x99, 0x38]);
+        assert_eq!(shares[0].payload.len(), 32);
+        assert_eq!(ch.renegotiation_info(), Some(&[][..]));
+        assert_eq!(ch.session_ticket(), Some(&[][..]));
+        assert_eq!(ch.psk_modes(), Some(&[PskKeyExchangeMode::PSK_DHE_KE][..]));
+        assert_eq!(ch.groups().unwrap().len(), 9);
+        assert_eq!(ch.groups().unwrap()[0], NamedGroup::X25519);
+        assert_eq!(ch.signature_schemes().unwrap().len(), 15);
+        assert!(ch.psk().is_none());
+        assert!(!ch.ems_offered());
+        assert!(ch.alpn().is_none());
+        // record_size_limit (28) is kept as an unknown extension.
+        assert_eq!(
+            ch.find(ExtensionType::Unknown(28)),
+            Some(&ClientExtension::Unknown {
+                typ: ExtensionType::Unknown(28),
+                data: vec![0x40, 0x01],
+            })
+        );
+        assert_eq!(m.get_encoding(), bytes);
+    }
+
+    #[test]
+    fn rfc8448_server_hello() {
+        let bytes = hex(RFC8448_SERVER_HELLO);
+        assert_eq!(bytes.len(), 90);
+        let m = HandshakeMessage::read(&bytes, V13).unwrap();
+        let HandshakePayload::ServerHello(sh) = &m.payload else {
+            panic!("not a ServerHello: {m:?}");
+        };
+        assert_eq!(sh.cipher_suite, CipherSuite::TLS_AES_128_GCM_SHA256);
+        assert_eq!(sh.supported_versions(), Some(V13));
+        assert_eq!(sh.key_share().unwrap().group, NamedGroup::X25519);
+        assert_eq!(sh.psk_index(), None);
+        assert_eq!(m.get_encoding(), bytes);
+    }
+
+    #[test]
+    fn extensionless_hellos() {
+        // A TLS 1.2 ClientHello that ends after compression_methods.
+        let mut ch = client_hello();
+        ch.extensions.clear();
+        let body = ch.get_encoding();
+        assert_eq!(body.len(), 2 + 32 + 33 + 6 + 2);
+        let m = HandshakeMessage::read(&framed(1, &body), V12).unwrap();
+        assert_eq!(m.payload, HandshakePayload::ClientHello(ch));
+        // An explicitly empty block decodes to the same value.
+        let mut explicit = body.clone();
+        explicit.extend_from_slice(&[0, 0]);
+        let m2 = HandshakeMessage::read(&framed(1, &explicit), V12).unwrap();
+        assert_eq!(m2.payload, m.payload);
+
+        let mut sh = server_hello();
+        sh.extensions.clear();
+        let m = msg(
+            HandshakeType::ServerHello,
+            HandshakePayload::ServerHello(sh),
+        );
+        let enc = round_trip(&m, V12);
+        assert_eq!(enc.len(), 4 + 2 + 32 + 33 + 3);
+    }
+
+    #[test]
+    fn client_hello_getters() {
+        let ch = client_hello();
+        assert_eq!(ch.server_name(), Some("example.org"));
+        assert_eq!(ch.supported_versions(), Some(&[V13, V12][..]));
+        assert_eq!(ch.key_shares().unwrap()[0].group, NamedGroup::X25519);
+        assert_eq!(
+            ch.signature_schemes(),
+            Some(&[SignatureScheme::ED25519][..])
+        );
+        assert_eq!(
+            ch.signature_schemes_cert(),
+            Some(&[SignatureScheme::ED25519][..])
+        );
+        assert_eq!(ch.groups(), Some(&[NamedGroup::X25519][..]));
+        assert_eq!(ch.alpn(), Some(&[b"h2".to_vec()][..]));
+        assert_eq!(ch.psk().unwrap().identities.len(), 1);
+        assert_eq!(ch.psk_modes(), Some(&[PskKeyExchangeMode::PSK_DHE_KE][..]));
+        assert_eq!(ch.cookie(), Some(&[3u8; 8][..]));
+        assert!(ch.ems_offered());
+        assert_eq!(ch.renegotiation_info(), Some(&[][..]));
+        assert_eq!(ch.session_ticket(), Some(&[][..]));
+        assert_eq!(ch.certificate_authorities(), Some(&[vec![0x30, 0]][..]));
+        assert_eq!(
+            ch.ec_point_formats(),
+            Some(&[ECPointFormat::Uncompressed][..])
+        );
+
+        let sh = ServerHelloPayload {
+            extensions: vec![
+                ServerExtension::Alpn(b"http/1.1".to_vec()),
+                ServerExtension::ExtendedMasterSecret,
+                ServerExtension::RenegotiationInfo(vec![1, 2]),
+                ServerExtension::SessionTicketAck,
+            ],
+            ..server_hello()
+        };
+        assert_eq!(sh.alpn(), Some(&b"http/1.1"[..]));
+        assert!(sh.ems());
+        assert_eq!(sh.renegotiation_info(), Some(&[1u8, 2][..]));
+        assert!(sh.session_ticket_ack());
+        assert_eq!(sh.supported_versions(), None);
+        assert_eq!(server_hello().psk_index(), Some(0));
+
+        let cr = cert_req13();
+        assert_eq!(
+            cr.signature_schemes(),
+            Some(&[SignatureScheme::ECDSA_NISTP256_SHA256][..])
+        );
+        assert_eq!(cr.certificate_authorities().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ecdhe_params_encoding_is_the_signed_part() {
+        let p = ske().params;
+        let enc = p.get_encoding();
+        assert_eq!(&enc[..4], &[3, 0, 0x17, 65]);
+        assert_eq!(enc.len(), 4 + 65);
+        assert_eq!(EcdheParams::read_bytes(&enc).unwrap(), p);
+    }
+}

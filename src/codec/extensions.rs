@@ -65,19 +65,6 @@ fn put_ext(typ: ExtensionType, out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>
     put_prefixed(LenWidth::U16, out, body);
 }
 
-/// Read a non-empty opaque vector (`opaque x<1..>`).
-fn nonempty_vec<'a>(
-    r: &mut Reader<'a>,
-    width: LenWidth,
-    what: &'static str,
-) -> Result<&'a [u8], InvalidMessage> {
-    let v = r.vec_of(width, what)?;
-    if v.is_empty() {
-        return Err(InvalidMessage::EmptyList(what));
-    }
-    Ok(v)
-}
-
 /// The `server_name` host_name entry type (RFC 6066 §3).
 const SNI_HOST_NAME: u8 = 0;
 
@@ -88,7 +75,7 @@ const SNI_HOST_NAME: u8 = 0;
 /// makes it valid UTF-8 for the `String`.
 fn read_server_name(r: &mut Reader<'_>) -> Result<String, InvalidMessage> {
     const WHAT: &str = "server_name";
-    let mut list = Reader::new(nonempty_vec(r, LenWidth::U16, WHAT)?);
+    let mut list = Reader::new(r.nonempty_vec(LenWidth::U16, WHAT)?);
     let mut host = None;
     while list.any_left() {
         let typ = list.u8(WHAT)?;
@@ -132,7 +119,7 @@ impl Codec for KeyShareEntry {
 
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
         let group = NamedGroup::read(r)?;
-        let payload = nonempty_vec(r, LenWidth::U16, "key_share payload")?.to_vec();
+        let payload = r.nonempty_vec(LenWidth::U16, "key_share payload")?.to_vec();
         Ok(Self { group, payload })
     }
 }
@@ -153,7 +140,7 @@ impl Codec for PskIdentity {
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
-        let identity = nonempty_vec(r, LenWidth::U16, "psk identity")?.to_vec();
+        let identity = r.nonempty_vec(LenWidth::U16, "psk identity")?.to_vec();
         let obfuscated_ticket_age = r.u32("obfuscated_ticket_age")?;
         Ok(Self {
             identity,
@@ -350,7 +337,7 @@ impl Codec for ClientExtension {
                 ),
                 ExtensionType::PreSharedKey => Self::PreSharedKey(OfferedPsks::read(&mut b)?),
                 ExtensionType::Cookie => {
-                    Self::Cookie(nonempty_vec(&mut b, LenWidth::U16, "cookie")?.to_vec())
+                    Self::Cookie(b.nonempty_vec(LenWidth::U16, "cookie")?.to_vec())
                 }
                 ExtensionType::EcPointFormats => Self::EcPointFormats(read_nonempty_list(
                     LenWidth::U8,
@@ -551,7 +538,7 @@ impl Codec for HelloRetryExtension {
         let ext = match typ {
             ExtensionType::KeyShare => Self::KeyShare(NamedGroup::read(&mut b)?),
             ExtensionType::Cookie => {
-                Self::Cookie(nonempty_vec(&mut b, LenWidth::U16, "cookie")?.to_vec())
+                Self::Cookie(b.nonempty_vec(LenWidth::U16, "cookie")?.to_vec())
             }
             ExtensionType::SupportedVersions => {
                 Self::SupportedVersions(ProtocolVersion::read(&mut b)?)

@@ -30,6 +30,7 @@ pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
 /// The longest legacy_session_id the RFCs allow.
 const MAX_SESSION_ID: usize = 32;
 
+/// Read a 32-byte hello random.
 fn read_random(r: &mut Reader<'_>) -> Result<[u8; 32], InvalidMessage> {
     let bytes = r.take_or(32, "random")?;
     let mut random = [0u8; 32];
@@ -37,6 +38,7 @@ fn read_random(r: &mut Reader<'_>) -> Result<[u8; 32], InvalidMessage> {
     Ok(random)
 }
 
+/// Read a legacy session id, rejecting one longer than 32 bytes.
 fn read_session_id(r: &mut Reader<'_>) -> Result<Vec<u8>, InvalidMessage> {
     let id = r.vec_u8("session_id")?;
     if id.len() > MAX_SESSION_ID {
@@ -45,19 +47,6 @@ fn read_session_id(r: &mut Reader<'_>) -> Result<Vec<u8>, InvalidMessage> {
         ));
     }
     Ok(id.to_vec())
-}
-
-/// Read a non-empty opaque vector (`opaque x<1..>`).
-fn nonempty_vec<'a>(
-    r: &mut Reader<'a>,
-    width: LenWidth,
-    what: &'static str,
-) -> Result<&'a [u8], InvalidMessage> {
-    let v = r.vec_of(width, what)?;
-    if v.is_empty() {
-        return Err(InvalidMessage::EmptyList(what));
-    }
-    Ok(v)
 }
 
 /// Read the extension block of a hello message. TLS 1.2 peers may omit the block
@@ -292,6 +281,7 @@ impl Codec for ServerHelloPayload {
 }
 
 impl ServerHelloPayload {
+    /// Read the rest of a ServerHello once its version and random are known.
     fn read_after_random(
         legacy_version: ProtocolVersion,
         random: [u8; 32],
@@ -401,6 +391,7 @@ impl Codec for HelloRetryRequestPayload {
 }
 
 impl HelloRetryRequestPayload {
+    /// Read the rest of a HelloRetryRequest once its version and random are known.
     fn read_after_random(
         legacy_version: ProtocolVersion,
         r: &mut Reader<'_>,
@@ -472,7 +463,7 @@ impl Codec for CertificateEntry {
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
-        let cert = nonempty_vec(r, LenWidth::U24, "certificate")?.to_vec();
+        let cert = r.nonempty_vec(LenWidth::U24, "certificate")?.to_vec();
         let mut sub = Reader::new(r.vec_u16("certificate entry extensions")?);
         let mut seen = HashSet::new();
         let mut extensions = Vec::new();
@@ -609,7 +600,7 @@ impl Codec for NewSessionTicketTls13 {
         let lifetime = r.u32("ticket_lifetime")?;
         let age_add = r.u32("ticket_age_add")?;
         let nonce = r.vec_u8("ticket_nonce")?.to_vec();
-        let ticket = nonempty_vec(r, LenWidth::U16, "ticket")?.to_vec();
+        let ticket = r.nonempty_vec(LenWidth::U16, "ticket")?.to_vec();
         let extensions = read_extensions(r, "NewSessionTicket extensions")?;
         Ok(Self {
             lifetime,
@@ -668,7 +659,7 @@ impl Codec for EcdheParams {
             return Err(InvalidMessage::InvalidValue("ECDHE curve type"));
         }
         let group = NamedGroup::read(r)?;
-        let public = nonempty_vec(r, LenWidth::U8, "ECDHE public key")?.to_vec();
+        let public = r.nonempty_vec(LenWidth::U8, "ECDHE public key")?.to_vec();
         Ok(Self { group, public })
     }
 }
@@ -843,7 +834,8 @@ impl HandshakePayload {
             }
             HandshakeType::ServerHelloDone => Self::ServerHelloDone,
             HandshakeType::ClientKeyExchange => Self::ClientKeyExchange(
-                nonempty_vec(r, LenWidth::U8, "ClientKeyExchange point")?.to_vec(),
+                r.nonempty_vec(LenWidth::U8, "ClientKeyExchange point")?
+                    .to_vec(),
             ),
             HandshakeType::Finished => Self::Finished(r.rest().to_vec()),
             HandshakeType::NewSessionTicket if tls13 => {

@@ -159,6 +159,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Read an opaque vector that must not be empty (`opaque x<1..>`); an empty one is an
+    /// `EmptyList(what)` error.
+    pub fn nonempty_vec(
+        &mut self,
+        width: LenWidth,
+        what: &'static str,
+    ) -> Result<&'a [u8], InvalidMessage> {
+        let v = self.vec_of(width, what)?;
+        if v.is_empty() {
+            return Err(InvalidMessage::EmptyList(what));
+        }
+        Ok(v)
+    }
+
     /// Read an opaque vector with a 3-byte length prefix.
     pub fn vec_u24(&mut self, what: &'static str) -> Result<&'a [u8], InvalidMessage> {
         let len = self.u24(what)? as usize;

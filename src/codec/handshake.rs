@@ -1303,6 +1303,36 @@ mod tests {
     }
 
     #[test]
+    fn mutations_of_other_messages_never_panic() {
+        use HandshakePayload as P;
+        use HandshakeType as T;
+        let msgs = [
+            msg(T::ServerHello, P::ServerHello(server_hello())),
+            msg(T::ServerHello, P::HelloRetryRequest(hrr())),
+            msg(T::Certificate, P::Certificate(cert13())),
+            msg(T::CertificateRequest, P::CertificateRequest(cert_req13())),
+            msg(
+                T::CertificateRequest,
+                P::CertificateRequestTls12(cert_req12()),
+            ),
+            msg(T::ServerKeyExchange, P::ServerKeyExchange(ske())),
+            msg(T::NewSessionTicket, P::NewSessionTicket(nst13())),
+        ];
+        for m in &msgs {
+            let enc = m.get_encoding();
+            let mut copy = enc.clone();
+            for i in 0..enc.len() {
+                for x in [0x01, 0x80, 0xff] {
+                    copy[i] = enc[i] ^ x;
+                    let _ = HandshakeMessage::read(&copy, V13);
+                    let _ = HandshakeMessage::read(&copy, V12);
+                }
+                copy[i] = enc[i];
+            }
+        }
+    }
+
+    #[test]
     fn trailing_and_missing_bytes() {
         let m = msg(
             HandshakeType::Finished,

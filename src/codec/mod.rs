@@ -4,10 +4,10 @@
 //! Peer bytes only ever pass through a `Reader`: it never panics and never allocates more
 //! than the input it was given.
 
-pub mod enums;
-pub mod handshake;
-pub mod extensions;
 pub mod alert;
+pub mod enums;
+pub mod extensions;
+pub mod handshake;
 
 use std::fmt;
 
@@ -97,12 +97,18 @@ impl<'a> Reader<'a> {
 
     /// A sub-reader over the next `len` bytes (a length-prefixed body).
     pub fn sub(&mut self, len: usize, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
-        self.take(len).map(Reader::new).ok_or(InvalidMessage::MissingData(what))
+        self.take(len)
+            .map(Reader::new)
+            .ok_or(InvalidMessage::MissingData(what))
     }
 
     /// Fail with `TrailingData(what)` if bytes remain.
     pub fn expect_empty(&self, what: &'static str) -> Result<(), InvalidMessage> {
-        if self.any_left() { Err(InvalidMessage::TrailingData(what)) } else { Ok(()) }
+        if self.any_left() {
+            Err(InvalidMessage::TrailingData(what))
+        } else {
+            Ok(())
+        }
     }
 
     /// Read a big-endian u8.
@@ -138,6 +144,33 @@ impl<'a> Reader<'a> {
     pub fn vec_u16(&mut self, what: &'static str) -> Result<&'a [u8], InvalidMessage> {
         let len = usize::from(self.u16(what)?);
         self.take_or(len, what)
+    }
+
+    /// Read an opaque vector whose length prefix has the given width.
+    pub fn vec_of(
+        &mut self,
+        width: LenWidth,
+        what: &'static str,
+    ) -> Result<&'a [u8], InvalidMessage> {
+        match width {
+            LenWidth::U8 => self.vec_u8(what),
+            LenWidth::U16 => self.vec_u16(what),
+            LenWidth::U24 => self.vec_u24(what),
+        }
+    }
+
+    /// Read an opaque vector that must not be empty (`opaque x<1..>`); an empty one is an
+    /// `EmptyList(what)` error.
+    pub fn nonempty_vec(
+        &mut self,
+        width: LenWidth,
+        what: &'static str,
+    ) -> Result<&'a [u8], InvalidMessage> {
+        let v = self.vec_of(width, what)?;
+        if v.is_empty() {
+            return Err(InvalidMessage::EmptyList(what));
+        }
+        Ok(v)
     }
 
     /// Read an opaque vector with a 3-byte length prefix.
@@ -244,17 +277,56 @@ pub fn read_list<T: Codec>(
     r: &mut Reader<'_>,
     what: &'static str,
 ) -> Result<Vec<T>, InvalidMessage> {
-    let body = match width {
-        LenWidth::U8 => r.vec_u8(what)?,
-        LenWidth::U16 => r.vec_u16(what)?,
-        LenWidth::U24 => r.vec_u24(what)?,
-    };
-    let mut sub = Reader::new(body);
+    let mut sub = Reader::new(r.vec_of(width, what)?);
     let mut out = Vec::new();
     while sub.any_left() {
         out.push(T::read(&mut sub)?);
     }
     Ok(out)
+}
+
+/// Like [`read_list`], but an empty list is an `EmptyList(what)` error: for the vectors the
+/// RFCs declare as `<1..>`.
+pub fn read_nonempty_list<T: Codec>(
+    width: LenWidth,
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Vec<T>, InvalidMessage> {
+    let items = read_list(width, r, what)?;
+    if items.is_empty() {
+        return Err(InvalidMessage::EmptyList(what));
+    }
+    Ok(items)
+}
+
+/// Decode a length-prefixed list of length-prefixed opaque entries (certificates, ALPN
+/// names, distinguished names, PSK binders). Every such entry in TLS is declared `<1..>`,
+/// so an empty entry is an `EmptyList(what)` error; the list itself may be empty.
+pub fn read_bytes_list(
+    outer: LenWidth,
+    inner: LenWidth,
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Vec<Vec<u8>>, InvalidMessage> {
+    let mut sub = Reader::new(r.vec_of(outer, what)?);
+    let mut out = Vec::new();
+    while sub.any_left() {
+        let entry = sub.vec_of(inner, what)?;
+        if entry.is_empty() {
+            return Err(InvalidMessage::EmptyList(what));
+        }
+        out.push(entry.to_vec());
+    }
+    Ok(out)
+}
+
+/// Encode a list of opaque entries, each under an `inner` prefix, the whole under `outer`.
+pub fn put_bytes_list(outer: LenWidth, inner: LenWidth, items: &[Vec<u8>], out: &mut Vec<u8>) {
+    put_prefixed(outer, out, |o| {
+        for item in items {
+            put_prefixed(inner, o, |o| o.extend_from_slice(item));
+        }
+    });
 }
 
 #[cfg(test)]
@@ -284,6 +356,9 @@ mod tests {
     #[test]
     fn vector_longer_than_input_is_rejected() {
         let mut r = Reader::new(&[0, 5, 1, 2]);
-        assert!(matches!(r.vec_u16("v"), Err(InvalidMessage::MissingData("v"))));
+        assert!(matches!(
+            r.vec_u16("v"),
+            Err(InvalidMessage::MissingData("v"))
+        ));
     }
 }

@@ -287,13 +287,9 @@ fn map_error(e: &webpki::Error, cx: &Context<'_>) -> Error {
                 ),
             )
         }
-        W::InvalidSignatureForPublicKey | W::SignatureAlgorithmMismatch => (
-            CertErrorKind::BadSignature,
-            format!(
-                "a signature in the chain of {leaf} does not verify ({e:?}); the chain may be \
-                 corrupted or signed by a different key than the issuer's"
-            ),
-        ),
+        W::InvalidSignatureForPublicKey | W::SignatureAlgorithmMismatch => {
+            (CertErrorKind::BadSignature, bad_signature(cx, e))
+        }
         W::UnsupportedSignatureAlgorithm
         | W::UnsupportedSignatureAlgorithmContext(_)
         | W::UnsupportedSignatureAlgorithmForPublicKey
@@ -312,7 +308,7 @@ fn map_error(e: &webpki::Error, cx: &Context<'_>) -> Error {
         | W::ExtensionValueInvalid => {
             let bad = infos.iter().position(Option::is_none);
             let who = match bad {
-                Some(d) => format!("the certificate at depth {d}"),
+                Some(d) => format!("the {}'s certificate at depth {d}", cx.role.peer()),
                 None => format!("the chain of {leaf}"),
             };
             (
@@ -340,6 +336,46 @@ fn short_debug(e: &webpki::Error) -> String {
     }
 }
 
+/// The depth of the topmost certificate reached from the leaf by following issuer names
+/// through the certificates as sent.
+fn chain_top(chain: &[CertificateDer<'_>]) -> usize {
+    let mut depth = 0;
+    let mut visited = vec![0];
+    while let Some(issuer) = chain.get(depth).and_then(|c| cert_info::issuer_der(c)) {
+        let next = (1..chain.len()).find(|d| {
+            !visited.contains(d)
+                && chain
+                    .get(*d)
+                    .and_then(|c| cert_info::subject_der(c))
+                    .as_deref()
+                    == Some(issuer.as_slice())
+        });
+        let Some(d) = next else { break };
+        visited.push(d);
+        depth = d;
+    }
+    depth
+}
+
+/// Explain a chain signature that does not verify, pointing at a reissued CA when the top of
+/// the chain names a loaded anchor as its issuer.
+fn bad_signature(cx: &Context<'_>, e: &webpki::Error) -> String {
+    let chain = cx.chain;
+    let depth = chain_top(chain);
+    let issuer = chain.get(depth).and_then(|c| cert_info::issuer_der(c));
+    if let Some(issuer) = issuer.filter(|i| cx.roots.subjects().contains(i)) {
+        let name = cert_info::name_from_der(&issuer).unwrap_or_default();
+        return format!(
+            "the signature on {} by '{name}' does not verify with the key of the trust anchor              of that name: the CA was probably reissued with a new key (update the CA file),              or the certificate was altered",
+            describe_at(chain, depth)
+        );
+    }
+    format!(
+        "a signature in the chain of {} does not verify ({e:?}); the chain may be corrupted or          signed by a different key than its issuer's",
+        describe_at(chain, 0)
+    )
+}
+
 /// Explain UnknownIssuer: self-signed leaf, missing intermediate, or no matching root.
 fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
     let chain = cx.chain;
@@ -358,22 +394,7 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
             leaf.short_name()
         );
     }
-    // Walk up the chain as sent, by issuer name, to the topmost certificate we have.
-    let mut depth = 0;
-    let mut visited = vec![0];
-    while let Some(issuer) = chain.get(depth).and_then(|c| cert_info::issuer_der(c)) {
-        let next = (1..chain.len()).find(|d| {
-            !visited.contains(d)
-                && chain
-                    .get(*d)
-                    .and_then(|c| cert_info::subject_der(c))
-                    .as_deref()
-                    == Some(issuer.as_slice())
-        });
-        let Some(d) = next else { break };
-        visited.push(d);
-        depth = d;
-    }
+    let depth = chain_top(chain);
     let top = infos.get(depth).and_then(|i| i.as_ref()).unwrap_or(leaf);
     let top_issuer_der = chain
         .get(depth)

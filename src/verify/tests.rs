@@ -96,7 +96,10 @@ fn name(s: &str) -> ServerName<'static> {
 
 fn cert_err(e: Error) -> (CertErrorKind, String) {
     match e {
-        Error::Certificate { kind, detail } => (kind, detail),
+        Error::Certificate { kind, detail } => {
+            eprintln!("{kind:?}: {detail}");
+            (kind, detail)
+        }
         other => panic!("expected a certificate error, got {other:?}"),
     }
 }
@@ -500,4 +503,65 @@ fn scheme_lists() {
     for s in supported_verify_schemes(false) {
         assert!(!scheme_algs(s, false).is_empty());
     }
+}
+
+#[test]
+fn reissued_root_with_same_name() {
+    let old_root = root("Test Root");
+    let new_root = root("Test Root");
+    let leaf = issue(leaf_params("a", &["a.test"]), &old_root);
+    let roots = store(&[&new_root]);
+    let (kind, detail) =
+        cert_err(verify_server_cert(&roots, &[der(&leaf)], &name("a.test"), now()).unwrap_err());
+    // webpki finds the anchor by name and reports the signature that fails.
+    assert_eq!(kind, CertErrorKind::BadSignature);
+    assert!(
+        detail.starts_with(
+            "the signature on certificate 'CN=a' (depth 0) by 'CN=Test Root' does not verify \
+             with the key of the trust anchor"
+        ),
+        "{detail}"
+    );
+    assert!(detail.contains("reissued"), "{detail}");
+}
+
+#[test]
+fn tls13_ed25519_signature() {
+    let root = root("Test Root");
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let cert = leaf_params("ed", &["ed.test"])
+        .signed_by(&key, &root.cert, &root.key)
+        .unwrap();
+    let cert = cert.der().clone();
+    let kp =
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key.serialize_der()).unwrap();
+    let msg = b"TLS 1.3, client CertificateVerify\x00hash";
+    let sig = kp.sign(msg);
+    verify_tls13_signature(&cert, SignatureScheme::ED25519, msg, sig.as_ref(), "client").unwrap();
+    let err = verify_tls13_signature(
+        &cert,
+        SignatureScheme::ED25519,
+        b"x",
+        sig.as_ref(),
+        "client",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::DecryptError(
+            "the client's CertificateVerify signature (ed25519) does not verify with the public key of 'CN=ed'".into()
+        )
+    );
+    let err = verify_tls13_signature(
+        &cert,
+        SignatureScheme::ECDSA_NISTP256_SHA256,
+        msg,
+        sig.as_ref(),
+        "client",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::IllegalParameter(ref s) if s.contains("Ed25519 key of 'CN=ed'")),
+        "{err:?}"
+    );
 }

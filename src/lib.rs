@@ -4,3 +4,6 @@
 pub mod codec;
 pub mod error;
 pub mod crypto;
+pub mod record;
+pub mod tls12;
+pub mod tls13;

@@ -1,0 +1,3 @@
+//! Record protection.
+
+pub mod cipher;

@@ -224,7 +224,9 @@ impl Error {
             AlertDescription::HandshakeFailure => {
                 "the peer could not agree on parameters (versions, cipher suites, groups or signature schemes)"
             }
-            AlertDescription::ProtocolVersion => "the peer does not support any protocol version we offered",
+            AlertDescription::ProtocolVersion => {
+                "the peer does not support any protocol version we offered"
+            }
             AlertDescription::DecryptError => {
                 "the peer could not verify our signature or Finished message"
             }
@@ -234,7 +236,9 @@ impl Error {
             AlertDescription::NoApplicationProtocol => {
                 "the peer supports none of the ALPN protocols we offered"
             }
-            AlertDescription::UnrecognisedName => "the server does not know the name we asked for (SNI)",
+            AlertDescription::UnrecognisedName => {
+                "the server does not know the name we asked for (SNI)"
+            }
             AlertDescription::InappropriateFallback => "the server detected a version downgrade",
             AlertDescription::IllegalParameter | AlertDescription::DecodeError => {
                 "the peer found a malformed or invalid value in our messages"
@@ -244,17 +248,26 @@ impl Error {
             AlertDescription::AccessDenied => "the peer denied access",
             _ => "the peer ended the connection",
         };
-        Self::AlertReceived { alert, detail: format!("the {peer} sent a fatal {alert} alert: {meaning}") }
+        Self::AlertReceived {
+            alert,
+            detail: format!("the {peer} sent a fatal {alert} alert: {meaning}"),
+        }
     }
 
     /// Shorthand for a certificate error.
     pub fn cert(kind: CertErrorKind, detail: impl Into<String>) -> Self {
-        Self::Certificate { kind, detail: detail.into() }
+        Self::Certificate {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     /// Shorthand for an unexpected-message error.
     pub fn unexpected(expected: impl Into<String>, got: impl Into<String>) -> Self {
-        Self::UnexpectedMessage { expected: expected.into(), got: got.into() }
+        Self::UnexpectedMessage {
+            expected: expected.into(),
+            got: got.into(),
+        }
     }
 }
 
@@ -283,7 +296,10 @@ mod tests {
 
     #[test]
     fn every_peer_facing_error_has_one_alert() {
-        assert_eq!(Error::Decode("x".into()).alert(), Some(AlertDescription::DecodeError));
+        assert_eq!(
+            Error::Decode("x".into()).alert(),
+            Some(AlertDescription::DecodeError)
+        );
         assert_eq!(
             Error::cert(CertErrorKind::Expired, "x").alert(),
             Some(AlertDescription::CertificateExpired)
@@ -292,9 +308,15 @@ mod tests {
             Error::cert(CertErrorKind::UnknownIssuer, "x").alert(),
             Some(AlertDescription::UnknownCa)
         );
-        assert_eq!(Error::NoSharedVersion("x".into()).alert(), Some(AlertDescription::ProtocolVersion));
+        assert_eq!(
+            Error::NoSharedVersion("x".into()).alert(),
+            Some(AlertDescription::ProtocolVersion)
+        );
         assert_eq!(Error::UnexpectedEof("x".into()).alert(), None);
-        assert_eq!(Error::alert_received(AlertDescription::UnknownCa, false).alert(), None);
+        assert_eq!(
+            Error::alert_received(AlertDescription::UnknownCa, false).alert(),
+            None
+        );
     }
 
     #[test]

@@ -349,7 +349,10 @@ mod tests {
         assert_eq!(NamedGroup::X25519.to_int(), 0x1d);
         assert_eq!(NamedGroup::from(0x1d), NamedGroup::X25519);
         assert_eq!(NamedGroup::Unknown(0x99).to_string(), "unknown(0x99)");
-        assert_eq!(AlertDescription::HandshakeFailure.to_string(), "handshake_failure");
+        assert_eq!(
+            AlertDescription::HandshakeFailure.to_string(),
+            "handshake_failure"
+        );
         assert_eq!(ProtocolVersion::TLSv1_3.to_string(), "TLSv1.3");
     }
 

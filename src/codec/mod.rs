@@ -4,10 +4,10 @@
 //! Peer bytes only ever pass through a `Reader`: it never panics and never allocates more
 //! than the input it was given.
 
-pub mod enums;
-pub mod handshake;
-pub mod extensions;
 pub mod alert;
+pub mod enums;
+pub mod extensions;
+pub mod handshake;
 
 use std::fmt;
 
@@ -97,12 +97,18 @@ impl<'a> Reader<'a> {
 
     /// A sub-reader over the next `len` bytes (a length-prefixed body).
     pub fn sub(&mut self, len: usize, what: &'static str) -> Result<Reader<'a>, InvalidMessage> {
-        self.take(len).map(Reader::new).ok_or(InvalidMessage::MissingData(what))
+        self.take(len)
+            .map(Reader::new)
+            .ok_or(InvalidMessage::MissingData(what))
     }
 
     /// Fail with `TrailingData(what)` if bytes remain.
     pub fn expect_empty(&self, what: &'static str) -> Result<(), InvalidMessage> {
-        if self.any_left() { Err(InvalidMessage::TrailingData(what)) } else { Ok(()) }
+        if self.any_left() {
+            Err(InvalidMessage::TrailingData(what))
+        } else {
+            Ok(())
+        }
     }
 
     /// Read a big-endian u8.
@@ -284,6 +290,9 @@ mod tests {
     #[test]
     fn vector_longer_than_input_is_rejected() {
         let mut r = Reader::new(&[0, 5, 1, 2]);
-        assert!(matches!(r.vec_u16("v"), Err(InvalidMessage::MissingData("v"))));
+        assert!(matches!(
+            r.vec_u16("v"),
+            Err(InvalidMessage::MissingData("v"))
+        ));
     }
 }

@@ -2,8 +2,8 @@
 #![deny(unsafe_code)]
 
 pub mod codec;
-pub mod error;
 pub mod crypto;
+pub mod error;
 pub mod record;
 pub mod tls12;
 pub mod tls13;

@@ -75,7 +75,10 @@ impl AeadKey {
                 key.len()
             ))
         })?;
-        Ok(Self { alg, key: aead::LessSafeKey::new(unbound) })
+        Ok(Self {
+            alg,
+            key: aead::LessSafeKey::new(unbound),
+        })
     }
 
     /// The algorithm of this key.
@@ -84,9 +87,18 @@ impl AeadKey {
     }
 
     /// Encrypt `buf` in place and append the 16-byte tag.
-    pub fn seal_in_place(&self, nonce: [u8; NONCE_LEN], aad: &[u8], buf: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn seal_in_place(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         self.key
-            .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(aad), buf)
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                buf,
+            )
             .map_err(|_| self.seal_failed())
     }
 
@@ -99,7 +111,11 @@ impl AeadKey {
     ) -> Result<[u8; AeadAlgorithm::TAG_LEN], Error> {
         let tag = self
             .key
-            .seal_in_place_separate_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(aad), buf)
+            .seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                buf,
+            )
             .map_err(|_| self.seal_failed())?;
         let mut out = [0u8; AeadAlgorithm::TAG_LEN];
         out.copy_from_slice(tag.as_ref());
@@ -110,20 +126,34 @@ impl AeadKey {
     /// prefix. `Err(())` means authentication failed; the caller words the error, since
     /// only it knows the sequence number and context.
     #[allow(clippy::result_unit_err)] // The failure carries no information by design.
-    pub fn open_in_place<'a>(&self, nonce: [u8; NONCE_LEN], aad: &[u8], buf: &'a mut [u8]) -> Result<&'a mut [u8], ()> {
+    pub fn open_in_place<'a>(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &'a mut [u8],
+    ) -> Result<&'a mut [u8], ()> {
         self.key
-            .open_in_place(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(aad), buf)
+            .open_in_place(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(aad),
+                buf,
+            )
             .map_err(|_| ())
     }
 
     fn seal_failed(&self) -> Error {
-        Error::Internal(format!("{} encryption failed (the record is too large)", self.alg.name()))
+        Error::Internal(format!(
+            "{} encryption failed (the record is too large)",
+            self.alg.name()
+        ))
     }
 }
 
 impl fmt::Debug for AeadKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AeadKey").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("AeadKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,13 +163,20 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        for alg in [AeadAlgorithm::Aes128Gcm, AeadAlgorithm::Aes256Gcm, AeadAlgorithm::ChaCha20Poly1305] {
+        for alg in [
+            AeadAlgorithm::Aes128Gcm,
+            AeadAlgorithm::Aes256Gcm,
+            AeadAlgorithm::ChaCha20Poly1305,
+        ] {
             let key = AeadKey::new(alg, &vec![3u8; alg.key_len()]).unwrap();
             let mut buf = b"attack at dawn".to_vec();
             key.seal_in_place([1; 12], b"hdr", &mut buf).unwrap();
             assert_eq!(buf.len(), 14 + AeadAlgorithm::TAG_LEN);
             let mut copy = buf.clone();
-            assert_eq!(key.open_in_place([1; 12], b"hdr", &mut copy).unwrap(), b"attack at dawn");
+            assert_eq!(
+                key.open_in_place([1; 12], b"hdr", &mut copy).unwrap(),
+                b"attack at dawn"
+            );
             let mut bad = buf.clone();
             bad[0] ^= 1;
             assert!(key.open_in_place([1; 12], b"hdr", &mut bad).is_err());
@@ -147,10 +184,15 @@ mod tests {
             assert!(key.open_in_place([1; 12], b"hdx", &mut bad_aad).is_err());
 
             let mut sep = b"attack at dawn".to_vec();
-            let tag = key.seal_in_place_separate_tag([1; 12], b"hdr", &mut sep).unwrap();
+            let tag = key
+                .seal_in_place_separate_tag([1; 12], b"hdr", &mut sep)
+                .unwrap();
             sep.extend_from_slice(&tag);
             assert_eq!(sep, buf);
         }
-        assert!(matches!(AeadKey::new(AeadAlgorithm::Aes128Gcm, &[0; 15]), Err(Error::Internal(_))));
+        assert!(matches!(
+            AeadKey::new(AeadAlgorithm::Aes128Gcm, &[0; 15]),
+            Err(Error::Internal(_))
+        ));
     }
 }

@@ -118,7 +118,10 @@ pub struct Transcript {
 impl Transcript {
     /// An empty transcript.
     pub fn new(alg: HashAlgorithm) -> Self {
-        Self { alg, ctx: digest::Context::new(alg.digest()) }
+        Self {
+            alg,
+            ctx: digest::Context::new(alg.digest()),
+        }
     }
 
     /// The hash this transcript uses.
@@ -158,7 +161,9 @@ impl Transcript {
 
 impl fmt::Debug for Transcript {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transcript").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Transcript")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 

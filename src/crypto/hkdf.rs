@@ -21,7 +21,9 @@ pub struct Secret {
 impl Secret {
     /// Copy `bytes` into a new secret.
     pub fn from_slice(bytes: &[u8]) -> Self {
-        Self { bytes: Zeroizing::new(bytes.to_vec()) }
+        Self {
+            bytes: Zeroizing::new(bytes.to_vec()),
+        }
     }
 
     /// The secret bytes, for feeding the next derivation step.
@@ -70,7 +72,12 @@ impl hkdf::KeyType for Len {
 
 /// Whether HKDF-Expand-Label can be computed with these lengths: label at most
 /// [`MAX_LABEL_LEN`], context at most 255 bytes, output at most 255 × HashLen bytes.
-pub fn expand_label_args_ok(alg: HashAlgorithm, label_len: usize, context_len: usize, out_len: usize) -> bool {
+pub fn expand_label_args_ok(
+    alg: HashAlgorithm,
+    label_len: usize,
+    context_len: usize,
+    out_len: usize,
+) -> bool {
     label_len <= MAX_LABEL_LEN && context_len <= 255 && out_len <= 255 * alg.output_len()
 }
 
@@ -90,9 +97,18 @@ pub(crate) fn expand_label_into(
     let length = (out.len() as u16).to_be_bytes();
     let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
     let context_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [&length, &label_len, LABEL_PREFIX, label, &context_len, context];
+    let info: [&[u8]; 6] = [
+        &length,
+        &label_len,
+        LABEL_PREFIX,
+        label,
+        &context_len,
+        context,
+    ];
     let prk = hkdf::Prk::new_less_safe(alg.hkdf(), secret);
-    prk.expand(&info, Len(out.len())).and_then(|okm| okm.fill(out)).is_ok()
+    prk.expand(&info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .is_ok()
 }
 
 /// HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 §7.1, with the
@@ -102,15 +118,28 @@ pub(crate) fn expand_label_into(
 /// of at most one hash, and a length of at most 64 bytes. Arguments outside the limits
 /// of [`expand_label_args_ok`] (only reachable by misuse, never by peer input) yield an
 /// all-zero secret and trip a debug assertion.
-pub fn expand_label(alg: HashAlgorithm, secret: &[u8], label: &[u8], context: &[u8], len: usize) -> Secret {
-    let mut out = Secret { bytes: Zeroizing::new(vec![0u8; len]) };
+pub fn expand_label(
+    alg: HashAlgorithm,
+    secret: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Secret {
+    let mut out = Secret {
+        bytes: Zeroizing::new(vec![0u8; len]),
+    };
     let ok = expand_label_into(alg, secret, label, context, &mut out.bytes);
     debug_assert!(ok, "expand_label called with out-of-range lengths");
     out
 }
 
 /// Derive-Secret(Secret, Label, Messages) of RFC 8446 §7.1, given the transcript hash.
-pub fn derive_secret(alg: HashAlgorithm, secret: &[u8], label: &[u8], transcript_hash: &[u8]) -> Secret {
+pub fn derive_secret(
+    alg: HashAlgorithm,
+    secret: &[u8],
+    label: &[u8],
+    transcript_hash: &[u8],
+) -> Secret {
     expand_label(alg, secret, label, transcript_hash, alg.output_len())
 }
 
@@ -155,12 +184,26 @@ mod tests {
     #[test]
     fn expand_label_limits() {
         let s = [7u8; 32];
-        assert_eq!(expand_label(HashAlgorithm::Sha256, &s, b"key", b"", 16).len(), 16);
+        assert_eq!(
+            expand_label(HashAlgorithm::Sha256, &s, b"key", b"", 16).len(),
+            16
+        );
         assert!(!expand_label_args_ok(HashAlgorithm::Sha256, 250, 0, 16));
         assert!(!expand_label_args_ok(HashAlgorithm::Sha256, 5, 256, 16));
-        assert!(!expand_label_args_ok(HashAlgorithm::Sha256, 5, 0, 255 * 32 + 1));
+        assert!(!expand_label_args_ok(
+            HashAlgorithm::Sha256,
+            5,
+            0,
+            255 * 32 + 1
+        ));
         let mut out = [0u8; 8];
-        assert!(!expand_label_into(HashAlgorithm::Sha256, &s, &[b'a'; 250], b"", &mut out));
+        assert!(!expand_label_into(
+            HashAlgorithm::Sha256,
+            &s,
+            &[b'a'; 250],
+            b"",
+            &mut out
+        ));
     }
 
     #[test]
@@ -180,7 +223,11 @@ mod tests {
 
     #[test]
     fn hmac_rfc4231_case2() {
-        let tag = hmac_sign(HashAlgorithm::Sha256, b"Jefe", b"what do ya want for nothing?");
+        let tag = hmac_sign(
+            HashAlgorithm::Sha256,
+            b"Jefe",
+            b"what do ya want for nothing?",
+        );
         assert_eq!(
             tag.as_ref(),
             unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")

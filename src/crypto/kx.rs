@@ -11,7 +11,11 @@ use crate::codec::enums::NamedGroup;
 use crate::error::Error;
 
 /// The groups we can use, in our preference order.
-pub const SUPPORTED_GROUPS: &[NamedGroup] = &[NamedGroup::X25519, NamedGroup::secp256r1, NamedGroup::secp384r1];
+pub const SUPPORTED_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+    NamedGroup::secp384r1,
+];
 
 fn ring_alg(group: NamedGroup) -> Option<&'static agreement::Algorithm> {
     match group {
@@ -43,8 +47,11 @@ pub struct KeyExchange {
 impl KeyExchange {
     /// Generate a fresh key pair in `group`.
     pub fn start(group: NamedGroup) -> Result<Self, Error> {
-        let alg = ring_alg(group)
-            .ok_or_else(|| Error::Internal(format!("key exchange group {group} is not supported by this build")))?;
+        let alg = ring_alg(group).ok_or_else(|| {
+            Error::Internal(format!(
+                "key exchange group {group} is not supported by this build"
+            ))
+        })?;
         let private = agreement::EphemeralPrivateKey::generate(alg, rng())
             .map_err(|_| Error::Internal(format!("generating a {group} key failed")))?;
         let public = private
@@ -52,7 +59,11 @@ impl KeyExchange {
             .map_err(|_| Error::Internal(format!("computing a {group} public key failed")))?
             .as_ref()
             .to_vec();
-        Ok(Self { group, private, public })
+        Ok(Self {
+            group,
+            private,
+            public,
+        })
     }
 
     /// The group of this key.
@@ -84,7 +95,9 @@ impl KeyExchange {
             )));
         }
         let Some(alg) = ring_alg(group) else {
-            return Err(Error::Internal(format!("key exchange group {group} is not supported by this build")));
+            return Err(Error::Internal(format!(
+                "key exchange group {group} is not supported by this build"
+            )));
         };
         let peer = agreement::UnparsedPublicKey::new(alg, peer_public);
         agreement::agree_ephemeral(self.private, &peer, Secret::from_slice).map_err(|_| {
@@ -98,7 +111,9 @@ impl KeyExchange {
 
 impl fmt::Debug for KeyExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyExchange").field("group", &self.group).finish_non_exhaustive()
+        f.debug_struct("KeyExchange")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
     }
 }
 
@@ -131,18 +146,30 @@ mod tests {
         );
         // The all-zero point has small order: the agreement must fail, not yield zeros.
         let a = KeyExchange::start(NamedGroup::X25519).unwrap();
-        assert!(matches!(a.complete(&[0u8; 32]), Err(Error::IllegalParameter(_))));
+        assert!(matches!(
+            a.complete(&[0u8; 32]),
+            Err(Error::IllegalParameter(_))
+        ));
 
         let p = KeyExchange::start(NamedGroup::secp256r1).unwrap();
         let mut share = p.public_key().to_vec();
         share[0] = 0x02;
-        assert!(matches!(p.complete(&share), Err(Error::IllegalParameter(d)) if d.contains("uncompressed")));
+        assert!(
+            matches!(p.complete(&share), Err(Error::IllegalParameter(d)) if d.contains("uncompressed"))
+        );
         let p = KeyExchange::start(NamedGroup::secp256r1).unwrap();
         let mut off_curve = vec![0x04];
         off_curve.extend_from_slice(&[1u8; 64]);
-        assert!(matches!(p.complete(&off_curve), Err(Error::IllegalParameter(_))));
+        assert!(matches!(
+            p.complete(&off_curve),
+            Err(Error::IllegalParameter(_))
+        ));
         let p = KeyExchange::start(NamedGroup::secp384r1).unwrap();
-        assert!(matches!(p.complete(&[4u8; 65]), Err(Error::IllegalParameter(d)) if d.contains("65 bytes; expected 97")));
-        assert!(matches!(KeyExchange::start(NamedGroup::X448), Err(Error::Internal(d)) if d.contains("X448")));
+        assert!(
+            matches!(p.complete(&[4u8; 65]), Err(Error::IllegalParameter(d)) if d.contains("65 bytes; expected 97"))
+        );
+        assert!(
+            matches!(KeyExchange::start(NamedGroup::X448), Err(Error::Internal(d)) if d.contains("X448"))
+        );
     }
 }

@@ -61,7 +61,9 @@ const OID_P521: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23];
 const OID_SECP256K1: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a];
 const OID_ED448: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x71];
 const OID_DSA: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
-const OID_RSA_PSS: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
+const OID_RSA_PSS: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+];
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -74,7 +76,10 @@ fn unsupported_reason(der: &[u8]) -> Option<&'static str> {
         (OID_SECP256K1, "secp256k1 ECDSA keys are not supported"),
         (OID_ED448, "Ed448 keys are not supported"),
         (OID_DSA, "DSA keys are not supported"),
-        (OID_RSA_PSS, "RSASSA-PSS-only (id-RSASSA-PSS) keys are not supported; use an rsaEncryption key"),
+        (
+            OID_RSA_PSS,
+            "RSASSA-PSS-only (id-RSASSA-PSS) keys are not supported; use an rsaEncryption key",
+        ),
     ]
     .iter()
     .find(|(oid, _)| contains(der, oid))
@@ -129,24 +134,40 @@ impl SigningKey {
                 let key = RsaKeyPair::from_der(k.secret_pkcs1_der()).map_err(|e| {
                     Error::Key(format!("the PKCS#1 RSA private key could not be used: {e} (RSA keys must be 2048 to 8192 bits)"))
                 })?;
-                Ok(Self { inner: Inner::Rsa(key) })
+                Ok(Self {
+                    inner: Inner::Rsa(key),
+                })
             }
-            _ => Err(Error::Key("the private key is in an unsupported container format".into())),
+            _ => Err(Error::Key(
+                "the private key is in an unsupported container format".into(),
+            )),
         }
     }
 
     fn from_pkcs8(der: &[u8]) -> Result<Self, Error> {
         if let Ok(key) = RsaKeyPair::from_pkcs8(der) {
-            return Ok(Self { inner: Inner::Rsa(key) });
+            return Ok(Self {
+                inner: Inner::Rsa(key),
+            });
         }
-        if let Ok(key) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, rng()) {
-            return Ok(Self { inner: Inner::Ecdsa { key, p384: false } });
+        if let Ok(key) =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, rng())
+        {
+            return Ok(Self {
+                inner: Inner::Ecdsa { key, p384: false },
+            });
         }
-        if let Ok(key) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, der, rng()) {
-            return Ok(Self { inner: Inner::Ecdsa { key, p384: true } });
+        if let Ok(key) =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, der, rng())
+        {
+            return Ok(Self {
+                inner: Inner::Ecdsa { key, p384: true },
+            });
         }
         if let Ok(key) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
-            return Ok(Self { inner: Inner::Ed25519(key) });
+            return Ok(Self {
+                inner: Inner::Ed25519(key),
+            });
         }
         Err(Error::Key(match unsupported_reason(der) {
             Some(why) => format!("the private key is not a supported type: {why}"),
@@ -158,7 +179,9 @@ impl SigningKey {
 
     fn from_sec1(sec1: &[u8]) -> Result<Self, Error> {
         if let Some(why) = unsupported_reason(sec1) {
-            return Err(Error::Key(format!("the private key is not a supported type: {why}")));
+            return Err(Error::Key(format!(
+                "the private key is not a supported type: {why}"
+            )));
         }
         // The curve is normally named in the SEC1 parameters; without it, try both.
         let candidates: &[(&[u8], bool)] = if contains(sec1, OID_P256) {
@@ -176,7 +199,9 @@ impl SigningKey {
                 &signature::ECDSA_P256_SHA256_ASN1_SIGNING
             };
             if let Ok(key) = EcdsaKeyPair::from_pkcs8(alg, &pkcs8, rng()) {
-                return Ok(Self { inner: Inner::Ecdsa { key, p384 } });
+                return Ok(Self {
+                    inner: Inner::Ecdsa { key, p384 },
+                });
             }
         }
         Err(Error::Key(
@@ -187,7 +212,9 @@ impl SigningKey {
     /// What kind of key this is.
     pub fn kind(&self) -> KeyKind {
         match &self.inner {
-            Inner::Rsa(k) => KeyKind::Rsa { bits: k.public().modulus_len() * 8 },
+            Inner::Rsa(k) => KeyKind::Rsa {
+                bits: k.public().modulus_len() * 8,
+            },
             Inner::Ecdsa { p384: false, .. } => KeyKind::EcdsaP256,
             Inner::Ecdsa { p384: true, .. } => KeyKind::EcdsaP384,
             Inner::Ed25519(_) => KeyKind::Ed25519,
@@ -206,9 +233,17 @@ impl SigningKey {
         use SignatureScheme as S;
         match &self.inner {
             Inner::Rsa(_) => {
-                let mut v = vec![S::RSA_PSS_RSAE_SHA256, S::RSA_PSS_RSAE_SHA384, S::RSA_PSS_RSAE_SHA512];
+                let mut v = vec![
+                    S::RSA_PSS_RSAE_SHA256,
+                    S::RSA_PSS_RSAE_SHA384,
+                    S::RSA_PSS_RSAE_SHA512,
+                ];
                 if !tls13 {
-                    v.extend([S::RSA_PKCS1_SHA256, S::RSA_PKCS1_SHA384, S::RSA_PKCS1_SHA512]);
+                    v.extend([
+                        S::RSA_PKCS1_SHA256,
+                        S::RSA_PKCS1_SHA384,
+                        S::RSA_PKCS1_SHA512,
+                    ]);
                 }
                 v
             }
@@ -219,8 +254,14 @@ impl SigningKey {
     }
 
     /// The first of our schemes that the peer offered, or `None` when there is no overlap.
-    pub fn choose_scheme(&self, offered: &[SignatureScheme], tls13: bool) -> Option<SignatureScheme> {
-        self.schemes(tls13).into_iter().find(|s| offered.contains(s))
+    pub fn choose_scheme(
+        &self,
+        offered: &[SignatureScheme],
+        tls13: bool,
+    ) -> Option<SignatureScheme> {
+        self.schemes(tls13)
+            .into_iter()
+            .find(|s| offered.contains(s))
     }
 
     /// Sign `msg` with `scheme`, which must be one of [`Self::schemes`] (for TLS 1.2).
@@ -239,15 +280,24 @@ impl SigningKey {
                     _ => return Err(self.wrong_scheme(scheme)),
                 };
                 let mut sig = vec![0u8; key.public().modulus_len()];
-                key.sign(padding, rng(), msg, &mut sig).map_err(|_| failed())?;
+                key.sign(padding, rng(), msg, &mut sig)
+                    .map_err(|_| failed())?;
                 Ok(sig)
             }
             Inner::Ecdsa { key, p384 } => {
-                let expected = if *p384 { S::ECDSA_NISTP384_SHA384 } else { S::ECDSA_NISTP256_SHA256 };
+                let expected = if *p384 {
+                    S::ECDSA_NISTP384_SHA384
+                } else {
+                    S::ECDSA_NISTP256_SHA256
+                };
                 if scheme != expected {
                     return Err(self.wrong_scheme(scheme));
                 }
-                Ok(key.sign(rng(), msg).map_err(|_| failed())?.as_ref().to_vec())
+                Ok(key
+                    .sign(rng(), msg)
+                    .map_err(|_| failed())?
+                    .as_ref()
+                    .to_vec())
             }
             Inner::Ed25519(key) => {
                 if scheme != S::ED25519 {
@@ -282,46 +332,87 @@ impl fmt::Debug for SigningKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pki_types::pem::PemObject;
     use pki_types::PrivatePkcs8KeyDer;
+    use pki_types::pem::PemObject;
     use ring::signature::UnparsedPublicKey;
 
-    fn verify(alg: &'static dyn signature::VerificationAlgorithm, key: &SigningKey, scheme: SignatureScheme) {
+    fn verify(
+        alg: &'static dyn signature::VerificationAlgorithm,
+        key: &SigningKey,
+        scheme: SignatureScheme,
+    ) {
         let sig = key.sign(scheme, b"to be signed").unwrap();
-        UnparsedPublicKey::new(alg, key.public_key()).verify(b"to be signed", &sig).unwrap();
-        assert!(UnparsedPublicKey::new(alg, key.public_key()).verify(b"to be signed!", &sig).is_err());
+        UnparsedPublicKey::new(alg, key.public_key())
+            .verify(b"to be signed", &sig)
+            .unwrap();
+        assert!(
+            UnparsedPublicKey::new(alg, key.public_key())
+                .verify(b"to be signed!", &sig)
+                .is_err()
+        );
     }
 
     fn pkcs8(doc: &[u8]) -> SigningKey {
-        SigningKey::from_der(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(doc.to_vec()))).unwrap()
+        SigningKey::from_der(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            doc.to_vec(),
+        )))
+        .unwrap()
     }
 
     #[test]
     fn ring_generated_keys() {
-        let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, rng()).unwrap();
+        let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, rng())
+            .unwrap();
         let k = pkcs8(doc.as_ref());
         assert_eq!(k.kind(), KeyKind::EcdsaP256);
         assert_eq!(k.kind().to_string(), "ECDSA P-256");
-        verify(&signature::ECDSA_P256_SHA256_ASN1, &k, SignatureScheme::ECDSA_NISTP256_SHA256);
-        assert!(matches!(k.sign(SignatureScheme::ED25519, b"x"), Err(Error::Internal(_))));
+        verify(
+            &signature::ECDSA_P256_SHA256_ASN1,
+            &k,
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+        );
+        assert!(matches!(
+            k.sign(SignatureScheme::ED25519, b"x"),
+            Err(Error::Internal(_))
+        ));
 
-        let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, rng()).unwrap();
+        let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, rng())
+            .unwrap();
         let k = pkcs8(doc.as_ref());
         assert_eq!(k.kind(), KeyKind::EcdsaP384);
-        verify(&signature::ECDSA_P384_SHA384_ASN1, &k, SignatureScheme::ECDSA_NISTP384_SHA384);
+        verify(
+            &signature::ECDSA_P384_SHA384_ASN1,
+            &k,
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+        );
 
         let doc = Ed25519KeyPair::generate_pkcs8(rng()).unwrap();
         let k = pkcs8(doc.as_ref());
         assert_eq!(k.kind().to_string(), "Ed25519");
         assert!(!k.is_rsa());
         verify(&signature::ED25519, &k, SignatureScheme::ED25519);
-        assert_eq!(k.choose_scheme(&[SignatureScheme::RSA_PSS_RSAE_SHA256, SignatureScheme::ED25519], true), Some(SignatureScheme::ED25519));
-        assert_eq!(k.choose_scheme(&[SignatureScheme::RSA_PSS_RSAE_SHA256], true), None);
+        assert_eq!(
+            k.choose_scheme(
+                &[
+                    SignatureScheme::RSA_PSS_RSAE_SHA256,
+                    SignatureScheme::ED25519
+                ],
+                true
+            ),
+            Some(SignatureScheme::ED25519)
+        );
+        assert_eq!(
+            k.choose_scheme(&[SignatureScheme::RSA_PSS_RSAE_SHA256], true),
+            None
+        );
     }
 
     #[test]
     fn garbage_is_a_key_error() {
-        let e = SigningKey::from_der(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]))).unwrap_err();
+        let e = SigningKey::from_der(&PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![
+            0x30, 0x03, 0x02, 0x01, 0x00,
+        ])))
+        .unwrap_err();
         assert!(matches!(e, Error::Key(_)), "{e:?}");
     }
 
@@ -334,7 +425,10 @@ mod tests {
 
     /// Run `openssl` with `args` and return its stdout, or `None` when it is unavailable.
     fn openssl(args: &[&str]) -> Option<Vec<u8>> {
-        let out = std::process::Command::new("openssl").args(args).output().ok()?;
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .ok()?;
         out.status.success().then_some(out.stdout)
     }
 
@@ -351,33 +445,84 @@ mod tests {
         assert!(p256.starts_with(b"-----BEGIN EC PRIVATE KEY-----"));
         let k = load_pem(&p256).unwrap();
         assert_eq!(k.kind(), KeyKind::EcdsaP256);
-        verify(&signature::ECDSA_P256_SHA256_ASN1, &k, SignatureScheme::ECDSA_NISTP256_SHA256);
+        verify(
+            &signature::ECDSA_P256_SHA256_ASN1,
+            &k,
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+        );
 
         let p384 = openssl(&["ecparam", "-name", "secp384r1", "-genkey", "-noout"]).unwrap();
         let k = load_pem(&p384).unwrap();
         assert_eq!(k.kind(), KeyKind::EcdsaP384);
-        verify(&signature::ECDSA_P384_SHA384_ASN1, &k, SignatureScheme::ECDSA_NISTP384_SHA384);
+        verify(
+            &signature::ECDSA_P384_SHA384_ASN1,
+            &k,
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+        );
 
         let p521 = openssl(&["ecparam", "-name", "secp521r1", "-genkey", "-noout"]).unwrap();
         let e = load_pem(&p521).unwrap_err();
-        assert_eq!(e, Error::Key("the private key is not a supported type: P-521 ECDSA keys are not supported".into()));
-        let p521_pkcs8 = openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"]).unwrap();
-        assert!(load_pem(&p521_pkcs8).unwrap_err().to_string().contains("P-521"));
+        assert_eq!(
+            e,
+            Error::Key(
+                "the private key is not a supported type: P-521 ECDSA keys are not supported"
+                    .into()
+            )
+        );
+        let p521_pkcs8 = openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+        ])
+        .unwrap();
+        assert!(
+            load_pem(&p521_pkcs8)
+                .unwrap_err()
+                .to_string()
+                .contains("P-521")
+        );
 
         let rsa = openssl(&["genrsa", "-traditional", "2048"]).unwrap();
         assert!(rsa.starts_with(b"-----BEGIN RSA PRIVATE KEY-----"));
         let k = load_pem(&rsa).unwrap();
         assert_eq!(k.kind().to_string(), "RSA-2048");
         assert!(k.is_rsa());
-        verify(&signature::RSA_PSS_2048_8192_SHA256, &k, SignatureScheme::RSA_PSS_RSAE_SHA256);
-        verify(&signature::RSA_PSS_2048_8192_SHA512, &k, SignatureScheme::RSA_PSS_RSAE_SHA512);
-        verify(&signature::RSA_PKCS1_2048_8192_SHA384, &k, SignatureScheme::RSA_PKCS1_SHA384);
+        verify(
+            &signature::RSA_PSS_2048_8192_SHA256,
+            &k,
+            SignatureScheme::RSA_PSS_RSAE_SHA256,
+        );
+        verify(
+            &signature::RSA_PSS_2048_8192_SHA512,
+            &k,
+            SignatureScheme::RSA_PSS_RSAE_SHA512,
+        );
+        verify(
+            &signature::RSA_PKCS1_2048_8192_SHA384,
+            &k,
+            SignatureScheme::RSA_PKCS1_SHA384,
+        );
         assert_eq!(k.schemes(true).len(), 3);
         assert_eq!(k.schemes(false).len(), 6);
-        assert_eq!(k.choose_scheme(&[SignatureScheme::RSA_PKCS1_SHA256], true), None);
-        assert_eq!(k.choose_scheme(&[SignatureScheme::RSA_PKCS1_SHA256], false), Some(SignatureScheme::RSA_PKCS1_SHA256));
+        assert_eq!(
+            k.choose_scheme(&[SignatureScheme::RSA_PKCS1_SHA256], true),
+            None
+        );
+        assert_eq!(
+            k.choose_scheme(&[SignatureScheme::RSA_PKCS1_SHA256], false),
+            Some(SignatureScheme::RSA_PKCS1_SHA256)
+        );
 
-        let rsa8 = openssl(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).unwrap();
+        let rsa8 = openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .unwrap();
         assert!(rsa8.starts_with(b"-----BEGIN PRIVATE KEY-----"));
         assert!(load_pem(&rsa8).unwrap().is_rsa());
 

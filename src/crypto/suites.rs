@@ -38,12 +38,20 @@ impl SuiteInfo {
     /// The length of the implicit IV: the whole 12-byte nonce base for TLS 1.3 and
     /// ChaCha20 (RFC 7905), the 4-byte salt for TLS 1.2 GCM (RFC 5288).
     pub fn fixed_iv_len(&self) -> usize {
-        if !self.is_tls13() && self.aead != AeadAlgorithm::ChaCha20Poly1305 { 4 } else { 12 }
+        if !self.is_tls13() && self.aead != AeadAlgorithm::ChaCha20Poly1305 {
+            4
+        } else {
+            12
+        }
     }
 
     /// The per-record explicit nonce on the wire: 8 bytes for TLS 1.2 GCM, else none.
     pub fn explicit_nonce_len(&self) -> usize {
-        if !self.is_tls13() && self.aead != AeadAlgorithm::ChaCha20Poly1305 { 8 } else { 0 }
+        if !self.is_tls13() && self.aead != AeadAlgorithm::ChaCha20Poly1305 {
+            8
+        } else {
+            0
+        }
     }
 
     /// The TLS 1.2 key block length (RFC 5246 §6.3): two keys and two fixed IVs (AEAD
@@ -54,18 +62,47 @@ impl SuiteInfo {
 }
 
 const fn tls13(suite: CipherSuite, hash: HashAlgorithm, aead: AeadAlgorithm) -> SuiteInfo {
-    SuiteInfo { suite, version: ProtocolVersion::TLSv1_3, hash, aead, auth: None }
+    SuiteInfo {
+        suite,
+        version: ProtocolVersion::TLSv1_3,
+        hash,
+        aead,
+        auth: None,
+    }
 }
 
-const fn tls12(suite: CipherSuite, auth: AuthKind, hash: HashAlgorithm, aead: AeadAlgorithm) -> SuiteInfo {
-    SuiteInfo { suite, version: ProtocolVersion::TLSv1_2, hash, aead, auth: Some(auth) }
+const fn tls12(
+    suite: CipherSuite,
+    auth: AuthKind,
+    hash: HashAlgorithm,
+    aead: AeadAlgorithm,
+) -> SuiteInfo {
+    SuiteInfo {
+        suite,
+        version: ProtocolVersion::TLSv1_2,
+        hash,
+        aead,
+        auth: Some(auth),
+    }
 }
 
 /// Every suite we implement, in our default preference order.
 pub static ALL_SUITES: &[SuiteInfo] = &[
-    tls13(CipherSuite::TLS_AES_128_GCM_SHA256, HashAlgorithm::Sha256, AeadAlgorithm::Aes128Gcm),
-    tls13(CipherSuite::TLS_AES_256_GCM_SHA384, HashAlgorithm::Sha384, AeadAlgorithm::Aes256Gcm),
-    tls13(CipherSuite::TLS_CHACHA20_POLY1305_SHA256, HashAlgorithm::Sha256, AeadAlgorithm::ChaCha20Poly1305),
+    tls13(
+        CipherSuite::TLS_AES_128_GCM_SHA256,
+        HashAlgorithm::Sha256,
+        AeadAlgorithm::Aes128Gcm,
+    ),
+    tls13(
+        CipherSuite::TLS_AES_256_GCM_SHA384,
+        HashAlgorithm::Sha384,
+        AeadAlgorithm::Aes256Gcm,
+    ),
+    tls13(
+        CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+        HashAlgorithm::Sha256,
+        AeadAlgorithm::ChaCha20Poly1305,
+    ),
     tls12(
         CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
         AuthKind::Ecdsa,
@@ -111,15 +148,42 @@ pub fn lookup(suite: CipherSuite) -> Option<&'static SuiteInfo> {
 
 /// OpenSSL's names for our suites (TLS 1.3 suites keep their IANA names there).
 const OPENSSL_NAMES: &[(CipherSuite, &str)] = &[
-    (CipherSuite::TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256"),
-    (CipherSuite::TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384"),
-    (CipherSuite::TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256"),
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ECDHE-ECDSA-AES128-GCM-SHA256"),
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE-ECDSA-AES256-GCM-SHA384"),
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-ECDSA-CHACHA20-POLY1305"),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "ECDHE-RSA-AES128-GCM-SHA256"),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, "ECDHE-RSA-AES256-GCM-SHA384"),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, "ECDHE-RSA-CHACHA20-POLY1305"),
+    (
+        CipherSuite::TLS_AES_128_GCM_SHA256,
+        "TLS_AES_128_GCM_SHA256",
+    ),
+    (
+        CipherSuite::TLS_AES_256_GCM_SHA384,
+        "TLS_AES_256_GCM_SHA384",
+    ),
+    (
+        CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ),
 ];
 
 /// Parse a suite name from configuration: the IANA name or the OpenSSL name, in any
@@ -134,7 +198,10 @@ pub fn parse_suite_name(name: &str) -> Option<CipherSuite> {
 
 /// The OpenSSL name of one of our suites (for logs and `openssl`-style configuration).
 pub fn openssl_name(suite: CipherSuite) -> Option<&'static str> {
-    OPENSSL_NAMES.iter().find(|(s, _)| *s == suite).map(|(_, n)| *n)
+    OPENSSL_NAMES
+        .iter()
+        .find(|(s, _)| *s == suite)
+        .map(|(_, n)| *n)
 }
 
 #[cfg(test)]
@@ -153,11 +220,17 @@ mod tests {
             let o = openssl_name(s.suite).unwrap();
             assert_eq!(parse_suite_name(o), Some(s.suite));
             // The hash in the name matches the table.
-            assert!(iana.ends_with(s.hash.name()) || iana.ends_with("POLY1305_SHA256"), "{iana}");
+            assert!(
+                iana.ends_with(s.hash.name()) || iana.ends_with("POLY1305_SHA256"),
+                "{iana}"
+            );
         }
         assert_eq!(lookup(CipherSuite::TLS_AES_128_CCM_SHA256), None);
         assert_eq!(parse_suite_name("TLS_RSA_WITH_AES_128_GCM_SHA256"), None);
-        assert_eq!(parse_suite_name("ecdhe-rsa-aes256-gcm-sha384"), Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384));
+        assert_eq!(
+            parse_suite_name("ecdhe-rsa-aes256-gcm-sha384"),
+            Some(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384)
+        );
     }
 
     #[test]
@@ -165,8 +238,22 @@ mod tests {
         let t13 = lookup(CipherSuite::TLS_AES_256_GCM_SHA384).unwrap();
         assert_eq!((t13.fixed_iv_len(), t13.explicit_nonce_len()), (12, 0));
         let gcm = lookup(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256).unwrap();
-        assert_eq!((gcm.fixed_iv_len(), gcm.explicit_nonce_len(), gcm.key_block_len()), (4, 8, 40));
+        assert_eq!(
+            (
+                gcm.fixed_iv_len(),
+                gcm.explicit_nonce_len(),
+                gcm.key_block_len()
+            ),
+            (4, 8, 40)
+        );
         let cc = lookup(CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256).unwrap();
-        assert_eq!((cc.fixed_iv_len(), cc.explicit_nonce_len(), cc.key_block_len()), (12, 0, 88));
+        assert_eq!(
+            (
+                cc.fixed_iv_len(),
+                cc.explicit_nonce_len(),
+                cc.key_block_len()
+            ),
+            (12, 0, 88)
+        );
     }
 }

@@ -23,7 +23,13 @@ fn randoms(first: &[u8; 32], second: &[u8; 32]) -> [u8; 64] {
 /// It binds the master secret to the whole handshake (the triple-handshake fix).
 pub fn master_secret_ems(alg: HashAlgorithm, pre_master: &[u8], session_hash: &[u8]) -> Secret {
     let mut out = [0u8; MASTER_SECRET_LEN];
-    prf(alg, pre_master, b"extended master secret", session_hash, &mut out);
+    prf(
+        alg,
+        pre_master,
+        b"extended master secret",
+        session_hash,
+        &mut out,
+    );
     let s = Secret::from_slice(&out);
     zeroize::Zeroize::zeroize(&mut out);
     s
@@ -37,7 +43,13 @@ pub fn master_secret(
     server_random: &[u8; 32],
 ) -> Secret {
     let mut out = [0u8; MASTER_SECRET_LEN];
-    prf(alg, pre_master, b"master secret", &randoms(client_random, server_random), &mut out);
+    prf(
+        alg,
+        pre_master,
+        b"master secret",
+        &randoms(client_random, server_random),
+        &mut out,
+    );
     let s = Secret::from_slice(&out);
     zeroize::Zeroize::zeroize(&mut out);
     s
@@ -54,13 +66,28 @@ pub fn key_block(
     len: usize,
 ) -> Vec<u8> {
     let mut out = vec![0u8; len];
-    prf(alg, master, b"key expansion", &randoms(server_random, client_random), &mut out);
+    prf(
+        alg,
+        master,
+        b"key expansion",
+        &randoms(server_random, client_random),
+        &mut out,
+    );
     out
 }
 
 /// Finished verify_data (RFC 5246 §7.4.9) over the handshake hash.
-pub fn verify_data(alg: HashAlgorithm, master: &[u8], is_client: bool, handshake_hash: &[u8]) -> [u8; VERIFY_DATA_LEN] {
-    let label: &[u8] = if is_client { b"client finished" } else { b"server finished" };
+pub fn verify_data(
+    alg: HashAlgorithm,
+    master: &[u8],
+    is_client: bool,
+    handshake_hash: &[u8],
+) -> [u8; VERIFY_DATA_LEN] {
+    let label: &[u8] = if is_client {
+        b"client finished"
+    } else {
+        b"server finished"
+    };
     let mut out = [0u8; VERIFY_DATA_LEN];
     prf(alg, master, label, handshake_hash, &mut out);
     out
@@ -103,10 +130,22 @@ mod tests {
         let (cr, sr) = ([1u8; 32], [2u8; 32]);
         let ms = master_secret(Sha256, b"pms", &cr, &sr);
         let mut expect = [0u8; 48];
-        prf(Sha256, b"pms", b"master secret", &randoms(&cr, &sr), &mut expect);
+        prf(
+            Sha256,
+            b"pms",
+            b"master secret",
+            &randoms(&cr, &sr),
+            &mut expect,
+        );
         assert_eq!(ms.as_bytes(), expect);
         let ems = master_secret_ems(Sha384, b"pms", &[9; 48]);
-        prf(Sha384, b"pms", b"extended master secret", &[9; 48], &mut expect);
+        prf(
+            Sha384,
+            b"pms",
+            b"extended master secret",
+            &[9; 48],
+            &mut expect,
+        );
         assert_eq!(ems.as_bytes(), expect);
     }
 
@@ -115,7 +154,13 @@ mod tests {
         let (cr, sr) = ([1u8; 32], [2u8; 32]);
         let kb = key_block(Sha256, &[7; 48], &cr, &sr, 40);
         let mut expect = [0u8; 40];
-        prf(Sha256, &[7; 48], b"key expansion", &randoms(&sr, &cr), &mut expect);
+        prf(
+            Sha256,
+            &[7; 48],
+            b"key expansion",
+            &randoms(&sr, &cr),
+            &mut expect,
+        );
         assert_eq!(kb, expect);
     }
 
@@ -127,8 +172,24 @@ mod tests {
         let (cr, sr) = ([1u8; 32], [2u8; 32]);
         let mut none = [0u8; 20];
         let mut empty = [0u8; 20];
-        export(Sha256, &[7; 48], b"EXPORTER-test", &cr, &sr, None, &mut none);
-        export(Sha256, &[7; 48], b"EXPORTER-test", &cr, &sr, Some(b""), &mut empty);
+        export(
+            Sha256,
+            &[7; 48],
+            b"EXPORTER-test",
+            &cr,
+            &sr,
+            None,
+            &mut none,
+        );
+        export(
+            Sha256,
+            &[7; 48],
+            b"EXPORTER-test",
+            &cr,
+            &sr,
+            Some(b""),
+            &mut empty,
+        );
         assert_ne!(none, empty);
         let mut seed = randoms(&cr, &sr).to_vec();
         seed.extend_from_slice(&[0, 0]);

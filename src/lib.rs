@@ -1,6 +1,19 @@
 //! ferrotls: a TLS 1.3 and TLS 1.2 engine with a C ABI.
+//!
+//! Module map (see DESIGN.md §2): `codec` (wire formats), `record` (the Record Protocol),
+//! `crypto` (the only module naming `ring`), `verify` (the only module naming `webpki`),
+//! `tls13` / `tls12` (key schedules), `client` / `server` (handshake states), `conn` (the
+//! sans-IO connection), `config`, `error`, and `ffi` (the C ABI, the only `unsafe` code).
 #![deny(unsafe_code)]
 
+mod client;
 pub mod codec;
+pub mod config;
+pub mod conn;
+pub mod crypto;
 pub mod error;
+pub mod record;
+mod server;
+pub mod tls12;
+pub mod tls13;
 pub mod verify;

@@ -1,0 +1,247 @@
+//! Hash functions and the handshake transcript (RFC 8446 §4.4.1, RFC 5246 §7.4.9).
+
+use std::fmt;
+
+use ring::{digest, hkdf, hmac};
+
+/// The hash functions our cipher suites use. TLS 1.3 and TLS 1.2 (with our AEAD suites)
+/// only ever need these two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    /// SHA-256, 32-byte output.
+    Sha256,
+    /// SHA-384, 48-byte output.
+    Sha384,
+}
+
+/// The largest hash output we produce (SHA-384), which bounds [`Output`].
+pub const MAX_HASH_LEN: usize = 48;
+
+impl HashAlgorithm {
+    /// The output length in bytes (`Hash.length` in RFC 8446).
+    pub fn output_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+        }
+    }
+
+    /// The name used in suite names and error details ("SHA256").
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "SHA256",
+            Self::Sha384 => "SHA384",
+        }
+    }
+
+    /// Hash `data` in one go.
+    pub fn hash(&self, data: &[u8]) -> Output {
+        Output::new(digest::digest(self.digest(), data).as_ref())
+    }
+
+    pub(crate) fn digest(self) -> &'static digest::Algorithm {
+        match self {
+            Self::Sha256 => &digest::SHA256,
+            Self::Sha384 => &digest::SHA384,
+        }
+    }
+
+    pub(crate) fn hmac(self) -> hmac::Algorithm {
+        match self {
+            Self::Sha256 => hmac::HMAC_SHA256,
+            Self::Sha384 => hmac::HMAC_SHA384,
+        }
+    }
+
+    pub(crate) fn hkdf(self) -> hkdf::Algorithm {
+        match self {
+            Self::Sha256 => hkdf::HKDF_SHA256,
+            Self::Sha384 => hkdf::HKDF_SHA384,
+        }
+    }
+}
+
+impl fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A hash or HMAC value, held inline so taking a transcript hash never allocates.
+#[derive(Clone)]
+pub struct Output {
+    buf: [u8; MAX_HASH_LEN],
+    len: usize,
+}
+
+impl Output {
+    /// Copy a hash value (at most 48 bytes; longer input is cut, which no caller produces).
+    pub(crate) fn new(bytes: &[u8]) -> Self {
+        let len = bytes.len().min(MAX_HASH_LEN);
+        let mut buf = [0u8; MAX_HASH_LEN];
+        buf[..len].copy_from_slice(&bytes[..len]);
+        Self { buf, len }
+    }
+}
+
+impl AsRef<[u8]> for Output {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl PartialEq for Output {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::hkdf::constant_time_eq(self.as_ref(), other.as_ref())
+    }
+}
+
+impl Eq for Output {}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Output(")?;
+        for b in self.as_ref() {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// The running hash of the handshake messages, once the cipher suite (and so the hash) is known.
+#[derive(Clone)]
+pub struct Transcript {
+    alg: HashAlgorithm,
+    ctx: digest::Context,
+}
+
+impl Transcript {
+    /// An empty transcript.
+    pub fn new(alg: HashAlgorithm) -> Self {
+        Self {
+            alg,
+            ctx: digest::Context::new(alg.digest()),
+        }
+    }
+
+    /// The hash this transcript uses.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.alg
+    }
+
+    /// Add one encoded handshake message (header included).
+    pub fn add(&mut self, msg: &[u8]) {
+        self.ctx.update(msg);
+    }
+
+    /// The hash of everything added so far; the transcript keeps running.
+    pub fn current_hash(&self) -> Output {
+        Output::new(self.ctx.clone().finish().as_ref())
+    }
+
+    /// The hash of the transcript followed by `extra`, leaving the transcript unchanged.
+    /// PSK binders (RFC 8446 §4.2.11.2) hash a ClientHello prefix this way.
+    pub fn hash_with_extra(&self, extra: &[u8]) -> Output {
+        let mut ctx = self.ctx.clone();
+        ctx.update(extra);
+        Output::new(ctx.finish().as_ref())
+    }
+
+    /// Replace the transcript, which must hold exactly ClientHello1, with the synthetic
+    /// `message_hash` message of RFC 8446 §4.4.1, as required after a HelloRetryRequest.
+    pub fn rollup_for_hello_retry(&mut self) {
+        let ch1 = self.current_hash();
+        let mut ctx = digest::Context::new(self.alg.digest());
+        // HandshakeType message_hash(254), u24 length, then Hash(ClientHello1).
+        ctx.update(&[254, 0, 0, ch1.as_ref().len() as u8]);
+        ctx.update(ch1.as_ref());
+        self.ctx = ctx;
+    }
+}
+
+impl fmt::Debug for Transcript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transcript")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The handshake messages seen before the hash is known (a client's ClientHello, before
+/// ServerHello chooses the suite). It becomes a [`Transcript`] with [`Self::start_hash`].
+#[derive(Clone, Debug, Default)]
+pub struct TranscriptBuffer {
+    buf: Vec<u8>,
+}
+
+impl TranscriptBuffer {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add one encoded handshake message.
+    pub fn add(&mut self, msg: &[u8]) {
+        self.buf.extend_from_slice(msg);
+    }
+
+    /// Hash everything buffered with `alg` and keep hashing from there.
+    pub fn start_hash(self, alg: HashAlgorithm) -> Transcript {
+        let mut t = Transcript::new(alg);
+        t.add(&self.buf);
+        t
+    }
+
+    /// The buffered bytes (TLS 1.2 client authentication without a transcript hash, tests).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::unhex;
+
+    #[test]
+    fn empty_hashes() {
+        assert_eq!(
+            HashAlgorithm::Sha256.hash(b"").as_ref(),
+            unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+        assert_eq!(HashAlgorithm::Sha384.hash(b"abc").as_ref().len(), 48);
+        assert_eq!(HashAlgorithm::Sha384.name(), "SHA384");
+    }
+
+    #[test]
+    fn transcript_runs_on() {
+        let mut t = Transcript::new(HashAlgorithm::Sha256);
+        t.add(b"ab");
+        let with = t.hash_with_extra(b"c");
+        assert_eq!(t.current_hash(), HashAlgorithm::Sha256.hash(b"ab"));
+        t.add(b"c");
+        assert_eq!(t.current_hash(), with);
+        assert_eq!(with, HashAlgorithm::Sha256.hash(b"abc"));
+    }
+
+    #[test]
+    fn buffer_then_hash() {
+        let mut b = TranscriptBuffer::new();
+        b.add(b"hello ");
+        b.add(b"world");
+        assert_eq!(b.bytes(), b"hello world");
+        let t = b.start_hash(HashAlgorithm::Sha384);
+        assert_eq!(t.current_hash(), HashAlgorithm::Sha384.hash(b"hello world"));
+    }
+
+    #[test]
+    fn hello_retry_rollup() {
+        let ch1 = b"\x01\x00\x00\x02hi";
+        let mut t = Transcript::new(HashAlgorithm::Sha256);
+        t.add(ch1);
+        t.rollup_for_hello_retry();
+        let mut expect = vec![254, 0, 0, 32];
+        expect.extend_from_slice(HashAlgorithm::Sha256.hash(ch1).as_ref());
+        assert_eq!(t.current_hash(), HashAlgorithm::Sha256.hash(&expect));
+    }
+}

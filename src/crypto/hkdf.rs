@@ -1,0 +1,236 @@
+//! HKDF (RFC 5869) with TLS 1.3's HKDF-Expand-Label (RFC 8446 §7.1), HMAC, and the
+//! constant-time comparison used for MACs and Finished values.
+//!
+//! Extract is computed with `ring::hmac` rather than `ring::hkdf::Salt::extract`, because
+//! ring's `Prk` hides its bytes and the key schedule must be checkable against RFC 8448.
+
+use std::fmt;
+
+use ring::{hkdf, hmac};
+use zeroize::Zeroizing;
+
+use super::hash::{HashAlgorithm, Output};
+
+/// Secret key material (a PRK, traffic secret, PSK or traffic key). The bytes are wiped
+/// when the value is dropped and are never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl Secret {
+    /// Copy `bytes` into a new secret.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        Self {
+            bytes: Zeroizing::new(bytes.to_vec()),
+        }
+    }
+
+    /// The secret bytes, for feeding the next derivation step.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the secret is empty (never the case for a derived secret).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({} bytes, redacted)", self.len())
+    }
+}
+
+/// HKDF-Extract (RFC 5869 §2.2): HMAC-Hash(salt, IKM). An empty salt is equivalent to
+/// HashLen zero bytes, as HMAC pads the key with zeros.
+pub fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Secret {
+    let key = hmac::Key::new(alg.hmac(), salt);
+    Secret::from_slice(hmac::sign(&key, ikm).as_ref())
+}
+
+/// The longest label `expand_label` accepts: the `opaque label<7..255>` field holds
+/// `"tls13 "` plus the label.
+pub const MAX_LABEL_LEN: usize = 255 - LABEL_PREFIX.len();
+
+const LABEL_PREFIX: &[u8] = b"tls13 ";
+
+/// An HKDF output length for ring's `expand`.
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
+
+/// Whether HKDF-Expand-Label can be computed with these lengths: label at most
+/// [`MAX_LABEL_LEN`], context at most 255 bytes, output at most 255 × HashLen bytes.
+pub fn expand_label_args_ok(
+    alg: HashAlgorithm,
+    label_len: usize,
+    context_len: usize,
+    out_len: usize,
+) -> bool {
+    label_len <= MAX_LABEL_LEN && context_len <= 255 && out_len <= 255 * alg.output_len()
+}
+
+/// HKDF-Expand-Label into `out`; `false` when the lengths are out of range (nothing is written).
+pub(crate) fn expand_label_into(
+    alg: HashAlgorithm,
+    secret: &[u8],
+    label: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) -> bool {
+    if !expand_label_args_ok(alg, label.len(), context.len(), out.len()) {
+        return false;
+    }
+    // struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel,
+    // passed to ring in pieces so nothing is joined.
+    let length = (out.len() as u16).to_be_bytes();
+    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
+    let context_len = [context.len() as u8];
+    let info: [&[u8]; 6] = [
+        &length,
+        &label_len,
+        LABEL_PREFIX,
+        label,
+        &context_len,
+        context,
+    ];
+    let prk = hkdf::Prk::new_less_safe(alg.hkdf(), secret);
+    prk.expand(&info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .is_ok()
+}
+
+/// HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 §7.1, with the
+/// `"tls13 "` prefix added here.
+///
+/// Infallible because every caller in the engine passes a fixed short label, a context
+/// of at most one hash, and a length of at most 64 bytes. Arguments outside the limits
+/// of [`expand_label_args_ok`] (only reachable by misuse, never by peer input) yield an
+/// all-zero secret and trip a debug assertion.
+pub fn expand_label(
+    alg: HashAlgorithm,
+    secret: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Secret {
+    let mut out = Secret {
+        bytes: Zeroizing::new(vec![0u8; len]),
+    };
+    let ok = expand_label_into(alg, secret, label, context, &mut out.bytes);
+    debug_assert!(ok, "expand_label called with out-of-range lengths");
+    out
+}
+
+/// Derive-Secret(Secret, Label, Messages) of RFC 8446 §7.1, given the transcript hash.
+pub fn derive_secret(
+    alg: HashAlgorithm,
+    secret: &[u8],
+    label: &[u8],
+    transcript_hash: &[u8],
+) -> Secret {
+    expand_label(alg, secret, label, transcript_hash, alg.output_len())
+}
+
+/// HMAC-Hash(key, data): Finished values and PSK binders.
+pub fn hmac_sign(alg: HashAlgorithm, key: &[u8], data: &[u8]) -> Output {
+    let key = hmac::Key::new(alg.hmac(), key);
+    Output::new(hmac::sign(&key, data).as_ref())
+}
+
+/// Compare two byte strings in time that depends only on their lengths, so a MAC or
+/// Finished check leaks nothing about where a forgery first differs. Different lengths
+/// compare unequal (lengths are public).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    // Keep the optimiser from turning the loop into an early-exit comparison.
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::unhex;
+
+    // RFC 5869 Appendix A.1 (test case 1, SHA-256).
+    #[test]
+    fn rfc5869_case1_extract() {
+        let ikm = unhex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b");
+        let salt = unhex("000102030405060708090a0b0c");
+        let prk = extract(HashAlgorithm::Sha256, &salt, &ikm);
+        assert_eq!(
+            prk.as_bytes(),
+            unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+        );
+    }
+
+    #[test]
+    fn expand_label_limits() {
+        let s = [7u8; 32];
+        assert_eq!(
+            expand_label(HashAlgorithm::Sha256, &s, b"key", b"", 16).len(),
+            16
+        );
+        assert!(!expand_label_args_ok(HashAlgorithm::Sha256, 250, 0, 16));
+        assert!(!expand_label_args_ok(HashAlgorithm::Sha256, 5, 256, 16));
+        assert!(!expand_label_args_ok(
+            HashAlgorithm::Sha256,
+            5,
+            0,
+            255 * 32 + 1
+        ));
+        let mut out = [0u8; 8];
+        assert!(!expand_label_into(
+            HashAlgorithm::Sha256,
+            &s,
+            &[b'a'; 250],
+            b"",
+            &mut out
+        ));
+    }
+
+    #[test]
+    fn ct_eq() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn secret_debug_hides_bytes() {
+        let s = Secret::from_slice(&[0xab; 4]);
+        let d = format!("{s:?}");
+        assert!(!d.contains("ab") && !d.contains("171"), "{d}");
+    }
+
+    #[test]
+    fn hmac_rfc4231_case2() {
+        let tag = hmac_sign(
+            HashAlgorithm::Sha256,
+            b"Jefe",
+            b"what do ya want for nothing?",
+        );
+        assert_eq!(
+            tag.as_ref(),
+            unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        );
+    }
+}

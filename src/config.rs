@@ -312,9 +312,9 @@ impl ConfigBuilder {
     /// Add a certificate chain and its private key from PEM files.
     pub fn add_cert_key_files(&mut self, chain: &Path, key: &Path) -> Result<(), Error> {
         let certs = pem::certs_from_file(chain)?;
-        let key = pem::private_key_from_file(key)?;
-        self.add_cert_key(certs, &key).map_err(|e| match e {
-            Error::Key(d) => Error::Key(format!("{d} (certificate {}, key {})", chain.display(), key_path(key))),
+        let der = pem::private_key_from_file(key)?;
+        self.add_cert_key(certs, &der).map_err(|e| match e {
+            Error::Key(d) => Error::Key(format!("{d} (certificate {}, key {})", chain.display(), key.display())),
             other => other,
         })
     }
@@ -442,10 +442,6 @@ impl ConfigBuilder {
             tls13_tickets: self.tls13_tickets,
         }))
     }
-}
-
-fn key_path(_k: &pki_types::PrivateKeyDer<'_>) -> &'static str {
-    "as loaded"
 }
 
 /// Prove the private key belongs to the certificate: sign a probe and verify it with the

@@ -4,7 +4,7 @@
 use pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::codec::enums::{HandshakeType, SignatureScheme};
-use crate::codec::extensions::{HasExtType, ServerExtension};
+use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
     NewSessionTicketTls13,

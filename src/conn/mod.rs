@@ -19,7 +19,7 @@ use crate::codec::enums::{
     ProtocolVersion, SignatureScheme,
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
-use crate::codec::{Codec, Reader};
+use crate::codec::Codec;
 use crate::config::{Config, Role};
 use crate::error::Error;
 use crate::record::deframer::{Deframer, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN};
@@ -685,10 +685,4 @@ impl Connection {
     pub(crate) fn common(&self) -> &Common {
         &self.common
     }
-}
-
-/// Read one value from a reader in tests.
-#[allow(dead_code)]
-fn _reader_in_scope(r: &mut Reader<'_>) {
-    let _ = r.any_left();
 }

@@ -142,7 +142,7 @@ pub(crate) fn check_offered_scheme(scheme: SignatureScheme, offered: &[Signature
 }
 
 /// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
-pub fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
+pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
     let msg = HandshakeMessage {
         typ: crate::codec::enums::HandshakeType::KeyUpdate,
         payload: HandshakePayload::KeyUpdate(req),

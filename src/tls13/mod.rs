@@ -1,6 +1,6 @@
 //! TLS 1.3: the key schedule and the handshake pieces both roles share.
 
-pub mod handshake;
+pub(crate) mod handshake;
 pub mod key_schedule;
 
-pub use handshake::send_key_update;
+pub(crate) use handshake::send_key_update;

@@ -1,0 +1,167 @@
+//! Test helpers: a test PKI made with rcgen (RSA keys from the openssl CLI, since ring cannot
+//! generate RSA keys), configs, and an in-memory pump between two connections.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::sync::Arc;
+
+use ferrotls::config::{Config, ConfigBuilder, Role, VerifyMode};
+use ferrotls::conn::{Connection, ReadStatus};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, SignatureAlgorithm,
+};
+
+/// Key types a test certificate can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    P256,
+    P384,
+    Ed25519,
+    Rsa2048,
+}
+
+pub const ALL_KEY_TYPES: [KeyType; 4] = [KeyType::P256, KeyType::P384, KeyType::Ed25519, KeyType::Rsa2048];
+
+fn rsa_pem() -> String {
+    let out = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()
+        .expect("the openssl CLI is needed to make RSA test keys");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn key_pair(kt: KeyType) -> KeyPair {
+    let alg: &'static SignatureAlgorithm = match kt {
+        KeyType::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        KeyType::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+        KeyType::Rsa2048 => {
+            return KeyPair::from_pem_and_sign_algo(&rsa_pem(), &rcgen::PKCS_RSA_SHA256).unwrap();
+        }
+    };
+    KeyPair::generate_for(alg).unwrap()
+}
+
+/// A CA and what it issued, as PEM.
+pub struct Pki {
+    pub ca_pem: String,
+    ca_cert: rcgen::Certificate,
+    ca_key: KeyPair,
+}
+
+/// A certificate chain and key, as PEM.
+pub struct Identity {
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+impl Pki {
+    pub fn new(name: &str) -> Self {
+        let key = key_pair(KeyType::P256);
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, name);
+        let cert = p.self_signed(&key).unwrap();
+        Self { ca_pem: cert.pem(), ca_cert: cert, ca_key: key }
+    }
+
+    pub fn issue(&self, names: &[&str], kt: KeyType, client: bool) -> Identity {
+        let key = key_pair(kt);
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("client"));
+        p.extended_key_usages =
+            vec![if client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
+        let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
+        Identity { chain_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+}
+
+pub fn server_builder(pki: &Pki, kt: KeyType) -> ConfigBuilder {
+    let id = pki.issue(&["localhost", "127.0.0.1"], kt, false);
+    let mut b = ConfigBuilder::new(Role::Server);
+    b.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes()).unwrap();
+    b
+}
+
+pub fn client_builder(pki: &Pki) -> ConfigBuilder {
+    let mut b = ConfigBuilder::new(Role::Client);
+    b.add_roots_pem(pki.ca_pem.as_bytes()).unwrap();
+    b
+}
+
+pub fn pair(client: &Arc<Config>, server: &Arc<Config>, name: &str) -> (Connection, Connection) {
+    (Connection::new_client(client.clone(), Some(name)).unwrap(), Connection::new_server(server.clone()).unwrap())
+}
+
+/// Move all pending ciphertext from `a` to `b`; returns bytes moved or b's error.
+pub fn transfer(a: &mut Connection, b: &mut Connection) -> Result<usize, ferrotls::error::Error> {
+    let mut moved = 0;
+    while a.outgoing_len() > 0 {
+        let data = a.peek_outgoing().to_vec();
+        let n = b.feed(&data)?;
+        a.consume_outgoing(n);
+        moved += n;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(moved)
+}
+
+/// Run the handshake to completion; returns the first error from either side.
+pub fn handshake(c: &mut Connection, s: &mut Connection) -> Result<(), ferrotls::error::Error> {
+    for _ in 0..20 {
+        let a = transfer(c, s)?;
+        let b = transfer(s, c)?;
+        if !c.is_handshaking() && !s.is_handshaking() && a == 0 && b == 0 {
+            return Ok(());
+        }
+    }
+    panic!("handshake did not finish in 20 round trips");
+}
+
+/// Like `handshake`, but lets the failing side's alert reach the other side, and returns
+/// both sides' errors as strings.
+pub fn failing_handshake(c: &mut Connection, s: &mut Connection) -> (Option<String>, Option<String>) {
+    for _ in 0..20 {
+        let r1 = transfer(c, s);
+        let r2 = transfer(s, c);
+        if r1.is_err() || r2.is_err() {
+            // deliver the alert the failing side queued
+            let _ = transfer(c, s);
+            let _ = transfer(s, c);
+            break;
+        }
+        if !c.is_handshaking() && !s.is_handshaking() {
+            break;
+        }
+    }
+    (c.error().map(|e| e.to_string()), s.error().map(|e| e.to_string()))
+}
+
+/// Send `data` from `a` and read it all at `b`.
+pub fn send_recv(a: &mut Connection, b: &mut Connection, data: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut off = 0;
+    let mut buf = vec![0u8; 32 * 1024];
+    while off < data.len() || a.outgoing_len() > 0 || b.readable() > 0 {
+        if off < data.len() {
+            off += a.write(&data[off..]).unwrap();
+        }
+        transfer(a, b).unwrap();
+        while let ReadStatus::Data(n) = b.read(&mut buf).unwrap() {
+            got.extend_from_slice(&buf[..n]);
+        }
+        if got.len() >= data.len() && a.outgoing_len() == 0 {
+            break;
+        }
+    }
+    got
+}
+
+pub fn no_verify_client() -> Arc<Config> {
+    let mut b = ConfigBuilder::new(Role::Client);
+    b.set_verify_mode(VerifyMode::DangerousNoVerify).unwrap();
+    b.build().unwrap()
+}

@@ -168,7 +168,11 @@ impl ConfigBuilder {
     }
 
     /// Restrict the protocol versions (TLS 1.2 and 1.3 are the only ones supported).
-    pub fn set_versions(&mut self, min: ProtocolVersion, max: ProtocolVersion) -> Result<(), Error> {
+    pub fn set_versions(
+        &mut self,
+        min: ProtocolVersion,
+        max: ProtocolVersion,
+    ) -> Result<(), Error> {
         let (Some(lo), Some(hi)) = (version_rank(min), version_rank(max)) else {
             return Err(Error::Config(format!(
                 "unsupported version range {min}..{max}: ferrotls supports TLSv1.2 and TLSv1.3 \
@@ -176,7 +180,9 @@ impl ConfigBuilder {
             )));
         };
         if lo > hi {
-            return Err(Error::Config(format!("minimum version {min} is above maximum {max}")));
+            return Err(Error::Config(format!(
+                "minimum version {min} is above maximum {max}"
+            )));
         }
         self.min_version = min;
         self.max_version = max;
@@ -314,7 +320,11 @@ impl ConfigBuilder {
         let certs = pem::certs_from_file(chain)?;
         let der = pem::private_key_from_file(key)?;
         self.add_cert_key(certs, &der).map_err(|e| match e {
-            Error::Key(d) => Error::Key(format!("{d} (certificate {}, key {})", chain.display(), key.display())),
+            Error::Key(d) => Error::Key(format!(
+                "{d} (certificate {}, key {})",
+                chain.display(),
+                key.display()
+            )),
             other => other,
         })
     }
@@ -338,14 +348,22 @@ impl ConfigBuilder {
     /// Choose how the peer is authenticated. A mode of the other role is refused.
     pub fn set_verify_mode(&mut self, mode: VerifyMode) -> Result<(), Error> {
         let ok = match self.role {
-            Role::Client => matches!(mode, VerifyMode::VerifyServer | VerifyMode::DangerousNoVerify),
+            Role::Client => matches!(
+                mode,
+                VerifyMode::VerifyServer | VerifyMode::DangerousNoVerify
+            ),
             Role::Server => matches!(
                 mode,
-                VerifyMode::NoClientAuth | VerifyMode::RequestClientCert | VerifyMode::RequireClientCert
+                VerifyMode::NoClientAuth
+                    | VerifyMode::RequestClientCert
+                    | VerifyMode::RequireClientCert
             ),
         };
         if !ok {
-            return Err(Error::Usage(format!("verify mode {mode:?} is not for a {:?} configuration", self.role)));
+            return Err(Error::Usage(format!(
+                "verify mode {mode:?} is not for a {:?} configuration",
+                self.role
+            )));
         }
         self.verify = mode;
         Ok(())
@@ -362,7 +380,12 @@ impl ConfigBuilder {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| Error::File(format!("cannot open key log file '{}': {e}", path.display())))?;
+            .map_err(|e| {
+                Error::File(format!(
+                    "cannot open key log file '{}': {e}",
+                    path.display()
+                ))
+            })?;
         self.keylog = Some(Arc::new(KeyLogFile(Mutex::new(f))));
         Ok(())
     }
@@ -382,10 +405,14 @@ impl ConfigBuilder {
     /// How many TLS 1.3 session tickets a server sends after each full handshake.
     pub fn set_tls13_tickets(&mut self, count: u32) -> Result<(), Error> {
         if self.role != Role::Server {
-            return Err(Error::Usage("session tickets are sent by servers only".into()));
+            return Err(Error::Usage(
+                "session tickets are sent by servers only".into(),
+            ));
         }
         if count > 16 {
-            return Err(Error::Config(format!("at most 16 tickets per connection; asked for {count}")));
+            return Err(Error::Config(format!(
+                "at most 16 tickets per connection; asked for {count}"
+            )));
         }
         self.tls13_tickets = count;
         Ok(())
@@ -418,7 +445,9 @@ impl ConfigBuilder {
             ));
         }
         let needs_roots = match self.verify {
-            VerifyMode::VerifyServer | VerifyMode::RequestClientCert | VerifyMode::RequireClientCert => true,
+            VerifyMode::VerifyServer
+            | VerifyMode::RequestClientCert
+            | VerifyMode::RequireClientCert => true,
             VerifyMode::DangerousNoVerify | VerifyMode::NoClientAuth => false,
         };
         if needs_roots && self.roots.is_empty() {
@@ -446,13 +475,16 @@ impl ConfigBuilder {
 
 /// Prove the private key belongs to the certificate: sign a probe and verify it with the
 /// certificate's public key. Catches a swapped key at load time instead of at the peer.
-fn check_key_matches(key: &SigningKey, leaf: &CertificateDer<'_>, info: &CertInfo) -> Result<(), Error> {
+fn check_key_matches(
+    key: &SigningKey,
+    leaf: &CertificateDer<'_>,
+    info: &CertInfo,
+) -> Result<(), Error> {
     let probe = b"ferrotls key/certificate match probe";
-    let scheme = key
-        .schemes(false)
-        .first()
-        .copied()
-        .ok_or_else(|| Error::Key(format!("the {} key offers no signature scheme", key.kind())))?;
+    let scheme =
+        key.schemes(false).first().copied().ok_or_else(|| {
+            Error::Key(format!("the {} key offers no signature scheme", key.kind()))
+        })?;
     let sig = key.sign(scheme, probe)?;
     crate::verify::verify_tls12_signature(leaf, scheme, probe, &sig, "local").map_err(|_| {
         Error::Key(format!(
@@ -465,7 +497,9 @@ fn check_key_matches(key: &SigningKey, leaf: &CertificateDer<'_>, info: &CertInf
 }
 
 fn suite_names<'a>(it: impl Iterator<Item = &'a SuiteInfo>) -> String {
-    it.map(|s| s.suite.to_string()).collect::<Vec<_>>().join(", ")
+    it.map(|s| s.suite.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Config {
@@ -476,14 +510,21 @@ impl Config {
 
     /// Whether a protocol version is enabled.
     pub(crate) fn allows(&self, v: ProtocolVersion) -> bool {
-        match (version_rank(v), version_rank(self.min_version), version_rank(self.max_version)) {
+        match (
+            version_rank(v),
+            version_rank(self.min_version),
+            version_rank(self.max_version),
+        ) {
             (Some(x), Some(lo), Some(hi)) => lo <= x && x <= hi,
             _ => false,
         }
     }
 
     /// Enabled suites of one version, in preference order.
-    pub(crate) fn suites_for(&self, v: ProtocolVersion) -> impl Iterator<Item = &'static SuiteInfo> + '_ {
+    pub(crate) fn suites_for(
+        &self,
+        v: ProtocolVersion,
+    ) -> impl Iterator<Item = &'static SuiteInfo> + '_ {
         self.suites.iter().copied().filter(move |s| s.version == v)
     }
 

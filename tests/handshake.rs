@@ -17,7 +17,11 @@ fn every_suite_group_and_key_type() {
             CipherSuite::TLS_AES_256_GCM_SHA384,
             CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
         ] {
-            for group in [NamedGroup::X25519, NamedGroup::secp256r1, NamedGroup::secp384r1] {
+            for group in [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1,
+            ] {
                 let mut cb = client_builder(&pki);
                 cb.set_cipher_suites(&[suite]).unwrap();
                 cb.set_groups(&[group]).unwrap();
@@ -45,7 +49,8 @@ fn hello_retry_request_when_the_share_does_not_match() {
     sb.set_groups(&[NamedGroup::secp384r1]).unwrap();
     let server = sb.build().unwrap();
     let mut cb = client_builder(&pki);
-    cb.set_groups(&[NamedGroup::X25519, NamedGroup::secp384r1]).unwrap();
+    cb.set_groups(&[NamedGroup::X25519, NamedGroup::secp384r1])
+        .unwrap();
     let client = cb.build().unwrap();
     let (mut c, mut s) = pair(&client, &server, "localhost");
     handshake(&mut c, &mut s).unwrap();
@@ -71,7 +76,10 @@ fn no_shared_group_fails_with_detail() {
     assert!(se.contains("X25519") && se.contains("P-384"), "{se}");
     let ce = ce.unwrap();
     assert!(ce.contains("handshake_failure"), "{ce}");
-    assert_eq!(c.last_alert(), Some((AlertDescription::HandshakeFailure, false)));
+    assert_eq!(
+        c.last_alert(),
+        Some((AlertDescription::HandshakeFailure, false))
+    );
 }
 
 #[test]
@@ -104,7 +112,10 @@ fn wrong_server_name_is_rejected_by_the_client() {
     let (ce, se) = failing_handshake(&mut c, &mut s);
     let ce = ce.unwrap();
     assert!(ce.contains("Step Three: ServerCertificate"), "{ce}");
-    assert!(ce.contains("other.test") && ce.contains("DNS:localhost"), "{ce}");
+    assert!(
+        ce.contains("other.test") && ce.contains("DNS:localhost"),
+        "{ce}"
+    );
     assert!(ce.contains("bad_certificate"), "{ce}");
     let se = se.unwrap();
     assert!(se.contains("the client rejected our certificate"), "{se}");
@@ -139,7 +150,8 @@ fn mutual_tls_required_optional_and_missing() {
         let server = sb.build().unwrap();
         let mut cb = client_builder(&pki);
         if with_cert {
-            cb.add_cert_key_pem(client_id.chain_pem.as_bytes(), client_id.key_pem.as_bytes()).unwrap();
+            cb.add_cert_key_pem(client_id.chain_pem.as_bytes(), client_id.key_pem.as_bytes())
+                .unwrap();
         }
         let (mut c, mut s) = pair(&cb.build().unwrap(), &server, "localhost");
         if ok {
@@ -167,11 +179,15 @@ fn client_certificate_from_unknown_ca_is_refused() {
     sb.add_roots_pem(pki.ca_pem.as_bytes()).unwrap();
     sb.set_verify_mode(VerifyMode::RequireClientCert).unwrap();
     let mut cb = client_builder(&pki);
-    cb.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes()).unwrap();
+    cb.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes())
+        .unwrap();
     let (mut c, mut s) = pair(&cb.build().unwrap(), &sb.build().unwrap(), "localhost");
     let (ce, se) = failing_handshake(&mut c, &mut s);
     assert!(se.unwrap().contains("Step Seven"));
-    assert!(ce.unwrap().contains("the server rejected our client certificate"));
+    assert!(
+        ce.unwrap()
+            .contains("the server rejected our client certificate")
+    );
 }
 
 #[test]
@@ -232,7 +248,10 @@ fn close_notify_and_truncation() {
     let (mut c, mut s) = pair(&client, &server, "localhost");
     handshake(&mut c, &mut s).unwrap();
     let e = s.feed_eof().unwrap_err();
-    assert!(e.to_string().contains("without sending close_notify"), "{e}");
+    assert!(
+        e.to_string().contains("without sending close_notify"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -262,8 +281,10 @@ fn exporter_agrees_on_both_sides() {
     let (mut c, mut s) = pair(&client, &server, "localhost");
     handshake(&mut c, &mut s).unwrap();
     let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-    c.export_keying_material(&mut a, b"EXPORTER-test", Some(b"ctx")).unwrap();
-    s.export_keying_material(&mut b, b"EXPORTER-test", Some(b"ctx")).unwrap();
+    c.export_keying_material(&mut a, b"EXPORTER-test", Some(b"ctx"))
+        .unwrap();
+    s.export_keying_material(&mut b, b"EXPORTER-test", Some(b"ctx"))
+        .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, [0u8; 32]);
 }
@@ -274,8 +295,10 @@ fn server_picks_certificate_by_sni() {
     let a = pki.issue(&["a.test"], KeyType::P256, false);
     let b = pki.issue(&["b.test"], KeyType::Ed25519, false);
     let mut sb = ferrotls::config::ConfigBuilder::new(ferrotls::config::Role::Server);
-    sb.add_cert_key_pem(a.chain_pem.as_bytes(), a.key_pem.as_bytes()).unwrap();
-    sb.add_cert_key_pem(b.chain_pem.as_bytes(), b.key_pem.as_bytes()).unwrap();
+    sb.add_cert_key_pem(a.chain_pem.as_bytes(), a.key_pem.as_bytes())
+        .unwrap();
+    sb.add_cert_key_pem(b.chain_pem.as_bytes(), b.key_pem.as_bytes())
+        .unwrap();
     let server = sb.build().unwrap();
     let client = client_builder(&pki).build().unwrap();
     for name in ["a.test", "b.test"] {
@@ -291,6 +314,11 @@ fn key_not_matching_certificate_is_caught_at_load() {
     let a = pki.issue(&["a.test"], KeyType::P256, false);
     let b = pki.issue(&["b.test"], KeyType::P256, false);
     let mut sb = ferrotls::config::ConfigBuilder::new(ferrotls::config::Role::Server);
-    let e = sb.add_cert_key_pem(a.chain_pem.as_bytes(), b.key_pem.as_bytes()).unwrap_err();
-    assert!(e.to_string().contains("does not match the certificate"), "{e}");
+    let e = sb
+        .add_cert_key_pem(a.chain_pem.as_bytes(), b.key_pem.as_bytes())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("does not match the certificate"),
+        "{e}"
+    );
 }

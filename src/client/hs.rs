@@ -8,7 +8,8 @@ use crate::codec::enums::{
 };
 use crate::codec::extensions::{ClientExtension, KeyShareEntry};
 use crate::codec::handshake::{
-    ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload, ServerHelloPayload,
+    ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload,
+    ServerHelloPayload,
 };
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
@@ -20,7 +21,9 @@ use crate::error::Error;
 use super::ClientState;
 use super::tls13;
 
-/// The transcript before and after the suite (and so the hash) is known.
+/// The transcript before and after the suite (and so the hash) is known. The state is
+/// boxed already, so the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Hashing {
     Buffered(TranscriptBuffer),
     Hashed(Transcript),
@@ -39,7 +42,11 @@ pub(crate) struct ExpectServerHello {
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ExpectServerHello {
@@ -49,7 +56,11 @@ impl ExpectServerHello {
         let server_name = match server_name {
             Some(n) => Some(
                 ServerName::try_from(n)
-                    .map_err(|_| Error::Usage(format!("'{n}' is neither a valid DNS name nor an IP address")))?
+                    .map_err(|_| {
+                        Error::Usage(format!(
+                            "'{n}' is neither a valid DNS name nor an IP address"
+                        ))
+                    })?
                     .to_owned(),
             ),
             None if config.verify == VerifyMode::VerifyServer => {
@@ -70,8 +81,10 @@ impl ExpectServerHello {
             ));
         }
         let versions = vec![ProtocolVersion::TLSv1_3];
-        let offered_suites: Vec<CipherSuite> =
-            config.suites_for(ProtocolVersion::TLSv1_3).map(|s| s.suite).collect();
+        let offered_suites: Vec<CipherSuite> = config
+            .suites_for(ProtocolVersion::TLSv1_3)
+            .map(|s| s.suite)
+            .collect();
         let group = *config
             .groups
             .first()
@@ -88,12 +101,16 @@ impl ExpectServerHello {
         }
         extensions.push(ClientExtension::SupportedVersions(versions));
         extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
-        extensions.push(ClientExtension::SignatureAlgorithms(config.verify_schemes(true)));
+        extensions.push(ClientExtension::SignatureAlgorithms(
+            config.verify_schemes(true),
+        ));
         extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
             group,
             payload: kx.public_key().to_vec(),
         }]));
-        extensions.push(ClientExtension::PskKeyExchangeModes(vec![PskKeyExchangeMode::PSK_DHE_KE]));
+        extensions.push(ClientExtension::PskKeyExchangeModes(vec![
+            PskKeyExchangeMode::PSK_DHE_KE,
+        ]));
         if !config.alpn.is_empty() {
             extensions.push(ClientExtension::Alpn(config.alpn.clone()));
         }
@@ -108,7 +125,10 @@ impl ExpectServerHello {
         cx.client_random = random;
         cx.neg.sni = sni;
         cx.record_version = 0x0301;
-        let msg = HandshakeMessage { typ: HandshakeType::ClientHello, payload: HandshakePayload::ClientHello(hello.clone()) };
+        let msg = HandshakeMessage {
+            typ: HandshakeType::ClientHello,
+            payload: HandshakePayload::ClientHello(hello.clone()),
+        };
         let enc = cx.send_hs(&msg)?;
         cx.record_version = 0x0303;
         let mut buf = TranscriptBuffer::new();
@@ -124,9 +144,16 @@ impl ExpectServerHello {
         })
     }
 
-    pub(crate) fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<ClientState, Error> {
+    pub(crate) fn handle(
+        self: Box<Self>,
+        cx: &mut Common,
+        m: Incoming<'_>,
+    ) -> Result<ClientState, Error> {
         let Incoming::Handshake { msg, raw } = m else {
-            return Err(Error::unexpected("Step Two: ServerHello", "a change_cipher_spec record"));
+            return Err(Error::unexpected(
+                "Step Two: ServerHello",
+                "a change_cipher_spec record",
+            ));
         };
         match msg.payload {
             HandshakePayload::ServerHello(sh) => self.server_hello(cx, sh, raw),
@@ -137,7 +164,12 @@ impl ExpectServerHello {
 
     fn check_suite(&self, suite: CipherSuite) -> Result<&'static suites::SuiteInfo, Error> {
         match suites::lookup(suite) {
-            Some(info) if self.offered_suites.contains(&suite) && info.version == ProtocolVersion::TLSv1_3 => Ok(info),
+            Some(info)
+                if self.offered_suites.contains(&suite)
+                    && info.version == ProtocolVersion::TLSv1_3 =>
+            {
+                Ok(info)
+            }
             _ => Err(Error::IllegalParameter(format!(
                 "the server chose cipher suite {suite}, which we did not offer (we offered {})",
                 list(&self.offered_suites)
@@ -145,7 +177,11 @@ impl ExpectServerHello {
         }
     }
 
-    fn check_version(&self, selected: Option<ProtocolVersion>, legacy: ProtocolVersion) -> Result<(), Error> {
+    fn check_version(
+        &self,
+        selected: Option<ProtocolVersion>,
+        legacy: ProtocolVersion,
+    ) -> Result<(), Error> {
         match selected {
             Some(ProtocolVersion::TLSv1_3) => Ok(()),
             Some(v) => Err(Error::IllegalParameter(format!(
@@ -165,12 +201,17 @@ impl ExpectServerHello {
         raw: &[u8],
     ) -> Result<ClientState, Error> {
         if self.retried_suite.is_some() {
-            return Err(Error::unexpected("Step Two: ServerHello", "a second HelloRetryRequest"));
+            return Err(Error::unexpected(
+                "Step Two: ServerHello",
+                "a second HelloRetryRequest",
+            ));
         }
         self.check_version(hrr.supported_versions(), hrr.legacy_version)?;
         let suite = self.check_suite(hrr.cipher_suite)?;
         if hrr.session_id != self.hello.session_id {
-            return Err(Error::IllegalParameter("the HelloRetryRequest does not echo our session id".into()));
+            return Err(Error::IllegalParameter(
+                "the HelloRetryRequest does not echo our session id".into(),
+            ));
         }
         let group = hrr.selected_group();
         if let Some(g) = group {
@@ -189,11 +230,15 @@ impl ExpectServerHello {
         let cookie = hrr.cookie().map(<[u8]>::to_vec);
         if group.is_none() && cookie.is_none() {
             return Err(Error::IllegalParameter(
-                "the HelloRetryRequest would not change the ClientHello (no key_share, no cookie)".into(),
+                "the HelloRetryRequest would not change the ClientHello (no key_share, no cookie)"
+                    .into(),
             ));
         }
         cx.trace(TraceKind::Negotiated, || {
-            format!("HelloRetryRequest: the server wants a {} key share", group.map(|g| g.to_string()).unwrap_or("new".into()))
+            format!(
+                "HelloRetryRequest: the server wants a {} key share",
+                group.map(|g| g.to_string()).unwrap_or("new".into())
+            )
         });
 
         // RFC 8446 §4.4.1: the transcript restarts from a hash of the first ClientHello.
@@ -207,12 +252,17 @@ impl ExpectServerHello {
         if let Some(g) = group {
             self.kx = KeyExchange::start(g)?;
         }
-        let share = KeyShareEntry { group: self.kx.group(), payload: self.kx.public_key().to_vec() };
-        self.hello.extensions.retain(|e| {
-            !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_))
-        });
+        let share = KeyShareEntry {
+            group: self.kx.group(),
+            payload: self.kx.public_key().to_vec(),
+        };
+        self.hello
+            .extensions
+            .retain(|e| !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_)));
         // key_share goes back where it was; the cookie comes last (no pre_shared_key here).
-        self.hello.extensions.push(ClientExtension::KeyShare(vec![share]));
+        self.hello
+            .extensions
+            .push(ClientExtension::KeyShare(vec![share]));
         if let Some(c) = cookie {
             self.hello.extensions.push(ClientExtension::Cookie(c));
         }
@@ -231,12 +281,19 @@ impl ExpectServerHello {
     }
 
     /// Step Two: the server's choices, and the switch to handshake keys.
-    fn server_hello(self: Box<Self>, cx: &mut Common, sh: ServerHelloPayload, raw: &[u8]) -> Result<ClientState, Error> {
+    fn server_hello(
+        self: Box<Self>,
+        cx: &mut Common,
+        sh: ServerHelloPayload,
+        raw: &[u8],
+    ) -> Result<ClientState, Error> {
         // 1. Version: TLS 1.3 is chosen only through supported_versions (RFC 8446 §4.2.1).
         self.check_version(sh.supported_versions(), sh.legacy_version)?;
         // 2. The server must echo our session id and pick a suite we offered.
         if sh.session_id != self.hello.session_id {
-            return Err(Error::IllegalParameter("the ServerHello does not echo our legacy_session_id".into()));
+            return Err(Error::IllegalParameter(
+                "the ServerHello does not echo our legacy_session_id".into(),
+            ));
         }
         let suite = self.check_suite(sh.cipher_suite)?;
         if let Some(s) = self.retried_suite
@@ -281,7 +338,9 @@ impl ExpectServerHello {
         cx.neg.version = Some(ProtocolVersion::TLSv1_3);
         cx.neg.suite = Some(suite);
         cx.neg.group = Some(group);
-        cx.trace(TraceKind::Negotiated, || format!("negotiated: TLSv1.3, {}, key exchange {group}", suite.suite));
+        cx.trace(TraceKind::Negotiated, || {
+            format!("negotiated: TLSv1.3, {}, key exchange {group}", suite.suite)
+        });
 
         let mut transcript = match self.transcript {
             Hashing::Buffered(b) => b.start_hash(suite.hash),
@@ -291,12 +350,14 @@ impl ExpectServerHello {
         if !self.sent_ccs {
             cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
         }
-        let keys = crate::tls13::handshake::start_handshake_keys(cx, suite, shared.as_bytes(), &transcript)?;
-        Ok(ClientState::Tls13(tls13::State::expect_encrypted_extensions(
+        let keys = crate::tls13::handshake::start_handshake_keys(
+            cx,
             suite,
-            keys,
-            transcript,
-            self.server_name,
-        )))
+            shared.as_bytes(),
+            &transcript,
+        )?;
+        Ok(ClientState::Tls13(
+            tls13::State::expect_encrypted_extensions(suite, keys, transcript, self.server_name),
+        ))
     }
 }

@@ -17,7 +17,9 @@ pub(crate) enum ClientState {
 impl ClientState {
     /// Send Step One (ClientHello) and wait for the ServerHello.
     pub(crate) fn start(cx: &mut Common, server_name: Option<&str>) -> Result<Self, Error> {
-        Ok(Self::ExpectServerHello(Box::new(hs::ExpectServerHello::start(cx, server_name)?)))
+        Ok(Self::ExpectServerHello(Box::new(
+            hs::ExpectServerHello::start(cx, server_name)?,
+        )))
     }
 
     /// What this state is waiting for, in the seed's words.

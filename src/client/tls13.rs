@@ -81,7 +81,12 @@ impl State {
         transcript: Transcript,
         server_name: Option<ServerName<'static>>,
     ) -> Self {
-        Self::EncryptedExtensions(Box::new(ExpectEncryptedExtensions(Shared { suite, keys, transcript, server_name })))
+        Self::EncryptedExtensions(Box::new(ExpectEncryptedExtensions(Shared {
+            suite,
+            keys,
+            transcript,
+            server_name,
+        })))
     }
 
     pub(crate) fn step(&self) -> &'static str {
@@ -105,20 +110,26 @@ impl State {
                 // Step Five: the server wants our certificate (mutual TLS).
                 if !req.context.is_empty() {
                     return Err(Error::IllegalParameter(
-                        "a CertificateRequest during the handshake must have an empty context".into(),
+                        "a CertificateRequest during the handshake must have an empty context"
+                            .into(),
                     ));
                 }
                 let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
-                    Error::MissingExtension("the CertificateRequest has no signature_algorithms".into())
+                    Error::MissingExtension(
+                        "the CertificateRequest has no signature_algorithms".into(),
+                    )
                 })?;
                 s.s.transcript.add(raw);
                 s.cert_request = Some((req.context.clone(), schemes));
                 Ok(Self::Certificate(s))
             }
-            (Self::CertificateOrRequest(s) | Self::Certificate(s), HandshakePayload::Certificate(c)) => {
-                s.handle(cx, c, raw)
+            (
+                Self::CertificateOrRequest(s) | Self::Certificate(s),
+                HandshakePayload::Certificate(c),
+            ) => s.handle(cx, c, raw),
+            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => {
+                s.handle(cx, cv, raw)
             }
-            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => s.handle(cx, cv, raw),
             (Self::Finished(s), HandshakePayload::Finished(f)) => s.handle(cx, &f, raw),
             (Self::Traffic(s), HandshakePayload::NewSessionTicket(t)) => {
                 s.ticket(cx, &t);
@@ -163,59 +174,127 @@ impl ExpectEncryptedExtensions {
             }
         }
         s.transcript.add(raw);
-        Ok(State::CertificateOrRequest(Box::new(ExpectCertificate { s, cert_request: None })))
+        Ok(State::CertificateOrRequest(Box::new(ExpectCertificate {
+            s,
+            cert_request: None,
+        })))
     }
 }
 
 impl ExpectCertificate {
     /// Step Three: the server's certificate chain, checked against our trust anchors and the
     /// name we asked for.
-    fn handle(self: Box<Self>, cx: &mut Common, c: CertificatePayloadTls13, raw: &[u8]) -> Result<State, Error> {
-        let ExpectCertificate { mut s, cert_request } = *self;
+    fn handle(
+        self: Box<Self>,
+        cx: &mut Common,
+        c: CertificatePayloadTls13,
+        raw: &[u8],
+    ) -> Result<State, Error> {
+        let ExpectCertificate {
+            mut s,
+            cert_request,
+        } = *self;
         if !c.context.is_empty() {
-            return Err(Error::IllegalParameter("the server's Certificate must have an empty context".into()));
+            return Err(Error::IllegalParameter(
+                "the server's Certificate must have an empty context".into(),
+            ));
         }
-        let chain: Vec<CertificateDer<'static>> =
-            c.entries.into_iter().map(|e| CertificateDer::from(e.cert)).collect();
+        let chain: Vec<CertificateDer<'static>> = c
+            .entries
+            .into_iter()
+            .map(|e| CertificateDer::from(e.cert))
+            .collect();
         let Some(leaf) = chain.first().cloned() else {
-            return Err(Error::cert(CertErrorKind::Missing, "the server sent an empty certificate chain"));
+            return Err(Error::cert(
+                CertErrorKind::Missing,
+                "the server sent an empty certificate chain",
+            ));
         };
         cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
         let verified = match (cx.config.verify, &s.server_name) {
             (VerifyMode::DangerousNoVerify, _) => None,
-            (_, Some(name)) => Some(verify::verify_server_cert(&cx.config.roots, &chain, name, UnixTime::now())?),
+            (_, Some(name)) => Some(verify::verify_server_cert(
+                &cx.config.roots,
+                &chain,
+                name,
+                UnixTime::now(),
+            )?),
             (_, None) => {
-                return Err(Error::Usage("no server name to verify the certificate against".into()));
+                return Err(Error::Usage(
+                    "no server name to verify the certificate against".into(),
+                ));
             }
         };
         if verified.is_some() {
-            cx.trace(TraceKind::State, || "certificate: the server's chain and name verified".into());
+            cx.trace(TraceKind::State, || {
+                "certificate: the server's chain and name verified".into()
+            });
         }
         s.transcript.add(raw);
-        Ok(State::CertificateVerify(Box::new(ExpectCertificateVerify { s, cert_request, leaf, _verified: verified })))
+        Ok(State::CertificateVerify(Box::new(
+            ExpectCertificateVerify {
+                s,
+                cert_request,
+                leaf,
+                _verified: verified,
+            },
+        )))
     }
 }
 
 impl ExpectCertificateVerify {
     /// The server proves it holds the certificate's private key by signing the transcript.
-    fn handle(self: Box<Self>, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
-        let ExpectCertificateVerify { mut s, cert_request, leaf, .. } = *self;
+    fn handle(
+        self: Box<Self>,
+        cx: &mut Common,
+        cv: DigitallySigned,
+        raw: &[u8],
+    ) -> Result<State, Error> {
+        let ExpectCertificateVerify {
+            mut s,
+            cert_request,
+            leaf,
+            ..
+        } = *self;
         hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "server")?;
         let hash = s.transcript.current_hash();
         let input = hs::certificate_verify_input(hash.as_ref(), true);
-        let proof = verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "server")?;
+        let proof =
+            verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "server")?;
         cx.neg.sig_scheme = Some(cv.scheme);
         s.transcript.add(raw);
-        Ok(State::Finished(Box::new(ExpectFinished { s, cert_request, _signature: proof })))
+        Ok(State::Finished(Box::new(ExpectFinished {
+            s,
+            cert_request,
+            _signature: proof,
+        })))
     }
 }
 
 impl ExpectFinished {
     /// The server's Finished, then our flight: [Certificate, CertificateVerify,] Finished.
-    fn handle(self: Box<Self>, cx: &mut Common, verify_data: &[u8], raw: &[u8]) -> Result<State, Error> {
-        let ExpectFinished { s, cert_request, .. } = *self;
-        let Shared { suite, keys, mut transcript, .. } = s;
-        hs::check_finished(suite, &keys.traffic.server, &transcript, verify_data, "server")?;
+    fn handle(
+        self: Box<Self>,
+        cx: &mut Common,
+        verify_data: &[u8],
+        raw: &[u8],
+    ) -> Result<State, Error> {
+        let ExpectFinished {
+            s, cert_request, ..
+        } = *self;
+        let Shared {
+            suite,
+            keys,
+            mut transcript,
+            ..
+        } = s;
+        hs::check_finished(
+            suite,
+            &keys.traffic.server,
+            &transcript,
+            verify_data,
+            "server",
+        )?;
         transcript.add(raw);
         let HandshakeKeys { schedule, traffic } = keys;
         let (master, app) = hs::application_secrets(cx, suite, schedule, &transcript);
@@ -244,7 +323,10 @@ fn send_client_certificate(
 ) -> Result<(), Error> {
     let config = cx.config.clone();
     // Use our certificate only if its key can sign with a scheme the server accepts.
-    let chosen = config.certs.first().and_then(|ck| ck.key.choose_scheme(schemes, true).map(|sch| (ck, sch)));
+    let chosen = config
+        .certs
+        .first()
+        .and_then(|ck| ck.key.choose_scheme(schemes, true).map(|sch| (ck, sch)));
     if chosen.is_none() && !config.certs.is_empty() {
         cx.trace(TraceKind::State, || {
             "client certificate: our key cannot sign with any scheme the server accepts; sending none".into()
@@ -252,7 +334,13 @@ fn send_client_certificate(
     }
     let entries = chosen
         .map(|(ck, _)| {
-            ck.chain.iter().map(|c| CertificateEntry { cert: c.as_ref().to_vec(), extensions: vec![] }).collect()
+            ck.chain
+                .iter()
+                .map(|c| CertificateEntry {
+                    cert: c.as_ref().to_vec(),
+                    extensions: vec![],
+                })
+                .collect()
         })
         .unwrap_or_default();
     let msg = HandshakeMessage {
@@ -263,7 +351,9 @@ fn send_client_certificate(
     transcript.add(&enc);
     if let Some((ck, scheme)) = chosen {
         let hash = transcript.current_hash();
-        let signature = ck.key.sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
+        let signature = ck
+            .key
+            .sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
         let msg = HandshakeMessage {
             typ: HandshakeType::CertificateVerify,
             payload: HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature }),
@@ -298,6 +388,8 @@ impl Traffic {
             server_name: cx.neg.sni.clone(),
         });
         let n = cx.tickets.len();
-        cx.trace(TraceKind::State, || format!("session ticket stored ({n} held)"));
+        cx.trace(TraceKind::State, || {
+            format!("session ticket stored ({n} held)")
+        });
     }
 }

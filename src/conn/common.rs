@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::codec::alert::AlertMessage;
 use crate::codec::enums::{
-    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
-    SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup,
+    ProtocolVersion, SignatureScheme,
 };
 use crate::codec::handshake::HandshakeMessage;
 use crate::config::Config;
@@ -161,7 +161,9 @@ impl Common {
         header: &[u8; HEADER_LEN],
         body: &'a mut [u8],
     ) -> Result<Option<(ContentType, &'a [u8])>, Error> {
-        let Some(dec) = self.dec.as_ref() else { return Ok(None) };
+        let Some(dec) = self.dec.as_ref() else {
+            return Ok(None);
+        };
         let seq = self.read_seq;
         self.read_seq = seq
             .checked_add(1)
@@ -201,15 +203,17 @@ impl Common {
         match self.enc.as_ref() {
             Some(enc) => {
                 let seq = self.write_seq;
-                self.write_seq = seq
-                    .checked_add(1)
-                    .ok_or_else(|| Error::LimitExceeded("the write sequence number would wrap".into()))?;
+                self.write_seq = seq.checked_add(1).ok_or_else(|| {
+                    Error::LimitExceeded("the write sequence number would wrap".into())
+                })?;
                 enc.encrypt(seq, typ, fragment, &mut self.out)?;
             }
             None => {
                 self.out.push(typ.to_int());
-                self.out.extend_from_slice(&self.record_version.to_be_bytes());
-                self.out.extend_from_slice(&(fragment.len() as u16).to_be_bytes());
+                self.out
+                    .extend_from_slice(&self.record_version.to_be_bytes());
+                self.out
+                    .extend_from_slice(&(fragment.len() as u16).to_be_bytes());
                 self.out.extend_from_slice(fragment);
             }
         }
@@ -248,7 +252,11 @@ impl Common {
 
     /// Send an alert with the current keys.
     pub(crate) fn send_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
-        let msg = AlertMessage { level, description: desc }.get_encoding();
+        let msg = AlertMessage {
+            level,
+            description: desc,
+        }
+        .get_encoding();
         self.trace(TraceKind::AlertOut, || format!("alert out: {level} {desc}"));
         // A failure here means the sequence number is exhausted; the connection is over anyway.
         let _ = self.write_records(ContentType::Alert, &msg);

@@ -13,13 +13,13 @@ pub(crate) use common::{AppSecrets, Common, Exporter, Tls13Ticket};
 pub use trace::{TraceEvent, TraceFn, TraceKind};
 
 use crate::client::ClientState;
+use crate::codec::Codec;
 use crate::codec::alert::AlertMessage;
 use crate::codec::enums::{
-    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateRequest, NamedGroup,
-    ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateRequest,
+    NamedGroup, ProtocolVersion, SignatureScheme,
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
-use crate::codec::Codec;
 use crate::config::{Config, Role};
 use crate::error::Error;
 use crate::record::deframer::{Deframer, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN};
@@ -79,7 +79,10 @@ pub(crate) enum State {
 
 /// An incoming handshake-layer message for a state.
 pub(crate) enum Incoming<'a> {
-    Handshake { msg: HandshakeMessage, raw: &'a [u8] },
+    Handshake {
+        msg: HandshakeMessage,
+        raw: &'a [u8],
+    },
     ChangeCipherSpec,
 }
 
@@ -139,7 +142,9 @@ impl Connection {
     /// name the server certificate must match; `None` only without verification.
     pub fn new_client(config: Arc<Config>, server_name: Option<&str>) -> Result<Self, Error> {
         if config.role() != Role::Client {
-            return Err(Error::Usage("a server configuration cannot make a client connection".into()));
+            return Err(Error::Usage(
+                "a server configuration cannot make a client connection".into(),
+            ));
         }
         let mut conn = Self::new(config, true);
         let state = ClientState::start(&mut conn.common, server_name)?;
@@ -151,7 +156,9 @@ impl Connection {
     /// Start a server connection; it waits for a ClientHello.
     pub fn new_server(config: Arc<Config>) -> Result<Self, Error> {
         if config.role() != Role::Server {
-            return Err(Error::Usage("a client configuration cannot make a server connection".into()));
+            return Err(Error::Usage(
+                "a client configuration cannot make a server connection".into(),
+            ));
         }
         let mut conn = Self::new(config, false);
         let state = ServerState::new();
@@ -187,10 +194,19 @@ impl Connection {
             self.common.send_alert(AlertLevel::Fatal, a);
         }
         let step = self.state.as_ref().map(State::step).unwrap_or(self.step);
-        let step = if self.common.handshake_complete { "application data" } else { step };
-        let ce = ConnError { error: err.clone(), step: step.to_string(), alert_sent: alert };
+        let step = if self.common.handshake_complete {
+            "application data"
+        } else {
+            step
+        };
+        let ce = ConnError {
+            error: err.clone(),
+            step: step.to_string(),
+            alert_sent: alert,
+        };
         let text = ce.to_string();
-        self.common.trace(TraceKind::Error, || format!("error: {text}"));
+        self.common
+            .trace(TraceKind::Error, || format!("error: {text}"));
         self.error = Some(ce);
         self.state = None;
         err
@@ -224,7 +240,8 @@ impl Connection {
         }
         self.sticky()?;
         let what = if self.common.handshake_complete {
-            "the peer closed the connection without sending close_notify: the data may be truncated".to_string()
+            "the peer closed the connection without sending close_notify: the data may be truncated"
+                .to_string()
         } else {
             format!(
                 "the peer closed the connection during the handshake, while we were waiting for {}",
@@ -243,7 +260,9 @@ impl Connection {
             if self.received_close || self.error.is_some() {
                 return Ok(());
             }
-            let Some(hdr) = self.deframer.peek_header(self.common.is_client)? else { return Ok(()) };
+            let Some(hdr) = self.deframer.peek_header(self.common.is_client)? else {
+                return Ok(());
+            };
             if self.common.is_tls13() && hdr.len > MAX_CIPHERTEXT_LEN_TLS13 {
                 return Err(Error::RecordOverflow(format!(
                     "a {} record of {} bytes exceeds TLS 1.3's limit of {MAX_CIPHERTEXT_LEN_TLS13}",
@@ -269,7 +288,8 @@ impl Connection {
         if hdr.typ == ContentType::ChangeCipherSpec {
             let body = self.deframer.body_mut(&hdr);
             let ok = body == [1];
-            self.common.trace(TraceKind::RecordIn, || record_line("in ", &hdr.raw, None));
+            self.common
+                .trace(TraceKind::RecordIn, || record_line("in ", &hdr.raw, None));
             self.deframer.discard(&hdr);
             if !ok {
                 return Err(Error::unexpected(
@@ -296,23 +316,30 @@ impl Connection {
         let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert;
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
-        let (typ, content): (ContentType, &[u8]) = if plaintext_alert_ok || !self.common.has_decrypter() {
-            (hdr.typ, &*body)
-        } else {
-            if self.common.is_tls13() && hdr.typ != ContentType::ApplicationData {
-                return Err(Error::unexpected(
-                    "an encrypted record (outer type application_data)",
-                    format!("an unencrypted {} record after keys were established", hdr.typ),
-                ));
-            }
-            match self.common.decrypt(&header, body)? {
-                Some(x) => x,
-                None => (hdr.typ, &[][..]),
-            }
-        };
+        let (typ, content): (ContentType, &[u8]) =
+            if plaintext_alert_ok || !self.common.has_decrypter() {
+                (hdr.typ, &*body)
+            } else {
+                if self.common.is_tls13() && hdr.typ != ContentType::ApplicationData {
+                    return Err(Error::unexpected(
+                        "an encrypted record (outer type application_data)",
+                        format!(
+                            "an unencrypted {} record after keys were established",
+                            hdr.typ
+                        ),
+                    ));
+                }
+                match self.common.decrypt(&header, body)? {
+                    Some(x) => x,
+                    None => (hdr.typ, &[][..]),
+                }
+            };
         if let Some(tr) = self.common.trace.as_mut() {
             let line = record_line("in ", &header, Some(typ));
-            tr(&TraceEvent { kind: TraceKind::RecordIn, text: &line });
+            tr(&TraceEvent {
+                kind: TraceKind::RecordIn,
+                text: &line,
+            });
         }
         if content.len() > MAX_FRAGMENT_LEN {
             return Err(Error::RecordOverflow(format!(
@@ -330,7 +357,10 @@ impl Connection {
         match typ {
             ContentType::Handshake => {
                 if content.is_empty() {
-                    return Err(Error::unexpected("a handshake record with content", "an empty handshake record"));
+                    return Err(Error::unexpected(
+                        "a handshake record with content",
+                        "an empty handshake record",
+                    ));
                 }
                 if self.hs_buf.len() + content.len() > MAX_HANDSHAKE_MESSAGE + 4 {
                     return Err(Error::LimitExceeded(format!(
@@ -359,11 +389,17 @@ impl Connection {
             }
             ContentType::Alert => {
                 alert = Some(AlertMessage::read_bytes(content).map_err(|_| {
-                    Error::Decode(format!("an alert record must hold 2 bytes; it held {}", content.len()))
+                    Error::Decode(format!(
+                        "an alert record must hold 2 bytes; it held {}",
+                        content.len()
+                    ))
                 })?);
             }
             other => {
-                return Err(Error::unexpected("a handshake, alert or application_data record", format!("a {other} record")));
+                return Err(Error::unexpected(
+                    "a handshake, alert or application_data record",
+                    format!("a {other} record"),
+                ));
             }
         }
         self.deframer.discard(&hdr);
@@ -379,7 +415,9 @@ impl Connection {
     }
 
     fn alert(&mut self, a: AlertMessage) -> Result<(), Error> {
-        self.common.trace(TraceKind::AlertIn, || format!("alert in: {} {}", a.level, a.description));
+        self.common.trace(TraceKind::AlertIn, || {
+            format!("alert in: {} {}", a.level, a.description)
+        });
         self.common.last_alert = Some((a.description, false));
         if a.description == AlertDescription::CloseNotify {
             self.received_close = true;
@@ -392,7 +430,9 @@ impl Connection {
         if warning {
             self.idle_records += 1;
             if self.idle_records > MAX_IDLE_RECORDS {
-                return Err(Error::LimitExceeded(format!("the peer sent more than {MAX_IDLE_RECORDS} warning alerts")));
+                return Err(Error::LimitExceeded(format!(
+                    "the peer sent more than {MAX_IDLE_RECORDS} warning alerts"
+                )));
             }
             return Ok(());
         }
@@ -402,7 +442,9 @@ impl Connection {
     /// Dispatch every complete handshake message in `hs_buf`.
     fn handshake_messages(&mut self) -> Result<(), Error> {
         while self.hs_buf.len() >= 4 {
-            let len = usize::from(self.hs_buf[1]) << 16 | usize::from(self.hs_buf[2]) << 8 | usize::from(self.hs_buf[3]);
+            let len = usize::from(self.hs_buf[1]) << 16
+                | usize::from(self.hs_buf[2]) << 8
+                | usize::from(self.hs_buf[3]);
             if len > MAX_HANDSHAKE_MESSAGE {
                 return Err(Error::LimitExceeded(format!(
                     "a {} message announces {len} bytes; the limit is {MAX_HANDSHAKE_MESSAGE}",
@@ -415,8 +457,9 @@ impl Connection {
             let raw: Vec<u8> = self.hs_buf.drain(..4 + len).collect();
             let version = self.common.neg.version.unwrap_or(ProtocolVersion::TLSv1_3);
             let typ = HandshakeType::from(raw[0]);
-            let msg = HandshakeMessage::read(&raw, version)
-                .map_err(|e| Error::from(e).with_context(&format!("the peer's {typ} could not be decoded")))?;
+            let msg = HandshakeMessage::read(&raw, version).map_err(|e| {
+                Error::from(e).with_context(&format!("the peer's {typ} could not be decoded"))
+            })?;
             let tls13 = self.common.is_tls13();
             let from_client = !self.common.is_client;
             let name = msg.name();
@@ -478,13 +521,19 @@ impl Connection {
             "handshake complete: {} {} group {} ALPN {}",
             n.version.map(|v| v.to_string()).unwrap_or_default(),
             n.suite.map(|s| s.suite.to_string()).unwrap_or_default(),
-            n.group.map(|g| g.to_string()).unwrap_or_else(|| "none".into()),
-            n.alpn.as_deref().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_else(|| "none".into())
+            n.group
+                .map(|g| g.to_string())
+                .unwrap_or_else(|| "none".into()),
+            n.alpn
+                .as_deref()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .unwrap_or_else(|| "none".into())
         );
         self.common.trace(TraceKind::State, || summary);
         if !self.pending_out.is_empty() {
             let data = std::mem::take(&mut self.pending_out);
-            self.common.write_records(ContentType::ApplicationData, &data)?;
+            self.common
+                .write_records(ContentType::ApplicationData, &data)?;
         }
         Ok(())
     }
@@ -523,7 +572,9 @@ impl Connection {
     pub fn write(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.sticky()?;
         if self.sent_close {
-            return Err(Error::Usage("write after close: close_notify was already sent".into()));
+            return Err(Error::Usage(
+                "write after close: close_notify was already sent".into(),
+            ));
         }
         let limit = self.common.config.buffer_limit;
         if !self.common.handshake_complete {
@@ -536,7 +587,10 @@ impl Connection {
         if n == 0 {
             return Ok(0);
         }
-        if let Err(e) = self.common.write_records(ContentType::ApplicationData, &data[..n]) {
+        if let Err(e) = self
+            .common
+            .write_records(ContentType::ApplicationData, &data[..n])
+        {
             return Err(self.fail(e));
         }
         Ok(n)
@@ -575,7 +629,8 @@ impl Connection {
     pub fn close(&mut self) {
         if !self.sent_close && self.error.is_none() {
             self.sent_close = true;
-            self.common.send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
+            self.common
+                .send_alert(AlertLevel::Warning, AlertDescription::CloseNotify);
         }
     }
 
@@ -651,9 +706,16 @@ impl Connection {
     }
 
     /// Derive keying material for the application (RFC 8446 §7.5, RFC 5705).
-    pub fn export_keying_material(&self, out: &mut [u8], label: &[u8], context: Option<&[u8]>) -> Result<(), Error> {
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
         if !self.common.handshake_complete {
-            return Err(Error::Usage("keying material can be exported only after the handshake".into()));
+            return Err(Error::Usage(
+                "keying material can be exported only after the handshake".into(),
+            ));
         }
         match &self.common.exporter {
             Some(Exporter::Tls13 { alg, secret }) => {
@@ -666,7 +728,9 @@ impl Connection {
                 );
                 Ok(())
             }
-            None => Err(Error::Usage("no exporter secret for this connection".into())),
+            None => Err(Error::Usage(
+                "no exporter secret for this connection".into(),
+            )),
         }
     }
 
@@ -675,14 +739,15 @@ impl Connection {
     pub fn key_update(&mut self, request_peer: bool) -> Result<(), Error> {
         self.sticky()?;
         if !self.common.handshake_complete || !self.common.is_tls13() {
-            return Err(Error::Usage("KeyUpdate needs a completed TLS 1.3 handshake".into()));
+            return Err(Error::Usage(
+                "KeyUpdate needs a completed TLS 1.3 handshake".into(),
+            ));
         }
-        let req = if request_peer { KeyUpdateRequest::UpdateRequested } else { KeyUpdateRequest::UpdateNotRequested };
+        let req = if request_peer {
+            KeyUpdateRequest::UpdateRequested
+        } else {
+            KeyUpdateRequest::UpdateNotRequested
+        };
         crate::tls13::send_key_update(&mut self.common, req).map_err(|e| self.fail(e))
-    }
-
-    #[cfg(test)]
-    pub(crate) fn common(&self) -> &Common {
-        &self.common
     }
 }

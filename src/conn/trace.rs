@@ -43,7 +43,9 @@ pub fn step_name(typ: HandshakeType, from_client: bool, tls13: bool) -> &'static
     match (typ, from_client) {
         (H::ClientHello, _) => "Step One: ClientHello",
         (H::ServerHello, _) => "Step Two: ServerHello",
-        (H::EncryptedExtensions, _) => "EncryptedExtensions (TLS 1.3: the rest of the ServerHello, now encrypted)",
+        (H::EncryptedExtensions, _) => {
+            "EncryptedExtensions (TLS 1.3: the rest of the ServerHello, now encrypted)"
+        }
         (H::Certificate, false) => "Step Three: ServerCertificate",
         (H::Certificate, true) => "Step Seven: Client Certificate",
         (H::ServerKeyExchange, _) => "Step Four: ServerKeyExchange",
@@ -56,7 +58,9 @@ pub fn step_name(typ: HandshakeType, from_client: bool, tls13: bool) -> &'static
         }
         (H::CertificateVerify, false) => "CertificateVerify",
         (H::Finished, _) => "Finished",
-        (H::NewSessionTicket, _) => "NewSessionTicket (a ticket for an abbreviated handshake later)",
+        (H::NewSessionTicket, _) => {
+            "NewSessionTicket (a ticket for an abbreviated handshake later)"
+        }
         (H::KeyUpdate, _) => "KeyUpdate",
         (H::HelloRequest, _) => "HelloRequest",
         _ => "handshake message",

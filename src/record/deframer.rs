@@ -36,8 +36,9 @@ pub struct Deframer {
 
 /// What a stream that is not TLS looks like, for a precise error.
 fn describe_non_tls(head: &[u8], we_are_client: bool) -> Option<String> {
-    const HTTP_METHODS: [&[u8]; 8] =
-        [b"GET ", b"POST", b"HEAD", b"PUT ", b"DELE", b"OPTI", b"PATC", b"CONN"];
+    const HTTP_METHODS: [&[u8]; 8] = [
+        b"GET ", b"POST", b"HEAD", b"PUT ", b"DELE", b"OPTI", b"PATC", b"CONN",
+    ];
     if head.starts_with(b"HTTP") {
         return Some(
             "the server answered in plaintext HTTP: it does not speak TLS on this port (try http:// or the TLS port)"
@@ -85,13 +86,22 @@ impl Deframer {
             // An HTTP request or response shorter than five bytes is not worth waiting for.
             return Ok(None);
         }
-        let raw: [u8; HEADER_LEN] = [self.buf[0], self.buf[1], self.buf[2], self.buf[3], self.buf[4]];
+        let raw: [u8; HEADER_LEN] = [
+            self.buf[0],
+            self.buf[1],
+            self.buf[2],
+            self.buf[3],
+            self.buf[4],
+        ];
         let typ = ContentType::from(raw[0]);
         let version = ProtocolVersion::from(u16::from_be_bytes([raw[1], raw[2]]));
         let len = usize::from(u16::from_be_bytes([raw[3], raw[4]]));
         let known = matches!(
             typ,
-            ContentType::ChangeCipherSpec | ContentType::Alert | ContentType::Handshake | ContentType::ApplicationData
+            ContentType::ChangeCipherSpec
+                | ContentType::Alert
+                | ContentType::Handshake
+                | ContentType::ApplicationData
         );
         if !known || raw[1] != 0x03 {
             if let Some(what) = describe_non_tls(&self.buf, we_are_client) {
@@ -100,7 +110,11 @@ impl Deframer {
             if !known {
                 return Err(Error::unexpected(
                     "a record of type handshake, alert, change_cipher_spec or application_data",
-                    format!("a record of unknown type {} (bytes {})", raw[0], crate::config::hex(&raw)),
+                    format!(
+                        "a record of unknown type {} (bytes {})",
+                        raw[0],
+                        crate::config::hex(&raw)
+                    ),
                 ));
             }
             return Err(Error::Decode(format!(
@@ -114,7 +128,12 @@ impl Deframer {
                 "a {typ} record announces {len} bytes; the limit is {MAX_CIPHERTEXT_LEN}"
             )));
         }
-        Ok(Some(RecordHeader { typ, version, len, raw }))
+        Ok(Some(RecordHeader {
+            typ,
+            version,
+            len,
+            raw,
+        }))
     }
 
     /// Whether the record described by `hdr` has fully arrived.
@@ -156,7 +175,10 @@ mod tests {
     fn oversized_record_is_refused() {
         let mut d = Deframer::default();
         d.feed(&[23, 3, 3, 0x48, 0x01]);
-        assert!(matches!(d.peek_header(false), Err(Error::RecordOverflow(_))));
+        assert!(matches!(
+            d.peek_header(false),
+            Err(Error::RecordOverflow(_))
+        ));
     }
 
     #[test]
@@ -167,7 +189,12 @@ mod tests {
         assert!(e.to_string().contains("plaintext HTTP"), "{e}");
         let mut d = Deframer::default();
         d.feed(b"HTTP/1.1 400 Bad Request\r\n");
-        assert!(d.peek_header(true).unwrap_err().to_string().contains("does not speak TLS"));
+        assert!(
+            d.peek_header(true)
+                .unwrap_err()
+                .to_string()
+                .contains("does not speak TLS")
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use crate::codec::enums::{
     CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
-use crate::codec::handshake::{ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload};
+use crate::codec::handshake::{
+    ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload,
+};
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::suites::SuiteInfo;
@@ -31,7 +33,11 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         return "nothing".into();
     }
-    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What the server settled on from the ClientHello.
@@ -45,9 +51,16 @@ pub(crate) struct Choices {
 }
 
 impl ExpectClientHello {
-    pub(crate) fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<ServerState, Error> {
+    pub(crate) fn handle(
+        self: Box<Self>,
+        cx: &mut Common,
+        m: Incoming<'_>,
+    ) -> Result<ServerState, Error> {
         let Incoming::Handshake { msg, raw } = m else {
-            return Err(Error::unexpected("Step One: ClientHello", "a change_cipher_spec record"));
+            return Err(Error::unexpected(
+                "Step One: ClientHello",
+                "a change_cipher_spec record",
+            ));
         };
         let HandshakePayload::ClientHello(ch) = msg.payload else {
             return Err(Error::unexpected("Step One: ClientHello", msg.name()));
@@ -103,34 +116,64 @@ impl ExpectClientHello {
                 HelloRetryExtension::KeyShare(group),
             ],
         };
-        cx.trace(TraceKind::Negotiated, || format!("HelloRetryRequest: asking the client for a {group} key share"));
-        let msg = HandshakeMessage { typ: HandshakeType::ServerHello, payload: HandshakePayload::HelloRetryRequest(hrr) };
+        cx.trace(TraceKind::Negotiated, || {
+            format!("HelloRetryRequest: asking the client for a {group} key share")
+        });
+        let msg = HandshakeMessage {
+            typ: HandshakeType::ServerHello,
+            payload: HandshakePayload::HelloRetryRequest(hrr),
+        };
         let enc = cx.send_hs(&msg)?;
         transcript.add(&enc);
         if !ch.session_id.is_empty() {
             cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
         }
         cx.neg.kind = Some(HandshakeKind::FullWithHelloRetry);
-        Ok(ServerState::ExpectClientHello(Box::new(Self { retry: Some(Retry { transcript, suite, group }) })))
+        Ok(ServerState::ExpectClientHello(Box::new(Self {
+            retry: Some(Retry {
+                transcript,
+                suite,
+                group,
+            }),
+        })))
     }
 }
 
 fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<(), Error> {
     let offered: Vec<ProtocolVersion> = match ch.supported_versions() {
-        Some(v) => v.iter().copied().filter(|v| !matches!(v, ProtocolVersion::Unknown(x) if x & 0x0f0f == 0x0a0a)).collect(),
+        Some(v) => v
+            .iter()
+            .copied()
+            .filter(|v| !matches!(v, ProtocolVersion::Unknown(x) if x & 0x0f0f == 0x0a0a))
+            .collect(),
         None => vec![ch.legacy_version],
     };
     if offered.contains(&ProtocolVersion::TLSv1_3) && cx.config.allows(ProtocolVersion::TLSv1_3) {
         return Ok(());
     }
-    let ours = if cx.config.allows(ProtocolVersion::TLSv1_3) { "TLSv1.3" } else { "no version this build can serve" };
-    let old = offered.iter().all(|v| matches!(v, ProtocolVersion::SSLv3 | ProtocolVersion::TLSv1_0 | ProtocolVersion::TLSv1_1 | ProtocolVersion::SSLv2));
+    let ours = if cx.config.allows(ProtocolVersion::TLSv1_3) {
+        "TLSv1.3"
+    } else {
+        "no version this build can serve"
+    };
+    let old = offered.iter().all(|v| {
+        matches!(
+            v,
+            ProtocolVersion::SSLv3
+                | ProtocolVersion::TLSv1_0
+                | ProtocolVersion::TLSv1_1
+                | ProtocolVersion::SSLv2
+        )
+    });
     let hint = if old {
         "; SSLv3, TLSv1.0 and TLSv1.1 are insecure and refused (RFC 8996): upgrade the client"
     } else {
         ""
     };
-    Err(Error::NoSharedVersion(format!("the client offered {}; we support {ours}{hint}", list(&offered))))
+    Err(Error::NoSharedVersion(format!(
+        "the client offered {}; we support {ours}{hint}",
+        list(&offered)
+    )))
 }
 
 /// Choose everything, or return the suite and group for a HelloRetryRequest.
@@ -145,7 +188,10 @@ fn choose(
         .suites_for(ProtocolVersion::TLSv1_3)
         .find(|s| ch.cipher_suites.contains(&s.suite))
         .ok_or_else(|| {
-            let ours: Vec<CipherSuite> = config.suites_for(ProtocolVersion::TLSv1_3).map(|s| s.suite).collect();
+            let ours: Vec<CipherSuite> = config
+                .suites_for(ProtocolVersion::TLSv1_3)
+                .map(|s| s.suite)
+                .collect();
             Error::NoSharedCipherSuite(format!(
                 "no TLS 1.3 cipher suite in common: the client offered {}; we support {}",
                 list(&ch.cipher_suites),
@@ -180,10 +226,14 @@ fn choose(
     })?;
     // Group: one the client sent a share for, else ask for one it supports.
     let groups = ch.groups().ok_or_else(|| {
-        Error::MissingExtension("the client sent no supported_groups extension, which TLS 1.3 requires".into())
+        Error::MissingExtension(
+            "the client sent no supported_groups extension, which TLS 1.3 requires".into(),
+        )
     })?;
     let shares: &[KeyShareEntry] = ch.key_shares().ok_or_else(|| {
-        Error::MissingExtension("the client sent no key_share extension, which TLS 1.3 requires".into())
+        Error::MissingExtension(
+            "the client sent no key_share extension, which TLS 1.3 requires".into(),
+        )
     })?;
     let with_share = config
         .groups
@@ -213,7 +263,10 @@ fn choose(
         Some(theirs) if !config.alpn.is_empty() => {
             let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
                 let show = |l: &[Vec<u8>]| {
-                    l.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect::<Vec<_>>().join(", ")
+                    l.iter()
+                        .map(|p| String::from_utf8_lossy(p).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 return Err(Error::NoApplicationProtocol(format!(
                     "no ALPN protocol in common: the client offered {}; we support {}",
@@ -225,5 +278,12 @@ fn choose(
         }
         _ => None,
     };
-    Ok(Ok(Choices { suite, group: choice.group, client_share: choice.payload.clone(), cert, scheme, alpn }))
+    Ok(Ok(Choices {
+        suite,
+        group: choice.group,
+        client_share: choice.payload.clone(),
+        cert,
+        scheme,
+        alpn,
+    }))
 }

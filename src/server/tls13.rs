@@ -41,7 +41,12 @@ pub(crate) struct Pending {
     resumption_master: crate::tls13::key_schedule::MasterSecret,
 }
 
-fn send(cx: &mut Common, t: &mut Transcript, typ: HandshakeType, payload: HandshakePayload) -> Result<(), Error> {
+fn send(
+    cx: &mut Common,
+    t: &mut Transcript,
+    typ: HandshakeType,
+    payload: HandshakePayload,
+) -> Result<(), Error> {
     let enc = cx.send_hs(&HandshakeMessage { typ, payload })?;
     t.add(&enc);
     Ok(())
@@ -63,12 +68,18 @@ pub(crate) fn send_first_flight(
     cx.neg.sig_scheme = Some(c.scheme);
     cx.neg.alpn = c.alpn.clone();
     cx.trace(TraceKind::Negotiated, || {
-        format!("negotiated: TLSv1.3, {}, key exchange {}, signature {}", suite.suite, c.group, c.scheme)
+        format!(
+            "negotiated: TLSv1.3, {}, key exchange {}, signature {}",
+            suite.suite, c.group, c.scheme
+        )
     });
 
     // Step Two: ServerHello with our key share.
     let kx = KeyExchange::start(c.group)?;
-    let share = KeyShareEntry { group: c.group, payload: kx.public_key().to_vec() };
+    let share = KeyShareEntry {
+        group: c.group,
+        payload: kx.public_key().to_vec(),
+    };
     let shared = kx.complete(&c.client_share)?;
     let sh = ServerHelloPayload {
         legacy_version: ProtocolVersion::TLSv1_2,
@@ -81,7 +92,12 @@ pub(crate) fn send_first_flight(
             ServerExtension::KeyShare(share),
         ],
     };
-    send(cx, &mut transcript, HandshakeType::ServerHello, HandshakePayload::ServerHello(sh))?;
+    send(
+        cx,
+        &mut transcript,
+        HandshakeType::ServerHello,
+        HandshakePayload::ServerHello(sh),
+    )?;
     if !ch.session_id.is_empty() && cx.neg.kind.is_none() {
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
     }
@@ -95,28 +111,72 @@ pub(crate) fn send_first_flight(
     if cx.neg.sni.is_some() {
         ee.push(ServerExtension::ServerNameAck);
     }
-    send(cx, &mut transcript, HandshakeType::EncryptedExtensions, HandshakePayload::EncryptedExtensions(ee))?;
+    send(
+        cx,
+        &mut transcript,
+        HandshakeType::EncryptedExtensions,
+        HandshakePayload::EncryptedExtensions(ee),
+    )?;
 
     // Step Five: CertificateRequest, with the CA names we trust for client certificates.
     let config = cx.config.clone();
     let want_client_cert = config.verify != VerifyMode::NoClientAuth;
     if want_client_cert {
-        let mut extensions = vec![CertReqExtension::SignatureAlgorithms(config.verify_schemes(true))];
+        let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
+            config.verify_schemes(true),
+        )];
         if !config.roots.subjects().is_empty() {
-            extensions.push(CertReqExtension::CertificateAuthorities(config.roots.subjects().to_vec()));
+            extensions.push(CertReqExtension::CertificateAuthorities(
+                config.roots.subjects().to_vec(),
+            ));
         }
-        let req = CertificateRequestPayloadTls13 { context: Vec::new(), extensions };
-        send(cx, &mut transcript, HandshakeType::CertificateRequest, HandshakePayload::CertificateRequest(req))?;
+        let req = CertificateRequestPayloadTls13 {
+            context: Vec::new(),
+            extensions,
+        };
+        send(
+            cx,
+            &mut transcript,
+            HandshakeType::CertificateRequest,
+            HandshakePayload::CertificateRequest(req),
+        )?;
     }
 
     // Step Three: our certificate chain, then proof that we hold its key.
-    let entries = c.cert.chain.iter().map(|d| CertificateEntry { cert: d.as_ref().to_vec(), extensions: vec![] }).collect();
-    let cert = CertificatePayloadTls13 { context: Vec::new(), entries };
-    send(cx, &mut transcript, HandshakeType::Certificate, HandshakePayload::Certificate(cert))?;
+    let entries = c
+        .cert
+        .chain
+        .iter()
+        .map(|d| CertificateEntry {
+            cert: d.as_ref().to_vec(),
+            extensions: vec![],
+        })
+        .collect();
+    let cert = CertificatePayloadTls13 {
+        context: Vec::new(),
+        entries,
+    };
+    send(
+        cx,
+        &mut transcript,
+        HandshakeType::Certificate,
+        HandshakePayload::Certificate(cert),
+    )?;
     let hash = transcript.current_hash();
-    let signature = c.cert.key.sign(c.scheme, &hs::certificate_verify_input(hash.as_ref(), true))?;
-    let cv = DigitallySigned { scheme: c.scheme, signature };
-    send(cx, &mut transcript, HandshakeType::CertificateVerify, HandshakePayload::CertificateVerify(cv))?;
+    let signature = c
+        .cert
+        .key
+        .sign(c.scheme, &hs::certificate_verify_input(hash.as_ref(), true))?;
+    let cv = DigitallySigned {
+        scheme: c.scheme,
+        signature,
+    };
+    send(
+        cx,
+        &mut transcript,
+        HandshakeType::CertificateVerify,
+        HandshakePayload::CertificateVerify(cv),
+    )?;
 
     let fin = hs::finished_message(suite, &keys.traffic.server, &transcript);
     let enc = cx.send_hs(&fin)?;
@@ -125,8 +185,18 @@ pub(crate) fn send_first_flight(
     let client_hs_secret = keys.traffic.client.clone();
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);
     hs::install_app_writer(cx, suite, &app)?;
-    let pending = Box::new(Pending { suite, transcript, client_hs_secret, app, resumption_master: master });
-    Ok(ServerState::Tls13(if want_client_cert { State::Certificate(pending) } else { State::Finished(pending) }))
+    let pending = Box::new(Pending {
+        suite,
+        transcript,
+        client_hs_secret,
+        app,
+        resumption_master: master,
+    });
+    Ok(ServerState::Tls13(if want_client_cert {
+        State::Certificate(pending)
+    } else {
+        State::Finished(pending)
+    }))
 }
 
 impl State {
@@ -148,10 +218,15 @@ impl State {
             (Self::Certificate(mut p), HandshakePayload::Certificate(c)) => {
                 // Step Seven: the client's certificate (mutual TLS).
                 if !c.context.is_empty() {
-                    return Err(Error::IllegalParameter("the client's Certificate must have an empty context".into()));
+                    return Err(Error::IllegalParameter(
+                        "the client's Certificate must have an empty context".into(),
+                    ));
                 }
-                let chain: Vec<CertificateDer<'static>> =
-                    c.entries.into_iter().map(|e| CertificateDer::from(e.cert)).collect();
+                let chain: Vec<CertificateDer<'static>> = c
+                    .entries
+                    .into_iter()
+                    .map(|e| CertificateDer::from(e.cert))
+                    .collect();
                 p.transcript.add(raw);
                 let Some(leaf) = chain.first().cloned() else {
                     if cx.config.verify == VerifyMode::RequireClientCert {
@@ -161,15 +236,22 @@ impl State {
                                 .into(),
                         ));
                     }
-                    cx.trace(TraceKind::State, || "client certificate: none sent (optional)".into());
+                    cx.trace(TraceKind::State, || {
+                        "client certificate: none sent (optional)".into()
+                    });
                     return Ok(Self::Finished(p));
                 };
                 let proof = verify::verify_client_cert(&cx.config.roots, &chain, UnixTime::now())?;
                 cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-                cx.trace(TraceKind::State, || "client certificate: chain verified".into());
+                cx.trace(TraceKind::State, || {
+                    "client certificate: chain verified".into()
+                });
                 Ok(Self::CertificateVerify(p, leaf, proof))
             }
-            (Self::CertificateVerify(mut p, leaf, _proof), HandshakePayload::CertificateVerify(cv)) => {
+            (
+                Self::CertificateVerify(mut p, leaf, _proof),
+                HandshakePayload::CertificateVerify(cv),
+            ) => {
                 // Step Nine: the client proves it holds its certificate's key.
                 hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "client")?;
                 let hash = p.transcript.current_hash();
@@ -179,11 +261,18 @@ impl State {
                 Ok(Self::Finished(p))
             }
             (Self::Finished(p), HandshakePayload::Finished(f)) => {
-                let Pending { suite, mut transcript, client_hs_secret, app, resumption_master } = *p;
+                let Pending {
+                    suite,
+                    mut transcript,
+                    client_hs_secret,
+                    app,
+                    resumption_master,
+                } = *p;
                 hs::check_finished(suite, &client_hs_secret, &transcript, &f, "client")?;
                 transcript.add(raw);
                 hs::install_app_reader(cx, suite, &app)?;
-                let _resumption = resumption_master.resumption_secret(transcript.current_hash().as_ref());
+                let _resumption =
+                    resumption_master.resumption_secret(transcript.current_hash().as_ref());
                 hs::complete(cx, suite, app);
                 Ok(Self::Traffic)
             }

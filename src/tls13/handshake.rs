@@ -10,7 +10,8 @@ use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::tls13::key_schedule::{
-    EarlySecret, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data, next_traffic_secret,
+    EarlySecret, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data,
+    next_traffic_secret,
 };
 
 /// Handshake-stage secrets: the schedule (to continue to the master secret) and the two
@@ -43,7 +44,11 @@ pub(crate) fn start_handshake_keys(
 }
 
 fn own_and_peer(is_client: bool, t: &TrafficSecrets) -> (&Secret, &Secret) {
-    if is_client { (&t.client, &t.server) } else { (&t.server, &t.client) }
+    if is_client {
+        (&t.client, &t.server)
+    } else {
+        (&t.server, &t.client)
+    }
 }
 
 /// Derive the application traffic secrets once the server's Finished is in the transcript.
@@ -61,27 +66,50 @@ pub(crate) fn application_secrets(
     cx.log_key("CLIENT_TRAFFIC_SECRET_0", app.client.as_bytes());
     cx.log_key("SERVER_TRAFFIC_SECRET_0", app.server.as_bytes());
     cx.log_key("EXPORTER_SECRET", exporter.as_bytes());
-    cx.exporter = Some(Exporter::Tls13 { alg: suite.hash, secret: exporter });
+    cx.exporter = Some(Exporter::Tls13 {
+        alg: suite.hash,
+        secret: exporter,
+    });
     (master, app)
 }
 
 /// Switch our sending direction to the application keys.
-pub(crate) fn install_app_writer(cx: &mut Common, suite: &'static SuiteInfo, app: &TrafficSecrets) -> Result<(), Error> {
-    let mine = if cx.is_client { &app.client } else { &app.server };
+pub(crate) fn install_app_writer(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    app: &TrafficSecrets,
+) -> Result<(), Error> {
+    let mine = if cx.is_client {
+        &app.client
+    } else {
+        &app.server
+    };
     cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
     Ok(())
 }
 
 /// Switch our receiving direction to the application keys.
-pub(crate) fn install_app_reader(cx: &mut Common, suite: &'static SuiteInfo, app: &TrafficSecrets) -> Result<(), Error> {
-    let theirs = if cx.is_client { &app.server } else { &app.client };
+pub(crate) fn install_app_reader(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    app: &TrafficSecrets,
+) -> Result<(), Error> {
+    let theirs = if cx.is_client {
+        &app.server
+    } else {
+        &app.client
+    };
     cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
     Ok(())
 }
 
 /// Keep the application secrets for KeyUpdate and mark the handshake complete.
 pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficSecrets) {
-    cx.app_secrets = Some(AppSecrets { suite, client: app.client, server: app.server });
+    cx.app_secrets = Some(AppSecrets {
+        suite,
+        client: app.client,
+        server: app.server,
+    });
     cx.handshake_complete = true;
     if cx.neg.kind.is_none() {
         cx.neg.kind = Some(crate::conn::HandshakeKind::Full);
@@ -91,8 +119,11 @@ pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficS
 /// The content a CertificateVerify signs (RFC 8446 §4.4.3): 64 spaces, a context string,
 /// a zero byte, then the transcript hash.
 pub(crate) fn certificate_verify_input(transcript_hash: &[u8], from_server: bool) -> Vec<u8> {
-    let context: &[u8] =
-        if from_server { b"TLS 1.3, server CertificateVerify" } else { b"TLS 1.3, client CertificateVerify" };
+    let context: &[u8] = if from_server {
+        b"TLS 1.3, server CertificateVerify"
+    } else {
+        b"TLS 1.3, client CertificateVerify"
+    };
     let mut m = Vec::with_capacity(64 + context.len() + 1 + transcript_hash.len());
     m.extend_from_slice(&[0x20; 64]);
     m.extend_from_slice(context);
@@ -102,7 +133,11 @@ pub(crate) fn certificate_verify_input(transcript_hash: &[u8], from_server: bool
 }
 
 /// The Finished message we send, computed over the transcript so far.
-pub(crate) fn finished_message(suite: &SuiteInfo, base_key: &Secret, transcript: &Transcript) -> HandshakeMessage {
+pub(crate) fn finished_message(
+    suite: &SuiteInfo,
+    base_key: &Secret,
+    transcript: &Transcript,
+) -> HandshakeMessage {
     let hash = transcript.current_hash();
     let verify = finished_verify_data(suite.hash, base_key.as_bytes(), hash.as_ref());
     HandshakeMessage {
@@ -131,13 +166,21 @@ pub(crate) fn check_finished(
 }
 
 /// Check that the peer signed with a scheme we offered.
-pub(crate) fn check_offered_scheme(scheme: SignatureScheme, offered: &[SignatureScheme], peer: &str) -> Result<(), Error> {
+pub(crate) fn check_offered_scheme(
+    scheme: SignatureScheme,
+    offered: &[SignatureScheme],
+    peer: &str,
+) -> Result<(), Error> {
     if offered.contains(&scheme) {
         return Ok(());
     }
     Err(Error::IllegalParameter(format!(
         "the {peer} signed its CertificateVerify with {scheme}, which we did not offer (we offered {})",
-        offered.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+        offered
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -154,7 +197,11 @@ pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<
         .as_mut()
         .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
     let suite = secrets.suite;
-    let mine = if is_client { &mut secrets.client } else { &mut secrets.server };
+    let mine = if is_client {
+        &mut secrets.client
+    } else {
+        &mut secrets.server
+    };
     *mine = next_traffic_secret(suite.hash, mine.as_bytes());
     let enc = RecordEncrypter::tls13(suite, mine.as_bytes())?;
     cx.set_encrypter(enc);
@@ -169,15 +216,21 @@ pub(crate) fn receive_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Resu
         .as_mut()
         .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
     let suite = secrets.suite;
-    let theirs = if is_client { &mut secrets.server } else { &mut secrets.client };
+    let theirs = if is_client {
+        &mut secrets.server
+    } else {
+        &mut secrets.client
+    };
     *theirs = next_traffic_secret(suite.hash, theirs.as_bytes());
     let dec = RecordDecrypter::tls13(suite, theirs.as_bytes())?;
     cx.set_decrypter(dec);
     match req {
-        KeyUpdateRequest::UpdateRequested => send_key_update(cx, KeyUpdateRequest::UpdateNotRequested),
-        KeyUpdateRequest::UpdateNotRequested => Ok(()),
-        KeyUpdateRequest::Unknown(v) => {
-            Err(Error::IllegalParameter(format!("KeyUpdate request value {v} is neither 0 nor 1")))
+        KeyUpdateRequest::UpdateRequested => {
+            send_key_update(cx, KeyUpdateRequest::UpdateNotRequested)
         }
+        KeyUpdateRequest::UpdateNotRequested => Ok(()),
+        KeyUpdateRequest::Unknown(v) => Err(Error::IllegalParameter(format!(
+            "KeyUpdate request value {v} is neither 0 nor 1"
+        ))),
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use ferrotls::config::{Config, ConfigBuilder, Role, VerifyMode};
 use ferrotls::conn::{Connection, ReadStatus};
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    SignatureAlgorithm,
 };
 
 /// Key types a test certificate can have.
@@ -20,11 +21,22 @@ pub enum KeyType {
     Rsa2048,
 }
 
-pub const ALL_KEY_TYPES: [KeyType; 4] = [KeyType::P256, KeyType::P384, KeyType::Ed25519, KeyType::Rsa2048];
+pub const ALL_KEY_TYPES: [KeyType; 4] = [
+    KeyType::P256,
+    KeyType::P384,
+    KeyType::Ed25519,
+    KeyType::Rsa2048,
+];
 
 fn rsa_pem() -> String {
     let out = Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
         .output()
         .expect("the openssl CLI is needed to make RSA test keys");
     assert!(out.status.success());
@@ -63,24 +75,39 @@ impl Pki {
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.distinguished_name.push(DnType::CommonName, name);
         let cert = p.self_signed(&key).unwrap();
-        Self { ca_pem: cert.pem(), ca_cert: cert, ca_key: key }
+        Self {
+            ca_pem: cert.pem(),
+            ca_cert: cert,
+            ca_key: key,
+        }
     }
 
     pub fn issue(&self, names: &[&str], kt: KeyType, client: bool) -> Identity {
         let key = key_pair(kt);
-        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-        p.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("client"));
-        p.extended_key_usages =
-            vec![if client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("client"),
+        );
+        p.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
         let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
-        Identity { chain_pem: cert.pem(), key_pem: key.serialize_pem() }
+        Identity {
+            chain_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 }
 
 pub fn server_builder(pki: &Pki, kt: KeyType) -> ConfigBuilder {
     let id = pki.issue(&["localhost", "127.0.0.1"], kt, false);
     let mut b = ConfigBuilder::new(Role::Server);
-    b.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes()).unwrap();
+    b.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes())
+        .unwrap();
     b
 }
 
@@ -91,7 +118,10 @@ pub fn client_builder(pki: &Pki) -> ConfigBuilder {
 }
 
 pub fn pair(client: &Arc<Config>, server: &Arc<Config>, name: &str) -> (Connection, Connection) {
-    (Connection::new_client(client.clone(), Some(name)).unwrap(), Connection::new_server(server.clone()).unwrap())
+    (
+        Connection::new_client(client.clone(), Some(name)).unwrap(),
+        Connection::new_server(server.clone()).unwrap(),
+    )
 }
 
 /// Move all pending ciphertext from `a` to `b`; returns bytes moved or b's error.
@@ -123,7 +153,10 @@ pub fn handshake(c: &mut Connection, s: &mut Connection) -> Result<(), ferrotls:
 
 /// Like `handshake`, but lets the failing side's alert reach the other side, and returns
 /// both sides' errors as strings.
-pub fn failing_handshake(c: &mut Connection, s: &mut Connection) -> (Option<String>, Option<String>) {
+pub fn failing_handshake(
+    c: &mut Connection,
+    s: &mut Connection,
+) -> (Option<String>, Option<String>) {
     for _ in 0..20 {
         let r1 = transfer(c, s);
         let r2 = transfer(s, c);
@@ -137,7 +170,10 @@ pub fn failing_handshake(c: &mut Connection, s: &mut Connection) -> (Option<Stri
             break;
         }
     }
-    (c.error().map(|e| e.to_string()), s.error().map(|e| e.to_string()))
+    (
+        c.error().map(|e| e.to_string()),
+        s.error().map(|e| e.to_string()),
+    )
 }
 
 /// Send `data` from `a` and read it all at `b`.

@@ -28,15 +28,10 @@ pub const ALL_KEY_TYPES: [KeyType; 4] = [
     KeyType::Rsa2048,
 ];
 
-fn rsa_pem() -> String {
+fn openssl_key(args: &[&str]) -> String {
     let out = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
+        .arg("genpkey")
+        .args(args)
         .output()
         .expect("the openssl CLI is needed to make RSA test keys");
     assert!(out.status.success());
@@ -47,9 +42,14 @@ pub fn key_pair(kt: KeyType) -> KeyPair {
     let alg: &'static SignatureAlgorithm = match kt {
         KeyType::P256 => &rcgen::PKCS_ECDSA_P256_SHA256,
         KeyType::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
-        KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+        // OpenSSL's Ed25519 PKCS#8 (v1), which OpenSSL itself can read back, unlike ring's v2.
+        KeyType::Ed25519 => {
+            let pem = openssl_key(&["-algorithm", "ed25519"]);
+            return KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_ED25519).unwrap();
+        }
         KeyType::Rsa2048 => {
-            return KeyPair::from_pem_and_sign_algo(&rsa_pem(), &rcgen::PKCS_RSA_SHA256).unwrap();
+            let pem = openssl_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
+            return KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap();
         }
     };
     KeyPair::generate_for(alg).unwrap()
@@ -200,4 +200,108 @@ pub fn no_verify_client() -> Arc<Config> {
     let mut b = ConfigBuilder::new(Role::Client);
     b.set_verify_mode(VerifyMode::DangerousNoVerify).unwrap();
     b.build().unwrap()
+}
+
+// ---- blocking socket helpers for interop with real peers ----
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+
+/// A fresh temporary directory for PEM files handed to other programs.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("ferrotls-{tag}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Connect, retrying while a server starts (bounded: 10 s).
+pub fn connect_retry(port: u16) -> TcpStream {
+    for _ in 0..200 {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                .unwrap();
+            return s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+pub fn flush_io(conn: &mut Connection, sock: &mut TcpStream) -> std::io::Result<()> {
+    while conn.outgoing_len() > 0 {
+        let n = sock.write(conn.peek_outgoing())?;
+        conn.consume_outgoing(n);
+    }
+    Ok(())
+}
+
+/// Drive the handshake over a socket.
+pub fn handshake_io(conn: &mut Connection, sock: &mut TcpStream) -> Result<(), String> {
+    let mut buf = [0u8; 16 * 1024];
+    flush_io(conn, sock).map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err(conn
+                .feed_eof()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default());
+        }
+        let r = conn.feed(&buf[..n]);
+        flush_io(conn, sock).map_err(|e| e.to_string())?;
+        r.map_err(|e| conn.error().map(|c| c.to_string()).unwrap_or(e.to_string()))?;
+    }
+    flush_io(conn, sock).map_err(|e| e.to_string())
+}
+
+/// Read plaintext until the peer closes; returns the data and how it ended.
+pub fn read_to_end_io(
+    conn: &mut Connection,
+    sock: &mut TcpStream,
+) -> (Vec<u8>, Result<(), String>) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        loop {
+            match conn.read(&mut buf) {
+                Ok(ReadStatus::Data(n)) => out.extend_from_slice(&buf[..n]),
+                Ok(ReadStatus::Closed) => return (out, Ok(())),
+                Ok(ReadStatus::WouldBlock) => break,
+                Err(e) => return (out, Err(e.to_string())),
+            }
+        }
+        let n = match sock.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => return (out, Err(e.to_string())),
+        };
+        if n == 0 {
+            return (out, conn.feed_eof().map_err(|e| e.to_string()));
+        }
+        if let Err(e) = conn.feed(&buf[..n]) {
+            return (out, Err(e.to_string()));
+        }
+        let _ = flush_io(conn, sock);
+    }
+}
+
+/// Write all of `data` and flush.
+pub fn write_all_io(conn: &mut Connection, sock: &mut TcpStream, data: &[u8]) {
+    let mut off = 0;
+    while off < data.len() {
+        off += conn.write(&data[off..]).unwrap();
+        flush_io(conn, sock).unwrap();
+    }
 }

@@ -1,0 +1,251 @@
+//! ferrotls against the OpenSSL command-line tools over 127.0.0.1, both roles.
+
+mod common;
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use ferrotls::codec::enums::{CipherSuite, NamedGroup};
+use ferrotls::config::VerifyMode;
+use ferrotls::conn::{Connection, HandshakeKind};
+
+fn have_openssl() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn s_server(pki: &Pki, kt: KeyType, extra: &[&str]) -> (Server, u16) {
+    let dir = temp_dir("s_server");
+    let id = pki.issue(&["localhost"], kt, false);
+    std::fs::write(dir.join("cert.pem"), &id.chain_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &id.key_pem).unwrap();
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    let port = free_port();
+    let child = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "cert.pem",
+            "-key",
+            "key.pem",
+        ])
+        .args(["-www", "-naccept", "1"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
+        .spawn()
+        .unwrap();
+    eprintln!("s_server log: {}", dir.join("stderr.txt").display());
+    (Server(child), port)
+}
+
+fn get_page(client: std::sync::Arc<ferrotls::config::Config>, port: u16) -> (Connection, String) {
+    let mut sock = connect_retry(port);
+    let mut c = Connection::new_client(client, Some("localhost")).unwrap();
+    handshake_io(&mut c, &mut sock).unwrap();
+    write_all_io(&mut c, &mut sock, b"GET / HTTP/1.0\r\n\r\n");
+    let (page, end) = read_to_end_io(&mut c, &mut sock);
+    end.unwrap();
+    (c, String::from_utf8_lossy(&page).into_owned())
+}
+
+#[test]
+fn our_client_against_openssl_s_server() {
+    if !have_openssl() {
+        eprintln!("skipped: no openssl binary");
+        return;
+    }
+    let pki = Pki::new("OpenSSL Interop CA");
+    for (kt, suite) in [
+        (KeyType::P256, CipherSuite::TLS_AES_128_GCM_SHA256),
+        (KeyType::Rsa2048, CipherSuite::TLS_AES_256_GCM_SHA384),
+        (KeyType::P384, CipherSuite::TLS_CHACHA20_POLY1305_SHA256),
+        (KeyType::Ed25519, CipherSuite::TLS_AES_128_GCM_SHA256),
+    ] {
+        let (_srv, port) = s_server(
+            &pki,
+            kt,
+            &["-tls1_3", "-ciphersuites", suite.name().unwrap()],
+        );
+        let (c, page) = get_page(client_builder(&pki).build().unwrap(), port);
+        assert!(page.starts_with("HTTP/1.0 200 ok"), "{kt:?}: {page}");
+        assert!(page.contains(suite.name().unwrap()), "{page}");
+        assert_eq!(c.cipher_suite(), Some(suite));
+    }
+}
+
+#[test]
+fn openssl_s_server_sends_hello_retry_request() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new("OpenSSL Interop CA");
+    let (_srv, port) = s_server(&pki, KeyType::P256, &["-tls1_3", "-groups", "P-384"]);
+    let mut cb = client_builder(&pki);
+    cb.set_groups(&[
+        NamedGroup::X25519,
+        NamedGroup::secp256r1,
+        NamedGroup::secp384r1,
+    ])
+    .unwrap();
+    let (c, page) = get_page(cb.build().unwrap(), port);
+    assert!(page.starts_with("HTTP/1.0 200 ok"));
+    assert_eq!(c.group(), Some(NamedGroup::secp384r1));
+    assert_eq!(c.handshake_kind(), Some(HandshakeKind::FullWithHelloRetry));
+}
+
+#[test]
+fn our_client_certificate_against_openssl_verify() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new("OpenSSL Interop CA");
+    let id = pki.issue(&["client.test"], KeyType::P256, true);
+    let (_srv, port) = s_server(
+        &pki,
+        KeyType::P256,
+        &["-tls1_3", "-Verify", "1", "-CAfile", "ca.pem"],
+    );
+    let mut cb = client_builder(&pki);
+    cb.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes())
+        .unwrap();
+    let (_c, page) = get_page(cb.build().unwrap(), port);
+    assert!(
+        page.contains("client.test"),
+        "the page should show our certificate: {page}"
+    );
+}
+
+/// Run one connection of our server on `listener`: echo the first line, then close_notify.
+fn echo_once(
+    listener: TcpListener,
+    config: std::sync::Arc<ferrotls::config::Config>,
+) -> Result<Connection, String> {
+    use std::io::Read as _;
+    let (mut sock, _) = listener.accept().unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut s = Connection::new_server(config).unwrap();
+    handshake_io(&mut s, &mut sock)?;
+    let mut line = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !line.contains(&b'\n') {
+        match s.read(&mut buf).map_err(|e| e.to_string())? {
+            ferrotls::conn::ReadStatus::Data(n) => line.extend_from_slice(&buf[..n]),
+            ferrotls::conn::ReadStatus::Closed => break,
+            ferrotls::conn::ReadStatus::WouldBlock => {
+                let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("EOF before a line arrived".into());
+                }
+                s.feed(&buf[..n]).map_err(|e| e.to_string())?;
+                flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    write_all_io(&mut s, &mut sock, &line);
+    s.close();
+    flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+fn s_client(port: u16, ca: &std::path::Path, extra: &[&str], input: &[u8]) -> String {
+    let mut child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+        ])
+        .arg("-CAfile")
+        .arg(ca)
+        .args(["-verify_return_error", "-ign_eof"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn openssl_s_client_against_our_server() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new("OpenSSL Interop CA");
+    let dir = temp_dir("s_client");
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    for (kt, extra) in [
+        (KeyType::P256, vec!["-tls1_3"]),
+        (
+            KeyType::Rsa2048,
+            vec!["-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256"],
+        ),
+        (KeyType::Ed25519, vec!["-tls1_3", "-groups", "P-256"]),
+        (KeyType::P384, vec!["-tls1_3", "-groups", "X448:P-384"]),
+    ] {
+        let config = server_builder(&pki, kt).build().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || echo_once(listener, config));
+        let out = s_client(
+            port,
+            &dir.join("ca.pem"),
+            &extra,
+            b"hello through openssl\n",
+        );
+        let server = t.join().unwrap();
+        assert!(out.contains("Verify return code: 0 (ok)"), "{kt:?}: {out}");
+        assert!(
+            out.contains("hello through openssl"),
+            "{kt:?}: echo missing: {out}"
+        );
+        let s = server.unwrap_or_else(|e| panic!("{kt:?}: server error {e}\n{out}"));
+        assert!(!s.is_handshaking());
+    }
+}
+
+#[test]
+fn openssl_s_client_without_certificate_gets_certificate_required() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new("OpenSSL Interop CA");
+    let dir = temp_dir("s_client_mtls");
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    let mut sb = server_builder(&pki, KeyType::P256);
+    sb.add_roots_pem(pki.ca_pem.as_bytes()).unwrap();
+    sb.set_verify_mode(VerifyMode::RequireClientCert).unwrap();
+    let config = sb.build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = std::thread::spawn(move || echo_once(listener, config));
+    let out = s_client(port, &dir.join("ca.pem"), &["-tls1_3"], b"x\n");
+    let err = t.join().unwrap().err().expect("the handshake must fail");
+    assert!(err.contains("requires one"), "{err}");
+    assert!(
+        out.contains("certificate required"),
+        "openssl should report the alert: {out}"
+    );
+}

@@ -121,6 +121,10 @@ impl Common {
         self.neg.version == Some(ProtocolVersion::TLSv1_3)
     }
 
+    pub(crate) fn is_tls12(&self) -> bool {
+        self.neg.version == Some(ProtocolVersion::TLSv1_2)
+    }
+
     /// Emit a trace line; the text is built only when someone listens.
     pub(crate) fn trace(&mut self, kind: TraceKind, text: impl FnOnce() -> String) {
         if let Some(t) = self.trace.as_mut() {

@@ -313,7 +313,9 @@ impl Connection {
         }
 
         // Decrypt (or take as plaintext), then copy the content where it belongs.
-        let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert;
+        // A TLS 1.3 peer that fails before it has our keys sends its alert in plaintext;
+        // TLS 1.2 protects alerts under the record's own type once keys are on.
+        let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
         let (typ, content): (ContentType, &[u8]) =

@@ -2,4 +2,8 @@
 #![deny(unsafe_code)]
 
 pub mod codec;
+pub mod config;
+pub mod conn;
 pub mod error;
+#[allow(unsafe_code)]
+pub mod ffi;

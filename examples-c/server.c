@@ -140,9 +140,9 @@ static ferrotls_config *build_config(const struct options *o) {
     if (o->cafile != NULL)
         check_cfg(ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
     if (o->verify_client)
-        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUIRED), "--verify-client");
+        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), "--verify-client");
     else if (o->request_client)
-        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_OPTIONAL), "--request-client");
+        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUEST_CLIENT_CERT), "--request-client");
     if (o->keylog != NULL)
         check_cfg(ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
     check_cfg(ferrotls_config_builder_build(b, &cfg), "building the configuration");

@@ -7,13 +7,14 @@
 # Environment:
 #   FERROTLS_SKIP_TLS12=1   skip the TLS 1.2 group (default: run it)
 #   FERROTLS_TEST_KEEP=1    keep the work folder with every test's log
+#   FERROTLS_EXAMPLES_DIR   where ferrotls-client / ferrotls-server are (default target/examples-c)
 #
 # The last line is "N passed, N failed, N skipped"; the exit code is non-zero on any failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-BIN="$ROOT/target/examples-c"
+BIN="${FERROTLS_EXAMPLES_DIR:-$ROOT/target/examples-c}"
 CERTS="$ROOT/examples-c/certs"
 CLIENT="$BIN/ferrotls-client"
 SERVER="$BIN/ferrotls-server"
@@ -296,7 +297,7 @@ test_trace() {
 test_client_vs_openssl_tls13() {
     start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -www -tls1_3
     client c --cafile "$CERTS/ca.pem" localhost "$OPORT"
-    [ "$CRC" = 0 ] || fail "client exit $CRC"
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
     expect "$D/c.err" '^Protocol: TLSv1.3$' '^Peer certificate: .*CN=localhost'
     expect "$D/c.out" '^HTTP/1.0 200 ok' 'TLSv1.3'
 }
@@ -304,7 +305,7 @@ test_client_vs_openssl_tls13() {
 test_client_vs_openssl_tls12() {
     start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -www -tls1_2
     client c --cafile "$CERTS/ca.pem" localhost "$OPORT"
-    [ "$CRC" = 0 ] || fail "client exit $CRC"
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
     expect "$D/c.err" '^Protocol: TLSv1.2$' '^Cipher: TLS_ECDHE_ECDSA_WITH_'
     expect "$D/c.out" '^HTTP/1.0 200 ok' 'TLSv1.2'
 }
@@ -394,7 +395,7 @@ test_alpn() {
 test_wrong_ca() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
     client c --cafile "$CERTS/other-ca.pem" localhost "$SPORT"
-    [ "$CRC" = 1 ] || fail "client exit $CRC, want 1"
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 1"; }
     expect "$D/c.err" '^ferrotls-client: error: .*([Cc]ertificate|[Ii]ssuer)'
     expect_not "$D/c.out" 'HTTP/1.0'
     wait_server "$SPID" || true
@@ -404,7 +405,7 @@ test_wrong_ca() {
 test_wrong_name() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
     client c --cafile "$CERTS/ca.pem" --servername not-localhost.test localhost "$SPORT"
-    [ "$CRC" = 1 ] || fail "client exit $CRC, want 1"
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 1"; }
     expect "$D/c.err" '^ferrotls-client: error: '
     wait_server "$SPID" || true
 }

@@ -275,7 +275,8 @@ static void progress(struct client *cl) {
         if (cl->hs_done && !cl->close_sent &&
             ((cl->stdin_eof && cl->plain_len == 0) || cl->peer_closed)) {
             r = ferrotls_conn_close(cl->conn);
-            if (r != FERROTLS_OK && r != FERROTLS_WANT_WRITE && r != FERROTLS_CLOSED)
+            /* Answering the peer's close_notify is a courtesy: the close was clean either way. */
+            if (r != FERROTLS_OK && r != FERROTLS_WANT_WRITE && r != FERROTLS_CLOSED && !cl->peer_closed)
                 fail(cl, r);
             cl->close_sent = 1;
             moved = 1;

@@ -314,6 +314,8 @@ static void conn_step(struct conn *c) {
                 c->state = ST_CLOSING;
                 continue;
             }
+            if (r == FERROTLS_OK && accepted == 0)
+                r = FERROTLS_WANT_WRITE; /* buffers full: wait until the socket drains */
             if (r == FERROTLS_OK)
                 continue;
             if (would_block(c, r))
@@ -327,6 +329,8 @@ static void conn_step(struct conn *c) {
                 size_t accepted = 0;
                 r = ferrotls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off, &accepted);
                 c->out_off += accepted;
+                if (r == FERROTLS_OK && accepted == 0)
+                    r = FERROTLS_WANT_WRITE; /* buffers full: wait until the socket drains */
                 if (r == FERROTLS_OK)
                     continue;
                 if (would_block(c, r))

@@ -12,13 +12,18 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn committed_header() -> String {
-    std::fs::read_to_string(manifest_dir().join("include/ferrotls.h")).expect("read include/ferrotls.h")
+    std::fs::read_to_string(manifest_dir().join("include/ferrotls.h"))
+        .expect("read include/ferrotls.h")
 }
 
 #[test]
 fn header_is_not_stale() {
-    let fresh = generate_header(&manifest_dir(), env!("CARGO_PKG_VERSION")).expect("generate header");
-    assert!(fresh == committed_header(), "include/ferrotls.h is stale: run cargo build and commit it");
+    let fresh =
+        generate_header(&manifest_dir(), env!("CARGO_PKG_VERSION")).expect("generate header");
+    assert!(
+        fresh == committed_header(),
+        "include/ferrotls.h is stale: run cargo build and commit it"
+    );
 }
 
 const PROBE: &str = r#"#include "ferrotls.h"
@@ -56,7 +61,11 @@ fn syntax_check(compiler: &str, file_name: &str, args: &[&str]) {
 
 #[test]
 fn header_compiles_as_c99() {
-    syntax_check("cc", "probe.c", &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]);
+    syntax_check(
+        "cc",
+        "probe.c",
+        &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"],
+    );
 }
 
 #[test]
@@ -92,11 +101,17 @@ fn version_macros_match_crate() {
     let number = parse_int(&macro_value(&h, "FERROTLS_VERSION_NUMBER"));
     assert_eq!(number, (major << 16) | (minor << 8) | patch);
     assert_eq!(number, ferrotls::ffi::ferrotls_version_number());
-    assert_eq!(parse_int(&macro_value(&h, "FERROTLS_ABI_VERSION")), ferrotls::ffi::ferrotls_abi_version());
+    assert_eq!(
+        parse_int(&macro_value(&h, "FERROTLS_ABI_VERSION")),
+        ferrotls::ffi::ferrotls_abi_version()
+    );
     assert_eq!(FERROTLS_ABI, ferrotls::ffi::ferrotls_abi_version());
     // SAFETY: a static NUL-terminated string.
     let s = unsafe { std::ffi::CStr::from_ptr(ferrotls::ffi::ferrotls_version_string()) };
-    assert_eq!(s.to_str().unwrap(), format!("ferrotls/{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        s.to_str().unwrap(),
+        format!("ferrotls/{}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -127,7 +142,9 @@ fn result_code_macros_match_rust() {
     }
     // Every code the library names is a macro of the same value in the header.
     for code in (0..1000).chain([1040]) {
-        let name = unsafe { std::ffi::CStr::from_ptr(ferrotls_result_name(code)) }.to_str().unwrap();
+        let name = unsafe { std::ffi::CStr::from_ptr(ferrotls_result_name(code)) }
+            .to_str()
+            .unwrap();
         if name == "FERROTLS_ERR_UNKNOWN" || name == "FERROTLS_ERR_ALERT_RECEIVED" {
             continue;
         }
@@ -135,18 +152,44 @@ fn result_code_macros_match_rust() {
     }
 }
 
-/// The cdylib cargo built next to this test binary (target/<profile>/libferrotls.so).
+/// The cdylib (target/<profile>/libferrotls.so). `cargo test` does not link it, so when it is
+/// missing (or older than the test binary) we ask cargo to build it.
 fn cdylib() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     // target/<profile>/deps/header-xxxx -> target/<profile>
     let profile_dir = exe.parent()?.parent()?;
     let lib = profile_dir.join("libferrotls.so");
+    let fresh = |lib: &Path| {
+        let lib_time = std::fs::metadata(lib).and_then(|m| m.modified()).ok();
+        let exe_time = std::fs::metadata(&exe).and_then(|m| m.modified()).ok();
+        matches!((lib_time, exe_time), (Some(l), Some(e)) if l >= e)
+    };
+    if !fresh(&lib) {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--lib", "--quiet", "--manifest-path"])
+            .arg(manifest_dir().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(profile_dir.parent()?);
+        if profile_dir.file_name()? == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().ok()?;
+        assert!(status.success(), "cargo build --lib failed");
+    }
     lib.exists().then_some(lib)
 }
 
 fn exported_symbols(lib: &Path) -> BTreeSet<String> {
-    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(lib).output().expect("run nm");
-    assert!(out.status.success(), "nm failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(lib)
+        .output()
+        .expect("run nm");
+    assert!(
+        out.status.success(),
+        "nm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().last())
@@ -159,7 +202,12 @@ fn header_functions(header: &str) -> BTreeSet<String> {
     // Declarations look like `<type> ferrotls_name(` at the start of a line (after the return type).
     header
         .lines()
-        .filter(|l| !l.starts_with(' ') && !l.starts_with("typedef") && !l.starts_with('#') && !l.starts_with("/*"))
+        .filter(|l| {
+            !l.starts_with(' ')
+                && !l.starts_with("typedef")
+                && !l.starts_with('#')
+                && !l.starts_with("/*")
+        })
         .filter_map(|l| {
             let open = l.find('(')?;
             let name = l[..open].rsplit([' ', '*']).next()?;
@@ -175,13 +223,14 @@ fn exported_symbols_match_abi_list() {
         panic!("libferrotls.so not found next to the test binary; run `cargo build` first");
     };
     let exported = exported_symbols(&lib);
-    let committed: BTreeSet<String> = std::fs::read_to_string(manifest_dir().join("abi/symbols.txt"))
-        .expect("read abi/symbols.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let committed: BTreeSet<String> =
+        std::fs::read_to_string(manifest_dir().join("abi/symbols.txt"))
+            .expect("read abi/symbols.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
     let removed: Vec<_> = committed.difference(&exported).collect();
     let added: Vec<_> = exported.difference(&committed).collect();
     assert!(
@@ -190,11 +239,21 @@ fn exported_symbols_match_abi_list() {
     );
 
     let declared = header_functions(&committed_header());
-    assert!(declared.len() > 50, "parsed only {} functions from the header", declared.len());
+    assert!(
+        declared.len() > 50,
+        "parsed only {} functions from the header",
+        declared.len()
+    );
     let missing: Vec<_> = declared.difference(&exported).collect();
-    assert!(missing.is_empty(), "declared in the header but not exported: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "declared in the header but not exported: {missing:?}"
+    );
     let undeclared: Vec<_> = exported.difference(&declared).collect();
-    assert!(undeclared.is_empty(), "exported but not declared in the header: {undeclared:?}");
+    assert!(
+        undeclared.is_empty(),
+        "exported but not declared in the header: {undeclared:?}"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -203,11 +262,16 @@ fn soname_is_abi_versioned() {
     let Some(lib) = cdylib() else {
         panic!("libferrotls.so not found next to the test binary; run `cargo build` first");
     };
-    let out = Command::new("readelf").arg("-d").arg(&lib).output().expect("run readelf");
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(&lib)
+        .output()
+        .expect("run readelf");
     let text = String::from_utf8_lossy(&out.stdout);
     let want = format!("[libferrotls.so.{}]", ferrotls::ffi::ferrotls_abi_version());
     assert!(
-        text.lines().any(|l| l.contains("(SONAME)") && l.contains(&want)),
+        text.lines()
+            .any(|l| l.contains("(SONAME)") && l.contains(&want)),
         "SONAME {want} not found in readelf -d output:\n{text}"
     );
 }

@@ -11,7 +11,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-bin="target/examples-c"
+bin="${FERROTLS_EXAMPLES_DIR:-target/examples-c}"
 certs="examples-c/certs"
 version_flag=()
 case "${1:-}" in
@@ -42,13 +42,14 @@ certificate $certs/server.pem (CN=localhost, ECDSA P-256, signed by the demo CA)
 one connection (--max-conns 1). It answers the HTTP request with a page listing what was negotiated.
 EOF
 echo "\$ $bin/ferrotls-server --cert $certs/server.pem --key $certs/server.key --port 0 --max-conns 1 ${version_flag[*]:-}"
+: >"$work/server.err"
 "$bin/ferrotls-server" --cert "$certs/server.pem" --key "$certs/server.key" --host 127.0.0.1 --port 0 \
     --max-conns 1 "${version_flag[@]}" 2>"$work/server.err" &
 server_pid=$!
 
 port=""
 for _ in $(seq 1 100); do
-    port="$(sed -n 's/^ferrotls-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.err")"
+    port="$(sed -n 's/^ferrotls-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.err" || true)"
     [ -n "$port" ] && break
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1

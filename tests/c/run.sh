@@ -65,7 +65,7 @@ expect_not() {
 wait_port() {
     local file="$1" expr="$2" pid="$3" port="" i
     for i in $(seq 1 200); do
-        port="$(sed -n "$expr" "$file" 2>/dev/null | head -n 1)"
+        port="$(sed -n "$expr" "$file" 2>/dev/null | head -n 1 || true)"
         [ -n "$port" ] && { echo "$port"; return 0; }
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
@@ -78,6 +78,7 @@ wait_port() {
 # start_server NAME [ferrotls-server options...]: sets SPORT and SPID; stderr in $D/NAME.err.
 start_server() {
     local name="$1"; shift
+    : >"$D/$name.err"
     timeout 60 "$SERVER" --host 127.0.0.1 --port 0 "$@" 2>"$D/$name.err" &
     SPID=$!
     SPORT="$(wait_port "$D/$name.err" 's/^ferrotls-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SPID")"
@@ -86,6 +87,7 @@ start_server() {
 # start_openssl_server NAME [s_server options...]: sets OPORT and OPID.
 start_openssl_server() {
     local name="$1"; shift
+    : >"$D/$name.out"
     timeout 60 openssl s_server -accept 127.0.0.1:0 -naccept 1 "$@" >"$D/$name.out" 2>"$D/$name.err" &
     OPID=$!
     OPORT="$(wait_port "$D/$name.out" 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OPID")"

@@ -704,3 +704,44 @@ fn version_functions() {
         .collect();
     assert_eq!(ferrotls_version_number(), (v[0] << 16) | (v[1] << 8) | v[2]);
 }
+
+#[cfg(unix)]
+#[test]
+fn fd_mode_nonblocking_wants_read_then_eof_fails() {
+    let mut fds = [0 as std::ffi::c_int; 2];
+    // SAFETY: plain libc calls on a fresh socketpair owned by this test.
+    unsafe {
+        assert_eq!(
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()),
+            0
+        );
+        let flags = libc::fcntl(fds[0], libc::F_GETFL);
+        assert_eq!(
+            libc::fcntl(fds[0], libc::F_SETFL, flags | libc::O_NONBLOCK),
+            0
+        );
+    }
+    let (cfg, conn) = client_conn();
+    // SAFETY: live handles; the socket stays open until after ferrotls_conn_free.
+    unsafe {
+        assert_eq!(ferrotls_conn_set_fd(conn, fds[0]), FERROTLS_OK);
+        // The ClientHello (if any) fits in the socket buffer; then there is nothing to read.
+        assert_eq!(
+            ferrotls_conn_handshake(conn),
+            FERROTLS_WANT_READ,
+            "{}",
+            detail()
+        );
+        // The peer goes away without a word: the handshake cannot succeed.
+        libc::close(fds[1]);
+        let r = ferrotls_conn_handshake(conn);
+        assert!(
+            r != FERROTLS_OK && r != FERROTLS_WANT_READ && r != FERROTLS_WANT_WRITE,
+            "{r}"
+        );
+        assert!(!detail().is_empty());
+        ferrotls_conn_free(conn);
+        ferrotls_config_free(cfg);
+        libc::close(fds[0]);
+    }
+}

@@ -182,8 +182,10 @@ pub(crate) fn read(st: &mut ConnState, buf: &mut [u8]) -> FfiResult<(ferrotls_re
         let code = read_status(st, buf, &mut n)?;
         if code != FERROTLS_WANT_READ {
             // Send what reading may have queued (KeyUpdate replies, tickets), best effort.
+            // A socket error here becomes sticky and is reported by the next call; the
+            // plaintext already copied out must not be lost.
             if st.conn.outgoing_len() > 0 {
-                send_outgoing(st)?;
+                let _ = send_outgoing(st);
             }
             return Ok((code, n));
         }

@@ -17,3 +17,5 @@ mod server;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;
+#[allow(unsafe_code)]
+pub mod ffi;

@@ -1,0 +1,119 @@
+# ferrotls: build, demo, test, install.  GNU make.
+#
+#   make            release library (cargo) + the C examples in target/examples-c/
+#   make demo       a real TLS conversation between the two examples, explained step by step
+#   make test       cargo tests, then the C / interop tests (tests/c/run.sh), then Python (when present)
+#   make deps       install what `make test` needs (Debian packages; run as root or with sudo)
+#   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples)
+#   make clean
+SHELL := /bin/bash
+
+# rustup installs cargo in ~/.cargo/bin, which a fresh shell may not have on PATH.
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+BINDIR = $(PREFIX)/bin
+
+VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The ABI number is the SONAME suffix (libferrotls.so.$(ABI)); the header carries it too.
+ABI := $(shell sed -n 's/^\#define FERROTLS_ABI_VERSION \([0-9]*\).*/\1/p' include/ferrotls.h 2>/dev/null | head -n 1)
+ifeq ($(ABI),)
+ABI := 1
+endif
+
+RELEASE_DIR := target/release
+LIB_SO := $(RELEASE_DIR)/libferrotls.so
+LIB_A := $(RELEASE_DIR)/libferrotls.a
+EXDIR := target/examples-c
+EXAMPLES := $(EXDIR)/ferrotls-client $(EXDIR)/ferrotls-server
+EXAMPLE_SRC := examples-c/client.c examples-c/server.c examples-c/common.c examples-c/common.h
+
+CFLAGS_EX := -O2 -g -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -Iinclude -Iexamples-c
+LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
+# What a static link of libferrotls.a needs besides (Rust's std on Linux/glibc).
+LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin
+
+.PHONY: all lib examples demo test test-c deps install uninstall clean bench help
+
+all: examples
+
+help:
+	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+
+# cargo keeps its own dependency tracking, so this always asks it.
+lib:
+	$(CARGO) build --release
+	@test -f $(LIB_SO) || { echo "error: cargo did not produce $(LIB_SO)" >&2; exit 1; }
+	@test -f include/ferrotls.h || { echo "error: include/ferrotls.h is missing (build.rs generates it)" >&2; exit 1; }
+	@# The library's SONAME (libferrotls.so.N) is what programs record; make it resolvable in the build tree.
+	@soname=$$(objdump -p $(LIB_SO) 2>/dev/null | sed -n 's/^ *SONAME *//p'); \
+	if [ -n "$$soname" ] && [ "$$soname" != libferrotls.so ]; then ln -sf libferrotls.so $(RELEASE_DIR)/$$soname; fi
+
+examples: lib
+	@mkdir -p $(EXDIR)
+	$(CC) $(CFLAGS_EX) -o $(EXDIR)/ferrotls-client examples-c/client.c examples-c/common.c $(LDFLAGS_EX)
+	$(CC) $(CFLAGS_EX) -o $(EXDIR)/ferrotls-server examples-c/server.c examples-c/common.c $(LDFLAGS_EX)
+
+demo: all
+	bash scripts/demo.sh
+
+test: all
+	$(CARGO) test
+	bash tests/c/run.sh
+	@if [ -d bindings/python/tests ]; then \
+		echo "== Python tests"; \
+		python3 -m pytest -q bindings/python/tests; \
+	else \
+		echo "== Python tests: bindings/python/tests does not exist yet (planned); skipped"; \
+	fi
+
+test-c: all
+	bash tests/c/run.sh
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(DEBIAN_DEPS)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(VERSION)
+	ln -sf libferrotls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(ABI)
+	ln -sf libferrotls.so.$(ABI) $(DESTDIR)$(LIBDIR)/libferrotls.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libferrotls.a
+	install -m 0644 include/ferrotls.h $(DESTDIR)$(INCLUDEDIR)/ferrotls.h
+	printf '%s\n' \
+		'prefix=$(PREFIX)' \
+		'exec_prefix=$${prefix}' \
+		'libdir=$${prefix}/lib' \
+		'includedir=$${prefix}/include' \
+		'' \
+		'Name: ferrotls' \
+		'Description: TLS 1.3 engine in Rust with a C API' \
+		'Version: $(VERSION)' \
+		'Libs: -L$${libdir} -lferrotls' \
+		'Libs.private: $(LIBS_PRIVATE)' \
+		'Cflags: -I$${includedir}' > $(DESTDIR)$(LIBDIR)/pkgconfig/ferrotls.pc
+	@# The installed examples find the installed library (rpath = $(LIBDIR)), not the build tree.
+	$(CC) $(CFLAGS_EX) -o $(DESTDIR)$(BINDIR)/ferrotls-client examples-c/client.c examples-c/common.c \
+		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
+	$(CC) $(CFLAGS_EX) -o $(DESTDIR)$(BINDIR)/ferrotls-server examples-c/server.c examples-c/common.c \
+		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libferrotls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(ABI) \
+		$(DESTDIR)$(LIBDIR)/libferrotls.so $(DESTDIR)$(LIBDIR)/libferrotls.a \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/ferrotls.pc $(DESTDIR)$(INCLUDEDIR)/ferrotls.h \
+		$(DESTDIR)$(BINDIR)/ferrotls-client $(DESTDIR)$(BINDIR)/ferrotls-server
+
+bench:
+	@echo "make bench: not yet (planned: side-by-side benchmarks against rustls and OpenSSL)"
+
+clean:
+	$(CARGO) clean
+	rm -rf $(EXDIR)

@@ -1,0 +1,413 @@
+/* ferrotls-client: a TLS client on the sans-IO API.
+ *
+ *   ferrotls-client [options] HOST PORT
+ *
+ * The program owns the socket. The engine never touches it: ciphertext from the socket goes in
+ * with ferrotls_conn_feed(), ciphertext to send comes out with ferrotls_conn_peek_outgoing() +
+ * ferrotls_conn_consume_outgoing(). stdin goes to the server, the server's bytes to stdout, a
+ * summary of the handshake to stderr. Exit 0 after a clean close, 1 on an error, 2 on a usage
+ * error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *PROG = "ferrotls-client";
+
+static const char USAGE[] =
+    "usage: ferrotls-client [options] HOST PORT\n"
+    "  --servername NAME      SNI and the name verified (default HOST)\n"
+    "  --cafile FILE          trust anchors, PEM (default: the system store)\n"
+    "  --cert FILE --key FILE client certificate\n"
+    "  --tls1.2 | --tls1.3    only that version (default: both)\n"
+    "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
+    "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
+    "  --alpn LIST            comma-separated\n"
+    "  --sess-out FILE        save the session; --sess-in FILE resumes from it\n"
+    "  --keylog FILE          NSS key log (SSLKEYLOGFILE format)\n"
+    "  --trace                show every record and handshake message, in order\n"
+    "stdin goes to the server, the server's bytes to stdout, a summary to stderr.\n"
+    "Exit 0 after a clean close; 1 on an error (detail on stderr); 2 on a usage error.\n";
+
+enum {
+    O_SERVERNAME = 1, O_CAFILE, O_CERT, O_KEY, O_TLS12, O_TLS13, O_CIPHERS, O_GROUPS, O_ALPN,
+    O_SESS_OUT, O_SESS_IN, O_KEYLOG, O_TRACE,
+};
+
+static const struct opt_spec SPECS[] = {
+    {"--servername", 1, O_SERVERNAME}, {"--cafile", 1, O_CAFILE}, {"--cert", 1, O_CERT},
+    {"--key", 1, O_KEY},               {"--tls1.2", 0, O_TLS12},  {"--tls1.3", 0, O_TLS13},
+    {"--ciphers", 1, O_CIPHERS},       {"--groups", 1, O_GROUPS}, {"--alpn", 1, O_ALPN},
+    {"--sess-out", 1, O_SESS_OUT},     {"--sess-in", 1, O_SESS_IN}, {"--keylog", 1, O_KEYLOG},
+    {"--trace", 0, O_TRACE},           {NULL, 0, 0},
+};
+
+struct options {
+    uint16_t cipher_ids[MAX_LIST], group_ids[MAX_LIST];
+    int n_ciphers, n_groups;
+    const char *host, *port, *servername, *cafile, *cert, *key, *ciphers, *groups, *alpn;
+    const char *sess_out, *sess_in, *keylog;
+    int tls12, tls13, trace;
+};
+
+static void parse_options(int argc, char **argv, struct options *o) {
+    int i = 1, id, positional = 0;
+    const char *v;
+    memset(o, 0, sizeof *o);
+    while ((id = opt_next(argc, argv, &i, SPECS, PROG, USAGE, &v)) != -1) {
+        switch (id) {
+        case 0:
+            if (positional == 0)
+                o->host = v;
+            else if (positional == 1)
+                o->port = v;
+            else
+                usage_exit(PROG, USAGE, "unexpected argument '%s'", v);
+            positional++;
+            break;
+        case O_SERVERNAME: o->servername = v; break;
+        case O_CAFILE: o->cafile = v; break;
+        case O_CERT: o->cert = v; break;
+        case O_KEY: o->key = v; break;
+        case O_TLS12: o->tls12 = 1; break;
+        case O_TLS13: o->tls13 = 1; break;
+        case O_CIPHERS: o->ciphers = v; break;
+        case O_GROUPS: o->groups = v; break;
+        case O_ALPN: o->alpn = v; break;
+        case O_SESS_OUT: o->sess_out = v; break;
+        case O_SESS_IN: o->sess_in = v; break;
+        case O_KEYLOG: o->keylog = v; break;
+        case O_TRACE: o->trace = 1; break;
+        }
+    }
+    if (positional < 2)
+        usage_exit(PROG, USAGE, "HOST and PORT are required");
+    if ((o->cert == NULL) != (o->key == NULL))
+        usage_exit(PROG, USAGE, "--cert and --key go together");
+    if (o->tls12 && o->tls13)
+        usage_exit(PROG, USAGE, "--tls1.2 and --tls1.3 exclude each other (give neither for both)");
+    parse_number(PROG, USAGE, "PORT", o->port, 1, 65535);
+    /* Names are checked here, before anything touches the library: a typo is a usage error. */
+    const char *bad = NULL;
+    if (o->ciphers != NULL &&
+        (o->n_ciphers = parse_cipher_list(o->ciphers, o->cipher_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(PROG, USAGE, "unknown cipher suite '%s' in --ciphers", bad);
+    if (o->groups != NULL && (o->n_groups = parse_group_list(o->groups, o->group_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(PROG, USAGE, "unknown group '%s' in --groups", bad);
+}
+
+/* Exits 1 with the thread-local detail when a configuration call failed. */
+static void check_cfg(ferrotls_result r, const char *what) {
+    if (r == FERROTLS_OK)
+        return;
+    fprintf(stderr, "%s: %s failed\n", PROG, what);
+    print_error(PROG, r, ferrotls_last_error_detail());
+    exit(EXIT_FAIL);
+}
+
+static ferrotls_config *build_config(const struct options *o) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    check_cfg(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), "creating the configuration");
+    if (o->tls12)
+        check_cfg(ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), "--tls1.2");
+    if (o->tls13)
+        check_cfg(ferrotls_config_builder_set_versions(b, 0x0304, 0x0304), "--tls1.3");
+    if (o->n_ciphers > 0)
+        check_cfg(ferrotls_config_builder_set_cipher_suites(b, o->cipher_ids, (size_t)o->n_ciphers), "--ciphers");
+    if (o->n_groups > 0)
+        check_cfg(ferrotls_config_builder_set_groups(b, o->group_ids, (size_t)o->n_groups), "--groups");
+    if (o->alpn != NULL)
+        check_cfg(ferrotls_config_builder_set_alpn_list(b, o->alpn), "--alpn");
+    if (o->cafile != NULL)
+        check_cfg(ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
+    else
+        check_cfg(ferrotls_config_builder_add_system_roots(b), "loading the system trust store");
+    if (o->cert != NULL)
+        check_cfg(ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
+    if (o->keylog != NULL)
+        check_cfg(ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
+    check_cfg(ferrotls_config_builder_build(b, &cfg), "building the configuration");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+static int connect_to(const char *host, const char *port) {
+    struct addrinfo hints, *res = NULL, *ai;
+    int fd = -1, err, saved = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if ((err = getaddrinfo(host, port, &hints, &res)) != 0) {
+        fprintf(stderr, "%s: error: cannot resolve %s: %s\n", PROG, host, gai_strerror(err));
+        return -1;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        fprintf(stderr, "%s: error: cannot connect to %s port %s: %s\n", PROG, host, port, strerror(saved));
+    return fd;
+}
+
+/* The state of the one connection. */
+struct client {
+    ferrotls_conn *conn;
+    int fd;
+    uint8_t in[32768]; /* ciphertext read from the socket, not yet consumed by the engine */
+    size_t in_off, in_len;
+    uint8_t plain[16384]; /* stdin bytes not yet accepted by the engine */
+    size_t plain_off, plain_len;
+    int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
+};
+
+static void fail(struct client *cl, ferrotls_result r) {
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    /* Best effort: let the queued alert out, without blocking. */
+    if (cl->fd >= 0 && ferrotls_conn_peek_outgoing(cl->conn, &p, &len) == FERROTLS_OK && len > 0)
+        (void)send(cl->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ferrotls_result sticky = ferrotls_conn_error(cl->conn);
+    if (sticky != FERROTLS_OK)
+        r = sticky;
+    print_error(PROG, r, ferrotls_conn_error_detail(cl->conn));
+    exit(EXIT_FAIL);
+}
+
+static void write_all_stdout(const uint8_t *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(STDOUT_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            fprintf(stderr, "%s: error: writing to stdout: %s\n", PROG, strerror(errno));
+            exit(EXIT_FAIL);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void print_summary(const ferrotls_conn *c) {
+    struct summary s;
+    summary_get(c, &s);
+    fprintf(stderr,
+            "Protocol: %s\nCipher: %s\nGroup: %s\nALPN: %s\nPeer certificate: %s\nResumed: %s\n",
+            s.protocol, s.cipher, s.group, s.alpn, s.peer_subject, s.resumed ? "yes" : "no");
+}
+
+/* Runs the engine as far as it goes without new input. */
+static void progress(struct client *cl) {
+    ferrotls_result r;
+    for (;;) {
+        int moved = 0;
+        if (cl->in_off < cl->in_len && !cl->peer_closed) {
+            size_t consumed = 0;
+            r = ferrotls_conn_feed(cl->conn, cl->in + cl->in_off, cl->in_len - cl->in_off, &consumed);
+            if (r != FERROTLS_OK && r != FERROTLS_WANT_READ && r != FERROTLS_CLOSED)
+                fail(cl, r);
+            cl->in_off += consumed;
+            if (cl->in_off == cl->in_len)
+                cl->in_off = cl->in_len = 0;
+            moved |= consumed > 0;
+        }
+        if (!cl->hs_done) {
+            r = ferrotls_conn_handshake(cl->conn);
+            if (r == FERROTLS_OK) {
+                cl->hs_done = 1;
+                moved = 1;
+                print_summary(cl->conn);
+            } else if (r != FERROTLS_WANT_READ) {
+                fail(cl, r);
+            }
+        }
+        if (cl->hs_done && !cl->peer_closed) {
+            uint8_t buf[16384];
+            size_t n = 0;
+            for (;;) {
+                r = ferrotls_conn_read(cl->conn, buf, sizeof buf, &n);
+                if (r == FERROTLS_OK) {
+                    write_all_stdout(buf, n);
+                    moved = 1;
+                } else if (r == FERROTLS_CLOSED) {
+                    cl->peer_closed = 1;
+                    break;
+                } else if (r == FERROTLS_WANT_READ) {
+                    break;
+                } else {
+                    fail(cl, r);
+                }
+            }
+        }
+        if (cl->hs_done && !cl->peer_closed && !cl->close_sent && cl->plain_off < cl->plain_len) {
+            size_t accepted = 0;
+            r = ferrotls_conn_write(cl->conn, cl->plain + cl->plain_off, cl->plain_len - cl->plain_off,
+                                    &accepted);
+            if (r != FERROTLS_OK && r != FERROTLS_WANT_WRITE && r != FERROTLS_WANT_READ)
+                fail(cl, r);
+            cl->plain_off += accepted;
+            if (cl->plain_off == cl->plain_len)
+                cl->plain_off = cl->plain_len = 0;
+            moved |= accepted > 0;
+        }
+        /* stdin is done and all of it went in: say goodbye, then keep reading the reply. Also
+         * answer the peer's close_notify with ours. */
+        if (cl->hs_done && !cl->close_sent &&
+            ((cl->stdin_eof && cl->plain_len == 0) || cl->peer_closed)) {
+            r = ferrotls_conn_close(cl->conn);
+            /* Answering the peer's close_notify is a courtesy: the close was clean either way. */
+            if (r != FERROTLS_OK && r != FERROTLS_WANT_WRITE && r != FERROTLS_CLOSED && !cl->peer_closed)
+                fail(cl, r);
+            cl->close_sent = 1;
+            moved = 1;
+        }
+        if (!moved)
+            return;
+    }
+}
+
+/* Sends what the engine queued; returns 1 if some is left (socket full). */
+static int send_outgoing(struct client *cl) {
+    for (;;) {
+        const uint8_t *p = NULL;
+        size_t len = 0;
+        ferrotls_result r = ferrotls_conn_peek_outgoing(cl->conn, &p, &len);
+        if (r != FERROTLS_OK)
+            fail(cl, r);
+        if (len == 0)
+            return 0;
+        ssize_t n = send(cl->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 1;
+            if (cl->close_sent && cl->peer_closed)
+                return 0; /* both sides said goodbye; the peer may already be gone */
+            fprintf(stderr, "%s: error: send: %s\n", PROG, strerror(errno));
+            exit(EXIT_FAIL);
+        }
+        r = ferrotls_conn_consume_outgoing(cl->conn, (size_t)n);
+        if (r != FERROTLS_OK)
+            fail(cl, r);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct options o;
+    static struct client cl;
+    ferrotls_result r;
+
+    signal(SIGPIPE, SIG_IGN);
+    parse_options(argc, argv, &o);
+    if (o.sess_out != NULL || o.sess_in != NULL)
+        fprintf(stderr, "%s: session resumption is not supported yet; --sess-out/--sess-in ignored\n", PROG);
+
+    ferrotls_config *cfg = build_config(&o);
+    const char *name = o.servername != NULL ? o.servername : o.host;
+    cl.fd = -1;
+    r = ferrotls_conn_new_client(cfg, name, &cl.conn);
+    if (r != FERROTLS_OK) {
+        print_error(PROG, r, ferrotls_last_error_detail());
+        return EXIT_FAIL;
+    }
+    ferrotls_config_free(cfg); /* the connection holds its own reference */
+    if (o.trace) {
+        r = ferrotls_conn_set_trace_callback(cl.conn, trace_print, (void *)"[trace] ");
+        if (r != FERROTLS_OK)
+            fail(&cl, r);
+    }
+
+    cl.fd = connect_to(o.host, o.port);
+    if (cl.fd < 0)
+        return EXIT_FAIL;
+    if (fcntl(cl.fd, F_SETFL, fcntl(cl.fd, F_GETFL) | O_NONBLOCK) < 0) {
+        fprintf(stderr, "%s: error: fcntl: %s\n", PROG, strerror(errno));
+        return EXIT_FAIL;
+    }
+
+    for (;;) {
+        progress(&cl);
+        int blocked = send_outgoing(&cl);
+        if (cl.peer_closed && cl.close_sent && !blocked)
+            break; /* clean close: close_notify received (and ours sent) */
+        if (cl.sock_eof && !blocked) {
+            if (cl.close_sent && cl.hs_done)
+                break; /* we closed and the peer closed */
+            r = ferrotls_conn_feed_eof(cl.conn);
+            progress(&cl);
+            if (cl.peer_closed)
+                continue;
+            fail(&cl, r == FERROTLS_OK || r == FERROTLS_CLOSED ? FERROTLS_ERR_UNEXPECTED_EOF : r);
+        }
+
+        struct pollfd pfd[2];
+        nfds_t nfds = 1;
+        pfd[0].fd = cl.fd;
+        pfd[0].events = (short)((blocked ? POLLOUT : 0) |
+                                (!cl.sock_eof && cl.in_len < sizeof cl.in ? POLLIN : 0));
+        pfd[0].revents = 0;
+        int want_stdin = cl.hs_done && !cl.stdin_eof && !cl.close_sent && cl.plain_len == 0 && !blocked;
+        if (want_stdin) {
+            pfd[1].fd = STDIN_FILENO;
+            pfd[1].events = POLLIN;
+            pfd[1].revents = 0;
+            nfds = 2;
+        }
+        if (poll(pfd, nfds, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "%s: error: poll: %s\n", PROG, strerror(errno));
+            return EXIT_FAIL;
+        }
+        if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(cl.fd, cl.in + cl.in_len, sizeof cl.in - cl.in_len, 0);
+            if (n > 0) {
+                cl.in_len += (size_t)n;
+            } else if (n == 0) {
+                cl.sock_eof = 1;
+            } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+                if (cl.close_sent && cl.hs_done && errno == ECONNRESET) {
+                    cl.sock_eof = 1; /* we said goodbye; a reset is the peer hanging up */
+                } else {
+                    fprintf(stderr, "%s: error: recv: %s\n", PROG, strerror(errno));
+                    ferrotls_conn_feed_eof(cl.conn);
+                    print_error(PROG, ferrotls_conn_error(cl.conn), ferrotls_conn_error_detail(cl.conn));
+                    return EXIT_FAIL;
+                }
+            }
+        }
+        if (want_stdin && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = read(STDIN_FILENO, cl.plain, sizeof cl.plain);
+            if (n > 0) {
+                cl.plain_off = 0;
+                cl.plain_len = (size_t)n;
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                cl.stdin_eof = 1;
+            }
+        }
+    }
+    close(cl.fd);
+    ferrotls_conn_free(cl.conn);
+    return EXIT_OK;
+}

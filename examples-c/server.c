@@ -1,0 +1,573 @@
+/* ferrotls-server: a TLS server on the fd mode of the C API.
+ *
+ *   ferrotls-server --cert FILE --key FILE [options]
+ *
+ * One thread, non-blocking sockets, one poll() over the listener and every connection. Each
+ * connection is handed its socket with ferrotls_conn_set_fd(); handshake/read/write/close then
+ * do the I/O themselves and answer FERROTLS_WANT_READ / FERROTLS_WANT_WRITE, which become the
+ * connection's POLLIN / POLLOUT. A failing connection is reported and closed; the server goes on.
+ *
+ * Default mode answers each HTTP request with an HTTP/1.0 200 page listing the negotiated
+ * parameters, then close_notify (like `openssl s_server -www`). --echo echoes what arrives. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char *PROG = "ferrotls-server";
+
+static const char USAGE[] =
+    "usage: ferrotls-server --cert FILE --key FILE [options]\n"
+    "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+    "  --port N               port (default 8443; 0 picks a free one, printed when listening)\n"
+    "  --cafile FILE          trust anchors for client certificates, PEM\n"
+    "  --verify-client        require a client certificate (needs --cafile)\n"
+    "  --request-client       ask for a client certificate, do not require one (needs --cafile)\n"
+    "  --tls1.2 | --tls1.3    only that version (default: both)\n"
+    "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
+    "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
+    "  --alpn LIST            comma-separated, in the server's order of preference\n"
+    "  --keylog FILE          NSS key log (SSLKEYLOGFILE format)\n"
+    "  --trace                show every record and handshake message, per connection\n"
+    "  --echo                 echo what arrives (default: answer HTTP requests with a status page)\n"
+    "  --max-conns N          exit after N connections (successful or not)\n";
+
+enum {
+    O_CERT = 1, O_KEY, O_HOST, O_PORT, O_CAFILE, O_VERIFY_CLIENT, O_REQUEST_CLIENT, O_TLS12, O_TLS13,
+    O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS,
+};
+
+static const struct opt_spec SPECS[] = {
+    {"--cert", 1, O_CERT},       {"--key", 1, O_KEY},
+    {"--host", 1, O_HOST},       {"--port", 1, O_PORT},
+    {"--cafile", 1, O_CAFILE},   {"--verify-client", 0, O_VERIFY_CLIENT},
+    {"--request-client", 0, O_REQUEST_CLIENT},
+    {"--tls1.2", 0, O_TLS12},    {"--tls1.3", 0, O_TLS13},
+    {"--ciphers", 1, O_CIPHERS}, {"--groups", 1, O_GROUPS},
+    {"--alpn", 1, O_ALPN},       {"--keylog", 1, O_KEYLOG},
+    {"--trace", 0, O_TRACE},     {"--echo", 0, O_ECHO},
+    {"--max-conns", 1, O_MAX_CONNS}, {NULL, 0, 0},
+};
+
+struct options {
+    uint16_t cipher_ids[MAX_LIST], group_ids[MAX_LIST];
+    int n_ciphers, n_groups;
+    const char *cert, *key, *host, *port, *cafile, *ciphers, *groups, *alpn, *keylog;
+    int verify_client, request_client, tls12, tls13, trace, echo;
+    long max_conns; /* 0: forever */
+};
+
+static void parse_options(int argc, char **argv, struct options *o) {
+    int i = 1, id;
+    const char *v;
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = "8443";
+    while ((id = opt_next(argc, argv, &i, SPECS, PROG, USAGE, &v)) != -1) {
+        switch (id) {
+        case 0: usage_exit(PROG, USAGE, "unexpected argument '%s'", v);
+        case O_CERT: o->cert = v; break;
+        case O_KEY: o->key = v; break;
+        case O_HOST: o->host = v; break;
+        case O_PORT: o->port = v; break;
+        case O_CAFILE: o->cafile = v; break;
+        case O_VERIFY_CLIENT: o->verify_client = 1; break;
+        case O_REQUEST_CLIENT: o->request_client = 1; break;
+        case O_TLS12: o->tls12 = 1; break;
+        case O_TLS13: o->tls13 = 1; break;
+        case O_CIPHERS: o->ciphers = v; break;
+        case O_GROUPS: o->groups = v; break;
+        case O_ALPN: o->alpn = v; break;
+        case O_KEYLOG: o->keylog = v; break;
+        case O_TRACE: o->trace = 1; break;
+        case O_ECHO: o->echo = 1; break;
+        case O_MAX_CONNS: o->max_conns = parse_number(PROG, USAGE, "--max-conns", v, 1, 1000000000L); break;
+        }
+    }
+    if (o->cert == NULL || o->key == NULL)
+        usage_exit(PROG, USAGE, "--cert and --key are required");
+    if (o->tls12 && o->tls13)
+        usage_exit(PROG, USAGE, "--tls1.2 and --tls1.3 exclude each other (give neither for both)");
+    if (o->verify_client && o->request_client)
+        usage_exit(PROG, USAGE, "--verify-client and --request-client exclude each other");
+    if ((o->verify_client || o->request_client) && o->cafile == NULL)
+        usage_exit(PROG, USAGE, "--verify-client and --request-client need --cafile");
+    parse_number(PROG, USAGE, "--port", o->port, 0, 65535);
+    /* Names are checked here, before anything touches the library: a typo is a usage error. */
+    const char *bad = NULL;
+    if (o->ciphers != NULL &&
+        (o->n_ciphers = parse_cipher_list(o->ciphers, o->cipher_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(PROG, USAGE, "unknown cipher suite '%s' in --ciphers", bad);
+    if (o->groups != NULL && (o->n_groups = parse_group_list(o->groups, o->group_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(PROG, USAGE, "unknown group '%s' in --groups", bad);
+}
+
+static void check_cfg(ferrotls_result r, const char *what) {
+    if (r == FERROTLS_OK)
+        return;
+    fprintf(stderr, "%s: %s failed\n", PROG, what);
+    print_error(PROG, r, ferrotls_last_error_detail());
+    exit(EXIT_FAIL);
+}
+
+static ferrotls_config *build_config(const struct options *o) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    check_cfg(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), "creating the configuration");
+    if (o->tls12)
+        check_cfg(ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), "--tls1.2");
+    if (o->tls13)
+        check_cfg(ferrotls_config_builder_set_versions(b, 0x0304, 0x0304), "--tls1.3");
+    if (o->n_ciphers > 0)
+        check_cfg(ferrotls_config_builder_set_cipher_suites(b, o->cipher_ids, (size_t)o->n_ciphers), "--ciphers");
+    if (o->n_groups > 0)
+        check_cfg(ferrotls_config_builder_set_groups(b, o->group_ids, (size_t)o->n_groups), "--groups");
+    if (o->alpn != NULL)
+        check_cfg(ferrotls_config_builder_set_alpn_list(b, o->alpn), "--alpn");
+    check_cfg(ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
+    if (o->cafile != NULL)
+        check_cfg(ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
+    if (o->verify_client)
+        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), "--verify-client");
+    else if (o->request_client)
+        check_cfg(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUEST_CLIENT_CERT), "--request-client");
+    if (o->keylog != NULL)
+        check_cfg(ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
+    check_cfg(ferrotls_config_builder_build(b, &cfg), "building the configuration");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+#define MAX_CONNS 1024
+#define REQUEST_MAX 16384   /* an HTTP request head larger than this is refused */
+#define RECORD_MAX 16384    /* one TLS record's plaintext */
+#define LINGER_SECONDS 5    /* how long to wait for the peer to hang up after our close_notify */
+
+enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
+
+struct conn {
+    int used;
+    int fd;
+    unsigned long number; /* 1, 2, 3, ... in order of acceptance */
+    char peer[80];        /* "127.0.0.1:40000" */
+    char trace_prefix[40];
+    ferrotls_conn *tls;
+    enum conn_state state;
+    short events;         /* what poll() should wait for */
+    time_t linger_until;
+    size_t req_len;
+    uint8_t req[REQUEST_MAX];
+    size_t out_off, out_len; /* the HTTP reply or the echo data not yet accepted */
+    uint8_t out[RECORD_MAX];
+};
+
+static struct conn CONNS[MAX_CONNS];
+static struct options OPTS;
+static unsigned long accepted_total, completed_total, failed_total;
+
+static void conn_finish(struct conn *c, int ok) {
+    if (!ok)
+        failed_total++;
+    close(c->fd);
+    ferrotls_conn_free(c->tls);
+    c->used = 0;
+    c->tls = NULL;
+    completed_total++;
+}
+
+static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
+    const char *detail = ferrotls_conn_error_detail(c->tls);
+    ferrotls_result sticky = ferrotls_conn_error(c->tls);
+    if (sticky != FERROTLS_OK)
+        r = sticky;
+    if (what != NULL)
+        detail = what;
+    else if (detail == NULL || detail[0] == '\0')
+        detail = ferrotls_result_message(r);
+    const char *name = what != NULL ? NULL : ferrotls_result_name(r);
+    fprintf(stderr, "%s: connection from %s failed: %s%s%s%s\n", PROG, c->peer,
+            detail != NULL ? detail : "unknown error", name != NULL ? " (" : "", name != NULL ? name : "",
+            name != NULL ? ")" : "");
+    /* Best effort to let a queued alert out; the socket is non-blocking. */
+    (void)ferrotls_conn_flush(c->tls);
+    conn_finish(c, 0);
+}
+
+/* The status page: plain text, one record when it fits. */
+static void build_page(struct conn *c) {
+    struct summary s;
+    char client_subject[512];
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    summary_get(c->tls, &s);
+    if (ferrotls_conn_peer_cert_count(c->tls) > 0 &&
+        ferrotls_conn_peer_cert(c->tls, 0, &der, &der_len) == FERROTLS_OK && der != NULL)
+        cert_subject(der, der_len, client_subject, sizeof client_subject);
+    else
+        snprintf(client_subject, sizeof client_subject, "%s", "none");
+
+    char body[4096];
+    int blen = snprintf(body, sizeof body,
+                        "ferrotls-server: connection %lu from %s\n"
+                        "Protocol: %s\n"
+                        "Cipher: %s\n"
+                        "Group: %s\n"
+                        "ALPN: %s\n"
+                        "SNI: %s\n"
+                        "Client certificate: %s\n"
+                        "Resumed: %s\n",
+                        c->number, c->peer, s.protocol, s.cipher, s.group, s.alpn, s.sni,
+                        client_subject, s.resumed ? "yes" : "no");
+    if (blen < 0 || (size_t)blen >= sizeof body)
+        blen = (int)strlen(body);
+    int hlen = snprintf((char *)c->out, sizeof c->out,
+                        "HTTP/1.0 200 OK\r\n"
+                        "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Length: %d\r\n"
+                        "Connection: close\r\n"
+                        "\r\n%s",
+                        blen, body);
+    c->out_off = 0;
+    c->out_len = (hlen > 0 && (size_t)hlen < sizeof c->out) ? (size_t)hlen : strlen((char *)c->out);
+}
+
+static int request_complete(const struct conn *c) {
+    for (size_t i = 0; i + 3 < c->req_len; i++)
+        if (memcmp(c->req + i, "\r\n\r\n", 4) == 0)
+            return 1;
+    return 0;
+}
+
+/* Maps WANT_READ / WANT_WRITE to poll events; returns 1 when the call would block. */
+static int would_block(struct conn *c, ferrotls_result r) {
+    if (r == FERROTLS_WANT_READ) {
+        c->events = POLLIN;
+        return 1;
+    }
+    if (r == FERROTLS_WANT_WRITE) {
+        c->events = POLLOUT;
+        return 1;
+    }
+    return 0;
+}
+
+/* Drives one connection as far as it goes without blocking. */
+static void conn_step(struct conn *c) {
+    ferrotls_result r;
+    for (;;) {
+        switch (c->state) {
+        case ST_HANDSHAKE:
+            r = ferrotls_conn_handshake(c->tls);
+            if (r == FERROTLS_OK) {
+                c->state = OPTS.echo ? ST_ECHO : ST_HTTP_READ;
+                continue;
+            }
+            if (would_block(c, r))
+                return;
+            conn_fail(c, r, NULL);
+            return;
+
+        case ST_HTTP_READ: {
+            size_t n = 0;
+            r = ferrotls_conn_read(c->tls, c->req + c->req_len, sizeof c->req - c->req_len, &n);
+            if (r == FERROTLS_OK) {
+                c->req_len += n;
+                if (request_complete(c)) {
+                    build_page(c);
+                    c->state = ST_HTTP_WRITE;
+                } else if (c->req_len == sizeof c->req) {
+                    conn_fail(c, FERROTLS_OK, "HTTP request head larger than 16384 bytes");
+                    return;
+                }
+                continue;
+            }
+            if (r == FERROTLS_CLOSED) { /* the client left without a request */
+                c->state = ST_CLOSING;
+                continue;
+            }
+            if (would_block(c, r))
+                return;
+            conn_fail(c, r, NULL);
+            return;
+        }
+
+        case ST_HTTP_WRITE: {
+            /* The whole page in one call: one record when it fits in one. */
+            size_t accepted = 0;
+            r = ferrotls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off, &accepted);
+            c->out_off += accepted;
+            if (r == FERROTLS_OK && c->out_off == c->out_len) {
+                c->state = ST_CLOSING;
+                continue;
+            }
+            if (r == FERROTLS_OK && accepted == 0)
+                r = FERROTLS_WANT_WRITE; /* buffers full: wait until the socket drains */
+            if (r == FERROTLS_OK)
+                continue;
+            if (would_block(c, r))
+                return;
+            conn_fail(c, r, NULL);
+            return;
+        }
+
+        case ST_ECHO:
+            if (c->out_off < c->out_len) {
+                size_t accepted = 0;
+                r = ferrotls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off, &accepted);
+                c->out_off += accepted;
+                if (r == FERROTLS_OK && accepted == 0)
+                    r = FERROTLS_WANT_WRITE; /* buffers full: wait until the socket drains */
+                if (r == FERROTLS_OK)
+                    continue;
+                if (would_block(c, r))
+                    return;
+                conn_fail(c, r, NULL);
+                return;
+            } else {
+                size_t n = 0;
+                r = ferrotls_conn_read(c->tls, c->out, sizeof c->out, &n);
+                if (r == FERROTLS_OK) {
+                    c->out_off = 0;
+                    c->out_len = n;
+                    continue;
+                }
+                if (r == FERROTLS_CLOSED) {
+                    c->state = ST_CLOSING;
+                    continue;
+                }
+                if (would_block(c, r))
+                    return;
+                conn_fail(c, r, NULL);
+                return;
+            }
+
+        case ST_CLOSING:
+            r = ferrotls_conn_close(c->tls); /* queues close_notify and flushes */
+            if (r == FERROTLS_OK || r == FERROTLS_CLOSED) {
+                r = ferrotls_conn_flush(c->tls);
+                if (would_block(c, r))
+                    return;
+                /* Half-close, then wait briefly for the peer to hang up, so that bytes still on
+                 * their way to us (their close_notify) do not turn our close into a reset that
+                 * could destroy the reply before the client read it. */
+                shutdown(c->fd, SHUT_WR);
+                c->state = ST_LINGER;
+                c->linger_until = time(NULL) + LINGER_SECONDS;
+                continue;
+            }
+            if (would_block(c, r))
+                return;
+            conn_fail(c, r, NULL);
+            return;
+
+        case ST_LINGER: {
+            /* Raw reads past the engine: whatever still comes is discarded. */
+            uint8_t junk[4096];
+            ssize_t n = recv(c->fd, junk, sizeof junk, 0);
+            if (n > 0)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && time(NULL) < c->linger_until) {
+                c->events = POLLIN;
+                return;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            conn_finish(c, 1);
+            return;
+        }
+        }
+    }
+}
+
+static void accept_all(int lfd, ferrotls_config *cfg) {
+    for (;;) {
+        if (OPTS.max_conns > 0 && accepted_total >= (unsigned long)OPTS.max_conns)
+            return;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept(lfd, (struct sockaddr *)&ss, &sl);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                fprintf(stderr, "%s: accept: %s\n", PROG, strerror(errno));
+            return;
+        }
+        struct conn *c = NULL;
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            if (!CONNS[i].used) {
+                c = &CONNS[i];
+                break;
+            }
+        }
+        if (c == NULL) { /* cannot happen: the listener is not polled when full */
+            close(fd);
+            continue;
+        }
+        memset(c, 0, offsetof(struct conn, req));
+        c->used = 1;
+        c->fd = fd;
+        c->number = ++accepted_total;
+        char host[64] = "?", serv[16] = "?";
+        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        snprintf(c->peer, sizeof c->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, serv);
+        snprintf(c->trace_prefix, sizeof c->trace_prefix, "[trace #%lu] ", c->number);
+        c->state = ST_HANDSHAKE;
+        c->events = POLLIN;
+
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+            fprintf(stderr, "%s: connection from %s failed: fcntl: %s\n", PROG, c->peer, strerror(errno));
+            close(fd);
+            c->used = 0;
+            completed_total++;
+            failed_total++;
+            continue;
+        }
+        ferrotls_result r = ferrotls_conn_new_server(cfg, &c->tls);
+        if (r == FERROTLS_OK)
+            r = ferrotls_conn_set_fd(c->tls, fd);
+        if (r == FERROTLS_OK && OPTS.trace)
+            r = ferrotls_conn_set_trace_callback(c->tls, trace_print, c->trace_prefix);
+        if (r != FERROTLS_OK) {
+            if (c->tls == NULL) {
+                fprintf(stderr, "%s: connection from %s failed: %s (%s)\n", PROG, c->peer,
+                        ferrotls_last_error_detail(), ferrotls_result_name(r));
+                close(fd);
+                c->used = 0;
+                completed_total++;
+                failed_total++;
+            } else {
+                conn_fail(c, r, NULL);
+            }
+            continue;
+        }
+        conn_step(c);
+    }
+}
+
+static int listen_on(const char *host, const char *port, char *shown, size_t shown_cap) {
+    struct addrinfo hints, *res = NULL, *ai;
+    int fd = -1, err, one = 1, saved = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((err = getaddrinfo(host, port, &hints, &res)) != 0) {
+        fprintf(stderr, "%s: error: cannot resolve %s: %s\n", PROG, host, gai_strerror(err));
+        return -1;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "%s: error: cannot listen on %s:%s: %s\n", PROG, host, port, strerror(saved));
+        return -1;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+        fprintf(stderr, "%s: error: fcntl: %s\n", PROG, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[64] = "?", s[16] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, s, sizeof s, NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(shown, shown_cap, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, s);
+    return fd;
+}
+
+int main(int argc, char **argv) {
+    static struct pollfd pfds[MAX_CONNS + 1];
+    static struct conn *owners[MAX_CONNS + 1];
+    char shown[100];
+
+    signal(SIGPIPE, SIG_IGN); /* the library sends with MSG_NOSIGNAL; this covers everything else */
+    parse_options(argc, argv, &OPTS);
+    ferrotls_config *cfg = build_config(&OPTS);
+    int lfd = listen_on(OPTS.host, OPTS.port, shown, sizeof shown);
+    if (lfd < 0)
+        return EXIT_FAIL;
+    fprintf(stderr, "%s: listening on %s\n", PROG, shown);
+    fflush(stderr);
+
+    for (;;) {
+        if (OPTS.max_conns > 0 && completed_total >= (unsigned long)OPTS.max_conns)
+            break;
+        nfds_t n = 0;
+        size_t active = 0;
+        int timeout = -1;
+        time_t now = time(NULL);
+        for (size_t i = 0; i < MAX_CONNS; i++) {
+            struct conn *c = &CONNS[i];
+            if (!c->used)
+                continue;
+            active++;
+            if (c->state == ST_LINGER) {
+                int left = (int)(c->linger_until - now);
+                int ms = left > 0 ? left * 1000 : 0;
+                if (timeout < 0 || ms < timeout)
+                    timeout = ms;
+            }
+            pfds[n].fd = c->fd;
+            pfds[n].events = c->events;
+            pfds[n].revents = 0;
+            owners[n++] = c;
+        }
+        int accepting = active < MAX_CONNS &&
+                        !(OPTS.max_conns > 0 && accepted_total >= (unsigned long)OPTS.max_conns);
+        if (accepting) {
+            pfds[n].fd = lfd;
+            pfds[n].events = POLLIN;
+            pfds[n].revents = 0;
+            owners[n++] = NULL;
+        }
+        int ready = poll(pfds, n, timeout);
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "%s: error: poll: %s\n", PROG, strerror(errno));
+            return EXIT_FAIL;
+        }
+        for (nfds_t i = 0; i < n; i++) {
+            struct conn *c = owners[i];
+            if (c == NULL) {
+                if (pfds[i].revents & POLLIN)
+                    accept_all(lfd, cfg);
+            } else if (c->used && (pfds[i].revents != 0 || (c->state == ST_LINGER && ready == 0))) {
+                conn_step(c);
+            } else if (c->used && c->state == ST_LINGER && time(NULL) >= c->linger_until) {
+                conn_finish(c, 1);
+            }
+        }
+    }
+    close(lfd);
+    ferrotls_config_free(cfg);
+    fprintf(stderr, "%s: %lu connection(s) served, %lu failed; exiting (--max-conns)\n", PROG,
+            completed_total, failed_total);
+    return EXIT_OK;
+}

@@ -1,0 +1,949 @@
+//! Connections: lifecycle, the sans-IO core, errors and introspection.
+
+use std::ffi::{CString, c_char, c_void};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use super::fd::{self, FdState};
+use super::*;
+use crate::config::{Config, Role};
+use crate::conn::{Connection, HandshakeKind, ReadStatus, TraceEvent, TraceKind};
+use crate::error::Error;
+
+/// A TLS connection, client or server (opaque). One thread at a time.
+#[allow(non_camel_case_types)]
+pub struct ferrotls_conn {
+    _private: [u8; 0],
+}
+
+/// `ferrotls_conn_wants`: the engine needs ciphertext from the peer.
+pub const FERROTLS_WANTS_READ: u32 = 1;
+/// `ferrotls_conn_wants`: ciphertext is waiting to be sent (`ferrotls_conn_outgoing_len` > 0).
+pub const FERROTLS_WANTS_WRITE: u32 = 2;
+/// `ferrotls_conn_wants`: the handshake is not complete.
+pub const FERROTLS_WANTS_HANDSHAKING: u32 = 4;
+/// `ferrotls_conn_wants`: the peer sent close_notify.
+pub const FERROTLS_WANTS_CLOSED: u32 = 8;
+/// `ferrotls_conn_wants`: the connection failed (see `ferrotls_conn_error`).
+pub const FERROTLS_WANTS_FAILED: u32 = 16;
+
+/// `ferrotls_conn_handshake_kind`: a full handshake.
+pub const FERROTLS_HANDSHAKE_FULL: u32 = 1;
+/// `ferrotls_conn_handshake_kind`: a full handshake with a HelloRetryRequest.
+pub const FERROTLS_HANDSHAKE_FULL_HRR: u32 = 2;
+/// `ferrotls_conn_handshake_kind`: a resumed handshake.
+pub const FERROTLS_HANDSHAKE_RESUMED: u32 = 3;
+
+/// Trace event: a record was received.
+pub const FERROTLS_TRACE_RECORD_IN: u32 = 0;
+/// Trace event: a record was sent.
+pub const FERROTLS_TRACE_RECORD_OUT: u32 = 1;
+/// Trace event: a handshake message was received.
+pub const FERROTLS_TRACE_HANDSHAKE_IN: u32 = 2;
+/// Trace event: a handshake message was sent.
+pub const FERROTLS_TRACE_HANDSHAKE_OUT: u32 = 3;
+/// Trace event: an alert was received.
+pub const FERROTLS_TRACE_ALERT_IN: u32 = 4;
+/// Trace event: an alert was sent.
+pub const FERROTLS_TRACE_ALERT_OUT: u32 = 5;
+/// Trace event: a state change.
+pub const FERROTLS_TRACE_STATE: u32 = 6;
+/// Trace event: a parameter was negotiated.
+pub const FERROTLS_TRACE_NEGOTIATED: u32 = 7;
+/// Trace event: an error.
+pub const FERROTLS_TRACE_ERROR: u32 = 8;
+
+/// Trace callback: `event` is a `FERROTLS_TRACE_*` value, `text` a NUL-terminated line valid
+/// only during the call. It runs synchronously inside the call on `conn`; the connection is
+/// busy then, so only `ferrotls_conn_get_userdata` may be called on it (anything else returns
+/// `FERROTLS_ERR_CONCURRENT_USE`, or 0/NULL for getters).
+#[allow(non_camel_case_types)]
+pub type ferrotls_trace_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        conn: *const ferrotls_conn,
+        event: u32,
+        text: *const c_char,
+    ),
+>;
+
+/// Everything behind a `ferrotls_conn *`.
+pub(crate) struct ConnState {
+    pub(crate) conn: Connection,
+    _config: Arc<Config>,
+    /// Strings handed out to C; never removed before `conn_free`, so pointers stay valid.
+    strings: Vec<CString>,
+    /// A fatal error of the FFI layer itself (a caught panic or a socket error).
+    pub(crate) fatal: Option<(ferrotls_result, String)>,
+    /// errno behind `FERROTLS_ERR_IO`.
+    pub(crate) os_error: i32,
+    /// Socket mode state, once `ferrotls_conn_set_fd` was called.
+    pub(crate) fd: Option<FdState>,
+}
+
+pub(crate) type ConnHandle = Handle<ConnState>;
+
+impl ConnState {
+    /// A C string owned by the connection (deduplicated), valid until `conn_free`.
+    pub(crate) fn intern(&mut self, s: &str) -> *const c_char {
+        if let Some(c) = self.strings.iter().find(|c| c.as_bytes() == s.as_bytes()) {
+            return c.as_ptr();
+        }
+        let c = to_cstring(s);
+        let p = c.as_ptr();
+        self.strings.push(c);
+        p
+    }
+
+    /// The failure for an engine error from a connection call; the detail is the sticky
+    /// `ConnError` text when the error is the connection's fatal one.
+    pub(crate) fn fail(&self, e: &Error) -> Fail {
+        let detail = match self.conn.error() {
+            Some(ce) if ce.error == *e => ce.to_string(),
+            _ => e.to_string(),
+        };
+        Fail::new(conn_code_of(e), detail)
+    }
+
+    /// The sticky error, if the connection failed: FFI-level first, then the engine's.
+    pub(crate) fn sticky(&self) -> Option<Fail> {
+        if let Some((code, detail)) = &self.fatal {
+            return Some(Fail::new(*code, detail.clone()));
+        }
+        self.conn
+            .error()
+            .map(|ce| Fail::new(conn_code_of(&ce.error), ce.to_string()))
+    }
+}
+
+const PANIC_CONN: &str = "a panic was caught at the ferrotls API boundary; this connection is no longer usable (this is a bug in ferrotls)";
+
+/// Lock a connection and run `f` on it. With `mutating`, an FFI-level fatal error (panic or
+/// socket error) is returned instead of running `f`. A panic in `f` poisons the connection.
+///
+/// # Safety
+/// `c` is NULL or a live handle pointer from this library.
+pub(crate) unsafe fn with_conn<R>(
+    c: *const ferrotls_conn,
+    mutating: bool,
+    f: impl FnOnce(&mut ConnState) -> FfiResult<R>,
+) -> FfiResult<R> {
+    // SAFETY: forwarded caller guarantee.
+    let h = unsafe { ConnHandle::from_ptr(c.cast(), TAG_CONN, "conn")? };
+    let mut st = h.lock("ferrotls_conn")?;
+    if mutating && let Some((code, detail)) = &st.fatal {
+        return Err(Fail::new(*code, detail.clone()));
+    }
+    match catch_unwind(AssertUnwindSafe(|| f(&mut st))) {
+        Ok(r) => r,
+        Err(_) => {
+            st.fatal = Some((FERROTLS_ERR_PANIC, PANIC_CONN.into()));
+            Err(Fail::new(FERROTLS_ERR_PANIC, PANIC_CONN))
+        }
+    }
+}
+
+/// The connection's handle without locking (for the lock-free userdata slot).
+///
+/// # Safety
+/// `c` is NULL or a live handle pointer from this library.
+unsafe fn conn_handle<'a>(c: *const ferrotls_conn) -> FfiResult<&'a ConnHandle> {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { ConnHandle::from_ptr(c.cast(), TAG_CONN, "conn") }
+}
+
+fn new_conn(config: Arc<Config>, conn: Connection) -> *mut ferrotls_conn {
+    let st = ConnState {
+        conn,
+        _config: config,
+        strings: Vec::new(),
+        fatal: None,
+        os_error: 0,
+        fd: None,
+    };
+    ConnHandle::new_raw(TAG_CONN, st).cast()
+}
+
+/// Create a client connection. `server_name` (a DNS name or IP literal) is sent as SNI (DNS
+/// names only) and verified against the certificate; it may be NULL only with
+/// `FERROTLS_VERIFY_DANGEROUS_NO_VERIFY`. `*out` receives the connection (NULL on failure).
+/// The connection holds its own reference to `config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_new_client(
+    config: *const ferrotls_config,
+    server_name: *const c_char,
+    out: *mut *mut ferrotls_conn,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `out` is NULL or writable per the API contract.
+        let out = unsafe { out_param(out, std::ptr::null_mut(), "out")? };
+        // SAFETY: `config` is NULL or a live config.
+        let config = unsafe { config_arc(config, "config")? };
+        if config.role() != Role::Client {
+            return Err(Fail::new(
+                FERROTLS_ERR_WRONG_ROLE,
+                "ferrotls_conn_new_client needs a client configuration (FERROTLS_ROLE_CLIENT), but a server one was passed",
+            ));
+        }
+        let name = if server_name.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL and NUL-terminated per the API contract.
+            Some(unsafe { in_str(server_name, "server_name")? })
+        };
+        let conn = Connection::new_client(config.clone(), name).map_err(|e| Fail::engine(&e))?;
+        *out = new_conn(config, conn);
+        Ok(FERROTLS_OK)
+    })
+}
+
+/// Create a server connection. `*out` receives the connection (NULL on failure).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_new_server(
+    config: *const ferrotls_config,
+    out: *mut *mut ferrotls_conn,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `out` is NULL or writable per the API contract.
+        let out = unsafe { out_param(out, std::ptr::null_mut(), "out")? };
+        // SAFETY: `config` is NULL or a live config.
+        let config = unsafe { config_arc(config, "config")? };
+        if config.role() != Role::Server {
+            return Err(Fail::new(
+                FERROTLS_ERR_WRONG_ROLE,
+                "ferrotls_conn_new_server needs a server configuration (FERROTLS_ROLE_SERVER), but a client one was passed",
+            ));
+        }
+        let conn = Connection::new_server(config.clone()).map_err(|e| Fail::engine(&e))?;
+        *out = new_conn(config, conn);
+        Ok(FERROTLS_OK)
+    })
+}
+
+/// Free a connection (and every string and pointer obtained from it). A socket set with
+/// `ferrotls_conn_set_fd` is not closed. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_free(conn: *mut ferrotls_conn) {
+    ffi_value((), || {
+        // SAFETY: `conn` is NULL or a live connection per the API contract.
+        unsafe { ConnHandle::free(conn.cast(), TAG_CONN, "conn") }
+    })
+}
+
+/// Attach an opaque pointer to the connection (not used by the library).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_userdata(
+    conn: *mut ferrotls_conn,
+    userdata: *mut c_void,
+) {
+    ffi_value((), || {
+        // SAFETY: `conn` is NULL or a live connection.
+        let h = unsafe { conn_handle(conn)? };
+        h.userdata
+            .store(userdata, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    })
+}
+
+/// The pointer set with `ferrotls_conn_set_userdata` (NULL if none). Callable from callbacks.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_get_userdata(conn: *const ferrotls_conn) -> *mut c_void {
+    ffi_value(std::ptr::null_mut(), || {
+        // SAFETY: `conn` is NULL or a live connection.
+        let h = unsafe { conn_handle(conn)? };
+        Ok(h.userdata.load(std::sync::atomic::Ordering::Relaxed))
+    })
+}
+
+/// The C trace callback with its userdata and connection.
+struct TraceSink {
+    cb: unsafe extern "C" fn(*mut c_void, *const ferrotls_conn, u32, *const c_char),
+    userdata: *mut c_void,
+    conn: *const ferrotls_conn,
+}
+
+// SAFETY: a connection is used by one thread at a time (enforced by the busy flag) and the
+// trace callback only runs inside calls on it, on the calling thread. The header documents
+// that `userdata` must be usable on whichever thread calls into the connection.
+unsafe impl Send for TraceSink {}
+
+impl TraceSink {
+    fn emit(&self, ev: &TraceEvent<'_>) {
+        let text = to_cstring(ev.text);
+        // SAFETY: user-supplied callback; `text` is valid during the call and `conn` is the live
+        // (busy) connection handle the sink was installed on.
+        unsafe { (self.cb)(self.userdata, self.conn, trace_code(ev.kind), text.as_ptr()) }
+    }
+}
+
+fn trace_code(kind: TraceKind) -> u32 {
+    match kind {
+        TraceKind::RecordIn => FERROTLS_TRACE_RECORD_IN,
+        TraceKind::RecordOut => FERROTLS_TRACE_RECORD_OUT,
+        TraceKind::HandshakeIn => FERROTLS_TRACE_HANDSHAKE_IN,
+        TraceKind::HandshakeOut => FERROTLS_TRACE_HANDSHAKE_OUT,
+        TraceKind::AlertIn => FERROTLS_TRACE_ALERT_IN,
+        TraceKind::AlertOut => FERROTLS_TRACE_ALERT_OUT,
+        TraceKind::State => FERROTLS_TRACE_STATE,
+        TraceKind::Negotiated => FERROTLS_TRACE_NEGOTIATED,
+        TraceKind::Error => FERROTLS_TRACE_ERROR,
+    }
+}
+
+/// Install (or with NULL `cb`, remove) this connection's trace callback.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_trace_callback(
+    conn: *mut ferrotls_conn,
+    cb: ferrotls_trace_cb,
+    userdata: *mut c_void,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                let trace = cb.map(|cb| {
+                    let sink = TraceSink { cb, userdata, conn };
+                    Box::new(move |ev: &TraceEvent<'_>| sink.emit(ev)) as crate::conn::TraceFn
+                });
+                st.conn.set_trace(trace);
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Give the engine ciphertext received from the peer. `*consumed` (required) receives how many
+/// bytes were taken; it may be less than `len` when inbound buffers are full: read plaintext,
+/// then feed the rest.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_feed(
+    conn: *mut ferrotls_conn,
+    data: *const u8,
+    len: usize,
+    consumed: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `consumed` is NULL or writable.
+        let consumed = unsafe { out_param(consumed, 0, "consumed")? };
+        // SAFETY: `data` is NULL or readable for `len` bytes.
+        let data = unsafe { in_slice(data, len, "data")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                *consumed = st.conn.feed(data).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Tell the engine the transport reached EOF: `FERROTLS_CLOSED` if close_notify was received,
+/// else `FERROTLS_ERR_UNEXPECTED_EOF` (a possible truncation attack).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_feed_eof(conn: *mut ferrotls_conn) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                st.conn.feed_eof().map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_CLOSED)
+            })
+        }
+    })
+}
+
+/// Bytes of ciphertext waiting to be sent to the peer (0 on a bad handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_outgoing_len(conn: *const ferrotls_conn) -> usize {
+    // SAFETY: `conn` is NULL or a live connection.
+    ffi_value(0, || unsafe {
+        with_conn(conn, false, |st| Ok(st.conn.outgoing_len()))
+    })
+}
+
+/// Copy up to `cap` bytes of waiting ciphertext into `buf` (which may be uninitialized) and
+/// remove them from the queue; `*out_n` receives the count (0 when nothing waits).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_take_outgoing(
+    conn: *mut ferrotls_conn,
+    buf: *mut u8,
+    cap: usize,
+    out_n: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `out_n` is NULL or writable.
+        let out_n = unsafe { out_param(out_n, 0, "out_n")? };
+        // SAFETY: `buf` is NULL or writable for `cap` bytes.
+        let buf = unsafe { out_slice(buf, cap, "buf")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                *out_n = st.conn.take_outgoing(buf);
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Zero-copy view of the waiting ciphertext: `*data`/`*len` (both required) are valid until the
+/// next mutating call on the connection. Send some, then `ferrotls_conn_consume_outgoing`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_peek_outgoing(
+    conn: *const ferrotls_conn,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `data` and `len` are NULL or writable.
+        let data = unsafe { out_param(data, std::ptr::null(), "data")? };
+        // SAFETY: as above.
+        let len = unsafe { out_param(len, 0, "len")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let out = st.conn.peek_outgoing();
+                *data = out.as_ptr();
+                *len = out.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Remove `n` bytes (already sent) from the front of the outgoing queue.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_consume_outgoing(
+    conn: *mut ferrotls_conn,
+    n: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let have = st.conn.outgoing_len();
+                if n > have {
+                    return Err(Fail::invalid(format!(
+                        "cannot consume {n} bytes: only {have} are waiting"
+                    )));
+                }
+                st.conn.consume_outgoing(n);
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Drive the handshake. Sans-IO: `FERROTLS_OK` once complete, `FERROTLS_WANT_READ` while it is
+/// not (send `outgoing`, feed the peer's reply, call again), or the fatal error. fd mode: does
+/// the socket I/O itself (`FERROTLS_WANT_READ`/`WANT_WRITE` on a non-blocking socket).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_handshake(conn: *mut ferrotls_conn) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.fd.is_some() {
+                    return fd::handshake(st);
+                }
+                if let Some(fail) = st.sticky() {
+                    return Err(fail);
+                }
+                Ok(if st.conn.is_handshaking() {
+                    FERROTLS_WANT_READ
+                } else {
+                    FERROTLS_OK
+                })
+            })
+        }
+    })
+}
+
+/// Give the engine plaintext to send. `*accepted` (required) receives how many bytes were taken:
+/// those are owned by the library now and never needed again (0 when buffers are full).
+/// fd mode: completes the handshake first and sends; a blocking socket sends everything.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_write(
+    conn: *mut ferrotls_conn,
+    data: *const u8,
+    len: usize,
+    accepted: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `accepted` is NULL or writable.
+        let accepted = unsafe { out_param(accepted, 0, "accepted")? };
+        // SAFETY: `data` is NULL or readable for `len` bytes.
+        let data = unsafe { in_slice(data, len, "data")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.fd.is_some() {
+                    let (code, n) = fd::write(st, data)?;
+                    *accepted = n;
+                    return Ok(code);
+                }
+                *accepted = st.conn.write(data).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Read plaintext into `buf` (may be uninitialized, `cap` > 0). Returns `FERROTLS_OK` with
+/// `*out_n` > 0, `FERROTLS_WANT_READ` (feed more / socket not readable), `FERROTLS_CLOSED`
+/// (close_notify received), or an error; `FERROTLS_OK` never comes with 0 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_read(
+    conn: *mut ferrotls_conn,
+    buf: *mut u8,
+    cap: usize,
+    out_n: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `out_n` is NULL or writable.
+        let out_n = unsafe { out_param(out_n, 0, "out_n")? };
+        if cap == 0 {
+            return Err(Fail::invalid(
+                "argument 'cap' is 0; read needs room for at least one byte",
+            ));
+        }
+        // SAFETY: `buf` is NULL or writable for `cap` bytes.
+        let buf = unsafe { out_slice(buf, cap, "buf")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.fd.is_some() {
+                    let (code, n) = fd::read(st, buf)?;
+                    *out_n = n;
+                    return Ok(code);
+                }
+                read_status(st, buf, out_n)
+            })
+        }
+    })
+}
+
+pub(crate) fn read_status(
+    st: &mut ConnState,
+    buf: &mut [u8],
+    out_n: &mut usize,
+) -> FfiResult<ferrotls_result> {
+    match st.conn.read(buf).map_err(|e| st.fail(&e))? {
+        ReadStatus::Data(0) => Ok(FERROTLS_WANT_READ),
+        ReadStatus::Data(n) => {
+            *out_n = n;
+            Ok(FERROTLS_OK)
+        }
+        ReadStatus::WouldBlock => Ok(FERROTLS_WANT_READ),
+        ReadStatus::Closed => Ok(FERROTLS_CLOSED),
+    }
+}
+
+/// Bytes of decrypted plaintext ready to read without more input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_readable(conn: *const ferrotls_conn) -> usize {
+    // SAFETY: `conn` is NULL or a live connection.
+    ffi_value(0, || unsafe {
+        with_conn(conn, false, |st| Ok(st.conn.readable()))
+    })
+}
+
+/// Queue close_notify (idempotent). fd mode: also flush (`FERROTLS_WANT_WRITE` if the socket
+/// would block; call `ferrotls_conn_flush` later).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_close(conn: *mut ferrotls_conn) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                st.conn.close();
+                if st.fd.is_some() {
+                    return fd::flush(st);
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// fd mode: send the waiting ciphertext; `FERROTLS_WANT_WRITE` until it is all sent. Without a
+/// socket: `FERROTLS_ERR_WRONG_STATE` (send `peek_outgoing`/`take_outgoing` yourself).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_flush(conn: *mut ferrotls_conn) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.fd.is_none() {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_WRONG_STATE,
+                        "ferrotls_conn_flush needs a socket (ferrotls_conn_set_fd); in sans-IO mode send the bytes from ferrotls_conn_peek_outgoing or ferrotls_conn_take_outgoing yourself",
+                    ));
+                }
+                fd::flush(st)
+            })
+        }
+    })
+}
+
+/// What the connection is waiting for: a mask of `FERROTLS_WANTS_*` (0 on a bad handle).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_wants(conn: *const ferrotls_conn) -> u32 {
+    // SAFETY: `conn` is NULL or a live connection.
+    ffi_value(0, || unsafe {
+        with_conn(conn, false, |st| {
+            let mut w = 0;
+            if st.conn.wants_read() {
+                w |= FERROTLS_WANTS_READ;
+            }
+            if st.conn.wants_write() || st.conn.outgoing_len() > 0 {
+                w |= FERROTLS_WANTS_WRITE;
+            }
+            if st.conn.is_handshaking() {
+                w |= FERROTLS_WANTS_HANDSHAKING;
+            }
+            let closed_err = st.conn.error().is_some_and(|ce| ce.error == Error::Closed);
+            if st.conn.received_close_notify() || closed_err {
+                w |= FERROTLS_WANTS_CLOSED;
+            }
+            if st.fatal.is_some() || (st.conn.error().is_some() && !closed_err) {
+                w |= FERROTLS_WANTS_FAILED;
+            }
+            Ok(w)
+        })
+    })
+}
+
+// ---- errors -------------------------------------------------------------------------------
+
+/// The connection's sticky fatal code (`FERROTLS_OK` if it has not failed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_error(conn: *const ferrotls_conn) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                Ok(st.sticky().map_or(FERROTLS_OK, |f| f.code))
+            })
+        }
+    })
+}
+
+/// The detail of the connection's fatal error, e.g. "certificate for 'a.test' expired ...";
+/// "" if it has not failed. Owned by the connection, valid until `ferrotls_conn_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_error_detail(conn: *const ferrotls_conn) -> *const c_char {
+    ffi_value(c"".as_ptr(), || {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                Ok(match st.sticky() {
+                    Some(f) => st.intern(&f.detail),
+                    None => c"".as_ptr(),
+                })
+            })
+        }
+    })
+}
+
+/// The errno behind the last `FERROTLS_ERR_IO` (0 if none).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_os_error(conn: *const ferrotls_conn) -> std::ffi::c_int {
+    // SAFETY: `conn` is NULL or a live connection.
+    ffi_value(0, || unsafe {
+        with_conn(conn, false, |st| Ok(st.os_error))
+    })
+}
+
+// ---- introspection ------------------------------------------------------------------------
+
+/// A getter that returns a number (0 on a bad handle or before negotiation).
+///
+/// # Safety
+/// `c` is NULL or a live handle pointer from this library.
+unsafe fn get_num<R: Copy>(c: *const ferrotls_conn, zero: R, f: impl FnOnce(&ConnState) -> R) -> R {
+    // SAFETY: forwarded caller guarantee.
+    ffi_value(zero, || unsafe { with_conn(c, false, |st| Ok(f(st))) })
+}
+
+/// A getter that returns a connection-owned string (NULL if absent).
+///
+/// # Safety
+/// `c` is NULL or a live handle pointer from this library.
+unsafe fn get_str(
+    c: *const ferrotls_conn,
+    f: impl FnOnce(&ConnState) -> Option<String>,
+) -> *const c_char {
+    // SAFETY: forwarded caller guarantee.
+    ffi_value(std::ptr::null(), || unsafe {
+        with_conn(c, false, |st| {
+            Ok(match f(st) {
+                Some(s) => st.intern(&s),
+                None => std::ptr::null(),
+            })
+        })
+    })
+}
+
+/// The negotiated protocol version (0x0304 = TLS 1.3); 0 before negotiation.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_protocol_version(conn: *const ferrotls_conn) -> u16 {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe {
+        get_num(conn, 0, |st| {
+            st.conn.protocol_version().map_or(0, |v| v.to_int())
+        })
+    }
+}
+
+/// The negotiated version as "TLSv1.3" / "TLSv1.2"; NULL before negotiation. Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_version_name(conn: *const ferrotls_conn) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe {
+        get_str(conn, |st| {
+            st.conn.protocol_version().map(|v| v.display_name())
+        })
+    }
+}
+
+/// The negotiated cipher suite's IANA number; 0 before negotiation.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_cipher_suite(conn: *const ferrotls_conn) -> u16 {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe {
+        get_num(conn, 0, |st| {
+            st.conn.cipher_suite().map_or(0, |v| v.to_int())
+        })
+    }
+}
+
+/// The negotiated cipher suite's IANA name ("TLS_AES_128_GCM_SHA256"); NULL before negotiation.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_cipher_name(conn: *const ferrotls_conn) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| st.conn.cipher_suite().map(|v| v.to_string())) }
+}
+
+/// The negotiated key-exchange group's IANA number (0x001d = X25519); 0 if none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_group(conn: *const ferrotls_conn) -> u16 {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_num(conn, 0, |st| st.conn.group().map_or(0, |v| v.to_int())) }
+}
+
+/// The negotiated group's name ("X25519", "P-256"); NULL if none. Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_group_name(conn: *const ferrotls_conn) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| st.conn.group().map(|v| v.to_string())) }
+}
+
+/// The signature scheme the peer signed the handshake with (IANA number); 0 if none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_signature_scheme(conn: *const ferrotls_conn) -> u16 {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe {
+        get_num(conn, 0, |st| {
+            st.conn.signature_scheme().map_or(0, |v| v.to_int())
+        })
+    }
+}
+
+/// The signature scheme's name ("ecdsa_secp256r1_sha256"); NULL if none. Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_signature_scheme_name(
+    conn: *const ferrotls_conn,
+) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| st.conn.signature_scheme().map(|v| v.to_string())) }
+}
+
+/// The negotiated ALPN protocol: `*proto`/`*len` (required) point into the connection (valid
+/// until `ferrotls_conn_free`); `FERROTLS_ERR_NOT_FOUND` if none was negotiated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_alpn(
+    conn: *const ferrotls_conn,
+    proto: *mut *const u8,
+    len: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `proto`/`len` are NULL or writable.
+        let proto = unsafe { out_param(proto, std::ptr::null(), "proto")? };
+        // SAFETY: as above.
+        let len = unsafe { out_param(len, 0, "len")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let Some(p) = st.conn.alpn_protocol() else {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_NOT_FOUND,
+                        "no ALPN protocol was negotiated",
+                    ));
+                };
+                *proto = p.as_ptr();
+                *len = p.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Client: the server name it was created with; server: the SNI the client sent. NULL if none.
+/// Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_server_name(conn: *const ferrotls_conn) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| st.conn.server_name().map(str::to_owned)) }
+}
+
+/// Number of certificates the peer sent (0 if none).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_peer_cert_count(conn: *const ferrotls_conn) -> usize {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_num(conn, 0, |st| st.conn.peer_certificates().len()) }
+}
+
+/// The peer's certificate `index` (0 = leaf) as DER: `*der`/`*len` (required) point into the
+/// connection, valid until `ferrotls_conn_free`. `FERROTLS_ERR_NOT_FOUND` past the end.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_peer_cert(
+    conn: *const ferrotls_conn,
+    index: usize,
+    der: *mut *const u8,
+    len: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `der`/`len` are NULL or writable.
+        let der = unsafe { out_param(der, std::ptr::null(), "der")? };
+        // SAFETY: as above.
+        let len = unsafe { out_param(len, 0, "len")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let certs = st.conn.peer_certificates();
+                let Some(cert) = certs.get(index) else {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_NOT_FOUND,
+                        format!(
+                            "the peer sent {} certificate(s); there is no index {index}",
+                            certs.len()
+                        ),
+                    ));
+                };
+                *der = cert.as_ptr();
+                *len = cert.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// The subject of the peer's leaf certificate ("CN=localhost, O=..."); NULL if none.
+/// Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_peer_cert_subject(
+    conn: *const ferrotls_conn,
+) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| st.conn.peer_cert_subject()) }
+}
+
+/// `FERROTLS_HANDSHAKE_FULL`, `_FULL_HRR` or `_RESUMED`; 0 before the handshake completes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_handshake_kind(conn: *const ferrotls_conn) -> u32 {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe {
+        get_num(conn, 0, |st| match st.conn.handshake_kind() {
+            None => 0,
+            Some(HandshakeKind::Full) => FERROTLS_HANDSHAKE_FULL,
+            Some(HandshakeKind::FullWithHelloRetry) => FERROTLS_HANDSHAKE_FULL_HRR,
+            Some(HandshakeKind::Resumed) => FERROTLS_HANDSHAKE_RESUMED,
+        })
+    }
+}
+
+/// The last alert sent or received: `*description` (the RFC 8446 number) and `*sent_by_us`
+/// (both required). `FERROTLS_ERR_NOT_FOUND` if there was none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_last_alert(
+    conn: *const ferrotls_conn,
+    description: *mut u8,
+    sent_by_us: *mut bool,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: out-params are NULL or writable.
+        let description = unsafe { out_param(description, 0, "description")? };
+        // SAFETY: as above.
+        let sent_by_us = unsafe { out_param(sent_by_us, false, "sent_by_us")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let Some((alert, ours)) = st.conn.last_alert() else {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_NOT_FOUND,
+                        "no alert was sent or received",
+                    ));
+                };
+                *description = alert.to_int();
+                *sent_by_us = ours;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Keying material exporter (RFC 5705 / RFC 8446 §7.5): fill `out[0..n]` (may be uninitialized;
+/// zeroed on failure). `context` NULL means "no context", which differs from an empty one.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_export_keying_material(
+    conn: *const ferrotls_conn,
+    out: *mut u8,
+    n: usize,
+    label: *const u8,
+    label_len: usize,
+    context: *const u8,
+    context_len: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `out` is NULL or writable for `n` bytes.
+        let out = unsafe { out_slice(out, n, "out")? };
+        // SAFETY: `label` is NULL or readable for `label_len` bytes.
+        let label = unsafe { in_slice(label, label_len, "label")? };
+        let context = if context.is_null() {
+            if context_len != 0 {
+                return Err(Fail::null("context"));
+            }
+            None
+        } else {
+            // SAFETY: non-NULL, readable for `context_len` bytes.
+            Some(unsafe { in_slice(context, context_len, "context")? })
+        };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                if let Err(e) = st.conn.export_keying_material(out, label, context) {
+                    out.fill(0);
+                    return Err(st.fail(&e));
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Send a TLS 1.3 KeyUpdate; with `request_peer` ask the peer to update its keys too.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_key_update(
+    conn: *mut ferrotls_conn,
+    request_peer: bool,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                st.conn.key_update(request_peer).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}

@@ -1,0 +1,611 @@
+#!/usr/bin/env bash
+# C / interop tests: the example programs against each other, OpenSSL, curl and GnuTLS, all on
+# 127.0.0.1 with ports chosen by the system and bounded timeouts. Run by `make test` after `make`.
+#
+#   tests/c/run.sh [NAME-PATTERN]      run the tests whose name matches (grep -E), default all
+#
+# Environment:
+#   FERROTLS_SKIP_TLS12=1   skip the TLS 1.2 group (default: run it)
+#   FERROTLS_TEST_KEEP=1    keep the work folder with every test's log
+#   FERROTLS_EXAMPLES_DIR   where ferrotls-client / ferrotls-server are (default target/examples-c)
+#
+# The last line is "N passed, N failed, N skipped"; the exit code is non-zero on any failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BIN="${FERROTLS_EXAMPLES_DIR:-$ROOT/target/examples-c}"
+CERTS="$ROOT/examples-c/certs"
+CLIENT="$BIN/ferrotls-client"
+SERVER="$BIN/ferrotls-server"
+FILTER="${1:-}"
+T=20 # seconds: the bound on every single command that talks to a peer
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferrotls-c-tests.XXXXXX")"
+cleanup() {
+    local pids
+    pids="$(jobs -p)"
+    [ -n "$pids" ] && kill $pids 2>/dev/null || true
+    if [ "${FERROTLS_TEST_KEEP:-0}" = 1 ]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+FAILED_NAMES=()
+
+for b in "$CLIENT" "$SERVER"; do
+    if [ ! -x "$b" ]; then
+        echo "tests/c/run.sh: $b is missing; run 'make' first" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+
+# ---- helpers (used inside the tests, which run in subshells with set -e) ----------------------
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect FILE PATTERN...: every extended regex must match some line of FILE.
+expect() {
+    local file="$1"; shift
+    local pat
+    for pat in "$@"; do
+        grep -Eq -- "$pat" "$file" || { echo "--- $file:" >&2; cat "$file" >&2; fail "no line matches /$pat/ in $(basename "$file")"; }
+    done
+}
+# expect_not FILE PATTERN
+expect_not() {
+    if grep -Eq -- "$2" "$1"; then echo "--- $1:" >&2; cat "$1" >&2; fail "unexpected /$2/ in $(basename "$1")"; fi
+}
+
+# wait_line FILE SED-EXPR PID: waits (10 s at most) for a line in FILE from which the sed
+# expression (with -n) prints the port; echoes it.
+wait_port() {
+    local file="$1" expr="$2" pid="$3" port="" i
+    for i in $(seq 1 200); do
+        port="$(sed -n "$expr" "$file" 2>/dev/null | head -n 1 || true)"
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "--- $file:" >&2
+    cat "$file" >&2 || true
+    fail "server did not start (no listening line in $(basename "$file"))"
+}
+
+# start_server NAME [ferrotls-server options...]: sets SPORT and SPID; stderr in $D/NAME.err.
+start_server() {
+    local name="$1"; shift
+    : >"$D/$name.err"
+    timeout 60 "$SERVER" --host 127.0.0.1 --port 0 "$@" 2>"$D/$name.err" &
+    SPID=$!
+    SPORT="$(wait_port "$D/$name.err" 's/^ferrotls-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SPID")"
+}
+
+# start_openssl_server NAME [s_server options...]: sets OPORT and OPID.
+start_openssl_server() {
+    local name="$1"; shift
+    : >"$D/$name.out"
+    timeout 60 openssl s_server -accept 127.0.0.1:0 -naccept 1 "$@" >"$D/$name.out" 2>"$D/$name.err" &
+    OPID=$!
+    OPORT="$(wait_port "$D/$name.out" 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OPID")"
+}
+
+# wait_server PID: the server must exit (after --max-conns) within the bound.
+wait_server() {
+    local i
+    for i in $(seq 1 $((T * 20))); do
+        kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
+        sleep 0.05
+    done
+    fail "server $1 did not exit"
+}
+
+GET=$'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n'
+
+# client NAME [ferrotls-client options...] HOST PORT: stdin from $GET; $D/NAME.out / .err; sets CRC.
+client() {
+    local name="$1"; shift
+    set +e
+    printf '%s' "$GET" | timeout "$T" "$CLIENT" "$@" >"$D/$name.out" 2>"$D/$name.err"
+    CRC=$?
+    set -e
+}
+
+# ---- runner ------------------------------------------------------------------------------------
+
+# run GROUP NAME: runs the function test_NAME in a subshell with its own folder $D.
+run() {
+    local group="$1" name="$2"
+    if [ -n "$FILTER" ] && ! grep -Eq -- "$FILTER" <<<"$name"; then return 0; fi
+    if [ "$group" = tls12 ] && [ "${FERROTLS_SKIP_TLS12:-0}" = 1 ]; then
+        echo "skip  $name (FERROTLS_SKIP_TLS12=1)"
+        SKIPPED=$((SKIPPED + 1))
+        return 0
+    fi
+    D="$WORK/$name"
+    mkdir -p "$D"
+    local start rc
+    start=$(date +%s)
+    set +e
+    (
+        set -euo pipefail
+        trap 'p="$(jobs -p)"; [ -z "$p" ] || kill $p 2>/dev/null || true' EXIT
+        "test_$name"
+    ) >"$D/log" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then
+        echo "ok    $name ($(( $(date +%s) - start )) s)"
+        PASSED=$((PASSED + 1))
+    else
+        echo "FAIL  $name ($(( $(date +%s) - start )) s)"
+        sed 's/^/      | /' "$D/log" | tail -n 40
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES+=("$name")
+    fi
+}
+
+# ---- tests: command line (need no handshake) ---------------------------------------------------
+
+test_usage_errors() {
+    local rc
+    set +e
+    "$CLIENT" >/dev/null 2>"$D/a.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client without HOST PORT: exit $rc, want 2"
+    expect "$D/a.err" '^usage: ferrotls-client'
+    "$CLIENT" --bogus localhost 1 >/dev/null 2>"$D/b.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --bogus: exit $rc, want 2"
+    expect "$D/b.err" "unknown option '--bogus'" '^usage:'
+    "$CLIENT" localhost 1 --cafile >/dev/null 2>"$D/c.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --cafile without value: exit $rc, want 2"
+    expect "$D/c.err" 'needs a value'
+    "$CLIENT" localhost notaport >/dev/null 2>"$D/d.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client with a bad port: exit $rc, want 2"
+    "$CLIENT" --tls1.2 --tls1.3 localhost 1 >/dev/null 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "client --tls1.2 --tls1.3: exit $rc, want 2"
+    "$CLIENT" --ciphers NOPE localhost 1 >/dev/null 2>"$D/e.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --ciphers NOPE: exit $rc, want 2"
+    expect "$D/e.err" "unknown cipher suite 'NOPE'"
+    "$CLIENT" --groups X25519:P-999 localhost 1 >/dev/null 2>"$D/f.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --groups P-999: exit $rc, want 2"
+    "$CLIENT" --help >"$D/help.out" 2>/dev/null; rc=$?
+    [ "$rc" = 0 ] || fail "client --help: exit $rc, want 0"
+    expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace'
+    "$SERVER" >/dev/null 2>"$D/g.err"; rc=$?
+    [ "$rc" = 2 ] || fail "server without --cert: exit $rc, want 2"
+    expect "$D/g.err" '^usage: ferrotls-server'
+    "$SERVER" --cert x --key y --frobnicate >/dev/null 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "server --frobnicate: exit $rc, want 2"
+    "$SERVER" --cert x --key y --max-conns >/dev/null 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "server --max-conns without value: exit $rc, want 2"
+    "$SERVER" --cert x --key y --verify-client >/dev/null 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "server --verify-client without --cafile: exit $rc, want 2"
+    "$SERVER" --help >"$D/shelp.out" 2>/dev/null; rc=$?
+    [ "$rc" = 0 ] || fail "server --help: exit $rc, want 0"
+    expect "$D/shelp.out" '--echo' '--max-conns' '--verify-client' '--request-client'
+    set -e
+}
+
+test_bad_files() {
+    local rc
+    set +e
+    "$SERVER" --cert /nonexistent.pem --key /nonexistent.key --port 0 >/dev/null 2>"$D/s.err"; rc=$?
+    set -e
+    [ "$rc" = 1 ] || fail "server with a missing cert file: exit $rc, want 1"
+    expect "$D/s.err" 'ferrotls-server: error: .*\(FERROTLS_'
+    set +e
+    "$CLIENT" --cafile /nonexistent.pem localhost 1 </dev/null >/dev/null 2>"$D/c.err"; rc=$?
+    set -e
+    [ "$rc" = 1 ] || fail "client with a missing --cafile: exit $rc, want 1"
+    expect "$D/c.err" 'ferrotls-client: error: .*\(FERROTLS_'
+}
+
+test_sess_not_supported() {
+    # --sess-out is accepted and reported as not supported; nothing listens on the port, so the
+    # connection fails (exit 1) after the notice.
+    local rc port
+    port="$(free_port)"
+    set +e
+    timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --sess-out "$D/s.bin" 127.0.0.1 "$port" </dev/null >/dev/null 2>"$D/c.err"; rc=$?
+    set -e
+    [ "$rc" = 1 ] || fail "exit $rc, want 1"
+    expect "$D/c.err" 'session resumption is not supported yet' '(cannot connect|error:)'
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- tests: our client <-> our server ----------------------------------------------------------
+
+# The summary and the page of a good conversation.
+check_conversation() { # NAME PROTOCOL
+    local name="$1" proto="$2"
+    [ "$CRC" = 0 ] || { cat "$D/$name.err" >&2; fail "client exit $CRC, want 0"; }
+    expect "$D/$name.err" "^Protocol: $proto\$" '^Cipher: TLS_[A-Z0-9_]+$' '^Group: (X25519|secp256r1|P-256|secp384r1|P-384)$' \
+        '^ALPN: ' '^Peer certificate: .*CN=localhost' '^Resumed: no$'
+    expect "$D/$name.out" '^HTTP/1.0 200 OK' "^Protocol: $proto" '^Cipher: TLS_' '^SNI: localhost'
+}
+
+test_ours_tls13() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.err" '^Group: X25519$' '^ALPN: none$'
+    wait_server "$SPID"
+}
+
+test_ours_tls13_rsa() {
+    start_server s --cert "$CERTS/server-rsa.pem" --key "$CERTS/server-rsa.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" --tls1.3 localhost "$SPORT"
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+}
+
+test_ours_sec1_key() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server-ec-sec1.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+}
+
+test_ours_suites_groups() {
+    local suite group
+    for suite in TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
+        for group in P-256 P-384; do
+            start_server "s-$suite-$group" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+            client "c-$suite-$group" --cafile "$CERTS/ca.pem" --ciphers "$suite" --groups "$group" localhost "$SPORT"
+            check_conversation "c-$suite-$group" TLSv1.3
+            expect "$D/c-$suite-$group.err" "^Cipher: $suite\$"
+            wait_server "$SPID"
+        done
+    done
+}
+
+test_ours_tls12() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2
+    client c --cafile "$CERTS/ca.pem" --tls1.2 localhost "$SPORT"
+    check_conversation c TLSv1.2
+    expect "$D/c.err" '^Cipher: TLS_ECDHE_ECDSA_WITH_'
+    # the server side limited to 1.2, the client offering both
+    client c2 --cafile "$CERTS/ca.pem" --ciphers ECDHE-ECDSA-AES256-GCM-SHA384:TLS_AES_128_GCM_SHA256 --tls1.2 localhost "$SPORT"
+    check_conversation c2 TLSv1.2
+    expect "$D/c2.err" '^Cipher: TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384$'
+    wait_server "$SPID"
+}
+
+test_ours_tls12_rsa() {
+    start_server s --cert "$CERTS/server-rsa.pem" --key "$CERTS/server-rsa.key" --tls1.2 --max-conns 1
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.2
+    expect "$D/c.err" '^Cipher: TLS_ECDHE_RSA_WITH_'
+    wait_server "$SPID"
+}
+
+test_trace() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --trace
+    client c --trace --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.err" '^\[trace\] .*ClientHello' '^\[trace\] .*ServerHello' '^\[trace\] .*Finished'
+    wait_server "$SPID"
+    expect "$D/s.err" '^\[trace #1\] .*ClientHello'
+}
+
+# ---- tests: OpenSSL, curl, GnuTLS ---------------------------------------------------------------
+
+test_client_vs_openssl_tls13() {
+    start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -www -tls1_3
+    client c --cafile "$CERTS/ca.pem" localhost "$OPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c.err" '^Protocol: TLSv1.3$' '^Peer certificate: .*CN=localhost'
+    expect "$D/c.out" '^HTTP/1.0 200 ok' 'TLSv1.3'
+}
+
+test_client_vs_openssl_tls12() {
+    start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -www -tls1_2
+    client c --cafile "$CERTS/ca.pem" localhost "$OPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c.err" '^Protocol: TLSv1.2$' '^Cipher: TLS_ECDHE_ECDSA_WITH_'
+    expect "$D/c.out" '^HTTP/1.0 200 ok' 'TLSv1.2'
+}
+
+openssl_client() { # NAME VERSION-FLAG PORT [more s_client options]
+    local name="$1" ver="$2" port="$3"; shift 3
+    set +e
+    printf '%s' "$GET" | timeout "$T" openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+        -CAfile "$CERTS/ca.pem" -verify_return_error "$ver" -ign_eof "$@" >"$D/$name.out" 2>"$D/$name.err"
+    ORC=$?
+    set -e
+}
+
+test_openssl_vs_server_tls13() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    openssl_client o -tls1_3 "$SPORT"
+    [ "$ORC" = 0 ] || { cat "$D/o.err" >&2; fail "openssl s_client exit $ORC"; }
+    expect "$D/o.out" 'Verify return code: 0 \(ok\)' '^HTTP/1.0 200 OK' '^Protocol: TLSv1.3'
+    wait_server "$SPID"
+}
+
+test_openssl_vs_server_tls12() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    openssl_client o -tls1_2 "$SPORT"
+    [ "$ORC" = 0 ] || { cat "$D/o.err" >&2; fail "openssl s_client exit $ORC"; }
+    expect "$D/o.out" 'Verify return code: 0 \(ok\)' '^HTTP/1.0 200 OK' '^Protocol: TLSv1.2'
+    wait_server "$SPID"
+}
+
+test_curl() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    timeout "$T" curl -sS --fail --http1.1 --cacert "$CERTS/ca.pem" "https://localhost:$SPORT/" >"$D/curl.out" 2>"$D/curl.err" \
+        || { cat "$D/curl.err" >&2; fail "curl failed"; }
+    expect "$D/curl.out" '^Protocol: TLSv1.3' '^SNI: localhost'
+    wait_server "$SPID"
+}
+
+test_curl_tls12() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    timeout "$T" curl -sS --fail --http1.1 --tlsv1.2 --tls-max 1.2 --cacert "$CERTS/ca.pem" "https://localhost:$SPORT/" \
+        >"$D/curl.out" 2>"$D/curl.err" || { cat "$D/curl.err" >&2; fail "curl failed"; }
+    expect "$D/curl.out" '^Protocol: TLSv1.2'
+    wait_server "$SPID"
+}
+
+test_gnutls_vs_server() {
+    command -v gnutls-cli >/dev/null || fail "gnutls-cli is not installed (make deps)"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    set +e
+    printf '%s' "$GET" | timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" -p "$SPORT" localhost >"$D/g.out" 2>"$D/g.err"
+    set -e
+    expect "$D/g.out" '^HTTP/1.0 200 OK' '^Protocol: TLSv1.3'
+    wait_server "$SPID"
+}
+
+# ---- tests: features ----------------------------------------------------------------------------
+
+test_echo_1mib() {
+    head -c 1048576 /dev/urandom >"$D/in.bin"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --echo
+    set +e
+    timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" localhost "$SPORT" <"$D/in.bin" >"$D/out.bin" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
+    local a b
+    a="$(sha256sum <"$D/in.bin" | cut -d' ' -f1)"
+    b="$(sha256sum <"$D/out.bin" | cut -d' ' -f1)"
+    [ "$a" = "$b" ] || fail "echo differs: sent $a, got $b ($(stat -c %s "$D/out.bin") bytes)"
+    wait_server "$SPID"
+}
+
+test_alpn() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 3 --alpn h2,http/1.1
+    client c --cafile "$CERTS/ca.pem" --alpn foo,http/1.1 localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.err" '^ALPN: http/1.1$'
+    expect "$D/c.out" '^ALPN: http/1.1$'
+    client c2 --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c2 TLSv1.3
+    expect "$D/c2.err" '^ALPN: none$'
+    openssl_client o -tls1_3 "$SPORT" -alpn h2
+    expect "$D/o.out" 'ALPN protocol: h2'
+    wait_server "$SPID"
+}
+
+test_wrong_ca() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    client c --cafile "$CERTS/other-ca.pem" localhost "$SPORT"
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 1"; }
+    expect "$D/c.err" '^ferrotls-client: error: .*([Cc]ertificate|[Ii]ssuer)'
+    expect_not "$D/c.out" 'HTTP/1.0'
+    wait_server "$SPID" || true
+    expect "$D/s.err" 'connection from 127\.0\.0\.1:[0-9]+ failed: '
+}
+
+test_wrong_name() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" --servername not-localhost.test localhost "$SPORT"
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 1"; }
+    expect "$D/c.err" '^ferrotls-client: error: '
+    wait_server "$SPID" || true
+}
+
+test_mtls() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" --verify-client --max-conns 3
+    client c --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.out" '^Client certificate: .*CN=demo-client'
+    # without a client certificate: refused
+    client c2 --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    [ "$CRC" = 1 ] || fail "client without certificate: exit $CRC, want 1"
+    expect "$D/c2.err" '^ferrotls-client: error: '
+    # OpenSSL with the client certificate
+    openssl_client o -tls1_3 "$SPORT" -cert "$CERTS/client.pem" -key "$CERTS/client.key"
+    expect "$D/o.out" 'Verify return code: 0 \(ok\)' '^Client certificate: .*CN=demo-client'
+    wait_server "$SPID"
+    expect "$D/s.err" 'connection from .* failed: '
+}
+
+test_request_client() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" --request-client --max-conns 2
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.out" '^Client certificate: none$'
+    client c2 --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
+    check_conversation c2 TLSv1.3
+    expect "$D/c2.out" '^Client certificate: .*CN=demo-client'
+    wait_server "$SPID"
+}
+
+test_mtls_tls12() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" --verify-client --tls1.2 --max-conns 1
+    client c --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
+    check_conversation c TLSv1.2
+    expect "$D/c.out" '^Client certificate: .*CN=demo-client'
+    wait_server "$SPID"
+}
+
+test_plaintext_survival() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2
+    # a plain HTTP request to the TLS port: that connection fails, the server goes on
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$SPORT"
+        printf '%s' "$GET" >&3
+        timeout 5 cat <&3 >"$D/plain.out" || true
+        exec 3>&-
+    ) || true
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+    expect "$D/s.err" 'connection from 127\.0\.0\.1:[0-9]+ failed: '
+    expect_not "$D/plain.out" 'HTTP/1.0 200'
+}
+
+test_many_at_once() {
+    # 20 clients at the same time on one server
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 20
+    local i pids=()
+    for i in $(seq 1 20); do
+        (printf '%s' "$GET" | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" localhost "$SPORT" >"$D/c$i.out" 2>"$D/c$i.err") &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || fail "client $((i + 1)) failed: $(tail -n 1 "$D/c$((i + 1)).err")"
+    done
+    for i in $(seq 1 20); do expect "$D/c$i.out" '^HTTP/1.0 200 OK'; done
+    wait_server "$SPID"
+}
+
+check_keylog() { # FILE VERSION
+    local f="$1"
+    [ -s "$f" ] || fail "key log $f is empty or missing"
+    if [ "$2" = 1.3 ]; then
+        expect "$f" '^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{64,96}$' \
+            '^SERVER_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{64,96}$' \
+            '^CLIENT_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,96}$' \
+            '^SERVER_TRAFFIC_SECRET_0 [0-9a-f]{64} [0-9a-f]{64,96}$'
+    else
+        expect "$f" '^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$'
+    fi
+}
+
+test_keylog_tls13() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --keylog "$D/server.keys"
+    client c --cafile "$CERTS/ca.pem" --keylog "$D/client.keys" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+    check_keylog "$D/client.keys" 1.3
+    check_keylog "$D/server.keys" 1.3
+    # both sides logged the same client random
+    [ "$(cut -d' ' -f2 "$D/client.keys" | sort -u)" = "$(cut -d' ' -f2 "$D/server.keys" | sort -u)" ] \
+        || fail "client and server key logs name different client randoms"
+}
+
+test_keylog_tls12() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" --tls1.2 --keylog "$D/client.keys" localhost "$SPORT"
+    check_conversation c TLSv1.2
+    wait_server "$SPID"
+    check_keylog "$D/client.keys" 1.2
+}
+
+test_install_pkgconfig() {
+    command -v pkg-config >/dev/null || fail "pkg-config is not installed (make deps)"
+    local dest="$D/dest"
+    make -s -C "$ROOT" install DESTDIR="$dest" PREFIX=/usr >"$D/install.log" 2>&1 || { cat "$D/install.log" >&2; fail "make install failed"; }
+    local lib="$dest/usr/lib"
+    [ -f "$lib/libferrotls.a" ] || fail "no libferrotls.a"
+    [ -f "$dest/usr/include/ferrotls.h" ] || fail "no ferrotls.h"
+    [ -x "$dest/usr/bin/ferrotls-client" ] && [ -x "$dest/usr/bin/ferrotls-server" ] || fail "no example binaries"
+    local real
+    real="$(readlink -f "$lib/libferrotls.so")"
+    [ -f "$real" ] || fail "libferrotls.so is a dangling link"
+    [[ "$(basename "$real")" =~ ^libferrotls\.so\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "libferrotls.so points to $(basename "$real")"
+    local soname
+    soname="$(objdump -p "$real" | sed -n 's/^ *SONAME *//p')"
+    [ -n "$soname" ] || fail "the installed library has no SONAME"
+    [ -e "$lib/$soname" ] || fail "no $soname link in $lib"
+    cat >"$D/v.c" <<'EOF'
+#include <stdio.h>
+#include <ferrotls.h>
+int main(void) {
+    const char *v = ferrotls_version_string();
+    if (v == NULL) return 1;
+    printf("%s\n", v);
+    return ferrotls_abi_version() == FERROTLS_ABI_VERSION ? 0 : 2;
+}
+EOF
+    local flags
+    flags="$(PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_LIBDIR="$lib/pkgconfig" \
+        pkg-config --define-variable=prefix="$dest/usr" --cflags --libs ferrotls)"
+    echo "pkg-config: $flags"
+    cc -std=c99 -Wall -Werror -o "$D/v" "$D/v.c" $flags || fail "compiling against the installed library failed"
+    LD_LIBRARY_PATH="$lib" "$D/v" >"$D/v.out" || fail "the program failed (exit $?)"
+    expect "$D/v.out" '^ferrotls/[0-9]+\.[0-9]+\.[0-9]+'
+    LD_LIBRARY_PATH="$lib" ldd "$D/v" | grep -q "$lib/$soname" || { ldd "$D/v" >&2; fail "not linked against the installed $soname"; }
+    # and statically, with Libs.private
+    flags="$(PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_LIBDIR="$lib/pkgconfig" \
+        pkg-config --static --define-variable=prefix="$dest/usr" --cflags --libs ferrotls)"
+    cc -std=c99 -o "$D/vs" "$D/v.c" $(sed "s#-lferrotls#$lib/libferrotls.a#" <<<"$flags") || fail "static link failed"
+    "$D/vs" >"$D/vs.out" || fail "the static program failed"
+    expect "$D/vs.out" '^ferrotls/'
+}
+
+test_asan_client() {
+    cc -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+        -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" -I"$ROOT/examples-c" \
+        -o "$D/ferrotls-client-asan" "$ROOT/examples-c/client.c" "$ROOT/examples-c/common.c" \
+        -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "ASan build failed"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    set +e
+    printf '%s' "$GET" | ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        timeout "$T" "$D/ferrotls-client-asan" --trace --cafile "$CERTS/ca.pem" localhost "$SPORT" >"$D/c.out" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    expect_not "$D/c.err" 'ERROR: (AddressSanitizer|LeakSanitizer)'
+    expect_not "$D/c.err" 'runtime error:'
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+}
+
+# ---- the list -----------------------------------------------------------------------------------
+
+echo "== C / interop tests (tests/c/run.sh); work folder $WORK"
+run cli usage_errors
+run cli bad_files
+run cli sess_not_supported
+run tls13 ours_tls13
+run tls13 ours_tls13_rsa
+run tls13 ours_sec1_key
+run tls13 ours_suites_groups
+run tls13 trace
+run tls13 client_vs_openssl_tls13
+run tls13 openssl_vs_server_tls13
+run tls13 curl
+run tls13 gnutls_vs_server
+run tls13 echo_1mib
+run tls13 alpn
+run tls13 wrong_ca
+run tls13 wrong_name
+run tls13 mtls
+run tls13 request_client
+run tls13 plaintext_survival
+run tls13 many_at_once
+run tls13 keylog_tls13
+run tls13 asan_client
+run build install_pkgconfig
+run tls12 ours_tls12
+run tls12 ours_tls12_rsa
+run tls12 client_vs_openssl_tls12
+run tls12 openssl_vs_server_tls12
+run tls12 curl_tls12
+run tls12 mtls_tls12
+run tls12 keylog_tls12
+
+if [ "$FAILED" -gt 0 ]; then
+    echo "failed: ${FAILED_NAMES[*]}"
+fi
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]

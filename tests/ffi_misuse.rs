@@ -28,8 +28,21 @@ fn builder(role: u32) -> *mut ferrotls_config_builder {
     b
 }
 
+/// A buildable configuration: the demo CA for clients, the demo certificate for servers.
 fn config(role: u32) -> *mut ferrotls_config {
     let b = builder(role);
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/examples-c/certs/");
+    let r = if role == FERROTLS_ROLE_CLIENT {
+        let ca = std::ffi::CString::new(format!("{certs}ca.pem")).unwrap();
+        // SAFETY: live builder, NUL-terminated path.
+        unsafe { ferrotls_config_builder_add_roots_file(b, ca.as_ptr()) }
+    } else {
+        let cert = std::ffi::CString::new(format!("{certs}server.pem")).unwrap();
+        let key = std::ffi::CString::new(format!("{certs}server.key")).unwrap();
+        // SAFETY: live builder, NUL-terminated paths.
+        unsafe { ferrotls_config_builder_add_cert_key_file(b, cert.as_ptr(), key.as_ptr()) }
+    };
+    assert_eq!(r, FERROTLS_OK, "{}", detail());
     let mut c = null_mut();
     // SAFETY: live builder, valid out-param.
     let r = unsafe { ferrotls_config_builder_build(b, &mut c) };

@@ -12,10 +12,10 @@ pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod error;
+#[allow(unsafe_code)]
+pub mod ffi;
 pub mod record;
 mod server;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;
-#[allow(unsafe_code)]
-pub mod ffi;

@@ -82,6 +82,9 @@ pub(crate) struct Common {
     out_start: usize,
     pub(crate) neg: Negotiated,
     pub(crate) trace: Option<TraceFn>,
+    /// Events from before a trace sink could be installed (the client's ClientHello is sent
+    /// by the constructor); replayed to the first sink.
+    pub(crate) early_trace: Option<Vec<(TraceKind, String)>>,
     pub(crate) client_random: [u8; 32],
     pub(crate) handshake_complete: bool,
     pub(crate) exporter: Option<Exporter>,
@@ -107,6 +110,7 @@ impl Common {
             out_start: 0,
             neg: Negotiated::default(),
             trace: None,
+            early_trace: None,
             client_random: [0; 32],
             handshake_complete: false,
             exporter: None,
@@ -130,11 +134,13 @@ impl Common {
         if let Some(t) = self.trace.as_mut() {
             let text = text();
             t(&TraceEvent { kind, text: &text });
+        } else if let Some(early) = self.early_trace.as_mut() {
+            early.push((kind, text()));
         }
     }
 
     pub(crate) fn has_trace(&self) -> bool {
-        self.trace.is_some()
+        self.trace.is_some() || self.early_trace.is_some()
     }
 
     /// Log a secret for the key log, against this connection's client random.

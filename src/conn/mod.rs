@@ -147,6 +147,7 @@ impl Connection {
             ));
         }
         let mut conn = Self::new(config, true);
+        conn.common.early_trace = Some(Vec::new());
         let state = ClientState::start(&mut conn.common, server_name)?;
         conn.step = state.step();
         conn.state = Some(State::Client(state));
@@ -175,6 +176,12 @@ impl Connection {
     /// Install a trace sink (or remove it with `None`).
     pub fn set_trace(&mut self, trace: Option<TraceFn>) {
         self.common.trace = trace;
+        if let (Some(t), Some(early)) = (self.common.trace.as_mut(), self.common.early_trace.take())
+        {
+            for (kind, text) in early {
+                t(&TraceEvent { kind, text: &text });
+            }
+        }
     }
 
     fn sticky(&self) -> Result<(), Error> {
@@ -216,6 +223,7 @@ impl Connection {
     /// means buffers are full: read plaintext, then feed the rest.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.sticky()?;
+        self.common.early_trace = None;
         let mut taken = 0;
         loop {
             if self.received_close {
@@ -315,7 +323,8 @@ impl Connection {
         // Decrypt (or take as plaintext), then copy the content where it belongs.
         // A TLS 1.3 peer that fails before it has our keys sends its alert in plaintext;
         // TLS 1.2 protects alerts under the record's own type once keys are on.
-        let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
+        let plaintext_alert_ok =
+            handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
         let (typ, content): (ContentType, &[u8]) =

@@ -249,3 +249,61 @@ fn openssl_s_client_without_certificate_gets_certificate_required() {
         "openssl should report the alert: {out}"
     );
 }
+
+const SUITES: [CipherSuite; 3] = [
+    CipherSuite::TLS_AES_128_GCM_SHA256,
+    CipherSuite::TLS_AES_256_GCM_SHA384,
+    CipherSuite::TLS_CHACHA20_POLY1305_SHA256,
+];
+const GROUPS: [(NamedGroup, &str); 3] = [
+    (NamedGroup::X25519, "X25519"),
+    (NamedGroup::secp256r1, "P-256"),
+    (NamedGroup::secp384r1, "P-384"),
+];
+
+#[test]
+fn every_suite_and_group_both_directions() {
+    if !have_openssl() {
+        return;
+    }
+    let pki = Pki::new("OpenSSL Matrix CA");
+    let dir = temp_dir("matrix");
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    let server_cfg = server_builder(&pki, KeyType::P256).build().unwrap();
+    for suite in SUITES {
+        for (group, gname) in GROUPS {
+            let sname = suite.name().unwrap();
+            // Our client -> openssl s_server.
+            let (_srv, port) = s_server(
+                &pki,
+                KeyType::P256,
+                &["-tls1_3", "-ciphersuites", sname, "-groups", gname],
+            );
+            let mut cb = client_builder(&pki);
+            cb.set_groups(&[group]).unwrap();
+            let (c, page) = get_page(cb.build().unwrap(), port);
+            assert!(
+                page.starts_with("HTTP/1.0 200 ok"),
+                "{sname} {gname}: {page}"
+            );
+            assert_eq!((c.cipher_suite(), c.group()), (Some(suite), Some(group)));
+            // openssl s_client -> our server.
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let cfg = server_cfg.clone();
+            let t = std::thread::spawn(move || echo_once(listener, cfg));
+            let out = s_client(
+                port,
+                &dir.join("ca.pem"),
+                &["-tls1_3", "-ciphersuites", sname, "-groups", gname],
+                b"m\n",
+            );
+            let s = t
+                .join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{sname} {gname}: {e}\n{out}"));
+            assert!(out.contains("Verify return code: 0 (ok)"), "{out}");
+            assert_eq!((s.cipher_suite(), s.group()), (Some(suite), Some(group)));
+        }
+    }
+}

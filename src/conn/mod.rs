@@ -374,7 +374,7 @@ impl Connection {
                     ));
                 }
                 if self.hs_buf.len() + content.len() > MAX_HANDSHAKE_MESSAGE + 4 {
-                    return Err(Error::LimitExceeded(format!(
+                    return Err(Error::Decode(format!(
                         "more than {MAX_HANDSHAKE_MESSAGE} bytes of incomplete handshake data"
                     )));
                 }
@@ -457,7 +457,7 @@ impl Connection {
                 | usize::from(self.hs_buf[2]) << 8
                 | usize::from(self.hs_buf[3]);
             if len > MAX_HANDSHAKE_MESSAGE {
-                return Err(Error::LimitExceeded(format!(
+                return Err(Error::Decode(format!(
                     "a {} message announces {len} bytes; the limit is {MAX_HANDSHAKE_MESSAGE}",
                     HandshakeType::from(self.hs_buf[0])
                 )));

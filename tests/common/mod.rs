@@ -83,6 +83,17 @@ impl Pki {
     }
 
     pub fn issue(&self, names: &[&str], kt: KeyType, client: bool) -> Identity {
+        self.issue_with(names, kt, client, |_| {})
+    }
+
+    /// Issue a certificate after letting `edit` change its parameters (dates, usages).
+    pub fn issue_with(
+        &self,
+        names: &[&str],
+        kt: KeyType,
+        client: bool,
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> Identity {
         let key = key_pair(kt);
         let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .unwrap();
@@ -95,6 +106,7 @@ impl Pki {
         } else {
             ExtendedKeyUsagePurpose::ServerAuth
         }];
+        edit(&mut p);
         let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
         Identity {
             chain_pem: cert.pem(),
@@ -304,4 +316,40 @@ pub fn write_all_io(conn: &mut Connection, sock: &mut TcpStream, data: &[u8]) {
         off += conn.write(&data[off..]).unwrap();
         flush_io(conn, sock).unwrap();
     }
+}
+
+/// A key log that keeps what it is given, for tests that need the secrets.
+#[derive(Default)]
+pub struct CapturedKeys(pub std::sync::Mutex<Vec<(String, Vec<u8>)>>);
+
+impl ferrotls::config::KeyLog for CapturedKeys {
+    fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.to_string(), secret.to_vec()));
+    }
+}
+
+impl CapturedKeys {
+    pub fn get(&self, label: &str) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, s)| s.clone())
+            .unwrap()
+    }
+}
+
+/// Split a byte stream into whole records (header included).
+pub fn split_records(mut data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while data.len() >= 5 {
+        let len = 5 + usize::from(u16::from_be_bytes([data[3], data[4]]));
+        out.push(data[..len].to_vec());
+        data = &data[len..];
+    }
+    out
 }

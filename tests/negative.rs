@@ -6,7 +6,6 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use ferrotls::codec::Codec;
 use ferrotls::codec::enums::{
     AlertDescription, CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion,
     SignatureScheme,

@@ -352,8 +352,8 @@ int main(int argc, char **argv) {
         if (cl.peer_closed && cl.close_sent && !blocked)
             break; /* clean close: close_notify received (and ours sent) */
         if (cl.sock_eof && !blocked) {
-            if (cl.close_sent && cl.hs_done)
-                break; /* we closed and the peer closed */
+            /* Only close_notify marks the end of the data: a bare EOF may be a truncation
+               attack, even after we said goodbye ourselves. */
             r = ferrotls_conn_feed_eof(cl.conn);
             progress(&cl);
             if (cl.peer_closed)

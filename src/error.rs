@@ -204,54 +204,69 @@ impl Error {
     /// Build the error for a fatal alert received from the peer, explaining what the peer
     /// is telling us in words a user can act on.
     pub fn alert_received(alert: AlertDescription, we_are_client: bool) -> Self {
+        use AlertDescription as A;
         let peer = if we_are_client { "server" } else { "client" };
-        let meaning = match alert {
-            AlertDescription::BadCertificate
-            | AlertDescription::UnknownCa
-            | AlertDescription::CertificateExpired
-            | AlertDescription::CertificateUnknown
-            | AlertDescription::UnsupportedCertificate
-            | AlertDescription::CertificateRevoked => {
-                if we_are_client {
-                    "the server rejected our client certificate"
-                } else {
-                    "the client rejected our certificate"
-                }
-            }
-            AlertDescription::CertificateRequired => {
-                "the server requires a client certificate and we sent none; configure one"
-            }
-            AlertDescription::HandshakeFailure => {
-                "the peer could not agree on parameters (versions, cipher suites, groups or signature schemes)"
-            }
-            AlertDescription::ProtocolVersion => {
-                "the peer does not support any protocol version we offered"
-            }
-            AlertDescription::DecryptError => {
-                "the peer could not verify our signature or Finished message"
-            }
-            AlertDescription::BadRecordMac => {
-                "the peer could not decrypt one of our records (corruption or a key mismatch)"
-            }
-            AlertDescription::NoApplicationProtocol => {
-                "the peer supports none of the ALPN protocols we offered"
-            }
-            AlertDescription::UnrecognisedName => {
-                "the server does not know the name we asked for (SNI)"
-            }
-            AlertDescription::InappropriateFallback => "the server detected a version downgrade",
-            AlertDescription::IllegalParameter | AlertDescription::DecodeError => {
-                "the peer found a malformed or invalid value in our messages"
-            }
-            AlertDescription::InternalError => "the peer failed internally",
-            AlertDescription::UserCanceled => "the peer cancelled the handshake",
-            AlertDescription::AccessDenied => "the peer denied access",
-            _ => "the peer ended the connection",
+        let ours = if we_are_client {
+            "our client certificate"
+        } else {
+            "our certificate"
         };
-        Self::AlertReceived {
-            alert,
-            detail: format!("the {peer} sent a fatal {alert} alert: {meaning}"),
-        }
+        let detail = match alert {
+            A::BadCertificate => format!(
+                "the {peer} rejected {ours}: bad_certificate (it did not accept the certificate, often \
+                 because of a host name mismatch or a malformed chain; the {peer}'s log names the cause)"
+            ),
+            A::UnknownCa => format!(
+                "the {peer} rejected {ours}: unknown_ca (it does not trust the CA that issued it: \
+                 give the {peer} that CA, or send the full chain including intermediates)"
+            ),
+            A::CertificateExpired => format!(
+                "the {peer} rejected {ours}: certificate_expired (it, or a certificate in its chain, \
+                 is expired or not yet valid by the {peer}'s clock: renew it or check the clocks)"
+            ),
+            A::UnsupportedCertificate => format!(
+                "the {peer} rejected {ours}: unsupported_certificate (its key type or its (extended) \
+                 key usage does not allow this use)"
+            ),
+            A::CertificateRevoked => format!("the {peer} rejected {ours}: certificate_revoked"),
+            A::CertificateUnknown => format!("the {peer} rejected {ours}: certificate_unknown"),
+            A::CertificateRequired => {
+                "the server requires a client certificate and we sent none: certificate_required \
+                 (configure one with --cert/--key)"
+                    .to_string()
+            }
+            other => {
+                let meaning = match other {
+                    A::HandshakeFailure => {
+                        "it could not agree with us on parameters: versions, cipher suites, groups, \
+                         signature schemes, or a required client certificate"
+                    }
+                    A::ProtocolVersion => "it supports none of the protocol versions we offered",
+                    A::DecryptError => "it could not verify our signature or our Finished message",
+                    A::BadRecordMac => {
+                        "it could not decrypt one of our records: the data was altered in transit, or \
+                         the keys differ"
+                    }
+                    A::NoApplicationProtocol => "it supports none of the ALPN protocols we offered",
+                    A::UnrecognisedName => "it does not know the server name we asked for (SNI)",
+                    A::InappropriateFallback => "it detected a protocol version downgrade",
+                    A::IllegalParameter | A::DecodeError => {
+                        "it found a malformed or invalid value in our messages"
+                    }
+                    A::UnexpectedMessage => "it received a message it did not expect from us",
+                    A::RecordOverflow => "one of our records was too large for it",
+                    A::MissingExtension | A::UnsupportedExtension => {
+                        "our hello's extensions were not acceptable to it"
+                    }
+                    A::InternalError => "it failed internally",
+                    A::UserCanceled => "it cancelled the handshake",
+                    A::AccessDenied => "it denied access",
+                    _ => "it ended the connection",
+                };
+                format!("the {peer} sent a fatal {alert} alert: {meaning}")
+            }
+        };
+        Self::AlertReceived { alert, detail }
     }
 
     /// The same error with `context` put in front of its detail ("the peer's ServerHello
@@ -336,7 +351,8 @@ mod tests {
         let e = Error::alert_received(AlertDescription::UnknownCa, true);
         assert_eq!(
             e.to_string(),
-            "the server sent a fatal unknown_ca alert: the server rejected our client certificate"
+            "the server rejected our client certificate: unknown_ca (it does not trust the CA that \
+             issued it: give the server that CA, or send the full chain including intermediates)"
         );
     }
 }

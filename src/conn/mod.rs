@@ -58,8 +58,15 @@ pub struct ConnError {
 
 impl fmt::Display for ConnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A received alert or EOF interrupts a wait; our own errors happen at a step.
+        let waiting = matches!(
+            self.error,
+            Error::AlertReceived { .. } | Error::UnexpectedEof(_)
+        );
         let during = if self.step == "application data" {
             "TLS connection failed after the handshake".to_string()
+        } else if waiting {
+            format!("TLS handshake failed while waiting for {}", self.step)
         } else {
             format!("TLS handshake failed at {}", self.step)
         };
@@ -115,6 +122,8 @@ pub struct Connection {
     error: Option<ConnError>,
     received_close: bool,
     sent_close: bool,
+    /// Whether any application data has arrived (to word a late handshake verdict).
+    data_received: bool,
     middlebox_ccs: u32,
     idle_records: u32,
 }
@@ -133,6 +142,7 @@ impl Connection {
             error: None,
             received_close: false,
             sent_close: false,
+            data_received: false,
             middlebox_ccs: 0,
             idle_records: 0,
         }
@@ -201,10 +211,14 @@ impl Connection {
             self.common.send_alert(AlertLevel::Fatal, a);
         }
         let step = self.state.as_ref().map(State::step).unwrap_or(self.step);
-        let step = if self.common.handshake_complete {
-            "application data"
-        } else {
-            step
+        let step = match (&err, self.common.handshake_complete) {
+            // In TLS 1.3 a client is done once its Finished is sent; the server judges our
+            // certificate only then, so its verdict arrives as an alert "after" the handshake.
+            (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
+                "the server's answer to our Finished"
+            }
+            (_, true) => "application data",
+            (_, false) => step,
         };
         let ce = ConnError {
             error: err.clone(),
@@ -391,6 +405,7 @@ impl Connection {
                     self.idle_records += 1;
                 } else {
                     self.idle_records = 0;
+                    self.data_received = true;
                 }
                 if self.plain_start > 0 && self.plain_start == self.plain_in.len() {
                     self.plain_in.clear();

@@ -233,12 +233,17 @@ fn map_error(e: &webpki::Error, cx: &Context<'_>) -> Error {
             } else {
                 format!("is valid for {names}")
             };
+            let hint = if names.is_empty() {
+                format!("reissue the certificate with '{expected}' in its subjectAltName")
+            } else {
+                format!(
+                    "connect using one of those names or reissue the certificate with '{expected}' \
+                     in its subjectAltName"
+                )
+            };
             (
                 CertErrorKind::NameMismatch,
-                format!(
-                    "{leaf} {valid_for}, not for '{expected}'; connect using one of those names \
-                     or reissue the certificate with '{expected}' in its subjectAltName"
-                ),
+                format!("{leaf} {valid_for}, not for '{expected}'; {hint}"),
             )
         }
         W::RequiredEkuNotFound | W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => {
@@ -412,12 +417,13 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
     }
     // (b) Only the leaf was sent and its issuer is not an anchor: the intermediate is missing.
     if chain.len() == 1 && !issuer_trusted {
+        let peer = cx.role.peer();
         return format!(
-            "certificate {} (depth 0) is issued by {issuer_name}, which was not sent and is not \
-             trusted ({anchors} loaded): the {} probably did not send its intermediate \
-             certificate; configure the full chain",
+            "certificate {} (depth 0) is issued by {issuer_name}, which is not among the trust \
+             anchors ({anchors} loaded) and which the {peer} did not send: if {issuer_name} is a \
+             root CA you trust, add it with --cafile; if it is an intermediate CA, the {peer} must \
+             send it (configure the full chain)",
             leaf.short_name(),
-            cx.role.peer()
         );
     }
     // (c) No root for the top of the chain.

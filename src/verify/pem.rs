@@ -18,7 +18,7 @@ pub fn certs_from_pem(pem: &[u8], source: &str) -> Result<Vec<CertificateDer<'st
     for item in CertificateDer::pem_slice_iter(pem) {
         match item {
             Ok(cert) => certs.push(cert),
-            Err(e) => return Err(Error::Pem(format!("cannot parse PEM in '{source}': {e}"))),
+            Err(e) => return Err(pem_error(source, &e)),
         }
     }
     if certs.is_empty() {
@@ -42,7 +42,7 @@ pub fn certs_from_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Erro
 /// "RSA PRIVATE KEY" (PKCS#1) block.
 pub fn private_key_from_pem(pem: &[u8], source: &str) -> Result<PrivateKeyDer<'static>, Error> {
     if let Some(item) = PrivateKeyDer::pem_slice_iter(pem).next() {
-        return item.map_err(|e| Error::Pem(format!("cannot parse PEM in '{source}': {e}")));
+        return item.map_err(|e| pem_error(source, &e));
     }
     let labels = pem_labels(pem);
     if labels.iter().any(|l| l == "ENCRYPTED PRIVATE KEY") {
@@ -120,6 +120,26 @@ fn no_block_message(pem: &[u8], source: &str, wanted: &str, wanted_cert: bool) -
         msg.push_str("; did you swap --cert and --key?");
     }
     msg
+}
+
+/// A PEM parse failure in words: pki-types reports section labels as byte lists.
+fn pem_error(source: &str, e: &pki_types::pem::Error) -> Error {
+    use pki_types::pem::Error as E;
+    let what = match e {
+        E::MissingSectionEnd { end_marker } => format!(
+            "the PEM block has no \"-----END {}-----\" line: the file is truncated or damaged",
+            String::from_utf8_lossy(end_marker)
+        ),
+        E::IllegalSectionStart { line } => {
+            format!(
+                "a malformed \"-----BEGIN\" line: {}",
+                String::from_utf8_lossy(line)
+            )
+        }
+        E::Base64Decode(d) => format!("the base64 body is damaged ({d})"),
+        other => other.to_string(),
+    };
+    Error::Pem(format!("cannot parse PEM in '{source}': {what}"))
 }
 
 #[cfg(test)]

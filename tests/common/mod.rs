@@ -82,6 +82,30 @@ impl Pki {
         }
     }
 
+    /// An intermediate CA signed by this one (or, with `is_ca` false, a certificate that
+    /// pretends to be one), usable to issue further certificates.
+    pub fn issue_intermediate(&self, name: &str, is_ca: bool) -> Pki {
+        let key = key_pair(KeyType::P256);
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = if is_ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
+        p.distinguished_name.push(DnType::CommonName, name);
+        let cert = p.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap();
+        Pki {
+            ca_pem: cert.pem(),
+            ca_cert: cert,
+            ca_key: key,
+        }
+    }
+
+    /// The CA's private key as PEM (to sign with the openssl CLI).
+    pub fn ca_key_pem(&self) -> String {
+        self.ca_key.serialize_pem()
+    }
+
     pub fn issue(&self, names: &[&str], kt: KeyType, client: bool) -> Identity {
         self.issue_with(names, kt, client, |_| {})
     }

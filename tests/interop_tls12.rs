@@ -19,12 +19,30 @@ const V12: ProtocolVersion = ProtocolVersion::TLSv1_2;
 
 /// Every TLS 1.2 suite with the key type its certificate needs.
 const SUITES: [(CipherSuite, KeyType); 6] = [
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, KeyType::P256),
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, KeyType::P384),
-    (CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, KeyType::P256),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, KeyType::Rsa2048),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, KeyType::Rsa2048),
-    (CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, KeyType::Rsa2048),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        KeyType::P256,
+    ),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        KeyType::P384,
+    ),
+    (
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        KeyType::P256,
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        KeyType::Rsa2048,
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        KeyType::Rsa2048,
+    ),
+    (
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        KeyType::Rsa2048,
+    ),
 ];
 
 /// Server identities per key type, made once (RSA key generation is the slow part).
@@ -111,12 +129,10 @@ fn rustls_server(pki: &Pki, id: &Identity, client_auth: bool) -> rustls::Connect
         .with_protocol_versions(&[&rustls::version::TLS12])
         .unwrap();
     let b = if client_auth {
-        let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            roots(pki),
-            provider(None),
-        )
-        .build()
-        .unwrap();
+        let v =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots(pki), provider(None))
+                .build()
+                .unwrap();
         b.with_client_cert_verifier(v)
     } else {
         b.with_no_client_auth()
@@ -299,7 +315,12 @@ fn s_server(dir: &std::path::Path, kt: KeyType, extra: &[&str]) -> (Killed, u16)
     let child = Command::new("openssl")
         .current_dir(dir)
         .args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
-        .args(["-cert", &format!("{stem}.crt"), "-key", &format!("{stem}.key")])
+        .args([
+            "-cert",
+            &format!("{stem}.crt"),
+            "-key",
+            &format!("{stem}.key"),
+        ])
         .args(["-www", "-naccept", "1", "-tls1_2"])
         .args(extra)
         .stdin(Stdio::null())
@@ -357,7 +378,11 @@ fn our_client_against_openssl_s_server_every_suite() {
 type TraceLines = Arc<Mutex<Vec<String>>>;
 
 /// One connection of our server: echo the first line, then close_notify.
-fn echo_once(listener: TcpListener, config: Arc<Config>, trace: TraceLines) -> Result<Connection, String> {
+fn echo_once(
+    listener: TcpListener,
+    config: Arc<Config>,
+    trace: TraceLines,
+) -> Result<Connection, String> {
     let (mut sock, _) = listener.accept().unwrap();
     sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
@@ -411,12 +436,20 @@ fn output(child: Child) -> String {
 /// Serve one connection on a fresh port; the thread returns our connection's outcome.
 fn serve(
     config: Arc<Config>,
-) -> (u16, TraceLines, std::thread::JoinHandle<Result<Connection, String>>) {
+) -> (
+    u16,
+    TraceLines,
+    std::thread::JoinHandle<Result<Connection, String>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let trace: TraceLines = Arc::default();
     let t2 = trace.clone();
-    (port, trace, std::thread::spawn(move || echo_once(listener, config, t2)))
+    (
+        port,
+        trace,
+        std::thread::spawn(move || echo_once(listener, config, t2)),
+    )
 }
 
 #[test]
@@ -439,7 +472,10 @@ fn openssl_s_client_against_our_server_every_suite() {
             .write_all(b"hello over TLS 1.2\n")
             .unwrap();
         let out = output(child);
-        let s = t.join().unwrap().unwrap_or_else(|e| panic!("{suite}: {e}\n{out}"));
+        let s = t
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{suite}: {e}\n{out}"));
         assert_eq!(s.cipher_suite(), Some(suite));
         assert!(out.contains("Verify return code: 0 (ok)"), "{suite}: {out}");
         assert!(out.contains("hello over TLS 1.2"), "{suite}: {out}");
@@ -492,7 +528,10 @@ fn openssl_renegotiation_is_declined() {
         lines.contains("renegotiation: the peer sent a ClientHello after the handshake; declined"),
         "{lines}\n{out}"
     );
-    assert!(lines.contains("alert out: warning no_renegotiation"), "{lines}");
+    assert!(
+        lines.contains("alert out: warning no_renegotiation"),
+        "{lines}"
+    );
     // OpenSSL treats a refused renegotiation it asked for as fatal (its choice; RFC 5246
     // §7.2.2 lets it); our side declined without failing.
     let err = result.err().unwrap_or_default();

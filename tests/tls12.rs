@@ -267,7 +267,10 @@ fn version_matrix() {
                     "the client offered TLSv1.3; we support TLSv1.2"
                 };
                 assert!(se.contains(want), "{se}");
-                assert!(se.contains("we sent a fatal protocol_version alert"), "{se}");
+                assert!(
+                    se.contains("we sent a fatal protocol_version alert"),
+                    "{se}"
+                );
                 assert!(
                     ce.contains("the peer does not support any protocol version we offered"),
                     "{ce}"
@@ -355,7 +358,11 @@ fn client_offers_what_the_config_allows() {
     assert_eq!(ch.legacy_version, V12);
     assert_eq!(ch.supported_versions(), None);
     assert_eq!(ch.key_shares(), None);
-    assert!(ch.cipher_suites.iter().all(|s| !s.to_string().starts_with("TLS_AES")));
+    assert!(
+        ch.cipher_suites
+            .iter()
+            .all(|s| !s.to_string().starts_with("TLS_AES"))
+    );
     assert_eq!(ch.session_id.len(), 32);
 
     let mut cb = client_builder(&pki);
@@ -375,7 +382,12 @@ fn extended_master_secret_is_required_unless_switched_off() {
     let pki = Pki::new("TLS 1.2 CA");
     let (mut c, _) = client_hello_of(&client_builder(&pki).build().unwrap());
     let err = c
-        .feed(&server_hello_record(V12, [7; 32], SUITE12, tls12_extensions(false)))
+        .feed(&server_hello_record(
+            V12,
+            [7; 32],
+            SUITE12,
+            tls12_extensions(false),
+        ))
         .unwrap_err();
     let Error::HandshakeFailure(d) = &err else {
         panic!("{err:?}")
@@ -393,8 +405,13 @@ fn extended_master_secret_is_required_unless_switched_off() {
     let mut cb = client_builder(&pki);
     cb.set_require_extended_master_secret(false);
     let (mut c, _) = client_hello_of(&cb.build().unwrap());
-    c.feed(&server_hello_record(V12, [7; 32], SUITE12, tls12_extensions(false)))
-        .unwrap();
+    c.feed(&server_hello_record(
+        V12,
+        [7; 32],
+        SUITE12,
+        tls12_extensions(false),
+    ))
+    .unwrap();
     assert!(c.error().is_none());
     assert_eq!(c.protocol_version(), Some(V12));
     assert!(c.is_handshaking());
@@ -444,7 +461,12 @@ fn downgrade_sentinel_is_detected() {
         random[24..].copy_from_slice(&tail);
         let (mut c, _) = client_hello_of(&client_builder(&pki).build().unwrap());
         let err = c
-            .feed(&server_hello_record(V12, random, SUITE12, tls12_extensions(true)))
+            .feed(&server_hello_record(
+                V12,
+                random,
+                SUITE12,
+                tls12_extensions(true),
+            ))
             .unwrap_err();
         let Error::IllegalParameter(d) = &err else {
             panic!("{err:?}")
@@ -461,8 +483,13 @@ fn downgrade_sentinel_is_detected() {
     let mut cb = client_builder(&pki);
     versions(&mut cb, V12, V12);
     let (mut c, _) = client_hello_of(&cb.build().unwrap());
-    c.feed(&server_hello_record(V12, random, SUITE12, tls12_extensions(true)))
-        .unwrap();
+    c.feed(&server_hello_record(
+        V12,
+        random,
+        SUITE12,
+        tls12_extensions(true),
+    ))
+    .unwrap();
     assert!(c.error().is_none());
 }
 
@@ -626,7 +653,9 @@ fn mutual_tls_modes() {
     let (ce, se) = failing_handshake(&mut c, &mut s);
     let se = se.unwrap();
     assert!(
-        se.contains("the client sent no certificate, but this server requires one (--verify-client)"),
+        se.contains(
+            "the client sent no certificate, but this server requires one (--verify-client)"
+        ),
         "{se}"
     );
     assert!(se.contains("handshake_failure"), "{se}");

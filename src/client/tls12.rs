@@ -21,8 +21,8 @@ use crate::crypto::kx::KeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
 use crate::error::{CertErrorKind, Error};
 use crate::tls12::handshake::{
-    Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth,
-    send_ccs_and_finished, server_key_exchange_input,
+    Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
+    server_key_exchange_input,
 };
 use crate::verify::{self, HandshakeSignatureValid, ServerCertVerified};
 
@@ -212,10 +212,10 @@ impl State {
         let (state, msg) = msg;
         match (state, msg.payload) {
             (Self::Certificate(s), HandshakePayload::CertificateTls12(chain)) => {
-                s.handle(cx, chain, raw)
+                (*s).handle(cx, chain, raw)
             }
             (Self::ServerKeyExchange(s), HandshakePayload::ServerKeyExchange(ske)) => {
-                s.handle(cx, ske, raw)
+                (*s).handle(cx, ske, raw)
             }
             (
                 Self::CertificateRequestOrDone(mut s),
@@ -262,13 +262,8 @@ impl State {
 
 impl ExpectCertificate {
     /// Step Three: the chain, checked against our trust anchors and the name we asked for.
-    fn handle(
-        self: Box<Self>,
-        cx: &mut Common,
-        chain: Vec<Vec<u8>>,
-        raw: &[u8],
-    ) -> Result<State, Error> {
-        let ExpectCertificate { mut s, server_name } = *self;
+    fn handle(self, cx: &mut Common, chain: Vec<Vec<u8>>, raw: &[u8]) -> Result<State, Error> {
+        let ExpectCertificate { mut s, server_name } = self;
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
         let Some(leaf) = chain.first().cloned() else {
@@ -311,12 +306,12 @@ impl ExpectCertificate {
 impl ExpectServerKeyExchange {
     /// Step Four: the server's ECDHE share, signed with its certificate's key (RFC 8422 §5.4).
     fn handle(
-        self: Box<Self>,
+        self,
         cx: &mut Common,
         ske: ServerKeyExchangeTls12,
         raw: &[u8],
     ) -> Result<State, Error> {
-        let ExpectServerKeyExchange { mut s, leaf, .. } = *self;
+        let ExpectServerKeyExchange { mut s, leaf, .. } = self;
         let config = cx.config.clone();
         // 1. A group we offered in supported_groups.
         let group = ske.params.group;

@@ -322,7 +322,8 @@ impl Connection {
         // Decrypt (or take as plaintext), then copy the content where it belongs.
         // A TLS 1.3 peer that fails before it has our keys sends its alert in plaintext;
         // TLS 1.2 protects alerts under the record's own type once keys are on.
-        let plaintext_alert_ok = handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
+        let plaintext_alert_ok =
+            handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
         let (typ, content): (ContentType, &[u8]) =
@@ -788,3 +789,6 @@ impl Connection {
         crate::tls13::send_key_update(&mut self.common, req).map_err(|e| self.fail(e))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,7 +77,9 @@ impl ExpectClientHello {
             }
             cx.client_random = ch.random;
             cx.neg.sni = ch.server_name().map(str::to_owned);
-            return Ok(ServerState::Tls12(tls12::State::client_hello(cx, &ch, raw)?));
+            return Ok(ServerState::Tls12(tls12::State::client_hello(
+                cx, &ch, raw,
+            )?));
         }
         cx.neg.version = Some(ProtocolVersion::TLSv1_3);
         // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).

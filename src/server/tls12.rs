@@ -371,10 +371,10 @@ impl State {
                 s.certificate(cx, chain, raw)
             }
             (Self::ClientKeyExchange(s), HandshakePayload::ClientKeyExchange(point)) => {
-                s.handle(cx, &point, raw)
+                (*s).handle(cx, &point, raw)
             }
             (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => {
-                s.handle(cx, cv, raw)
+                (*s).handle(cx, cv, raw)
             }
             (Self::Finished(s), HandshakePayload::Finished(f)) => {
                 let ExpectFinished {
@@ -432,7 +432,7 @@ impl ExpectClientKeyExchange {
     }
 
     /// Step Eight: the client's ECDHE share gives the pre-master and master secrets.
-    fn handle(self: Box<Self>, cx: &mut Common, point: &[u8], raw: &[u8]) -> Result<State, Error> {
+    fn handle(self, cx: &mut Common, point: &[u8], raw: &[u8]) -> Result<State, Error> {
         let ExpectClientKeyExchange {
             suite,
             mut transcript,
@@ -440,7 +440,7 @@ impl ExpectClientKeyExchange {
             ems,
             kx,
             client_cert,
-        } = *self;
+        } = self;
         let pre_master = kx.complete(point)?;
         transcript.add(raw);
         let secrets = Tls12Secrets::new(cx, suite, &pre_master, ems, &transcript, server_random);
@@ -462,18 +462,13 @@ impl ExpectClientKeyExchange {
 impl ExpectCertificateVerify {
     /// Step Nine: the client's signature over every handshake message so far (RFC 5246
     /// §7.4.8), with a scheme from our CertificateRequest.
-    fn handle(
-        self: Box<Self>,
-        cx: &mut Common,
-        cv: DigitallySigned,
-        raw: &[u8],
-    ) -> Result<State, Error> {
+    fn handle(self, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
         let ExpectCertificateVerify {
             secrets,
             mut transcript,
             leaf,
             ..
-        } = *self;
+        } = self;
         let offered = cx.config.verify_schemes(false);
         if !offered.contains(&cv.scheme) {
             return Err(Error::IllegalParameter(format!(

@@ -82,7 +82,11 @@ impl Tls12Secrets {
         let client_random = cx.client_random;
         let master = if ems {
             let session_hash = suite.hash.hash(transcript.bytes());
-            key_schedule::master_secret_ems(suite.hash, pre_master.as_bytes(), session_hash.as_ref())
+            key_schedule::master_secret_ems(
+                suite.hash,
+                pre_master.as_bytes(),
+                session_hash.as_ref(),
+            )
         } else {
             key_schedule::master_secret(
                 suite.hash,
@@ -165,9 +169,7 @@ impl Tls12Secrets {
     ) -> HandshakeMessage {
         HandshakeMessage {
             typ: HandshakeType::Finished,
-            payload: HandshakePayload::Finished(
-                self.verify_data(from_client, transcript).to_vec(),
-            ),
+            payload: HandshakePayload::Finished(self.verify_data(from_client, transcript).to_vec()),
         }
     }
 

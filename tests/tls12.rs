@@ -538,6 +538,15 @@ fn client_refuses_old_versions_and_bad_server_hellos() {
         .unwrap_err();
     assert!(matches!(err, Error::IllegalParameter(_)), "{err:?}");
 
+    // TLS 1.2 chosen through supported_versions (RFC 8446 §4.2.1 allows only 1.3 there).
+    let (mut c, _) = client_hello_of(&config);
+    let mut exts = tls12_extensions(true);
+    exts.push(ServerExtension::SupportedVersions(V12));
+    let err = c
+        .feed(&server_hello_record(V12, [1; 32], SUITE12, exts))
+        .unwrap_err();
+    assert!(matches!(err, Error::IllegalParameter(ref d) if d.contains("supported_versions")));
+
     // An extension we never offered.
     let (mut c, _) = client_hello_of(&config);
     let mut exts = tls12_extensions(true);

@@ -249,3 +249,72 @@ pub(crate) fn decline_renegotiation(cx: &mut Common, what: &str) {
         crate::codec::enums::AlertDescription::NoRenegotiation,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::enums::{CipherSuite, NamedGroup};
+    use crate::crypto::suites::lookup;
+
+    #[test]
+    fn sentinels_are_the_rfc_bytes() {
+        assert_eq!(
+            DOWNGRADE_TLS12,
+            [0x44, 0x4F, 0x57, 0x4E, 0x47, 0x52, 0x44, 0x01]
+        );
+        assert_eq!(DOWNGRADE_TLS11[7], 0);
+    }
+
+    #[test]
+    fn schemes_map_to_suite_families() {
+        use SignatureScheme as S;
+        assert_eq!(scheme_auth(S::ED25519), Some(AuthKind::Ecdsa));
+        assert_eq!(scheme_auth(S::ECDSA_NISTP384_SHA384), Some(AuthKind::Ecdsa));
+        assert_eq!(scheme_auth(S::RSA_PKCS1_SHA256), Some(AuthKind::Rsa));
+        assert_eq!(scheme_auth(S::RSA_PSS_RSAE_SHA512), Some(AuthKind::Rsa));
+        assert_eq!(scheme_auth(S::Unknown(0x0201)), None);
+    }
+
+    #[test]
+    fn key_block_split_follows_rfc5246() {
+        for suite in [
+            CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        ] {
+            let suite = lookup(suite).unwrap();
+            let s = Tls12Secrets {
+                suite,
+                master: Secret::from_slice(&[5; 48]),
+                client_random: [1; 32],
+                server_random: [2; 32],
+            };
+            let block = key_schedule::key_block(
+                suite.hash,
+                &[5; 48],
+                &[1; 32],
+                &[2; 32],
+                suite.key_block_len(),
+            );
+            let (k, iv) = (suite.aead.key_len(), suite.fixed_iv_len());
+            let (ck, civ) = s.direction_keys(true);
+            let (sk, siv) = s.direction_keys(false);
+            assert_eq!(ck, block[..k]);
+            assert_eq!(sk, block[k..2 * k]);
+            assert_eq!(civ, block[2 * k..2 * k + iv]);
+            assert_eq!(siv, block[2 * k + iv..]);
+        }
+    }
+
+    #[test]
+    fn server_key_exchange_input_is_randoms_then_params() {
+        let p = EcdheParams {
+            group: NamedGroup::X25519,
+            public: vec![9; 32],
+        };
+        let m = server_key_exchange_input(&[1; 32], &[2; 32], &p);
+        assert_eq!(&m[..32], &[1; 32]);
+        assert_eq!(&m[32..64], &[2; 32]);
+        assert_eq!(&m[64..68], &[3, 0, 0x1d, 32]);
+        assert_eq!(m.len(), 68 + 32);
+    }
+}

@@ -112,6 +112,8 @@ pub struct ConfigBuilder {
     keylog: Option<Arc<dyn KeyLog>>,
     buffer_limit: usize,
     tls13_tickets: u32,
+    require_ems: bool,
+    prefer_client_ciphers: bool,
 }
 
 /// An immutable configuration, shared by every connection made from it.
@@ -129,6 +131,10 @@ pub struct Config {
     pub(crate) buffer_limit: usize,
     #[allow(dead_code)] // read by session resumption
     pub(crate) tls13_tickets: u32,
+    /// Refuse TLS 1.2 peers without Extended Master Secret (RFC 7627).
+    pub(crate) require_ems: bool,
+    /// A TLS 1.2 server picks the client's most preferred suite instead of its own.
+    pub(crate) prefer_client_ciphers: bool,
 }
 
 fn version_rank(v: ProtocolVersion) -> Option<u8> {
@@ -159,6 +165,8 @@ impl ConfigBuilder {
             keylog: None,
             buffer_limit: DEFAULT_BUFFER_LIMIT,
             tls13_tickets: 2,
+            require_ems: true,
+            prefer_client_ciphers: false,
         }
     }
 
@@ -418,6 +426,19 @@ impl ConfigBuilder {
         Ok(())
     }
 
+    /// Whether TLS 1.2 requires Extended Master Secret (RFC 7627) from the peer (default
+    /// true). Without it a TLS 1.2 session is open to the triple-handshake attack; turn this
+    /// off only to talk to a legacy peer you cannot upgrade.
+    pub fn set_require_extended_master_secret(&mut self, require: bool) {
+        self.require_ems = require;
+    }
+
+    /// Whether a TLS 1.2 server follows the client's suite preference instead of its own
+    /// (default false: the server's order wins).
+    pub fn set_prefer_client_ciphers(&mut self, prefer_client: bool) {
+        self.prefer_client_ciphers = prefer_client;
+    }
+
     /// Check the settings as a whole and freeze them.
     pub fn build(&self) -> Result<Arc<Config>, Error> {
         let wants13 = self.max_version == ProtocolVersion::TLSv1_3;
@@ -469,6 +490,8 @@ impl ConfigBuilder {
             keylog: self.keylog.clone(),
             buffer_limit: self.buffer_limit,
             tls13_tickets: self.tls13_tickets,
+            require_ems: self.require_ems,
+            prefer_client_ciphers: self.prefer_client_ciphers,
         }))
     }
 }

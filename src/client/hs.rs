@@ -4,7 +4,8 @@
 use pki_types::ServerName;
 
 use crate::codec::enums::{
-    CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion, PskKeyExchangeMode,
+    CipherSuite, Compression, ECPointFormat, HandshakeType, NamedGroup, ProtocolVersion,
+    PskKeyExchangeMode,
 };
 use crate::codec::extensions::{ClientExtension, KeyShareEntry};
 use crate::codec::handshake::{
@@ -19,7 +20,8 @@ use crate::crypto::{rand, suites};
 use crate::error::Error;
 
 use super::ClientState;
-use super::tls13;
+use super::{tls12, tls13};
+use crate::tls12::{DOWNGRADE_TLS11, DOWNGRADE_TLS12};
 
 /// The transcript before and after the suite (and so the hash) is known. The state is
 /// boxed already, so the size difference between the variants costs nothing.
@@ -36,6 +38,8 @@ pub(crate) struct ExpectServerHello {
     kx: KeyExchange,
     transcript: Hashing,
     offered_suites: Vec<CipherSuite>,
+    /// The versions we offered, newest first.
+    versions: Vec<ProtocolVersion>,
     /// Set after a HelloRetryRequest: the suite it chose, which ServerHello must repeat.
     retried_suite: Option<CipherSuite>,
     sent_ccs: bool,
@@ -75,15 +79,20 @@ impl ExpectServerHello {
             _ => None,
         };
 
-        if !config.allows(ProtocolVersion::TLSv1_3) {
-            return Err(Error::Config(
-                "this build of ferrotls speaks TLS 1.3 only as a client; enable TLSv1.3".into(),
-            ));
+        // What to offer: every enabled version, newest first (RFC 8446 §4.2.1). A client
+        // without TLS 1.3 sends no supported_versions and says TLSv1.2 in legacy_version.
+        let offer13 = config.allows(ProtocolVersion::TLSv1_3);
+        let offer12 = config.allows(ProtocolVersion::TLSv1_2);
+        let mut versions = Vec::new();
+        if offer13 {
+            versions.push(ProtocolVersion::TLSv1_3);
         }
-        let versions = vec![ProtocolVersion::TLSv1_3];
-        let offered_suites: Vec<CipherSuite> = config
-            .suites_for(ProtocolVersion::TLSv1_3)
-            .map(|s| s.suite)
+        if offer12 {
+            versions.push(ProtocolVersion::TLSv1_2);
+        }
+        let offered_suites: Vec<CipherSuite> = versions
+            .iter()
+            .flat_map(|v| config.suites_for(*v).map(|s| s.suite))
             .collect();
         let group = *config
             .groups
@@ -93,24 +102,38 @@ impl ExpectServerHello {
 
         let random: [u8; 32] = rand::random_array()?;
         // A non-empty legacy session id puts the peer in middlebox-compatibility mode
-        // (RFC 8446 Appendix D.4).
+        // (RFC 8446 Appendix D.4); a TLS 1.2 server just does not find it and starts afresh.
         let session_id = rand::random_array::<32>()?.to_vec();
         let mut extensions = Vec::new();
         if let Some(name) = &sni {
             extensions.push(ClientExtension::ServerName(name.clone()));
         }
-        extensions.push(ClientExtension::SupportedVersions(versions));
+        if offer13 {
+            extensions.push(ClientExtension::SupportedVersions(versions.clone()));
+        }
         extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
+        // TLS 1.2 may sign with PKCS#1 v1.5; a TLS 1.3 CertificateVerify still may not
+        // (checked against the TLS 1.3 list there).
         extensions.push(ClientExtension::SignatureAlgorithms(
-            config.verify_schemes(true),
+            config.verify_schemes(!offer12),
         ));
-        extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-            group,
-            payload: kx.public_key().to_vec(),
-        }]));
-        extensions.push(ClientExtension::PskKeyExchangeModes(vec![
-            PskKeyExchangeMode::PSK_DHE_KE,
-        ]));
+        if offer12 {
+            extensions.push(ClientExtension::EcPointFormats(vec![
+                ECPointFormat::Uncompressed,
+            ]));
+            extensions.push(ClientExtension::ExtendedMasterSecret);
+            // RFC 5746 §3.4: an empty renegotiation_info on every initial handshake.
+            extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
+        }
+        if offer13 {
+            extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
+                group,
+                payload: kx.public_key().to_vec(),
+            }]));
+            extensions.push(ClientExtension::PskKeyExchangeModes(vec![
+                PskKeyExchangeMode::PSK_DHE_KE,
+            ]));
+        }
         if !config.alpn.is_empty() {
             extensions.push(ClientExtension::Alpn(config.alpn.clone()));
         }
@@ -139,6 +162,7 @@ impl ExpectServerHello {
             kx,
             transcript: Hashing::Buffered(buf),
             offered_suites,
+            versions,
             retried_suite: None,
             sent_ccs: false,
         })
@@ -162,13 +186,20 @@ impl ExpectServerHello {
         }
     }
 
-    fn check_suite(&self, suite: CipherSuite) -> Result<&'static suites::SuiteInfo, Error> {
+    fn check_suite(
+        &self,
+        suite: CipherSuite,
+        version: ProtocolVersion,
+    ) -> Result<&'static suites::SuiteInfo, Error> {
         match suites::lookup(suite) {
-            Some(info)
-                if self.offered_suites.contains(&suite)
-                    && info.version == ProtocolVersion::TLSv1_3 =>
-            {
+            Some(info) if self.offered_suites.contains(&suite) && info.version == version => {
                 Ok(info)
+            }
+            Some(info) if self.offered_suites.contains(&suite) => {
+                Err(Error::IllegalParameter(format!(
+                    "the server chose cipher suite {suite}, a {} suite, for a {version} handshake",
+                    info.version
+                )))
             }
             _ => Err(Error::IllegalParameter(format!(
                 "the server chose cipher suite {suite}, which we did not offer (we offered {})",
@@ -182,13 +213,17 @@ impl ExpectServerHello {
         selected: Option<ProtocolVersion>,
         legacy: ProtocolVersion,
     ) -> Result<(), Error> {
+        let offered = list(&self.versions);
         match selected {
-            Some(ProtocolVersion::TLSv1_3) => Ok(()),
+            Some(ProtocolVersion::TLSv1_3) if self.versions.contains(&ProtocolVersion::TLSv1_3) => {
+                Ok(())
+            }
+            // RFC 8446 §4.2.1: supported_versions selects TLS 1.3 or nothing.
             Some(v) => Err(Error::IllegalParameter(format!(
-                "the server selected {v} in supported_versions, which we did not offer (we offered TLSv1.3)"
+                "the server selected {v} in supported_versions, which we did not offer there (we offered {offered})"
             ))),
             None => Err(Error::NoSharedVersion(format!(
-                "the server chose {legacy} (no supported_versions extension), but we offered only TLSv1.3"
+                "the server chose {legacy} (no supported_versions extension), but we offered only {offered}"
             ))),
         }
     }
@@ -207,7 +242,7 @@ impl ExpectServerHello {
             ));
         }
         self.check_version(hrr.supported_versions(), hrr.legacy_version)?;
-        let suite = self.check_suite(hrr.cipher_suite)?;
+        let suite = self.check_suite(hrr.cipher_suite, ProtocolVersion::TLSv1_3)?;
         if hrr.session_id != self.hello.session_id {
             return Err(Error::IllegalParameter(
                 "the HelloRetryRequest does not echo our session id".into(),
@@ -287,7 +322,11 @@ impl ExpectServerHello {
         sh: ServerHelloPayload,
         raw: &[u8],
     ) -> Result<ClientState, Error> {
-        // 1. Version: TLS 1.3 is chosen only through supported_versions (RFC 8446 §4.2.1).
+        // 1. Version: TLS 1.3 is chosen only through supported_versions (RFC 8446 §4.2.1);
+        //    without it, legacy_version is the server's choice.
+        if sh.supported_versions().is_none() {
+            return self.legacy_server_hello(cx, sh, raw);
+        }
         self.check_version(sh.supported_versions(), sh.legacy_version)?;
         // 2. The server must echo our session id and pick a suite we offered.
         if sh.session_id != self.hello.session_id {
@@ -295,7 +334,7 @@ impl ExpectServerHello {
                 "the ServerHello does not echo our legacy_session_id".into(),
             ));
         }
-        let suite = self.check_suite(sh.cipher_suite)?;
+        let suite = self.check_suite(sh.cipher_suite, ProtocolVersion::TLSv1_3)?;
         if let Some(s) = self.retried_suite
             && s != suite.suite
         {
@@ -359,5 +398,69 @@ impl ExpectServerHello {
         Ok(ClientState::Tls13(
             tls13::State::expect_encrypted_extensions(suite, keys, transcript, self.server_name),
         ))
+    }
+
+    /// Step Two without supported_versions: the server chose TLS 1.2 or older.
+    fn legacy_server_hello(
+        self: Box<Self>,
+        cx: &mut Common,
+        sh: ServerHelloPayload,
+        raw: &[u8],
+    ) -> Result<ClientState, Error> {
+        let offered13 = self.versions.contains(&ProtocolVersion::TLSv1_3);
+        // 1. RFC 8446 §4.1.3: a TLS 1.3 server that negotiates less marks its random. Seeing
+        //    the mark means someone removed TLS 1.3 from our ClientHello in transit.
+        let tail: [u8; 8] = sh.random[24..].try_into().unwrap_or_default();
+        if offered13 && (tail == DOWNGRADE_TLS12 || tail == DOWNGRADE_TLS11) {
+            return Err(Error::IllegalParameter(format!(
+                "downgrade detected: the server chose {} but its random ends in the RFC 8446 §4.1.3 \
+                 sentinel (DOWNGRD), so it supports TLS 1.3; an attacker may have removed TLS 1.3 \
+                 from our ClientHello",
+                sh.legacy_version
+            )));
+        }
+        // 2. Only TLS 1.2 is acceptable here (RFC 8996 retired 1.0 and 1.1).
+        match sh.legacy_version {
+            ProtocolVersion::TLSv1_2 if self.versions.contains(&ProtocolVersion::TLSv1_2) => {}
+            ProtocolVersion::TLSv1_2 => {
+                return Err(Error::NoSharedVersion(format!(
+                    "the server chose TLSv1.2, but we offered only {} (enable TLSv1.2 to talk to this server)",
+                    list(&self.versions)
+                )));
+            }
+            ProtocolVersion::TLSv1_3 => {
+                return Err(Error::IllegalParameter(
+                    "the server chose TLSv1.3 in legacy_version; TLS 1.3 is negotiated only through supported_versions (RFC 8446 §4.2.1)".into(),
+                ));
+            }
+            v => {
+                return Err(Error::NoSharedVersion(format!(
+                    "the server chose {v}; ferrotls supports TLSv1.2 and TLSv1.3 (SSLv3, TLSv1.0 and \
+                     TLSv1.1 are insecure and refused, RFC 8996): upgrade the server"
+                )));
+            }
+        }
+        if self.retried_suite.is_some() {
+            return Err(Error::IllegalParameter(
+                "the server sent a HelloRetryRequest (TLS 1.3), then a TLS 1.2 ServerHello".into(),
+            ));
+        }
+        // 3. A suite we offered for TLS 1.2.
+        let suite = self.check_suite(sh.cipher_suite, ProtocolVersion::TLSv1_2)?;
+        let Hashing::Buffered(transcript) = self.transcript else {
+            return Err(Error::Internal(
+                "a hashed transcript before a TLS 1.2 ServerHello".into(),
+            ));
+        };
+        let state = tls12::State::server_hello(
+            cx,
+            suite,
+            &sh,
+            raw,
+            transcript,
+            self.server_name,
+            &self.hello.session_id,
+        )?;
+        Ok(ClientState::Tls12(state))
     }
 }

@@ -1,6 +1,7 @@
 //! The client's handshake: one struct per expected message, listed by [`ClientState`].
 
 mod hs;
+mod tls12;
 mod tls13;
 
 use crate::conn::{Common, Incoming};
@@ -12,6 +13,8 @@ pub(crate) enum ClientState {
     ExpectServerHello(Box<hs::ExpectServerHello>),
     /// TLS 1.3 after ServerHello.
     Tls13(tls13::State),
+    /// TLS 1.2 after ServerHello.
+    Tls12(tls12::State),
 }
 
 impl ClientState {
@@ -27,6 +30,7 @@ impl ClientState {
         match self {
             Self::ExpectServerHello(_) => "Step Two: ServerHello",
             Self::Tls13(s) => s.step(),
+            Self::Tls12(s) => s.step(),
         }
     }
 
@@ -34,6 +38,7 @@ impl ClientState {
         match self {
             Self::ExpectServerHello(s) => s.handle(cx, m),
             Self::Tls13(s) => Ok(Self::Tls13(s.handle(cx, m)?)),
+            Self::Tls12(s) => Ok(Self::Tls12(s.handle(cx, m)?)),
         }
     }
 }

@@ -64,7 +64,17 @@ pub(crate) struct AppSecrets {
 
 /// The exporter secret of either version.
 pub(crate) enum Exporter {
-    Tls13 { alg: HashAlgorithm, secret: Secret },
+    Tls13 {
+        alg: HashAlgorithm,
+        secret: Secret,
+    },
+    /// RFC 5705 works from the master secret and both randoms.
+    Tls12 {
+        suite: &'static SuiteInfo,
+        master: Secret,
+        client_random: [u8; 32],
+        server_random: [u8; 32],
+    },
 }
 
 /// Shared connection state the handshake states work on.

@@ -320,6 +320,13 @@ impl Connection {
                 ));
             }
             if self.common.neg.version == Some(ProtocolVersion::TLSv1_2) {
+                // The keys change here (RFC 5246 §7.1): no handshake message may span it.
+                if !self.hs_buf.is_empty() {
+                    return Err(Error::unexpected(
+                        "the rest of a handshake message split across records",
+                        "a change_cipher_spec record in the middle of it",
+                    ));
+                }
                 return self.dispatch(Incoming::ChangeCipherSpec);
             }
             // TLS 1.3 middlebox compatibility (RFC 8446 §5, Appendix D.4): ignore, while
@@ -514,11 +521,16 @@ impl Connection {
 
     /// Limits on post-handshake messages, before the state sees them.
     fn post_handshake(&mut self, msg: &HandshakeMessage) -> Result<(), Error> {
-        if let HandshakePayload::KeyUpdate(_) = msg.payload {
+        // KeyUpdates and declined renegotiation attempts cost us work but carry no data.
+        if let HandshakePayload::KeyUpdate(_)
+        | HandshakePayload::HelloRequest
+        | HandshakePayload::ClientHello(_) = msg.payload
+        {
             self.idle_records += 1;
             if self.idle_records > MAX_IDLE_RECORDS {
                 return Err(Error::LimitExceeded(format!(
-                    "the peer sent more than {MAX_IDLE_RECORDS} KeyUpdates without application data"
+                    "the peer sent more than {MAX_IDLE_RECORDS} {}s without application data",
+                    msg.name()
                 )));
             }
         }
@@ -754,6 +766,29 @@ impl Connection {
                 );
                 Ok(())
             }
+            Some(Exporter::Tls12 {
+                suite,
+                master,
+                client_random,
+                server_random,
+            }) => {
+                if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) {
+                    return Err(Error::Usage(format!(
+                        "an exporter context is at most {} bytes in TLS 1.2 (RFC 5705 §4)",
+                        u16::MAX
+                    )));
+                }
+                crate::tls12::key_schedule::export(
+                    suite.hash,
+                    master.as_bytes(),
+                    label,
+                    client_random,
+                    server_random,
+                    context,
+                    out,
+                );
+                Ok(())
+            }
             None => Err(Error::Usage(
                 "no exporter secret for this connection".into(),
             )),
@@ -777,3 +812,6 @@ impl Connection {
         crate::tls13::send_key_update(&mut self.common, req).map_err(|e| self.fail(e))
     }
 }
+
+#[cfg(test)]
+mod tests;

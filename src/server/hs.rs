@@ -14,7 +14,7 @@ use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 
 use super::ServerState;
-use super::tls13;
+use super::{tls12, tls13};
 
 /// State kept across a HelloRetryRequest.
 struct Retry {
@@ -29,7 +29,7 @@ pub(crate) struct ExpectClientHello {
     retry: Option<Retry>,
 }
 
-fn list<T: std::fmt::Display>(items: &[T]) -> String {
+pub(crate) fn list<T: std::fmt::Display>(items: &[T]) -> String {
     if items.is_empty() {
         return "nothing".into();
     }
@@ -65,8 +65,22 @@ impl ExpectClientHello {
         let HandshakePayload::ClientHello(ch) = msg.payload else {
             return Err(Error::unexpected("Step One: ClientHello", msg.name()));
         };
-        // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions.
-        choose_version(cx, &ch)?;
+        // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions; TLS 1.2
+        //    through either.
+        let version = choose_version(cx, &ch)?;
+        if version == ProtocolVersion::TLSv1_2 {
+            if self.retry.is_some() {
+                return Err(Error::IllegalParameter(
+                    "after our HelloRetryRequest the second ClientHello no longer offers TLS 1.3"
+                        .into(),
+                ));
+            }
+            cx.client_random = ch.random;
+            cx.neg.sni = ch.server_name().map(str::to_owned);
+            return Ok(ServerState::Tls12(tls12::State::client_hello(
+                cx, &ch, raw,
+            )?));
+        }
         cx.neg.version = Some(ProtocolVersion::TLSv1_3);
         // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).
         if ch.compression_methods != [Compression::Null] {
@@ -139,7 +153,9 @@ impl ExpectClientHello {
     }
 }
 
-fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<(), Error> {
+/// The version to speak (RFC 8446 §4.2.1, RFC 5246 Appendix E.1), or why there is none;
+/// also the fallback check of RFC 7507.
+fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<ProtocolVersion, Error> {
     let offered: Vec<ProtocolVersion> = match ch.supported_versions() {
         Some(v) => v
             .iter()
@@ -148,13 +164,42 @@ fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<(), Error> {
             .collect(),
         None => vec![ch.legacy_version],
     };
-    if offered.contains(&ProtocolVersion::TLSv1_3) && cx.config.allows(ProtocolVersion::TLSv1_3) {
-        return Ok(());
-    }
-    let ours = if cx.config.allows(ProtocolVersion::TLSv1_3) {
-        "TLSv1.3"
+    // Without supported_versions, legacy_version is the client's highest: anything from
+    // 0x0303 up includes TLS 1.2.
+    let supports = |v: ProtocolVersion| match ch.supported_versions() {
+        Some(_) => offered.contains(&v),
+        None => v == ProtocolVersion::TLSv1_2 && ch.legacy_version.to_int() >= 0x0303,
+    };
+    let allow13 = cx.config.allows(ProtocolVersion::TLSv1_3);
+    let allow12 = cx.config.allows(ProtocolVersion::TLSv1_2);
+    let chosen = if supports(ProtocolVersion::TLSv1_3) && allow13 {
+        Some(ProtocolVersion::TLSv1_3)
+    } else if supports(ProtocolVersion::TLSv1_2) && allow12 {
+        Some(ProtocolVersion::TLSv1_2)
     } else {
-        "no version this build can serve"
+        None
+    };
+    if let Some(v) = chosen {
+        // RFC 7507 §3: a client retrying with a lower version says so; if we could have
+        // done better, its first attempt was sabotaged.
+        if v == ProtocolVersion::TLSv1_2
+            && allow13
+            && ch.cipher_suites.contains(&CipherSuite::TLS_FALLBACK_SCSV)
+        {
+            return Err(Error::InappropriateFallback(format!(
+                "the client signalled a fallback retry (TLS_FALLBACK_SCSV) with {} as its highest \
+                 version, but this server supports TLSv1.3: the client's earlier attempt was likely \
+                 disrupted by an attacker or a broken middlebox (RFC 7507)",
+                list(&offered)
+            )));
+        }
+        return Ok(v);
+    }
+    let ours = match (allow13, allow12) {
+        (true, true) => "TLSv1.3 and TLSv1.2",
+        (true, false) => "TLSv1.3",
+        (false, true) => "TLSv1.2",
+        (false, false) => "no version this build can serve",
     };
     let old = offered.iter().all(|v| {
         matches!(
@@ -174,6 +219,32 @@ fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<(), Error> {
         "the client offered {}; we support {ours}{hint}",
         list(&offered)
     )))
+}
+
+/// ALPN (RFC 7301 §3.2): our preference among the client's; none in common is fatal.
+pub(crate) fn choose_alpn(
+    config: &crate::config::Config,
+    ch: &ClientHelloPayload,
+) -> Result<Option<Vec<u8>>, Error> {
+    match ch.alpn() {
+        Some(theirs) if !config.alpn.is_empty() => {
+            let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
+                let show = |l: &[Vec<u8>]| {
+                    l.iter()
+                        .map(|p| String::from_utf8_lossy(p).into_owned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(Error::NoApplicationProtocol(format!(
+                    "no ALPN protocol in common: the client offered {}; we support {}",
+                    show(theirs),
+                    show(&config.alpn)
+                )));
+            };
+            Ok(Some(p.clone()))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Choose everything, or return the suite and group for a HelloRetryRequest.
@@ -258,26 +329,7 @@ fn choose(
             return Ok(Err((suite, *g)));
         }
     };
-    // ALPN (RFC 7301 §3.2): our preference among the client's; none in common is fatal.
-    let alpn = match ch.alpn() {
-        Some(theirs) if !config.alpn.is_empty() => {
-            let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
-                let show = |l: &[Vec<u8>]| {
-                    l.iter()
-                        .map(|p| String::from_utf8_lossy(p).into_owned())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                return Err(Error::NoApplicationProtocol(format!(
-                    "no ALPN protocol in common: the client offered {}; we support {}",
-                    show(theirs),
-                    show(&config.alpn)
-                )));
-            };
-            Some(p.clone())
-        }
-        _ => None,
-    };
+    let alpn = choose_alpn(&config, ch)?;
     Ok(Ok(Choices {
         suite,
         group: choice.group,

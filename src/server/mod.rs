@@ -1,6 +1,7 @@
 //! The server's handshake: one struct per expected message, listed by [`ServerState`].
 
 mod hs;
+mod tls12;
 mod tls13;
 
 use crate::conn::{Common, Incoming};
@@ -12,6 +13,8 @@ pub(crate) enum ServerState {
     ExpectClientHello(Box<hs::ExpectClientHello>),
     /// TLS 1.3 after our flight.
     Tls13(tls13::State),
+    /// TLS 1.2 after our flight (Steps Two to Six).
+    Tls12(tls12::State),
 }
 
 impl ServerState {
@@ -24,6 +27,7 @@ impl ServerState {
         match self {
             Self::ExpectClientHello(_) => "Step One: ClientHello",
             Self::Tls13(s) => s.step(),
+            Self::Tls12(s) => s.step(),
         }
     }
 
@@ -31,6 +35,7 @@ impl ServerState {
         match self {
             Self::ExpectClientHello(s) => s.handle(cx, m),
             Self::Tls13(s) => Ok(Self::Tls13(s.handle(cx, m)?)),
+            Self::Tls12(s) => Ok(Self::Tls12(s.handle(cx, m)?)),
         }
     }
 }

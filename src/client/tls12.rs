@@ -1,0 +1,460 @@
+//! The client's TLS 1.2 handshake after ServerHello (RFC 5246 §7.3), in the seed's steps:
+//! Three (server Certificate), Four (ServerKeyExchange), Five (CertificateRequest, optional),
+//! Six (ServerHelloDone); then our Seven to Ten; then the server's Eleven.
+
+use pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::codec::enums::{
+    ClientCertificateType, Compression, ECPointFormat, HandshakeType, ProtocolVersion,
+    SignatureScheme,
+};
+use crate::codec::extensions::ServerExtension;
+use crate::codec::handshake::{
+    CertificateRequestTls12, DigitallySigned, HandshakeMessage, HandshakePayload,
+    ServerHelloPayload, ServerKeyExchangeTls12,
+};
+use crate::config::VerifyMode;
+use crate::conn::{Common, Incoming, TraceKind};
+use crate::crypto::hash::TranscriptBuffer;
+use crate::crypto::hkdf::Secret;
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::suites::{AuthKind, SuiteInfo};
+use crate::error::{CertErrorKind, Error};
+use crate::tls12::handshake::{
+    Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
+    server_key_exchange_input,
+};
+use crate::verify::{self, HandshakeSignatureValid, ServerCertVerified};
+
+/// The client's TLS 1.2 states.
+pub(crate) enum State {
+    Certificate(Box<ExpectCertificate>),
+    ServerKeyExchange(Box<ExpectServerKeyExchange>),
+    CertificateRequestOrDone(Box<ExpectServerHelloDone>),
+    ServerHelloDone(Box<ExpectServerHelloDone>),
+    Ccs(Box<ExpectCcs>),
+    Finished(Box<ExpectFinished>),
+    Traffic,
+}
+
+/// What every state until the master secret carries.
+pub(crate) struct Shared {
+    suite: &'static SuiteInfo,
+    /// Every handshake message so far, raw: a TLS 1.2 CertificateVerify signs them all
+    /// (ring hashes inside the signature), and the hash is known from the suite.
+    transcript: TranscriptBuffer,
+    server_random: [u8; 32],
+    ems: bool,
+}
+
+/// Step Three: the server's certificate chain.
+pub(crate) struct ExpectCertificate {
+    s: Shared,
+    server_name: Option<ServerName<'static>>,
+}
+
+/// Step Four: the server's signed ECDHE share.
+pub(crate) struct ExpectServerKeyExchange {
+    s: Shared,
+    leaf: CertificateDer<'static>,
+    /// Proof the chain verified (absent only with DangerousNoVerify).
+    _verified: Option<ServerCertVerified>,
+}
+
+/// Step Five (optional) and Step Six.
+pub(crate) struct ExpectServerHelloDone {
+    s: Shared,
+    /// The server's ECDHE share, checked and signed.
+    server_share: Vec<u8>,
+    kx: KeyExchange,
+    cert_request: Option<CertificateRequestTls12>,
+    _signature: HandshakeSignatureValid,
+}
+
+/// Step Eleven: the server's ChangeCipherSpec.
+pub(crate) struct ExpectCcs {
+    secrets: Tls12Secrets,
+    transcript: TranscriptBuffer,
+}
+
+/// Step Eleven: the server's Finished.
+pub(crate) struct ExpectFinished {
+    secrets: Tls12Secrets,
+    transcript: TranscriptBuffer,
+}
+
+impl State {
+    /// Step Two for TLS 1.2: check the ServerHello's choices and extensions.
+    pub(crate) fn server_hello(
+        cx: &mut Common,
+        suite: &'static SuiteInfo,
+        sh: &ServerHelloPayload,
+        raw: &[u8],
+        mut transcript: TranscriptBuffer,
+        server_name: Option<ServerName<'static>>,
+        our_session_id: &[u8],
+    ) -> Result<Self, Error> {
+        // 1. No compression (RFC 5246 §7.4.1.3: one we offered; we offered only null).
+        if sh.compression_method != Compression::Null {
+            return Err(Error::IllegalParameter(format!(
+                "the server chose compression {}, which we did not offer (we offered null)",
+                sh.compression_method
+            )));
+        }
+        // 2. Echoing our random session id would be a resumption we never asked for.
+        if !sh.session_id.is_empty() && sh.session_id == our_session_id {
+            return Err(Error::IllegalParameter(
+                "the server echoed our session id, resuming a session we never had".into(),
+            ));
+        }
+        // 3. Extensions: only answers to what we offered (RFC 5246 §7.4.1.4).
+        let config = cx.config.clone();
+        let mut ems = false;
+        let mut alpn = None;
+        for ext in &sh.extensions {
+            match ext {
+                ServerExtension::ExtendedMasterSecret => ems = true,
+                // RFC 5746 §3.4: on an initial handshake the server's must be empty.
+                ServerExtension::RenegotiationInfo(v) if !v.is_empty() => {
+                    return Err(Error::HandshakeFailure(format!(
+                        "the server's renegotiation_info holds {} bytes on an initial handshake; \
+                         it must be empty (RFC 5746 §3.4)",
+                        v.len()
+                    )));
+                }
+                ServerExtension::RenegotiationInfo(_) => {}
+                ServerExtension::EcPointFormats(f) => {
+                    if !f.contains(&ECPointFormat::Uncompressed) {
+                        return Err(Error::IllegalParameter(
+                            "the server's ec_point_formats lacks the uncompressed format (RFC 8422 §5.2)"
+                                .into(),
+                        ));
+                    }
+                }
+                ServerExtension::Alpn(p) => {
+                    if !config.alpn.iter().any(|o| o == p) {
+                        return Err(Error::IllegalParameter(format!(
+                            "the server chose ALPN protocol '{}', which we did not offer",
+                            String::from_utf8_lossy(p)
+                        )));
+                    }
+                    alpn = Some(p.clone());
+                }
+                ServerExtension::ServerNameAck if cx.neg.sni.is_some() => {}
+                other => {
+                    return Err(Error::UnsupportedExtension(format!(
+                        "the TLS 1.2 ServerHello carries {}, which we did not offer or which does not belong there",
+                        other.ext_type()
+                    )));
+                }
+            }
+        }
+        // 4. RFC 7627 §5.2: refuse a server without Extended Master Secret unless allowed.
+        if !ems && config.require_ems {
+            return Err(Error::HandshakeFailure(
+                "the server does not support Extended Master Secret (RFC 7627), which this \
+                 configuration requires; upgrade the server, or call \
+                 set_require_extended_master_secret(false) to accept a legacy peer"
+                    .into(),
+            ));
+        }
+        cx.neg.version = Some(ProtocolVersion::TLSv1_2);
+        cx.neg.suite = Some(suite);
+        cx.neg.alpn = alpn;
+        cx.trace(TraceKind::Negotiated, || {
+            format!(
+                "negotiated: TLSv1.2, {}, Extended Master Secret {}",
+                suite.suite,
+                if ems { "yes" } else { "no" }
+            )
+        });
+        transcript.add(raw);
+        Ok(Self::Certificate(Box::new(ExpectCertificate {
+            s: Shared {
+                suite,
+                transcript,
+                server_random: sh.random,
+                ems,
+            },
+            server_name,
+        })))
+    }
+
+    pub(crate) fn step(&self) -> &'static str {
+        match self {
+            Self::Certificate(_) => "Step Three: ServerCertificate",
+            Self::ServerKeyExchange(_) => "Step Four: ServerKeyExchange",
+            Self::CertificateRequestOrDone(_) => {
+                "Step Five: CertificateRequest or Step Six: ServerHelloDone"
+            }
+            Self::ServerHelloDone(_) => "Step Six: ServerHelloDone",
+            Self::Ccs(_) => "Step Eleven: ChangeCipherSpec",
+            Self::Finished(_) => "Step Eleven: the server's Finished",
+            Self::Traffic => "application data",
+        }
+    }
+
+    pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
+        let step = self.step();
+        let (msg, raw) = match (self, m) {
+            (Self::Ccs(s), Incoming::ChangeCipherSpec) => {
+                receive_ccs(cx, &s.secrets)?;
+                return Ok(Self::Finished(Box::new(ExpectFinished {
+                    secrets: s.secrets,
+                    transcript: s.transcript,
+                })));
+            }
+            (_, Incoming::ChangeCipherSpec) => {
+                return Err(Error::unexpected(step, "a change_cipher_spec record"));
+            }
+            (state, Incoming::Handshake { msg, raw }) => ((state, msg), raw),
+        };
+        let (state, msg) = msg;
+        match (state, msg.payload) {
+            (Self::Certificate(s), HandshakePayload::CertificateTls12(chain)) => {
+                (*s).handle(cx, chain, raw)
+            }
+            (Self::ServerKeyExchange(s), HandshakePayload::ServerKeyExchange(ske)) => {
+                (*s).handle(cx, ske, raw)
+            }
+            (
+                Self::CertificateRequestOrDone(mut s),
+                HandshakePayload::CertificateRequestTls12(req),
+            ) => {
+                // Step Five: the server wants our certificate (mutual TLS).
+                cx.trace(TraceKind::State, || {
+                    format!(
+                        "client certificate requested: types {}, {} acceptable CA names",
+                        req.cert_types
+                            .iter()
+                            .map(|t| t.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        req.ca_names.len()
+                    )
+                });
+                s.s.transcript.add(raw);
+                s.cert_request = Some(req);
+                Ok(Self::ServerHelloDone(s))
+            }
+            (
+                Self::CertificateRequestOrDone(s) | Self::ServerHelloDone(s),
+                HandshakePayload::ServerHelloDone,
+            ) => s.handle(cx, raw),
+            (Self::Finished(s), HandshakePayload::Finished(f)) => {
+                let ExpectFinished {
+                    secrets,
+                    mut transcript,
+                } = *s;
+                secrets.check_finished(false, &transcript, &f)?;
+                transcript.add(raw);
+                secrets.complete(cx);
+                Ok(Self::Traffic)
+            }
+            (Self::Traffic, HandshakePayload::HelloRequest) => {
+                decline_renegotiation(cx, "a HelloRequest");
+                Ok(Self::Traffic)
+            }
+            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        }
+    }
+}
+
+impl ExpectCertificate {
+    /// Step Three: the chain, checked against our trust anchors and the name we asked for.
+    fn handle(self, cx: &mut Common, chain: Vec<Vec<u8>>, raw: &[u8]) -> Result<State, Error> {
+        let ExpectCertificate { mut s, server_name } = self;
+        let chain: Vec<CertificateDer<'static>> =
+            chain.into_iter().map(CertificateDer::from).collect();
+        let Some(leaf) = chain.first().cloned() else {
+            return Err(Error::cert(
+                CertErrorKind::Missing,
+                "the server sent an empty certificate chain",
+            ));
+        };
+        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+        let verified = match (cx.config.verify, &server_name) {
+            (VerifyMode::DangerousNoVerify, _) => None,
+            (_, Some(name)) => Some(verify::verify_server_cert(
+                &cx.config.roots,
+                &chain,
+                name,
+                UnixTime::now(),
+            )?),
+            (_, None) => {
+                return Err(Error::Usage(
+                    "no server name to verify the certificate against".into(),
+                ));
+            }
+        };
+        if verified.is_some() {
+            cx.trace(TraceKind::State, || {
+                "certificate: the server's chain and name verified".into()
+            });
+        }
+        s.transcript.add(raw);
+        Ok(State::ServerKeyExchange(Box::new(
+            ExpectServerKeyExchange {
+                s,
+                leaf,
+                _verified: verified,
+            },
+        )))
+    }
+}
+
+impl ExpectServerKeyExchange {
+    /// Step Four: the server's ECDHE share, signed with its certificate's key (RFC 8422 §5.4).
+    fn handle(
+        self,
+        cx: &mut Common,
+        ske: ServerKeyExchangeTls12,
+        raw: &[u8],
+    ) -> Result<State, Error> {
+        let ExpectServerKeyExchange { mut s, leaf, .. } = self;
+        let config = cx.config.clone();
+        // 1. A group we offered in supported_groups.
+        let group = ske.params.group;
+        if !config.groups.contains(&group) {
+            return Err(Error::IllegalParameter(format!(
+                "the server's ServerKeyExchange uses {group}, which we did not offer (we offered {})",
+                list(&config.groups)
+            )));
+        }
+        // 2. A signature scheme we offered, of the suite's certificate type.
+        let scheme = ske.signed.scheme;
+        let offered = config.verify_schemes(false);
+        if !offered.contains(&scheme) {
+            return Err(Error::IllegalParameter(format!(
+                "the server signed its ServerKeyExchange with {scheme}, which we did not offer (we offered {})",
+                list(&offered)
+            )));
+        }
+        let auth = s.suite.auth.unwrap_or(AuthKind::Ecdsa);
+        if scheme_auth(scheme) != Some(auth) {
+            return Err(Error::IllegalParameter(format!(
+                "the server chose {} (an {auth:?} suite) but signed with {scheme}",
+                s.suite.suite
+            )));
+        }
+        // 3. The signature over both randoms and the parameters.
+        let input = server_key_exchange_input(&cx.client_random, &s.server_random, &ske.params);
+        let proof =
+            verify::verify_tls12_signature(&leaf, scheme, &input, &ske.signed.signature, "server")?;
+        // 4. Our share in the same group; the agreement waits for ServerHelloDone.
+        let kx = KeyExchange::start(group)?;
+        cx.neg.group = Some(group);
+        cx.neg.sig_scheme = Some(scheme);
+        cx.trace(TraceKind::Negotiated, || {
+            format!("key exchange {group}, the server signed with {scheme}")
+        });
+        s.transcript.add(raw);
+        Ok(State::CertificateRequestOrDone(Box::new(
+            ExpectServerHelloDone {
+                s,
+                server_share: ske.params.public,
+                kx,
+                cert_request: None,
+                _signature: proof,
+            },
+        )))
+    }
+}
+
+impl ExpectServerHelloDone {
+    /// Step Six received; our flight: Seven (Certificate), Eight (ClientKeyExchange), Nine
+    /// (CertificateVerify), Ten (ChangeCipherSpec, Finished).
+    fn handle(self: Box<Self>, cx: &mut Common, raw: &[u8]) -> Result<State, Error> {
+        let ExpectServerHelloDone {
+            mut s,
+            server_share,
+            kx,
+            cert_request,
+            ..
+        } = *self;
+        s.transcript.add(raw);
+        // Step Seven: our certificate, or an empty list when we have none that fits.
+        let signer = match &cert_request {
+            Some(req) => send_client_certificate(cx, &mut s.transcript, req)?,
+            None => None,
+        };
+        // Step Eight: our ECDHE share; the pre-master secret is the agreed point.
+        let msg = HandshakeMessage {
+            typ: HandshakeType::ClientKeyExchange,
+            payload: HandshakePayload::ClientKeyExchange(kx.public_key().to_vec()),
+        };
+        let pre_master: Secret = kx.complete(&server_share)?;
+        let enc = cx.send_hs(&msg)?;
+        s.transcript.add(&enc);
+        let secrets = Tls12Secrets::new(
+            cx,
+            s.suite,
+            &pre_master,
+            s.ems,
+            &s.transcript,
+            s.server_random,
+        );
+        // Step Nine: prove we hold our certificate's key, over every message so far.
+        if let Some((ck, scheme)) = signer {
+            let signature = ck.key.sign(scheme, s.transcript.bytes())?;
+            let msg = HandshakeMessage {
+                typ: HandshakeType::CertificateVerify,
+                payload: HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature }),
+            };
+            let enc = cx.send_hs(&msg)?;
+            s.transcript.add(&enc);
+        }
+        // Step Ten.
+        send_ccs_and_finished(cx, &secrets, &mut s.transcript)?;
+        Ok(State::Ccs(Box::new(ExpectCcs {
+            secrets,
+            transcript: s.transcript,
+        })))
+    }
+}
+
+/// Step Seven: send our chain if its key fits the request's certificate types and can sign
+/// with a scheme the server accepts; otherwise an empty Certificate (RFC 5246 §7.4.6).
+fn send_client_certificate(
+    cx: &mut Common,
+    transcript: &mut TranscriptBuffer,
+    req: &CertificateRequestTls12,
+) -> Result<Option<(std::sync::Arc<crate::config::CertifiedKey>, SignatureScheme)>, Error> {
+    let config = cx.config.clone();
+    let chosen = config.certs.first().and_then(|ck| {
+        let wanted = match key_auth(&ck.key) {
+            AuthKind::Rsa => ClientCertificateType::RSASign,
+            AuthKind::Ecdsa => ClientCertificateType::ECDSASign,
+        };
+        if !req.cert_types.contains(&wanted) {
+            return None;
+        }
+        ck.key
+            .choose_scheme(&req.signature_schemes, false)
+            .map(|sch| (ck.clone(), sch))
+    });
+    if chosen.is_none() && !config.certs.is_empty() {
+        cx.trace(TraceKind::State, || {
+            "client certificate: ours does not fit the server's certificate types or signature schemes; sending none".into()
+        });
+    }
+    let chain = chosen
+        .as_ref()
+        .map(|(ck, _)| ck.chain.iter().map(|c| c.as_ref().to_vec()).collect())
+        .unwrap_or_default();
+    let msg = HandshakeMessage {
+        typ: HandshakeType::Certificate,
+        payload: HandshakePayload::CertificateTls12(chain),
+    };
+    let enc = cx.send_hs(&msg)?;
+    transcript.add(&enc);
+    Ok(chosen)
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

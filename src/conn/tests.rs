@@ -1,0 +1,108 @@
+//! Renegotiation attempts against TLS 1.2 connections, driven from inside the crate: a
+//! peer's encrypted HelloRequest or ClientHello is easiest to make with its own keys.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::config::{ConfigBuilder, VerifyMode};
+
+fn configs() -> (Arc<Config>, Arc<Config>) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let mut sb = ConfigBuilder::new(Role::Server);
+    sb.add_cert_key_pem(
+        ck.cert.pem().as_bytes(),
+        ck.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let mut cb = ConfigBuilder::new(Role::Client);
+    cb.set_verify_mode(VerifyMode::DangerousNoVerify).unwrap();
+    cb.set_versions(ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_2)
+        .unwrap();
+    (cb.build().unwrap(), sb.build().unwrap())
+}
+
+fn transfer(a: &mut Connection, b: &mut Connection) -> Result<(), Error> {
+    let data = a.peek_outgoing().to_vec();
+    a.consume_outgoing(data.len());
+    let n = b.feed(&data)?;
+    assert_eq!(n, data.len());
+    Ok(())
+}
+
+fn established() -> (Connection, Connection) {
+    let (cc, sc) = configs();
+    let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
+    let mut s = Connection::new_server(sc).unwrap();
+    for _ in 0..4 {
+        transfer(&mut c, &mut s).unwrap();
+        transfer(&mut s, &mut c).unwrap();
+    }
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
+    (c, s)
+}
+
+fn roundtrip(a: &mut Connection, b: &mut Connection, data: &[u8]) {
+    a.write(data).unwrap();
+    transfer(a, b).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(b.read(&mut buf).unwrap(), ReadStatus::Data(data.len()));
+    assert_eq!(&buf[..data.len()], data);
+}
+
+fn hello_request() -> HandshakeMessage {
+    HandshakeMessage {
+        typ: HandshakeType::HelloRequest,
+        payload: HandshakePayload::HelloRequest,
+    }
+}
+
+#[test]
+fn client_declines_hello_request_and_carries_on() {
+    let (mut c, mut s) = established();
+    s.common.send_hs(&hello_request()).unwrap();
+    transfer(&mut s, &mut c).unwrap();
+    assert_eq!(
+        c.last_alert(),
+        Some((AlertDescription::NoRenegotiation, true))
+    );
+    transfer(&mut c, &mut s).unwrap();
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::NoRenegotiation, false))
+    );
+    roundtrip(&mut c, &mut s, b"still here");
+    roundtrip(&mut s, &mut c, b"me too");
+}
+
+#[test]
+fn server_declines_client_hello_and_carries_on() {
+    let (mut c, mut s) = established();
+    // Any ClientHello will do: take the one a fresh client sends.
+    let (cc, _) = configs();
+    let fresh = Connection::new_client(cc, Some("localhost")).unwrap();
+    let ch = HandshakeMessage::read(&fresh.peek_outgoing()[5..], ProtocolVersion::TLSv1_2).unwrap();
+    c.common.send_hs(&ch).unwrap();
+    transfer(&mut c, &mut s).unwrap();
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::NoRenegotiation, true))
+    );
+    transfer(&mut s, &mut c).unwrap();
+    assert!(c.error().is_none());
+    roundtrip(&mut c, &mut s, b"after the declined renegotiation");
+    roundtrip(&mut s, &mut c, b"ok");
+}
+
+#[test]
+fn endless_hello_requests_are_cut_off() {
+    let (mut c, mut s) = established();
+    for _ in 0..=MAX_IDLE_RECORDS {
+        s.common.send_hs(&hello_request()).unwrap();
+    }
+    let err = transfer(&mut s, &mut c).unwrap_err();
+    assert!(
+        matches!(err, Error::LimitExceeded(ref d) if d.contains("HelloRequest")),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,493 @@
+//! The server's TLS 1.2 handshake (RFC 5246 §7.3), in the seed's steps: our Two to Six
+//! (ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone), the
+//! client's Seven to Ten, then our Eleven (ChangeCipherSpec, Finished).
+
+use std::sync::Arc;
+
+use pki_types::{CertificateDer, UnixTime};
+
+use crate::codec::enums::{
+    CipherSuite, ClientCertificateType, Compression, ECPointFormat, HandshakeType, NamedGroup,
+    ProtocolVersion,
+};
+use crate::codec::extensions::ServerExtension;
+use crate::codec::handshake::{
+    CertificateRequestTls12, ClientHelloPayload, DigitallySigned, EcdheParams, HandshakeMessage,
+    HandshakePayload, ServerHelloPayload, ServerKeyExchangeTls12,
+};
+use crate::config::{CertifiedKey, VerifyMode};
+use crate::conn::{Common, Incoming, TraceKind};
+use crate::crypto::hash::TranscriptBuffer;
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::rand;
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+use crate::tls12::handshake::{
+    DOWNGRADE_TLS12, Tls12Secrets, decline_renegotiation, key_auth, receive_ccs,
+    send_ccs_and_finished, server_key_exchange_input,
+};
+use crate::verify::{self, ClientCertVerified};
+
+use super::hs::{choose_alpn, list};
+
+/// The server's TLS 1.2 states.
+pub(crate) enum State {
+    Certificate(Box<ExpectClientKeyExchange>),
+    ClientKeyExchange(Box<ExpectClientKeyExchange>),
+    CertificateVerify(Box<ExpectCertificateVerify>),
+    Ccs(Box<ExpectCcs>),
+    Finished(Box<ExpectFinished>),
+    Traffic,
+}
+
+/// Step Seven (optional) and Step Eight.
+pub(crate) struct ExpectClientKeyExchange {
+    suite: &'static SuiteInfo,
+    transcript: TranscriptBuffer,
+    server_random: [u8; 32],
+    ems: bool,
+    kx: KeyExchange,
+    /// The client's verified certificate, once Step Seven brought one.
+    client_cert: Option<(CertificateDer<'static>, ClientCertVerified)>,
+}
+
+/// Step Nine: the client signs every handshake message so far with its certificate's key.
+pub(crate) struct ExpectCertificateVerify {
+    secrets: Tls12Secrets,
+    transcript: TranscriptBuffer,
+    leaf: CertificateDer<'static>,
+    _verified: ClientCertVerified,
+}
+
+/// Step Ten: the client's ChangeCipherSpec.
+pub(crate) struct ExpectCcs {
+    secrets: Tls12Secrets,
+    transcript: TranscriptBuffer,
+}
+
+/// Step Ten: the client's Finished.
+pub(crate) struct ExpectFinished {
+    secrets: Tls12Secrets,
+    transcript: TranscriptBuffer,
+}
+
+/// What the server settled on for TLS 1.2.
+struct Choices {
+    suite: &'static SuiteInfo,
+    cert: Arc<CertifiedKey>,
+    scheme: crate::codec::enums::SignatureScheme,
+    group: NamedGroup,
+    alpn: Option<Vec<u8>>,
+    ems: bool,
+    secure_renegotiation: bool,
+}
+
+/// Choose suite, certificate, signature scheme, group and ALPN protocol from the ClientHello.
+fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
+    let config = cx.config.clone();
+    // 1. Null compression must be on offer (RFC 5246 §7.4.1.2).
+    if !ch.compression_methods.contains(&Compression::Null) {
+        return Err(Error::HandshakeFailure(format!(
+            "the client offered compression {} but not null; ferrotls does no compression",
+            list(&ch.compression_methods)
+        )));
+    }
+    // 2. RFC 5746 §3.6: renegotiation_info must be empty on an initial handshake; either it
+    //    or the SCSV signals a client that knows secure renegotiation.
+    if let Some(ri) = ch.renegotiation_info()
+        && !ri.is_empty()
+    {
+        return Err(Error::HandshakeFailure(format!(
+            "the client's renegotiation_info holds {} bytes on an initial handshake; it must be \
+             empty (RFC 5746 §3.6)",
+            ri.len()
+        )));
+    }
+    let secure_renegotiation = ch.renegotiation_info().is_some()
+        || ch
+            .cipher_suites
+            .contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    // 3. Extended Master Secret (RFC 7627 §5.3).
+    let ems = ch.ems_offered();
+    if !ems && config.require_ems {
+        return Err(Error::HandshakeFailure(
+            "the client does not support Extended Master Secret (RFC 7627), which this \
+             configuration requires; upgrade the client, or call \
+             set_require_extended_master_secret(false) to accept a legacy peer"
+                .into(),
+        ));
+    }
+    // 4. The certificate by SNI, then a suite whose certificate type fits its key, in our
+    //    order (or the client's, when configured).
+    let cert = config
+        .cert_for(ch.server_name())
+        .ok_or_else(|| Error::Config("no certificate configured".into()))?
+        .clone();
+    let auth = key_auth(&cert.key);
+    let ours: Vec<&'static SuiteInfo> = config.suites_for(ProtocolVersion::TLSv1_2).collect();
+    let fits = |s: &SuiteInfo| s.auth == Some(auth);
+    let suite = if config.prefer_client_ciphers {
+        ch.cipher_suites
+            .iter()
+            .find_map(|c| ours.iter().copied().find(|s| s.suite == *c && fits(s)))
+    } else {
+        ours.iter()
+            .copied()
+            .find(|s| fits(s) && ch.cipher_suites.contains(&s.suite))
+    };
+    let Some(suite) = suite else {
+        let usable: Vec<CipherSuite> = ours.iter().filter(|s| fits(s)).map(|s| s.suite).collect();
+        return Err(Error::NoSharedCipherSuite(format!(
+            "no TLS 1.2 cipher suite in common: the client offered {}; with our {} certificate \
+             we support {}",
+            list(&ch.cipher_suites),
+            cert.key.kind(),
+            list(&usable)
+        )));
+    };
+    // 5. A signature scheme for the ServerKeyExchange. Without signature_algorithms the
+    //    client would accept only SHA-1 (RFC 5246 §7.4.1.4.1), which we do not sign with.
+    let theirs = ch.signature_schemes().unwrap_or(&[]);
+    let scheme = cert.key.choose_scheme(theirs, false).ok_or_else(|| {
+        Error::NoSharedSignatureScheme(format!(
+            "our certificate's key ({}) can sign with {}; the client accepts only {}",
+            cert.key.kind(),
+            list(&cert.key.schemes(false)),
+            if theirs.is_empty() {
+                "SHA-1 schemes (it sent no signature_algorithms)".to_string()
+            } else {
+                list(theirs)
+            }
+        ))
+    })?;
+    // 6. A curve from supported_groups (RFC 8422 §5.1.1), uncompressed points (§5.1.2).
+    let group = match ch.groups() {
+        Some(g) => config.groups.iter().copied().find(|x| g.contains(x)),
+        None => config.groups.first().copied(),
+    }
+    .ok_or_else(|| {
+        Error::NoSharedGroup(format!(
+            "no key-exchange group in common: the client supports {}; we support {}",
+            list(ch.groups().unwrap_or(&[])),
+            list(&config.groups)
+        ))
+    })?;
+    if let Some(f) = ch.ec_point_formats()
+        && !f.contains(&ECPointFormat::Uncompressed)
+    {
+        return Err(Error::IllegalParameter(
+            "the client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)".into(),
+        ));
+    }
+    let alpn = choose_alpn(&config, ch)?;
+    Ok(Choices {
+        suite,
+        cert,
+        scheme,
+        group,
+        alpn,
+        ems,
+        secure_renegotiation,
+    })
+}
+
+fn send(
+    cx: &mut Common,
+    t: &mut TranscriptBuffer,
+    typ: HandshakeType,
+    payload: HandshakePayload,
+) -> Result<(), Error> {
+    let enc = cx.send_hs(&HandshakeMessage { typ, payload })?;
+    t.add(&enc);
+    Ok(())
+}
+
+impl State {
+    /// Step One received (TLS 1.2 chosen); send Steps Two to Six.
+    pub(crate) fn client_hello(
+        cx: &mut Common,
+        ch: &ClientHelloPayload,
+        raw: &[u8],
+    ) -> Result<Self, Error> {
+        cx.neg.version = Some(ProtocolVersion::TLSv1_2);
+        let c = choose(cx, ch)?;
+        let suite = c.suite;
+        cx.neg.suite = Some(suite);
+        cx.neg.group = Some(c.group);
+        cx.neg.sig_scheme = Some(c.scheme);
+        cx.neg.alpn = c.alpn.clone();
+        cx.trace(TraceKind::Negotiated, || {
+            format!(
+                "negotiated: TLSv1.2, {}, key exchange {}, signature {}, Extended Master Secret {}",
+                suite.suite,
+                c.group,
+                c.scheme,
+                if c.ems { "yes" } else { "no" }
+            )
+        });
+        let mut transcript = TranscriptBuffer::new();
+        transcript.add(raw);
+
+        // Step Two: ServerHello. A TLS 1.3 server marks its random when it negotiates less
+        // (RFC 8446 §4.1.3). No session id: we do not resume TLS 1.2 sessions yet.
+        let mut random: [u8; 32] = rand::random_array()?;
+        if cx.config.allows(ProtocolVersion::TLSv1_3) {
+            random[24..].copy_from_slice(&DOWNGRADE_TLS12);
+        }
+        let mut extensions = Vec::new();
+        if c.secure_renegotiation {
+            extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
+        }
+        if c.ems {
+            extensions.push(ServerExtension::ExtendedMasterSecret);
+        }
+        if ch.ec_point_formats().is_some() {
+            extensions.push(ServerExtension::EcPointFormats(vec![
+                ECPointFormat::Uncompressed,
+            ]));
+        }
+        if cx.neg.sni.is_some() {
+            extensions.push(ServerExtension::ServerNameAck);
+        }
+        if let Some(p) = c.alpn {
+            extensions.push(ServerExtension::Alpn(p));
+        }
+        let sh = ServerHelloPayload {
+            legacy_version: ProtocolVersion::TLSv1_2,
+            random,
+            session_id: Vec::new(),
+            cipher_suite: suite.suite,
+            compression_method: Compression::Null,
+            extensions,
+        };
+        send(
+            cx,
+            &mut transcript,
+            HandshakeType::ServerHello,
+            HandshakePayload::ServerHello(sh),
+        )?;
+
+        // Step Three: our certificate chain.
+        let chain = c.cert.chain.iter().map(|d| d.as_ref().to_vec()).collect();
+        send(
+            cx,
+            &mut transcript,
+            HandshakeType::Certificate,
+            HandshakePayload::CertificateTls12(chain),
+        )?;
+
+        // Step Four: our ECDHE share, signed (RFC 8422 §5.4).
+        let kx = KeyExchange::start(c.group)?;
+        let params = EcdheParams {
+            group: c.group,
+            public: kx.public_key().to_vec(),
+        };
+        let input = server_key_exchange_input(&cx.client_random, &random, &params);
+        let signature = c.cert.key.sign(c.scheme, &input)?;
+        let ske = ServerKeyExchangeTls12 {
+            params,
+            signed: DigitallySigned {
+                scheme: c.scheme,
+                signature,
+            },
+        };
+        send(
+            cx,
+            &mut transcript,
+            HandshakeType::ServerKeyExchange,
+            HandshakePayload::ServerKeyExchange(ske),
+        )?;
+
+        // Step Five: CertificateRequest, with the CA names we trust for client certificates.
+        let config = cx.config.clone();
+        let want_client_cert = config.verify != VerifyMode::NoClientAuth;
+        if want_client_cert {
+            let req = CertificateRequestTls12 {
+                cert_types: vec![
+                    ClientCertificateType::ECDSASign,
+                    ClientCertificateType::RSASign,
+                ],
+                signature_schemes: config.verify_schemes(false),
+                ca_names: config.roots.subjects().to_vec(),
+            };
+            send(
+                cx,
+                &mut transcript,
+                HandshakeType::CertificateRequest,
+                HandshakePayload::CertificateRequestTls12(req),
+            )?;
+        }
+
+        // Step Six.
+        send(
+            cx,
+            &mut transcript,
+            HandshakeType::ServerHelloDone,
+            HandshakePayload::ServerHelloDone,
+        )?;
+        let next = Box::new(ExpectClientKeyExchange {
+            suite,
+            transcript,
+            server_random: random,
+            ems: c.ems,
+            kx,
+            client_cert: None,
+        });
+        Ok(if want_client_cert {
+            Self::Certificate(next)
+        } else {
+            Self::ClientKeyExchange(next)
+        })
+    }
+
+    pub(crate) fn step(&self) -> &'static str {
+        match self {
+            Self::Certificate(_) => "Step Seven: Client Certificate",
+            Self::ClientKeyExchange(_) => "Step Eight: ClientKeyExchange",
+            Self::CertificateVerify(_) => "Step Nine: CertificateVerify",
+            Self::Ccs(_) => "Step Ten: ChangeCipherSpec",
+            Self::Finished(_) => "Step Ten: the client's Finished",
+            Self::Traffic => "application data",
+        }
+    }
+
+    pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
+        let step = self.step();
+        let (state, msg, raw) = match (self, m) {
+            (Self::Ccs(s), Incoming::ChangeCipherSpec) => {
+                receive_ccs(cx, &s.secrets)?;
+                return Ok(Self::Finished(Box::new(ExpectFinished {
+                    secrets: s.secrets,
+                    transcript: s.transcript,
+                })));
+            }
+            (_, Incoming::ChangeCipherSpec) => {
+                return Err(Error::unexpected(step, "a change_cipher_spec record"));
+            }
+            (state, Incoming::Handshake { msg, raw }) => (state, msg, raw),
+        };
+        match (state, msg.payload) {
+            (Self::Certificate(s), HandshakePayload::CertificateTls12(chain)) => {
+                s.certificate(cx, chain, raw)
+            }
+            (Self::ClientKeyExchange(s), HandshakePayload::ClientKeyExchange(point)) => {
+                (*s).handle(cx, &point, raw)
+            }
+            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => {
+                (*s).handle(cx, cv, raw)
+            }
+            (Self::Finished(s), HandshakePayload::Finished(f)) => {
+                let ExpectFinished {
+                    secrets,
+                    mut transcript,
+                } = *s;
+                secrets.check_finished(true, &transcript, &f)?;
+                transcript.add(raw);
+                // Step Eleven: our ChangeCipherSpec and Finished.
+                send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+                secrets.complete(cx);
+                Ok(Self::Traffic)
+            }
+            (Self::Traffic, HandshakePayload::ClientHello(_)) => {
+                decline_renegotiation(cx, "a ClientHello");
+                Ok(Self::Traffic)
+            }
+            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        }
+    }
+}
+
+impl ExpectClientKeyExchange {
+    /// Step Seven: the client's certificate chain, verified for client authentication.
+    fn certificate(
+        mut self: Box<Self>,
+        cx: &mut Common,
+        chain: Vec<Vec<u8>>,
+        raw: &[u8],
+    ) -> Result<State, Error> {
+        let chain: Vec<CertificateDer<'static>> =
+            chain.into_iter().map(CertificateDer::from).collect();
+        self.transcript.add(raw);
+        let Some(leaf) = chain.first().cloned() else {
+            // certificate_required is TLS 1.3 only; TLS 1.2 says handshake_failure.
+            if cx.config.verify == VerifyMode::RequireClientCert {
+                return Err(Error::HandshakeFailure(
+                    "the client sent no certificate, but this server requires one (--verify-client): \
+                     configure a client certificate and key"
+                        .into(),
+                ));
+            }
+            cx.trace(TraceKind::State, || {
+                "client certificate: none sent (optional)".into()
+            });
+            return Ok(State::ClientKeyExchange(self));
+        };
+        let proof = verify::verify_client_cert(&cx.config.roots, &chain, UnixTime::now())?;
+        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+        cx.trace(TraceKind::State, || {
+            "client certificate: chain verified".into()
+        });
+        self.client_cert = Some((leaf, proof));
+        Ok(State::ClientKeyExchange(self))
+    }
+
+    /// Step Eight: the client's ECDHE share gives the pre-master and master secrets.
+    fn handle(self, cx: &mut Common, point: &[u8], raw: &[u8]) -> Result<State, Error> {
+        let ExpectClientKeyExchange {
+            suite,
+            mut transcript,
+            server_random,
+            ems,
+            kx,
+            client_cert,
+        } = self;
+        let pre_master = kx.complete(point)?;
+        transcript.add(raw);
+        let secrets = Tls12Secrets::new(cx, suite, &pre_master, ems, &transcript, server_random);
+        Ok(match client_cert {
+            Some((leaf, verified)) => State::CertificateVerify(Box::new(ExpectCertificateVerify {
+                secrets,
+                transcript,
+                leaf,
+                _verified: verified,
+            })),
+            None => State::Ccs(Box::new(ExpectCcs {
+                secrets,
+                transcript,
+            })),
+        })
+    }
+}
+
+impl ExpectCertificateVerify {
+    /// Step Nine: the client's signature over every handshake message so far (RFC 5246
+    /// §7.4.8), with a scheme from our CertificateRequest.
+    fn handle(self, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
+        let ExpectCertificateVerify {
+            secrets,
+            mut transcript,
+            leaf,
+            ..
+        } = self;
+        let offered = cx.config.verify_schemes(false);
+        if !offered.contains(&cv.scheme) {
+            return Err(Error::IllegalParameter(format!(
+                "the client signed its CertificateVerify with {}, which our CertificateRequest did not offer (we offered {})",
+                cv.scheme,
+                list(&offered)
+            )));
+        }
+        verify::verify_tls12_signature(
+            &leaf,
+            cv.scheme,
+            transcript.bytes(),
+            &cv.signature,
+            "client",
+        )?;
+        transcript.add(raw);
+        Ok(State::Ccs(Box::new(ExpectCcs {
+            secrets,
+            transcript,
+        })))
+    }
+}

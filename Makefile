@@ -16,8 +16,6 @@ DESTDIR ?=
 LIBDIR = $(PREFIX)/lib
 INCLUDEDIR = $(PREFIX)/include
 BINDIR = $(PREFIX)/bin
-# TLS 1.2 interop cases in tests/c/run.sh run once the engine speaks TLS 1.2.
-FERROTLS_SKIP_TLS12 ?= 1
 
 VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # The ABI number is the SONAME suffix (libferrotls.so.$(ABI)); the header carries it too.
@@ -66,7 +64,7 @@ demo: all
 
 test: all
 	$(CARGO) test
-	FERROTLS_SKIP_TLS12=$(FERROTLS_SKIP_TLS12) bash tests/c/run.sh
+	bash tests/c/run.sh
 	@if [ -d bindings/python/tests ]; then \
 		echo "== Python tests"; \
 		python3 -m pytest -q bindings/python/tests; \
@@ -75,7 +73,7 @@ test: all
 	fi
 
 test-c: all
-	FERROTLS_SKIP_TLS12=$(FERROTLS_SKIP_TLS12) bash tests/c/run.sh
+	bash tests/c/run.sh
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

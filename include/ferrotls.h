@@ -660,6 +660,20 @@ ferrotls_result ferrotls_config_builder_set_tls13_tickets(ferrotls_config_builde
                                                           uint32_t count);
 
 /**
+ * Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`
+ * (the default) refuses a legacy TLS 1.2 peer without it; `false` admits one.
+ */
+ferrotls_result ferrotls_config_builder_set_require_extended_master_secret(ferrotls_config_builder *builder,
+                                                                           bool require);
+
+/**
+ * TLS 1.2 suite choice on a server: `true` follows the client's preference order, `false`
+ * (the default) our own.
+ */
+ferrotls_result ferrotls_config_builder_set_prefer_client_ciphers(ferrotls_config_builder *builder,
+                                                                  bool prefer_client);
+
+/**
  * Build an immutable config. The builder stays valid (and must still be freed). `*out`
  * receives a config with one reference (NULL on failure); release it with `ferrotls_config_free`.
  */

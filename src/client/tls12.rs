@@ -442,6 +442,7 @@ fn send_client_certificate(
         .as_ref()
         .map(|(ck, _)| ck.chain.iter().map(|c| c.as_ref().to_vec()).collect())
         .unwrap_or_default();
+    cx.sent_no_client_cert = chosen.is_none();
     let msg = HandshakeMessage {
         typ: HandshakeType::Certificate,
         payload: HandshakePayload::CertificateTls12(chain),

@@ -343,6 +343,7 @@ fn send_client_certificate(
                 .collect()
         })
         .unwrap_or_default();
+    cx.sent_no_client_cert = chosen.is_none();
     let msg = HandshakeMessage {
         typ: HandshakeType::Certificate,
         payload: HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries }),

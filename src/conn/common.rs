@@ -104,6 +104,9 @@ pub(crate) struct Common {
     /// for compatibility with old middleboxes, RFC 8446 §5.1).
     pub(crate) record_version: u16,
     pub(crate) last_alert: Option<(AlertDescription, bool)>,
+    /// The server asked for our certificate and we sent none: explains a later
+    /// handshake_failure alert.
+    pub(crate) sent_no_client_cert: bool,
 }
 
 impl Common {
@@ -128,6 +131,7 @@ impl Common {
             tickets: Vec::new(),
             record_version: 0x0303,
             last_alert: None,
+            sent_no_client_cert: false,
         }
     }
 

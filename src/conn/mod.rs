@@ -469,6 +469,14 @@ impl Connection {
             }
             return Ok(());
         }
+        if a.description == AlertDescription::HandshakeFailure && self.common.sent_no_client_cert {
+            return Err(Error::AlertReceived {
+                alert: a.description,
+                detail: "the server sent a fatal handshake_failure alert after it asked for a client \
+                         certificate and we sent none: it probably requires one (configure --cert/--key)"
+                    .into(),
+            });
+        }
         Err(Error::alert_received(a.description, self.common.is_client))
     }
 

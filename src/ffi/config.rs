@@ -499,6 +499,44 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_tls13_tickets(
     }
 }
 
+/// Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`
+/// (the default) refuses a legacy TLS 1.2 peer without it; `false` admits one.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_require_extended_master_secret(
+    builder: *mut ferrotls_config_builder,
+    require: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_require_extended_master_secret(require);
+            Ok(())
+        })
+    }
+}
+
+/// TLS 1.2 suite choice on a server: `true` follows the client's preference order, `false`
+/// (the default) our own.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_prefer_client_ciphers(
+    builder: *mut ferrotls_config_builder,
+    prefer_client: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            if b.role() != Role::Server {
+                return Err(Fail::new(
+                    FERROTLS_ERR_WRONG_ROLE,
+                    "ferrotls_config_builder_set_prefer_client_ciphers is for server configurations only",
+                ));
+            }
+            b.set_prefer_client_ciphers(prefer_client);
+            Ok(())
+        })
+    }
+}
+
 /// Build an immutable config. The builder stays valid (and must still be freed). `*out`
 /// receives a config with one reference (NULL on failure); release it with `ferrotls_config_free`.
 #[unsafe(no_mangle)]

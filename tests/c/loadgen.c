@@ -1,7 +1,7 @@
 /* ferrotls-loadgen: a bounded TLS load generator for the loopback tests (tests/c/run.sh).
  *
  *   ferrotls-loadgen --cafile CA [--servername NAME] --conns N --concurrency C [--bytes B]
- *                    [--timeout SECS] [--hold] HOST PORT
+ *                    [--timeout SECS] [--hold] [--hold-ms MS] HOST PORT
  *
  * Opens N TLS connections in total, C at a time, to `ferrotls-server --echo` on a loopback
  * address. Each one: TCP connect, handshake, sends B bytes of pseudo-random data (different
@@ -10,13 +10,14 @@
  * use the fd mode of the C API (ferrotls_conn_set_fd), like ferrotls-server.
  *
  * With --hold, a connection that finished its handshake waits until every open connection has
- * (so that the server holds C established connections at once) before sending its data.
+ * (so that the server holds C established connections at once) before sending its data;
+ * --hold-ms MS keeps them all waiting MS milliseconds more (time to look at the server).
  *
  * Bounded: N and C are capped, the whole run ends after --timeout seconds (default 60), and
  * only loopback addresses (127.0.0.0/8, ::1) are accepted.
  *
  * Output (stdout), one line:
- *   loadgen: N ok, N failed, N handshakes in S s, R handshakes/s, handshake latency ms
+ *   loadgen: N ok, N failed, N handshakes in S s (+H s --hold-ms), R handshakes/s, handshake latency ms
  *   min/avg/p50/p99/max ..., peak N open / N established, N bytes echoed
  * Failures are described on stderr (the first 20). Exit 0 when every connection succeeded,
  * 1 on any failure or when the timeout passed, 2 on a usage error. */
@@ -50,20 +51,21 @@ static const char USAGE[] =
     "  --timeout SECS         give up after this many seconds (default 60)\n"
     "  --hold                 after its handshake, a connection waits until all open ones are\n"
     "                         established before sending (the server holds C at once)\n"
+    "  --hold-ms MS           with --hold: wait MS milliseconds more once all are established\n"
     "HOST must be a loopback address. Talks to `ferrotls-server --echo`.\n"
     "Exit 0 if every connection succeeded; 1 on a failure or the timeout; 2 on a usage error.\n";
 
-enum { O_CAFILE = 1, O_SERVERNAME, O_CONNS, O_CONCURRENCY, O_BYTES, O_TIMEOUT, O_HOLD };
+enum { O_CAFILE = 1, O_SERVERNAME, O_CONNS, O_CONCURRENCY, O_BYTES, O_TIMEOUT, O_HOLD, O_HOLD_MS };
 
 static const struct opt_spec SPECS[] = {
     {"--cafile", 1, O_CAFILE}, {"--servername", 1, O_SERVERNAME}, {"--conns", 1, O_CONNS},
     {"--concurrency", 1, O_CONCURRENCY}, {"--bytes", 1, O_BYTES}, {"--timeout", 1, O_TIMEOUT},
-    {"--hold", 0, O_HOLD}, {NULL, 0, 0},
+    {"--hold", 0, O_HOLD}, {"--hold-ms", 1, O_HOLD_MS}, {NULL, 0, 0},
 };
 
 struct options {
     const char *cafile, *servername, *host, *port;
-    long conns, concurrency, bytes, timeout;
+    long conns, concurrency, bytes, timeout, hold_ms;
     int hold;
 };
 
@@ -93,6 +95,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_BYTES: o->bytes = parse_number(PROG, USAGE, "--bytes", v, 0, 1L << 30); break;
         case O_TIMEOUT: o->timeout = parse_number(PROG, USAGE, "--timeout", v, 1, 3600); break;
         case O_HOLD: o->hold = 1; break;
+        case O_HOLD_MS: o->hold_ms = parse_number(PROG, USAGE, "--hold-ms", v, 0, 60000); break;
         }
     }
     if (o->host == NULL || o->port == NULL)
@@ -102,6 +105,8 @@ static void parse_options(int argc, char **argv, struct options *o) {
     if (o->conns == 0 || o->concurrency == 0)
         usage_exit(PROG, USAGE, "--conns and --concurrency are required");
     parse_number(PROG, USAGE, "PORT", o->port, 1, 65535);
+    if (o->hold_ms > 0 && !o->hold)
+        usage_exit(PROG, USAGE, "--hold-ms needs --hold");
     if (o->servername == NULL)
         o->servername = o->host;
 }
@@ -525,7 +530,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < c; i++)
         CONNS[i].fd = -1;
 
-    double t0 = now_s(), deadline = t0 + (double)OPTS.timeout;
+    double t0 = now_s(), deadline = t0 + (double)OPTS.timeout, release_at = 0, held = 0;
     int timed_out = 0;
     for (;;) {
         /* open new connections up to the concurrency limit */
@@ -537,6 +542,14 @@ int main(int argc, char **argv) {
          * more can be opened now */
         if (OPTS.hold && holding > 0 && holding == open_now &&
             (open_now == c || started == (unsigned long)OPTS.conns)) {
+            if (release_at == 0)
+                release_at = now_s() + (double)OPTS.hold_ms / 1000.0;
+        } else {
+            release_at = 0;
+        }
+        if (release_at != 0 && now_s() >= release_at) {
+            release_at = 0;
+            held += (double)OPTS.hold_ms / 1000.0;
             for (size_t i = 0; i < c; i++) {
                 if (CONNS[i].st == ST_HOLD) {
                     CONNS[i].st = ST_DATA;
@@ -565,6 +578,8 @@ int main(int argc, char **argv) {
             PFDS[n].revents = 0;
             OWNERS[n++] = x;
         }
+        if (release_at != 0 && release_at - now_s() < left)
+            left = release_at - now_s() > 0 ? release_at - now_s() : 0;
         int ready = poll(PFDS, n, (int)(left * 1000.0) + 1);
         if (ready < 0) {
             if (errno == EINTR)
@@ -576,7 +591,8 @@ int main(int argc, char **argv) {
             if (PFDS[i].revents != 0 && OWNERS[i]->st != ST_FREE)
                 conn_step(OWNERS[i]);
     }
-    double elapsed = now_s() - t0;
+    /* the --hold-ms pauses are not load: leave them out of the rate */
+    double elapsed = now_s() - t0 - held;
 
     if (timed_out) {
         unsigned long stuck = 0;
@@ -598,10 +614,10 @@ int main(int argc, char **argv) {
     double sum = 0;
     for (unsigned long i = 0; i < handshakes_total; i++)
         sum += latencies[i];
-    printf("loadgen: %lu ok, %lu failed, %lu handshakes in %.3f s, %.1f handshakes/s, "
+    printf("loadgen: %lu ok, %lu failed, %lu handshakes in %.3f s (+%.3f s --hold-ms), %.1f handshakes/s, "
            "handshake latency ms min/avg/p50/p99/max %.2f/%.2f/%.2f/%.2f/%.2f, "
            "peak %lu open / %lu established, %llu bytes echoed\n",
-           ok_total, failed_total, handshakes_total, elapsed, elapsed > 0 ? (double)handshakes_total / elapsed : 0.0,
+           ok_total, failed_total, handshakes_total, elapsed, held, elapsed > 0 ? (double)handshakes_total / elapsed : 0.0,
            handshakes_total ? latencies[0] : 0.0, handshakes_total ? sum / (double)handshakes_total : 0.0,
            pct(latencies, handshakes_total, 50), pct(latencies, handshakes_total, 99),
            handshakes_total ? latencies[handshakes_total - 1] : 0.0, peak_open, peak_established, bytes_echoed);

@@ -634,7 +634,7 @@ test_valgrind_client() {
 }
 
 test_loadgen() {
-    local LOADGEN="$D/ferrotls-loadgen" N=200 rc
+    local LOADGEN="$D/ferrotls-loadgen" N=200 M=1000 rc
     cc -O2 -g -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" -I"$ROOT/examples-c" \
         -o "$LOADGEN" "$ROOT/tests/c/loadgen.c" "$ROOT/examples-c/common.c" \
         -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "building ferrotls-loadgen failed"
@@ -647,25 +647,26 @@ test_loadgen() {
     [ "$rc" = 2 ] || fail "loadgen without --conns: exit $rc, want 2"
     set -e
 
-    # 200 connections at once: each server connection needs one descriptor.
+    # N connections at once: each one needs a descriptor in the server and in the load generator.
     [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((N + 64)) ] || ulimit -n $((N + 64)) 2>/dev/null \
         || fail "ulimit -n is $(ulimit -n) and cannot be raised to $((N + 64))"
     echo "note: ulimit -n $(ulimit -n)"
-    # --max-conns N+1: the server is still up after the load for the "after" count; one last
-    # request then lets it exit and print its totals.
-    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --max-conns $((N + 1))
+    # --max-conns: N held at once, then M for the rate, then one last request once the "after"
+    # count is taken, which lets the server exit and print its totals.
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --max-conns $((N + M + 1))
     local spid before peak after cur i
     spid="$(server_pid)"
     before="$(fd_count "$spid")"
     [ "$before" -gt 0 ] || fail "cannot read /proc/$spid/fd"
-    timeout 60 "$LOADGEN" --cafile "$CERTS/ca.pem" --servername localhost --conns $N --concurrency $N --hold \
-        --bytes 1024 --timeout 45 127.0.0.1 "$SPORT" >"$D/l.out" 2>"$D/l.err" &
+    # 1. N concurrent connections, all established at the same time (--hold) for 300 ms
+    timeout 60 "$LOADGEN" --cafile "$CERTS/ca.pem" --servername localhost --conns $N --concurrency $N \
+        --hold --hold-ms 300 --bytes 1024 --timeout 45 127.0.0.1 "$SPORT" >"$D/l.out" 2>"$D/l.err" &
     local lpid=$!
     peak="$before"
     while kill -0 "$lpid" 2>/dev/null; do
         cur="$(fd_count "$spid")"
         [ "$cur" -gt "$peak" ] && peak="$cur"
-        sleep 0.005
+        sleep 0.01
     done
     set +e
     wait "$lpid"; rc=$?
@@ -673,20 +674,29 @@ test_loadgen() {
     cat "$D/l.out"
     [ "$rc" = 0 ] || { cat "$D/l.err" >&2; fail "loadgen exit $rc"; }
     expect "$D/l.out" "^loadgen: $N ok, 0 failed, $N handshakes in .* handshakes/s" "peak $N open / $N established"
+    echo "note: $N at once: $(sed 's/^loadgen: //' "$D/l.out")"
+    # 2. the rate: M connections, 50 at a time, 16 KiB each
+    set +e
+    timeout 60 "$LOADGEN" --cafile "$CERTS/ca.pem" --servername localhost --conns $M --concurrency 50 \
+        --bytes 16384 --timeout 45 127.0.0.1 "$SPORT" >"$D/r.out" 2>"$D/r.err"; rc=$?
+    set -e
+    cat "$D/r.out"
+    [ "$rc" = 0 ] || { cat "$D/r.err" >&2; fail "loadgen (rate) exit $rc"; }
+    expect "$D/r.out" "^loadgen: $M ok, 0 failed, $M handshakes in "
+    echo "note: $M, 50 at a time: $(sed 's/^loadgen: //' "$D/r.out")"
     # the server lets go of every connection
     for i in $(seq 1 100); do
         after="$(fd_count "$spid")"
         [ "$after" -le "$before" ] && break
         sleep 0.05
     done
-    echo "note: $(sed 's/^loadgen: //' "$D/l.out")"
-    echo "note: server open fds: $before before, $peak peak, $after after"
+    echo "note: server open fds: $before before, $peak peak (sampled during the $N), $after after"
     [ "$after" = "$before" ] || fail "server open fds: $before before the load, $after after it"
     [ "$peak" -ge $((before + N)) ] || fail "server open fds peaked at $peak; $N concurrent connections need $((before + N))"
     client last --cafile "$CERTS/ca.pem" localhost "$SPORT"
     [ "$CRC" = 0 ] || { cat "$D/last.err" >&2; fail "request after the load: exit $CRC"; }
     wait_server "$SPID"
-    expect "$D/s.err" "^ferrotls-server: $((N + 1)) connection\(s\) served, 0 failed"
+    expect "$D/s.err" "^ferrotls-server: $((N + M + 1)) connection\(s\) served, 0 failed"
 }
 
 # ---- the list -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #   make deps       install what `make test` needs (Debian packages; run as root or with sudo)
 #   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples)
 #   make clean
+#   make loadgen    the bounded load generator tests/c/loadgen.c -> target/examples-c/ferrotls-loadgen
 SHELL := /bin/bash
 
 # rustup installs cargo in ~/.cargo/bin, which a fresh shell may not have on PATH.
@@ -36,9 +37,9 @@ LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
 # What a static link of libferrotls.a needs besides (Rust's std on Linux/glibc).
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin
+DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind
 
-.PHONY: all lib examples demo test test-c deps install uninstall clean bench help
+.PHONY: all lib examples demo test test-c deps install uninstall clean bench help loadgen
 
 all: examples
 
@@ -58,6 +59,13 @@ examples: lib
 	@mkdir -p $(EXDIR)
 	$(CC) $(CFLAGS_EX) -o $(EXDIR)/ferrotls-client examples-c/client.c examples-c/common.c $(LDFLAGS_EX)
 	$(CC) $(CFLAGS_EX) -o $(EXDIR)/ferrotls-server examples-c/server.c examples-c/common.c $(LDFLAGS_EX)
+
+# ---- loadgen: a bounded TLS load generator for ferrotls-server --echo (tests/c/run.sh uses it)
+LOADGEN := $(EXDIR)/ferrotls-loadgen
+
+loadgen: lib
+	@mkdir -p $(EXDIR)
+	$(CC) $(CFLAGS_EX) -o $(LOADGEN) tests/c/loadgen.c examples-c/common.c $(LDFLAGS_EX)
 
 demo: all
 	bash scripts/demo.sh

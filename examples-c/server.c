@@ -476,7 +476,7 @@ static int listen_on(const char *host, const char *port, char *shown, size_t sho
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, MAX_CONNS) == 0)
             break;
         saved = errno;
         close(fd);

@@ -10,6 +10,8 @@
 #   FERROTLS_EXAMPLES_DIR   where ferrotls-client / ferrotls-server are (default target/examples-c)
 #
 # The last line is "N passed, N failed, N skipped"; the exit code is non-zero on any failure.
+# A test skips itself by exiting 77 (its last log line says why); lines "note: ..." in a passing
+# test's log are shown under its "ok" line (measured figures).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -139,7 +141,11 @@ run() {
     set -e
     if [ "$rc" -eq 0 ]; then
         echo "ok    $name ($(( $(date +%s) - start )) s)"
+        grep '^note: ' "$D/log" | sed 's/^note: /      /' || true
         PASSED=$((PASSED + 1))
+    elif [ "$rc" -eq 77 ]; then
+        echo "skip  $name ($(tail -n 1 "$D/log"))"
+        SKIPPED=$((SKIPPED + 1))
     else
         echo "FAIL  $name ($(( $(date +%s) - start )) s)"
         sed 's/^/      | /' "$D/log" | tail -n 40
@@ -570,6 +576,129 @@ test_asan_client() {
     wait_server "$SPID"
 }
 
+# ---- tests: the C API under sanitizers, valgrind, load ------------------------------------------
+
+skip() { echo "$*"; exit 77; }
+
+# Prints the pid of the server started by start_server (SPID is the `timeout` wrapping it).
+server_pid() {
+    local kids
+    kids="$(cat "/proc/$SPID/task/$SPID/children" 2>/dev/null || true)"
+    set -- $kids
+    echo "${1:-$SPID}"
+}
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+test_api_asan() {
+    # The table of result codes in api_test.c must list every result code of the header.
+    local hdr tbl
+    hdr="$(sed -n 's/^#define \(FERROTLS_OK\|FERROTLS_WANT_[A-Z]*\|FERROTLS_CLOSED\|FERROTLS_ERR_[A-Z0-9_]*\) .*/\1/p' \
+        "$ROOT/include/ferrotls.h" | grep -v -x -e FERROTLS_ERR_ALERT_BASE -e FERROTLS_ERR_ALERT_MAX | sort)"
+    tbl="$(grep -o 'CODE(FERROTLS_[A-Z0-9_]*)' "$ROOT/tests/c/api_test.c" | sed 's/CODE(\(.*\))/\1/' | sort)"
+    [ -n "$hdr" ] || fail "no result codes found in include/ferrotls.h"
+    [ "$hdr" = "$tbl" ] || { diff <(echo "$hdr") <(echo "$tbl") >&2 || true; fail "api_test.c's CODES table and the header's result codes differ (< header, > table)"; }
+    echo "note: $(wc -l <<<"$hdr") result codes in the header, all in api_test.c's table"
+
+    cc -std=c99 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1 \
+        -I"$ROOT/include" -o "$D/api_test" "$ROOT/tests/c/api_test.c" \
+        -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "building api_test failed"
+    local rc
+    set +e
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        timeout "$T" "$D/api_test" "$CERTS" >"$D/api.out" 2>"$D/api.err"
+    rc=$?
+    set -e
+    cat "$D/api.out"
+    expect_not "$D/api.err" 'ERROR: (AddressSanitizer|LeakSanitizer)'
+    expect_not "$D/api.err" 'runtime error:'
+    [ "$rc" = 0 ] || { cat "$D/api.err" >&2; fail "api_test exit $rc"; }
+    expect "$D/api.out" '^[0-9]+ passed, 0 failed$'
+    echo "note: api_test (ASan+UBSan+LSan): $(tail -n 1 "$D/api.out")"
+}
+
+test_valgrind_client() {
+    command -v valgrind >/dev/null || skip "valgrind is not installed (make deps; .ci/run installs it)"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    set +e
+    # tests/c/valgrind.supp: one narrow suppression (ring's AES-GCM tag comparison; see the file).
+    printf '%s' "$GET" | timeout 90 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+        --suppressions="$ROOT/tests/c/valgrind.supp" \
+        "$CLIENT" --cafile "$CERTS/ca.pem" localhost "$SPORT" >"$D/c.out" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "ferrotls-client under valgrind: exit $CRC (99 = valgrind found errors)"; }
+    expect "$D/c.err" '(definitely lost: 0 bytes|no leaks are possible)' 'ERROR SUMMARY: 0 errors'
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+    echo "note: valgrind: $(grep -E -o '(definitely lost: .*|no leaks are possible)' "$D/c.err" | head -n 1); $(grep -E -o 'ERROR SUMMARY: .*' "$D/c.err" | tail -n 1)"
+}
+
+test_loadgen() {
+    local LOADGEN="$D/ferrotls-loadgen" N=200 M=1000 rc
+    cc -O2 -g -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" -I"$ROOT/examples-c" \
+        -o "$LOADGEN" "$ROOT/tests/c/loadgen.c" "$ROOT/examples-c/common.c" \
+        -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "building ferrotls-loadgen failed"
+    # usage: loopback only, required options
+    set +e
+    "$LOADGEN" --cafile "$CERTS/ca.pem" --conns 1 --concurrency 1 192.0.2.1 443 >/dev/null 2>"$D/u1.err"; rc=$?
+    [ "$rc" = 2 ] || fail "loadgen to a non-loopback address: exit $rc, want 2"
+    expect "$D/u1.err" 'not a loopback address'
+    "$LOADGEN" --cafile "$CERTS/ca.pem" 127.0.0.1 443 >/dev/null 2>/dev/null; rc=$?
+    [ "$rc" = 2 ] || fail "loadgen without --conns: exit $rc, want 2"
+    set -e
+
+    # N connections at once: each one needs a descriptor in the server and in the load generator.
+    [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((N + 64)) ] || ulimit -n $((N + 64)) 2>/dev/null \
+        || fail "ulimit -n is $(ulimit -n) and cannot be raised to $((N + 64))"
+    echo "note: ulimit -n $(ulimit -n)"
+    # --max-conns: N held at once, then M for the rate, then one last request once the "after"
+    # count is taken, which lets the server exit and print its totals.
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --max-conns $((N + M + 1))
+    local spid before peak after cur i
+    spid="$(server_pid)"
+    before="$(fd_count "$spid")"
+    [ "$before" -gt 0 ] || fail "cannot read /proc/$spid/fd"
+    # 1. N concurrent connections, all established at the same time (--hold) for 300 ms
+    timeout 60 "$LOADGEN" --cafile "$CERTS/ca.pem" --servername localhost --conns $N --concurrency $N \
+        --hold --hold-ms 300 --bytes 1024 --timeout 45 127.0.0.1 "$SPORT" >"$D/l.out" 2>"$D/l.err" &
+    local lpid=$!
+    peak="$before"
+    while kill -0 "$lpid" 2>/dev/null; do
+        cur="$(fd_count "$spid")"
+        [ "$cur" -gt "$peak" ] && peak="$cur"
+        sleep 0.01
+    done
+    set +e
+    wait "$lpid"; rc=$?
+    set -e
+    cat "$D/l.out"
+    [ "$rc" = 0 ] || { cat "$D/l.err" >&2; fail "loadgen exit $rc"; }
+    expect "$D/l.out" "^loadgen: $N ok, 0 failed, $N handshakes in .* handshakes/s" "peak $N open / $N established"
+    echo "note: $N at once: $(sed 's/^loadgen: //' "$D/l.out")"
+    # 2. the rate: M connections, 50 at a time, 16 KiB each
+    set +e
+    timeout 60 "$LOADGEN" --cafile "$CERTS/ca.pem" --servername localhost --conns $M --concurrency 50 \
+        --bytes 16384 --timeout 45 127.0.0.1 "$SPORT" >"$D/r.out" 2>"$D/r.err"; rc=$?
+    set -e
+    cat "$D/r.out"
+    [ "$rc" = 0 ] || { cat "$D/r.err" >&2; fail "loadgen (rate) exit $rc"; }
+    expect "$D/r.out" "^loadgen: $M ok, 0 failed, $M handshakes in "
+    echo "note: $M, 50 at a time: $(sed 's/^loadgen: //' "$D/r.out")"
+    # the server lets go of every connection
+    for i in $(seq 1 100); do
+        after="$(fd_count "$spid")"
+        [ "$after" -le "$before" ] && break
+        sleep 0.05
+    done
+    echo "note: server open fds: $before before, $peak peak (sampled during the $N), $after after"
+    [ "$after" = "$before" ] || fail "server open fds: $before before the load, $after after it"
+    [ "$peak" -ge $((before + N)) ] || fail "server open fds peaked at $peak; $N concurrent connections need $((before + N))"
+    client last --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    [ "$CRC" = 0 ] || { cat "$D/last.err" >&2; fail "request after the load: exit $CRC"; }
+    wait_server "$SPID"
+    expect "$D/s.err" "^ferrotls-server: $((N + M + 1)) connection\(s\) served, 0 failed"
+}
+
 # ---- the list -----------------------------------------------------------------------------------
 
 echo "== C / interop tests (tests/c/run.sh); work folder $WORK"
@@ -595,6 +724,9 @@ run tls13 plaintext_survival
 run tls13 many_at_once
 run tls13 keylog_tls13
 run tls13 asan_client
+run api api_asan
+run tls13 valgrind_client
+run tls13 loadgen
 run build install_pkgconfig
 run tls12 ours_tls12
 run tls12 ours_tls12_rsa

@@ -1,0 +1,1185 @@
+/* api_test: the ferrotls C API exercised from C, built by tests/c/run.sh with
+ *
+ *   cc -std=c99 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
+ *
+ * and run with ASAN_OPTIONS=detect_leaks=1. Everything happens in memory (sans-IO: feed,
+ * peek_outgoing / consume_outgoing, take_outgoing); no sockets, no threads.
+ *
+ *   api_test CERTS-DIR        (examples-c/certs: ca.pem, server.pem, server.key, client.pem,
+ *                              client.key, other-ca.pem)
+ *
+ * Covers: NULL arguments of every function (FERROTLS_ERR_NULL_ARGUMENT plus a detail naming the
+ * argument), handles of the wrong type, calls in the wrong state or role, the name / message /
+ * category of every result code in the header, version macros against the library, a full
+ * TLS 1.3 handshake with data both ways and the introspection getters, mutual TLS, a failing
+ * handshake (unknown issuer: code, detail, stickiness, the alert on both sides), the trace and
+ * key log callbacks, config reference counting and free(NULL).
+ *
+ * Prints one line per failed check and "N passed, N failed" at the end; exit 1 on any failure. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferrotls.h"
+
+/* ---- tiny harness ---------------------------------------------------------------------- */
+
+static unsigned passed, failed;
+static const char *section = "";
+
+static int check_(int ok, int line, const char *fmt, ...) {
+    if (ok) {
+        passed++;
+        return 1;
+    }
+    failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "FAIL [%s] api_test.c:%d: ", section, line);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 0;
+}
+#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
+
+/* The call returned `want`. */
+#define EXPECT_CODE(got, want, what)                                                               \
+    do {                                                                                           \
+        ferrotls_result got_ = (got);                                                              \
+        ferrotls_result want_ = (want);                                                            \
+        CHECK(got_ == want_, "%s: got %s (%u), want %s (%u); detail: %s", (what),                  \
+              ferrotls_result_name(got_), (unsigned)got_, ferrotls_result_name(want_),            \
+              (unsigned)want_, ferrotls_last_error_detail());                                      \
+    } while (0)
+
+/* Makes the thread-local detail something recognisable, so that a check of the detail
+ * afterwards cannot pass on a stale string from an earlier call. */
+static const char *reset_detail(void) {
+    ferrotls_config_builder *b = NULL;
+    (void)ferrotls_config_builder_new(0x7777, &b); /* invalid role */
+    ferrotls_config_builder_free(b);
+    return ferrotls_last_error_detail();
+}
+
+/* The detail of the last failing call names the argument (as "'arg'"). */
+static int detail_names(const char *arg) {
+    const char *d = ferrotls_last_error_detail();
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "'%s'", arg);
+    return d != NULL && d[0] != '\0' && strstr(d, quoted) != NULL;
+}
+
+/* A result-returning call with one NULL argument. */
+#define NULL_ARG(call, arg)                                                                        \
+    do {                                                                                           \
+        reset_detail();                                                                            \
+        ferrotls_result r_ = (call);                                                               \
+        CHECK(r_ == FERROTLS_ERR_NULL_ARGUMENT, "%s: got %s, want FERROTLS_ERR_NULL_ARGUMENT",    \
+              #call, ferrotls_result_name(r_));                                                    \
+        CHECK(detail_names(arg), "%s: detail \"%s\" does not name '%s'", #call,                  \
+              ferrotls_last_error_detail(), arg);                                                  \
+    } while (0)
+
+/* A getter with a NULL handle: returns its zero value and records a detail. */
+#define NULL_GETTER(call, zero)                                                                    \
+    do {                                                                                           \
+        reset_detail();                                                                            \
+        CHECK((call) == (zero), "%s: did not return its zero value", #call);                      \
+        CHECK(detail_names("conn"), "%s: detail \"%s\" does not name 'conn'", #call,             \
+              ferrotls_last_error_detail());                                                       \
+    } while (0)
+
+/* A call on a handle of the wrong type. */
+#define WRONG_HANDLE(call, want_type)                                                              \
+    do {                                                                                           \
+        reset_detail();                                                                            \
+        ferrotls_result r_ = (call);                                                               \
+        CHECK(r_ == FERROTLS_ERR_WRONG_HANDLE_TYPE,                                                \
+              "%s: got %s, want FERROTLS_ERR_WRONG_HANDLE_TYPE", #call, ferrotls_result_name(r_)); \
+        CHECK(strstr(ferrotls_last_error_detail(), want_type) != NULL,                            \
+              "%s: detail \"%s\" does not mention %s", #call, ferrotls_last_error_detail(),       \
+              want_type);                                                                          \
+    } while (0)
+
+static int contains_ci(const char *hay, const char *needle) {
+    if (hay == NULL)
+        return 0;
+    size_t n = strlen(needle);
+    for (const char *p = hay; *p != '\0'; p++) {
+        size_t i = 0;
+        while (i < n && p[i] != '\0') {
+            char a = p[i], b = needle[i];
+            if (a >= 'A' && a <= 'Z')
+                a = (char)(a - 'A' + 'a');
+            if (b >= 'A' && b <= 'Z')
+                b = (char)(b - 'A' + 'a');
+            if (a != b)
+                break;
+            i++;
+        }
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+static const char *str_or(const char *s) { return s != NULL ? s : "(NULL)"; }
+
+/* ---- files and configurations ---------------------------------------------------------- */
+
+static const char *CERTS = "examples-c/certs";
+
+static char *path_of(const char *name) {
+    static char buf[8][1024];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, 1024, "%s/%s", CERTS, name);
+    return p;
+}
+
+/* Reads a whole file (malloc'd, NUL-terminated); exits on failure (a set-up problem). */
+static uint8_t *slurp(const char *name, size_t *len) {
+    const char *path = path_of(name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "api_test: cannot open %s\n", path);
+        exit(2);
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *data = malloc(cap + 1);
+    size_t got;
+    while (data != NULL && (got = fread(data + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            uint8_t *bigger = realloc(data, cap * 2 + 1);
+            if (bigger == NULL) {
+                free(data);
+                data = NULL;
+                break;
+            }
+            data = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (data == NULL) {
+        fprintf(stderr, "api_test: out of memory\n");
+        exit(2);
+    }
+    data[n] = 0;
+    *len = n;
+    return data;
+}
+
+struct keylog {
+    unsigned lines, with_conn, client_hs, server_hs, client_app, server_app;
+};
+
+static void keylog_cb(void *userdata, const ferrotls_conn *conn, const char *line) {
+    struct keylog *k = userdata;
+    k->lines++;
+    if (conn != NULL)
+        k->with_conn++;
+    if (strncmp(line, "CLIENT_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
+        k->client_hs++;
+    if (strncmp(line, "SERVER_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
+        k->server_hs++;
+    if (strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24) == 0)
+        k->client_app++;
+    if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
+        k->server_app++;
+}
+
+/* Server config: cert and key as PEM bytes. verify: FERROTLS_VERIFY_* (0 = default). */
+static ferrotls_config *server_config(uint32_t verify, const char *alpn_csv) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    size_t clen, klen;
+    uint8_t *chain = slurp("server.pem", &clen), *key = slurp("server.key", &klen);
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_pem(b, chain, clen, key, klen), FERROTLS_OK,
+                "server add_cert_key_pem");
+    if (verify != 0) {
+        EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK,
+                    "server add_roots_file");
+        EXPECT_CODE(ferrotls_config_builder_set_verify(b, verify), FERROTLS_OK, "server set_verify");
+    }
+    if (alpn_csv != NULL)
+        EXPECT_CODE(ferrotls_config_builder_set_alpn_list(b, alpn_csv), FERROTLS_OK, "server set_alpn_list");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "server build");
+    ferrotls_config_builder_free(b);
+    free(chain);
+    free(key);
+    return cfg;
+}
+
+/* Client config: trust anchors as PEM bytes from `ca`; optional client certificate (files). */
+static ferrotls_config *client_config(const char *ca, int with_cert, struct keylog *kl,
+                                      const uint8_t *alpn_wire, size_t alpn_len) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    size_t len;
+    uint8_t *pem = slurp(ca, &len);
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_pem(b, pem, len), FERROTLS_OK, "client add_roots_pem");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0304, 0x0304), FERROTLS_OK, "client set_versions 1.3");
+    if (with_cert)
+        EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("client.pem"), path_of("client.key")),
+                    FERROTLS_OK, "client add_cert_key_file");
+    if (kl != NULL)
+        EXPECT_CODE(ferrotls_config_builder_set_keylog_callback(b, keylog_cb, kl), FERROTLS_OK,
+                    "client set_keylog_callback");
+    if (alpn_wire != NULL)
+        EXPECT_CODE(ferrotls_config_builder_set_alpn(b, alpn_wire, alpn_len), FERROTLS_OK, "client set_alpn");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "client build");
+    ferrotls_config_builder_free(b);
+    free(pem);
+    return cfg;
+}
+
+/* ---- moving ciphertext between two connections in memory ------------------------------- */
+
+/* client -> server: the zero-copy view (peek_outgoing + feed + consume_outgoing). */
+static ferrotls_result move_peek(ferrotls_conn *from, ferrotls_conn *to, size_t *moved) {
+    const uint8_t *data = NULL;
+    size_t len = 0, consumed = 0;
+    *moved = 0;
+    ferrotls_result r = ferrotls_conn_peek_outgoing(from, &data, &len);
+    if (r != FERROTLS_OK || len == 0)
+        return r;
+    r = ferrotls_conn_feed(to, data, len, &consumed);
+    /* Whatever was taken is gone from the sender's queue, even when the receiver failed. */
+    ferrotls_result r2 = ferrotls_conn_consume_outgoing(from, consumed);
+    *moved = consumed;
+    return r != FERROTLS_OK ? r : r2;
+}
+
+/* server -> client: take_outgoing into a pipe buffer, then feed from it. */
+struct pipe {
+    uint8_t buf[64 * 1024];
+    size_t len;
+};
+
+static ferrotls_result move_take(ferrotls_conn *from, ferrotls_conn *to, struct pipe *p, size_t *moved) {
+    size_t n = 0, consumed = 0;
+    *moved = 0;
+    ferrotls_result r = ferrotls_conn_take_outgoing(from, p->buf + p->len, sizeof p->buf - p->len, &n);
+    if (r != FERROTLS_OK)
+        return r;
+    p->len += n;
+    if (p->len == 0)
+        return FERROTLS_OK;
+    r = ferrotls_conn_feed(to, p->buf, p->len, &consumed);
+    memmove(p->buf, p->buf + consumed, p->len - consumed);
+    p->len -= consumed;
+    *moved = consumed;
+    return r;
+}
+
+struct pair {
+    ferrotls_conn *c, *s;
+    struct pipe s2c;
+    ferrotls_result rc, rs; /* last handshake results */
+};
+
+/* Runs the handshake in memory. Returns 1 when both sides completed. Stops at the first
+ * failure, after having delivered what the failing side queued (its alert). */
+static int handshake(struct pair *p) {
+    for (int round = 0; round < 50; round++) {
+        size_t m1 = 0, m2 = 0;
+        p->rc = ferrotls_conn_handshake(p->c);
+        p->rs = ferrotls_conn_handshake(p->s);
+        ferrotls_result a = move_peek(p->c, p->s, &m1);
+        ferrotls_result b = move_take(p->s, p->c, &p->s2c, &m2);
+        if (p->rc == FERROTLS_OK && p->rs == FERROTLS_OK && m1 == 0 && m2 == 0)
+            return 1;
+        int cfail = p->rc != FERROTLS_OK && p->rc != FERROTLS_WANT_READ;
+        int sfail = p->rs != FERROTLS_OK && p->rs != FERROTLS_WANT_READ;
+        if ((cfail || sfail || a != FERROTLS_OK || b != FERROTLS_OK) && m1 == 0 && m2 == 0) {
+            p->rc = ferrotls_conn_handshake(p->c);
+            p->rs = ferrotls_conn_handshake(p->s);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Moves ciphertext both ways until nothing moves. */
+static void pump(struct pair *p) {
+    for (int i = 0; i < 1000; i++) {
+        size_t m1 = 0, m2 = 0;
+        (void)move_peek(p->c, p->s, &m1);
+        (void)move_take(p->s, p->c, &p->s2c, &m2);
+        if (m1 == 0 && m2 == 0)
+            return;
+    }
+}
+
+/* Writes all of data on `from` and reads it on `to`, pumping as needed. 1 when it matched. */
+static int transfer(struct pair *p, ferrotls_conn *from, ferrotls_conn *to, const uint8_t *data, size_t len) {
+    uint8_t *got = malloc(len + 1);
+    size_t sent = 0, recvd = 0;
+    int ok = got != NULL;
+    for (int i = 0; ok && i < 100000 && recvd < len; i++) {
+        if (sent < len) {
+            size_t acc = 0;
+            ferrotls_result r = ferrotls_conn_write(from, data + sent, len - sent, &acc);
+            if (!CHECK(r == FERROTLS_OK, "write: %s (%s)", ferrotls_result_name(r), ferrotls_last_error_detail()))
+                ok = 0;
+            sent += acc;
+        }
+        pump(p);
+        for (;;) {
+            size_t n = 0;
+            ferrotls_result r = ferrotls_conn_read(to, got + recvd, len + 1 - recvd, &n);
+            if (r == FERROTLS_WANT_READ)
+                break;
+            if (!CHECK(r == FERROTLS_OK && n > 0, "read: %s, n=%zu", ferrotls_result_name(r), n)) {
+                ok = 0;
+                break;
+            }
+            recvd += n;
+            if (recvd > len) {
+                CHECK(0, "read more bytes than were written");
+                ok = 0;
+                break;
+            }
+        }
+    }
+    ok = ok && CHECK(recvd == len, "transfer: %zu of %zu bytes arrived", recvd, len) &&
+         CHECK(memcmp(got, data, len) == 0, "transfer: the bytes differ");
+    free(got);
+    return ok;
+}
+
+static void pair_free(struct pair *p) {
+    ferrotls_conn_free(p->c);
+    ferrotls_conn_free(p->s);
+    free(p);
+}
+
+static struct pair *pair_new(const ferrotls_config *ccfg, const ferrotls_config *scfg, const char *name) {
+    struct pair *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        exit(2);
+    EXPECT_CODE(ferrotls_conn_new_client(ccfg, name, &p->c), FERROTLS_OK, "conn_new_client");
+    EXPECT_CODE(ferrotls_conn_new_server(scfg, &p->s), FERROTLS_OK, "conn_new_server");
+    return p;
+}
+
+/* ---- trace ------------------------------------------------------------------------------ */
+
+struct trace {
+    char *text; /* every line, '\n'-separated */
+    size_t len, cap;
+    unsigned lines, bad_event, wrong_conn;
+    const ferrotls_conn *conn;
+    int reentered;            /* done the re-entry checks once */
+    void *userdata_seen;
+    ferrotls_result reentry_result;
+    size_t reentry_outgoing;
+};
+
+static void trace_cb(void *userdata, const ferrotls_conn *conn, uint32_t event, const char *text) {
+    struct trace *t = userdata;
+    size_t n = strlen(text);
+    if (t->len + n + 2 > t->cap) {
+        size_t cap = (t->cap + n + 2) * 2;
+        char *bigger = realloc(t->text, cap);
+        if (bigger == NULL)
+            return;
+        t->text = bigger;
+        t->cap = cap;
+    }
+    memcpy(t->text + t->len, text, n);
+    t->len += n;
+    t->text[t->len++] = '\n';
+    t->text[t->len] = '\0';
+    t->lines++;
+    if (event > FERROTLS_TRACE_ERROR)
+        t->bad_event++;
+    if (conn != t->conn)
+        t->wrong_conn++;
+    if (!t->reentered) {
+        /* Rule 4: only get_userdata may be called from inside a callback. */
+        t->reentered = 1;
+        t->userdata_seen = ferrotls_conn_get_userdata(conn);
+        t->reentry_result = ferrotls_conn_handshake((ferrotls_conn *)conn);
+        t->reentry_outgoing = ferrotls_conn_outgoing_len(conn);
+        ferrotls_conn_free((ferrotls_conn *)conn); /* refused: the connection is busy */
+    }
+}
+
+/* ---- the tests --------------------------------------------------------------------------- */
+
+static void test_versions(void) {
+    section = "versions";
+    CHECK(FERROTLS_VERSION_NUMBER == ferrotls_version_number(), "FERROTLS_VERSION_NUMBER %#x, library %#x",
+          (unsigned)FERROTLS_VERSION_NUMBER, (unsigned)ferrotls_version_number());
+    CHECK(FERROTLS_ABI_VERSION == ferrotls_abi_version(), "FERROTLS_ABI_VERSION %u, library %u",
+          (unsigned)FERROTLS_ABI_VERSION, (unsigned)ferrotls_abi_version());
+    CHECK(FERROTLS_VERSION_NUMBER ==
+              ((FERROTLS_VERSION_MAJOR << 16) | (FERROTLS_VERSION_MINOR << 8) | FERROTLS_VERSION_PATCH),
+          "FERROTLS_VERSION_NUMBER does not match MAJOR/MINOR/PATCH");
+    const char *v = ferrotls_version_string();
+    CHECK(v != NULL && strstr(v, FERROTLS_VERSION_STRING) != NULL, "version string \"%s\" lacks \"%s\"",
+          str_or(v), FERROTLS_VERSION_STRING);
+    CHECK(v != NULL && strncmp(v, "ferrotls/", 9) == 0, "version string \"%s\"", str_or(v));
+}
+
+/* Every result code in the header. run.sh checks that this table lists all of them. */
+#define CODE(c) {c, #c}
+static const struct {
+    ferrotls_result code;
+    const char *name;
+} CODES[] = {
+    CODE(FERROTLS_OK),
+    CODE(FERROTLS_WANT_READ),
+    CODE(FERROTLS_WANT_WRITE),
+    CODE(FERROTLS_CLOSED),
+    CODE(FERROTLS_ERR_NULL_ARGUMENT),
+    CODE(FERROTLS_ERR_INVALID_ARGUMENT),
+    CODE(FERROTLS_ERR_WRONG_ROLE),
+    CODE(FERROTLS_ERR_WRONG_STATE),
+    CODE(FERROTLS_ERR_BUFFER_TOO_SMALL),
+    CODE(FERROTLS_ERR_CONCURRENT_USE),
+    CODE(FERROTLS_ERR_NOT_FOUND),
+    CODE(FERROTLS_ERR_WRONG_HANDLE_TYPE),
+    CODE(FERROTLS_ERR_IO),
+    CODE(FERROTLS_ERR_UNEXPECTED_EOF),
+    CODE(FERROTLS_ERR_DECODE),
+    CODE(FERROTLS_ERR_UNEXPECTED_MESSAGE),
+    CODE(FERROTLS_ERR_ILLEGAL_PARAMETER),
+    CODE(FERROTLS_ERR_BAD_RECORD_MAC),
+    CODE(FERROTLS_ERR_RECORD_OVERFLOW),
+    CODE(FERROTLS_ERR_DECRYPT_ERROR),
+    CODE(FERROTLS_ERR_NO_SHARED_VERSION),
+    CODE(FERROTLS_ERR_NO_SHARED_CIPHER),
+    CODE(FERROTLS_ERR_NO_SHARED_GROUP),
+    CODE(FERROTLS_ERR_NO_SHARED_SIGNATURE_SCHEME),
+    CODE(FERROTLS_ERR_NO_ALPN_MATCH),
+    CODE(FERROTLS_ERR_HANDSHAKE_FAILURE),
+    CODE(FERROTLS_ERR_MISSING_EXTENSION),
+    CODE(FERROTLS_ERR_UNSUPPORTED_EXTENSION),
+    CODE(FERROTLS_ERR_INAPPROPRIATE_FALLBACK),
+    CODE(FERROTLS_ERR_LIMIT_EXCEEDED),
+    CODE(FERROTLS_ERR_NO_RENEGOTIATION),
+    CODE(FERROTLS_ERR_CERTIFICATE_REQUIRED),
+    CODE(FERROTLS_ERR_CERT_EXPIRED),
+    CODE(FERROTLS_ERR_CERT_NOT_YET_VALID),
+    CODE(FERROTLS_ERR_CERT_UNKNOWN_ISSUER),
+    CODE(FERROTLS_ERR_CERT_NAME_MISMATCH),
+    CODE(FERROTLS_ERR_CERT_BAD_SIGNATURE),
+    CODE(FERROTLS_ERR_CERT_BAD_ENCODING),
+    CODE(FERROTLS_ERR_CERT_UNSUPPORTED_ALGORITHM),
+    CODE(FERROTLS_ERR_CERT_INVALID_PURPOSE),
+    CODE(FERROTLS_ERR_CERT_NOT_CA),
+    CODE(FERROTLS_ERR_CERT_REVOKED),
+    CODE(FERROTLS_ERR_CERT_MISSING),
+    CODE(FERROTLS_ERR_CERT_OTHER),
+    CODE(FERROTLS_ERR_CONFIG),
+    CODE(FERROTLS_ERR_PEM),
+    CODE(FERROTLS_ERR_KEY),
+    CODE(FERROTLS_ERR_FILE),
+    CODE(FERROTLS_ERR_INTERNAL),
+    CODE(FERROTLS_ERR_PANIC),
+};
+
+static uint32_t expected_category(ferrotls_result r) {
+    if (r == FERROTLS_OK)
+        return FERROTLS_CATEGORY_OK;
+    if (r == FERROTLS_WANT_READ || r == FERROTLS_WANT_WRITE)
+        return FERROTLS_CATEGORY_WANT;
+    if (r == FERROTLS_CLOSED)
+        return FERROTLS_CATEGORY_CLOSED;
+    if (r >= 100 && r < 200)
+        return FERROTLS_CATEGORY_USAGE;
+    if (r >= 200 && r < 300)
+        return FERROTLS_CATEGORY_IO;
+    if (r >= 300 && r < 400)
+        return FERROTLS_CATEGORY_PROTOCOL;
+    if (r >= 400 && r < 500)
+        return FERROTLS_CATEGORY_CERT;
+    if (r >= 500 && r < 600)
+        return FERROTLS_CATEGORY_CONFIG;
+    if (r >= FERROTLS_ERR_ALERT_BASE && r <= FERROTLS_ERR_ALERT_MAX)
+        return FERROTLS_CATEGORY_ALERT;
+    return FERROTLS_CATEGORY_INTERNAL;
+}
+
+static void test_result_codes(void) {
+    section = "result codes";
+    size_t n = sizeof CODES / sizeof CODES[0];
+    for (size_t i = 0; i < n; i++) {
+        ferrotls_result r = CODES[i].code;
+        const char *name = ferrotls_result_name(r), *msg = ferrotls_result_message(r);
+        CHECK(name != NULL && strncmp(name, "FERROTLS_", 9) == 0, "%s: name \"%s\"", CODES[i].name, str_or(name));
+        CHECK(name != NULL && strcmp(name, CODES[i].name) == 0, "%u: name \"%s\", header says %s", (unsigned)r,
+              str_or(name), CODES[i].name);
+        CHECK(msg != NULL && msg[0] != '\0', "%s: empty message", CODES[i].name);
+        CHECK(ferrotls_result_category(r) == expected_category(r), "%s: category %u, want %u", CODES[i].name,
+              (unsigned)ferrotls_result_category(r), (unsigned)expected_category(r));
+        for (size_t j = 0; j < i; j++)
+            CHECK(CODES[j].code != r, "%s and %s share the value %u", CODES[j].name, CODES[i].name, (unsigned)r);
+    }
+    /* Alerts: 1000 + description. */
+    for (ferrotls_result r = FERROTLS_ERR_ALERT_BASE; r <= FERROTLS_ERR_ALERT_MAX; r++) {
+        const char *msg = ferrotls_result_message(r);
+        if (!CHECK(strcmp(ferrotls_result_name(r), "FERROTLS_ERR_ALERT_RECEIVED") == 0, "%u: name \"%s\"",
+                   (unsigned)r, ferrotls_result_name(r)) ||
+            !CHECK(msg != NULL && msg[0] != '\0', "%u: empty message", (unsigned)r) ||
+            !CHECK(ferrotls_result_category(r) == FERROTLS_CATEGORY_ALERT, "%u: category %u", (unsigned)r,
+                   (unsigned)ferrotls_result_category(r)))
+            break;
+    }
+    CHECK(strstr(ferrotls_result_message(FERROTLS_ERR_ALERT_BASE + 40), "handshake_failure") != NULL,
+          "1040: message \"%s\"", ferrotls_result_message(FERROTLS_ERR_ALERT_BASE + 40));
+    /* Codes the library does not know. */
+    static const ferrotls_result unknown[] = {4, 99, 199, 599, 999, FERROTLS_ERR_ALERT_MAX + 1, 0x7fffffffu,
+                                              0xffffffffu};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        ferrotls_result r = unknown[i];
+        const char *msg = ferrotls_result_message(r);
+        CHECK(strcmp(ferrotls_result_name(r), "FERROTLS_ERR_UNKNOWN") == 0, "unknown %u: name \"%s\"", (unsigned)r,
+              ferrotls_result_name(r));
+        CHECK(msg != NULL && msg[0] != '\0', "unknown %u: empty message", (unsigned)r);
+        CHECK(ferrotls_result_category(r) == FERROTLS_CATEGORY_INTERNAL, "unknown %u: category %u", (unsigned)r,
+              (unsigned)ferrotls_result_category(r));
+    }
+}
+
+static void test_free_null(void) {
+    section = "free(NULL)";
+    ferrotls_config_builder_free(NULL);
+    ferrotls_config_free(NULL);
+    ferrotls_conn_free(NULL);
+    CHECK(1, "free(NULL) returned");
+}
+
+static void test_null_arguments(void) {
+    section = "NULL arguments";
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL, *scfg = server_config(0, NULL);
+    ferrotls_conn *c = NULL;
+    uint8_t buf[64];
+    size_t n = 0;
+    const uint8_t *p = NULL;
+    const uint16_t ids[1] = {0x1301};
+    static const uint8_t pem[] = "-----BEGIN CERTIFICATE-----\n";
+
+    /* builder */
+    NULL_ARG(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, NULL), "out");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "builder_new");
+    NULL_ARG(ferrotls_config_builder_set_versions(NULL, 0, 0), "builder");
+    NULL_ARG(ferrotls_config_builder_set_cipher_suites(NULL, ids, 1), "builder");
+    NULL_ARG(ferrotls_config_builder_set_cipher_suites(b, NULL, 1), "ids");
+    NULL_ARG(ferrotls_config_builder_set_cipher_list(NULL, "TLS_AES_128_GCM_SHA256"), "builder");
+    NULL_ARG(ferrotls_config_builder_set_cipher_list(b, NULL), "list");
+    NULL_ARG(ferrotls_config_builder_set_groups(NULL, ids, 1), "builder");
+    NULL_ARG(ferrotls_config_builder_set_groups(b, NULL, 2), "ids");
+    NULL_ARG(ferrotls_config_builder_set_group_list(NULL, "X25519"), "builder");
+    NULL_ARG(ferrotls_config_builder_set_group_list(b, NULL), "list");
+    NULL_ARG(ferrotls_config_builder_set_alpn(NULL, (const uint8_t *)"\x02h2", 3), "builder");
+    NULL_ARG(ferrotls_config_builder_set_alpn(b, NULL, 3), "wire");
+    NULL_ARG(ferrotls_config_builder_set_alpn_list(NULL, "h2"), "builder");
+    NULL_ARG(ferrotls_config_builder_set_alpn_list(b, NULL), "csv");
+    NULL_ARG(ferrotls_config_builder_add_roots_pem(NULL, pem, sizeof pem - 1), "builder");
+    NULL_ARG(ferrotls_config_builder_add_roots_pem(b, NULL, 10), "pem");
+    NULL_ARG(ferrotls_config_builder_add_roots_file(NULL, path_of("ca.pem")), "builder");
+    NULL_ARG(ferrotls_config_builder_add_roots_file(b, NULL), "path");
+    NULL_ARG(ferrotls_config_builder_add_system_roots(NULL), "builder");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_pem(NULL, pem, sizeof pem - 1, pem, sizeof pem - 1), "builder");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_pem(b, NULL, 10, pem, sizeof pem - 1), "chain");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_pem(b, pem, sizeof pem - 1, NULL, 10), "key");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_file(NULL, path_of("client.pem"), path_of("client.key")),
+             "builder");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_file(b, NULL, path_of("client.key")), "chain_path");
+    NULL_ARG(ferrotls_config_builder_add_cert_key_file(b, path_of("client.pem"), NULL), "key_path");
+    NULL_ARG(ferrotls_config_builder_set_verify(NULL, FERROTLS_VERIFY_SERVER), "builder");
+    NULL_ARG(ferrotls_config_builder_set_keylog_file(NULL, "/dev/null"), "builder");
+    NULL_ARG(ferrotls_config_builder_set_keylog_file(b, NULL), "path");
+    NULL_ARG(ferrotls_config_builder_set_keylog_callback(NULL, keylog_cb, NULL), "builder");
+    NULL_ARG(ferrotls_config_builder_set_buffer_limit(NULL, 65536), "builder");
+    NULL_ARG(ferrotls_config_builder_set_tls13_tickets(NULL, 1), "builder");
+    NULL_ARG(ferrotls_config_builder_build(NULL, &cfg), "builder");
+    CHECK(cfg == NULL, "build(NULL builder) left *out non-NULL");
+    NULL_ARG(ferrotls_config_builder_build(b, NULL), "out");
+    /* (NULL, 0) is an empty slice, not an error; a NULL callback removes it. */
+    EXPECT_CODE(ferrotls_config_builder_set_alpn(b, NULL, 0), FERROTLS_OK, "set_alpn(NULL, 0)");
+    EXPECT_CODE(ferrotls_config_builder_set_keylog_callback(b, NULL, NULL), FERROTLS_OK,
+                "set_keylog_callback(NULL cb)");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "add_roots_file");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "build");
+
+    /* config */
+    reset_detail();
+    CHECK(ferrotls_config_clone(NULL) == NULL, "config_clone(NULL) is not NULL");
+    CHECK(detail_names("config"), "config_clone(NULL): detail \"%s\"", ferrotls_last_error_detail());
+    reset_detail();
+    CHECK(ferrotls_config_role(NULL) == 0, "config_role(NULL) is not 0");
+    CHECK(detail_names("config"), "config_role(NULL): detail \"%s\"", ferrotls_last_error_detail());
+
+    /* connection creation */
+    c = (ferrotls_conn *)buf; /* must be overwritten with NULL */
+    NULL_ARG(ferrotls_conn_new_client(NULL, "localhost", &c), "config");
+    CHECK(c == NULL, "new_client(NULL config) left *out non-NULL");
+    NULL_ARG(ferrotls_conn_new_client(cfg, "localhost", NULL), "out");
+    NULL_ARG(ferrotls_conn_new_server(NULL, &c), "config");
+    NULL_ARG(ferrotls_conn_new_server(scfg, NULL), "out");
+    /* server_name may be NULL only with DANGEROUS_NO_VERIFY */
+    reset_detail();
+    ferrotls_result r = ferrotls_conn_new_client(cfg, NULL, &c);
+    CHECK(r != FERROTLS_OK && c == NULL, "new_client(server_name NULL) with verification: %s",
+          ferrotls_result_name(r));
+    CHECK(ferrotls_last_error_detail()[0] != '\0', "new_client(server_name NULL): empty detail");
+    ferrotls_conn_free(c);
+    c = NULL;
+    EXPECT_CODE(ferrotls_conn_new_client(cfg, "localhost", &c), FERROTLS_OK, "new_client");
+
+    /* every connection function */
+    NULL_ARG(ferrotls_conn_set_trace_callback(NULL, trace_cb, NULL), "conn");
+    NULL_ARG(ferrotls_conn_feed(NULL, buf, 1, &n), "conn");
+    NULL_ARG(ferrotls_conn_feed(c, NULL, 5, &n), "data");
+    n = 99;
+    NULL_ARG(ferrotls_conn_feed(c, buf, 1, NULL), "consumed");
+    NULL_ARG(ferrotls_conn_feed_eof(NULL), "conn");
+    NULL_ARG(ferrotls_conn_take_outgoing(NULL, buf, sizeof buf, &n), "conn");
+    CHECK(n == 0, "take_outgoing(NULL conn): *out_n = %zu, want 0", n);
+    NULL_ARG(ferrotls_conn_take_outgoing(c, NULL, 10, &n), "buf");
+    NULL_ARG(ferrotls_conn_take_outgoing(c, buf, sizeof buf, NULL), "out_n");
+    p = buf;
+    NULL_ARG(ferrotls_conn_peek_outgoing(NULL, &p, &n), "conn");
+    CHECK(p == NULL && n == 0, "peek_outgoing(NULL conn) left out-params set");
+    NULL_ARG(ferrotls_conn_peek_outgoing(c, NULL, &n), "data");
+    NULL_ARG(ferrotls_conn_peek_outgoing(c, &p, NULL), "len");
+    NULL_ARG(ferrotls_conn_consume_outgoing(NULL, 0), "conn");
+    NULL_ARG(ferrotls_conn_handshake(NULL), "conn");
+    NULL_ARG(ferrotls_conn_write(NULL, buf, 1, &n), "conn");
+    NULL_ARG(ferrotls_conn_write(c, NULL, 1, &n), "data");
+    NULL_ARG(ferrotls_conn_write(c, buf, 1, NULL), "accepted");
+    NULL_ARG(ferrotls_conn_read(NULL, buf, sizeof buf, &n), "conn");
+    NULL_ARG(ferrotls_conn_read(c, NULL, 10, &n), "buf");
+    NULL_ARG(ferrotls_conn_read(c, buf, sizeof buf, NULL), "out_n");
+    NULL_ARG(ferrotls_conn_close(NULL), "conn");
+    NULL_ARG(ferrotls_conn_flush(NULL), "conn");
+    NULL_ARG(ferrotls_conn_error(NULL), "conn");
+    NULL_ARG(ferrotls_conn_alpn(NULL, &p, &n), "conn");
+    NULL_ARG(ferrotls_conn_alpn(c, NULL, &n), "proto");
+    NULL_ARG(ferrotls_conn_alpn(c, &p, NULL), "len");
+    NULL_ARG(ferrotls_conn_peer_cert(NULL, 0, &p, &n), "conn");
+    NULL_ARG(ferrotls_conn_peer_cert(c, 0, NULL, &n), "der");
+    NULL_ARG(ferrotls_conn_peer_cert(c, 0, &p, NULL), "len");
+    {
+        uint8_t d = 7;
+        bool ours = true;
+        NULL_ARG(ferrotls_conn_last_alert(NULL, &d, &ours), "conn");
+        CHECK(d == 0 && !ours, "last_alert(NULL conn) left out-params set");
+        NULL_ARG(ferrotls_conn_last_alert(c, NULL, &ours), "description");
+        NULL_ARG(ferrotls_conn_last_alert(c, &d, NULL), "sent_by_us");
+    }
+    {
+        uint8_t out[16];
+        memset(out, 0xAA, sizeof out);
+        NULL_ARG(ferrotls_conn_export_keying_material(NULL, out, sizeof out, (const uint8_t *)"x", 1, NULL, 0),
+                 "conn");
+        NULL_ARG(ferrotls_conn_export_keying_material(c, NULL, 16, (const uint8_t *)"x", 1, NULL, 0), "out");
+        NULL_ARG(ferrotls_conn_export_keying_material(c, out, sizeof out, NULL, 1, NULL, 0), "label");
+        NULL_ARG(ferrotls_conn_export_keying_material(c, out, sizeof out, (const uint8_t *)"x", 1, NULL, 4),
+                 "context");
+    }
+    NULL_ARG(ferrotls_conn_key_update(NULL, false), "conn");
+    NULL_ARG(ferrotls_conn_set_fd(NULL, 0), "conn");
+
+    /* getters: zero value, detail naming 'conn' */
+    NULL_GETTER(ferrotls_conn_outgoing_len(NULL), 0);
+    NULL_GETTER(ferrotls_conn_readable(NULL), 0);
+    NULL_GETTER(ferrotls_conn_wants(NULL), 0);
+    NULL_GETTER(ferrotls_conn_os_error(NULL), 0);
+    NULL_GETTER(ferrotls_conn_get_userdata(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_protocol_version(NULL), 0);
+    NULL_GETTER(ferrotls_conn_version_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_cipher_suite(NULL), 0);
+    NULL_GETTER(ferrotls_conn_cipher_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_group(NULL), 0);
+    NULL_GETTER(ferrotls_conn_group_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_signature_scheme(NULL), 0);
+    NULL_GETTER(ferrotls_conn_signature_scheme_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_server_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_peer_cert_count(NULL), 0);
+    NULL_GETTER(ferrotls_conn_peer_cert_subject(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_handshake_kind(NULL), 0);
+    {
+        reset_detail();
+        const char *d = ferrotls_conn_error_detail(NULL);
+        CHECK(d != NULL && d[0] == '\0', "conn_error_detail(NULL) is not \"\"");
+        CHECK(detail_names("conn"), "conn_error_detail(NULL): detail \"%s\"", ferrotls_last_error_detail());
+        reset_detail();
+        ferrotls_conn_set_userdata(NULL, buf);
+        CHECK(detail_names("conn"), "conn_set_userdata(NULL): detail \"%s\"", ferrotls_last_error_detail());
+    }
+
+    ferrotls_conn_free(c);
+    ferrotls_config_free(cfg);
+    ferrotls_config_free(scfg);
+    ferrotls_config_builder_free(b);
+}
+
+static void test_wrong_handles(void) {
+    section = "wrong handle types";
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    ferrotls_conn *c = NULL;
+    uint8_t buf[64];
+    size_t n = 0;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_DANGEROUS_NO_VERIFY), FERROTLS_OK,
+                "set_verify no-verify");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "build");
+    EXPECT_CODE(ferrotls_conn_new_client(cfg, NULL, &c), FERROTLS_OK, "new_client without a name (no-verify)");
+
+    ferrotls_conn *from_builder = (ferrotls_conn *)(void *)b;
+    ferrotls_conn *from_config = (ferrotls_conn *)(void *)cfg;
+    ferrotls_conn *targets[2] = {from_builder, from_config};
+    for (int i = 0; i < 2; i++) {
+        ferrotls_conn *x = targets[i];
+        WRONG_HANDLE(ferrotls_conn_handshake(x), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_read(x, buf, sizeof buf, &n), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_write(x, buf, 1, &n), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_feed(x, buf, 1, &n), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_take_outgoing(x, buf, sizeof buf, &n), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_close(x), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_error(x), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_set_fd(x, 0), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_key_update(x, false), "ferrotls_conn");
+        reset_detail();
+        CHECK(ferrotls_conn_outgoing_len(x) == 0, "outgoing_len(wrong type) != 0");
+        CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_conn") != NULL, "outgoing_len: detail \"%s\"",
+              ferrotls_last_error_detail());
+        CHECK(ferrotls_conn_version_name(x) == NULL, "version_name(wrong type) != NULL");
+        CHECK(ferrotls_conn_wants(x) == 0, "wants(wrong type) != 0");
+        ferrotls_conn_free(x); /* refused: must neither free nor corrupt the object */
+    }
+    /* the other way round */
+    WRONG_HANDLE(ferrotls_config_builder_set_versions((ferrotls_config_builder *)(void *)c, 0, 0),
+                 "ferrotls_config_builder");
+    WRONG_HANDLE(ferrotls_config_builder_set_versions((ferrotls_config_builder *)(void *)cfg, 0, 0),
+                 "ferrotls_config_builder");
+    {
+        ferrotls_config *out = NULL;
+        WRONG_HANDLE(ferrotls_config_builder_build((ferrotls_config_builder *)(void *)cfg, &out),
+                     "ferrotls_config_builder");
+        CHECK(out == NULL, "build(wrong type) left *out set");
+    }
+    ferrotls_conn *c2 = NULL;
+    WRONG_HANDLE(ferrotls_conn_new_client((ferrotls_config *)(void *)c, "localhost", &c2), "ferrotls_config");
+    WRONG_HANDLE(ferrotls_conn_new_server((ferrotls_config *)(void *)b, &c2), "ferrotls_config");
+    CHECK(c2 == NULL, "new_server(wrong type) left *out set");
+    CHECK(ferrotls_config_clone((ferrotls_config *)(void *)c) == NULL, "config_clone(conn) != NULL");
+    CHECK(ferrotls_config_role((ferrotls_config *)(void *)b) == 0, "config_role(builder) != 0");
+    ferrotls_config_free((ferrotls_config *)(void *)c);                 /* refused */
+    ferrotls_config_builder_free((ferrotls_config_builder *)(void *)cfg); /* refused */
+
+    /* after all that, the three objects still work */
+    CHECK(ferrotls_config_role(cfg) == FERROTLS_ROLE_CLIENT, "config damaged by wrong-type calls");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0, 0), FERROTLS_OK, "builder damaged by wrong-type calls");
+    CHECK(ferrotls_conn_outgoing_len(c) > 0, "conn damaged by wrong-type calls (no ClientHello queued)");
+    ferrotls_conn_free(c);
+    ferrotls_config_free(cfg);
+    ferrotls_config_builder_free(b);
+}
+
+static void test_wrong_state_and_role(void) {
+    section = "wrong state / role";
+    ferrotls_config_builder *cb = NULL, *sb = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &cb), FERROTLS_OK, "client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &sb), FERROTLS_OK, "server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(cb, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), FERROTLS_ERR_WRONG_ROLE,
+                "client set_verify(REQUIRE_CLIENT_CERT)");
+    CHECK(ferrotls_last_error_detail()[0] != '\0', "WRONG_ROLE without detail");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(cb, FERROTLS_VERIFY_NO_CLIENT_AUTH), FERROTLS_ERR_WRONG_ROLE,
+                "client set_verify(NO_CLIENT_AUTH)");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(sb, FERROTLS_VERIFY_SERVER), FERROTLS_ERR_WRONG_ROLE,
+                "server set_verify(VERIFY_SERVER)");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(sb, FERROTLS_VERIFY_DANGEROUS_NO_VERIFY), FERROTLS_ERR_WRONG_ROLE,
+                "server set_verify(DANGEROUS_NO_VERIFY)");
+    EXPECT_CODE(ferrotls_config_builder_set_verify(sb, 99), FERROTLS_ERR_INVALID_ARGUMENT, "set_verify(99)");
+    EXPECT_CODE(ferrotls_config_builder_set_tls13_tickets(cb, 2), FERROTLS_ERR_WRONG_ROLE, "client set_tls13_tickets");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(cb, 0x0301, 0), FERROTLS_ERR_INVALID_ARGUMENT,
+                "set_versions(TLS 1.0)");
+    {
+        ferrotls_config_builder *x = NULL;
+        EXPECT_CODE(ferrotls_config_builder_new(3, &x), FERROTLS_ERR_INVALID_ARGUMENT, "builder_new(role 3)");
+        CHECK(x == NULL, "builder_new(role 3) left *out set");
+    }
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(cb, "/nonexistent/ferrotls/ca.pem"), FERROTLS_ERR_FILE,
+                "add_roots_file(missing file)");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_pem(cb, (const uint8_t *)"not pem", 7), FERROTLS_ERR_PEM,
+                "add_roots_pem(garbage)");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(sb, path_of("server.pem"), path_of("client.key")),
+                FERROTLS_ERR_KEY, "add_cert_key_file(mismatched key)");
+
+    /* connections of the wrong role */
+    ferrotls_config *ccfg = client_config("ca.pem", 0, NULL, NULL, 0), *scfg = server_config(0, NULL);
+    ferrotls_conn *c = NULL, *s = NULL;
+    EXPECT_CODE(ferrotls_conn_new_client(scfg, "localhost", &c), FERROTLS_ERR_WRONG_ROLE, "new_client(server config)");
+    EXPECT_CODE(ferrotls_conn_new_server(ccfg, &s), FERROTLS_ERR_WRONG_ROLE, "new_server(client config)");
+    CHECK(c == NULL && s == NULL, "wrong-role constructors left *out set");
+
+    /* calls before the handshake */
+    EXPECT_CODE(ferrotls_conn_new_client(ccfg, "localhost", &c), FERROTLS_OK, "new_client");
+    EXPECT_CODE(ferrotls_conn_new_server(scfg, &s), FERROTLS_OK, "new_server");
+    uint8_t buf[64], km[32];
+    size_t n = 99;
+    EXPECT_CODE(ferrotls_conn_handshake(c), FERROTLS_WANT_READ, "client handshake before any input");
+    CHECK(ferrotls_conn_wants(c) & FERROTLS_WANTS_HANDSHAKING, "wants lacks HANDSHAKING before the handshake");
+    EXPECT_CODE(ferrotls_conn_read(c, buf, sizeof buf, &n), FERROTLS_WANT_READ, "read before the handshake");
+    CHECK(n == 0, "read before the handshake: n = %zu", n);
+    EXPECT_CODE(ferrotls_conn_read(c, buf, 0, &n), FERROTLS_ERR_INVALID_ARGUMENT, "read with cap 0");
+    n = 99;
+    ferrotls_result r = ferrotls_conn_write(s, (const uint8_t *)"early", 5, &n);
+    CHECK(r == FERROTLS_ERR_WRONG_STATE || (r == FERROTLS_OK && n <= 5),
+          "server write before the handshake: %s, accepted %zu", ferrotls_result_name(r), n);
+    memset(km, 0xAA, sizeof km);
+    EXPECT_CODE(ferrotls_conn_export_keying_material(c, km, sizeof km, (const uint8_t *)"EXPERIMENTAL test", 17,
+                                                     NULL, 0),
+                FERROTLS_ERR_WRONG_STATE, "export before the handshake");
+    {
+        int zero = 1;
+        for (size_t i = 0; i < sizeof km; i++)
+            zero &= km[i] == 0;
+        CHECK(zero, "export failure did not zero the output");
+    }
+    EXPECT_CODE(ferrotls_conn_key_update(c, true), FERROTLS_ERR_WRONG_STATE, "key_update before the handshake");
+    EXPECT_CODE(ferrotls_conn_flush(c), FERROTLS_ERR_WRONG_STATE, "flush without a socket");
+    CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_conn_set_fd") != NULL, "flush detail \"%s\"",
+          ferrotls_last_error_detail());
+    EXPECT_CODE(ferrotls_conn_set_fd(c, -1), FERROTLS_ERR_INVALID_ARGUMENT, "set_fd(-1)");
+    {
+        const uint8_t *p = buf;
+        size_t len = 7;
+        EXPECT_CODE(ferrotls_conn_alpn(c, &p, &len), FERROTLS_ERR_NOT_FOUND, "alpn before the handshake");
+        CHECK(p == NULL && len == 0, "alpn NOT_FOUND left out-params set");
+        EXPECT_CODE(ferrotls_conn_peer_cert(c, 0, &p, &len), FERROTLS_ERR_NOT_FOUND, "peer_cert before the handshake");
+        uint8_t d;
+        bool ours;
+        EXPECT_CODE(ferrotls_conn_last_alert(c, &d, &ours), FERROTLS_ERR_NOT_FOUND, "last_alert before any alert");
+    }
+    CHECK(ferrotls_conn_version_name(c) == NULL, "version_name before negotiation");
+    CHECK(ferrotls_conn_cipher_name(c) == NULL, "cipher_name before negotiation");
+    CHECK(ferrotls_conn_handshake_kind(c) == 0, "handshake_kind before the handshake");
+    CHECK(ferrotls_conn_error(c) == FERROTLS_OK, "error() on a healthy connection");
+    CHECK(strcmp(ferrotls_conn_error_detail(c), "") == 0, "error_detail on a healthy connection");
+    {
+        size_t have = ferrotls_conn_outgoing_len(c);
+        EXPECT_CODE(ferrotls_conn_consume_outgoing(c, have + 1), FERROTLS_ERR_INVALID_ARGUMENT,
+                    "consume_outgoing past the end");
+        CHECK(ferrotls_conn_outgoing_len(c) == have, "failed consume_outgoing changed the queue");
+    }
+    /* The library is usable again after all of that: the same pair handshakes. */
+    struct pair *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        exit(2);
+    p->c = c;
+    p->s = s;
+    CHECK(handshake(p), "handshake after the misuse: client %s, server %s", ferrotls_result_name(p->rc),
+          ferrotls_result_name(p->rs));
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    ferrotls_config_builder_free(cb);
+    ferrotls_config_builder_free(sb);
+}
+
+static void test_handshake(void) {
+    section = "handshake";
+    struct keylog kl;
+    struct trace tr;
+    memset(&kl, 0, sizeof kl);
+    memset(&tr, 0, sizeof tr);
+    ferrotls_config *scfg = server_config(0, "h2,http/1.1");
+    ferrotls_config *ccfg = client_config("ca.pem", 0, &kl, (const uint8_t *)"\x03" "foo" "\x08" "http/1.1", 13);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    /* Connections hold their own references: drop ours before the handshake. */
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+
+    int marker = 42;
+    ferrotls_conn_set_userdata(p->c, &marker);
+    CHECK(ferrotls_conn_get_userdata(p->c) == &marker, "get_userdata");
+    tr.conn = p->c;
+    EXPECT_CODE(ferrotls_conn_set_trace_callback(p->c, trace_cb, &tr), FERROTLS_OK, "set_trace_callback");
+
+    if (!CHECK(handshake(p), "handshake: client %s (%s), server %s (%s)", ferrotls_result_name(p->rc),
+               ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s))) {
+        pair_free(p);
+        free(tr.text);
+        return;
+    }
+    ferrotls_conn *c = p->c, *s = p->s;
+    CHECK((ferrotls_conn_wants(c) & (FERROTLS_WANTS_HANDSHAKING | FERROTLS_WANTS_FAILED)) == 0,
+          "client wants %#x after the handshake", (unsigned)ferrotls_conn_wants(c));
+
+    /* introspection, both sides */
+    ferrotls_conn *both[2] = {c, s};
+    for (int i = 0; i < 2; i++) {
+        ferrotls_conn *x = both[i];
+        const char *who = i == 0 ? "client" : "server";
+        CHECK(ferrotls_conn_protocol_version(x) == 0x0304, "%s protocol_version %#x", who,
+              (unsigned)ferrotls_conn_protocol_version(x));
+        const char *vn = ferrotls_conn_version_name(x);
+        CHECK(vn != NULL && strcmp(vn, "TLSv1.3") == 0, "%s version_name \"%s\"", who, str_or(vn));
+        const char *cn = ferrotls_conn_cipher_name(x);
+        CHECK(cn != NULL && strncmp(cn, "TLS_", 4) == 0, "%s cipher_name \"%s\"", who, str_or(cn));
+        CHECK((ferrotls_conn_cipher_suite(x) & 0xff00) == 0x1300, "%s cipher_suite %#x", who,
+              (unsigned)ferrotls_conn_cipher_suite(x));
+        const char *gn = ferrotls_conn_group_name(x);
+        CHECK(gn != NULL && gn[0] != '\0' && ferrotls_conn_group(x) != 0, "%s group \"%s\" %#x", who, str_or(gn),
+              (unsigned)ferrotls_conn_group(x));
+        CHECK(ferrotls_conn_handshake_kind(x) == FERROTLS_HANDSHAKE_FULL ||
+                  ferrotls_conn_handshake_kind(x) == FERROTLS_HANDSHAKE_FULL_HRR,
+              "%s handshake_kind %u", who, (unsigned)ferrotls_conn_handshake_kind(x));
+        const uint8_t *ap = NULL;
+        size_t al = 0;
+        EXPECT_CODE(ferrotls_conn_alpn(x, &ap, &al), FERROTLS_OK, "alpn");
+        CHECK(al == 8 && ap != NULL && memcmp(ap, "http/1.1", 8) == 0, "%s ALPN \"%.*s\"", who, (int)al,
+              ap != NULL ? (const char *)ap : "");
+        const char *sn = ferrotls_conn_server_name(x);
+        CHECK(sn != NULL && strcmp(sn, "localhost") == 0, "%s server_name \"%s\"", who, str_or(sn));
+        /* Getter strings are stable: the same pointer on a second call. */
+        CHECK(ferrotls_conn_cipher_name(x) == cn, "%s cipher_name pointer changed", who);
+    }
+    const char *ss = ferrotls_conn_signature_scheme_name(c);
+    CHECK(ss != NULL && ss[0] != '\0' && ferrotls_conn_signature_scheme(c) != 0, "client signature_scheme \"%s\"",
+          str_or(ss));
+    size_t certs = ferrotls_conn_peer_cert_count(c);
+    CHECK(certs >= 1, "client peer_cert_count %zu", certs);
+    {
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        EXPECT_CODE(ferrotls_conn_peer_cert(c, 0, &der, &len), FERROTLS_OK, "peer_cert(0)");
+        CHECK(der != NULL && len > 100 && der[0] == 0x30, "peer_cert(0) is not DER (len %zu)", len);
+        EXPECT_CODE(ferrotls_conn_peer_cert(c, certs, &der, &len), FERROTLS_ERR_NOT_FOUND, "peer_cert past the end");
+        CHECK(der == NULL && len == 0, "peer_cert NOT_FOUND left out-params set");
+    }
+    const char *subj = ferrotls_conn_peer_cert_subject(c);
+    CHECK(subj != NULL && strstr(subj, "CN=localhost") != NULL, "client peer_cert_subject \"%s\"", str_or(subj));
+    CHECK(ferrotls_conn_peer_cert_count(s) == 0, "server saw %zu client certificates without mTLS",
+          ferrotls_conn_peer_cert_count(s));
+    CHECK(ferrotls_conn_peer_cert_subject(s) == NULL, "server peer_cert_subject without mTLS");
+
+    /* exporter: both sides agree; a NULL context differs from an empty one */
+    {
+        uint8_t a[32], b2[32], e[32];
+        const uint8_t *label = (const uint8_t *)"EXPERIMENTAL ferrotls api_test";
+        size_t ll = strlen((const char *)label);
+        EXPECT_CODE(ferrotls_conn_export_keying_material(c, a, sizeof a, label, ll, NULL, 0), FERROTLS_OK, "export c");
+        EXPECT_CODE(ferrotls_conn_export_keying_material(s, b2, sizeof b2, label, ll, NULL, 0), FERROTLS_OK,
+                    "export s");
+        EXPECT_CODE(ferrotls_conn_export_keying_material(c, e, sizeof e, label, ll, (const uint8_t *)"", 0),
+                    FERROTLS_OK, "export c, empty context");
+        CHECK(memcmp(a, b2, sizeof a) == 0, "exported keying material differs between the sides");
+        /* RFC 8446 7.5: in TLS 1.3 no context and an empty context give the same value (they
+         * differ in TLS 1.2); a non-empty context gives another one. */
+        CHECK(memcmp(a, e, sizeof a) == 0, "TLS 1.3: no context and an empty context differ");
+        EXPECT_CODE(ferrotls_conn_export_keying_material(c, e, sizeof e, label, ll, (const uint8_t *)"ctx", 3),
+                    FERROTLS_OK, "export c, context");
+        CHECK(memcmp(a, e, sizeof a) != 0, "a context did not change the keying material");
+    }
+
+    /* data both ways */
+    {
+        static const char hello[] = "GET / HTTP/1.0\r\n\r\n";
+        CHECK(transfer(p, c, s, (const uint8_t *)hello, sizeof hello - 1), "client -> server");
+        size_t big = 100000;
+        uint8_t *data = malloc(big);
+        if (data == NULL)
+            exit(2);
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; i < big; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (uint8_t)x;
+        }
+        CHECK(transfer(p, s, c, data, big), "server -> client, %zu bytes", big);
+        /* key update, then data still flows both ways */
+        EXPECT_CODE(ferrotls_conn_key_update(c, true), FERROTLS_OK, "key_update(request_peer)");
+        CHECK(transfer(p, c, s, data, 5000), "client -> server after KeyUpdate");
+        CHECK(transfer(p, s, c, data + 5000, 5000), "server -> client after KeyUpdate");
+        free(data);
+    }
+    CHECK(ferrotls_conn_readable(c) == 0 && ferrotls_conn_readable(s) == 0, "plaintext left over");
+
+    /* close_notify: client -> server */
+    EXPECT_CODE(ferrotls_conn_close(c), FERROTLS_OK, "close");
+    EXPECT_CODE(ferrotls_conn_close(c), FERROTLS_OK, "close again (idempotent)");
+    pump(p);
+    {
+        uint8_t buf[64];
+        size_t n = 0;
+        EXPECT_CODE(ferrotls_conn_read(s, buf, sizeof buf, &n), FERROTLS_CLOSED, "server read after close_notify");
+        CHECK(ferrotls_conn_wants(s) & FERROTLS_WANTS_CLOSED, "server wants lacks CLOSED");
+        EXPECT_CODE(ferrotls_conn_feed_eof(s), FERROTLS_CLOSED, "server feed_eof after close_notify");
+        EXPECT_CODE(ferrotls_conn_close(s), FERROTLS_OK, "server close");
+        pump(p);
+        EXPECT_CODE(ferrotls_conn_read(c, buf, sizeof buf, &n), FERROTLS_CLOSED, "client read after close_notify");
+    }
+
+    /* callbacks */
+    CHECK(tr.lines > 0 && tr.text != NULL && strstr(tr.text, "Step One: ClientHello") != NULL,
+          "trace lacks \"Step One: ClientHello\" (%u lines)", tr.lines);
+    CHECK(tr.text != NULL && strstr(tr.text, "Finished") != NULL, "trace lacks Finished");
+    CHECK(tr.bad_event == 0, "%u trace events with an unknown FERROTLS_TRACE_* value", tr.bad_event);
+    CHECK(tr.wrong_conn == 0, "%u trace callbacks with another conn pointer", tr.wrong_conn);
+    CHECK(tr.userdata_seen == &marker, "get_userdata from inside the callback");
+    CHECK(tr.reentry_result == FERROTLS_ERR_CONCURRENT_USE, "re-entry from the callback: %s",
+          ferrotls_result_name(tr.reentry_result));
+    CHECK(tr.reentry_outgoing == 0, "outgoing_len from inside the callback is not 0");
+    CHECK(kl.lines >= 4 && kl.client_hs == 1 && kl.server_hs == 1 && kl.client_app == 1 && kl.server_app == 1,
+          "key log: %u lines (%u/%u/%u/%u)", kl.lines, kl.client_hs, kl.server_hs, kl.client_app, kl.server_app);
+    CHECK(kl.with_conn == 0, "key log callback got a non-NULL conn");
+
+    /* removing the trace callback: no more lines */
+    EXPECT_CODE(ferrotls_conn_set_trace_callback(c, NULL, NULL), FERROTLS_OK, "set_trace_callback(NULL)");
+    free(tr.text);
+    pair_free(p);
+}
+
+static void test_mtls(void) {
+    section = "mutual TLS";
+    ferrotls_config *scfg = server_config(FERROTLS_VERIFY_REQUIRE_CLIENT_CERT, NULL);
+    ferrotls_config *ccfg = client_config("ca.pem", 1, NULL, NULL, 0);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    if (CHECK(handshake(p), "mTLS handshake: client %s (%s), server %s (%s)", ferrotls_result_name(p->rc),
+              ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s))) {
+        const char *subj = ferrotls_conn_peer_cert_subject(p->s);
+        CHECK(subj != NULL && strstr(subj, "CN=demo-client") != NULL, "server peer_cert_subject \"%s\"", str_or(subj));
+        CHECK(ferrotls_conn_peer_cert_count(p->s) >= 1, "server peer_cert_count %zu", ferrotls_conn_peer_cert_count(p->s));
+        CHECK(transfer(p, p->c, p->s, (const uint8_t *)"mtls", 4), "data over mTLS");
+    }
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+
+    /* the same server, a client without a certificate: refused */
+    ccfg = client_config("ca.pem", 0, NULL, NULL, 0);
+    p = pair_new(ccfg, scfg, "localhost");
+    CHECK(!handshake(p), "handshake without a client certificate succeeded");
+    ferrotls_result rs = ferrotls_conn_error(p->s);
+    CHECK(rs == FERROTLS_ERR_CERTIFICATE_REQUIRED || rs == FERROTLS_ERR_CERT_MISSING,
+          "server error without a client certificate: %s (%s)", ferrotls_result_name(rs),
+          ferrotls_conn_error_detail(p->s));
+    CHECK(ferrotls_conn_error(p->c) != FERROTLS_OK, "client did not fail although the server refused it");
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+}
+
+static void test_failing_handshake(void) {
+    section = "failing handshake";
+    ferrotls_config *scfg = server_config(0, NULL);
+    ferrotls_config *ccfg = client_config("other-ca.pem", 0, NULL, NULL, 0);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    CHECK(!handshake(p), "handshake with the wrong CA succeeded");
+    ferrotls_conn *c = p->c, *s = p->s;
+    EXPECT_CODE(p->rc, FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "client handshake result");
+    EXPECT_CODE(ferrotls_conn_error(c), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "client conn_error");
+    const char *d = ferrotls_conn_error_detail(c);
+    CHECK(d != NULL && contains_ci(d, "certificate"), "client error_detail \"%s\" does not mention the certificate",
+          str_or(d));
+    CHECK(ferrotls_conn_wants(c) & FERROTLS_WANTS_FAILED, "client wants lacks FAILED");
+    /* sticky: every mutating call gives the same code */
+    uint8_t buf[64];
+    size_t n = 99;
+    EXPECT_CODE(ferrotls_conn_handshake(c), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "handshake again");
+    EXPECT_CODE(ferrotls_conn_read(c, buf, sizeof buf, &n), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "read after failure");
+    CHECK(n == 0, "read after failure: n = %zu", n);
+    EXPECT_CODE(ferrotls_conn_write(c, buf, 1, &n), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "write after failure");
+    CHECK(n == 0, "write after failure: accepted = %zu", n);
+    EXPECT_CODE(ferrotls_conn_feed(c, buf, 1, &n), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "feed after failure");
+    CHECK(strcmp(ferrotls_conn_error_detail(c), d) == 0, "error_detail changed after later calls");
+    CHECK(contains_ci(ferrotls_last_error_detail(), "certificate"), "last_error_detail \"%s\"",
+          ferrotls_last_error_detail());
+    /* the client's alert */
+    uint8_t desc = 0;
+    bool ours = false;
+    EXPECT_CODE(ferrotls_conn_last_alert(c, &desc, &ours), FERROTLS_OK, "client last_alert");
+    CHECK(desc == 48 && ours, "client last_alert %u sent_by_us %d, want 48 (unknown_ca) / true", desc, ours);
+    /* the server received it */
+    ferrotls_result rs = ferrotls_conn_error(s);
+    CHECK(rs == FERROTLS_ERR_ALERT_BASE + 48, "server conn_error %s (%u), want 1048 (unknown_ca received)",
+          ferrotls_result_name(rs), (unsigned)rs);
+    CHECK(ferrotls_result_category(rs) == FERROTLS_CATEGORY_ALERT, "server error category %u",
+          (unsigned)ferrotls_result_category(rs));
+    desc = 0;
+    ours = true;
+    EXPECT_CODE(ferrotls_conn_last_alert(s, &desc, &ours), FERROTLS_OK, "server last_alert");
+    CHECK(desc == 48 && !ours, "server last_alert %u sent_by_us %d, want 48 (unknown_ca) / false", desc, ours);
+    CHECK(ferrotls_conn_error_detail(s)[0] != '\0', "server error_detail is empty");
+    pair_free(p);
+}
+
+static void test_refcount(void) {
+    section = "config refcount";
+    ferrotls_config *scfg = server_config(0, NULL);
+    ferrotls_config *ccfg = client_config("ca.pem", 0, NULL, NULL, 0);
+    ferrotls_config *c1 = ferrotls_config_clone(ccfg), *c2 = ferrotls_config_clone(ccfg);
+    ferrotls_config *s1 = ferrotls_config_clone(scfg);
+    CHECK(c1 != NULL && c2 != NULL && s1 != NULL, "config_clone returned NULL");
+    CHECK(c1 != ccfg && c2 != c1, "config_clone returned the same handle");
+    CHECK(ferrotls_config_role(c2) == FERROTLS_ROLE_CLIENT && ferrotls_config_role(s1) == FERROTLS_ROLE_SERVER,
+          "roles of clones");
+    /* free the original first, then use a clone */
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    struct pair *p = pair_new(c2, s1, "localhost");
+    ferrotls_config_free(c2);
+    ferrotls_config *c3 = ferrotls_config_clone(c1);
+    ferrotls_config_free(c1);
+    ferrotls_config_free(s1);
+    /* only c3 and the connections hold references now */
+    CHECK(handshake(p), "handshake on clones: client %s, server %s", ferrotls_result_name(p->rc),
+          ferrotls_result_name(p->rs));
+    ferrotls_conn *q = NULL;
+    EXPECT_CODE(ferrotls_conn_new_client(c3, "localhost", &q), FERROTLS_OK, "new_client from a clone of a clone");
+    ferrotls_config_free(c3);
+    CHECK(ferrotls_conn_outgoing_len(q) > 0, "connection outliving every config handle");
+    ferrotls_conn_free(q);
+    pair_free(p);
+
+    /* a builder builds any number of configs and stays valid */
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *a = NULL, *a2 = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "add_roots_file");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &a), FERROTLS_OK, "build 1");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &a2), FERROTLS_OK, "build 2");
+    CHECK(a != NULL && a2 != NULL && a != a2, "two builds");
+    ferrotls_config_builder_free(b); /* builder first, configs live on */
+    CHECK(ferrotls_config_role(a) == FERROTLS_ROLE_CLIENT, "config after its builder was freed");
+    ferrotls_config_free(a2);
+    ferrotls_config_free(a);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1)
+        CERTS = argv[1];
+    test_versions();
+    test_result_codes();
+    test_free_null();
+    test_null_arguments();
+    test_wrong_handles();
+    test_wrong_state_and_role();
+    test_handshake();
+    test_mtls();
+    test_failing_handshake();
+    test_refcount();
+    printf("%u passed, %u failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

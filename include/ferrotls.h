@@ -788,6 +788,8 @@ ferrotls_result ferrotls_conn_handshake(ferrotls_conn *conn);
 /**
  * Give the engine plaintext to send. `*accepted` (required) receives how many bytes were taken:
  * those are owned by the library now and never needed again (0 when buffers are full).
+ * Sans-IO mode, before the handshake completes: the bytes wait in a bounded buffer and are
+ * encrypted and queued the moment the handshake finishes (they are never sent unprotected).
  * fd mode: completes the handshake first and sends; a blocking socket sends everything.
  */
 ferrotls_result ferrotls_conn_write(ferrotls_conn *conn,
@@ -927,7 +929,8 @@ ferrotls_result ferrotls_conn_last_alert(const ferrotls_conn *conn,
 
 /**
  * Keying material exporter (RFC 5705 / RFC 8446 §7.5): fill `out[0..n]` (may be uninitialized;
- * zeroed on failure). `context` NULL means "no context", which differs from an empty one.
+ * zeroed on failure). `context` NULL means "no context": in TLS 1.2 that differs from an empty
+ * context (RFC 5705); in TLS 1.3 both give the same output (RFC 8446 §7.5).
  */
 ferrotls_result ferrotls_conn_export_keying_material(const ferrotls_conn *conn,
                                                      uint8_t *out,

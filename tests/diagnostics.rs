@@ -1196,19 +1196,32 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
         cat(&[ca("ca.pem"), s(&["--tls1.3"])]),
         "localhost",
         &["protocol_version"],
-        &["Step One: ClientHello", "the client offered TLSv1.3; we support TLSv1.2"],
-        Some((cat(&[ossl_srv("server"), s(&["-tls1_2"])]), cat(&[ossl_ca("ca.pem"), s(&["-tls1_3"])]))),
+        &[
+            "Step One: ClientHello",
+            "the client offered TLSv1.3; we support TLSv1.2",
+        ],
+        Some((
+            cat(&[ossl_srv("server"), s(&["-tls1_2"])]),
+            cat(&[ossl_ca("ca.pem"), s(&["-tls1_3"])]),
+        )),
     );
     pair_case(
         out,
         "Client certificate required but not sent (TLS 1.2)",
-        cat(&[srv("server"), ca("ca.pem"), s(&["--verify-client", "--tls1.2"])]),
+        cat(&[
+            srv("server"),
+            ca("ca.pem"),
+            s(&["--verify-client", "--tls1.2"]),
+        ]),
         ca("ca.pem"),
         "localhost",
         &["handshake_failure"],
         &["requires one (--verify-client)", "handshake_failure"],
         Some((
-            cat(&[ossl_srv("server"), s(&["-Verify", "1", "-CAfile", &cert("ca.pem"), "-tls1_2"])]),
+            cat(&[
+                ossl_srv("server"),
+                s(&["-Verify", "1", "-CAfile", &cert("ca.pem"), "-tls1_2"]),
+            ]),
             ossl_ca("ca.pem"),
         )),
     );
@@ -1216,8 +1229,18 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
     // A TLS 1.2 server without Extended Master Secret (GnuTLS with %NO_SESSION_HASH).
     let port = free_port();
     let mut cmd = Command::new("gnutls-serv");
-    cmd.args(["--x509certfile", &cert("server.pem"), "--x509keyfile", &cert("server.key")])
-        .args(["--port", &port.to_string(), "--priority", "NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH"]);
+    cmd.args([
+        "--x509certfile",
+        &cert("server.pem"),
+        "--x509keyfile",
+        &cert("server.key"),
+    ])
+    .args([
+        "--port",
+        &port.to_string(),
+        "--priority",
+        "NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH",
+    ]);
     let mut gnutls = Proc::spawn(&mut cmd, None);
     gnutls.wait_line("listening");
     let (code, lines) = our_client(&ca("ca.pem"), "localhost", port);
@@ -1226,10 +1249,14 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
     let e = errors(&lines);
     assert_eq!(code, Some(1), "{lines:?}");
     let all = e.join("\n");
-    assert!(all.contains("Extended Master Secret") && all.contains("RFC 7627"), "{all}");
+    assert!(
+        all.contains("Extended Master Secret") && all.contains("RFC 7627"),
+        "{all}"
+    );
     out.push(Entry {
         title: "TLS 1.2 server without Extended Master Secret".into(),
-        setup: "`gnutls-serv --priority NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH` ← `ferrotls-client`".into(),
+        setup: "`gnutls-serv --priority NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH` ← `ferrotls-client`"
+            .into(),
         ours: e,
         openssl: vec![],
     });
@@ -1237,12 +1264,26 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
     // A client that accepts only signature schemes our certificate's key cannot make.
     let (server_proc, port) = our_server(&srv("server"));
     let mut cmd = Command::new("openssl");
-    cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-brief", "-sigalgs", "ed25519:rsa_pss_rsae_sha256"]);
+    cmd.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-brief",
+        "-sigalgs",
+        "ed25519:rsa_pss_rsae_sha256",
+    ]);
     let (_, cl) = Proc::spawn(&mut cmd, Some(REQUEST)).finish();
     let (_, sl) = server_proc.finish();
     let se = errors(&sl);
-    assert!(se.join("\n").contains("can sign with ecdsa_secp256r1_sha256"), "{se:?}");
-    let mut openssl: Vec<String> = errors(&cl).into_iter().map(|l| format!("s_client: {l}")).collect();
+    assert!(
+        se.join("\n")
+            .contains("can sign with ecdsa_secp256r1_sha256"),
+        "{se:?}"
+    );
+    let mut openssl: Vec<String> = errors(&cl)
+        .into_iter()
+        .map(|l| format!("s_client: {l}"))
+        .collect();
     openssl.truncate(3);
     out.push(Entry {
         title: "No signature scheme in common".into(),

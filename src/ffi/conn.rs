@@ -460,6 +460,8 @@ pub unsafe extern "C" fn ferrotls_conn_handshake(conn: *mut ferrotls_conn) -> fe
 
 /// Give the engine plaintext to send. `*accepted` (required) receives how many bytes were taken:
 /// those are owned by the library now and never needed again (0 when buffers are full).
+/// Sans-IO mode, before the handshake completes: the bytes wait in a bounded buffer and are
+/// encrypted and queued the moment the handshake finishes (they are never sent unprotected).
 /// fd mode: completes the handshake first and sends; a blocking socket sends everything.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_write(
@@ -893,7 +895,8 @@ pub unsafe extern "C" fn ferrotls_conn_last_alert(
 }
 
 /// Keying material exporter (RFC 5705 / RFC 8446 §7.5): fill `out[0..n]` (may be uninitialized;
-/// zeroed on failure). `context` NULL means "no context", which differs from an empty one.
+/// zeroed on failure). `context` NULL means "no context": in TLS 1.2 that differs from an empty
+/// context (RFC 5705); in TLS 1.3 both give the same output (RFC 8446 §7.5).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_export_keying_material(
     conn: *const ferrotls_conn,

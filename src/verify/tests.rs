@@ -253,7 +253,10 @@ fn missing_intermediate() {
         detail.contains("issued by 'CN=Test Intermediate', which is not among the trust anchors"),
         "{detail}"
     );
-    assert!(detail.ends_with("the server must send it (configure the full chain)"), "{detail}");
+    assert!(
+        detail.ends_with("the server must send it (configure the full chain)"),
+        "{detail}"
+    );
 }
 
 #[test]

@@ -550,7 +550,7 @@ EOF
     cc -std=c99 -Wall -Werror -o "$D/v" "$D/v.c" $flags || fail "compiling against the installed library failed"
     LD_LIBRARY_PATH="$lib" "$D/v" >"$D/v.out" || fail "the program failed (exit $?)"
     expect "$D/v.out" '^ferrotls/[0-9]+\.[0-9]+\.[0-9]+'
-    LD_LIBRARY_PATH="$lib" ldd "$D/v" | grep -q "$lib/$soname" || { ldd "$D/v" >&2; fail "not linked against the installed $soname"; }
+    LD_LIBRARY_PATH="$lib" ldd "$D/v" | grep "$lib/$soname" >/dev/null || { ldd "$D/v" >&2; fail "not linked against the installed $soname"; }
     # and statically, with Libs.private
     flags="$(PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_LIBDIR="$lib/pkgconfig" \
         pkg-config --static --define-variable=prefix="$dest/usr" --cflags --libs ferrotls)"

@@ -224,7 +224,7 @@ class SSLSocket(socket.socket):
 
     def _real_close(self) -> None:
         e = self._engine
-        if e is not None and e.alive and self._connected and not getattr(self, "_closed", False):
+        if e is not None and e.alive and self._connected:
             def send_once(data):
                 socket.socket.send(self, data, socket.MSG_DONTWAIT)
             e.close_notify_quietly(send_once)

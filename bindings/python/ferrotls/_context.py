@@ -52,18 +52,18 @@ def _der_to_pem(der: bytes) -> bytes:
     out, i = [], 0
     while i < len(der):
         if der[i] != 0x30 or i + 2 > len(der):
-            raise ssl.SSLError("cadata: not DER certificate data")
+            raise _errors.SSLError(501, "cadata: not DER certificate data")
         ln = der[i + 1]
         hdr = 2
         if ln & 0x80:
             nb = ln & 0x7F
             if nb == 0 or nb > 4 or i + 2 + nb > len(der):
-                raise ssl.SSLError("cadata: bad DER length")
+                raise _errors.SSLError(501, "cadata: bad DER length")
             ln = int.from_bytes(der[i + 2:i + 2 + nb], "big")
             hdr = 2 + nb
         end = i + hdr + ln
         if end > len(der):
-            raise ssl.SSLError("cadata: truncated DER certificate")
+            raise _errors.SSLError(501, "cadata: truncated DER certificate")
         b64 = base64.encodebytes(der[i:end]).decode().replace("\n", "")
         lines = [b64[j:j + 64] for j in range(0, len(b64), 64)]
         out.append("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n")

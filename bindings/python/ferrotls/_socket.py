@@ -84,15 +84,13 @@ class SSLSocket(socket.socket):
 
     def _tls(self):
         e = self._engine
-        if e is None or not e.alive:
-            if getattr(self, "_closed", False):
-                raise OSError(errno.EBADF, "Bad file descriptor (the SSLSocket is closed)")
-            return None
-        return e
+        return e if e is not None and e.alive else None
 
     def _need_tls(self, what: str):
         e = self._tls()
         if e is None:
+            if getattr(self, "_closed", False):
+                raise OSError(errno.EBADF, "%s: the SSLSocket is closed" % what)
             raise ValueError("%s: the TLS session is over (socket unwrapped)" % what)
         if not self._connected:
             raise OSError(errno.ENOTCONN, "%s: the socket is not connected" % what)

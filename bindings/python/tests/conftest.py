@@ -55,33 +55,59 @@ def _pump(a, a_in, a_out, b, b_in, b_out, rounds=50):
     raise AssertionError("handshake did not finish")
 
 
-@pytest.fixture(scope="session")
-def tls12_supported() -> str | None:
-    """None if the library negotiates TLS 1.2, else the reason it cannot (tried once)."""
+def _tls12_reason(role: str) -> str | None:
+    """Try one TLS 1.2-only handshake in memory, ferrotls in ``role`` against the stdlib.
+    None if it negotiates TLS 1.2, else why not."""
     try:
-        cctx = ferrotls.Context(ferrotls.PROTOCOL_TLS_CLIENT)
-        cctx.load_verify_locations(cafile=cert("ca.pem"))
-        cctx.minimum_version = cctx.maximum_version = ferrotls.TLSVersion.TLSv1_2
-        sctx = ferrotls.Context(ferrotls.PROTOCOL_TLS_SERVER)
-        sctx.load_cert_chain(cert("server.pem"), cert("server.key"))
-        sctx.minimum_version = sctx.maximum_version = ferrotls.TLSVersion.TLSv1_2
+        v = ssl.TLSVersion.TLSv1_2
         bios = [ssl.MemoryBIO() for _ in range(4)]
-        c = cctx.wrap_bio(bios[0], bios[1], server_hostname="localhost")
-        s = sctx.wrap_bio(bios[2], bios[3], server_side=True)
-        _pump(c, bios[0], bios[1], s, bios[2], bios[3])
-        if c.version() != "TLSv1.2":
-            return "negotiated %s instead of TLSv1.2" % c.version()
+        if role == "client":
+            ours_ctx, theirs_ctx = client_ctx(v), stdlib_server_ctx(v)
+            ours = ours_ctx.wrap_bio(bios[0], bios[1], server_hostname="localhost")
+            theirs = theirs_ctx.wrap_bio(bios[2], bios[3], server_side=True)
+        else:
+            ours_ctx, theirs_ctx = server_ctx(v), stdlib_client_ctx(v)
+            ours = ours_ctx.wrap_bio(bios[0], bios[1], server_side=True)
+            theirs = theirs_ctx.wrap_bio(bios[2], bios[3], server_hostname="localhost")
+        _pump(ours, bios[0], bios[1], theirs, bios[2], bios[3])
+        if ours.version() != "TLSv1.2":
+            return "negotiated %s instead of TLSv1.2" % ours.version()
         return None
     except Exception as e:  # noqa: BLE001 - any failure means "not yet"
         return "%s: %s" % (type(e).__name__, e)
 
 
-@pytest.fixture(params=["1.3", "1.2"])
-def tls_version(request, tls12_supported):
-    """Each test using this runs for TLS 1.3 and TLS 1.2; 1.2 skips until the library has it."""
-    if request.param == "1.2" and tls12_supported is not None:
-        pytest.skip("libferrotls cannot negotiate TLS 1.2 yet (%s)" % tls12_supported)
+@pytest.fixture(scope="session")
+def tls12_support() -> dict:
+    """{"client": reason or None, "server": reason or None}, probed once per session."""
+    return {role: _tls12_reason(role) for role in ("client", "server")}
+
+
+def _version_fixture(request, tls12_support, roles):
+    if request.param == "1.2":
+        for role in roles:
+            if tls12_support[role] is not None:
+                pytest.skip("libferrotls cannot negotiate TLS 1.2 as a %s yet (%s)"
+                            % (role, tls12_support[role]))
     return VERSIONS[request.param]
+
+
+@pytest.fixture(params=["1.3", "1.2"])
+def client_version(request, tls12_support):
+    """(ssl.TLSVersion, name) for tests of our client; TLS 1.2 skips until the library has it."""
+    return _version_fixture(request, tls12_support, ["client"])
+
+
+@pytest.fixture(params=["1.3", "1.2"])
+def server_version(request, tls12_support):
+    """(ssl.TLSVersion, name) for tests of our server; TLS 1.2 skips until the library has it."""
+    return _version_fixture(request, tls12_support, ["server"])
+
+
+@pytest.fixture(params=["1.3", "1.2"])
+def both_version(request, tls12_support):
+    """For tests where ferrotls is on both sides."""
+    return _version_fixture(request, tls12_support, ["client", "server"])
 
 
 def pin(ctx, version) -> None:

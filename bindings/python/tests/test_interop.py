@@ -24,8 +24,8 @@ def connect(port):
     return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
 
 
-def test_client_vs_stdlib_server(tls_version):
-    version, name = tls_version
+def test_client_vs_stdlib_server(client_version):
+    version, name = client_version
     payload = bytes(range(256)) * 400
     with ServerThread(stdlib_server_ctx(version), echo_handler) as srv:
         with client_ctx(version).wrap_socket(connect(srv.port), server_hostname="localhost") as s:
@@ -115,8 +115,8 @@ def c_server(request):
         p.wait(TIMEOUT)
 
 
-def test_client_vs_c_server(tls_version, c_server):
-    version, name = tls_version
+def test_client_vs_c_server(client_version, c_server):
+    version, name = client_version
     port = c_server("--echo", "--tls1.3" if name == "TLSv1.3" else "--tls1.2", "--alpn", "h2,http/1.1")
     ctx = client_ctx(version)
     ctx.set_alpn_protocols(["h2"])
@@ -146,8 +146,8 @@ def test_client_http_vs_c_server(c_server):
     assert body.startswith(b"HTTP/1.0 200")
 
 
-def test_server_vs_stdlib_client(tls_version):
-    version, name = tls_version
+def test_server_vs_stdlib_client(server_version):
+    version, name = server_version
     payload = b"0123456789abcdef" * 20000
     with ServerThread(server_ctx(version), echo_handler) as srv:
         with stdlib_client_ctx(version).wrap_socket(connect(srv.port), server_hostname="localhost") as s:
@@ -176,10 +176,10 @@ def http_handler(s):
     return bytes(req)
 
 
-def test_server_vs_curl(tls_version):
+def test_server_vs_curl(server_version):
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
-    version, name = tls_version
+    version, name = server_version
     flag = ["--tlsv1.3"] if name == "TLSv1.3" else ["--tlsv1.2", "--tls-max", "1.2"]
     with ServerThread(server_ctx(version), http_handler) as srv:
         out = subprocess.run(
@@ -191,10 +191,10 @@ def test_server_vs_curl(tls_version):
     assert not srv.errors, srv.errors
 
 
-def test_server_vs_openssl_s_client(tls_version):
+def test_server_vs_openssl_s_client(server_version):
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")
-    version, name = tls_version
+    version, name = server_version
 
     def handler(s):
         line = bytearray()

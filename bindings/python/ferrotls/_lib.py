@@ -122,12 +122,15 @@ FUNCTIONS = {
 
 
 def _candidates():
-    """Where to look for the library, in order: FERROTLS_LIBRARY, the build tree, the system."""
+    """Where to look for the library, in order: FERROTLS_LIBRARY, the package directory, the
+    build tree (target/release or target/debug in any parent directory), the system."""
     env = os.environ.get("FERROTLS_LIBRARY")
     if env:
         yield env, True
         return
     here = Path(__file__).resolve().parent
+    if (here / "libferrotls.so").is_file():  # a copy bundled next to the package
+        yield str(here / "libferrotls.so"), False
     for d in [here, *here.parents]:
         for kind in ("release", "debug"):
             p = d / "target" / kind / "libferrotls.so"

@@ -137,3 +137,65 @@ def test_wrap_bio_stdlib_client_ferrotls_server(server_version):
     assert c.version() == name
     payload = os.urandom(MIB // 4)
     assert _transfer(c, bios[2], bios[3], s, bios[0], bios[1], payload) == payload
+
+
+def test_want_write_then_retry_with_same_data():
+    """A full socket raises SSLWantWriteError; retrying with the same data completes the send."""
+    import threading
+    go = threading.Event()
+    payload = os.urandom(4 * MIB)
+
+    def handler(s):
+        go.wait(TIMEOUT)
+        got = bytearray()
+        while len(got) < len(payload):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        digest = hashlib.sha256(got).digest()
+        s.sendall(digest)
+        return digest
+
+    with ServerThread(stdlib_server_ctx(), handler) as srv:
+        with client_ctx().wrap_socket(socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT),
+                                      server_hostname="localhost") as s:
+            s.setblocking(False)
+            sent, blocked = 0, 0
+            sel = selectors.DefaultSelector()
+            sel.register(s, selectors.EVENT_WRITE)
+            deadline = time.monotonic() + TIMEOUT
+            while sent < len(payload):
+                assert time.monotonic() < deadline, "timed out"
+                try:
+                    sent += s.send(payload[sent:sent + 65536])
+                except ferrotls.SSLWantWriteError:
+                    blocked += 1
+                    go.set()
+                    sel.select(1.0)
+            sel.close()
+            s.settimeout(TIMEOUT)
+            # Read the server's answer (and its session tickets): closing a socket with unread
+            # input makes TCP reset the connection, which could drop data still in flight.
+            answer = bytearray()
+            while len(answer) < 32:
+                d = s.recv(32 - len(answer))
+                assert d
+                answer += d
+            assert bytes(answer) == hashlib.sha256(payload).digest()
+    assert blocked > 0, "the socket never filled up"
+    assert srv.results == [hashlib.sha256(payload).digest()], srv.errors
+
+
+def test_keylog_file(tmp_path):
+    log = tmp_path / "keys.log"
+    ctx = client_ctx()
+    ctx.keylog_filename = str(log)
+    assert ctx.keylog_filename == str(log)
+    bios = [ssl.MemoryBIO() for _ in range(4)]
+    c = ctx.wrap_bio(bios[0], bios[1], server_hostname="localhost")
+    s = stdlib_server_ctx().wrap_bio(bios[2], bios[3], server_side=True)
+    _pump(c, bios[0], bios[1], s, bios[2], bios[3])
+    c.close()
+    text = log.read_text()
+    assert "CLIENT_HANDSHAKE_TRAFFIC_SECRET" in text and "CLIENT_TRAFFIC_SECRET_0" in text

@@ -73,12 +73,8 @@ demo: all
 test: all
 	$(CARGO) test
 	bash tests/c/run.sh
-	@if [ -d bindings/python/tests ]; then \
-		echo "== Python tests"; \
-		python3 -m pytest -q bindings/python/tests; \
-	else \
-		echo "== Python tests: bindings/python/tests does not exist yet (planned); skipped"; \
-	fi
+	@echo "== Python tests (bindings/python; needs bindings/python/requirements-test.txt)"
+	python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 
 test-c: all
 	bash tests/c/run.sh

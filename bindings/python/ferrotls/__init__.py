@@ -1,0 +1,40 @@
+"""ferrotls: Python bindings (ctypes) to the ferrotls TLS library, shaped like the ``ssl`` module.
+
+    import ferrotls, socket
+    ctx = ferrotls.create_default_context(cafile="ca.pem")
+    with socket.create_connection(("localhost", 8443)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"hello")
+
+Session resumption is not implemented yet: ``session`` is always None and ``session_reused``
+always False.
+"""
+
+from ._lib import ABI_VERSION, VERSION_STRING as FERROTLS_VERSION
+from ._errors import (
+    SSLError, SSLZeroReturnError, SSLWantReadError, SSLWantWriteError, SSLEOFError,
+    SSLCertVerificationError,
+)
+from ._context import (
+    Context, SSLContext, create_default_context, PROTOCOL_TLS, PROTOCOL_TLS_CLIENT,
+    PROTOCOL_TLS_SERVER, TLSVersion, VerifyMode, Purpose, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
+)
+from ._socket import SSLSocket
+from ._bio import SSLObject
+from ssl import MemoryBIO, CertificateError
+
+HAS_ALPN = True
+HAS_SNI = True
+HAS_TLSv1_2 = True
+HAS_TLSv1_3 = True
+OPENSSL_VERSION = FERROTLS_VERSION
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context", "SSLContext", "SSLSocket", "SSLObject", "MemoryBIO", "create_default_context",
+    "PROTOCOL_TLS", "PROTOCOL_TLS_CLIENT", "PROTOCOL_TLS_SERVER", "TLSVersion", "VerifyMode",
+    "Purpose", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED", "SSLError", "SSLZeroReturnError",
+    "SSLWantReadError", "SSLWantWriteError", "SSLEOFError", "SSLCertVerificationError",
+    "CertificateError", "FERROTLS_VERSION", "ABI_VERSION",
+]

@@ -1,0 +1,303 @@
+"""SSLSocket: a real ``socket.socket`` subclass whose I/O goes through a ferrotls connection.
+
+Ciphertext moves with Python's own socket recv/send, so timeouts, non-blocking mode and
+selectors behave as with the stdlib: a non-blocking socket raises SSLWantReadError /
+SSLWantWriteError, a timeout raises TimeoutError.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from . import _cert, _errors
+
+_RECV_SIZE = 65536
+
+
+class SSLSocket(socket.socket):
+    """A TLS socket. Create it with ``Context.wrap_socket``."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("%s does not have a public constructor; use Context.wrap_socket()"
+                        % self.__class__.__name__)
+
+    @classmethod
+    def _create(cls, sock, context, server_side, server_hostname, do_handshake_on_connect,
+                suppress_ragged_eofs):
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
+            raise NotImplementedError("only stream sockets are supported")
+        if not isinstance(sock, socket.socket):
+            raise TypeError("wrap_socket needs a socket.socket")
+        if server_side and server_hostname:
+            raise ValueError("server_hostname can only be specified in client mode")
+        kwargs = dict(family=sock.family, type=sock.type, proto=sock.proto, fileno=sock.fileno())
+        self = cls.__new__(cls, **kwargs)
+        # Build the connection before taking the fd over, so that a bad setting leaves the
+        # caller's socket untouched.
+        engine = context._new_engine(server_side, server_hostname, self)
+        socket.socket.__init__(self, **kwargs)
+        timeout = sock.gettimeout()
+        sock.detach()
+        self.settimeout(timeout)
+        self._context = context
+        self._engine = engine
+        self.server_side = server_side
+        self.server_hostname = server_hostname if not server_side else None
+        self.do_handshake_on_connect = do_handshake_on_connect
+        self.suppress_ragged_eofs = suppress_ragged_eofs
+        try:
+            self.getpeername()
+            connected = True
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                raise
+            connected = False
+        self._connected = connected
+        if connected and do_handshake_on_connect:
+            try:
+                self.do_handshake()
+            except BaseException:
+                self.close()
+                raise
+        return self
+
+    # ---- transport for the engine ---------------------------------------------------------
+
+    def recv_raw(self) -> bytes:
+        try:
+            return socket.socket.recv(self, _RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            raise _errors.want_read() from None
+
+    def send_raw(self, data: bytes) -> int:
+        try:
+            return socket.socket.send(self, data)
+        except (BlockingIOError, InterruptedError):
+            raise _errors.want_write() from None
+
+    # ---- TLS ------------------------------------------------------------------------------
+
+    @property
+    def context(self):
+        return self._context
+
+    def _tls(self):
+        e = self._engine
+        return e if e is not None and e.alive else None
+
+    def _need_tls(self, what: str):
+        e = self._tls()
+        if e is None:
+            if getattr(self, "_closed", False):
+                raise OSError(errno.EBADF, "%s: the SSLSocket is closed" % what)
+            raise ValueError("%s: the TLS session is over (socket unwrapped)" % what)
+        if not self._connected:
+            raise OSError(errno.ENOTCONN, "%s: the socket is not connected" % what)
+        return e
+
+    def do_handshake(self, block=False) -> None:
+        """Run the TLS handshake (raises SSLWantReadError/SSLWantWriteError if non-blocking)."""
+        self._need_tls("do_handshake").do_handshake()
+
+    def connect(self, address) -> None:
+        if self._connected:
+            raise ValueError("attempt to connect already-connected SSLSocket!")
+        socket.socket.connect(self, address)
+        self._connected = True
+        if self.do_handshake_on_connect:
+            self.do_handshake()
+
+    def connect_ex(self, address) -> int:
+        try:
+            self.connect(address)
+            return 0
+        except OSError as e:
+            if e.errno:
+                return e.errno
+            raise
+
+    def accept(self):
+        sock, addr = socket.socket.accept(self)
+        sock = self._context.wrap_socket(sock, server_side=self.server_side,
+                                         do_handshake_on_connect=self.do_handshake_on_connect,
+                                         suppress_ragged_eofs=self.suppress_ragged_eofs)
+        return sock, addr
+
+    def read(self, len: int = 1024, buffer=None):
+        """Plaintext: up to ``len`` bytes (or into ``buffer``, returning the count)."""
+        e = self._need_tls("read")
+        if buffer is not None and len <= 0:
+            len = memoryview(buffer).nbytes
+        try:
+            data = e.read(len)
+        except _errors.SSLEOFError:
+            if not self.suppress_ragged_eofs:
+                raise
+            data = b""
+        if buffer is not None:
+            memoryview(buffer).cast("B")[:data.__len__()] = data
+            return data.__len__()
+        return data
+
+    def write(self, data) -> int:
+        """Encrypt and send plaintext; returns the number of bytes taken."""
+        return self._need_tls("write").write(data)
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to recv() on %s" % self.__class__)
+        if self._tls() is None:
+            return socket.socket.recv(self, buflen, flags)
+        return self.read(buflen)
+
+    def recv_into(self, buffer, nbytes=None, flags: int = 0) -> int:
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to recv_into() on %s" % self.__class__)
+        if not nbytes:
+            nbytes = memoryview(buffer).nbytes
+        if self._tls() is None:
+            return socket.socket.recv_into(self, buffer, nbytes, flags)
+        return self.read(nbytes, buffer)
+
+    def send(self, data, flags: int = 0) -> int:
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to send() on %s" % self.__class__)
+        if self._tls() is None:
+            return socket.socket.send(self, data, flags)
+        return self.write(data)
+
+    def sendall(self, data, flags: int = 0) -> None:
+        if flags:
+            raise ValueError("non-zero flags not allowed in calls to sendall() on %s" % self.__class__)
+        if self._tls() is None:
+            return socket.socket.sendall(self, data, flags)
+        view = memoryview(data).cast("B")
+        sent = 0
+        while sent < len(view):
+            sent += self.send(view[sent:])
+
+    def _no(self, name):
+        raise ValueError("%s not allowed on instances of %s" % (name, self.__class__))
+
+    def recvfrom(self, *a, **k):
+        self._no("recvfrom")
+
+    def recvfrom_into(self, *a, **k):
+        self._no("recvfrom_into")
+
+    def sendto(self, *a, **k):
+        self._no("sendto")
+
+    def sendmsg(self, *a, **k):
+        raise NotImplementedError("sendmsg not allowed on instances of %s" % self.__class__)
+
+    def recvmsg(self, *a, **k):
+        raise NotImplementedError("recvmsg not allowed on instances of %s" % self.__class__)
+
+    def dup(self):
+        raise NotImplementedError("Can't dup() %s instances" % self.__class__.__name__)
+
+    def pending(self) -> int:
+        """Decrypted bytes ready to read without touching the socket."""
+        e = self._tls()
+        return e.pending() if e else 0
+
+    def unwrap(self):
+        """Close the TLS session (close_notify both ways); returns this socket, now plain."""
+        e = self._need_tls("unwrap")
+        e.shutdown()
+        self._engine = None
+        e.free()
+        return self
+
+    def shutdown(self, how) -> None:
+        self._engine_done()
+        socket.socket.shutdown(self, how)
+
+    def _engine_done(self) -> None:
+        e, self._engine = self._engine, None
+        if e is not None:
+            e.free()
+
+    def _real_close(self) -> None:
+        e = self._engine
+        if e is not None and e.alive and self._connected:
+            def send_once(data):
+                socket.socket.send(self, data, socket.MSG_DONTWAIT)
+            e.close_notify_quietly(send_once)
+        self._engine_done()
+        super()._real_close()
+
+    # ---- introspection --------------------------------------------------------------------
+
+    def version(self):
+        """'TLSv1.3' / 'TLSv1.2', or None before the handshake."""
+        e = self._tls()
+        return e.version() if e and e.handshake_done else None
+
+    def cipher(self):
+        """(name, protocol, secret bits), or None before the handshake."""
+        e = self._tls()
+        return e.cipher() if e else None
+
+    def shared_ciphers(self):
+        return None
+
+    def compression(self):
+        return None
+
+    def selected_alpn_protocol(self):
+        e = self._tls()
+        return e.alpn() if e else None
+
+    def selected_npn_protocol(self):
+        return None
+
+    def getpeercert(self, binary_form: bool = False):
+        """The peer's leaf certificate: DER with ``binary_form``, else the stdlib's dict
+        ({} when it was not verified, None when the peer sent none)."""
+        e = self._need_tls("getpeercert")
+        return peercert(e, binary_form)
+
+    def get_peer_cert_chain(self) -> list:
+        """Every certificate the peer sent, DER, leaf first (ferrotls extension)."""
+        e = self._need_tls("get_peer_cert_chain")
+        return e.peer_cert_chain()
+
+    def export_keying_material(self, label: bytes, length: int, context: bytes | None = None) -> bytes:
+        """RFC 5705 / RFC 8446 §7.5 exporter (ferrotls extension)."""
+        return self._need_tls("export_keying_material").export_keying_material(label, length, context)
+
+    @property
+    def session(self):
+        """Always None: session resumption is not implemented yet."""
+        return None
+
+    @session.setter
+    def session(self, value):
+        if value is not None:
+            raise NotImplementedError("ferrotls does not support session resumption yet")
+
+    @property
+    def session_reused(self) -> bool:
+        """Always False until resumption is implemented."""
+        e = self._tls()
+        return bool(e and e.session_reused())
+
+    def __repr__(self) -> str:
+        return "<ferrotls.SSLSocket fd=%s server_side=%s version=%s>" % (
+            self.fileno(), self.server_side, self.version())
+
+
+def peercert(engine, binary_form: bool):
+    if not engine.handshake_done:
+        raise ValueError("handshake not done yet")
+    der = engine.peer_cert_der(0)
+    if binary_form:
+        return der
+    if der is None:
+        return None
+    if not engine.verified:
+        return {}
+    return _cert.decode(der)

@@ -272,7 +272,7 @@ fn version_matrix() {
                     "{se}"
                 );
                 assert!(
-                    ce.contains("the peer does not support any protocol version we offered"),
+                    ce.contains("it supports none of the protocol versions we offered"),
                     "{ce}"
                 );
             }

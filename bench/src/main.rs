@@ -381,8 +381,8 @@ fn main() {
         return profile(&pki, args.get(2).map_or("", String::as_str), n);
     }
     let s = Sampler {
-        samples: env_num("BENCH_SAMPLES", 15.0) as usize,
-        budget: env_num("BENCH_SAMPLE_MS", 20.0) / 1e3,
+        samples: env_num("BENCH_SAMPLES", 25.0) as usize,
+        budget: env_num("BENCH_SAMPLE_MS", 40.0) / 1e3,
     };
     println!("# ferrotls benchmarks");
     println!();

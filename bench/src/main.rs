@@ -351,6 +351,7 @@ fn env_num(name: &str, default: f64) -> f64 {
 }
 
 /// `profile handshake|bulk N`: ferrotls alone, N iterations, for callgrind.
+#[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params { ver: Ver::V13, key: Key::Ecdsa, aead: Aead::Aes128, resume: false };
     let e = ferro::new(pki, p).unwrap();

@@ -69,7 +69,11 @@ fn layout(n: usize) -> Layout {
     Layout::from_size_align(n + HDR, HDR).unwrap()
 }
 
-unsafe extern "C" fn ossl_malloc(n: usize, _f: *const libc::c_char, _l: libc::c_int) -> *mut libc::c_void {
+unsafe extern "C" fn ossl_malloc(
+    n: usize,
+    _f: *const libc::c_char,
+    _l: libc::c_int,
+) -> *mut libc::c_void {
     let n = n.max(1);
     unsafe {
         let p = System.alloc(layout(n));
@@ -124,7 +128,12 @@ unsafe extern "C" fn ossl_realloc(
 unsafe extern "C" {
     fn CRYPTO_set_mem_functions(
         m: unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
-        r: unsafe extern "C" fn(*mut libc::c_void, usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
+        r: unsafe extern "C" fn(
+            *mut libc::c_void,
+            usize,
+            *const libc::c_char,
+            libc::c_int,
+        ) -> *mut libc::c_void,
         f: unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int),
     ) -> libc::c_int;
 }

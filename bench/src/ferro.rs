@@ -27,7 +27,8 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let suite = CipherSuite::from(p.suite_id());
     let id = pki.identity(p.key);
     let mut s = ConfigBuilder::new(Role::Server);
-    s.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes()).map_err(e)?;
+    s.add_cert_key_pem(id.chain_pem.as_bytes(), id.key_pem.as_bytes())
+        .map_err(e)?;
     let mut c = ConfigBuilder::new(Role::Client);
     c.add_roots_pem(pki.ca_pem.as_bytes()).map_err(e)?;
     for b in [&mut s, &mut c] {
@@ -35,7 +36,11 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         b.set_cipher_suites(&[suite]).map_err(e)?;
         b.set_groups(&[NamedGroup::X25519]).map_err(e)?;
     }
-    let eng = Ferro { client: c.build().map_err(e)?, server: s.build().map_err(e)?, p };
+    let eng = Ferro {
+        client: c.build().map_err(e)?,
+        server: s.build().map_err(e)?,
+        p,
+    };
     eng.handshake()?; // a failure here means "not supported yet", not a number
     Ok(Box::new(eng))
 }
@@ -88,7 +93,11 @@ impl Engine for Ferro {
         if c.protocol_version() != Some(version(self.p.ver))
             || c.cipher_suite().map(|s| s.to_int()) != Some(self.p.suite_id())
         {
-            return Err(format!("negotiated {:?} {:?}", c.protocol_version(), c.cipher_suite()));
+            return Err(format!(
+                "negotiated {:?} {:?}",
+                c.protocol_version(),
+                c.cipher_suite()
+            ));
         }
         Ok(Box::new(Pair { c, s }))
     }
@@ -109,7 +118,11 @@ impl Conn for Pair {
                 }
                 got += n;
             }
-            idle = if moved == 0 && got == before { idle + 1 } else { 0 };
+            idle = if moved == 0 && got == before {
+                idle + 1
+            } else {
+                0
+            };
             assert!(idle < 100, "ferrotls: bulk transfer stalled");
         }
         assert_eq!(got, data.len());

@@ -33,11 +33,20 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
         ok(ferrotls_config_builder_new(role, &mut b), "builder_new")?;
         let r = (|| {
             let v = version(p.ver);
-            ok(ferrotls_config_builder_set_versions(b, v, v), "set_versions")?;
+            ok(
+                ferrotls_config_builder_set_versions(b, v, v),
+                "set_versions",
+            )?;
             let suite = [p.suite_id()];
-            ok(ferrotls_config_builder_set_cipher_suites(b, suite.as_ptr(), 1), "set_cipher_suites")?;
+            ok(
+                ferrotls_config_builder_set_cipher_suites(b, suite.as_ptr(), 1),
+                "set_cipher_suites",
+            )?;
             let groups = [0x001du16];
-            ok(ferrotls_config_builder_set_groups(b, groups.as_ptr(), 1), "set_groups")?;
+            ok(
+                ferrotls_config_builder_set_groups(b, groups.as_ptr(), 1),
+                "set_groups",
+            )?;
             if role == FERROTLS_ROLE_SERVER {
                 let id = pki.identity(p.key);
                 ok(
@@ -112,7 +121,10 @@ unsafe fn xfer(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, St
     unsafe {
         loop {
             let (mut ptr, mut len) = (std::ptr::null(), 0usize);
-            ok(ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len), "peek_outgoing")?;
+            ok(
+                ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
+                "peek_outgoing",
+            )?;
             if len == 0 {
                 break;
             }
@@ -131,9 +143,18 @@ unsafe fn xfer(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, St
 impl Engine for Ffi {
     fn handshake(&self) -> Result<Box<dyn Conn>, String> {
         unsafe {
-            let mut pair = Pair { c: null_mut(), s: null_mut() };
-            ok(ferrotls_conn_new_client(self.client, c"localhost".as_ptr(), &mut pair.c), "new_client")?;
-            ok(ferrotls_conn_new_server(self.server, &mut pair.s), "new_server")?;
+            let mut pair = Pair {
+                c: null_mut(),
+                s: null_mut(),
+            };
+            ok(
+                ferrotls_conn_new_client(self.client, c"localhost".as_ptr(), &mut pair.c),
+                "new_client",
+            )?;
+            ok(
+                ferrotls_conn_new_server(self.server, &mut pair.s),
+                "new_server",
+            )?;
             for _ in 0..20 {
                 let a = xfer(pair.c, pair.s)?;
                 let b = xfer(pair.s, pair.c)?;
@@ -143,7 +164,10 @@ impl Engine for Ffi {
             }
             ok(ferrotls_conn_handshake(pair.c), "client handshake")?;
             ok(ferrotls_conn_handshake(pair.s), "server handshake")?;
-            let (v, s) = (ferrotls_conn_protocol_version(pair.c), ferrotls_conn_cipher_suite(pair.c));
+            let (v, s) = (
+                ferrotls_conn_protocol_version(pair.c),
+                ferrotls_conn_cipher_suite(pair.c),
+            );
             if v != version(self.p.ver) || s != self.p.suite_id() {
                 return Err(format!("negotiated {v:#06x} {s:#06x}"));
             }
@@ -160,7 +184,11 @@ impl Conn for Pair {
                 if off < data.len() {
                     let mut n = 0;
                     let rest = &data[off..];
-                    ok(ferrotls_conn_write(self.c, rest.as_ptr(), rest.len(), &mut n), "write").unwrap();
+                    ok(
+                        ferrotls_conn_write(self.c, rest.as_ptr(), rest.len(), &mut n),
+                        "write",
+                    )
+                    .unwrap();
                     off += n;
                 }
                 let moved = xfer(self.c, self.s).unwrap();
@@ -177,7 +205,11 @@ impl Conn for Pair {
                     }
                     got += n;
                 }
-                idle = if moved == 0 && got == before { idle + 1 } else { 0 };
+                idle = if moved == 0 && got == before {
+                    idle + 1
+                } else {
+                    0
+                };
                 assert!(idle < 100, "ferrotls C ABI: bulk transfer stalled");
             }
         }

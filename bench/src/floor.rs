@@ -24,8 +24,12 @@ pub fn aead(alg: &'static aead::Algorithm) -> Op {
             Nonce::assume_unique_for_key(n)
         };
         let hdr = [23u8, 3, 3, 0x40, 0x11];
-        key.seal_in_place_append_tag(nonce(), Aad::from(hdr), &mut buf).unwrap();
-        let n = key.open_in_place(nonce(), Aad::from(hdr), &mut buf).unwrap().len();
+        key.seal_in_place_append_tag(nonce(), Aad::from(hdr), &mut buf)
+            .unwrap();
+        let n = key
+            .open_in_place(nonce(), Aad::from(hdr), &mut buf)
+            .unwrap()
+            .len();
         assert_eq!(n, 16384);
         buf.truncate(n);
         n as u64
@@ -41,7 +45,8 @@ pub fn x25519() -> Op {
         let k = EphemeralPrivateKey::generate(&X25519, &rng).unwrap();
         let p = k.compute_public_key().unwrap();
         std::hint::black_box(p.as_ref());
-        agreement::agree_ephemeral(k, &UnparsedPublicKey::new(&X25519, &peer_pub), |s| s[0]).unwrap();
+        agreement::agree_ephemeral(k, &UnparsedPublicKey::new(&X25519, &peer_pub), |s| s[0])
+            .unwrap();
         1
     })
 }
@@ -56,8 +61,12 @@ fn cv_message() -> Vec<u8> {
 
 fn ecdsa_key(pki: &Pki) -> EcdsaKeyPair {
     let rng = SystemRandom::new();
-    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &pki.ecdsa.key_der, &rng)
-        .unwrap()
+    EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &pki.ecdsa.key_der,
+        &rng,
+    )
+    .unwrap()
 }
 
 pub fn ecdsa_sign(pki: &Pki) -> Op {
@@ -89,7 +98,8 @@ pub fn rsa_sign(pki: &Pki) -> Op {
     let (key, rng, msg) = (rsa_key(pki), SystemRandom::new(), cv_message());
     let mut sig = vec![0u8; key.public().modulus_len()];
     Box::new(move || {
-        key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig).unwrap();
+        key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig)
+            .unwrap();
         1
     })
 }
@@ -97,7 +107,8 @@ pub fn rsa_sign(pki: &Pki) -> Op {
 pub fn rsa_verify(pki: &Pki) -> Op {
     let (key, rng, msg) = (rsa_key(pki), SystemRandom::new(), cv_message());
     let mut sig = vec![0u8; key.public().modulus_len()];
-    key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig).unwrap();
+    key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig)
+        .unwrap();
     let public = key.public().as_ref().to_vec();
     Box::new(move || {
         signature::UnparsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA256, &public)

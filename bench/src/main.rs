@@ -92,7 +92,10 @@ const MIB: usize = 1 << 20;
 
 /// Process CPU time in seconds (all threads; the bench has one).
 fn cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
@@ -108,8 +111,16 @@ impl Stats {
     fn of(mut v: Vec<f64>) -> Self {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let n = v.len();
-        let med = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-        Stats { med, min: v[0], max: v[n - 1] }
+        let med = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Stats {
+            med,
+            min: v[0],
+            max: v[n - 1],
+        }
     }
 }
 
@@ -157,8 +168,10 @@ impl Sampler {
 
     /// Interleaved samples of every present op; one warm-up sample each is discarded.
     fn run(&self, ops: &mut [Option<Op>]) -> Vec<Option<Stats>> {
-        let batches: Vec<usize> =
-            ops.iter_mut().map(|o| o.as_mut().map_or(0, Self::calibrate)).collect();
+        let batches: Vec<usize> = ops
+            .iter_mut()
+            .map(|o| o.as_mut().map_or(0, Self::calibrate))
+            .collect();
         let mut rates = vec![Vec::new(); ops.len()];
         for round in 0..=self.samples {
             for (i, op) in ops.iter_mut().enumerate() {
@@ -170,7 +183,11 @@ impl Sampler {
                 }
             }
         }
-        rates.into_iter().zip(ops.iter()).map(|(r, o)| o.as_ref().map(|_| Stats::of(r))).collect()
+        rates
+            .into_iter()
+            .zip(ops.iter())
+            .map(|(r, o)| o.as_ref().map(|_| Stats::of(r)))
+            .collect()
     }
 }
 
@@ -184,7 +201,12 @@ struct Row {
 
 /// The four implementations for `p`. ferrotls failures read "not yet" (features still being
 /// built on other branches); the reason goes to `notes`.
-fn engines(pki: &Pki, p: Params, notes: &mut Vec<String>, what: &str) -> Vec<Option<Box<dyn Engine>>> {
+fn engines(
+    pki: &Pki,
+    p: Params,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Vec<Option<Box<dyn Engine>>> {
     let made: [Result<Box<dyn Engine>, String>; 4] = if p.resume {
         let wait = || "no session resumption API yet".to_string();
         [
@@ -194,7 +216,12 @@ fn engines(pki: &Pki, p: Params, notes: &mut Vec<String>, what: &str) -> Vec<Opt
             ossl::new(pki, p),
         ]
     } else {
-        [ferro::new(pki, p), ffi::new(pki, p), rustls_impl::new(pki, p), ossl::new(pki, p)]
+        [
+            ferro::new(pki, p),
+            ffi::new(pki, p),
+            rustls_impl::new(pki, p),
+            ossl::new(pki, p),
+        ]
     };
     made.into_iter()
         .zip(IMPLS)
@@ -224,7 +251,9 @@ fn cells(engs: &[Option<Box<dyn Engine>>], stats: Vec<Option<Stats>>) -> Vec<Cel
 
 fn handshake_op(e: Box<dyn Engine>) -> Op {
     Box::new(move || {
-        let c = e.handshake().unwrap_or_else(|err| panic!("handshake failed mid-run: {err}"));
+        let c = e
+            .handshake()
+            .unwrap_or_else(|err| panic!("handshake failed mid-run: {err}"));
         drop(c);
         1
     })
@@ -347,13 +376,21 @@ fn machine() -> String {
 }
 
 fn env_num(name: &str, default: f64) -> f64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `profile handshake|bulk N`: ferrotls alone, N iterations, for callgrind.
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
-    let p = Params { ver: Ver::V13, key: Key::Ecdsa, aead: Aead::Aes128, resume: false };
+    let p = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        resume: false,
+    };
     let e = ferro::new(pki, p).unwrap();
     match what {
         "handshake" => {
@@ -432,15 +469,31 @@ fn main() {
         (Ver::V13, Key::Rsa, "TLS 1.3 full handshake, RSA-2048"),
         (Ver::V12, Key::Ecdsa, "TLS 1.2 full handshake, ECDSA P-256"),
         (Ver::V12, Key::Rsa, "TLS 1.2 full handshake, RSA-2048"),
-        (Ver::V13, Key::Ecdsa, "TLS 1.3 resumed (ticket), ECDSA P-256"),
-        (Ver::V12, Key::Ecdsa, "TLS 1.2 resumed (ticket), ECDSA P-256"),
+        (
+            Ver::V13,
+            Key::Ecdsa,
+            "TLS 1.3 resumed (ticket), ECDSA P-256",
+        ),
+        (
+            Ver::V12,
+            Key::Ecdsa,
+            "TLS 1.2 resumed (ticket), ECDSA P-256",
+        ),
     ] {
         eprintln!("measuring: {name}");
         let resume = name.contains("resumed");
-        let p = Params { ver, key, aead: Aead::Aes128, resume };
+        let p = Params {
+            ver,
+            key,
+            aead: Aead::Aes128,
+            resume,
+        };
         let mut engs = engines(&pki, p, &mut notes, name);
         let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
-        let mut ops: Vec<Option<Op>> = engs.iter_mut().map(|e| e.take().map(handshake_op)).collect();
+        let mut ops: Vec<Option<Op>> = engs
+            .iter_mut()
+            .map(|e| e.take().map(handshake_op))
+            .collect();
         let stats = s.run(&mut ops);
         let floor = match (resume, ver, key) {
             (false, _, Key::Ecdsa) => Some(hs_floor_ecdsa),
@@ -458,28 +511,58 @@ fn main() {
                 _ => Cell::Failed,
             })
             .collect();
-        rows.push(Row { name: name.into(), unit: "handshakes/s", scale: 1.0, cells, floor });
+        rows.push(Row {
+            name: name.into(),
+            unit: "handshakes/s",
+            scale: 1.0,
+            cells,
+            floor,
+        });
     }
     let data = test_data();
     for (aead, fi, name) in [
         (Aead::Aes128, 0, "TLS 1.3 bulk 1 MiB writes, AES-128-GCM"),
-        (Aead::Chacha, 1, "TLS 1.3 bulk 1 MiB writes, ChaCha20-Poly1305"),
+        (
+            Aead::Chacha,
+            1,
+            "TLS 1.3 bulk 1 MiB writes, ChaCha20-Poly1305",
+        ),
     ] {
         eprintln!("measuring: {name}");
-        let p = Params { ver: Ver::V13, key: Key::Ecdsa, aead, resume: false };
+        let p = Params {
+            ver: Ver::V13,
+            key: Key::Ecdsa,
+            aead,
+            resume: false,
+        };
         let engs = engines(&pki, p, &mut notes, name);
-        let mut ops: Vec<Option<Op>> =
-            engs.into_iter().map(|e| e.map(|e| bulk_op(e, data.clone()))).collect();
+        let mut ops: Vec<Option<Op>> = engs
+            .into_iter()
+            .map(|e| e.map(|e| bulk_op(e, data.clone())))
+            .collect();
         let stats = s.run(&mut ops);
         let cells = cells(&[], stats);
-        rows.push(Row { name: name.into(), unit: "MB/s", scale: 1e6, cells, floor: Some(fl[fi].med) });
+        rows.push(Row {
+            name: name.into(),
+            unit: "MB/s",
+            scale: 1e6,
+            cells,
+            floor: Some(fl[fi].med),
+        });
     }
 
     eprintln!("measuring: heap");
-    let p = Params { ver: Ver::V13, key: Key::Ecdsa, aead: Aead::Aes128, resume: false };
+    let p = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        resume: false,
+    };
     let engs = engines(&pki, p, &mut notes, "heap");
-    let mem: Vec<Option<[usize; 3]>> =
-        engs.iter().map(|e| e.as_ref().map(|e| memory(e.as_ref(), &data))).collect();
+    let mem: Vec<Option<[usize; 3]>> = engs
+        .iter()
+        .map(|e| e.as_ref().map(|e| memory(e.as_ref(), &data)))
+        .collect();
 
     println!();
     println!("## Speed (higher is better; ratios > 1 mean ferrotls is faster)");
@@ -491,7 +574,10 @@ fn main() {
     println!("| primitive | unit | median (min–max) |");
     println!("|---|---|---|");
     for ((name, unit, scale), st) in floor_rows.iter().zip(&fl) {
-        println!("| {name} | {unit} | {} |", cell_text(&Cell::Measured(*st), *scale));
+        println!(
+            "| {name} | {unit} | {} |",
+            cell_text(&Cell::Measured(*st), *scale)
+        );
     }
     println!();
     println!(
@@ -499,15 +585,23 @@ fn main() {
          [CertificateVerify + P-256 chain]); TLS 1.3 resumption: 1 / (2 × X25519)."
     );
     println!();
-    println!("## Heap per connection pair (bytes; lower is better; ratios < 1 mean ferrotls uses less)");
+    println!(
+        "## Heap per connection pair (bytes; lower is better; ratios < 1 mean ferrotls uses less)"
+    );
     println!();
     println!("TLS 1.3, ECDSA P-256, X25519, AES-128-GCM; client + server together; median of 5.");
     println!();
-    println!("| measurement | ferrotls | ferrotls C ABI | rustls | OpenSSL | ferrotls/rustls | ferrotls/OpenSSL |");
+    println!(
+        "| measurement | ferrotls | ferrotls C ABI | rustls | OpenSSL | ferrotls/rustls | ferrotls/OpenSSL |"
+    );
     println!("|---|---|---|---|---|---|---|");
-    for (k, name) in ["peak during handshake", "idle after handshake", "after 1 MiB client→server"]
-        .iter()
-        .enumerate()
+    for (k, name) in [
+        "peak during handshake",
+        "idle after handshake",
+        "after 1 MiB client→server",
+    ]
+    .iter()
+    .enumerate()
     {
         let v: Vec<Option<f64>> = mem.iter().map(|m| m.map(|m| m[k] as f64)).collect();
         let t = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.0}"));

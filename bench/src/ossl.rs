@@ -9,8 +9,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use openssl::ssl::{
-    ErrorCode, HandshakeError, MidHandshakeSslStream, SslContext, SslContextBuilder, SslMethod,
-    ShutdownState, SslMode, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion, Ssl,
+    ErrorCode, HandshakeError, MidHandshakeSslStream, ShutdownState, Ssl, SslContext,
+    SslContextBuilder, SslMethod, SslMode, SslSession, SslSessionCacheMode, SslStream,
+    SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 
@@ -55,7 +56,13 @@ impl Write for Pipe {
 fn duplex() -> (Pipe, Pipe) {
     let a: Buf = Rc::default();
     let b: Buf = Rc::default();
-    (Pipe { rx: a.clone(), tx: b.clone() }, Pipe { rx: b, tx: a })
+    (
+        Pipe {
+            rx: a.clone(),
+            tx: b.clone(),
+        },
+        Pipe { rx: b, tx: a },
+    )
 }
 
 pub struct Ossl {
@@ -78,7 +85,11 @@ fn cipher_name(p: Params) -> &'static str {
     }
 }
 
-fn common(b: &mut SslContextBuilder, p: Params, client: bool) -> Result<(), openssl::error::ErrorStack> {
+fn common(
+    b: &mut SslContextBuilder,
+    p: Params,
+    client: bool,
+) -> Result<(), openssl::error::ErrorStack> {
     let v = match p.ver {
         Ver::V12 => SslVersion::TLS1_2,
         Ver::V13 => SslVersion::TLS1_3,
@@ -121,7 +132,12 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     s.set_private_key(&key).map_err(e)?;
     s.check_private_key().map_err(e)?;
 
-    let eng = Ossl { client: c.build(), server: s.build(), session, p };
+    let eng = Ossl {
+        client: c.build(),
+        server: s.build(),
+        session,
+        p,
+    };
     if p.resume {
         eng.run(false)?; // prime the client's session
     }
@@ -183,7 +199,12 @@ impl Ossl {
         cssl.param_mut().set_host("localhost").map_err(e)?;
         if want_resumed {
             // The latest session: TLS 1.3 replaces it with each new ticket, TLS 1.2 keeps reusing it.
-            let sess = self.session.lock().unwrap().clone().ok_or("no session to resume")?;
+            let sess = self
+                .session
+                .lock()
+                .unwrap()
+                .clone()
+                .ok_or("no session to resume")?;
             // SAFETY: the session comes from a connection of the same context.
             unsafe { cssl.set_session(&sess).map_err(e)? };
         }
@@ -201,7 +222,10 @@ impl Ossl {
             return Err("handshake did not complete".into());
         };
         drain(&mut c)?; // tickets
-        let suite = c.ssl().current_cipher().map(|c| c.standard_name().unwrap_or("").to_string());
+        let suite = c
+            .ssl()
+            .current_cipher()
+            .map(|c| c.standard_name().unwrap_or("").to_string());
         let resumed = c.ssl().session_reused();
         if resumed != want_resumed {
             return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
@@ -246,7 +270,11 @@ impl Conn for Pair {
                     Err(e) => panic!("openssl read: {e}"),
                 }
             }
-            idle = if wrote == 0 && got == before { idle + 1 } else { 0 };
+            idle = if wrote == 0 && got == before {
+                idle + 1
+            } else {
+                0
+            };
             assert!(idle < 100, "openssl: bulk transfer stalled");
         }
         assert_eq!(got, data.len());

@@ -21,7 +21,8 @@ impl Pki {
         let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name.push(DnType::CommonName, "ferrotls bench CA");
+        p.distinguished_name
+            .push(DnType::CommonName, "ferrotls bench CA");
         let ca = p.self_signed(&ca_key).unwrap();
 
         let issue = |key: KeyPair| {
@@ -40,8 +41,13 @@ impl Pki {
             let pkey = openssl::pkey::PKey::from_rsa(rsa).unwrap();
             String::from_utf8(pkey.private_key_to_pem_pkcs8().unwrap()).unwrap()
         };
-        let rsa = issue(KeyPair::from_pem_and_sign_algo(&rsa_pem, &rcgen::PKCS_RSA_SHA256).unwrap());
-        Self { ca_pem: ca.pem(), ecdsa, rsa }
+        let rsa =
+            issue(KeyPair::from_pem_and_sign_algo(&rsa_pem, &rcgen::PKCS_RSA_SHA256).unwrap());
+        Self {
+            ca_pem: ca.pem(),
+            ecdsa,
+            rsa,
+        }
     }
 
     pub fn identity(&self, key: crate::Key) -> &Identity {

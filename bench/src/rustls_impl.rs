@@ -19,13 +19,16 @@ pub struct Rustls {
 }
 
 fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
-    CertificateDer::pem_slice_iter(pem.as_bytes()).map(|c| c.unwrap()).collect()
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect()
 }
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let e = |e: rustls::Error| e.to_string();
     let mut prov = rustls::crypto::ring::default_provider();
-    prov.cipher_suites.retain(|cs| u16::from(cs.suite()) == p.suite_id());
+    prov.cipher_suites
+        .retain(|cs| u16::from(cs.suite()) == p.suite_id());
     prov.kx_groups.retain(|g| u16::from(g.name()) == 0x001d);
     let prov = Arc::new(prov);
     let ver: &'static rustls::SupportedProtocolVersion = match p.ver {
@@ -56,7 +59,11 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         .map_err(e)?;
     server.session_storage = Arc::new(NoServerSessionStorage {});
     server.ticketer = rustls::crypto::ring::Ticketer::new().map_err(e)?;
-    let eng = Rustls { client: Arc::new(client), server: Arc::new(server), p };
+    let eng = Rustls {
+        client: Arc::new(client),
+        server: Arc::new(server),
+        p,
+    };
     if p.resume {
         eng.run(false)?; // prime the client's ticket cache
     }
@@ -107,7 +114,10 @@ impl Rustls {
         if pair.c.is_handshaking() || pair.s.is_handshaking() {
             return Err("handshake did not complete".into());
         }
-        let suite = pair.c.negotiated_cipher_suite().map(|s| u16::from(s.suite()));
+        let suite = pair
+            .c
+            .negotiated_cipher_suite()
+            .map(|s| u16::from(s.suite()));
         if suite != Some(self.p.suite_id()) {
             return Err(format!("negotiated {suite:?}"));
         }
@@ -156,7 +166,11 @@ impl Conn for Pair {
                     }
                 }
             }
-            idle = if self.wire.is_empty() && got == before { idle + 1 } else { 0 };
+            idle = if self.wire.is_empty() && got == before {
+                idle + 1
+            } else {
+                0
+            };
             assert!(idle < 100, "rustls: bulk transfer stalled");
         }
         assert_eq!(got, data.len());

@@ -3,7 +3,8 @@
 #   make            release library (cargo) + the C examples in target/examples-c/
 #   make demo       a real TLS conversation between the two examples, explained step by step
 #   make test       cargo tests, then the C / interop tests (tests/c/run.sh), then Python (when present)
-#   make deps       install what `make test` needs (Debian packages; run as root or with sudo)
+#   make deps       install what `make test` and `make bench` need (Debian packages; root or sudo)
+#   make bench      in-memory benchmarks: ferrotls vs rustls vs OpenSSL, ring as the floor (bench/)
 #   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples)
 #   make clean
 #   make loadgen    the bounded load generator tests/c/loadgen.c -> target/examples-c/ferrotls-loadgen
@@ -37,14 +38,15 @@ LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
 # What a static link of libferrotls.a needs besides (Rust's std on Linux/glibc).
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind
+# libssl-dev (with pkg-config) is for `make bench` only: the openssl crate links the system OpenSSL.
+DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev
 
 .PHONY: all lib examples demo test test-c deps install uninstall clean bench help loadgen
 
 all: examples
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
 # cargo keeps its own dependency tracking, so this always asks it.
 lib:
@@ -115,8 +117,10 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/pkgconfig/ferrotls.pc $(DESTDIR)$(INCLUDEDIR)/ferrotls.h \
 		$(DESTDIR)$(BINDIR)/ferrotls-client $(DESTDIR)$(BINDIR)/ferrotls-server
 
+# bench/ is its own crate (own Cargo.lock and target/), so the library gains no dependencies.
+# BENCH_SAMPLES and BENCH_SAMPLE_MS (environment) change the sampling; see bench/README.md.
 bench:
-	@echo "make bench: not yet (planned: side-by-side benchmarks against rustls and OpenSSL)"
+	$(CARGO) run --release --manifest-path bench/Cargo.toml
 
 clean:
 	$(CARGO) clean

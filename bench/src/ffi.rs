@@ -1,0 +1,219 @@
+//! The same ferrotls workloads through the C ABI (the extern "C" functions, sans-IO).
+
+use std::ptr::null_mut;
+
+use ferrotls::ffi::*;
+
+use crate::{Conn, Engine, Params, Pki, Ver};
+
+pub struct Ffi {
+    client: *mut ferrotls_config,
+    server: *mut ferrotls_config,
+    p: Params,
+}
+
+fn ok(r: ferrotls_result, what: &str) -> Result<(), String> {
+    if r == FERROTLS_OK {
+        return Ok(());
+    }
+    let detail = unsafe { std::ffi::CStr::from_ptr(ferrotls_last_error_detail()) };
+    Err(format!("{what}: {}", detail.to_string_lossy()))
+}
+
+fn version(v: Ver) -> u16 {
+    match v {
+        Ver::V12 => 0x0303,
+        Ver::V13 => 0x0304,
+    }
+}
+
+unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config, String> {
+    unsafe {
+        let mut b = null_mut();
+        ok(ferrotls_config_builder_new(role, &mut b), "builder_new")?;
+        let r = (|| {
+            let v = version(p.ver);
+            ok(
+                ferrotls_config_builder_set_versions(b, v, v),
+                "set_versions",
+            )?;
+            let suite = [p.suite_id()];
+            ok(
+                ferrotls_config_builder_set_cipher_suites(b, suite.as_ptr(), 1),
+                "set_cipher_suites",
+            )?;
+            let groups = [0x001du16];
+            ok(
+                ferrotls_config_builder_set_groups(b, groups.as_ptr(), 1),
+                "set_groups",
+            )?;
+            if role == FERROTLS_ROLE_SERVER {
+                let id = pki.identity(p.key);
+                ok(
+                    ferrotls_config_builder_add_cert_key_pem(
+                        b,
+                        id.chain_pem.as_ptr(),
+                        id.chain_pem.len(),
+                        id.key_pem.as_ptr(),
+                        id.key_pem.len(),
+                    ),
+                    "add_cert_key_pem",
+                )?;
+            } else {
+                ok(
+                    ferrotls_config_builder_add_roots_pem(b, pki.ca_pem.as_ptr(), pki.ca_pem.len()),
+                    "add_roots_pem",
+                )?;
+            }
+            let mut cfg = null_mut();
+            ok(ferrotls_config_builder_build(b, &mut cfg), "build")?;
+            Ok(cfg)
+        })();
+        ferrotls_config_builder_free(b);
+        r
+    }
+}
+
+pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    unsafe {
+        let eng = Ffi {
+            client: config(FERROTLS_ROLE_CLIENT, pki, p)?,
+            server: config(FERROTLS_ROLE_SERVER, pki, p)?,
+            p,
+        };
+        eng.handshake()?;
+        Ok(Box::new(eng))
+    }
+}
+
+/// Resumed handshakes through the C ABI: waiting for the resumption API, like
+/// `ferro::resumption`.
+pub fn resumption(_pki: &Pki, _p: Params) -> Option<Box<dyn Engine>> {
+    None
+}
+
+impl Drop for Ffi {
+    fn drop(&mut self) {
+        unsafe {
+            ferrotls_config_free(self.client);
+            ferrotls_config_free(self.server);
+        }
+    }
+}
+
+pub struct Pair {
+    c: *mut ferrotls_conn,
+    s: *mut ferrotls_conn,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        unsafe {
+            ferrotls_conn_free(self.c);
+            ferrotls_conn_free(self.s);
+        }
+    }
+}
+
+/// Move a's pending ciphertext into b with peek/feed/consume.
+unsafe fn xfer(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, String> {
+    let mut moved = 0;
+    unsafe {
+        loop {
+            let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+            ok(
+                ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
+                "peek_outgoing",
+            )?;
+            if len == 0 {
+                break;
+            }
+            let mut n = 0;
+            ok(ferrotls_conn_feed(b, ptr, len, &mut n), "feed")?;
+            if n == 0 {
+                break;
+            }
+            ok(ferrotls_conn_consume_outgoing(a, n), "consume_outgoing")?;
+            moved += n;
+        }
+    }
+    Ok(moved)
+}
+
+impl Engine for Ffi {
+    fn handshake(&self) -> Result<Box<dyn Conn>, String> {
+        unsafe {
+            let mut pair = Pair {
+                c: null_mut(),
+                s: null_mut(),
+            };
+            ok(
+                ferrotls_conn_new_client(self.client, c"localhost".as_ptr(), &mut pair.c),
+                "new_client",
+            )?;
+            ok(
+                ferrotls_conn_new_server(self.server, &mut pair.s),
+                "new_server",
+            )?;
+            for _ in 0..20 {
+                let a = xfer(pair.c, pair.s)?;
+                let b = xfer(pair.s, pair.c)?;
+                if a == 0 && b == 0 {
+                    break;
+                }
+            }
+            ok(ferrotls_conn_handshake(pair.c), "client handshake")?;
+            ok(ferrotls_conn_handshake(pair.s), "server handshake")?;
+            let (v, s) = (
+                ferrotls_conn_protocol_version(pair.c),
+                ferrotls_conn_cipher_suite(pair.c),
+            );
+            if v != version(self.p.ver) || s != self.p.suite_id() {
+                return Err(format!("negotiated {v:#06x} {s:#06x}"));
+            }
+            Ok(Box::new(pair))
+        }
+    }
+}
+
+impl Conn for Pair {
+    fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize {
+        let (mut off, mut got, mut idle) = (0, 0, 0);
+        unsafe {
+            while got < data.len() {
+                if off < data.len() {
+                    let mut n = 0;
+                    let rest = &data[off..];
+                    ok(
+                        ferrotls_conn_write(self.c, rest.as_ptr(), rest.len(), &mut n),
+                        "write",
+                    )
+                    .unwrap();
+                    off += n;
+                }
+                let moved = xfer(self.c, self.s).unwrap();
+                let before = got;
+                loop {
+                    let mut n = 0;
+                    let r = ferrotls_conn_read(self.s, rbuf.as_mut_ptr(), rbuf.len(), &mut n);
+                    if r == FERROTLS_WANT_READ {
+                        break;
+                    }
+                    ok(r, "read").unwrap();
+                    if check {
+                        assert_eq!(&rbuf[..n], &data[got..got + n]);
+                    }
+                    got += n;
+                }
+                idle = if moved == 0 && got == before {
+                    idle + 1
+                } else {
+                    0
+                };
+                assert!(idle < 100, "ferrotls C ABI: bulk transfer stalled");
+            }
+        }
+        assert_eq!(got, data.len());
+        got
+    }
+}

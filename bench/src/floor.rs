@@ -1,0 +1,119 @@
+//! ring's raw primitives: the floor under any TLS stack built on ring. Each returns a closure
+//! doing one operation and returning its units (bytes for AEAD, 1 otherwise).
+
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, X25519};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+
+use crate::Pki;
+
+pub type Op = Box<dyn FnMut() -> u64>;
+
+/// Seal then open one 16 KiB record (TLS 1.3 record header as AAD, counter nonce).
+pub fn aead(alg: &'static aead::Algorithm) -> Op {
+    let key = LessSafeKey::new(UnboundKey::new(alg, &vec![7u8; alg.key_len()]).unwrap());
+    let mut buf = vec![0x5au8; 16384];
+    buf.reserve(alg.tag_len());
+    let mut seq = 0u64;
+    Box::new(move || {
+        seq += 1;
+        let nonce = || {
+            let mut n = [0u8; 12];
+            n[4..].copy_from_slice(&seq.to_be_bytes());
+            Nonce::assume_unique_for_key(n)
+        };
+        let hdr = [23u8, 3, 3, 0x40, 0x11];
+        key.seal_in_place_append_tag(nonce(), Aad::from(hdr), &mut buf)
+            .unwrap();
+        let n = key
+            .open_in_place(nonce(), Aad::from(hdr), &mut buf)
+            .unwrap()
+            .len();
+        assert_eq!(n, 16384);
+        buf.truncate(n);
+        n as u64
+    })
+}
+
+/// One side of an X25519 exchange: generate a key, compute its public value, agree.
+pub fn x25519() -> Op {
+    let rng = SystemRandom::new();
+    let peer = EphemeralPrivateKey::generate(&X25519, &rng).unwrap();
+    let peer_pub = peer.compute_public_key().unwrap().as_ref().to_vec();
+    Box::new(move || {
+        let k = EphemeralPrivateKey::generate(&X25519, &rng).unwrap();
+        let p = k.compute_public_key().unwrap();
+        std::hint::black_box(p.as_ref());
+        agreement::agree_ephemeral(k, &UnparsedPublicKey::new(&X25519, &peer_pub), |s| s[0])
+            .unwrap();
+        1
+    })
+}
+
+/// The TLS 1.3 CertificateVerify input: 64 spaces, context string, 0, SHA-256 transcript hash.
+fn cv_message() -> Vec<u8> {
+    let mut m = vec![0x20u8; 64];
+    m.extend_from_slice(b"TLS 1.3, server CertificateVerify\0");
+    m.extend_from_slice(&[0xab; 32]);
+    m
+}
+
+fn ecdsa_key(pki: &Pki) -> EcdsaKeyPair {
+    let rng = SystemRandom::new();
+    EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &pki.ecdsa.key_der,
+        &rng,
+    )
+    .unwrap()
+}
+
+pub fn ecdsa_sign(pki: &Pki) -> Op {
+    let (key, rng, msg) = (ecdsa_key(pki), SystemRandom::new(), cv_message());
+    Box::new(move || {
+        std::hint::black_box(key.sign(&rng, &msg).unwrap());
+        1
+    })
+}
+
+pub fn ecdsa_verify(pki: &Pki) -> Op {
+    let (key, rng, msg) = (ecdsa_key(pki), SystemRandom::new(), cv_message());
+    let sig = key.sign(&rng, &msg).unwrap().as_ref().to_vec();
+    let public = key.public_key().as_ref().to_vec();
+    Box::new(move || {
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, &public)
+            .verify(&msg, &sig)
+            .unwrap();
+        1
+    })
+}
+
+fn rsa_key(pki: &Pki) -> RsaKeyPair {
+    RsaKeyPair::from_pkcs8(&pki.rsa.key_der).unwrap()
+}
+
+/// RSA-PSS-SHA256 (rsa_pss_rsae_sha256, what TLS 1.3 uses with an RSA key).
+pub fn rsa_sign(pki: &Pki) -> Op {
+    let (key, rng, msg) = (rsa_key(pki), SystemRandom::new(), cv_message());
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    Box::new(move || {
+        key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig)
+            .unwrap();
+        1
+    })
+}
+
+pub fn rsa_verify(pki: &Pki) -> Op {
+    let (key, rng, msg) = (rsa_key(pki), SystemRandom::new(), cv_message());
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(&signature::RSA_PSS_SHA256, &rng, &msg, &mut sig)
+        .unwrap();
+    let public = key.public().as_ref().to_vec();
+    Box::new(move || {
+        signature::UnparsedPublicKey::new(&signature::RSA_PSS_2048_8192_SHA256, &public)
+            .verify(&msg, &sig)
+            .unwrap();
+        1
+    })
+}

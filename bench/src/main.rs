@@ -1,0 +1,627 @@
+//! `make bench`: ferrotls against rustls (ring) and OpenSSL, plus ring's raw primitives as the
+//! floor, all in memory in one thread. Rates are per second of process CPU time; each row's
+//! implementations are sampled interleaved (A B C D A B C D ...) and reported as
+//! median (min-max). See bench/README.md for how to read the output.
+
+mod alloc;
+mod ferro;
+mod ffi;
+mod floor;
+mod ossl;
+mod pki;
+mod rustls_impl;
+
+use std::time::Instant;
+
+use floor::Op;
+pub use pki::Pki;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ver {
+    V12,
+    V13,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Key {
+    Ecdsa,
+    Rsa,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Aead {
+    Aes128,
+    Chacha,
+}
+
+/// What one row asks every implementation for.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    pub ver: Ver,
+    pub key: Key,
+    pub aead: Aead,
+    pub resume: bool,
+}
+
+impl Params {
+    /// The one cipher suite both sides are restricted to (IANA number).
+    pub fn suite_id(&self) -> u16 {
+        match (self.ver, self.key, self.aead) {
+            (Ver::V13, _, Aead::Aes128) => 0x1301,
+            (Ver::V13, _, Aead::Chacha) => 0x1303,
+            (Ver::V12, Key::Ecdsa, Aead::Aes128) => 0xc02b,
+            (Ver::V12, Key::Rsa, Aead::Aes128) => 0xc02f,
+            (Ver::V12, Key::Ecdsa, Aead::Chacha) => 0xcca9,
+            (Ver::V12, Key::Rsa, Aead::Chacha) => 0xcca8,
+        }
+    }
+}
+
+pub fn iana_name(id: u16) -> &'static str {
+    match id {
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => "?",
+    }
+}
+
+/// A connected client/server pair.
+pub trait Conn {
+    /// Send `data` client -> server and read it all at the server; returns the bytes
+    /// delivered (always `data.len()`; anything else panics). `check` compares contents.
+    fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize;
+    /// Drop harness-owned transport buffers before a memory reading.
+    fn trim(&mut self) {}
+}
+
+/// Configured client and server of one implementation.
+pub trait Engine {
+    /// A new pair, handshake completed and checked (version, suite, resumed or not).
+    fn handshake(&self) -> Result<Box<dyn Conn>, String>;
+}
+
+const IMPLS: [&str; 4] = ["ferrotls", "ferrotls C ABI", "rustls", "OpenSSL"];
+const MIB: usize = 1 << 20;
+
+/// Process CPU time in seconds (all threads; the bench has one).
+fn cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    med: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn of(mut v: Vec<f64>) -> Self {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let n = v.len();
+        let med = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Stats {
+            med,
+            min: v[0],
+            max: v[n - 1],
+        }
+    }
+}
+
+enum Cell {
+    Measured(Stats),
+    NotYet,
+    Failed,
+}
+
+struct Sampler {
+    samples: usize,
+    budget: f64,
+}
+
+impl Sampler {
+    /// Operations per batch so that one clock read is amortised over >= 1 ms of work.
+    fn calibrate(op: &mut Op) -> usize {
+        op();
+        let mut batch = 1;
+        loop {
+            let t0 = cpu();
+            for _ in 0..batch {
+                op();
+            }
+            if cpu() - t0 >= 1e-3 || batch >= 1 << 20 {
+                return batch;
+            }
+            batch *= 2;
+        }
+    }
+
+    /// Units per CPU second over at least `budget` seconds.
+    fn sample(&self, op: &mut Op, batch: usize) -> f64 {
+        let (t0, mut units) = (cpu(), 0u64);
+        loop {
+            for _ in 0..batch {
+                units += op();
+            }
+            let dt = cpu() - t0;
+            if dt >= self.budget {
+                return units as f64 / dt;
+            }
+        }
+    }
+
+    /// Interleaved samples of every present op; one warm-up sample each is discarded.
+    fn run(&self, ops: &mut [Option<Op>]) -> Vec<Option<Stats>> {
+        let batches: Vec<usize> = ops
+            .iter_mut()
+            .map(|o| o.as_mut().map_or(0, Self::calibrate))
+            .collect();
+        let mut rates = vec![Vec::new(); ops.len()];
+        for round in 0..=self.samples {
+            for (i, op) in ops.iter_mut().enumerate() {
+                if let Some(op) = op {
+                    let r = self.sample(op, batches[i]);
+                    if round > 0 {
+                        rates[i].push(r);
+                    }
+                }
+            }
+        }
+        rates
+            .into_iter()
+            .zip(ops.iter())
+            .map(|(r, o)| o.as_ref().map(|_| Stats::of(r)))
+            .collect()
+    }
+}
+
+struct Row {
+    name: String,
+    unit: &'static str,
+    scale: f64,
+    cells: Vec<Cell>,
+    floor: Option<f64>,
+}
+
+/// The four implementations for `p`. ferrotls failures read "not yet" (features still being
+/// built on other branches); the reason goes to `notes`.
+fn engines(
+    pki: &Pki,
+    p: Params,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Vec<Option<Box<dyn Engine>>> {
+    let made: [Result<Box<dyn Engine>, String>; 4] = if p.resume {
+        let wait = || "no session resumption API yet".to_string();
+        [
+            ferro::resumption(pki, p).ok_or_else(wait),
+            ffi::resumption(pki, p).ok_or_else(wait),
+            rustls_impl::new(pki, p),
+            ossl::new(pki, p),
+        ]
+    } else {
+        [
+            ferro::new(pki, p),
+            ffi::new(pki, p),
+            rustls_impl::new(pki, p),
+            ossl::new(pki, p),
+        ]
+    };
+    made.into_iter()
+        .zip(IMPLS)
+        .enumerate()
+        .map(|(i, (r, name))| match r {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let tag = if i < 2 { "n/a (not yet)" } else { "FAILED" };
+                notes.push(format!("{what}, {name}: {tag}: {e}"));
+                None
+            }
+        })
+        .collect()
+}
+
+fn cells(engs: &[Option<Box<dyn Engine>>], stats: Vec<Option<Stats>>) -> Vec<Cell> {
+    stats
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            Some(s) => Cell::Measured(s),
+            None if engs.len() > i && i >= 2 => Cell::Failed,
+            None => Cell::NotYet,
+        })
+        .collect()
+}
+
+fn handshake_op(e: Box<dyn Engine>) -> Op {
+    Box::new(move || {
+        let c = e
+            .handshake()
+            .unwrap_or_else(|err| panic!("handshake failed mid-run: {err}"));
+        drop(c);
+        1
+    })
+}
+
+fn test_data() -> std::rc::Rc<Vec<u8>> {
+    // Not all one byte, so a misplaced record would fail the content check.
+    std::rc::Rc::new((0..MIB).map(|i| (i * 31 + i / 4096) as u8).collect())
+}
+
+fn bulk_op(e: Box<dyn Engine>, data: std::rc::Rc<Vec<u8>>) -> Op {
+    let mut conn = e.handshake().unwrap();
+    let mut rbuf = vec![0u8; 16 * 1024];
+    assert_eq!(conn.send(&data, &mut rbuf, true), MIB); // every byte, in order
+    Box::new(move || {
+        let _keep = &e;
+        conn.send(&data, &mut rbuf, false) as u64
+    })
+}
+
+/// Heap bytes per connection pair: [peak during handshake, idle after handshake, after a
+/// 1 MiB transfer], medians of 5 rounds. Configs exist before the baseline.
+fn memory(e: &dyn Engine, data: &[u8]) -> [usize; 3] {
+    let mut rounds = Vec::new();
+    let mut rbuf = vec![0u8; 16 * 1024];
+    for _ in 0..5 {
+        let base = alloc::current();
+        alloc::reset_peak();
+        let mut c = e.handshake().unwrap();
+        let peak = alloc::peak() - base;
+        c.trim();
+        let idle = alloc::current().saturating_sub(base);
+        c.send(data, &mut rbuf, false);
+        c.trim();
+        let after = alloc::current().saturating_sub(base);
+        drop(c);
+        rounds.push([peak, idle, after]);
+    }
+    std::array::from_fn(|k| {
+        let mut v: Vec<usize> = rounds.iter().map(|r| r[k]).collect();
+        v.sort();
+        v[v.len() / 2]
+    })
+}
+
+fn num(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn cell_text(c: &Cell, scale: f64) -> String {
+    match c {
+        Cell::Measured(s) => format!(
+            "{} ({}–{})",
+            num(s.med / scale),
+            num(s.min / scale),
+            num(s.max / scale)
+        ),
+        Cell::NotYet => "n/a (not yet)".into(),
+        Cell::Failed => "FAILED".into(),
+    }
+}
+
+fn med(c: &Cell) -> Option<f64> {
+    match c {
+        Cell::Measured(s) => Some(s.med),
+        _ => None,
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "–".into(),
+    }
+}
+
+fn print_rows(rows: &[Row]) {
+    println!(
+        "| workload | unit | ferrotls | ferrotls C ABI | rustls | OpenSSL | ring floor | ferrotls/rustls | ferrotls/OpenSSL | ferrotls/floor | C ABI/ferrotls |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let f = med(&r.cells[0]);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.unit,
+            cell_text(&r.cells[0], r.scale),
+            cell_text(&r.cells[1], r.scale),
+            cell_text(&r.cells[2], r.scale),
+            cell_text(&r.cells[3], r.scale),
+            r.floor.map_or("–".into(), |x| num(x / r.scale)),
+            ratio(f, med(&r.cells[2])),
+            ratio(f, med(&r.cells[3])),
+            ratio(f, r.floor),
+            ratio(med(&r.cells[1]), f),
+        );
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
+}
+
+fn env_num(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `profile handshake|bulk N`: ferrotls alone, N iterations, for callgrind.
+#[inline(never)]
+fn profile(pki: &Pki, what: &str, n: usize) {
+    let p = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        resume: false,
+    };
+    let e = ferro::new(pki, p).unwrap();
+    match what {
+        "handshake" => {
+            for _ in 0..n {
+                e.handshake().unwrap();
+            }
+        }
+        "bulk" => {
+            let mut op = bulk_op(e, test_data());
+            for _ in 0..n {
+                op();
+            }
+        }
+        _ => panic!("profile handshake|bulk N"),
+    }
+}
+
+fn main() {
+    // Before anything touches OpenSSL, so every OpenSSL block is counted.
+    let hooked = alloc::hook_openssl();
+    let args: Vec<String> = std::env::args().collect();
+    let started = Instant::now();
+    let pki = Pki::new();
+    if args.get(1).map(String::as_str) == Some("profile") {
+        let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(100);
+        return profile(&pki, args.get(2).map_or("", String::as_str), n);
+    }
+    let s = Sampler {
+        samples: env_num("BENCH_SAMPLES", 25.0) as usize,
+        budget: env_num("BENCH_SAMPLE_MS", 40.0) / 1e3,
+    };
+    println!("# ferrotls benchmarks");
+    println!();
+    println!(
+        "machine: {}; {} samples of {} ms CPU per cell, interleaved; median (min–max); {}",
+        machine(),
+        s.samples,
+        s.budget * 1e3,
+        openssl::version::version()
+    );
+    let mut notes = Vec::new();
+    if !hooked {
+        notes.push("OpenSSL allocations could not be hooked: its heap numbers undercount".into());
+    }
+
+    // ring floor
+    eprintln!("measuring: ring floor");
+    let mut fops: Vec<Option<Op>> = vec![
+        Some(floor::aead(&ring::aead::AES_128_GCM)),
+        Some(floor::aead(&ring::aead::CHACHA20_POLY1305)),
+        Some(floor::x25519()),
+        Some(floor::ecdsa_sign(&pki)),
+        Some(floor::ecdsa_verify(&pki)),
+        Some(floor::rsa_sign(&pki)),
+        Some(floor::rsa_verify(&pki)),
+    ];
+    let fl: Vec<Stats> = s.run(&mut fops).into_iter().map(Option::unwrap).collect();
+    let floor_rows = [
+        ("AES-128-GCM seal+open 16 KiB", "MB/s", 1e6),
+        ("ChaCha20-Poly1305 seal+open 16 KiB", "MB/s", 1e6),
+        ("X25519 keygen+agree", "ops/s", 1.0),
+        ("ECDSA P-256 sign", "ops/s", 1.0),
+        ("ECDSA P-256 verify", "ops/s", 1.0),
+        ("RSA-2048 PSS sign", "ops/s", 1.0),
+        ("RSA-2048 PSS verify", "ops/s", 1.0),
+    ];
+    let t = |i: usize| 1.0 / fl[i].med;
+    // Asymmetric crypto of one full handshake (both sides): two X25519 key shares, one
+    // server signature, the client's CertificateVerify and chain (P-256 CA) verifications.
+    let hs_floor_ecdsa = 1.0 / (2.0 * t(2) + t(3) + 2.0 * t(4));
+    let hs_floor_rsa = 1.0 / (2.0 * t(2) + t(5) + t(6) + t(4));
+
+    let mut rows = Vec::new();
+    for (ver, key, name) in [
+        (Ver::V13, Key::Ecdsa, "TLS 1.3 full handshake, ECDSA P-256"),
+        (Ver::V13, Key::Rsa, "TLS 1.3 full handshake, RSA-2048"),
+        (Ver::V12, Key::Ecdsa, "TLS 1.2 full handshake, ECDSA P-256"),
+        (Ver::V12, Key::Rsa, "TLS 1.2 full handshake, RSA-2048"),
+        (
+            Ver::V13,
+            Key::Ecdsa,
+            "TLS 1.3 resumed (ticket), ECDSA P-256",
+        ),
+        (
+            Ver::V12,
+            Key::Ecdsa,
+            "TLS 1.2 resumed (ticket), ECDSA P-256",
+        ),
+    ] {
+        eprintln!("measuring: {name}");
+        let resume = name.contains("resumed");
+        let p = Params {
+            ver,
+            key,
+            aead: Aead::Aes128,
+            resume,
+        };
+        let mut engs = engines(&pki, p, &mut notes, name);
+        let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
+        let mut ops: Vec<Option<Op>> = engs
+            .iter_mut()
+            .map(|e| e.take().map(handshake_op))
+            .collect();
+        let stats = s.run(&mut ops);
+        let floor = match (resume, ver, key) {
+            (false, _, Key::Ecdsa) => Some(hs_floor_ecdsa),
+            (false, _, Key::Rsa) => Some(hs_floor_rsa),
+            (true, Ver::V13, _) => Some(1.0 / (2.0 * t(2))), // psk_dhe_ke: X25519 only
+            (true, Ver::V12, _) => None,
+        };
+        let cells = stats
+            .into_iter()
+            .zip(present)
+            .enumerate()
+            .map(|(i, (st, ok))| match (st, ok) {
+                (Some(st), _) => Cell::Measured(st),
+                (None, _) if i < 2 => Cell::NotYet,
+                _ => Cell::Failed,
+            })
+            .collect();
+        rows.push(Row {
+            name: name.into(),
+            unit: "handshakes/s",
+            scale: 1.0,
+            cells,
+            floor,
+        });
+    }
+    let data = test_data();
+    for (aead, fi, name) in [
+        (Aead::Aes128, 0, "TLS 1.3 bulk 1 MiB writes, AES-128-GCM"),
+        (
+            Aead::Chacha,
+            1,
+            "TLS 1.3 bulk 1 MiB writes, ChaCha20-Poly1305",
+        ),
+    ] {
+        eprintln!("measuring: {name}");
+        let p = Params {
+            ver: Ver::V13,
+            key: Key::Ecdsa,
+            aead,
+            resume: false,
+        };
+        let engs = engines(&pki, p, &mut notes, name);
+        let mut ops: Vec<Option<Op>> = engs
+            .into_iter()
+            .map(|e| e.map(|e| bulk_op(e, data.clone())))
+            .collect();
+        let stats = s.run(&mut ops);
+        let cells = cells(&[], stats);
+        rows.push(Row {
+            name: name.into(),
+            unit: "MB/s",
+            scale: 1e6,
+            cells,
+            floor: Some(fl[fi].med),
+        });
+    }
+
+    eprintln!("measuring: heap");
+    let p = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        resume: false,
+    };
+    let engs = engines(&pki, p, &mut notes, "heap");
+    let mem: Vec<Option<[usize; 3]>> = engs
+        .iter()
+        .map(|e| e.as_ref().map(|e| memory(e.as_ref(), &data)))
+        .collect();
+
+    println!();
+    println!("## Speed (higher is better; ratios > 1 mean ferrotls is faster)");
+    println!();
+    print_rows(&rows);
+    println!();
+    println!("## ring floor (raw primitives, no TLS)");
+    println!();
+    println!("| primitive | unit | median (min–max) |");
+    println!("|---|---|---|");
+    for ((name, unit, scale), st) in floor_rows.iter().zip(&fl) {
+        println!(
+            "| {name} | {unit} | {} |",
+            cell_text(&Cell::Measured(*st), *scale)
+        );
+    }
+    println!();
+    println!(
+        "Handshake floors are derived: 1 / (2 × X25519 + server signature + client verifications \
+         [CertificateVerify + P-256 chain]); TLS 1.3 resumption: 1 / (2 × X25519)."
+    );
+    println!();
+    println!(
+        "## Heap per connection pair (bytes; lower is better; ratios < 1 mean ferrotls uses less)"
+    );
+    println!();
+    println!("TLS 1.3, ECDSA P-256, X25519, AES-128-GCM; client + server together; median of 5.");
+    println!();
+    println!(
+        "| measurement | ferrotls | ferrotls C ABI | rustls | OpenSSL | ferrotls/rustls | ferrotls/OpenSSL |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (k, name) in [
+        "peak during handshake",
+        "idle after handshake",
+        "after 1 MiB client→server",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let v: Vec<Option<f64>> = mem.iter().map(|m| m.map(|m| m[k] as f64)).collect();
+        let t = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.0}"));
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            t(v[0]),
+            t(v[1]),
+            t(v[2]),
+            t(v[3]),
+            ratio(v[0], v[2]),
+            ratio(v[0], v[3])
+        );
+    }
+    if !notes.is_empty() {
+        println!();
+        println!("Notes:");
+        for n in &notes {
+            println!("- {n}");
+        }
+    }
+    println!();
+    println!("(total wall time {:.0} s)", started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,288 @@
+//! The system OpenSSL through the `openssl` crate: SslStream over an in-memory duplex pair
+//! whose buffers push back at 64 KiB (like the other two libraries' default buffer limits).
+//! Servers keep no session cache and issue stateless tickets.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use openssl::ssl::{
+    ErrorCode, HandshakeError, MidHandshakeSslStream, ShutdownState, Ssl, SslContext,
+    SslContextBuilder, SslMethod, SslMode, SslSession, SslSessionCacheMode, SslStream,
+    SslVerifyMode, SslVersion,
+};
+use openssl::x509::X509;
+
+use crate::{Conn, Engine, Params, Pki, Ver};
+
+const PIPE_CAP: usize = 64 * 1024;
+
+type Buf = Rc<RefCell<VecDeque<u8>>>;
+
+/// One end of the in-memory duplex: reads from `rx`, writes to `tx`.
+#[derive(Debug)]
+pub struct Pipe {
+    rx: Buf,
+    tx: Buf,
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rx = self.rx.borrow_mut();
+        if rx.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        rx.read(buf)
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut tx = self.tx.borrow_mut();
+        let n = buf.len().min(PIPE_CAP.saturating_sub(tx.len()));
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        tx.extend(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn duplex() -> (Pipe, Pipe) {
+    let a: Buf = Rc::default();
+    let b: Buf = Rc::default();
+    (
+        Pipe {
+            rx: a.clone(),
+            tx: b.clone(),
+        },
+        Pipe { rx: b, tx: a },
+    )
+}
+
+pub struct Ossl {
+    client: SslContext,
+    server: SslContext,
+    /// The latest session the client got (resumption rows only).
+    session: Arc<Mutex<Option<SslSession>>>,
+    p: Params,
+}
+
+fn cipher_name(p: Params) -> &'static str {
+    match p.suite_id() {
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        0xc02b => "ECDHE-ECDSA-AES128-GCM-SHA256",
+        0xc02f => "ECDHE-RSA-AES128-GCM-SHA256",
+        0xcca9 => "ECDHE-ECDSA-CHACHA20-POLY1305",
+        0xcca8 => "ECDHE-RSA-CHACHA20-POLY1305",
+        _ => unreachable!(),
+    }
+}
+
+fn common(
+    b: &mut SslContextBuilder,
+    p: Params,
+    client: bool,
+) -> Result<(), openssl::error::ErrorStack> {
+    let v = match p.ver {
+        Ver::V12 => SslVersion::TLS1_2,
+        Ver::V13 => SslVersion::TLS1_3,
+    };
+    b.set_min_proto_version(Some(v))?;
+    b.set_max_proto_version(Some(v))?;
+    match p.ver {
+        Ver::V13 => b.set_ciphersuites(cipher_name(p))?,
+        Ver::V12 => b.set_cipher_list(cipher_name(p))?,
+    }
+    // X25519 is what both sides pick; P-256 is listed after it on the client only because a
+    // TLS 1.2 server may use a P-256 certificate only if the client lists that curve.
+    b.set_groups_list(if client { "X25519:P-256" } else { "X25519" })?;
+    b.set_mode(SslMode::ENABLE_PARTIAL_WRITE | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
+    Ok(())
+}
+
+pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    let e = |e: openssl::error::ErrorStack| e.to_string();
+    let session: Arc<Mutex<Option<SslSession>>> = Arc::default();
+
+    let mut c = SslContextBuilder::new(SslMethod::tls_client()).map_err(e)?;
+    common(&mut c, p, true).map_err(e)?;
+    c.set_verify(SslVerifyMode::PEER);
+    c.cert_store_mut()
+        .add_cert(X509::from_pem(pki.ca_pem.as_bytes()).map_err(e)?)
+        .map_err(e)?;
+    if p.resume {
+        c.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+        let store = session.clone();
+        c.set_new_session_callback(move |_, s| *store.lock().unwrap() = Some(s));
+    }
+
+    let id = pki.identity(p.key);
+    let mut s = SslContextBuilder::new(SslMethod::tls_server()).map_err(e)?;
+    common(&mut s, p, false).map_err(e)?;
+    let chain = X509::stack_from_pem(id.chain_pem.as_bytes()).map_err(e)?;
+    s.set_certificate(&chain[0]).map_err(e)?;
+    let key = openssl::pkey::PKey::private_key_from_pem(id.key_pem.as_bytes()).map_err(e)?;
+    s.set_private_key(&key).map_err(e)?;
+    s.check_private_key().map_err(e)?;
+
+    let eng = Ossl {
+        client: c.build(),
+        server: s.build(),
+        session,
+        p,
+    };
+    if p.resume {
+        eng.run(false)?; // prime the client's session
+    }
+    eng.handshake()?;
+    Ok(Box::new(eng))
+}
+
+enum Hs {
+    Mid(MidHandshakeSslStream<Pipe>),
+    Done(SslStream<Pipe>),
+}
+
+fn step(r: Result<SslStream<Pipe>, HandshakeError<Pipe>>) -> Result<Hs, String> {
+    match r {
+        Ok(s) => Ok(Hs::Done(s)),
+        Err(HandshakeError::WouldBlock(m)) => Ok(Hs::Mid(m)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn advance(h: Hs) -> Result<Hs, String> {
+    match h {
+        Hs::Mid(m) => step(m.handshake()),
+        done => Ok(done),
+    }
+}
+
+pub struct Pair {
+    c: SslStream<Pipe>,
+    s: SslStream<Pipe>,
+}
+
+impl Drop for Pair {
+    /// OpenSSL marks a session unresumable when its SSL is freed without a shutdown (a
+    /// truncation guard); record one, as an application closing cleanly would.
+    fn drop(&mut self) {
+        let both = ShutdownState::SENT | ShutdownState::RECEIVED;
+        self.c.set_shutdown(both);
+        self.s.set_shutdown(both);
+    }
+}
+
+/// Let `s` process whatever is waiting for it (post-handshake messages such as tickets).
+fn drain(s: &mut SslStream<Pipe>) -> Result<(), String> {
+    let mut b = [0u8; 1];
+    match s.ssl_read(&mut b) {
+        Err(e) if e.code() == ErrorCode::WANT_READ => Ok(()),
+        Err(e) => Err(e.to_string()),
+        Ok(_) => Err("unexpected application data".into()),
+    }
+}
+
+impl Ossl {
+    fn run(&self, want_resumed: bool) -> Result<Pair, String> {
+        let e = |e: openssl::error::ErrorStack| e.to_string();
+        let (cp, sp) = duplex();
+        let mut cssl = Ssl::new(&self.client).map_err(e)?;
+        cssl.set_hostname("localhost").map_err(e)?;
+        cssl.param_mut().set_host("localhost").map_err(e)?;
+        if want_resumed {
+            // The latest session: TLS 1.3 replaces it with each new ticket, TLS 1.2 keeps reusing it.
+            let sess = self
+                .session
+                .lock()
+                .unwrap()
+                .clone()
+                .ok_or("no session to resume")?;
+            // SAFETY: the session comes from a connection of the same context.
+            unsafe { cssl.set_session(&sess).map_err(e)? };
+        }
+        let sssl = Ssl::new(&self.server).map_err(e)?;
+        let mut c = step(cssl.connect(cp))?;
+        let mut s = step(sssl.accept(sp))?;
+        for _ in 0..20 {
+            if let (Hs::Done(_), Hs::Done(_)) = (&c, &s) {
+                break;
+            }
+            c = advance(c)?;
+            s = advance(s)?;
+        }
+        let (Hs::Done(mut c), Hs::Done(s)) = (c, s) else {
+            return Err("handshake did not complete".into());
+        };
+        drain(&mut c)?; // tickets
+        let suite = c
+            .ssl()
+            .current_cipher()
+            .map(|c| c.standard_name().unwrap_or("").to_string());
+        let resumed = c.ssl().session_reused();
+        if resumed != want_resumed {
+            return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
+        }
+        let want = crate::iana_name(self.p.suite_id());
+        if suite.as_deref() != Some(want) {
+            return Err(format!("negotiated {suite:?}, wanted {want}"));
+        }
+        Ok(Pair { c, s })
+    }
+}
+
+impl Engine for Ossl {
+    fn handshake(&self) -> Result<Box<dyn Conn>, String> {
+        Ok(Box::new(self.run(self.p.resume)?))
+    }
+}
+
+impl Conn for Pair {
+    fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize {
+        let (mut off, mut got, mut idle) = (0, 0, 0);
+        while got < data.len() {
+            let mut wrote = 0;
+            if off < data.len() {
+                match self.c.ssl_write(&data[off..]) {
+                    Ok(n) => wrote = n,
+                    Err(e) if e.code() == ErrorCode::WANT_WRITE => {}
+                    Err(e) => panic!("openssl write: {e}"),
+                }
+                off += wrote;
+            }
+            let before = got;
+            loop {
+                match self.s.ssl_read(rbuf) {
+                    Ok(n) => {
+                        if check {
+                            assert_eq!(&rbuf[..n], &data[got..got + n]);
+                        }
+                        got += n;
+                    }
+                    Err(e) if e.code() == ErrorCode::WANT_READ => break,
+                    Err(e) => panic!("openssl read: {e}"),
+                }
+            }
+            idle = if wrote == 0 && got == before {
+                idle + 1
+            } else {
+                0
+            };
+            assert!(idle < 100, "openssl: bulk transfer stalled");
+        }
+        assert_eq!(got, data.len());
+        got
+    }
+
+    fn trim(&mut self) {
+        self.c.get_ref().tx.borrow_mut().shrink_to_fit();
+        self.c.get_ref().rx.borrow_mut().shrink_to_fit();
+    }
+}

@@ -1,0 +1,183 @@
+//! rustls 0.23 with the ring provider. Servers issue stateless tickets (ring Ticketer) and
+//! keep no session cache, like the OpenSSL setup; full-handshake clients do not resume.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rustls::client::Resumption;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::NoServerSessionStorage;
+use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
+
+use crate::{Conn, Engine, Params, Pki, Ver};
+
+pub struct Rustls {
+    client: Arc<ClientConfig>,
+    server: Arc<ServerConfig>,
+    p: Params,
+}
+
+fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect()
+}
+
+pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    let e = |e: rustls::Error| e.to_string();
+    let mut prov = rustls::crypto::ring::default_provider();
+    prov.cipher_suites
+        .retain(|cs| u16::from(cs.suite()) == p.suite_id());
+    prov.kx_groups.retain(|g| u16::from(g.name()) == 0x001d);
+    let prov = Arc::new(prov);
+    let ver: &'static rustls::SupportedProtocolVersion = match p.ver {
+        Ver::V12 => &rustls::version::TLS12,
+        Ver::V13 => &rustls::version::TLS13,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for c in certs(&pki.ca_pem) {
+        roots.add(c).map_err(e)?;
+    }
+    let mut client = ClientConfig::builder_with_provider(prov.clone())
+        .with_protocol_versions(&[ver])
+        .map_err(e)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    if !p.resume {
+        client.resumption = Resumption::disabled();
+    }
+    let id = pki.identity(p.key);
+    let mut server = ServerConfig::builder_with_provider(prov)
+        .with_protocol_versions(&[ver])
+        .map_err(e)?
+        .with_no_client_auth()
+        .with_single_cert(
+            certs(&id.chain_pem),
+            PrivateKeyDer::from_pem_slice(id.key_pem.as_bytes()).map_err(|e| e.to_string())?,
+        )
+        .map_err(e)?;
+    server.session_storage = Arc::new(NoServerSessionStorage {});
+    server.ticketer = rustls::crypto::ring::Ticketer::new().map_err(e)?;
+    let eng = Rustls {
+        client: Arc::new(client),
+        server: Arc::new(server),
+        p,
+    };
+    if p.resume {
+        eng.run(false)?; // prime the client's ticket cache
+    }
+    eng.handshake()?;
+    Ok(Box::new(eng))
+}
+
+pub struct Pair {
+    c: ClientConnection,
+    s: ServerConnection,
+    /// Harness transport buffer (ciphertext in flight).
+    wire: Vec<u8>,
+}
+
+/// Move a's pending ciphertext into b through `wire`; returns bytes moved.
+fn xfer(
+    a: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl rustls::SideData>>,
+    b: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl rustls::SideData>>,
+    wire: &mut Vec<u8>,
+) -> Result<usize, String> {
+    wire.clear();
+    while a.wants_write() {
+        a.write_tls(wire).map_err(|e| e.to_string())?;
+    }
+    let mut rd = &wire[..];
+    while !rd.is_empty() {
+        b.read_tls(&mut rd).map_err(|e| e.to_string())?;
+        b.process_new_packets().map_err(|e| e.to_string())?;
+    }
+    Ok(wire.len())
+}
+
+impl Rustls {
+    fn run(&self, want_resumed: bool) -> Result<Pair, String> {
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut pair = Pair {
+            c: ClientConnection::new(self.client.clone(), name).map_err(|e| e.to_string())?,
+            s: ServerConnection::new(self.server.clone()).map_err(|e| e.to_string())?,
+            wire: Vec::new(),
+        };
+        for _ in 0..20 {
+            let a = xfer(&mut pair.c, &mut pair.s, &mut pair.wire)?;
+            let b = xfer(&mut pair.s, &mut pair.c, &mut pair.wire)?;
+            if a == 0 && b == 0 {
+                break;
+            }
+        }
+        if pair.c.is_handshaking() || pair.s.is_handshaking() {
+            return Err("handshake did not complete".into());
+        }
+        let suite = pair
+            .c
+            .negotiated_cipher_suite()
+            .map(|s| u16::from(s.suite()));
+        if suite != Some(self.p.suite_id()) {
+            return Err(format!("negotiated {suite:?}"));
+        }
+        let resumed = pair.c.handshake_kind() == Some(HandshakeKind::Resumed);
+        if resumed != want_resumed {
+            return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
+        }
+        Ok(pair)
+    }
+}
+
+impl Engine for Rustls {
+    fn handshake(&self) -> Result<Box<dyn Conn>, String> {
+        Ok(Box::new(self.run(self.p.resume)?))
+    }
+}
+
+impl Conn for Pair {
+    fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize {
+        let (mut off, mut got, mut idle) = (0, 0, 0);
+        while got < data.len() {
+            if off < data.len() {
+                off += self.c.writer().write(&data[off..]).unwrap();
+            }
+            self.wire.clear();
+            while self.c.wants_write() {
+                self.c.write_tls(&mut self.wire).unwrap();
+            }
+            let before = got;
+            let mut rd = &self.wire[..];
+            while !rd.is_empty() {
+                // Drain plaintext between reads: rustls bounds what it holds received.
+                self.s.read_tls(&mut rd).unwrap();
+                self.s.process_new_packets().unwrap();
+                loop {
+                    match self.s.reader().read(rbuf) {
+                        Ok(n) if n > 0 => {
+                            if check {
+                                assert_eq!(&rbuf[..n], &data[got..got + n]);
+                            }
+                            got += n;
+                        }
+                        Ok(_) => panic!("rustls: unexpected close"),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("rustls: {e}"),
+                    }
+                }
+            }
+            idle = if self.wire.is_empty() && got == before {
+                idle + 1
+            } else {
+                0
+            };
+            assert!(idle < 100, "rustls: bulk transfer stalled");
+        }
+        assert_eq!(got, data.len());
+        got
+    }
+
+    fn trim(&mut self) {
+        self.wire = Vec::new();
+    }
+}

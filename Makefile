@@ -38,10 +38,8 @@ LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
 # What a static link of libferrotls.a needs besides (Rust's std on Linux/glibc).
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-# libssl-dev (with pkg-config) is for `make bench` only: the openssl crate links the system OpenSSL.
-DEBIAN_DEPS := build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev
 
-.PHONY: all lib examples demo test test-c deps install uninstall clean bench help loadgen
+.PHONY: all lib examples demo test test-c deps deps-if-missing install uninstall clean bench help loadgen
 
 all: examples
 
@@ -72,7 +70,7 @@ loadgen: lib
 demo: all
 	bash scripts/demo.sh
 
-test: all
+test: deps-if-missing all
 	$(CARGO) test
 	bash tests/c/run.sh
 	@echo "== Python tests (bindings/python; needs bindings/python/requirements-test.txt)"
@@ -82,9 +80,11 @@ test-c: all
 	bash tests/c/run.sh
 
 deps:
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	export DEBIAN_FRONTEND=noninteractive; \
-	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(DEBIAN_DEPS)
+	bash scripts/install-deps.sh
+
+# `make test` installs what a fresh machine lacks (Debian packages, Python test requirements).
+deps-if-missing:
+	bash scripts/install-deps.sh --if-missing
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)

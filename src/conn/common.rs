@@ -203,7 +203,8 @@ impl Common {
     pub(crate) fn consume(&mut self, n: usize) {
         self.out_start = (self.out_start + n).min(self.out.len());
         if self.out_start == self.out.len() {
-            self.out.clear();
+            // Everything was sent: free the buffer rather than keep it for an idle connection.
+            self.out = Vec::new();
             self.out_start = 0;
         } else if self.out_start > 64 * 1024 {
             self.out.drain(..self.out_start);

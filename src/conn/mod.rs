@@ -22,7 +22,9 @@ use crate::codec::enums::{
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::{Config, Role};
 use crate::error::Error;
-use crate::record::deframer::{Deframer, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN};
+use crate::record::deframer::{
+    Deframer, MAX_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN,
+};
 use crate::server::ServerState;
 use trace::{record_line, step_name};
 
@@ -75,6 +77,18 @@ impl fmt::Display for ConnError {
             write!(f, " (we sent a fatal {a} alert)")?;
         }
         Ok(())
+    }
+}
+
+/// Drop plaintext the caller has read before appending more, so the buffer never grows past
+/// about twice what is waiting.
+fn compact_plaintext(buf: &mut Vec<u8>, start: &mut usize) {
+    if *start == buf.len() {
+        buf.clear();
+        *start = 0;
+    } else if *start > 0 && *start >= buf.len() / 2 {
+        buf.drain(..*start);
+        *start = 0;
     }
 }
 
@@ -244,14 +258,134 @@ impl Connection {
                 // RFC 8446 §6.1: data after close_notify is ignored.
                 return Ok(data.len());
             }
+            if self.deframer.buffered() == 0 {
+                match self.direct_record(&data[taken..]) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        taken += n;
+                        if taken == data.len() {
+                            return Ok(taken);
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
             let n = self.deframer.feed(&data[taken..]);
             taken += n;
             if let Err(e) = self.process() {
                 return Err(self.fail(e));
             }
-            if taken == data.len() || self.deframer.room() == 0 || n == 0 {
+            if taken == data.len() || n == 0 {
                 return Ok(taken);
             }
+        }
+    }
+
+    /// The bulk path: when a whole protected application-data record starts `data` after the
+    /// handshake, copy its body once, into the plaintext buffer, and decrypt it in place
+    /// there (the deframer would cost a second copy). Returns the bytes consumed; 0 hands the
+    /// input to the deframer, which also reports anything malformed.
+    fn direct_record(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let limit = if self.common.is_tls13() {
+            MAX_CIPHERTEXT_LEN_TLS13
+        } else {
+            MAX_CIPHERTEXT_LEN
+        };
+        let Some(header) = data.first_chunk::<5>().copied() else {
+            return Ok(0);
+        };
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if !self.common.handshake_complete
+            || header[0] != ContentType::ApplicationData.to_int()
+            || header[1] != 3
+            || len > limit
+            || data.len() < 5 + len
+            || self.plaintext_buffered() >= self.common.config.buffer_limit
+            || !self.hs_buf.is_empty()
+        {
+            return Ok(0);
+        }
+        compact_plaintext(&mut self.plain_in, &mut self.plain_start);
+        let start = self.plain_in.len();
+        self.plain_in.extend_from_slice(&data[5..5 + len]);
+        let base = self.plain_in[start..].as_ptr() as usize;
+        let (typ, off, clen) = match self.common.decrypt(&header, &mut self.plain_in[start..]) {
+            Ok(Some((typ, content))) => (typ, content.as_ptr() as usize - base, content.len()),
+            Ok(None) => {
+                self.plain_in.truncate(start);
+                return Ok(0);
+            }
+            Err(e) => {
+                self.plain_in.truncate(start);
+                return Err(e);
+            }
+        };
+        if let Some(tr) = self.common.trace.as_mut() {
+            let line = record_line("in ", &header, Some(typ));
+            tr(&TraceEvent {
+                kind: TraceKind::RecordIn,
+                text: &line,
+            });
+        }
+        if clen > MAX_FRAGMENT_LEN {
+            self.plain_in.truncate(start);
+            return Err(Error::RecordOverflow(format!(
+                "a {typ} record carries {clen} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}"
+            )));
+        }
+        if typ == ContentType::ApplicationData {
+            if off > 0 {
+                self.plain_in
+                    .copy_within(start + off..start + off + clen, start);
+            }
+            self.plain_in.truncate(start + clen);
+            self.count_data_record(clen)?;
+        } else {
+            // A KeyUpdate, ticket or alert inside a protected record: rare, so copy it out.
+            let content = self.plain_in[start + off..start + off + clen].to_vec();
+            self.plain_in.truncate(start);
+            self.protected_content(typ, &content)?;
+        }
+        Ok(5 + len)
+    }
+
+    /// Bookkeeping for one application-data record: empty records count against the limit.
+    fn count_data_record(&mut self, len: usize) -> Result<(), Error> {
+        if len == 0 {
+            self.idle_records += 1;
+            if self.idle_records > MAX_IDLE_RECORDS {
+                return Err(Error::LimitExceeded(format!(
+                    "the peer sent more than {MAX_IDLE_RECORDS} empty records, warning alerts or KeyUpdates in a row"
+                )));
+            }
+        } else {
+            self.idle_records = 0;
+            self.data_received = true;
+        }
+        Ok(())
+    }
+
+    /// Handshake or alert content found in a record on the direct path.
+    fn protected_content(&mut self, typ: ContentType, content: &[u8]) -> Result<(), Error> {
+        match typ {
+            ContentType::Handshake if !content.is_empty() => {
+                self.hs_buf.extend_from_slice(content);
+                self.handshake_messages()
+            }
+            ContentType::Alert => {
+                let a = AlertMessage::read_bytes(content).map_err(|_| {
+                    Error::Decode(format!(
+                        "an alert record must hold 2 bytes; it held {}",
+                        content.len()
+                    ))
+                })?;
+                self.alert(a)
+            }
+            other => Err(Error::unexpected(
+                "a handshake, alert or application_data record",
+                format!("a {other} record of {} bytes", content.len()),
+            )),
         }
     }
 
@@ -414,10 +548,7 @@ impl Connection {
                     self.idle_records = 0;
                     self.data_received = true;
                 }
-                if self.plain_start > 0 && self.plain_start == self.plain_in.len() {
-                    self.plain_in.clear();
-                    self.plain_start = 0;
-                }
+                compact_plaintext(&mut self.plain_in, &mut self.plain_start);
                 self.plain_in.extend_from_slice(content);
             }
             ContentType::Alert => {
@@ -495,7 +626,13 @@ impl Connection {
             if self.hs_buf.len() < 4 + len {
                 return Ok(());
             }
-            let raw: Vec<u8> = self.hs_buf.drain(..4 + len).collect();
+            // Usually the buffer holds exactly this message: take it whole (no copy, and
+            // nothing stays allocated afterwards).
+            let raw: Vec<u8> = if self.hs_buf.len() == 4 + len {
+                std::mem::take(&mut self.hs_buf)
+            } else {
+                self.hs_buf.drain(..4 + len).collect()
+            };
             let version = self.common.neg.version.unwrap_or(ProtocolVersion::TLSv1_3);
             let typ = HandshakeType::from(raw[0]);
             let msg = HandshakeMessage::read(&raw, version).map_err(|e| {
@@ -650,7 +787,8 @@ impl Connection {
             buf[..n].copy_from_slice(&self.plain_in[self.plain_start..self.plain_start + n]);
             self.plain_start += n;
             if self.plain_start == self.plain_in.len() {
-                self.plain_in.clear();
+                // Drained: give the memory back, so an idle connection holds no buffers.
+                self.plain_in = Vec::new();
                 self.plain_start = 0;
             }
             // Records held back by the plaintext bound can go through now.

@@ -67,11 +67,22 @@ impl Deframer {
         (HEADER_LEN + MAX_CIPHERTEXT_LEN).saturating_sub(self.buf.len())
     }
 
-    /// Copy as much of `data` as fits; returns how many bytes were taken.
+    /// Copy bytes of `data` up to the end of the record being assembled (never more, so the
+    /// bytes after it can go the direct way); returns how many bytes were taken.
     pub fn feed(&mut self, data: &[u8]) -> usize {
-        let n = data.len().min(self.room());
-        self.buf.extend_from_slice(&data[..n]);
-        n
+        let mut taken = 0;
+        if self.buf.len() < HEADER_LEN {
+            taken = data.len().min(HEADER_LEN - self.buf.len());
+            self.buf.extend_from_slice(&data[..taken]);
+            if self.buf.len() < HEADER_LEN {
+                return taken;
+            }
+        }
+        let len = usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
+        let end = (HEADER_LEN + len).min(HEADER_LEN + MAX_CIPHERTEXT_LEN);
+        let n = (data.len() - taken).min(end.saturating_sub(self.buf.len()));
+        self.buf.extend_from_slice(&data[taken..taken + n]);
+        taken + n
     }
 
     /// Bytes buffered but not yet a whole record.
@@ -146,9 +157,12 @@ impl Deframer {
         &mut self.buf[HEADER_LEN..HEADER_LEN + hdr.len]
     }
 
-    /// Drop the front record.
+    /// Drop the front record, and the buffer with it: an idle connection keeps no memory.
     pub fn discard(&mut self, hdr: &RecordHeader) {
         self.buf.drain(..HEADER_LEN + hdr.len);
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        }
     }
 }
 
@@ -198,10 +212,19 @@ mod tests {
     }
 
     #[test]
-    fn buffer_is_bounded() {
+    fn buffer_is_bounded_and_stops_at_the_record_end() {
         let mut d = Deframer::default();
-        let big = vec![0u8; 100_000];
+        let mut big = vec![0u8; 100_000];
+        big[..5].copy_from_slice(&[23, 3, 3, 0xff, 0xff]);
         assert_eq!(d.feed(&big), HEADER_LEN + MAX_CIPHERTEXT_LEN);
         assert_eq!(d.feed(&big), 0);
+        let mut d = Deframer::default();
+        let two = [23, 3, 3, 0, 1, 7, 23, 3, 3, 0, 1, 8];
+        assert_eq!(d.feed(&two), 6);
+        assert_eq!(
+            d.feed(&two[6..]),
+            0,
+            "a complete record takes no more bytes"
+        );
     }
 }

@@ -562,6 +562,12 @@ impl Config {
         crate::verify::supported_verify_schemes(tls13)
     }
 
+    /// How many verified chains this configuration remembers (see `verify::cache`).
+    #[doc(hidden)]
+    pub fn cached_verifications(&self) -> usize {
+        self.roots.verified.len()
+    }
+
     /// Emit a key-log line when a sink is configured.
     pub(crate) fn log_key(&self, label: &str, client_random: &[u8], secret: &[u8]) {
         if let Some(k) = &self.keylog {

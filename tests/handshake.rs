@@ -322,3 +322,30 @@ fn key_not_matching_certificate_is_caught_at_load() {
         "{e}"
     );
 }
+
+#[test]
+fn verified_chain_cache_is_keyed_by_chain_and_name() {
+    let pki = Pki::new("Test CA");
+    let server = server_builder(&pki, KeyType::P256).build().unwrap();
+    let client = client_builder(&pki).build().unwrap();
+    for _ in 0..3 {
+        let (mut c, mut s) = pair(&client, &server, "localhost");
+        handshake(&mut c, &mut s).unwrap();
+    }
+    assert_eq!(
+        client.cached_verifications(),
+        1,
+        "three handshakes, one chain verification kept"
+    );
+    // The same chain under a name it does not cover still fails: the name is in the key.
+    let (mut c, mut s) = pair(&client, &server, "other.test");
+    let (ce, _) = failing_handshake(&mut c, &mut s);
+    assert!(ce.unwrap().contains("not for 'other.test'"));
+    // A different chain for the same name is verified on its own.
+    let other = Pki::new("Other CA");
+    let server2 = server_builder(&other, KeyType::P256).build().unwrap();
+    let (mut c, mut s) = pair(&client, &server2, "localhost");
+    let (ce, _) = failing_handshake(&mut c, &mut s);
+    assert!(ce.unwrap().contains("unknown_ca"));
+    assert_eq!(client.cached_verifications(), 1);
+}

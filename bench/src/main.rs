@@ -382,18 +382,18 @@ fn env_num(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// `profile handshake|bulk N`: ferrotls alone, N iterations, for callgrind.
+/// `profile handshake|handshake12|bulk N`: ferrotls alone, N iterations, for callgrind.
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params {
-        ver: Ver::V13,
+        ver: if what == "handshake12" { Ver::V12 } else { Ver::V13 },
         key: Key::Ecdsa,
         aead: Aead::Aes128,
         resume: false,
     };
     let e = ferro::new(pki, p).unwrap();
     match what {
-        "handshake" => {
+        "handshake" | "handshake12" => {
             for _ in 0..n {
                 e.handshake().unwrap();
             }
@@ -404,7 +404,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 op();
             }
         }
-        _ => panic!("profile handshake|bulk N"),
+        _ => panic!("profile handshake|handshake12|bulk N"),
     }
 }
 

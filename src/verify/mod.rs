@@ -4,6 +4,7 @@
 //! Every failure becomes an [`Error`] whose detail names the certificate, its depth in the
 //! chain, the values involved and what the user can do about it.
 
+pub mod cache;
 pub mod cert_info;
 pub mod pem;
 pub mod roots;
@@ -36,6 +37,10 @@ pub fn verify_server_cert(
     server_name: &ServerName<'_>,
     now: UnixTime,
 ) -> Result<ServerCertVerified, Error> {
+    let key = cache::key(0, Some(server_name), chain);
+    if roots.verified.hit(&key, now.as_secs()) {
+        return Ok(ServerCertVerified(()));
+    }
     let ee = verify_chain(roots, chain, now, Role::Server)?;
     ee.verify_is_valid_for_subject_name(server_name)
         .map_err(|e| {
@@ -49,6 +54,9 @@ pub fn verify_server_cert(
                 },
             )
         })?;
+    if let Some(exp) = cache::expiry(chain, now.as_secs()) {
+        roots.verified.insert(key, exp);
+    }
     Ok(ServerCertVerified(()))
 }
 
@@ -58,7 +66,14 @@ pub fn verify_client_cert(
     chain: &[CertificateDer<'static>],
     now: UnixTime,
 ) -> Result<ClientCertVerified, Error> {
+    let key = cache::key(1, None, chain);
+    if roots.verified.hit(&key, now.as_secs()) {
+        return Ok(ClientCertVerified(()));
+    }
     verify_chain(roots, chain, now, Role::Client)?;
+    if let Some(exp) = cache::expiry(chain, now.as_secs()) {
+        roots.verified.insert(key, exp);
+    }
     Ok(ClientCertVerified(()))
 }
 

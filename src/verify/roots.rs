@@ -26,6 +26,9 @@ pub struct RootStore {
     names: Vec<Vec<u8>>,
     /// Where the anchors came from, for [`RootStore::describe`].
     sources: Vec<String>,
+    /// Chains that verified against these anchors (see `cache`); replaced whenever the
+    /// anchors change, so a result never outlives the store it was checked against.
+    pub(crate) verified: std::sync::Arc<super::cache::VerifiedChains>,
 }
 
 impl RootStore {
@@ -73,6 +76,7 @@ impl RootStore {
         let anchor = anchor.to_owned();
         self.names.push(der_sequence(anchor.subject.as_ref()));
         self.anchors.push(anchor);
+        self.verified = Default::default();
         Ok(())
     }
 

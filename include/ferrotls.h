@@ -667,6 +667,14 @@ ferrotls_result ferrotls_config_builder_set_require_extended_master_secret(ferro
                                                                            bool require);
 
 /**
+ * Keep (`true`, the default) or skip the verified-chain cache: a peer chain that already
+ * verified for the same name is not re-verified until its earliest notAfter or an hour
+ * passes. The peer's CertificateVerify signature is checked on every handshake either way.
+ */
+ferrotls_result ferrotls_config_builder_set_verified_chain_cache(ferrotls_config_builder *builder,
+                                                                 bool enabled);
+
+/**
  * TLS 1.2 suite choice on a server: `true` follows the client's preference order, `false`
  * (the default) our own.
  */

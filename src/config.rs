@@ -353,6 +353,13 @@ impl ConfigBuilder {
         Ok(())
     }
 
+    /// Keep (the default) or skip the verified-chain cache: with it, a peer chain that already
+    /// verified for the same name is not re-verified until its earliest notAfter or an hour
+    /// passes; the peer's CertificateVerify is checked on every handshake either way.
+    pub fn set_verified_chain_cache(&mut self, enabled: bool) {
+        self.roots.set_verified_chain_cache(enabled);
+    }
+
     /// Choose how the peer is authenticated. A mode of the other role is refused.
     pub fn set_verify_mode(&mut self, mode: VerifyMode) -> Result<(), Error> {
         let ok = match self.role {

@@ -31,6 +31,7 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         .map_err(e)?;
     let mut c = ConfigBuilder::new(Role::Client);
     c.add_roots_pem(pki.ca_pem.as_bytes()).map_err(e)?;
+    c.set_verified_chain_cache(!p.cold_cache);
     for b in [&mut s, &mut c] {
         b.set_versions(v, v).map_err(e)?;
         b.set_cipher_suites(&[suite]).map_err(e)?;

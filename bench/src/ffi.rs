@@ -64,6 +64,10 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
                     ferrotls_config_builder_add_roots_pem(b, pki.ca_pem.as_ptr(), pki.ca_pem.len()),
                     "add_roots_pem",
                 )?;
+                ok(
+                    ferrotls_config_builder_set_verified_chain_cache(b, !p.cold_cache),
+                    "set_verified_chain_cache",
+                )?;
             }
             let mut cfg = null_mut();
             ok(ferrotls_config_builder_build(b, &mut cfg), "build")?;

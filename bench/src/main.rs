@@ -44,6 +44,8 @@ pub struct Params {
     pub key: Key,
     pub aead: Aead,
     pub resume: bool,
+    /// ferrotls only: verify the server chain on every handshake (no verified-chain cache).
+    pub cold_cache: bool,
 }
 
 impl Params {
@@ -390,6 +392,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
         key: Key::Ecdsa,
         aead: Aead::Aes128,
         resume: false,
+        cold_cache: false,
     };
     let e = ferro::new(pki, p).unwrap();
     match what {
@@ -466,6 +469,11 @@ fn main() {
     let mut rows = Vec::new();
     for (ver, key, name) in [
         (Ver::V13, Key::Ecdsa, "TLS 1.3 full handshake, ECDSA P-256"),
+        (
+            Ver::V13,
+            Key::Ecdsa,
+            "TLS 1.3 full handshake, ECDSA P-256, no verified-chain cache",
+        ),
         (Ver::V13, Key::Rsa, "TLS 1.3 full handshake, RSA-2048"),
         (Ver::V12, Key::Ecdsa, "TLS 1.2 full handshake, ECDSA P-256"),
         (Ver::V12, Key::Rsa, "TLS 1.2 full handshake, RSA-2048"),
@@ -487,6 +495,7 @@ fn main() {
             key,
             aead: Aead::Aes128,
             resume,
+            cold_cache: name.contains("no verified-chain cache"),
         };
         let mut engs = engines(&pki, p, &mut notes, name);
         let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
@@ -534,6 +543,7 @@ fn main() {
             key: Key::Ecdsa,
             aead,
             resume: false,
+            cold_cache: false,
         };
         let engs = engines(&pki, p, &mut notes, name);
         let mut ops: Vec<Option<Op>> = engs
@@ -557,6 +567,7 @@ fn main() {
         key: Key::Ecdsa,
         aead: Aead::Aes128,
         resume: false,
+        cold_cache: false,
     };
     let engs = engines(&pki, p, &mut notes, "heap");
     let mem: Vec<Option<[usize; 3]>> = engs

@@ -515,6 +515,23 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_require_extended_master_sec
     }
 }
 
+/// Keep (`true`, the default) or skip the verified-chain cache: a peer chain that already
+/// verified for the same name is not re-verified until its earliest notAfter or an hour
+/// passes. The peer's CertificateVerify signature is checked on every handshake either way.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_verified_chain_cache(
+    builder: *mut ferrotls_config_builder,
+    enabled: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_verified_chain_cache(enabled);
+            Ok(())
+        })
+    }
+}
+
 /// TLS 1.2 suite choice on a server: `true` follows the client's preference order, `false`
 /// (the default) our own.
 #[unsafe(no_mangle)]

@@ -29,9 +29,17 @@ pub struct RootStore {
     /// Chains that verified against these anchors (see `cache`); replaced whenever the
     /// anchors change, so a result never outlives the store it was checked against.
     pub(crate) verified: std::sync::Arc<super::cache::VerifiedChains>,
+    /// Whether `verified` is consulted at all.
+    pub(crate) cache_off: bool,
 }
 
 impl RootStore {
+    /// Turn the verified-chain cache on (the default) or off.
+    pub fn set_verified_chain_cache(&mut self, enabled: bool) {
+        self.cache_off = !enabled;
+        self.verified = Default::default();
+    }
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()

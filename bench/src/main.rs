@@ -388,7 +388,11 @@ fn env_num(name: &str, default: f64) -> f64 {
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params {
-        ver: if what == "handshake12" { Ver::V12 } else { Ver::V13 },
+        ver: if what == "handshake12" {
+            Ver::V12
+        } else {
+            Ver::V13
+        },
         key: Key::Ecdsa,
         aead: Aead::Aes128,
         resume: false,

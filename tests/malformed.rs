@@ -41,13 +41,13 @@ fn setup(v: ProtocolVersion, mtls: bool) -> Setup {
 fn until_flight(st: &Setup, k: usize) -> (Connection, Connection, bool) {
     let (mut c, mut s) = pair(&st.client, &st.server, "localhost");
     for i in 0..k {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             transfer(&mut c, &mut s).unwrap();
         } else {
             transfer(&mut s, &mut c).unwrap();
         }
     }
-    (c, s, k % 2 == 0)
+    (c, s, k.is_multiple_of(2))
 }
 
 /// How many flights a handshake has, so the last index is known.
@@ -55,7 +55,7 @@ fn flights(st: &Setup) -> usize {
     let (mut c, mut s) = pair(&st.client, &st.server, "localhost");
     let mut n = 0;
     loop {
-        let (a, b) = if n % 2 == 0 {
+        let (a, b) = if n.is_multiple_of(2) {
             (&mut c, &mut s)
         } else {
             (&mut s, &mut c)

@@ -53,7 +53,7 @@ fn until_flight(st: &Setup, k: usize) -> (Connection, Connection, bool) {
 /// How many flights a handshake has, so the last index is known.
 fn flights(st: &Setup) -> usize {
     let (mut c, mut s) = pair(&st.client, &st.server, "localhost");
-    let mut n = 0;
+    let mut n: usize = 0;
     loop {
         let (a, b) = if n.is_multiple_of(2) {
             (&mut c, &mut s)

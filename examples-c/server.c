@@ -42,11 +42,13 @@ static const char USAGE[] =
     "  --keylog FILE          NSS key log (SSLKEYLOGFILE format)\n"
     "  --trace                show every record and handshake message, per connection\n"
     "  --echo                 echo what arrives (default: answer HTTP requests with a status page)\n"
-    "  --max-conns N          exit after N connections (successful or not)\n";
+    "  --max-conns N          exit after N connections (successful or not)\n"
+    "  --handshake-timeout S  drop a connection whose handshake is not done after S seconds\n"
+    "                         (default 10): a peer that never finishes cannot hold a slot\n";
 
 enum {
     O_CERT = 1, O_KEY, O_HOST, O_PORT, O_CAFILE, O_VERIFY_CLIENT, O_REQUEST_CLIENT, O_TLS12, O_TLS13,
-    O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS,
+    O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS, O_HS_TIMEOUT,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -58,7 +60,8 @@ static const struct opt_spec SPECS[] = {
     {"--ciphers", 1, O_CIPHERS}, {"--groups", 1, O_GROUPS},
     {"--alpn", 1, O_ALPN},       {"--keylog", 1, O_KEYLOG},
     {"--trace", 0, O_TRACE},     {"--echo", 0, O_ECHO},
-    {"--max-conns", 1, O_MAX_CONNS}, {NULL, 0, 0},
+    {"--max-conns", 1, O_MAX_CONNS}, {"--handshake-timeout", 1, O_HS_TIMEOUT},
+    {NULL, 0, 0},
 };
 
 struct options {
@@ -67,6 +70,7 @@ struct options {
     const char *cert, *key, *host, *port, *cafile, *ciphers, *groups, *alpn, *keylog;
     int verify_client, request_client, tls12, tls13, trace, echo;
     long max_conns; /* 0: forever */
+    long handshake_timeout; /* seconds */
 };
 
 static void parse_options(int argc, char **argv, struct options *o) {
@@ -75,6 +79,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = "8443";
+    o->handshake_timeout = 10;
     while ((id = opt_next(argc, argv, &i, SPECS, PROG, USAGE, &v)) != -1) {
         switch (id) {
         case 0: usage_exit(PROG, USAGE, "unexpected argument '%s'", v);
@@ -94,6 +99,9 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_TRACE: o->trace = 1; break;
         case O_ECHO: o->echo = 1; break;
         case O_MAX_CONNS: o->max_conns = parse_number(PROG, USAGE, "--max-conns", v, 1, 1000000000L); break;
+        case O_HS_TIMEOUT:
+            o->handshake_timeout = parse_number(PROG, USAGE, "--handshake-timeout", v, 1, 86400L);
+            break;
         }
     }
     if (o->cert == NULL || o->key == NULL)
@@ -169,6 +177,7 @@ struct conn {
     enum conn_state state;
     short events;         /* what poll() should wait for */
     time_t linger_until;
+    time_t handshake_deadline;
     size_t req_len;
     uint8_t req[REQUEST_MAX];
     size_t out_off, out_len; /* the HTTP reply or the echo data not yet accepted */
@@ -426,6 +435,7 @@ static void accept_all(int lfd, ferrotls_config *cfg) {
         snprintf(c->peer, sizeof c->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, serv);
         snprintf(c->trace_prefix, sizeof c->trace_prefix, "[trace #%lu] ", c->number);
         c->state = ST_HANDSHAKE;
+        c->handshake_deadline = time(NULL) + OPTS.handshake_timeout;
         c->events = POLLIN;
 
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
@@ -527,6 +537,19 @@ int main(int argc, char **argv) {
             if (!c->used)
                 continue;
             active++;
+            if (c->state == ST_HANDSHAKE && now >= c->handshake_deadline) {
+                /* A peer that connects and never finishes must not hold a slot forever. */
+                char why[160];
+                snprintf(why, sizeof why, "the TLS handshake did not finish within %ld s (--handshake-timeout)",
+                         OPTS.handshake_timeout);
+                conn_fail(c, FERROTLS_ERR_UNEXPECTED_EOF, why);
+                continue;
+            }
+            if (c->state == ST_HANDSHAKE) {
+                int ms = (int)(c->handshake_deadline - now) * 1000;
+                if (timeout < 0 || ms < timeout)
+                    timeout = ms;
+            }
             if (c->state == ST_LINGER) {
                 int left = (int)(c->linger_until - now);
                 int ms = left > 0 ? left * 1000 : 0;

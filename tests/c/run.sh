@@ -469,6 +469,23 @@ test_plaintext_survival() {
     expect_not "$D/plain.out" 'HTTP/1.0 200'
 }
 
+test_handshake_timeout() {
+    # a peer that connects and never finishes the handshake loses its slot; the server goes on
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2 --handshake-timeout 1
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$SPORT"
+        printf '\x16\x03\x01' >&3          # three bytes of a record header, then silence
+        timeout 10 cat <&3 >/dev/null || true
+        exec 3>&-
+    ) &
+    local idle=$!
+    wait "$idle"
+    expect "$D/s.err" 'did not finish within 1 s'
+    client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    wait_server "$SPID"
+}
+
 test_many_at_once() {
     # 20 clients at the same time on one server
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 20
@@ -721,6 +738,7 @@ run tls13 wrong_name
 run tls13 mtls
 run tls13 request_client
 run tls13 plaintext_survival
+run tls13 handshake_timeout
 run tls13 many_at_once
 run tls13 keylog_tls13
 run tls13 asan_client

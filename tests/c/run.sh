@@ -469,6 +469,30 @@ test_plaintext_survival() {
     expect_not "$D/plain.out" 'HTTP/1.0 200'
 }
 
+test_stress_sanitizers() {
+    # Threads against the C ABI. AddressSanitizer: tests/c/stress.c (C side instrumented, the
+    # library's allocations intercepted). ThreadSanitizer needs the Rust code instrumented too
+    # (GCC's TSan cannot see Rust's atomics and reports false races), so scripts/tsan.sh runs
+    # tests/ffi_stress.rs with the whole crate built under -Zsanitizer=thread.
+    cc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer -g -O1 -pthread \
+        -I"$ROOT/include" -o "$D/stress-asan" "$ROOT/tests/c/stress.c" \
+        -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "building stress failed"
+    set +e
+    ASAN_OPTIONS=detect_leaks=1 timeout 120 "$D/stress-asan" "$CERTS" >"$D/stress-asan.out" 2>"$D/stress-asan.err"
+    local rc=$?
+    set -e
+    expect_not "$D/stress-asan.err" 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+    [ "$rc" = 0 ] || { cat "$D/stress-asan.err" >&2; fail "stress (ASan) exit $rc"; }
+    echo "note: ASan: $(cat "$D/stress-asan.out")"
+    set +e
+    timeout 900 bash "$ROOT/scripts/tsan.sh" >"$D/tsan.out" 2>&1
+    rc=$?
+    set -e
+    expect_not "$D/tsan.out" 'WARNING: ThreadSanitizer'
+    [ "$rc" = 0 ] || { tail -n 40 "$D/tsan.out" >&2; fail "ThreadSanitizer run exit $rc"; }
+    echo "note: TSan: $(grep -E 'CONCURRENT_USE|test result' "$D/tsan.out" | tr '\n' ' ')"
+}
+
 test_handshake_timeout() {
     # a peer that connects and never finishes the handshake loses its slot; the server goes on
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2 --handshake-timeout 1
@@ -739,6 +763,7 @@ run tls13 mtls
 run tls13 request_client
 run tls13 plaintext_survival
 run tls13 handshake_timeout
+run tls13 stress_sanitizers
 run tls13 many_at_once
 run tls13 keylog_tls13
 run tls13 asan_client

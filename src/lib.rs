@@ -15,6 +15,7 @@ pub mod error;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod record;
+pub(crate) mod session;
 mod server;
 pub mod tls12;
 pub mod tls13;

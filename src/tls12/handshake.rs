@@ -310,6 +310,7 @@ mod tests {
             let suite = lookup(suite).unwrap();
             let s = Tls12Secrets {
                 suite,
+                ems: true,
                 master: Secret::from_slice(&[5; 48]),
                 client_random: [1; 32],
                 server_random: [2; 32],

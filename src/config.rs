@@ -487,7 +487,9 @@ impl ConfigBuilder {
             ));
         }
         if secs == 0 {
-            return Err(Error::Config("the ticket key rotation period must be at least 1 s".into()));
+            return Err(Error::Config(
+                "the ticket key rotation period must be at least 1 s".into(),
+            ));
         }
         self.ticket_rotation = Some(secs);
         Ok(())
@@ -649,7 +651,8 @@ impl Config {
 
     /// Now, in milliseconds since the Unix epoch (the test clock when one is set).
     pub(crate) fn now_ms(&self) -> u64 {
-        self.clock.map_or_else(crate::session::system_now_ms, |f| f())
+        self.clock
+            .map_or_else(crate::session::system_now_ms, |f| f())
     }
 
     /// Emit a key-log line when a sink is configured.

@@ -15,8 +15,8 @@ pub mod error;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod record;
-pub(crate) mod session;
 mod server;
+pub(crate) mod session;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use zeroize::Zeroizing;
 
 use crate::codec::enums::{CipherSuite, ProtocolVersion};
-use crate::codec::{InvalidMessage, Reader, put_u16, put_u32, put_vec_u8, put_vec_u16, put_vec_u24};
+use crate::codec::{
+    InvalidMessage, Reader, put_u16, put_u32, put_vec_u8, put_vec_u16, put_vec_u24,
+};
 use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
 use crate::crypto::hash::HashAlgorithm;
 use crate::crypto::hkdf::{Secret, constant_time_eq};
@@ -178,7 +180,11 @@ impl TicketKeys {
         }
     }
 
-    fn rotate(&self, keys: &mut (Option<TicketKey>, Option<TicketKey>), now_ms: u64) -> Result<(), Error> {
+    fn rotate(
+        &self,
+        keys: &mut (Option<TicketKey>, Option<TicketKey>),
+        now_ms: u64,
+    ) -> Result<(), Error> {
         let due = keys
             .0
             .as_ref()
@@ -244,10 +250,13 @@ impl TicketKeys {
     }
 }
 
+/// A map and its keys in insertion order (for oldest-first eviction).
+type Fifo<K, V> = (HashMap<K, V>, VecDeque<K>);
+
 /// The server's TLS 1.2 session-ID cache: bounded, oldest entry evicted first.
 pub(crate) struct ServerCache {
     max: usize,
-    inner: Mutex<(HashMap<Vec<u8>, ServerSession>, VecDeque<Vec<u8>>)>,
+    inner: Mutex<Fifo<Vec<u8>, ServerSession>>,
 }
 
 impl ServerCache {
@@ -394,7 +403,8 @@ impl ClientSession {
                 "the session blob's checksum does not match: it is corrupt or was edited".into(),
             ));
         }
-        Self::parse(&body[5..]).map_err(|e| Error::Decode(format!("the session blob is malformed: {e}")))
+        Self::parse(&body[5..])
+            .map_err(|e| Error::Decode(format!("the session blob is malformed: {e}")))
     }
 
     fn parse(body: &[u8]) -> Result<Self, InvalidMessage> {
@@ -456,7 +466,7 @@ struct ClientEntry {
 /// tickets are taken out when used (single use); a TLS 1.2 session stays until replaced.
 pub(crate) struct ClientCache {
     max: usize,
-    inner: Mutex<(HashMap<String, ClientEntry>, VecDeque<String>)>,
+    inner: Mutex<Fifo<String, ClientEntry>>,
 }
 
 impl ClientCache {

@@ -23,7 +23,10 @@ fn traced(conn: &mut Connection) -> Sent {
     let sent: Sent = Arc::default();
     let s = sent.clone();
     conn.set_trace(Some(Box::new(move |e: &TraceEvent<'_>| {
-        if matches!(e.kind, TraceKind::HandshakeOut | TraceKind::State | TraceKind::Negotiated) {
+        if matches!(
+            e.kind,
+            TraceKind::HandshakeOut | TraceKind::State | TraceKind::Negotiated
+        ) {
             s.lock().unwrap().push(e.text.to_string());
         }
     })));
@@ -69,7 +72,10 @@ fn connect(s: &Setup) -> (Connection, Connection, Sent) {
 fn assert_resumed(c: &Connection, s: &Connection, sent: &Sent) {
     assert_eq!(c.handshake_kind(), Some(HandshakeKind::Resumed));
     assert_eq!(s.handshake_kind(), Some(HandshakeKind::Resumed));
-    assert!(!sent_certificate(sent), "a resumed server sends no Certificate");
+    assert!(
+        !sent_certificate(sent),
+        "a resumed server sends no Certificate"
+    );
     let t = sent.lock().unwrap().join("\n");
     assert!(t.contains("abbreviated handshake (resumed session)"), "{t}");
     assert!(!c.peer_certificates().is_empty(), "the peer chain is kept");
@@ -133,13 +139,24 @@ fn tls12_resumes_by_session_id_and_by_ticket() {
     for _ in 0..2 {
         let (c, srv, sent) = connect(&s);
         assert_resumed(&c, &srv, &sent);
-        assert!(sent.lock().unwrap().iter().all(|l| !l.contains("NewSessionTicket")));
+        assert!(
+            sent.lock()
+                .unwrap()
+                .iter()
+                .all(|l| !l.contains("NewSessionTicket"))
+        );
     }
     // Tickets, with the session-id cache off.
     let (_pki, s) = setup(V12, |b| b.set_session_cache(0).unwrap());
     let (c1, s1, sent1) = connect(&s);
     assert_full(&c1, &s1);
-    assert!(sent1.lock().unwrap().iter().any(|l| l.contains("NewSessionTicket")));
+    assert!(
+        sent1
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("NewSessionTicket"))
+    );
     for _ in 0..2 {
         let (c, srv, sent) = connect(&s);
         assert_resumed(&c, &srv, &sent);
@@ -197,17 +214,31 @@ fn bad_blobs_are_clear_errors() {
         );
     }
     let mut other = Connection::new_client(s.client.clone(), Some("example.com")).unwrap();
-    assert!(other.set_session(&blob).unwrap_err().to_string().contains("is for 'localhost'"));
+    assert!(
+        other
+            .set_session(&blob)
+            .unwrap_err()
+            .to_string()
+            .contains("is for 'localhost'")
+    );
     let mut srv = Connection::new_server(s.server.clone()).unwrap();
     assert!(srv.set_session(&blob).is_err());
     // After I/O the ClientHello is gone: too late.
     let n = c.outgoing_len();
     c.consume_outgoing(n);
-    assert!(c.set_session(&blob).unwrap_err().to_string().contains("before"));
+    assert!(
+        c.set_session(&blob)
+            .unwrap_err()
+            .to_string()
+            .contains("before")
+    );
 }
 
 /// Resume with a blob whose ticket bytes were replaced: the server does a full handshake.
-fn resume_with_ticket(s: &Setup, edit: impl Fn(&mut Vec<u8>) -> Vec<u8>) -> (Connection, Connection) {
+fn resume_with_ticket(
+    s: &Setup,
+    edit: impl Fn(&mut Vec<u8>) -> Vec<u8>,
+) -> (Connection, Connection) {
     let (c1, _, _) = connect(s);
     let mut blob = c1.session().unwrap();
     let blob = edit(&mut blob);
@@ -282,7 +313,12 @@ fn unknown_session_id_falls_back_to_a_full_handshake() {
     c.set_session(&blob).unwrap();
     handshake(&mut c, &mut srv).unwrap();
     assert_full(&c, &srv);
-    assert!(sent.lock().unwrap().join("\n").contains("refused because it is not ours"));
+    assert!(
+        sent.lock()
+            .unwrap()
+            .join("\n")
+            .contains("refused because it is not ours")
+    );
 }
 
 static NOW: AtomicU64 = AtomicU64::new(1_000_000_000);

@@ -15,10 +15,10 @@ use crate::codec::handshake::{
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
-use crate::session::{ClientSession, ClientSession13};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::{rand, suites};
 use crate::error::Error;
+use crate::session::{ClientSession, ClientSession13};
 
 use super::ClientState;
 use super::{tls12, tls13};
@@ -66,7 +66,9 @@ fn bind_psk(
     }
     .get_encoding();
     let Some(ClientExtension::PreSharedKey(psks)) = hello.extensions.last_mut() else {
-        return Err(Error::Internal("pre_shared_key is not the last extension".into()));
+        return Err(Error::Internal(
+            "pre_shared_key is not the last extension".into(),
+        ));
     };
     let cut = enc.len() - psks.binders_encoded_len();
     let binder = crate::tls13::handshake::psk_binder(alg, t.psk.as_bytes(), prior, &enc[..cut]);
@@ -166,7 +168,9 @@ impl ExpectServerHello {
         let mut resume12 = tls12::Offer::default();
         match session {
             Some(s) if s.expired(now) => {
-                cx.trace(TraceKind::State, || "resumption: the session has expired; full handshake".into());
+                cx.trace(TraceKind::State, || {
+                    "resumption: the session has expired; full handshake".into()
+                });
             }
             Some(ClientSession::Tls13(t)) if usable(t.suite, ProtocolVersion::TLSv1_3) => {
                 resume13 = Some(t);
@@ -180,7 +184,8 @@ impl ExpectServerHello {
             }
             Some(_) => {
                 cx.trace(TraceKind::State, || {
-                    "resumption: the session's version or suite is not enabled; full handshake".into()
+                    "resumption: the session's version or suite is not enabled; full handshake"
+                        .into()
                 });
             }
             None => {}
@@ -246,8 +251,14 @@ impl ExpectServerHello {
                 "resumption: offering a TLS 1.3 session ticket (pre_shared_key, psk_dhe_ke)".into()
             });
         } else if let Some(s) = &resume12.session {
-            let how = if s.ticket.is_empty() { "session id" } else { "session ticket" };
-            cx.trace(TraceKind::State, || format!("resumption: offering a TLS 1.2 {how}"));
+            let how = if s.ticket.is_empty() {
+                "session id"
+            } else {
+                "session ticket"
+            };
+            cx.trace(TraceKind::State, || {
+                format!("resumption: offering a TLS 1.2 {how}")
+            });
         }
         cx.client_random = random;
         cx.neg.sni = sni;
@@ -612,8 +623,10 @@ impl ExpectServerHello {
             raw,
             transcript,
             self.server_name,
-            &self.hello.session_id,
-            self.resume12,
+            tls12::Offer {
+                session_id: self.hello.session_id.clone(),
+                ..self.resume12
+            },
         )?;
         Ok(ClientState::Tls12(state))
     }

@@ -20,11 +20,11 @@ use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
 use crate::error::{CertErrorKind, Error};
+use crate::session::{ClientSession, ClientSession12};
 use crate::tls12::handshake::{
     Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
     server_key_exchange_input,
 };
-use crate::session::{ClientSession, ClientSession12};
 use crate::verify::{self, HandshakeSignatureValid, ServerCertVerified};
 
 /// The client's TLS 1.2 states.
@@ -55,6 +55,8 @@ pub(crate) struct Offer {
     pub(crate) session: Option<ClientSession12>,
     /// We sent the session_ticket extension (so a NewSessionTicket may come).
     pub(crate) ticket_ext: bool,
+    /// The legacy session id our ClientHello carried.
+    pub(crate) session_id: Vec<u8>,
 }
 
 /// What becomes a resumable session once the handshake completes.
@@ -114,7 +116,6 @@ impl State {
         raw: &[u8],
         mut transcript: TranscriptBuffer,
         server_name: Option<ServerName<'static>>,
-        our_session_id: &[u8],
         offer: Offer,
     ) -> Result<Self, Error> {
         // 1. No compression (RFC 5246 §7.4.1.3: one we offered; we offered only null).
@@ -126,7 +127,7 @@ impl State {
         }
         // 2. An echoed session id resumes the session we offered (RFC 5246 §7.4.1.3,
         //    RFC 5077 §3.4); echoing a random one would resume a session we never had.
-        let echoed = !sh.session_id.is_empty() && sh.session_id == our_session_id;
+        let echoed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
         let resumed = match offer.session {
             Some(sess) if echoed => Some(sess),
             _ if echoed => {

@@ -11,11 +11,11 @@ use crate::codec::handshake::{
 };
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
-use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::{CertErrorKind, Error};
+use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
 use crate::tls13::handshake::{self as hs, HandshakeKeys};
 use crate::tls13::key_schedule::ticket_psk;
 use crate::verify::{self, ServerCertVerified};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::codec::alert::AlertMessage;
 use crate::codec::enums::{
-    AlertDescription, AlertLevel, ContentType, HandshakeType, NamedGroup,
-    ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+    SignatureScheme,
 };
 use crate::codec::handshake::HandshakeMessage;
 use crate::config::Config;

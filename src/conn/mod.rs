@@ -193,7 +193,8 @@ impl Connection {
         }
         if self.io_started {
             return Err(Error::Usage(
-                "set_session must be called before the handshake starts (before any feed or send)".into(),
+                "set_session must be called before the handshake starts (before any feed or send)"
+                    .into(),
             ));
         }
         let session = crate::session::ClientSession::from_blob(blob)?;

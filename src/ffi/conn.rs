@@ -996,7 +996,11 @@ pub unsafe extern "C" fn ferrotls_conn_get_session(
                 if blob.len() > buf.len() {
                     return Err(Fail::new(
                         FERROTLS_ERR_BUFFER_TOO_SMALL,
-                        format!("the session needs {} bytes; the buffer holds {}", blob.len(), buf.len()),
+                        format!(
+                            "the session needs {} bytes; the buffer holds {}",
+                            blob.len(),
+                            buf.len()
+                        ),
                     ));
                 }
                 buf[..blob.len()].copy_from_slice(&blob);

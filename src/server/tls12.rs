@@ -11,6 +11,7 @@ use crate::codec::enums::{
     ProtocolVersion,
 };
 use crate::codec::extensions::ServerExtension;
+use crate::codec::handshake::NewSessionTicketTls12;
 use crate::codec::handshake::{
     CertificateRequestTls12, ClientHelloPayload, DigitallySigned, EcdheParams, HandshakeMessage,
     HandshakePayload, ServerHelloPayload, ServerKeyExchangeTls12,
@@ -22,12 +23,11 @@ use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
+use crate::session::ServerSession;
 use crate::tls12::handshake::{
     DOWNGRADE_TLS12, Tls12Secrets, decline_renegotiation, key_auth, receive_ccs,
     send_ccs_and_finished, server_key_exchange_input,
 };
-use crate::codec::handshake::NewSessionTicketTls12;
-use crate::session::ServerSession;
 use crate::verify::{self, ClientCertVerified};
 
 use super::hs::{choose_alpn, list};
@@ -613,8 +613,11 @@ fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<S
         None => "it is not ours (unknown, forged, tampered or from a retired key)",
         Some(s) if s.version != ProtocolVersion::TLSv1_2 => "it is for another protocol version",
         Some(s) if s.expired(now) => "it has expired",
-        Some(s) if !ch.cipher_suites.contains(&s.suite)
-            || !config.suites_for(ProtocolVersion::TLSv1_2).any(|x| x.suite == s.suite) =>
+        Some(s)
+            if !ch.cipher_suites.contains(&s.suite)
+                || !config
+                    .suites_for(ProtocolVersion::TLSv1_2)
+                    .any(|x| x.suite == s.suite) =>
         {
             "its cipher suite is no longer offered or enabled"
         }
@@ -627,7 +630,9 @@ fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<S
             "it has no client certificate, which we require"
         }
         Some(_) => {
-            cx.trace(TraceKind::State, || format!("resumption: the client's {how} is accepted"));
+            cx.trace(TraceKind::State, || {
+                format!("resumption: the client's {how} is accepted")
+            });
             return found;
         }
     };

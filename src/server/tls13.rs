@@ -3,27 +3,27 @@
 
 use pki_types::{CertificateDer, UnixTime};
 
+use crate::codec::enums::PskKeyExchangeMode;
 use crate::codec::enums::{HandshakeType, ProtocolVersion};
 use crate::codec::extensions::{CertReqExtension, KeyShareEntry, ServerExtension};
+use crate::codec::handshake::NewSessionTicketTls13;
 use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, CertificateRequestPayloadTls13, ClientHelloPayload,
     DigitallySigned, HandshakeMessage, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::codec::enums::PskKeyExchangeMode;
-use crate::codec::handshake::NewSessionTicketTls13;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
-use crate::crypto::hkdf::constant_time_eq;
-use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
-use crate::tls13::key_schedule::ticket_psk;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::Secret;
+use crate::crypto::hkdf::constant_time_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
+use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
 use crate::tls13::key_schedule::TrafficSecrets;
+use crate::tls13::key_schedule::ticket_psk;
 use crate::verify::{self, ClientCertVerified};
 
 use super::ServerState;
@@ -339,7 +339,11 @@ impl State {
 
 /// After the client's Finished: the configured number of NewSessionTickets (RFC 8446
 /// §4.6.1), each a sealed, self-contained session with its own PSK.
-fn send_tickets(cx: &mut Common, suite: &'static SuiteInfo, resumption: &Secret) -> Result<(), Error> {
+fn send_tickets(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    resumption: &Secret,
+) -> Result<(), Error> {
     let config = cx.config.clone();
     let Some(keys) = &config.ticket_keys else {
         return Ok(());
@@ -361,7 +365,9 @@ fn send_tickets(cx: &mut Common, suite: &'static SuiteInfo, resumption: &Secret)
             peer_certs: cx.neg.peer_certs.clone(),
         };
         let Some(ticket) = keys.seal(&session, now)? else {
-            cx.trace(TraceKind::State, || "session ticket: the session is too large to seal; none sent".into());
+            cx.trace(TraceKind::State, || {
+                "session ticket: the session is too large to seal; none sent".into()
+            });
             return Ok(());
         };
         let msg = HandshakeMessage {
@@ -440,6 +446,8 @@ pub(crate) fn choose_psk(
             return Ok(Some((i as u16, sess)));
         }
     }
-    cx.trace(TraceKind::State, || format!("resumption: {why}; full handshake"));
+    cx.trace(TraceKind::State, || {
+        format!("resumption: {why}; full handshake")
+    });
     Ok(None)
 }

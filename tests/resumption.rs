@@ -396,3 +396,68 @@ fn tls12_client_aborts_when_the_server_resumes_across_an_ems_change() {
     let (ce, _) = failing_handshake(&mut c, &mut srv);
     assert!(ce.unwrap().contains("RFC 7627"));
 }
+
+static C_NOW: AtomicU64 = AtomicU64::new(0);
+static S_NOW: AtomicU64 = AtomicU64::new(0);
+fn client_clock() -> u64 {
+    C_NOW.load(Ordering::SeqCst)
+}
+fn server_clock() -> u64 {
+    S_NOW.load(Ordering::SeqCst)
+}
+
+#[test]
+fn the_server_checks_ticket_expiry_and_age_itself() {
+    for v in [V12, V13] {
+        let pki = Pki::new("Skew CA");
+        let mut sb = server_builder(&pki, KeyType::P256);
+        sb.set_versions(v, v).unwrap();
+        sb.set_session_cache(0).unwrap();
+        sb.set_ticket_lifetime(100).unwrap();
+        sb.set_ticket_key_rotation(1000).unwrap();
+        sb.set_clock(server_clock);
+        let mut cb = client_builder(&pki);
+        cb.set_clock(client_clock);
+        let s = Setup {
+            client: cb.build().unwrap(),
+            server: sb.build().unwrap(),
+        };
+        let base = 3_000_000_000u64;
+        let at = |client_s: u64, server_s: u64| {
+            C_NOW.store(base + client_s * 1000, Ordering::SeqCst);
+            S_NOW.store(base + server_s * 1000, Ordering::SeqCst);
+        };
+        at(0, 0);
+        let (c1, _, _) = connect(&s);
+        let blob = c1.session().unwrap();
+        let resume = |want: &str| {
+            let mut c = Connection::new_client(s.client.clone(), Some("localhost")).unwrap();
+            c.set_session(&blob).unwrap();
+            let mut srv = Connection::new_server(s.server.clone()).unwrap();
+            let sent = traced(&mut srv);
+            handshake(&mut c, &mut srv).unwrap();
+            let t = sent.lock().unwrap().join("\n");
+            if want.is_empty() {
+                assert_eq!(
+                    srv.handshake_kind(),
+                    Some(HandshakeKind::Resumed),
+                    "{v}: {t}"
+                );
+            } else {
+                assert_full(&c, &srv);
+                assert!(t.contains(want), "{v}: want {want:?} in {t}");
+            }
+        };
+        // Small skew is tolerated.
+        at(20, 22);
+        resume("");
+        // The client's clock says 10 s, the server's 150 s: the ticket has expired.
+        at(10, 150);
+        resume("expired");
+        if v == V13 {
+            // TLS 1.3 also compares the obfuscated age with the server's view.
+            at(5, 40);
+            resume("ticket age differs");
+        }
+    }
+}

@@ -461,3 +461,48 @@ fn the_server_checks_ticket_expiry_and_age_itself() {
         }
     }
 }
+
+#[test]
+fn tls12_server_does_not_resume_across_an_ems_change() {
+    use ferrotls::codec::extensions::ClientExtension;
+    use ferrotls::codec::handshake::{HandshakeMessage, HandshakePayload};
+    // RFC 7627 §5.3: a session made with EMS, offered in a ClientHello without EMS, gets a
+    // full handshake. Our client always offers EMS, so strip it from its ClientHello.
+    let (_pki, s) = setup(V12, |b| {
+        b.set_ticket_lifetime(0).unwrap();
+        b.set_require_extended_master_secret(false);
+    });
+    let (c1, _, _) = connect(&s);
+    let blob = c1.session().unwrap();
+    let mut c = Connection::new_client(s.client.clone(), Some("localhost")).unwrap();
+    c.set_session(&blob).unwrap();
+    let rec = c.peek_outgoing().to_vec();
+    let mut msg = HandshakeMessage::read(&rec[5..], V12).unwrap();
+    let HandshakePayload::ClientHello(ch) = &mut msg.payload else {
+        panic!("not a ClientHello")
+    };
+    let sid = ch.session_id.clone();
+    ch.extensions
+        .retain(|e| !matches!(e, ClientExtension::ExtendedMasterSecret));
+    let body = msg.get_encoding();
+    let mut edited = vec![22, 3, 1];
+    edited.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    edited.extend_from_slice(&body);
+    let mut srv = Connection::new_server(s.server.clone()).unwrap();
+    let sent = traced(&mut srv);
+    srv.feed(&edited).unwrap();
+    let t = sent.lock().unwrap().join("\n");
+    assert!(t.contains("Extended Master Secret state differs"), "{t}");
+    assert!(sent_certificate(&sent), "a full handshake: {t}");
+    // And the server did not echo the session id.
+    let out = srv.peek_outgoing().to_vec();
+    let sh = HandshakeMessage::read(
+        &out[5..5 + usize::from(u16::from_be_bytes([out[3], out[4]]))],
+        V12,
+    )
+    .unwrap();
+    let HandshakePayload::ServerHello(sh) = sh.payload else {
+        panic!("not a ServerHello")
+    };
+    assert_ne!(sh.session_id, sid);
+}

@@ -286,6 +286,47 @@ static void progress(struct client *cl) {
     }
 }
 
+/* --sess-in: offer the saved session. A missing or unusable file means a full handshake. */
+static void load_session(ferrotls_conn *conn, const char *path) {
+    uint8_t buf[65536];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "%s: cannot read session file '%s': %s; doing a full handshake\n", PROG, path,
+                strerror(errno));
+        return;
+    }
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ferrotls_result r = ferrotls_conn_set_session(conn, buf, n);
+    if (r != FERROTLS_OK)
+        fprintf(stderr, "%s: session file '%s' not used: %s; doing a full handshake\n", PROG, path,
+                ferrotls_last_error_detail());
+}
+
+/* --sess-out: save the session (it holds the session's secret: the file is made 0600). */
+static void save_session(ferrotls_conn *conn, const char *path) {
+    size_t needed = 0;
+    ferrotls_result r = ferrotls_conn_get_session(conn, NULL, 0, &needed);
+    if (r == FERROTLS_ERR_NOT_FOUND) {
+        fprintf(stderr, "%s: no session to save: %s\n", PROG, ferrotls_last_error_detail());
+        return;
+    }
+    uint8_t *buf = malloc(needed);
+    if (buf == NULL || ferrotls_conn_get_session(conn, buf, needed, &needed) != FERROTLS_OK) {
+        fprintf(stderr, "%s: cannot get the session: %s\n", PROG, ferrotls_last_error_detail());
+        free(buf);
+        return;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+    if (f == NULL || fwrite(buf, 1, needed, f) != needed || fclose(f) != 0) {
+        fprintf(stderr, "%s: cannot write session file '%s': %s\n", PROG, path, strerror(errno));
+        if (f == NULL && fd >= 0)
+            close(fd);
+    }
+    free(buf);
+}
+
 /* Sends what the engine queued; returns 1 if some is left (socket full). */
 static int send_outgoing(struct client *cl) {
     for (;;) {
@@ -320,8 +361,6 @@ int main(int argc, char **argv) {
 
     signal(SIGPIPE, SIG_IGN);
     parse_options(argc, argv, &o);
-    if (o.sess_out != NULL || o.sess_in != NULL)
-        fprintf(stderr, "%s: session resumption is not supported yet; --sess-out/--sess-in ignored\n", PROG);
 
     ferrotls_config *cfg = build_config(&o);
     const char *name = o.servername != NULL ? o.servername : o.host;
@@ -332,6 +371,8 @@ int main(int argc, char **argv) {
         return EXIT_FAIL;
     }
     ferrotls_config_free(cfg); /* the connection holds its own reference */
+    if (o.sess_in != NULL)
+        load_session(cl.conn, o.sess_in);
     if (o.trace) {
         r = ferrotls_conn_set_trace_callback(cl.conn, trace_print, (void *)"[trace] ");
         if (r != FERROTLS_OK)
@@ -407,6 +448,8 @@ int main(int argc, char **argv) {
             }
         }
     }
+    if (o.sess_out != NULL)
+        save_session(cl.conn, o.sess_out);
     close(cl.fd);
     ferrotls_conn_free(cl.conn);
     return EXIT_OK;

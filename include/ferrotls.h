@@ -660,6 +660,22 @@ ferrotls_result ferrotls_config_builder_set_tls13_tickets(ferrotls_config_builde
                                                           uint32_t count);
 
 /**
+ * Size of the session cache; 0 turns it off. Server: TLS 1.2 sessions by session ID
+ * (default 256). Client: sessions by server name (default 256), so a later connection from
+ * the same configuration to the same name resumes on its own. Oldest entries go first.
+ */
+ferrotls_result ferrotls_config_builder_set_session_cache(ferrotls_config_builder *builder,
+                                                          size_t max_entries);
+
+/**
+ * Server: lifetime of session tickets (TLS 1.2 and 1.3) and cached sessions, in seconds
+ * (default 7200, at most 604800; 0 turns tickets off). The ticket key rotates with the same
+ * period; a ticket sealed two periods ago falls back to a full handshake.
+ */
+ferrotls_result ferrotls_config_builder_set_ticket_lifetime(ferrotls_config_builder *builder,
+                                                            uint32_t seconds);
+
+/**
  * Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`
  * (the default) refuses a legacy TLS 1.2 peer without it; `false` admits one.
  */
@@ -947,6 +963,28 @@ ferrotls_result ferrotls_conn_export_keying_material(const ferrotls_conn *conn,
                                                      size_t label_len,
                                                      const uint8_t *context,
                                                      size_t context_len);
+
+/**
+ * Client, before the handshake starts (before any bytes were taken or fed): resume the
+ * session in `blob` (from `ferrotls_conn_get_session`). A corrupt, truncated or foreign
+ * blob, or one for another server name, fails (USAGE or DECODE code, with a detail) and
+ * leaves the connection as it was, ready for a full handshake.
+ */
+ferrotls_result ferrotls_conn_set_session(ferrotls_conn *conn, const uint8_t *blob, size_t len);
+
+/**
+ * Client: copy the newest resumable session into `buf` (capacity `cap`); `*needed`
+ * (required) receives its size. `FERROTLS_ERR_BUFFER_TOO_SMALL` when `cap` is less (call
+ * with NULL, 0 to ask the size); `FERROTLS_ERR_NOT_FOUND` while there is none: a TLS 1.2
+ * session exists after the handshake if the server gave a session ID or ticket, a TLS 1.3
+ * session only after a NewSessionTicket arrived (after the handshake, with the server's
+ * first data: read before asking). The blob contains the session's secret: whoever holds it
+ * can resume the session, so store it like a private key.
+ */
+ferrotls_result ferrotls_conn_get_session(const ferrotls_conn *conn,
+                                          uint8_t *buf,
+                                          size_t cap,
+                                          size_t *needed);
 
 /**
  * Send a TLS 1.3 KeyUpdate; with `request_peer` ask the peer to update its keys too.

@@ -114,7 +114,16 @@ pub struct ConfigBuilder {
     tls13_tickets: u32,
     require_ems: bool,
     prefer_client_ciphers: bool,
+    session_cache: usize,
+    ticket_lifetime: u32,
+    ticket_rotation: Option<u32>,
+    clock: Option<fn() -> u64>,
 }
+
+/// Default size of the session cache (server: session IDs; client: server names).
+pub const DEFAULT_SESSION_CACHE: usize = 256;
+/// Default ticket lifetime and ticket-key rotation period, in seconds (2 hours).
+pub const DEFAULT_TICKET_LIFETIME: u32 = 7200;
 
 /// An immutable configuration, shared by every connection made from it.
 pub struct Config {
@@ -129,12 +138,20 @@ pub struct Config {
     pub(crate) verify: VerifyMode,
     pub(crate) keylog: Option<Arc<dyn KeyLog>>,
     pub(crate) buffer_limit: usize,
-    #[allow(dead_code)] // read by session resumption
     pub(crate) tls13_tickets: u32,
     /// Refuse TLS 1.2 peers without Extended Master Secret (RFC 7627).
     pub(crate) require_ems: bool,
     /// A TLS 1.2 server picks the client's most preferred suite instead of its own.
     pub(crate) prefer_client_ciphers: bool,
+    /// Seconds a ticket or cached session stays valid (0: no tickets).
+    pub(crate) ticket_lifetime: u32,
+    /// Server: sealing keys for tickets (absent when tickets are off).
+    pub(crate) ticket_keys: Option<crate::session::TicketKeys>,
+    /// Server: TLS 1.2 sessions by ID (absent when the cache is off).
+    pub(crate) server_cache: Option<crate::session::ServerCache>,
+    /// Client: sessions by server name (absent when the cache is off).
+    pub(crate) client_cache: Option<crate::session::ClientCache>,
+    clock: Option<fn() -> u64>,
 }
 
 fn version_rank(v: ProtocolVersion) -> Option<u8> {
@@ -167,6 +184,10 @@ impl ConfigBuilder {
             tls13_tickets: 2,
             require_ems: true,
             prefer_client_ciphers: false,
+            session_cache: DEFAULT_SESSION_CACHE,
+            ticket_lifetime: DEFAULT_TICKET_LIFETIME,
+            ticket_rotation: None,
+            clock: None,
         }
     }
 
@@ -433,6 +454,61 @@ impl ConfigBuilder {
         Ok(())
     }
 
+    /// Size of the session cache; 0 turns it off. A server keeps TLS 1.2 sessions by
+    /// session ID; a client keeps sessions by server name, so a later connection from the
+    /// same configuration resumes on its own. Oldest entries are evicted first.
+    pub fn set_session_cache(&mut self, max_entries: usize) -> Result<(), Error> {
+        if max_entries > 1_000_000 {
+            return Err(Error::Config(format!(
+                "a session cache of {max_entries} entries is too large (at most 1000000)"
+            )));
+        }
+        self.session_cache = max_entries;
+        Ok(())
+    }
+
+    /// Server: how long tickets (TLS 1.2 and 1.3) and cached sessions stay valid, in seconds
+    /// (at most 7 days; 0 turns tickets off). It is also the ticket-key rotation period,
+    /// unless [`Self::set_ticket_key_rotation`] says otherwise.
+    pub fn set_ticket_lifetime(&mut self, secs: u32) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::Usage(
+                "session tickets are issued by servers only".into(),
+            ));
+        }
+        if secs > crate::session::MAX_TICKET_LIFETIME {
+            return Err(Error::Config(format!(
+                "a ticket lifetime of {secs} s exceeds the 7 days RFC 8446 allows"
+            )));
+        }
+        self.ticket_lifetime = secs;
+        Ok(())
+    }
+
+    /// Server: replace the ticket key every `secs` seconds; the previous key still opens
+    /// tickets for one more period, older tickets fall back to a full handshake.
+    pub fn set_ticket_key_rotation(&mut self, secs: u32) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::Usage(
+                "session tickets are issued by servers only".into(),
+            ));
+        }
+        if secs == 0 {
+            return Err(Error::Config(
+                "the ticket key rotation period must be at least 1 s".into(),
+            ));
+        }
+        self.ticket_rotation = Some(secs);
+        Ok(())
+    }
+
+    /// Replace the clock (milliseconds since the Unix epoch) used for ticket ages, lifetimes
+    /// and key rotation. For tests.
+    #[doc(hidden)]
+    pub fn set_clock(&mut self, now_ms: fn() -> u64) {
+        self.clock = Some(now_ms);
+    }
+
     /// Whether TLS 1.2 requires Extended Master Secret (RFC 7627) from the peer (default
     /// true). Without it a TLS 1.2 session is open to the triple-handshake attack; turn this
     /// off only to talk to a legacy peer you cannot upgrade.
@@ -499,6 +575,17 @@ impl ConfigBuilder {
             tls13_tickets: self.tls13_tickets,
             require_ems: self.require_ems,
             prefer_client_ciphers: self.prefer_client_ciphers,
+            ticket_lifetime: self.ticket_lifetime,
+            ticket_keys: (self.role == Role::Server && self.ticket_lifetime > 0).then(|| {
+                crate::session::TicketKeys::new(
+                    self.ticket_rotation.unwrap_or(self.ticket_lifetime),
+                )
+            }),
+            server_cache: (self.role == Role::Server && self.session_cache > 0)
+                .then(|| crate::session::ServerCache::new(self.session_cache)),
+            client_cache: (self.role == Role::Client && self.session_cache > 0)
+                .then(|| crate::session::ClientCache::new(self.session_cache)),
+            clock: self.clock,
         }))
     }
 }
@@ -573,6 +660,12 @@ impl Config {
     #[doc(hidden)]
     pub fn cached_verifications(&self) -> usize {
         self.roots.verified.len()
+    }
+
+    /// Now, in milliseconds since the Unix epoch (the test clock when one is set).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock
+            .map_or_else(crate::session::system_now_ms, |f| f())
     }
 
     /// Emit a key-log line when a sink is configured.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod ffi;
 pub mod record;
 mod server;
+pub(crate) mod session;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;

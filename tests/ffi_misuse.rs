@@ -758,3 +758,72 @@ fn fd_mode_nonblocking_wants_read_then_eof_fails() {
         libc::close(fds[0]);
     }
 }
+
+#[test]
+fn session_calls_misused() {
+    let (cfg, conn) = client_conn();
+    let mut needed = 7usize;
+    let mut buf = [0u8; 16];
+    // SAFETY: live handles; buffers valid for their stated sizes.
+    unsafe {
+        assert_eq!(
+            ferrotls_conn_get_session(conn, buf.as_mut_ptr(), buf.len(), &mut needed),
+            FERROTLS_ERR_NOT_FOUND
+        );
+        assert!(detail().contains("no resumable session"));
+        assert_eq!(
+            ferrotls_conn_get_session(conn, buf.as_mut_ptr(), buf.len(), null_mut()),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            ferrotls_conn_set_session(conn, null(), 3),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        let r = ferrotls_conn_set_session(conn, b"not a session".as_ptr(), 13);
+        assert_ne!(r, FERROTLS_OK);
+        assert!(
+            detail().contains("not a ferrotls session blob"),
+            "{}",
+            detail()
+        );
+        // The connection is still usable for a full handshake.
+        assert!(ferrotls_conn_outgoing_len(conn) > 0);
+        assert_eq!(ferrotls_conn_handshake_kind(conn), 0);
+
+        let scfg = config(FERROTLS_ROLE_SERVER);
+        let mut sconn = null_mut();
+        assert_eq!(ferrotls_conn_new_server(scfg, &mut sconn), FERROTLS_OK);
+        assert_eq!(
+            ferrotls_conn_set_session(sconn, b"x".as_ptr(), 1),
+            FERROTLS_ERR_WRONG_ROLE
+        );
+        let cb = builder(FERROTLS_ROLE_CLIENT);
+        assert_eq!(
+            ferrotls_config_builder_set_ticket_lifetime(cb, 10),
+            FERROTLS_ERR_WRONG_ROLE
+        );
+        assert_eq!(
+            ferrotls_config_builder_set_session_cache(cb, 0),
+            FERROTLS_OK
+        );
+        assert_eq!(
+            ferrotls_config_builder_set_session_cache(null_mut(), 0),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        ferrotls_config_builder_free(cb);
+        let sb = builder(FERROTLS_ROLE_SERVER);
+        assert_ne!(
+            ferrotls_config_builder_set_ticket_lifetime(sb, 8 * 24 * 3600),
+            FERROTLS_OK
+        );
+        assert_eq!(
+            ferrotls_config_builder_set_ticket_lifetime(sb, 60),
+            FERROTLS_OK
+        );
+        ferrotls_config_builder_free(sb);
+        ferrotls_conn_free(sconn);
+        ferrotls_config_free(scfg);
+        ferrotls_conn_free(conn);
+        ferrotls_config_free(cfg);
+    }
+}

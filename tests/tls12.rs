@@ -550,7 +550,7 @@ fn client_refuses_old_versions_and_bad_server_hellos() {
     // An extension we never offered.
     let (mut c, _) = client_hello_of(&config);
     let mut exts = tls12_extensions(true);
-    exts.push(ServerExtension::SessionTicketAck);
+    exts.push(ServerExtension::EarlyData);
     let err = c
         .feed(&server_hello_record(V12, [1; 32], SUITE12, exts))
         .unwrap_err();

@@ -7,7 +7,7 @@ use crate::codec::enums::{
     CipherSuite, Compression, ECPointFormat, HandshakeType, NamedGroup, ProtocolVersion,
     PskKeyExchangeMode,
 };
-use crate::codec::extensions::{ClientExtension, KeyShareEntry};
+use crate::codec::extensions::{ClientExtension, KeyShareEntry, OfferedPsks, PskIdentity};
 use crate::codec::handshake::{
     ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload,
     ServerHelloPayload,
@@ -18,6 +18,7 @@ use crate::crypto::hash::{Transcript, TranscriptBuffer};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::{rand, suites};
 use crate::error::Error;
+use crate::session::{ClientSession, ClientSession13};
 
 use super::ClientState;
 use super::{tls12, tls13};
@@ -43,6 +44,49 @@ pub(crate) struct ExpectServerHello {
     /// Set after a HelloRetryRequest: the suite it chose, which ServerHello must repeat.
     retried_suite: Option<CipherSuite>,
     sent_ccs: bool,
+    /// The TLS 1.3 ticket offered in pre_shared_key.
+    resume13: Option<ClientSession13>,
+    /// The TLS 1.2 session offered (by session id or ticket), and whether we sent the
+    /// session_ticket extension.
+    resume12: tls12::Offer,
+}
+
+/// Put the PSK binder into the ClientHello's pre_shared_key extension (which ends it).
+fn bind_psk(
+    hello: &mut ClientHelloPayload,
+    t: &ClientSession13,
+    prior: Option<&Transcript>,
+) -> Result<(), Error> {
+    let alg = suites::lookup(t.suite)
+        .ok_or_else(|| Error::Internal("a ticket for an unknown suite".into()))?
+        .hash;
+    let enc = HandshakeMessage {
+        typ: HandshakeType::ClientHello,
+        payload: HandshakePayload::ClientHello(hello.clone()),
+    }
+    .get_encoding();
+    let Some(ClientExtension::PreSharedKey(psks)) = hello.extensions.last_mut() else {
+        return Err(Error::Internal(
+            "pre_shared_key is not the last extension".into(),
+        ));
+    };
+    let cut = enc.len() - psks.binders_encoded_len();
+    let binder = crate::tls13::handshake::psk_binder(alg, t.psk.as_bytes(), prior, &enc[..cut]);
+    psks.binders = vec![binder.as_ref().to_vec()];
+    Ok(())
+}
+
+/// The pre_shared_key extension for a ticket, with a placeholder binder.
+fn psk_extension(t: &ClientSession13, now_ms: u64) -> ClientExtension {
+    let hash_len = suites::lookup(t.suite).map_or(32, |s| s.hash.output_len());
+    let age = now_ms.saturating_sub(t.created_ms) as u32;
+    ClientExtension::PreSharedKey(OfferedPsks {
+        identities: vec![PskIdentity {
+            identity: t.ticket.clone(),
+            obfuscated_ticket_age: age.wrapping_add(t.age_add),
+        }],
+        binders: vec![vec![0; hash_len]],
+    })
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
@@ -55,8 +99,13 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 
 impl ExpectServerHello {
     /// Step One: build and send the ClientHello.
-    pub(crate) fn start(cx: &mut Common, server_name: Option<&str>) -> Result<Self, Error> {
+    pub(crate) fn start(
+        cx: &mut Common,
+        server_name: Option<&str>,
+        session: Option<ClientSession>,
+    ) -> Result<Self, Error> {
         let config = cx.config.clone();
+        cx.resume_name = server_name.map(str::to_owned);
         let server_name = match server_name {
             Some(n) => Some(
                 ServerName::try_from(n)
@@ -103,7 +152,44 @@ impl ExpectServerHello {
         let random: [u8; 32] = rand::random_array()?;
         // A non-empty legacy session id puts the peer in middlebox-compatibility mode
         // (RFC 8446 Appendix D.4); a TLS 1.2 server just does not find it and starts afresh.
-        let session_id = rand::random_array::<32>()?.to_vec();
+        let mut session_id = rand::random_array::<32>()?.to_vec();
+
+        // A session to resume: the one given, else one from the cache for this name.
+        let now = config.now_ms();
+        let resume_name = cx.resume_name.clone();
+        let session = session.or_else(|| {
+            let (cache, name) = (config.client_cache.as_ref()?, resume_name.as_deref()?);
+            cache.take(name, now)
+        });
+        let usable = |suite: CipherSuite, v: ProtocolVersion| {
+            config.allows(v) && config.suites_for(v).any(|s| s.suite == suite)
+        };
+        let mut resume13 = None;
+        let mut resume12 = tls12::Offer::default();
+        match session {
+            Some(s) if s.expired(now) => {
+                cx.trace(TraceKind::State, || {
+                    "resumption: the session has expired; full handshake".into()
+                });
+            }
+            Some(ClientSession::Tls13(t)) if usable(t.suite, ProtocolVersion::TLSv1_3) => {
+                resume13 = Some(t);
+            }
+            Some(ClientSession::Tls12(t)) if usable(t.suite, ProtocolVersion::TLSv1_2) => {
+                // RFC 5077 §3.4: with a ticket, a fresh session id detects the resumption.
+                if t.ticket.is_empty() {
+                    session_id = t.session_id.clone();
+                }
+                resume12.session = Some(t);
+            }
+            Some(_) => {
+                cx.trace(TraceKind::State, || {
+                    "resumption: the session's version or suite is not enabled; full handshake"
+                        .into()
+                });
+            }
+            None => {}
+        }
         let mut extensions = Vec::new();
         if let Some(name) = &sni {
             extensions.push(ClientExtension::ServerName(name.clone()));
@@ -124,6 +210,16 @@ impl ExpectServerHello {
             extensions.push(ClientExtension::ExtendedMasterSecret);
             // RFC 5746 §3.4: an empty renegotiation_info on every initial handshake.
             extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
+            // RFC 5077: our ticket, or an empty one to ask for a ticket.
+            if config.client_cache.is_some() || resume12.session.is_some() {
+                let ticket = resume12
+                    .session
+                    .as_ref()
+                    .map(|s| s.ticket.clone())
+                    .unwrap_or_default();
+                extensions.push(ClientExtension::SessionTicket(ticket));
+                resume12.ticket_ext = true;
+            }
         }
         if offer13 {
             extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
@@ -137,7 +233,11 @@ impl ExpectServerHello {
         if !config.alpn.is_empty() {
             extensions.push(ClientExtension::Alpn(config.alpn.clone()));
         }
-        let hello = ClientHelloPayload {
+        // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers all before it.
+        if let Some(t) = &resume13 {
+            extensions.push(psk_extension(t, now));
+        }
+        let mut hello = ClientHelloPayload {
             legacy_version: ProtocolVersion::TLSv1_2,
             random,
             session_id,
@@ -145,6 +245,21 @@ impl ExpectServerHello {
             compression_methods: vec![Compression::Null],
             extensions,
         };
+        if let Some(t) = &resume13 {
+            bind_psk(&mut hello, t, None)?;
+            cx.trace(TraceKind::State, || {
+                "resumption: offering a TLS 1.3 session ticket (pre_shared_key, psk_dhe_ke)".into()
+            });
+        } else if let Some(s) = &resume12.session {
+            let how = if s.ticket.is_empty() {
+                "session id"
+            } else {
+                "session ticket"
+            };
+            cx.trace(TraceKind::State, || {
+                format!("resumption: offering a TLS 1.2 {how}")
+            });
+        }
         cx.client_random = random;
         cx.neg.sni = sni;
         cx.record_version = 0x0301;
@@ -165,6 +280,8 @@ impl ExpectServerHello {
             versions,
             retried_suite: None,
             sent_ccs: false,
+            resume13,
+            resume12,
         })
     }
 
@@ -291,15 +408,33 @@ impl ExpectServerHello {
             group: self.kx.group(),
             payload: self.kx.public_key().to_vec(),
         };
-        self.hello
-            .extensions
-            .retain(|e| !matches!(e, ClientExtension::KeyShare(_) | ClientExtension::Cookie(_)));
-        // key_share goes back where it was; the cookie comes last (no pre_shared_key here).
+        self.hello.extensions.retain(|e| {
+            !matches!(
+                e,
+                ClientExtension::KeyShare(_)
+                    | ClientExtension::Cookie(_)
+                    | ClientExtension::PreSharedKey(_)
+            )
+        });
+        // key_share goes back where it was; then the cookie; pre_shared_key last.
         self.hello
             .extensions
             .push(ClientExtension::KeyShare(vec![share]));
         if let Some(c) = cookie {
             self.hello.extensions.push(ClientExtension::Cookie(c));
+        }
+        // A ticket stays on offer only if its hash matches the suite the server chose.
+        if self
+            .resume13
+            .as_ref()
+            .is_some_and(|t| suites::lookup(t.suite).map(|s| s.hash) != Some(suite.hash))
+        {
+            self.resume13 = None;
+        }
+        if let Some(t) = &self.resume13 {
+            let now = cx.config.now_ms();
+            self.hello.extensions.push(psk_extension(t, now));
+            bind_psk(&mut self.hello, t, Some(&transcript))?;
         }
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
         self.sent_ccs = true;
@@ -353,7 +488,10 @@ impl ExpectServerHello {
         //    ServerHello (RFC 8446 §4.2).
         for ext in &sh.extensions {
             use crate::codec::extensions::ServerExtension as S;
-            if !matches!(ext, S::KeyShare(_) | S::SupportedVersions(_)) {
+            if !matches!(
+                ext,
+                S::KeyShare(_) | S::SupportedVersions(_) | S::PreSharedKey(_)
+            ) {
                 return Err(Error::UnsupportedExtension(format!(
                     "the ServerHello carries {}, which we did not offer or which does not belong there",
                     crate::codec::extensions::HasExtType::ext_type(ext)
@@ -373,6 +511,25 @@ impl ExpectServerHello {
         }
         let group: NamedGroup = share.group;
         let shared = self.kx.complete(&share.payload)?;
+        // 5. A PSK the server accepted must be the one we offered, with the suite's hash
+        //    (RFC 8446 §4.2.11).
+        let resumed = match (sh.psk_index(), self.resume13) {
+            (None, _) => None,
+            (Some(0), Some(t)) if suites::lookup(t.suite).map(|s| s.hash) == Some(suite.hash) => {
+                Some(t)
+            }
+            (Some(0), Some(t)) => {
+                return Err(Error::IllegalParameter(format!(
+                    "the server accepted our ticket (a {} session) with {}, whose hash differs",
+                    t.suite, suite.suite
+                )));
+            }
+            (Some(i), _) => {
+                return Err(Error::IllegalParameter(format!(
+                    "the server selected PSK identity {i}, which we did not offer"
+                )));
+            }
+        };
 
         cx.neg.version = Some(ProtocolVersion::TLSv1_3);
         cx.neg.suite = Some(suite);
@@ -392,11 +549,18 @@ impl ExpectServerHello {
         let keys = crate::tls13::handshake::start_handshake_keys(
             cx,
             suite,
+            resumed.as_ref().map(|t| t.psk.as_bytes()),
             shared.as_bytes(),
             &transcript,
         )?;
         Ok(ClientState::Tls13(
-            tls13::State::expect_encrypted_extensions(suite, keys, transcript, self.server_name),
+            tls13::State::expect_encrypted_extensions(
+                suite,
+                keys,
+                transcript,
+                self.server_name,
+                resumed,
+            ),
         ))
     }
 
@@ -459,7 +623,10 @@ impl ExpectServerHello {
             raw,
             transcript,
             self.server_name,
-            &self.hello.session_id,
+            tls12::Offer {
+                session_id: self.hello.session_id.clone(),
+                ..self.resume12
+            },
         )?;
         Ok(ClientState::Tls12(state))
     }

@@ -19,9 +19,13 @@ pub(crate) enum ClientState {
 
 impl ClientState {
     /// Send Step One (ClientHello) and wait for the ServerHello.
-    pub(crate) fn start(cx: &mut Common, server_name: Option<&str>) -> Result<Self, Error> {
+    pub(crate) fn start(
+        cx: &mut Common,
+        server_name: Option<&str>,
+        session: Option<crate::session::ClientSession>,
+    ) -> Result<Self, Error> {
         Ok(Self::ExpectServerHello(Box::new(
-            hs::ExpectServerHello::start(cx, server_name)?,
+            hs::ExpectServerHello::start(cx, server_name, session)?,
         )))
     }
 

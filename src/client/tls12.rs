@@ -20,6 +20,7 @@ use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
 use crate::error::{CertErrorKind, Error};
+use crate::session::{ClientSession, ClientSession12};
 use crate::tls12::handshake::{
     Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
     server_key_exchange_input,
@@ -45,6 +46,27 @@ pub(crate) struct Shared {
     transcript: TranscriptBuffer,
     server_random: [u8; 32],
     ems: bool,
+    pending: Pending,
+}
+
+/// The TLS 1.2 session the client offered.
+#[derive(Default)]
+pub(crate) struct Offer {
+    pub(crate) session: Option<ClientSession12>,
+    /// We sent the session_ticket extension (so a NewSessionTicket may come).
+    pub(crate) ticket_ext: bool,
+    /// The legacy session id our ClientHello carried.
+    pub(crate) session_id: Vec<u8>,
+}
+
+/// What becomes a resumable session once the handshake completes.
+struct Pending {
+    session_id: Vec<u8>,
+    /// The server promised a NewSessionTicket.
+    ticket_ack: bool,
+    ticket: Option<(Vec<u8>, u32)>,
+    /// The session being resumed (abbreviated handshake).
+    resumed: Option<ClientSession12>,
 }
 
 /// Step Three: the server's certificate chain.
@@ -71,16 +93,18 @@ pub(crate) struct ExpectServerHelloDone {
     _signature: HandshakeSignatureValid,
 }
 
-/// Step Eleven: the server's ChangeCipherSpec.
+/// Step Eleven: the server's ChangeCipherSpec (after a NewSessionTicket, if promised).
 pub(crate) struct ExpectCcs {
     secrets: Tls12Secrets,
     transcript: TranscriptBuffer,
+    pending: Pending,
 }
 
 /// Step Eleven: the server's Finished.
 pub(crate) struct ExpectFinished {
     secrets: Tls12Secrets,
     transcript: TranscriptBuffer,
+    pending: Pending,
 }
 
 impl State {
@@ -92,7 +116,7 @@ impl State {
         raw: &[u8],
         mut transcript: TranscriptBuffer,
         server_name: Option<ServerName<'static>>,
-        our_session_id: &[u8],
+        offer: Offer,
     ) -> Result<Self, Error> {
         // 1. No compression (RFC 5246 §7.4.1.3: one we offered; we offered only null).
         if sh.compression_method != Compression::Null {
@@ -101,16 +125,31 @@ impl State {
                 sh.compression_method
             )));
         }
-        // 2. Echoing our random session id would be a resumption we never asked for.
-        if !sh.session_id.is_empty() && sh.session_id == our_session_id {
-            return Err(Error::IllegalParameter(
-                "the server echoed our session id, resuming a session we never had".into(),
-            ));
+        // 2. An echoed session id resumes the session we offered (RFC 5246 §7.4.1.3,
+        //    RFC 5077 §3.4); echoing a random one would resume a session we never had.
+        let echoed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
+        let resumed = match offer.session {
+            Some(sess) if echoed => Some(sess),
+            _ if echoed => {
+                return Err(Error::IllegalParameter(
+                    "the server echoed our session id, resuming a session we never had".into(),
+                ));
+            }
+            _ => None,
+        };
+        if let Some(sess) = &resumed
+            && sess.suite != suite.suite
+        {
+            return Err(Error::IllegalParameter(format!(
+                "the server resumed our {} session with cipher suite {}",
+                sess.suite, suite.suite
+            )));
         }
         // 3. Extensions: only answers to what we offered (RFC 5246 §7.4.1.4).
         let config = cx.config.clone();
         let mut ems = false;
         let mut alpn = None;
+        let mut ticket_ack = false;
         for ext in &sh.extensions {
             match ext {
                 ServerExtension::ExtendedMasterSecret => ems = true,
@@ -141,6 +180,7 @@ impl State {
                     alpn = Some(p.clone());
                 }
                 ServerExtension::ServerNameAck if cx.neg.sni.is_some() => {}
+                ServerExtension::SessionTicketAck if offer.ticket_ext => ticket_ack = true,
                 other => {
                     return Err(Error::UnsupportedExtension(format!(
                         "the TLS 1.2 ServerHello carries {}, which we did not offer or which does not belong there",
@@ -158,9 +198,49 @@ impl State {
                     .into(),
             ));
         }
+        // 5. RFC 7627 §5.3: a resumption must keep the session's Extended Master Secret state.
+        if let Some(sess) = &resumed
+            && sess.ems != ems
+        {
+            return Err(Error::HandshakeFailure(format!(
+                "the server resumed a session {} Extended Master Secret in a handshake {} it \
+                 (RFC 7627 §5.3 forbids both)",
+                if sess.ems { "with" } else { "without" },
+                if ems { "with" } else { "without" }
+            )));
+        }
         cx.neg.version = Some(ProtocolVersion::TLSv1_2);
         cx.neg.suite = Some(suite);
         cx.neg.alpn = alpn;
+        let pending = Pending {
+            session_id: sh.session_id.clone(),
+            ticket_ack,
+            ticket: None,
+            resumed: None,
+        };
+        if let Some(sess) = resumed {
+            // Abbreviated handshake (RFC 5246 §7.3): the master secret is the session's; the
+            // server's ChangeCipherSpec and Finished come next, then ours.
+            transcript.add(raw);
+            cx.neg.peer_certs = sess.peer_certs.clone();
+            cx.neg.kind = Some(crate::conn::HandshakeKind::Resumed);
+            cx.trace(TraceKind::State, || {
+                format!(
+                    "abbreviated handshake (resumed session): TLSv1.2, {}; no Steps Three to \
+                     Ten, the server's Step Eleven comes first",
+                    suite.suite
+                )
+            });
+            let secrets = Tls12Secrets::from_master(cx, suite, sess.master.clone(), sh.random, ems);
+            return Ok(Self::Ccs(Box::new(ExpectCcs {
+                secrets,
+                transcript,
+                pending: Pending {
+                    resumed: Some(sess),
+                    ..pending
+                },
+            })));
+        }
         cx.trace(TraceKind::Negotiated, || {
             format!(
                 "negotiated: TLSv1.2, {}, Extended Master Secret {}",
@@ -175,6 +255,7 @@ impl State {
                 transcript,
                 server_random: sh.random,
                 ems,
+                pending,
             },
             server_name,
         })))
@@ -202,6 +283,7 @@ impl State {
                 return Ok(Self::Finished(Box::new(ExpectFinished {
                     secrets: s.secrets,
                     transcript: s.transcript,
+                    pending: s.pending,
                 })));
             }
             (_, Incoming::ChangeCipherSpec) => {
@@ -241,13 +323,30 @@ impl State {
                 Self::CertificateRequestOrDone(s) | Self::ServerHelloDone(s),
                 HandshakePayload::ServerHelloDone,
             ) => s.handle(cx, raw),
+            (Self::Ccs(mut s), HandshakePayload::NewSessionTicketTls12(t))
+                if s.pending.ticket_ack && s.pending.ticket.is_none() =>
+            {
+                // RFC 5077 §3.3: the ticket comes before the server's ChangeCipherSpec.
+                s.transcript.add(raw);
+                cx.trace(TraceKind::State, || {
+                    format!("session ticket received ({} bytes)", t.ticket.len())
+                });
+                s.pending.ticket = Some((t.ticket, t.lifetime_hint));
+                Ok(Self::Ccs(s))
+            }
             (Self::Finished(s), HandshakePayload::Finished(f)) => {
                 let ExpectFinished {
                     secrets,
                     mut transcript,
+                    pending,
                 } = *s;
                 secrets.check_finished(false, &transcript, &f)?;
                 transcript.add(raw);
+                if pending.resumed.is_some() {
+                    // Abbreviated handshake: our ChangeCipherSpec and Finished come last.
+                    send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+                }
+                save_session(cx, &secrets, pending);
                 secrets.complete(cx);
                 Ok(Self::Traffic)
             }
@@ -409,6 +508,7 @@ impl ExpectServerHelloDone {
         Ok(State::Ccs(Box::new(ExpectCcs {
             secrets,
             transcript: s.transcript,
+            pending: s.pending,
         })))
     }
 }
@@ -458,4 +558,36 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
         .map(|i| i.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Keep the session for a later resumption when the server gave us a way back (a session
+/// id or a ticket); a resumed session keeps its age unless a new ticket came.
+fn save_session(cx: &mut Common, secrets: &Tls12Secrets, p: Pending) {
+    let now = cx.config.now_ms();
+    let (created_ms, mut lifetime, mut ticket) = match &p.resumed {
+        Some(s) => (s.created_ms, s.lifetime, s.ticket.clone()),
+        None => (now, crate::config::DEFAULT_TICKET_LIFETIME, Vec::new()),
+    };
+    let fresh_ticket = p.ticket.is_some();
+    if let Some((t, hint)) = p.ticket {
+        ticket = t;
+        if hint > 0 {
+            lifetime = hint.min(crate::session::MAX_TICKET_LIFETIME);
+        }
+    }
+    if p.session_id.is_empty() && ticket.is_empty() {
+        return;
+    }
+    let session = ClientSession12 {
+        suite: secrets.suite.suite,
+        master: secrets.master().clone(),
+        ems: secrets.ems,
+        session_id: p.session_id,
+        ticket,
+        server_name: cx.resume_name.clone(),
+        peer_certs: cx.neg.peer_certs.clone(),
+        created_ms: if fresh_ticket { now } else { created_ms },
+        lifetime,
+    };
+    cx.save_session(ClientSession::Tls12(session));
 }

@@ -10,17 +10,15 @@ use crate::codec::handshake::{
     NewSessionTicketTls13,
 };
 use crate::config::VerifyMode;
-use crate::conn::{Common, Incoming, Tls13Ticket, TraceKind};
+use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::{CertErrorKind, Error};
+use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
 use crate::tls13::handshake::{self as hs, HandshakeKeys};
 use crate::tls13::key_schedule::ticket_psk;
 use crate::verify::{self, ServerCertVerified};
-
-/// Tickets a client keeps per connection; later ones replace the oldest.
-const MAX_TICKETS: usize = 8;
 
 /// The client's TLS 1.3 states.
 pub(crate) enum State {
@@ -40,7 +38,17 @@ pub(crate) struct Shared {
     server_name: Option<ServerName<'static>>,
 }
 
-pub(crate) struct ExpectEncryptedExtensions(Shared);
+pub(crate) struct ExpectEncryptedExtensions {
+    s: Shared,
+    /// The ticket the server accepted: an abbreviated handshake.
+    resumed: Option<ClientSession13>,
+}
+
+/// How the server proved itself: a signature over the transcript, or the resumed PSK.
+enum ServerAuth {
+    Signed(#[allow(dead_code)] verify::HandshakeSignatureValid),
+    Resumed,
+}
 
 pub(crate) struct ExpectCertificate {
     s: Shared,
@@ -59,7 +67,7 @@ pub(crate) struct ExpectCertificateVerify {
 pub(crate) struct ExpectFinished {
     s: Shared,
     cert_request: Option<(Vec<u8>, Vec<SignatureScheme>)>,
-    _signature: verify::HandshakeSignatureValid,
+    _auth: ServerAuth,
 }
 
 pub(crate) struct Traffic {
@@ -80,13 +88,17 @@ impl State {
         keys: HandshakeKeys,
         transcript: Transcript,
         server_name: Option<ServerName<'static>>,
+        resumed: Option<ClientSession13>,
     ) -> Self {
-        Self::EncryptedExtensions(Box::new(ExpectEncryptedExtensions(Shared {
-            suite,
-            keys,
-            transcript,
-            server_name,
-        })))
+        Self::EncryptedExtensions(Box::new(ExpectEncryptedExtensions {
+            s: Shared {
+                suite,
+                keys,
+                transcript,
+                server_name,
+            },
+            resumed,
+        }))
     }
 
     pub(crate) fn step(&self) -> &'static str {
@@ -150,7 +162,7 @@ fn msg_name(t: HandshakeType) -> String {
 
 impl ExpectEncryptedExtensions {
     fn handle(self, cx: &mut Common, exts: &[ServerExtension], raw: &[u8]) -> Result<State, Error> {
-        let mut s = self.0;
+        let mut s = self.s;
         for ext in exts {
             match ext {
                 ServerExtension::Alpn(proto) => {
@@ -174,6 +186,22 @@ impl ExpectEncryptedExtensions {
             }
         }
         s.transcript.add(raw);
+        if let Some(t) = self.resumed {
+            // Abbreviated handshake: the PSK authenticates the server (RFC 8446 §2.2); no
+            // Certificate, CertificateVerify or CertificateRequest follows.
+            cx.neg.peer_certs = t.peer_certs;
+            cx.neg.kind = Some(HandshakeKind::Resumed);
+            cx.trace(TraceKind::State, || {
+                "abbreviated handshake (resumed session): the server accepted our ticket; no \
+                 Step Three (ServerCertificate) or CertificateVerify follows"
+                    .into()
+            });
+            return Ok(State::Finished(Box::new(ExpectFinished {
+                s,
+                cert_request: None,
+                _auth: ServerAuth::Resumed,
+            })));
+        }
         Ok(State::CertificateOrRequest(Box::new(ExpectCertificate {
             s,
             cert_request: None,
@@ -266,7 +294,7 @@ impl ExpectCertificateVerify {
         Ok(State::Finished(Box::new(ExpectFinished {
             s,
             cert_request,
-            _signature: proof,
+            _auth: ServerAuth::Signed(proof),
         })))
     }
 }
@@ -372,25 +400,19 @@ impl Traffic {
             return; // the server says: do not use this ticket
         }
         let psk = ticket_psk(self.suite.hash, self.resumption.as_bytes(), &t.nonce);
-        let received_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        if cx.tickets.len() >= MAX_TICKETS {
-            cx.tickets.remove(0);
-        }
-        cx.tickets.push(Tls13Ticket {
+        let session = ClientSession13 {
             suite: self.suite.suite,
             psk,
             ticket: t.ticket.clone(),
-            lifetime: t.lifetime.min(7 * 24 * 3600),
             age_add: t.age_add,
-            received_at,
-            server_name: cx.neg.sni.clone(),
-        });
-        let n = cx.tickets.len();
+            server_name: cx.resume_name.clone(),
+            peer_certs: cx.neg.peer_certs.clone(),
+            created_ms: cx.config.now_ms(),
+            lifetime: t.lifetime.min(MAX_TICKET_LIFETIME),
+        };
+        cx.save_session(ClientSession::Tls13(session));
         cx.trace(TraceKind::State, || {
-            format!("session ticket stored ({n} held)")
+            format!("session ticket stored (lifetime {} s)", t.lifetime)
         });
     }
 }

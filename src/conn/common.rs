@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::codec::alert::AlertMessage;
 use crate::codec::enums::{
-    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup,
-    ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+    SignatureScheme,
 };
 use crate::codec::handshake::HandshakeMessage;
 use crate::config::Config;
@@ -41,18 +41,6 @@ pub(crate) struct Negotiated {
     pub(crate) sni: Option<String>,
     pub(crate) peer_certs: Vec<Vec<u8>>,
     pub(crate) kind: Option<HandshakeKind>,
-}
-
-/// A TLS 1.3 session ticket the client received, kept for a later resumption.
-#[allow(dead_code)] // consumed by session resumption
-pub(crate) struct Tls13Ticket {
-    pub(crate) suite: CipherSuite,
-    pub(crate) psk: Secret,
-    pub(crate) ticket: Vec<u8>,
-    pub(crate) lifetime: u32,
-    pub(crate) age_add: u32,
-    pub(crate) received_at: u64,
-    pub(crate) server_name: Option<String>,
 }
 
 /// TLS 1.3 application traffic secrets, kept for KeyUpdate.
@@ -99,7 +87,10 @@ pub(crate) struct Common {
     pub(crate) handshake_complete: bool,
     pub(crate) exporter: Option<Exporter>,
     pub(crate) app_secrets: Option<AppSecrets>,
-    pub(crate) tickets: Vec<Tls13Ticket>,
+    /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
+    pub(crate) latest_session: Option<crate::session::ClientSession>,
+    /// Client: the name sessions are filed under (the server name as given).
+    pub(crate) resume_name: Option<String>,
     /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
     /// for compatibility with old middleboxes, RFC 8446 §5.1).
     pub(crate) record_version: u16,
@@ -128,7 +119,8 @@ impl Common {
             handshake_complete: false,
             exporter: None,
             app_secrets: None,
-            tickets: Vec::new(),
+            latest_session: None,
+            resume_name: None,
             record_version: 0x0303,
             last_alert: None,
             sent_no_client_cert: false,
@@ -141,6 +133,14 @@ impl Common {
 
     pub(crate) fn is_tls12(&self) -> bool {
         self.neg.version == Some(ProtocolVersion::TLSv1_2)
+    }
+
+    /// Client: keep a resumable session, for `Connection::session` and the config's cache.
+    pub(crate) fn save_session(&mut self, s: crate::session::ClientSession) {
+        if let (Some(cache), Some(name)) = (&self.config.client_cache, &self.resume_name) {
+            cache.put(name, s.clone());
+        }
+        self.latest_session = Some(s);
     }
 
     /// Emit a trace line; the text is built only when someone listens.

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use common::HandshakeKind;
-pub(crate) use common::{AppSecrets, Common, Exporter, Tls13Ticket};
+pub(crate) use common::{AppSecrets, Common, Exporter};
 pub use trace::{TraceEvent, TraceFn, TraceKind};
 
 use crate::client::ClientState;
@@ -140,6 +140,10 @@ pub struct Connection {
     data_received: bool,
     middlebox_ccs: u32,
     idle_records: u32,
+    /// Client: the name given to `new_client`, to rebuild the ClientHello in `set_session`.
+    server_name: Option<String>,
+    /// Whether bytes were fed or taken (after which the ClientHello can no longer change).
+    io_started: bool,
 }
 
 impl Connection {
@@ -159,23 +163,86 @@ impl Connection {
             data_received: false,
             middlebox_ccs: 0,
             idle_records: 0,
+            server_name: None,
+            io_started: false,
         }
     }
 
     /// Start a client connection. `server_name` is sent as SNI (when a DNS name) and is the
     /// name the server certificate must match; `None` only without verification.
+    /// A client with a session from its configuration's cache resumes it.
     pub fn new_client(config: Arc<Config>, server_name: Option<&str>) -> Result<Self, Error> {
+        Self::client_with(config, server_name, None)
+    }
+
+    fn client_with(
+        config: Arc<Config>,
+        server_name: Option<&str>,
+        session: Option<crate::session::ClientSession>,
+    ) -> Result<Self, Error> {
         if config.role() != Role::Client {
             return Err(Error::Usage(
                 "a server configuration cannot make a client connection".into(),
             ));
         }
         let mut conn = Self::new(config, true);
+        conn.server_name = server_name.map(str::to_owned);
         conn.common.early_trace = Some(Vec::new());
-        let state = ClientState::start(&mut conn.common, server_name)?;
+        let state = ClientState::start(&mut conn.common, server_name, session)?;
         conn.step = state.step();
         conn.state = Some(State::Client(state));
         Ok(conn)
+    }
+
+    /// Client, before any I/O: resume the session in `blob` (from [`Self::session`]). The
+    /// ClientHello is rebuilt to offer it; a trace sink installed earlier sees both. A blob
+    /// that is corrupt, from another version of the format, or for another server name is
+    /// refused with `Error::Usage` or `Error::Decode`; the connection is unchanged then.
+    pub fn set_session(&mut self, blob: &[u8]) -> Result<(), Error> {
+        self.sticky()?;
+        if !self.common.is_client {
+            return Err(Error::Usage(
+                "set_session is for client connections; a server resumes from its own cache and tickets".into(),
+            ));
+        }
+        if self.io_started {
+            return Err(Error::Usage(
+                "set_session must be called before the handshake starts (before any feed or send)"
+                    .into(),
+            ));
+        }
+        let session = crate::session::ClientSession::from_blob(blob)?;
+        if let Some(n) = session.server_name()
+            && Some(n) != self.server_name.as_deref()
+        {
+            return Err(Error::Usage(format!(
+                "the session is for '{n}', but this connection is to '{}'",
+                self.server_name.as_deref().unwrap_or("(no name)")
+            )));
+        }
+        let trace = self.common.trace.take();
+        let mut fresh = Self::client_with(
+            self.common.config.clone(),
+            self.server_name.clone().as_deref(),
+            Some(session),
+        )?;
+        fresh.set_trace(trace);
+        *self = fresh;
+        Ok(())
+    }
+
+    /// The newest resumable session as a blob for [`Self::set_session`], or `None`. A
+    /// TLS 1.2 session exists once the handshake is done (if the server gave a session id
+    /// or ticket); a TLS 1.3 one only once a NewSessionTicket has arrived after it.
+    ///
+    /// The blob holds the session's secret (master secret or PSK): whoever has it can
+    /// resume the session, so store it like a private key. Its format is versioned and
+    /// checksummed (SHA-256), not encrypted.
+    pub fn session(&self) -> Option<Vec<u8>> {
+        self.common
+            .latest_session
+            .as_ref()
+            .map(|s| s.to_blob().to_vec())
     }
 
     /// Start a server connection; it waits for a ClientHello.
@@ -251,6 +318,7 @@ impl Connection {
     /// means buffers are full: read plaintext, then feed the rest.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.sticky()?;
+        self.io_started = true;
         self.common.early_trace = None;
         let mut taken = 0;
         loop {
@@ -733,6 +801,7 @@ impl Connection {
 
     /// Mark `n` bytes of ciphertext as sent.
     pub fn consume_outgoing(&mut self, n: usize) {
+        self.io_started |= n > 0;
         self.common.consume(n);
     }
 
@@ -741,6 +810,7 @@ impl Connection {
         let pending = self.common.pending();
         let n = pending.len().min(buf.len());
         buf[..n].copy_from_slice(&pending[..n]);
+        self.io_started |= n > 0;
         self.common.consume(n);
         n
     }

@@ -499,6 +499,40 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_tls13_tickets(
     }
 }
 
+/// Size of the session cache; 0 turns it off. Server: TLS 1.2 sessions by session ID
+/// (default 256). Client: sessions by server name (default 256), so a later connection from
+/// the same configuration to the same name resumes on its own. Oldest entries go first.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_session_cache(
+    builder: *mut ferrotls_config_builder,
+    max_entries: usize,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe { with_builder(builder, |b| engine(b.set_session_cache(max_entries))) }
+}
+
+/// Server: lifetime of session tickets (TLS 1.2 and 1.3) and cached sessions, in seconds
+/// (default 7200, at most 604800; 0 turns tickets off). The ticket key rotates with the same
+/// period; a ticket sealed two periods ago falls back to a full handshake.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_ticket_lifetime(
+    builder: *mut ferrotls_config_builder,
+    seconds: u32,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            if b.role() != Role::Server {
+                return Err(Fail::new(
+                    FERROTLS_ERR_WRONG_ROLE,
+                    "ferrotls_config_builder_set_ticket_lifetime is for server configurations only",
+                ));
+            }
+            engine(b.set_ticket_lifetime(seconds))
+        })
+    }
+}
+
 /// Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`
 /// (the default) refuses a legacy TLS 1.2 peer without it; `false` admits one.
 #[unsafe(no_mangle)]

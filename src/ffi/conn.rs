@@ -934,6 +934,82 @@ pub unsafe extern "C" fn ferrotls_conn_export_keying_material(
     })
 }
 
+/// Client, before the handshake starts (before any bytes were taken or fed): resume the
+/// session in `blob` (from `ferrotls_conn_get_session`). A corrupt, truncated or foreign
+/// blob, or one for another server name, fails (USAGE or DECODE code, with a detail) and
+/// leaves the connection as it was, ready for a full handshake.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_session(
+    conn: *mut ferrotls_conn,
+    blob: *const u8,
+    len: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `blob` is NULL or readable for `len` bytes.
+        let blob = unsafe { in_slice(blob, len, "blob")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if !st.conn.is_client() {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_WRONG_ROLE,
+                        "ferrotls_conn_set_session is for client connections; a server resumes from its cache and tickets",
+                    ));
+                }
+                st.conn.set_session(blob).map_err(|e| Fail::engine(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Client: copy the newest resumable session into `buf` (capacity `cap`); `*needed`
+/// (required) receives its size. `FERROTLS_ERR_BUFFER_TOO_SMALL` when `cap` is less (call
+/// with NULL, 0 to ask the size); `FERROTLS_ERR_NOT_FOUND` while there is none: a TLS 1.2
+/// session exists after the handshake if the server gave a session ID or ticket, a TLS 1.3
+/// session only after a NewSessionTicket arrived (after the handshake, with the server's
+/// first data: read before asking). The blob contains the session's secret: whoever holds it
+/// can resume the session, so store it like a private key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_get_session(
+    conn: *const ferrotls_conn,
+    buf: *mut u8,
+    cap: usize,
+    needed: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `needed` is NULL or writable.
+        let needed = unsafe { out_param(needed, 0, "needed")? };
+        // SAFETY: `buf` is NULL or writable for `cap` bytes.
+        let buf = unsafe { out_slice(buf, cap, "buf")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let Some(blob) = st.conn.session() else {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_NOT_FOUND,
+                        "no resumable session yet (TLS 1.3: no session ticket has arrived; TLS 1.2: \
+                         the handshake is not done or the server gave no session ID or ticket)",
+                    ));
+                };
+                *needed = blob.len();
+                if blob.len() > buf.len() {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_BUFFER_TOO_SMALL,
+                        format!(
+                            "the session needs {} bytes; the buffer holds {}",
+                            blob.len(),
+                            buf.len()
+                        ),
+                    ));
+                }
+                buf[..blob.len()].copy_from_slice(&blob);
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
 /// Send a TLS 1.3 KeyUpdate; with `request_peer` ask the peer to update its keys too.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_key_update(

@@ -97,11 +97,18 @@ impl ExpectClientHello {
             Ok(c) => c,
             Err((suite, group)) => return self.hello_retry(cx, &ch, raw, suite, group),
         };
+        let psk = tls13::choose_psk(
+            cx,
+            &ch,
+            raw,
+            choices.suite,
+            self.retry.as_ref().map(|r| &r.transcript),
+        )?;
         let transcript = match self.retry {
             Some(r) => r.transcript,
             None => Transcript::new(choices.suite.hash),
         };
-        tls13::send_first_flight(cx, &ch, raw, transcript, choices)
+        tls13::send_first_flight(cx, &ch, raw, transcript, choices, psk)
     }
 
     /// Ask for a key share in `group` (RFC 8446 §4.1.4).

@@ -11,6 +11,7 @@ use crate::codec::enums::{
     ProtocolVersion,
 };
 use crate::codec::extensions::ServerExtension;
+use crate::codec::handshake::NewSessionTicketTls12;
 use crate::codec::handshake::{
     CertificateRequestTls12, ClientHelloPayload, DigitallySigned, EcdheParams, HandshakeMessage,
     HandshakePayload, ServerHelloPayload, ServerKeyExchangeTls12,
@@ -22,6 +23,7 @@ use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
+use crate::session::ServerSession;
 use crate::tls12::handshake::{
     DOWNGRADE_TLS12, Tls12Secrets, decline_renegotiation, key_auth, receive_ccs,
     send_ccs_and_finished, server_key_exchange_input,
@@ -47,13 +49,28 @@ pub(crate) struct ExpectClientKeyExchange {
     server_random: [u8; 32],
     ems: bool,
     kx: KeyExchange,
+    resumable: Resumable,
     /// The client's verified certificate, once Step Seven brought one.
     client_cert: Option<(CertificateDer<'static>, ClientCertVerified)>,
+}
+
+/// How this handshake's session can be resumed later, and whether it is a resumption.
+#[derive(Default)]
+struct Resumable {
+    /// The session id we gave (empty when the cache is off).
+    session_id: Vec<u8>,
+    /// We promised a NewSessionTicket (the client sent session_ticket; tickets are on).
+    ticket_ack: bool,
+    /// An abbreviated handshake: our ChangeCipherSpec and Finished went first.
+    resumed: bool,
+    /// When the session began (kept across resumptions).
+    created_ms: u64,
 }
 
 /// Step Nine: the client signs every handshake message so far with its certificate's key.
 pub(crate) struct ExpectCertificateVerify {
     secrets: Tls12Secrets,
+    resumable: Resumable,
     transcript: TranscriptBuffer,
     leaf: CertificateDer<'static>,
     _verified: ClientCertVerified,
@@ -62,12 +79,14 @@ pub(crate) struct ExpectCertificateVerify {
 /// Step Ten: the client's ChangeCipherSpec.
 pub(crate) struct ExpectCcs {
     secrets: Tls12Secrets,
+    resumable: Resumable,
     transcript: TranscriptBuffer,
 }
 
 /// Step Ten: the client's Finished.
 pub(crate) struct ExpectFinished {
     secrets: Tls12Secrets,
+    resumable: Resumable,
     transcript: TranscriptBuffer,
 }
 
@@ -229,11 +248,26 @@ impl State {
         transcript.add(raw);
 
         // Step Two: ServerHello. A TLS 1.3 server marks its random when it negotiates less
-        // (RFC 8446 §4.1.3). No session id: we do not resume TLS 1.2 sessions yet.
+        // (RFC 8446 §4.1.3).
         let mut random: [u8; 32] = rand::random_array()?;
         if cx.config.allows(ProtocolVersion::TLSv1_3) {
             random[24..].copy_from_slice(&DOWNGRADE_TLS12);
         }
+        let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_keys.is_some();
+        if let Some(sess) = find_session(cx, ch, c.ems) {
+            return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack);
+        }
+        // A new session id when we cache sessions; none otherwise.
+        let session_id = match cx.config.server_cache {
+            Some(_) => rand::random_array::<32>()?.to_vec(),
+            None => Vec::new(),
+        };
+        let resumable = Resumable {
+            session_id: session_id.clone(),
+            ticket_ack,
+            resumed: false,
+            created_ms: cx.config.now_ms(),
+        };
         let mut extensions = Vec::new();
         if c.secure_renegotiation {
             extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
@@ -249,13 +283,16 @@ impl State {
         if cx.neg.sni.is_some() {
             extensions.push(ServerExtension::ServerNameAck);
         }
-        if let Some(p) = c.alpn {
+        if let Some(p) = c.alpn.clone() {
             extensions.push(ServerExtension::Alpn(p));
+        }
+        if ticket_ack {
+            extensions.push(ServerExtension::SessionTicketAck);
         }
         let sh = ServerHelloPayload {
             legacy_version: ProtocolVersion::TLSv1_2,
             random,
-            session_id: Vec::new(),
+            session_id,
             cipher_suite: suite.suite,
             compression_method: Compression::Null,
             extensions,
@@ -331,6 +368,7 @@ impl State {
             server_random: random,
             ems: c.ems,
             kx,
+            resumable,
             client_cert: None,
         });
         Ok(if want_client_cert {
@@ -358,6 +396,7 @@ impl State {
                 receive_ccs(cx, &s.secrets)?;
                 return Ok(Self::Finished(Box::new(ExpectFinished {
                     secrets: s.secrets,
+                    resumable: s.resumable,
                     transcript: s.transcript,
                 })));
             }
@@ -379,12 +418,24 @@ impl State {
             (Self::Finished(s), HandshakePayload::Finished(f)) => {
                 let ExpectFinished {
                     secrets,
+                    resumable,
                     mut transcript,
                 } = *s;
                 secrets.check_finished(true, &transcript, &f)?;
                 transcript.add(raw);
-                // Step Eleven: our ChangeCipherSpec and Finished.
-                send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+                if !resumable.resumed {
+                    let session = session_state(cx, &secrets, resumable.created_ms);
+                    if resumable.ticket_ack {
+                        send_ticket(cx, &mut transcript, &session)?;
+                    }
+                    // Step Eleven: our ChangeCipherSpec and Finished.
+                    send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+                    if let Some(cache) = &cx.config.server_cache
+                        && !resumable.session_id.is_empty()
+                    {
+                        cache.put(resumable.session_id, session);
+                    }
+                }
                 secrets.complete(cx);
                 Ok(Self::Traffic)
             }
@@ -439,6 +490,7 @@ impl ExpectClientKeyExchange {
             server_random,
             ems,
             kx,
+            resumable,
             client_cert,
         } = self;
         let pre_master = kx.complete(point)?;
@@ -447,12 +499,14 @@ impl ExpectClientKeyExchange {
         Ok(match client_cert {
             Some((leaf, verified)) => State::CertificateVerify(Box::new(ExpectCertificateVerify {
                 secrets,
+                resumable,
                 transcript,
                 leaf,
                 _verified: verified,
             })),
             None => State::Ccs(Box::new(ExpectCcs {
                 secrets,
+                resumable,
                 transcript,
             })),
         })
@@ -465,6 +519,7 @@ impl ExpectCertificateVerify {
     fn handle(self, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
         let ExpectCertificateVerify {
             secrets,
+            resumable,
             mut transcript,
             leaf,
             ..
@@ -487,7 +542,175 @@ impl ExpectCertificateVerify {
         transcript.add(raw);
         Ok(State::Ccs(Box::new(ExpectCcs {
             secrets,
+            resumable,
             transcript,
         })))
     }
+}
+
+/// The session this handshake established, as the cache and tickets keep it.
+fn session_state(cx: &Common, secrets: &Tls12Secrets, created_ms: u64) -> ServerSession {
+    ServerSession {
+        version: ProtocolVersion::TLSv1_2,
+        suite: secrets.suite.suite,
+        secret: secrets.master().clone(),
+        ems: secrets.ems,
+        created_ms,
+        lifetime: if cx.config.ticket_lifetime > 0 {
+            cx.config.ticket_lifetime
+        } else {
+            crate::config::DEFAULT_TICKET_LIFETIME
+        },
+        age_add: 0,
+        alpn: cx.neg.alpn.clone(),
+        sni: cx.neg.sni.clone(),
+        peer_certs: cx.neg.peer_certs.clone(),
+    }
+}
+
+/// RFC 5077 §3.3: a NewSessionTicket before our ChangeCipherSpec. A session too large to
+/// seal gets an empty ticket ("no ticket this time").
+fn send_ticket(
+    cx: &mut Common,
+    transcript: &mut TranscriptBuffer,
+    session: &ServerSession,
+) -> Result<(), Error> {
+    let now = cx.config.now_ms();
+    let ticket = match &cx.config.ticket_keys {
+        Some(k) => k.seal(session, now)?.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let remaining = (u64::from(session.lifetime) * 1000)
+        .saturating_sub(now.saturating_sub(session.created_ms))
+        / 1000;
+    send(
+        cx,
+        transcript,
+        HandshakeType::NewSessionTicket,
+        HandshakePayload::NewSessionTicketTls12(NewSessionTicketTls12 {
+            lifetime_hint: remaining as u32,
+            ticket,
+        }),
+    )
+}
+
+/// A session the ClientHello asks to resume, by ticket (RFC 5077) or session id, if it is
+/// ours, unexpired and compatible; otherwise `None` and a full handshake.
+fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<ServerSession> {
+    let config = cx.config.clone();
+    let now = config.now_ms();
+    if ch.session_id.is_empty() {
+        return None;
+    }
+    let ticket = ch.session_ticket().filter(|t| !t.is_empty());
+    let (found, how) = match (ticket, &config.ticket_keys, &config.server_cache) {
+        (Some(t), Some(keys), _) => (keys.open(t, now), "session ticket"),
+        (Some(_), None, _) => (None, "session ticket"),
+        (None, _, Some(cache)) => (cache.get(&ch.session_id), "session id"),
+        (None, _, None) => return None,
+    };
+    let why = match &found {
+        None => "it is not ours (unknown, forged, tampered or from a retired key)",
+        Some(s) if s.version != ProtocolVersion::TLSv1_2 => "it is for another protocol version",
+        Some(s) if s.expired(now) => "it has expired",
+        Some(s)
+            if !ch.cipher_suites.contains(&s.suite)
+                || !config
+                    .suites_for(ProtocolVersion::TLSv1_2)
+                    .any(|x| x.suite == s.suite) =>
+        {
+            "its cipher suite is no longer offered or enabled"
+        }
+        // RFC 7627 §5.3: never resume across a change of Extended Master Secret.
+        Some(s) if s.ems != ems => {
+            "its Extended Master Secret state differs from this ClientHello's (RFC 7627 §5.3)"
+        }
+        Some(s) if s.sni != cx.neg.sni => "it was established for another server name",
+        Some(s) if config.verify == VerifyMode::RequireClientCert && s.peer_certs.is_empty() => {
+            "it has no client certificate, which we require"
+        }
+        Some(_) => {
+            cx.trace(TraceKind::State, || {
+                format!("resumption: the client's {how} is accepted")
+            });
+            return found;
+        }
+    };
+    cx.trace(TraceKind::State, || {
+        format!("resumption: the client's {how} is refused because {why}; full handshake")
+    });
+    None
+}
+
+/// The abbreviated handshake (RFC 5246 §7.3, RFC 5077 §3.1): ServerHello echoing the
+/// client's session id, [NewSessionTicket,] ChangeCipherSpec, Finished; the client's
+/// ChangeCipherSpec and Finished follow.
+fn abbreviated(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    mut transcript: TranscriptBuffer,
+    random: [u8; 32],
+    c: &Choices,
+    sess: ServerSession,
+    ticket_ack: bool,
+) -> Result<State, Error> {
+    let suite = crate::crypto::suites::lookup(sess.suite)
+        .ok_or_else(|| Error::Internal("a cached session with an unknown suite".into()))?;
+    cx.neg.suite = Some(suite);
+    cx.neg.group = None;
+    cx.neg.sig_scheme = None;
+    cx.neg.peer_certs = sess.peer_certs.clone();
+    cx.neg.kind = Some(crate::conn::HandshakeKind::Resumed);
+    cx.trace(TraceKind::Negotiated, || {
+        format!(
+            "abbreviated handshake (resumed session): TLSv1.2, {}; Steps Three to Ten are skipped, \
+             our Step Eleven comes first",
+            suite.suite
+        )
+    });
+    let mut extensions = Vec::new();
+    if c.secure_renegotiation {
+        extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
+    }
+    if c.ems {
+        extensions.push(ServerExtension::ExtendedMasterSecret);
+    }
+    if ch.ec_point_formats().is_some() {
+        extensions.push(ServerExtension::EcPointFormats(vec![
+            ECPointFormat::Uncompressed,
+        ]));
+    }
+    if let Some(p) = c.alpn.clone() {
+        extensions.push(ServerExtension::Alpn(p));
+    }
+    if ticket_ack {
+        extensions.push(ServerExtension::SessionTicketAck);
+    }
+    let sh = ServerHelloPayload {
+        legacy_version: ProtocolVersion::TLSv1_2,
+        random,
+        session_id: ch.session_id.clone(),
+        cipher_suite: suite.suite,
+        compression_method: Compression::Null,
+        extensions,
+    };
+    send(
+        cx,
+        &mut transcript,
+        HandshakeType::ServerHello,
+        HandshakePayload::ServerHello(sh),
+    )?;
+    let secrets = Tls12Secrets::from_master(cx, suite, sess.secret.clone(), random, sess.ems);
+    if ticket_ack {
+        send_ticket(cx, &mut transcript, &sess)?;
+    }
+    send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+    Ok(State::Ccs(Box::new(ExpectCcs {
+        secrets,
+        resumable: Resumable {
+            resumed: true,
+            ..Resumable::default()
+        },
+        transcript,
+    })))
 }

@@ -3,22 +3,27 @@
 
 use pki_types::{CertificateDer, UnixTime};
 
+use crate::codec::enums::PskKeyExchangeMode;
 use crate::codec::enums::{HandshakeType, ProtocolVersion};
 use crate::codec::extensions::{CertReqExtension, KeyShareEntry, ServerExtension};
+use crate::codec::handshake::NewSessionTicketTls13;
 use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, CertificateRequestPayloadTls13, ClientHelloPayload,
     DigitallySigned, HandshakeMessage, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::conn::{Common, Incoming, TraceKind};
+use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::Secret;
+use crate::crypto::hkdf::constant_time_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
+use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
 use crate::tls13::key_schedule::TrafficSecrets;
+use crate::tls13::key_schedule::ticket_psk;
 use crate::verify::{self, ClientCertVerified};
 
 use super::ServerState;
@@ -60,20 +65,35 @@ pub(crate) fn send_first_flight(
     ch_raw: &[u8],
     mut transcript: Transcript,
     c: Choices,
+    psk: Option<(u16, ServerSession)>,
 ) -> Result<ServerState, Error> {
     let suite = c.suite;
+    let retried = cx.neg.kind == Some(HandshakeKind::FullWithHelloRetry);
     transcript.add(ch_raw);
     cx.neg.suite = Some(suite);
     cx.neg.group = Some(c.group);
-    cx.neg.sig_scheme = Some(c.scheme);
     cx.neg.alpn = c.alpn.clone();
-    cx.trace(TraceKind::Negotiated, || {
-        format!(
-            "negotiated: TLSv1.3, {}, key exchange {}, signature {}",
-            suite.suite, c.group, c.scheme
-        )
-    });
+    if let Some((_, sess)) = &psk {
+        cx.neg.peer_certs = sess.peer_certs.clone();
+        cx.neg.kind = Some(HandshakeKind::Resumed);
+        cx.trace(TraceKind::Negotiated, || {
+            format!(
+                "negotiated: TLSv1.3, {}, key exchange {}, abbreviated handshake (resumed session, psk_dhe_ke)",
+                suite.suite, c.group
+            )
+        });
+    } else {
+        cx.neg.sig_scheme = Some(c.scheme);
+        cx.trace(TraceKind::Negotiated, || {
+            format!(
+                "negotiated: TLSv1.3, {}, key exchange {}, signature {}",
+                suite.suite, c.group, c.scheme
+            )
+        });
+    }
 
+    // A HelloRetryRequest already sent the middlebox-compatibility CCS.
+    let sent_ccs_for_retry = retried;
     // Step Two: ServerHello with our key share.
     let kx = KeyExchange::start(c.group)?;
     let share = KeyShareEntry {
@@ -92,16 +112,26 @@ pub(crate) fn send_first_flight(
             ServerExtension::KeyShare(share),
         ],
     };
+    let mut sh = sh;
+    if let Some((i, _)) = &psk {
+        sh.extensions.push(ServerExtension::PreSharedKey(*i));
+    }
     send(
         cx,
         &mut transcript,
         HandshakeType::ServerHello,
         HandshakePayload::ServerHello(sh),
     )?;
-    if !ch.session_id.is_empty() && cx.neg.kind.is_none() {
+    if !ch.session_id.is_empty() && !sent_ccs_for_retry {
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
     }
-    let keys = hs::start_handshake_keys(cx, suite, shared.as_bytes(), &transcript)?;
+    let keys = hs::start_handshake_keys(
+        cx,
+        suite,
+        psk.as_ref().map(|(_, s)| s.secret.as_bytes()),
+        shared.as_bytes(),
+        &transcript,
+    )?;
 
     // EncryptedExtensions: ALPN and the SNI acknowledgement.
     let mut ee = Vec::new();
@@ -117,6 +147,16 @@ pub(crate) fn send_first_flight(
         HandshakeType::EncryptedExtensions,
         HandshakePayload::EncryptedExtensions(ee),
     )?;
+
+    if psk.is_some() {
+        // Abbreviated handshake: the PSK authenticates both sides (RFC 8446 §2.2).
+        cx.trace(TraceKind::State, || {
+            "abbreviated handshake (resumed session): no Step Three (ServerCertificate), \
+             CertificateVerify or CertificateRequest"
+                .into()
+        });
+        return finish_flight(cx, suite, keys, transcript, false);
+    }
 
     // Step Five: CertificateRequest, with the CA names we trust for client certificates.
     let config = cx.config.clone();
@@ -178,6 +218,17 @@ pub(crate) fn send_first_flight(
         HandshakePayload::CertificateVerify(cv),
     )?;
 
+    finish_flight(cx, suite, keys, transcript, want_client_cert)
+}
+
+/// Our Finished, the application keys, and the state that waits for the client.
+fn finish_flight(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    keys: hs::HandshakeKeys,
+    mut transcript: Transcript,
+    want_client_cert: bool,
+) -> Result<ServerState, Error> {
     let fin = hs::finished_message(suite, &keys.traffic.server, &transcript);
     let enc = cx.send_hs(&fin)?;
     transcript.add(&enc);
@@ -271,9 +322,10 @@ impl State {
                 hs::check_finished(suite, &client_hs_secret, &transcript, &f, "client")?;
                 transcript.add(raw);
                 hs::install_app_reader(cx, suite, &app)?;
-                let _resumption =
+                let resumption =
                     resumption_master.resumption_secret(transcript.current_hash().as_ref());
                 hs::complete(cx, suite, app);
+                send_tickets(cx, suite, &resumption)?;
                 Ok(Self::Traffic)
             }
             (Self::Traffic, HandshakePayload::KeyUpdate(req)) => {
@@ -283,4 +335,119 @@ impl State {
             (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
         }
     }
+}
+
+/// After the client's Finished: the configured number of NewSessionTickets (RFC 8446
+/// §4.6.1), each a sealed, self-contained session with its own PSK.
+fn send_tickets(
+    cx: &mut Common,
+    suite: &'static SuiteInfo,
+    resumption: &Secret,
+) -> Result<(), Error> {
+    let config = cx.config.clone();
+    let Some(keys) = &config.ticket_keys else {
+        return Ok(());
+    };
+    let now = config.now_ms();
+    for i in 0..config.tls13_tickets {
+        let nonce = (i as u8).to_be_bytes().to_vec();
+        let age_add = rand::random_u32()?;
+        let session = ServerSession {
+            version: ProtocolVersion::TLSv1_3,
+            suite: suite.suite,
+            secret: ticket_psk(suite.hash, resumption.as_bytes(), &nonce),
+            ems: true,
+            created_ms: now,
+            lifetime: config.ticket_lifetime,
+            age_add,
+            alpn: cx.neg.alpn.clone(),
+            sni: cx.neg.sni.clone(),
+            peer_certs: cx.neg.peer_certs.clone(),
+        };
+        let Some(ticket) = keys.seal(&session, now)? else {
+            cx.trace(TraceKind::State, || {
+                "session ticket: the session is too large to seal; none sent".into()
+            });
+            return Ok(());
+        };
+        let msg = HandshakeMessage {
+            typ: HandshakeType::NewSessionTicket,
+            payload: HandshakePayload::NewSessionTicket(NewSessionTicketTls13 {
+                lifetime: config.ticket_lifetime,
+                age_add,
+                nonce,
+                ticket,
+                extensions: Vec::new(),
+            }),
+        };
+        cx.send_hs(&msg)?;
+    }
+    Ok(())
+}
+
+/// Pick a PSK from the ClientHello's pre_shared_key: the first identity that is our ticket,
+/// unexpired, of the chosen suite's hash, for the same server name, with a plausible age.
+/// Anything else means a full handshake. The chosen identity's binder must verify
+/// (constant time); a wrong binder on a genuine ticket is fatal (RFC 8446 §4.2.11).
+pub(crate) fn choose_psk(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    raw: &[u8],
+    suite: &'static SuiteInfo,
+    prior: Option<&Transcript>,
+) -> Result<Option<(u16, ServerSession)>, Error> {
+    let config = cx.config.clone();
+    let (Some(keys), Some(psks)) = (&config.ticket_keys, ch.psk()) else {
+        return Ok(None);
+    };
+    if !ch
+        .psk_modes()
+        .is_some_and(|m| m.contains(&PskKeyExchangeMode::PSK_DHE_KE))
+    {
+        cx.trace(TraceKind::State, || {
+            "resumption: the client offers no psk_dhe_ke mode; full handshake".into()
+        });
+        return Ok(None);
+    }
+    let now = config.now_ms();
+    let mut why = "the ticket is not ours (unknown, forged, tampered or from a retired key)";
+    for (i, id) in psks.identities.iter().enumerate().take(MAX_PSK_IDENTITIES) {
+        let Some(sess) = keys.open(&id.identity, now) else {
+            continue;
+        };
+        let server_age = now.saturating_sub(sess.created_ms);
+        let client_age = u64::from(id.obfuscated_ticket_age.wrapping_sub(sess.age_add));
+        if sess.version != ProtocolVersion::TLSv1_3 {
+            why = "the ticket is for another protocol version";
+        } else if sess.expired(now) {
+            why = "the ticket has expired";
+        } else if server_age.abs_diff(client_age) > TICKET_AGE_TOLERANCE_MS {
+            why = "the client's ticket age differs too much from ours";
+        } else if crate::crypto::suites::lookup(sess.suite).map(|s| s.hash) != Some(suite.hash) {
+            why = "the ticket's suite hash differs from the chosen suite's";
+        } else if sess.sni != cx.neg.sni {
+            why = "the ticket was issued for another server name";
+        } else if config.verify == VerifyMode::RequireClientCert && sess.peer_certs.is_empty() {
+            why = "the ticket carries no client certificate, which we require";
+        } else {
+            let cut = raw.len().saturating_sub(psks.binders_encoded_len());
+            let expected = hs::psk_binder(suite.hash, sess.secret.as_bytes(), prior, &raw[..cut]);
+            let got = psks.binders.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            if !constant_time_eq(expected.as_ref(), got) {
+                return Err(Error::DecryptError(
+                    "the PSK binder in the ClientHello does not match the ticket's key: the \
+                     ClientHello was altered or the client derived a different PSK"
+                        .into(),
+                ));
+            }
+            cx.trace(TraceKind::State, || {
+                format!("resumption: ticket {i} accepted, binder verified")
+            });
+            return Ok(Some((i as u16, sess)));
+        }
+    }
+    cx.trace(TraceKind::State, || {
+        format!("resumption: {why}; full handshake")
+    });
+    Ok(None)
 }

@@ -62,6 +62,8 @@ pub(crate) fn server_key_exchange_input(
 /// The master secret and what the key block and exporter need besides it.
 pub(crate) struct Tls12Secrets {
     pub(crate) suite: &'static SuiteInfo,
+    /// Whether the master secret was derived with Extended Master Secret (RFC 7627).
+    pub(crate) ems: bool,
     master: Secret,
     client_random: [u8; 32],
     server_random: [u8; 32],
@@ -105,10 +107,34 @@ impl Tls12Secrets {
         });
         Self {
             suite,
+            ems,
             master,
             client_random,
             server_random,
         }
+    }
+
+    /// An abbreviated handshake: the resumed session's master secret with fresh randoms.
+    pub(crate) fn from_master(
+        cx: &mut Common,
+        suite: &'static SuiteInfo,
+        master: Secret,
+        server_random: [u8; 32],
+        ems: bool,
+    ) -> Self {
+        cx.log_key("CLIENT_RANDOM", master.as_bytes());
+        Self {
+            suite,
+            ems,
+            master,
+            client_random: cx.client_random,
+            server_random,
+        }
+    }
+
+    /// The master secret, for the session kept after the handshake.
+    pub(crate) fn master(&self) -> &Secret {
+        &self.master
     }
 
     /// Split the key block (RFC 5246 §6.3) into (key, fixed IV) for one direction.
@@ -284,6 +310,7 @@ mod tests {
             let suite = lookup(suite).unwrap();
             let s = Tls12Secrets {
                 suite,
+                ems: true,
                 master: Secret::from_slice(&[5; 48]),
                 client_random: [1; 32],
                 server_random: [2; 32],

@@ -26,10 +26,11 @@ pub(crate) struct HandshakeKeys {
 pub(crate) fn start_handshake_keys(
     cx: &mut Common,
     suite: &'static SuiteInfo,
+    psk: Option<&[u8]>,
     shared_secret: &[u8],
     transcript: &Transcript,
 ) -> Result<HandshakeKeys, Error> {
-    let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared_secret);
+    let schedule = EarlySecret::new(suite.hash, psk).into_handshake(shared_secret);
     let hash = transcript.current_hash();
     let traffic = schedule.traffic_secrets(hash.as_ref());
     cx.log_key("CLIENT_HANDSHAKE_TRAFFIC_SECRET", traffic.client.as_bytes());
@@ -114,6 +115,23 @@ pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficS
     if cx.neg.kind.is_none() {
         cx.neg.kind = Some(crate::conn::HandshakeKind::Full);
     }
+}
+
+/// A resumption PSK binder (RFC 8446 §4.2.11.2): a Finished-style HMAC with the binder key
+/// over the transcript hash up to the binders list. `prior` holds the messages before this
+/// ClientHello (the first ClientHello and HelloRetryRequest), if any.
+pub(crate) fn psk_binder(
+    alg: crate::crypto::hash::HashAlgorithm,
+    psk: &[u8],
+    prior: Option<&Transcript>,
+    truncated_hello: &[u8],
+) -> crate::crypto::hash::Output {
+    let hash = match prior {
+        Some(t) => t.hash_with_extra(truncated_hello),
+        None => alg.hash(truncated_hello),
+    };
+    let key = EarlySecret::new(alg, Some(psk)).binder_key(true);
+    finished_verify_data(alg, key.as_bytes(), hash.as_ref())
 }
 
 /// The content a CertificateVerify signs (RFC 8446 §4.4.3): 64 spaces, a context string,

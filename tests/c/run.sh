@@ -209,17 +209,67 @@ test_bad_files() {
     expect "$D/c.err" 'ferrotls-client: error: .*\(FERROTLS_'
 }
 
-test_sess_not_supported() {
-    # --sess-out is accepted and reported as not supported; nothing listens on the port, so the
-    # connection fails (exit 1) after the notice.
-    local rc port
-    port="$(free_port)"
-    set +e
-    timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --sess-out "$D/s.bin" 127.0.0.1 "$port" </dev/null >/dev/null 2>"$D/c.err"; rc=$?
-    set -e
-    [ "$rc" = 1 ] || fail "exit $rc, want 1"
-    expect "$D/c.err" 'session resumption is not supported yet' '(cannot connect|error:)'
+test_sess_bad_file() {
+    # --sess-in with a missing or corrupt file: a notice, then a full handshake that works.
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2
+    client c1 --cafile "$CERTS/ca.pem" --sess-in "$D/missing.bin" localhost "$SPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c1.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c1.err" "cannot read session file" '^Resumed: no$'
+    printf 'FTSS\001garbage-garbage-garbage-garbage-garbage' >"$D/bad.bin"
+    client c2 --cafile "$CERTS/ca.pem" --sess-in "$D/bad.bin" localhost "$SPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c2.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c2.err" "session file .* not used: .*checksum" '^Resumed: no$'
+    wait_server "$SPID"
 }
+
+# Our client resumes against our server with --sess-out/--sess-in; the server page says so.
+resume_ours() { # VERSION-FLAG PROTOCOL
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2
+    client c1 --cafile "$CERTS/ca.pem" "$1" --sess-out "$D/sess.bin" localhost "$SPORT"
+    check_conversation c1 "$2"
+    [ -s "$D/sess.bin" ] || fail "no session saved"
+    [ "$(stat -c %a "$D/sess.bin")" = 600 ] || fail "the session file is not private (mode $(stat -c %a "$D/sess.bin"))"
+    client c2 --cafile "$CERTS/ca.pem" "$1" --sess-in "$D/sess.bin" --trace localhost "$SPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c2.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c2.err" "^Protocol: $2\$" '^Resumed: yes$' 'abbreviated handshake \(resumed session\)'
+    expect_not "$D/c2.err" 'handshake in: +Step Three'
+    expect "$D/c2.out" '^Resumed: yes'
+    wait_server "$SPID"
+}
+test_resume_ours_tls13() { resume_ours --tls1.3 TLSv1.3; }
+test_resume_ours_tls12() { resume_ours --tls1.2 TLSv1.2; }
+
+# openssl s_client resumes against our server.
+resume_openssl_client() { # VERSION-FLAG PROTOCOL
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2
+    openssl_client o1 "$1" "$SPORT" -sess_out "$D/o.sess"
+    [ "$ORC" = 0 ] || { cat "$D/o1.err" >&2; fail "openssl s_client exit $ORC"; }
+    expect "$D/o1.out" '^New, TLSv1'
+    openssl_client o2 "$1" "$SPORT" -sess_in "$D/o.sess"
+    [ "$ORC" = 0 ] || { cat "$D/o2.err" >&2; fail "openssl s_client exit $ORC"; }
+    expect "$D/o2.out" "^Reused, $2" '^HTTP/1.0 200 OK' '^Resumed: yes'
+    wait_server "$SPID"
+}
+test_openssl_resumes_tls13() { resume_openssl_client -tls1_3 TLSv1.3; }
+test_openssl_resumes_tls12() { resume_openssl_client -tls1_2 TLSv1.2; }
+
+# Our client resumes against openssl s_server (its own cache and tickets).
+resume_vs_openssl_server() { # VERSION-FLAG S_SERVER-FLAG PROTOCOL
+    local port
+    timeout 60 openssl s_server -accept 127.0.0.1:0 -naccept 2 -cert "$CERTS/server.pem" \
+        -key "$CERTS/server.key" -www "$2" >"$D/o.out" 2>"$D/o.err" &
+    OPID=$!
+    port="$(wait_port "$D/o.out" 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OPID")"
+    client c1 --cafile "$CERTS/ca.pem" "$1" --sess-out "$D/sess.bin" localhost "$port"
+    [ "$CRC" = 0 ] || { cat "$D/c1.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c1.err" '^Resumed: no$'
+    client c2 --cafile "$CERTS/ca.pem" "$1" --sess-in "$D/sess.bin" localhost "$port"
+    [ "$CRC" = 0 ] || { cat "$D/c2.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c2.err" "^Protocol: $3\$" '^Resumed: yes$'
+    expect "$D/c2.out" 'Reused, '
+}
+test_resume_vs_openssl_tls13() { resume_vs_openssl_server --tls1.3 -tls1_3 TLSv1.3; }
+test_resume_vs_openssl_tls12() { resume_vs_openssl_server --tls1.2 -tls1_2 TLSv1.2; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -745,7 +795,10 @@ test_loadgen() {
 echo "== C / interop tests (tests/c/run.sh); work folder $WORK"
 run cli usage_errors
 run cli bad_files
-run cli sess_not_supported
+run cli sess_bad_file
+run tls13 resume_ours_tls13
+run tls13 openssl_resumes_tls13
+run tls13 resume_vs_openssl_tls13
 run tls13 ours_tls13
 run tls13 ours_tls13_rsa
 run tls13 ours_sec1_key
@@ -778,6 +831,9 @@ run tls12 openssl_vs_server_tls12
 run tls12 curl_tls12
 run tls12 mtls_tls12
 run tls12 keylog_tls12
+run tls12 resume_ours_tls12
+run tls12 openssl_resumes_tls12
+run tls12 resume_vs_openssl_tls12
 
 if [ "$FAILED" -gt 0 ]; then
     echo "failed: ${FAILED_NAMES[*]}"

@@ -1,0 +1,634 @@
+//! Session resumption state: what a server seals into tickets or keeps in its session-ID
+//! cache, the rotating ticket keys, and the client's sessions (cache and exportable blobs).
+//!
+//! Every store is bounded; every decoder takes untrusted bytes and fails with an error,
+//! never a panic. Secrets live in [`Secret`] (zeroized on drop).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use zeroize::Zeroizing;
+
+use crate::codec::enums::{CipherSuite, ProtocolVersion};
+use crate::codec::{
+    InvalidMessage, Reader, put_u16, put_u32, put_vec_u8, put_vec_u16, put_vec_u24,
+};
+use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
+use crate::crypto::hash::HashAlgorithm;
+use crate::crypto::hkdf::{Secret, constant_time_eq};
+use crate::crypto::rand;
+use crate::error::Error;
+
+/// Largest ticket a server issues or even tries to open.
+pub const MAX_TICKET_LEN: usize = 16 * 1024;
+/// Largest client session blob accepted by `Connection::set_session`.
+pub const MAX_SESSION_BLOB: usize = 64 * 1024;
+/// TLS 1.3 tickets a client keeps per server name.
+pub const MAX_TICKETS_PER_SERVER: usize = 4;
+/// Tolerated difference between the client's and the server's view of a ticket's age.
+pub const TICKET_AGE_TOLERANCE_MS: u64 = 10_000;
+/// PSK identities a server looks at in one ClientHello.
+pub const MAX_PSK_IDENTITIES: usize = 4;
+/// The longest ticket lifetime RFC 8446 §4.6.1 allows (7 days).
+pub const MAX_TICKET_LIFETIME: u32 = 7 * 24 * 3600;
+
+const KEY_ID_LEN: usize = 16;
+
+fn bad(what: &'static str) -> InvalidMessage {
+    InvalidMessage::InvalidValue(what)
+}
+
+fn put_u64(v: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn read_u64(r: &mut Reader<'_>, what: &'static str) -> Result<u64, InvalidMessage> {
+    let b = r.take_or(8, what)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Ok(u64::from_be_bytes(a))
+}
+
+fn put_opt(v: Option<&[u8]>, out: &mut Vec<u8>) {
+    put_vec_u16(v.unwrap_or(&[]), out);
+}
+
+fn read_opt(r: &mut Reader<'_>, what: &'static str) -> Result<Option<Vec<u8>>, InvalidMessage> {
+    let v = r.vec_u16(what)?;
+    Ok((!v.is_empty()).then(|| v.to_vec()))
+}
+
+fn read_name(r: &mut Reader<'_>) -> Result<Option<String>, InvalidMessage> {
+    match read_opt(r, "server name")? {
+        Some(v) => String::from_utf8(v)
+            .map(Some)
+            .map_err(|_| bad("server name is not UTF-8")),
+        None => Ok(None),
+    }
+}
+
+fn put_certs(certs: &[Vec<u8>], out: &mut Vec<u8>) {
+    let mut body = Vec::new();
+    for c in certs {
+        put_vec_u24(c, &mut body);
+    }
+    put_vec_u24(&body, out);
+}
+
+fn read_certs(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, InvalidMessage> {
+    let mut sub = Reader::new(r.vec_u24("certificates")?);
+    let mut out = Vec::new();
+    while sub.any_left() {
+        out.push(sub.vec_u24("certificate")?.to_vec());
+    }
+    Ok(out)
+}
+
+/// What a server remembers about a session: sealed into a ticket or kept in its cache.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerSession {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) suite: CipherSuite,
+    /// TLS 1.2: the master secret; TLS 1.3: the ticket's PSK.
+    pub(crate) secret: Secret,
+    pub(crate) ems: bool,
+    pub(crate) created_ms: u64,
+    pub(crate) lifetime: u32,
+    pub(crate) age_add: u32,
+    pub(crate) alpn: Option<Vec<u8>>,
+    pub(crate) sni: Option<String>,
+    pub(crate) peer_certs: Vec<Vec<u8>>,
+}
+
+const SERVER_STATE_V1: u8 = 1;
+
+impl ServerSession {
+    fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let mut o = Zeroizing::new(Vec::new());
+        o.push(SERVER_STATE_V1);
+        put_u16(self.version.to_int(), &mut o);
+        put_u16(self.suite.to_int(), &mut o);
+        put_vec_u8(self.secret.as_bytes(), &mut o);
+        o.push(u8::from(self.ems));
+        put_u64(self.created_ms, &mut o);
+        put_u32(self.lifetime, &mut o);
+        put_u32(self.age_add, &mut o);
+        put_opt(self.alpn.as_deref(), &mut o);
+        put_opt(self.sni.as_deref().map(str::as_bytes), &mut o);
+        put_certs(&self.peer_certs, &mut o);
+        o
+    }
+
+    fn decode(b: &[u8]) -> Result<Self, InvalidMessage> {
+        let mut r = Reader::new(b);
+        if r.u8("state version")? != SERVER_STATE_V1 {
+            return Err(bad("unknown session state version"));
+        }
+        let s = Self {
+            version: ProtocolVersion::from(r.u16("version")?),
+            suite: CipherSuite::from(r.u16("suite")?),
+            secret: Secret::from_slice(r.vec_u8("secret")?),
+            ems: r.u8("ems")? == 1,
+            created_ms: read_u64(&mut r, "created")?,
+            lifetime: r.u32("lifetime")?,
+            age_add: r.u32("age_add")?,
+            alpn: read_opt(&mut r, "alpn")?,
+            sni: read_name(&mut r)?,
+            peer_certs: read_certs(&mut r)?,
+        };
+        r.expect_empty("session state")?;
+        Ok(s)
+    }
+
+    /// Whether the session is past its lifetime at `now_ms`.
+    pub(crate) fn expired(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.created_ms) > u64::from(self.lifetime) * 1000
+            || now_ms + TICKET_AGE_TOLERANCE_MS < self.created_ms
+    }
+}
+
+struct TicketKey {
+    id: [u8; KEY_ID_LEN],
+    key: AeadKey,
+    created_ms: u64,
+}
+
+impl TicketKey {
+    fn new(now_ms: u64) -> Result<Self, Error> {
+        let mut raw = Zeroizing::new([0u8; 32]);
+        rand::fill(&mut raw[..])?;
+        Ok(Self {
+            id: rand::random_array()?,
+            key: AeadKey::new(AeadAlgorithm::Aes256Gcm, &raw[..])?,
+            created_ms: now_ms,
+        })
+    }
+}
+
+/// The server's ticket keys (AES-256-GCM). A new key takes over every `rotation` seconds;
+/// the one before still opens tickets for one more period, then it is gone.
+pub(crate) struct TicketKeys {
+    rotation_ms: u64,
+    keys: Mutex<(Option<TicketKey>, Option<TicketKey>)>,
+}
+
+impl TicketKeys {
+    pub(crate) fn new(rotation_secs: u32) -> Self {
+        Self {
+            rotation_ms: u64::from(rotation_secs.max(1)) * 1000,
+            keys: Mutex::new((None, None)),
+        }
+    }
+
+    fn rotate(
+        &self,
+        keys: &mut (Option<TicketKey>, Option<TicketKey>),
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let due = keys
+            .0
+            .as_ref()
+            .is_none_or(|k| now_ms.saturating_sub(k.created_ms) >= self.rotation_ms);
+        if due {
+            let fresh = TicketKey::new(now_ms)?;
+            keys.1 = keys.0.replace(fresh);
+        }
+        if keys
+            .1
+            .as_ref()
+            .is_some_and(|k| now_ms.saturating_sub(k.created_ms) >= 2 * self.rotation_ms)
+        {
+            keys.1 = None;
+        }
+        Ok(())
+    }
+
+    /// Seal a session: key_id || nonce || AEAD(state), the key id as associated data.
+    pub(crate) fn seal(&self, s: &ServerSession, now_ms: u64) -> Result<Option<Vec<u8>>, Error> {
+        let plain = s.encode();
+        if KEY_ID_LEN + NONCE_LEN + plain.len() + AeadAlgorithm::TAG_LEN > MAX_TICKET_LEN {
+            return Ok(None);
+        }
+        let mut keys = self
+            .keys
+            .lock()
+            .map_err(|_| Error::Internal("the ticket key lock is poisoned".into()))?;
+        self.rotate(&mut keys, now_ms)?;
+        let Some(k) = keys.0.as_ref() else {
+            return Ok(None);
+        };
+        let nonce: [u8; NONCE_LEN] = rand::random_array()?;
+        let mut buf = plain.to_vec();
+        k.key.seal_in_place(nonce, &k.id, &mut buf)?;
+        let mut out = Vec::with_capacity(KEY_ID_LEN + NONCE_LEN + buf.len());
+        out.extend_from_slice(&k.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&buf);
+        Ok(Some(out))
+    }
+
+    /// Open a ticket; `None` for anything unknown, forged, tampered or malformed.
+    pub(crate) fn open(&self, ticket: &[u8], now_ms: u64) -> Option<ServerSession> {
+        if ticket.len() > MAX_TICKET_LEN
+            || ticket.len() < KEY_ID_LEN + NONCE_LEN + AeadAlgorithm::TAG_LEN
+        {
+            return None;
+        }
+        let mut keys = self.keys.lock().ok()?;
+        self.rotate(&mut keys, now_ms).ok()?;
+        let (id, rest) = ticket.split_at(KEY_ID_LEN);
+        let k = [keys.0.as_ref(), keys.1.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| constant_time_eq(&k.id, id))?;
+        let (nonce, sealed) = rest.split_at(NONCE_LEN);
+        let mut n = [0u8; NONCE_LEN];
+        n.copy_from_slice(nonce);
+        let mut buf = Zeroizing::new(sealed.to_vec());
+        let plain = k.key.open_in_place(n, id, &mut buf).ok()?;
+        ServerSession::decode(plain).ok()
+    }
+}
+
+/// A map and its keys in insertion order (for oldest-first eviction).
+type Fifo<K, V> = (HashMap<K, V>, VecDeque<K>);
+
+/// The server's TLS 1.2 session-ID cache: bounded, oldest entry evicted first.
+pub(crate) struct ServerCache {
+    max: usize,
+    inner: Mutex<Fifo<Vec<u8>, ServerSession>>,
+}
+
+impl ServerCache {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    pub(crate) fn put(&self, id: Vec<u8>, s: ServerSession) {
+        let Ok(mut g) = self.inner.lock() else {
+            return;
+        };
+        let (map, order) = &mut *g;
+        if map.insert(id.clone(), s).is_none() {
+            order.push_back(id);
+        }
+        while map.len() > self.max {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, id: &[u8]) -> Option<ServerSession> {
+        self.inner.lock().ok()?.0.get(id).cloned()
+    }
+}
+
+/// A session a client can resume.
+#[derive(Clone, Debug)]
+pub(crate) enum ClientSession {
+    Tls12(ClientSession12),
+    Tls13(ClientSession13),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ClientSession12 {
+    pub(crate) suite: CipherSuite,
+    pub(crate) master: Secret,
+    pub(crate) ems: bool,
+    pub(crate) session_id: Vec<u8>,
+    pub(crate) ticket: Vec<u8>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) created_ms: u64,
+    pub(crate) lifetime: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ClientSession13 {
+    pub(crate) suite: CipherSuite,
+    pub(crate) psk: Secret,
+    pub(crate) ticket: Vec<u8>,
+    pub(crate) age_add: u32,
+    pub(crate) server_name: Option<String>,
+    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) created_ms: u64,
+    pub(crate) lifetime: u32,
+}
+
+/// Blob magic; the blob holds session secrets (a master secret or PSK): store it like a key.
+const BLOB_MAGIC: &[u8; 4] = b"FTSS";
+const BLOB_VERSION: u8 = 1;
+
+impl ClientSession {
+    pub(crate) fn server_name(&self) -> Option<&str> {
+        match self {
+            Self::Tls12(s) => s.server_name.as_deref(),
+            Self::Tls13(s) => s.server_name.as_deref(),
+        }
+    }
+
+    pub(crate) fn expired(&self, now_ms: u64) -> bool {
+        let (created, lifetime) = match self {
+            Self::Tls12(s) => (s.created_ms, s.lifetime),
+            Self::Tls13(s) => (s.created_ms, s.lifetime),
+        };
+        now_ms.saturating_sub(created) > u64::from(lifetime) * 1000
+    }
+
+    /// The versioned, checksummed blob: magic, version, fields, SHA-256 of all before it.
+    /// It contains the session's secret.
+    pub(crate) fn to_blob(&self) -> Zeroizing<Vec<u8>> {
+        let mut o = Zeroizing::new(Vec::new());
+        o.extend_from_slice(BLOB_MAGIC);
+        o.push(BLOB_VERSION);
+        match self {
+            Self::Tls12(s) => {
+                put_u16(ProtocolVersion::TLSv1_2.to_int(), &mut o);
+                put_u16(s.suite.to_int(), &mut o);
+                put_vec_u8(s.master.as_bytes(), &mut o);
+                o.push(u8::from(s.ems));
+                put_vec_u8(&s.session_id, &mut o);
+                put_vec_u16(&s.ticket, &mut o);
+                put_opt(s.server_name.as_deref().map(str::as_bytes), &mut o);
+                put_certs(&s.peer_certs, &mut o);
+                put_u64(s.created_ms, &mut o);
+                put_u32(s.lifetime, &mut o);
+            }
+            Self::Tls13(s) => {
+                put_u16(ProtocolVersion::TLSv1_3.to_int(), &mut o);
+                put_u16(s.suite.to_int(), &mut o);
+                put_vec_u8(s.psk.as_bytes(), &mut o);
+                put_u32(s.age_add, &mut o);
+                put_vec_u16(&s.ticket, &mut o);
+                put_opt(s.server_name.as_deref().map(str::as_bytes), &mut o);
+                put_certs(&s.peer_certs, &mut o);
+                put_u64(s.created_ms, &mut o);
+                put_u32(s.lifetime, &mut o);
+            }
+        }
+        let sum = HashAlgorithm::Sha256.hash(&o);
+        o.extend_from_slice(sum.as_ref());
+        o
+    }
+
+    /// Parse a blob from [`Self::to_blob`]; a corrupt or foreign blob is a clear error.
+    pub(crate) fn from_blob(b: &[u8]) -> Result<Self, Error> {
+        if b.len() > MAX_SESSION_BLOB {
+            return Err(Error::Usage(format!(
+                "the session blob is {} bytes; the limit is {MAX_SESSION_BLOB}",
+                b.len()
+            )));
+        }
+        if b.len() < BLOB_MAGIC.len() + 1 + 32 || &b[..4] != BLOB_MAGIC {
+            return Err(Error::Usage(
+                "not a ferrotls session blob (bad magic or too short)".into(),
+            ));
+        }
+        if b[4] != BLOB_VERSION {
+            return Err(Error::Usage(format!(
+                "unsupported session blob version {} (this build reads version {BLOB_VERSION})",
+                b[4]
+            )));
+        }
+        let (body, sum) = b.split_at(b.len() - 32);
+        if !constant_time_eq(HashAlgorithm::Sha256.hash(body).as_ref(), sum) {
+            return Err(Error::Decode(
+                "the session blob's checksum does not match: it is corrupt or was edited".into(),
+            ));
+        }
+        Self::parse(&body[5..])
+            .map_err(|e| Error::Decode(format!("the session blob is malformed: {e}")))
+    }
+
+    fn parse(body: &[u8]) -> Result<Self, InvalidMessage> {
+        let mut r = Reader::new(body);
+        let version = ProtocolVersion::from(r.u16("version")?);
+        let suite = CipherSuite::from(r.u16("suite")?);
+        let secret = Secret::from_slice(r.vec_u8("secret")?);
+        let s = match version {
+            ProtocolVersion::TLSv1_2 => {
+                let ems = r.u8("ems")? == 1;
+                let session_id = r.vec_u8("session id")?.to_vec();
+                if session_id.len() > 32 {
+                    return Err(bad("session id longer than 32 bytes"));
+                }
+                let ticket = r.vec_u16("ticket")?.to_vec();
+                Self::Tls12(ClientSession12 {
+                    suite,
+                    master: secret,
+                    ems,
+                    session_id,
+                    ticket,
+                    server_name: read_name(&mut r)?,
+                    peer_certs: read_certs(&mut r)?,
+                    created_ms: read_u64(&mut r, "created")?,
+                    lifetime: r.u32("lifetime")?,
+                })
+            }
+            ProtocolVersion::TLSv1_3 => {
+                let age_add = r.u32("age_add")?;
+                let ticket = r.vec_u16("ticket")?.to_vec();
+                if ticket.is_empty() {
+                    return Err(bad("empty ticket"));
+                }
+                Self::Tls13(ClientSession13 {
+                    suite,
+                    psk: secret,
+                    ticket,
+                    age_add,
+                    server_name: read_name(&mut r)?,
+                    peer_certs: read_certs(&mut r)?,
+                    created_ms: read_u64(&mut r, "created")?,
+                    lifetime: r.u32("lifetime")?,
+                })
+            }
+            _ => return Err(bad("unknown protocol version")),
+        };
+        r.expect_empty("session blob")?;
+        Ok(s)
+    }
+}
+
+#[derive(Default)]
+struct ClientEntry {
+    tls12: Option<ClientSession12>,
+    tls13: VecDeque<ClientSession13>,
+}
+
+/// The client's sessions by server name: bounded, the oldest name evicted first. TLS 1.3
+/// tickets are taken out when used (single use); a TLS 1.2 session stays until replaced.
+pub(crate) struct ClientCache {
+    max: usize,
+    inner: Mutex<Fifo<String, ClientEntry>>,
+}
+
+impl ClientCache {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            inner: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    fn with_entry(&self, name: &str, f: impl FnOnce(&mut ClientEntry)) {
+        let Ok(mut g) = self.inner.lock() else {
+            return;
+        };
+        let (map, order) = &mut *g;
+        if !map.contains_key(name) {
+            order.push_back(name.to_owned());
+        }
+        f(map.entry(name.to_owned()).or_default());
+        while map.len() > self.max {
+            match order.pop_front() {
+                Some(old) => {
+                    map.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
+
+    pub(crate) fn put(&self, name: &str, s: ClientSession) {
+        self.with_entry(name, |e| match s {
+            ClientSession::Tls12(s) => e.tls12 = Some(s),
+            ClientSession::Tls13(s) => {
+                if e.tls13.len() >= MAX_TICKETS_PER_SERVER {
+                    e.tls13.pop_front();
+                }
+                e.tls13.push_back(s);
+            }
+        });
+    }
+
+    /// A session to offer: the newest unexpired TLS 1.3 ticket (removed), else the TLS 1.2
+    /// session (kept).
+    pub(crate) fn take(&self, name: &str, now_ms: u64) -> Option<ClientSession> {
+        let mut g = self.inner.lock().ok()?;
+        let e = g.0.get_mut(name)?;
+        while let Some(t) = e.tls13.pop_back() {
+            let s = ClientSession::Tls13(t);
+            if !s.expired(now_ms) {
+                return Some(s);
+            }
+        }
+        let s = ClientSession::Tls12(e.tls12.clone()?);
+        if s.expired(now_ms) {
+            e.tls12 = None;
+            return None;
+        }
+        Some(s)
+    }
+}
+
+/// Milliseconds since the Unix epoch from the system clock.
+pub(crate) fn system_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ServerSession {
+        ServerSession {
+            version: ProtocolVersion::TLSv1_3,
+            suite: CipherSuite::TLS_AES_128_GCM_SHA256,
+            secret: Secret::from_slice(&[7; 32]),
+            ems: true,
+            created_ms: 1000,
+            lifetime: 100,
+            age_add: 5,
+            alpn: Some(b"h2".to_vec()),
+            sni: Some("a.test".into()),
+            peer_certs: vec![vec![1, 2, 3]],
+        }
+    }
+
+    #[test]
+    fn tickets_seal_open_rotate_and_refuse_tampering() {
+        let keys = TicketKeys::new(10);
+        let t = keys.seal(&sample(), 1000).unwrap().unwrap();
+        let s = keys.open(&t, 1000).unwrap();
+        assert_eq!(s.sni.as_deref(), Some("a.test"));
+        assert_eq!(s.secret.as_bytes(), &[7; 32]);
+        for i in [0, 20, t.len() - 1] {
+            let mut bad = t.clone();
+            bad[i] ^= 1;
+            assert!(keys.open(&bad, 1000).is_none());
+        }
+        assert!(keys.open(&[0u8; 100], 1000).is_none());
+        assert!(keys.open(&[], 1000).is_none());
+        // One rotation later the old key still opens; two later it is gone.
+        assert!(keys.open(&t, 15_000).is_some());
+        assert!(keys.open(&t, 25_000).is_none());
+    }
+
+    #[test]
+    fn blobs_round_trip_and_reject_damage() {
+        let s = ClientSession::Tls13(ClientSession13 {
+            suite: CipherSuite::TLS_AES_128_GCM_SHA256,
+            psk: Secret::from_slice(&[9; 32]),
+            ticket: vec![1; 40],
+            age_add: 77,
+            server_name: Some("x.test".into()),
+            peer_certs: vec![vec![5; 10]],
+            created_ms: 12,
+            lifetime: 60,
+        });
+        let b = s.to_blob();
+        let back = ClientSession::from_blob(&b).unwrap();
+        assert_eq!(back.server_name(), Some("x.test"));
+        for i in 0..b.len() {
+            let mut bad = b.to_vec();
+            bad[i] ^= 0x40;
+            assert!(ClientSession::from_blob(&bad).is_err());
+        }
+        for n in 0..b.len() {
+            assert!(ClientSession::from_blob(&b[..n]).is_err());
+        }
+    }
+
+    #[test]
+    fn caches_are_bounded() {
+        let c = ServerCache::new(2);
+        for i in 0..5u8 {
+            c.put(vec![i], sample());
+        }
+        assert!(c.get(&[0]).is_none());
+        assert!(c.get(&[4]).is_some());
+        let cc = ClientCache::new(2);
+        for n in ["a", "b", "c"] {
+            let ClientSession::Tls13(t) = ClientSession::from_blob(
+                &ClientSession::Tls13(ClientSession13 {
+                    suite: CipherSuite::TLS_AES_128_GCM_SHA256,
+                    psk: Secret::from_slice(&[1; 32]),
+                    ticket: vec![1],
+                    age_add: 0,
+                    server_name: None,
+                    peer_certs: vec![],
+                    created_ms: 0,
+                    lifetime: 10,
+                })
+                .to_blob(),
+            )
+            .unwrap() else {
+                unreachable!()
+            };
+            cc.put(n, ClientSession::Tls13(t));
+        }
+        assert!(cc.take("a", 0).is_none());
+        assert!(cc.take("c", 0).is_some());
+        assert!(cc.take("c", 0).is_none(), "a ticket is used once");
+    }
+}

@@ -61,7 +61,10 @@ fn shared_config_and_contended_connection() {
     let busy = std::sync::Arc::new(AtomicUsize::new(0));
     let mut shared = null_mut();
     // SAFETY: live config, valid out-param.
-    assert_eq!(unsafe { ferrotls_conn_new_server(server_cfg as *const _, &mut shared) }, FERROTLS_OK);
+    assert_eq!(
+        unsafe { ferrotls_conn_new_server(server_cfg as *const _, &mut shared) },
+        FERROTLS_OK
+    );
     let shared = shared as usize;
 
     let mut threads = Vec::new();
@@ -73,8 +76,14 @@ fn shared_config_and_contended_connection() {
                 unsafe {
                     let mine = ferrotls_config_clone(client_cfg as *const _);
                     let (mut c, mut s) = (null_mut(), null_mut());
-                    assert_eq!(ferrotls_conn_new_client(mine, c"localhost".as_ptr(), &mut c), FERROTLS_OK);
-                    assert_eq!(ferrotls_conn_new_server(server_cfg as *const _, &mut s), FERROTLS_OK);
+                    assert_eq!(
+                        ferrotls_conn_new_client(mine, c"localhost".as_ptr(), &mut c),
+                        FERROTLS_OK
+                    );
+                    assert_eq!(
+                        ferrotls_conn_new_server(server_cfg as *const _, &mut s),
+                        FERROTLS_OK
+                    );
                     ferrotls_config_free(mine);
                     let mut ok = false;
                     for _ in 0..10 {
@@ -93,7 +102,8 @@ fn shared_config_and_contended_connection() {
                     if !ok
                         || ferrotls_conn_write(c, b"ping".as_ptr(), 4, &mut acc) != FERROTLS_OK
                         || !pump(c, s)
-                        || ferrotls_conn_read(s, buf.as_mut_ptr(), buf.len(), &mut got) != FERROTLS_OK
+                        || ferrotls_conn_read(s, buf.as_mut_ptr(), buf.len(), &mut got)
+                            != FERROTLS_OK
                         || &buf[..got] != b"ping"
                     {
                         failures.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +126,7 @@ fn shared_config_and_contended_connection() {
                 // SAFETY: the shared connection lives until every thread is joined.
                 let r = unsafe {
                     match (i + t) % 5 {
-                        0 => ferrotls_conn_feed(conn, b"\x16\x03\x03\x00".as_ptr(), 4, &mut n),
+                        0 => ferrotls_conn_feed(conn, [0x16u8, 3, 3, 0].as_ptr(), 4, &mut n),
                         1 => ferrotls_conn_read(conn, buf.as_mut_ptr(), buf.len(), &mut n),
                         2 => ferrotls_conn_write(conn, b"x".as_ptr(), 1, &mut n),
                         3 => ferrotls_conn_take_outgoing(conn, buf.as_mut_ptr(), buf.len(), &mut n),
@@ -144,5 +154,8 @@ fn shared_config_and_contended_connection() {
         ferrotls_config_free(server_cfg as *mut _);
     }
     assert_eq!(failures.load(Ordering::Relaxed), 0);
-    eprintln!("concurrent calls refused with CONCURRENT_USE: {}", busy.load(Ordering::Relaxed));
+    eprintln!(
+        "concurrent calls refused with CONCURRENT_USE: {}",
+        busy.load(Ordering::Relaxed)
+    );
 }

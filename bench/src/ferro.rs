@@ -32,6 +32,12 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let mut c = ConfigBuilder::new(Role::Client);
     c.add_roots_pem(pki.ca_pem.as_bytes()).map_err(e)?;
     c.set_verified_chain_cache(!p.cold_cache);
+    // Like the rustls and OpenSSL setups: the server keeps no session cache (stateless
+    // tickets only), and full-handshake clients do not resume.
+    s.set_session_cache(0).map_err(e)?;
+    if !p.resume {
+        c.set_session_cache(0).map_err(e)?;
+    }
     for b in [&mut s, &mut c] {
         b.set_versions(v, v).map_err(e)?;
         b.set_cipher_suites(&[suite]).map_err(e)?;
@@ -42,16 +48,17 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         server: s.build().map_err(e)?,
         p,
     };
+    if p.resume {
+        eng.run(false)?; // prime the client's session cache with a full handshake
+    }
     eng.handshake()?; // a failure here means "not supported yet", not a number
     Ok(Box::new(eng))
 }
 
-/// Resumed handshakes: WAITING FOR THE RESUMPTION API (config session cache + tickets,
-/// being built on another branch). ferrotls has no session API yet, so there is nothing to
-/// measure and the row prints "n/a (not yet)". Once it lands: build configs with a client
-/// session cache, prime with one full handshake, and assert `handshake_kind() == Resumed`.
-pub fn resumption(_pki: &Pki, _p: Params) -> Option<Box<dyn Engine>> {
-    None
+/// Resumed handshakes: the client config's session cache holds the ticket (TLS 1.3) or the
+/// session (TLS 1.2) from the previous handshake; every handshake asserts it resumed.
+pub fn resumption(pki: &Pki, p: Params) -> Option<Box<dyn Engine>> {
+    new(pki, p).ok()
 }
 
 pub struct Pair {
@@ -75,6 +82,12 @@ fn xfer(a: &mut Connection, b: &mut Connection) -> Result<usize, String> {
 
 impl Engine for Ferro {
     fn handshake(&self) -> Result<Box<dyn Conn>, String> {
+        Ok(Box::new(self.run(self.p.resume)?))
+    }
+}
+
+impl Ferro {
+    fn run(&self, want_resumed: bool) -> Result<Pair, String> {
         let mut c = Connection::new_client(self.client.clone(), Some("localhost"))
             .map_err(|e| e.to_string())?;
         let mut s = Connection::new_server(self.server.clone()).map_err(|e| e.to_string())?;
@@ -100,7 +113,11 @@ impl Engine for Ferro {
                 c.cipher_suite()
             ));
         }
-        Ok(Box::new(Pair { c, s }))
+        let resumed = c.handshake_kind() == Some(ferrotls::conn::HandshakeKind::Resumed);
+        if resumed != want_resumed {
+            return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
+        }
+        Ok(Pair { c, s })
     }
 }
 

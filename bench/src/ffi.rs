@@ -69,6 +69,14 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
                     "set_verified_chain_cache",
                 )?;
             }
+            // No server session cache (stateless tickets only); full-handshake clients do
+            // not resume.
+            if role == FERROTLS_ROLE_SERVER || !p.resume {
+                ok(
+                    ferrotls_config_builder_set_session_cache(b, 0),
+                    "set_session_cache",
+                )?;
+            }
             let mut cfg = null_mut();
             ok(ferrotls_config_builder_build(b, &mut cfg), "build")?;
             Ok(cfg)
@@ -85,15 +93,17 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
             server: config(FERROTLS_ROLE_SERVER, pki, p)?,
             p,
         };
+        if p.resume {
+            eng.run(false)?; // prime the client's session cache
+        }
         eng.handshake()?;
         Ok(Box::new(eng))
     }
 }
 
-/// Resumed handshakes through the C ABI: waiting for the resumption API, like
-/// `ferro::resumption`.
-pub fn resumption(_pki: &Pki, _p: Params) -> Option<Box<dyn Engine>> {
-    None
+/// Resumed handshakes through the C ABI: the client config's session cache resumes.
+pub fn resumption(pki: &Pki, p: Params) -> Option<Box<dyn Engine>> {
+    new(pki, p).ok()
 }
 
 impl Drop for Ffi {
@@ -146,6 +156,12 @@ unsafe fn xfer(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, St
 
 impl Engine for Ffi {
     fn handshake(&self) -> Result<Box<dyn Conn>, String> {
+        Ok(Box::new(self.run(self.p.resume)?))
+    }
+}
+
+impl Ffi {
+    fn run(&self, want_resumed: bool) -> Result<Pair, String> {
         unsafe {
             let mut pair = Pair {
                 c: null_mut(),
@@ -175,7 +191,11 @@ impl Engine for Ffi {
             if v != version(self.p.ver) || s != self.p.suite_id() {
                 return Err(format!("negotiated {v:#06x} {s:#06x}"));
             }
-            Ok(Box::new(pair))
+            let resumed = ferrotls_conn_handshake_kind(pair.c) == FERROTLS_HANDSHAKE_RESUMED;
+            if resumed != want_resumed {
+                return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
+            }
+            Ok(pair)
         }
     }
 }

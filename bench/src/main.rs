@@ -384,23 +384,23 @@ fn env_num(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// `profile handshake|handshake12|bulk N`: ferrotls alone, N iterations, for callgrind.
+/// `profile handshake|handshake12|resume12|resume13|bulk N`: ferrotls alone, N iterations, for callgrind.
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params {
-        ver: if what == "handshake12" {
+        ver: if what.ends_with("12") {
             Ver::V12
         } else {
             Ver::V13
         },
         key: Key::Ecdsa,
         aead: Aead::Aes128,
-        resume: false,
+        resume: what.starts_with("resume"),
         cold_cache: false,
     };
     let e = ferro::new(pki, p).unwrap();
     match what {
-        "handshake" | "handshake12" => {
+        "handshake" | "handshake12" | "resume12" | "resume13" => {
             for _ in 0..n {
                 e.handshake().unwrap();
             }

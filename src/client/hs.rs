@@ -36,7 +36,8 @@ enum Hashing {
 pub(crate) struct ExpectServerHello {
     server_name: Option<ServerName<'static>>,
     hello: ClientHelloPayload,
-    kx: KeyExchange,
+    /// Our TLS 1.3 key share; none when only TLS 1.2 is offered (its key is made later).
+    kx: Option<KeyExchange>,
     transcript: Hashing,
     offered_suites: Vec<CipherSuite>,
     /// The versions we offered, newest first.
@@ -97,6 +98,11 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
+fn kx_ref(kx: &Option<KeyExchange>) -> Result<&KeyExchange, Error> {
+    kx.as_ref()
+        .ok_or_else(|| Error::Internal("TLS 1.3 without our key share".into()))
+}
+
 impl ExpectServerHello {
     /// Step One: build and send the ClientHello.
     pub(crate) fn start(
@@ -147,7 +153,11 @@ impl ExpectServerHello {
             .groups
             .first()
             .ok_or_else(|| Error::Config("no key-exchange group configured".into()))?;
-        let kx = KeyExchange::start(group)?;
+        let kx = if offer13 {
+            Some(KeyExchange::start(group)?)
+        } else {
+            None
+        };
 
         let random: [u8; 32] = rand::random_array()?;
         // A non-empty legacy session id puts the peer in middlebox-compatibility mode
@@ -224,7 +234,10 @@ impl ExpectServerHello {
         if offer13 {
             extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
                 group,
-                payload: kx.public_key().to_vec(),
+                payload: kx
+                    .as_ref()
+                    .map(|k| k.public_key().to_vec())
+                    .unwrap_or_default(),
             }]));
             extensions.push(ClientExtension::PskKeyExchangeModes(vec![
                 PskKeyExchangeMode::PSK_DHE_KE,
@@ -373,7 +386,7 @@ impl ExpectServerHello {
                     list(&cx.config.groups)
                 )));
             }
-            if g == self.kx.group() {
+            if Some(g) == self.kx.as_ref().map(KeyExchange::group) {
                 return Err(Error::IllegalParameter(format!(
                     "the server asked for a key share in {g}, but we already sent one"
                 )));
@@ -402,11 +415,11 @@ impl ExpectServerHello {
         transcript.add(raw);
 
         if let Some(g) = group {
-            self.kx = KeyExchange::start(g)?;
+            self.kx = Some(KeyExchange::start(g)?);
         }
         let share = KeyShareEntry {
-            group: self.kx.group(),
-            payload: self.kx.public_key().to_vec(),
+            group: kx_ref(&self.kx)?.group(),
+            payload: kx_ref(&self.kx)?.public_key().to_vec(),
         };
         self.hello.extensions.retain(|e| {
             !matches!(
@@ -452,7 +465,7 @@ impl ExpectServerHello {
 
     /// Step Two: the server's choices, and the switch to handshake keys.
     fn server_hello(
-        self: Box<Self>,
+        mut self: Box<Self>,
         cx: &mut Common,
         sh: ServerHelloPayload,
         raw: &[u8],
@@ -502,15 +515,20 @@ impl ExpectServerHello {
         let share = sh
             .key_share()
             .ok_or_else(|| Error::MissingExtension("the ServerHello has no key_share".into()))?;
-        if share.group != self.kx.group() {
+        let kx = kx_ref(&self.kx)?;
+        if share.group != kx.group() {
             return Err(Error::IllegalParameter(format!(
                 "the server's key share is for {}, but we sent one for {}",
                 share.group,
-                self.kx.group()
+                kx.group()
             )));
         }
         let group: NamedGroup = share.group;
-        let shared = self.kx.complete(&share.payload)?;
+        let shared = self
+            .kx
+            .take()
+            .ok_or_else(|| Error::Internal("TLS 1.3 without our key share".into()))?
+            .complete(&share.payload)?;
         // 5. A PSK the server accepted must be the one we offered, with the suite's hash
         //    (RFC 8446 §4.2.11).
         let resumed = match (sh.psk_index(), self.resume13) {

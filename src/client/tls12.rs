@@ -340,7 +340,7 @@ impl State {
                     mut transcript,
                     pending,
                 } = *s;
-                secrets.check_finished(false, &transcript, &f)?;
+                secrets.check_finished(false, &mut transcript, &f)?;
                 transcript.add(raw);
                 if pending.resumed.is_some() {
                     // Abbreviated handshake: our ChangeCipherSpec and Finished come last.
@@ -490,7 +490,7 @@ impl ExpectServerHelloDone {
             s.suite,
             &pre_master,
             s.ems,
-            &s.transcript,
+            &mut s.transcript,
             s.server_random,
         );
         // Step Nine: prove we hold our certificate's key, over every message so far.

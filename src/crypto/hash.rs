@@ -172,6 +172,9 @@ impl fmt::Debug for Transcript {
 #[derive(Clone, Debug, Default)]
 pub struct TranscriptBuffer {
     buf: Vec<u8>,
+    /// A running hash of `buf`, started by the first `hash` call, so TLS 1.2's repeated
+    /// transcript hashes (session hash, both Finished) cost only the new bytes.
+    running: Option<Transcript>,
 }
 
 impl TranscriptBuffer {
@@ -183,6 +186,23 @@ impl TranscriptBuffer {
     /// Add one encoded handshake message.
     pub fn add(&mut self, msg: &[u8]) {
         self.buf.extend_from_slice(msg);
+        if let Some(t) = self.running.as_mut() {
+            t.add(msg);
+        }
+    }
+
+    /// The hash of everything buffered so far under `alg`.
+    pub fn hash(&mut self, alg: HashAlgorithm) -> Output {
+        match self.running.as_ref() {
+            Some(t) if t.algorithm() == alg => t.current_hash(),
+            _ => {
+                let mut t = Transcript::new(alg);
+                t.add(&self.buf);
+                let out = t.current_hash();
+                self.running = Some(t);
+                out
+            }
+        }
     }
 
     /// Hash everything buffered with `alg` and keep hashing from there.

@@ -15,7 +15,8 @@ pub fn prf(alg: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &m
     ctx.update(seed);
     let mut a = ctx.sign();
 
-    for chunk in out.chunks_mut(alg.output_len()) {
+    let mut chunks = out.chunks_mut(alg.output_len()).peekable();
+    while let Some(chunk) = chunks.next() {
         // P_hash block = HMAC(secret, A(i) || label || seed)
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(a.as_ref());
@@ -23,8 +24,10 @@ pub fn prf(alg: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &m
         ctx.update(seed);
         let block = ctx.sign();
         chunk.copy_from_slice(&block.as_ref()[..chunk.len()]);
-        // A(i+1) = HMAC(secret, A(i))
-        a = hmac::sign(&key, a.as_ref());
+        // A(i+1) = HMAC(secret, A(i)), only if another block follows.
+        if chunks.peek().is_some() {
+            a = hmac::sign(&key, a.as_ref());
+        }
     }
 }
 

@@ -421,7 +421,7 @@ impl State {
                     resumable,
                     mut transcript,
                 } = *s;
-                secrets.check_finished(true, &transcript, &f)?;
+                secrets.check_finished(true, &mut transcript, &f)?;
                 transcript.add(raw);
                 if !resumable.resumed {
                     let session = session_state(cx, &secrets, resumable.created_ms);
@@ -495,7 +495,8 @@ impl ExpectClientKeyExchange {
         } = self;
         let pre_master = kx.complete(point)?;
         transcript.add(raw);
-        let secrets = Tls12Secrets::new(cx, suite, &pre_master, ems, &transcript, server_random);
+        let secrets =
+            Tls12Secrets::new(cx, suite, &pre_master, ems, &mut transcript, server_random);
         Ok(match client_cert {
             Some((leaf, verified)) => State::CertificateVerify(Box::new(ExpectCertificateVerify {
                 secrets,

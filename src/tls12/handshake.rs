@@ -67,6 +67,8 @@ pub(crate) struct Tls12Secrets {
     master: Secret,
     client_random: [u8; 32],
     server_random: [u8; 32],
+    /// The key block (RFC 5246 §6.3), derived once for both directions.
+    key_block: zeroize::Zeroizing<Vec<u8>>,
 }
 
 impl Tls12Secrets {
@@ -78,12 +80,12 @@ impl Tls12Secrets {
         suite: &'static SuiteInfo,
         pre_master: &Secret,
         ems: bool,
-        transcript: &TranscriptBuffer,
+        transcript: &mut TranscriptBuffer,
         server_random: [u8; 32],
     ) -> Self {
         let client_random = cx.client_random;
         let master = if ems {
-            let session_hash = suite.hash.hash(transcript.bytes());
+            let session_hash = transcript.hash(suite.hash);
             key_schedule::master_secret_ems(
                 suite.hash,
                 pre_master.as_bytes(),
@@ -105,12 +107,30 @@ impl Tls12Secrets {
                 "keys: master secret derived WITHOUT Extended Master Secret (legacy peer)".into()
             }
         });
+        Self::with_key_block(suite, ems, master, client_random, server_random)
+    }
+
+    fn with_key_block(
+        suite: &'static SuiteInfo,
+        ems: bool,
+        master: Secret,
+        client_random: [u8; 32],
+        server_random: [u8; 32],
+    ) -> Self {
+        let key_block = zeroize::Zeroizing::new(key_schedule::key_block(
+            suite.hash,
+            master.as_bytes(),
+            &client_random,
+            &server_random,
+            suite.key_block_len(),
+        ));
         Self {
             suite,
             ems,
             master,
             client_random,
             server_random,
+            key_block,
         }
     }
 
@@ -123,13 +143,7 @@ impl Tls12Secrets {
         ems: bool,
     ) -> Self {
         cx.log_key("CLIENT_RANDOM", master.as_bytes());
-        Self {
-            suite,
-            ems,
-            master,
-            client_random: cx.client_random,
-            server_random,
-        }
+        Self::with_key_block(suite, ems, master, cx.client_random, server_random)
     }
 
     /// The master secret, for the session kept after the handshake.
@@ -141,13 +155,7 @@ impl Tls12Secrets {
     fn direction_keys(&self, client: bool) -> (Vec<u8>, Vec<u8>) {
         let s = self.suite;
         let (klen, ivlen) = (s.aead.key_len(), s.fixed_iv_len());
-        let mut block = key_schedule::key_block(
-            s.hash,
-            self.master.as_bytes(),
-            &self.client_random,
-            &self.server_random,
-            s.key_block_len(),
-        );
+        let block = &self.key_block;
         let (key_at, iv_at) = if client {
             (0, 2 * klen)
         } else {
@@ -155,7 +163,6 @@ impl Tls12Secrets {
         };
         let key = block[key_at..key_at + klen].to_vec();
         let iv = block[iv_at..iv_at + ivlen].to_vec();
-        zeroize::Zeroize::zeroize(&mut block);
         (key, iv)
     }
 
@@ -177,8 +184,8 @@ impl Tls12Secrets {
         Ok(())
     }
 
-    fn verify_data(&self, from_client: bool, transcript: &TranscriptBuffer) -> [u8; 12] {
-        let hash = self.suite.hash.hash(transcript.bytes());
+    fn verify_data(&self, from_client: bool, transcript: &mut TranscriptBuffer) -> [u8; 12] {
+        let hash = transcript.hash(self.suite.hash);
         key_schedule::verify_data(
             self.suite.hash,
             self.master.as_bytes(),
@@ -191,7 +198,7 @@ impl Tls12Secrets {
     pub(crate) fn finished_message(
         &self,
         from_client: bool,
-        transcript: &TranscriptBuffer,
+        transcript: &mut TranscriptBuffer,
     ) -> HandshakeMessage {
         HandshakeMessage {
             typ: HandshakeType::Finished,
@@ -203,7 +210,7 @@ impl Tls12Secrets {
     pub(crate) fn check_finished(
         &self,
         from_client: bool,
-        transcript: &TranscriptBuffer,
+        transcript: &mut TranscriptBuffer,
         received: &[u8],
     ) -> Result<(), Error> {
         let expected = self.verify_data(from_client, transcript);
@@ -308,13 +315,13 @@ mod tests {
             CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
         ] {
             let suite = lookup(suite).unwrap();
-            let s = Tls12Secrets {
+            let s = Tls12Secrets::with_key_block(
                 suite,
-                ems: true,
-                master: Secret::from_slice(&[5; 48]),
-                client_random: [1; 32],
-                server_random: [2; 32],
-            };
+                true,
+                Secret::from_slice(&[5; 48]),
+                [1; 32],
+                [2; 32],
+            );
             let block = key_schedule::key_block(
                 suite.hash,
                 &[5; 48],

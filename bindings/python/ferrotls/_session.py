@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import struct
 import weakref
 
 # The blob (src/session.rs): b"FTSS", format version, fields, SHA-256 of everything before it.
@@ -64,7 +63,7 @@ def _fields(blob: bytes) -> dict | None:
             "created_ms": created_ms,
             "lifetime": lifetime,
         }
-    except (ValueError, IndexError, struct.error):
+    except (ValueError, IndexError):
         return None
 
 

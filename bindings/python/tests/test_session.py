@@ -13,8 +13,7 @@ import pytest
 
 import ferrotls
 from conftest import (
-    C_SERVER, TIMEOUT, ServerThread, _pump, client_ctx, server_ctx, stdlib_client_ctx,
-    stdlib_server_ctx,
+    ServerThread, _pump, client_ctx, server_ctx, stdlib_client_ctx, stdlib_server_ctx,
 )
 from test_interop import c_server, connect  # noqa: F401  (fixture)
 
@@ -174,7 +173,12 @@ def test_wrap_bio_resumption_by_hand(both_version):
     sctx.set_ticket_lifetime(600)
     c, s, bios = bio_pair(cctx, sctx)
     assert c.session is None  # nothing yet
-    bio_handshake_and_data(c, s, bios)
+    _pump(c, bios[0], bios[1], s, bios[2], bios[3])
+    if name == "TLSv1.3":
+        assert c.session is None  # the ticket is there, but not read yet
+    s.write(b"hello")
+    bios[0].write(bios[3].read())
+    assert c.read(5) == b"hello"
     sess = c.session
     assert s.session is None  # server side: no client session
     assert sess is not None and not c.session_reused and not s.session_reused
@@ -352,13 +356,13 @@ def test_corrupt_session_blob_raises():
         assert b.recv(100) == b"still mine"
 
 
-def test_mutated_session_blobs_never_crash():
+def test_mutated_session_blobs_never_crash(both_version):
     """Bounded fuzz: single-byte edits with a recomputed checksum either fail cleanly or are
     accepted (then a handshake either resumes, falls back, or fails with SSLError)."""
-    cctx, sctx, sess = a_session()
+    cctx, sctx, sess = a_session(both_version[0])
     body = sess.to_bytes()[:-32]
     accepted = 0
-    for i in range(5, len(body), max(1, len(body) // 60)):
+    for i in range(5, len(body), max(1, len(body) // 200)):
         for flip in (0x01, 0xFF):
             mutated = ferrotls.Session.from_bytes(
                 _with_sum(body[:i] + bytes([body[i] ^ flip]) + body[i + 1:]))
@@ -371,6 +375,7 @@ def test_mutated_session_blobs_never_crash():
                 bio_handshake_and_data(c, s, bios)
             except (ssl.SSLError, AssertionError):
                 pass
+    assert accepted > 0  # edits of e.g. the certificates or timestamps pass the decoder
     for n in range(0, len(body), max(1, len(body) // 40)):
         try:
             bio_pair(cctx, sctx, session=ferrotls.Session.from_bytes(_with_sum(body[:n])))

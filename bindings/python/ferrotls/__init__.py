@@ -6,8 +6,10 @@
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(b"hello")
 
-Session resumption is not implemented yet: ``session`` is always None and ``session_reused``
-always False.
+Session resumption: ``SSLSocket.session`` / ``SSLObject.session`` give a ``Session`` to pass
+as ``wrap_socket(..., session=)``; ``session_reused`` tells whether it was resumed. Unlike
+``ssl``, a client context also resumes on its own for the same server name (its session cache;
+``Context.set_session_cache_size(0)`` turns that off).
 """
 
 from ._lib import ABI_VERSION, VERSION_STRING as FERROTLS_VERSION
@@ -19,10 +21,12 @@ from ._context import (
     Context, SSLContext, create_default_context, PROTOCOL_TLS, PROTOCOL_TLS_CLIENT,
     PROTOCOL_TLS_SERVER, TLSVersion, VerifyMode, Purpose, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
 )
+from ._session import Session
 from ._socket import SSLSocket
 from ._bio import SSLObject
 from ssl import MemoryBIO, CertificateError
 
+SSLSession = Session
 HAS_ALPN = True
 HAS_SNI = True
 HAS_TLSv1_2 = True
@@ -32,7 +36,7 @@ OPENSSL_VERSION = FERROTLS_VERSION
 __version__ = "0.1.0"
 
 __all__ = [
-    "Context", "SSLContext", "SSLSocket", "SSLObject", "MemoryBIO", "create_default_context",
+    "Context", "SSLContext", "Session", "SSLSession", "SSLSocket", "SSLObject", "MemoryBIO", "create_default_context",
     "PROTOCOL_TLS", "PROTOCOL_TLS_CLIENT", "PROTOCOL_TLS_SERVER", "TLSVersion", "VerifyMode",
     "Purpose", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED", "SSLError", "SSLZeroReturnError",
     "SSLWantReadError", "SSLWantWriteError", "SSLEOFError", "SSLCertVerificationError",

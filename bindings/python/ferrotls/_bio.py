@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from . import _errors
-from ._socket import peercert
+from ._session import check_settable
+from ._socket import peercert, session_of
 
 
 class _BioTransport:
@@ -32,11 +33,12 @@ class SSLObject:
                         % self.__class__.__name__)
 
     @classmethod
-    def _create(cls, context, incoming, outgoing, server_side, server_hostname):
+    def _create(cls, context, incoming, outgoing, server_side, server_hostname, session=None):
         self = object.__new__(cls)
         self._context = context
+        self._last_session = None
         self._engine = context._new_engine(server_side, server_hostname,
-                                           _BioTransport(incoming, outgoing))
+                                           _BioTransport(incoming, outgoing), session)
         self.server_side = server_side
         self.server_hostname = server_hostname if not server_side else None
         return self
@@ -78,8 +80,7 @@ class SSLObject:
         """Send close_notify and wait for the peer's (SSLWantReadError until it arrives)."""
         e = self._e()
         e.shutdown()
-        self._engine = None
-        e.free()
+        self.close()
 
     def pending(self) -> int:
         e = self._engine
@@ -115,11 +116,35 @@ class SSLObject:
     def export_keying_material(self, label: bytes, length: int, context: bytes | None = None) -> bytes:
         return self._e().export_keying_material(label, length, context)
 
-    session = None
-    session_reused = False
+    @property
+    def session(self):
+        """The client's current ``ferrotls.Session``, or None; see ``SSLSocket.session``
+        (TLS 1.3: only after the server's ticket has been read). Set it before the handshake
+        to resume; on a server or after the handshake started that raises ValueError."""
+        e = self._engine
+        if e is None or not e.alive:
+            return self._last_session
+        return session_of(e, self._context) or self._last_session
+
+    @session.setter
+    def session(self, value):
+        e = self._engine
+        alive = e is not None and e.alive
+        check_settable(value, self._context, self.server_side, not alive or e.started)
+        e.set_session(value._blob)
+
+    @property
+    def session_reused(self) -> bool:
+        """True when the handshake resumed a session (on either side)."""
+        e = self._engine
+        return bool(e and e.alive and e.session_reused())
 
     def close(self) -> None:
         """Free the connection now (also done when the object is collected)."""
         e, self._engine = self._engine, None
         if e is not None:
+            try:
+                self._last_session = session_of(e, self._context) or self._last_session
+            except Exception:  # noqa: BLE001
+                pass
             e.free()

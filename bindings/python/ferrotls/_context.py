@@ -13,7 +13,7 @@ import threading
 import weakref
 from ctypes import byref
 
-from . import _lib, _errors
+from . import _lib, _errors, _session
 from ._lib import lib
 
 PROTOCOL_TLS_CLIENT = ssl.PROTOCOL_TLS_CLIENT
@@ -124,6 +124,8 @@ class Context:
         self._max = TLSVersion.MAXIMUM_SUPPORTED
         self._keylog = None
         self._alpn: list = []
+        self._num_tickets = 2
+        self._session_cache_size = 256
         self.sni_callback = None  # accepted for compatibility; not called (see README)
 
     # ---- helpers --------------------------------------------------------------------------
@@ -310,10 +312,60 @@ class Context:
         """Bound the plaintext and ciphertext buffered per connection (ferrotls extension)."""
         self._apply(lib.ferrotls_config_builder_set_buffer_limit, nbytes)
 
+    # ---- sessions -------------------------------------------------------------------------
+
+    def set_session_cache_size(self, entries: int) -> None:
+        """Size of the library's session cache; 0 turns it off (ferrotls extension; default 256).
+        Client: sessions by server name, so a later connection from this context to the same
+        name resumes without ``session=`` (the stdlib resumes only with ``session=``). Server:
+        TLS 1.2 sessions by session ID (tickets work without it). Oldest entries go first."""
+        if entries < 0:
+            raise ValueError("the session cache size must be >= 0")
+        self._apply(lib.ferrotls_config_builder_set_session_cache, entries)
+        self._session_cache_size = entries
+
+    @property
+    def session_cache_size(self) -> int:
+        """The size given to ``set_session_cache_size()`` (ferrotls extension)."""
+        return self._session_cache_size
+
+    def _server_builder(self, what: str):
+        b = self._builders.get(_lib.ROLE_SERVER)
+        if b is None:
+            raise ValueError("SSLContext is not a server context (%s)." % what)
+        return b
+
+    @property
+    def num_tickets(self) -> int:
+        """TLS 1.3 session tickets a server sends after each full handshake (default 2, at
+        most 16), as in ``ssl``; setting it on a client-only context raises ValueError."""
+        return self._num_tickets
+
+    @num_tickets.setter
+    def num_tickets(self, value) -> None:
+        value = int(value)
+        if value < 0:
+            raise ValueError("value must be non-negative")
+        b = self._server_builder("num_tickets")
+        with self._lock:
+            b.call(lib.ferrotls_config_builder_set_tls13_tickets, value)
+        self._num_tickets = value
+
+    def set_ticket_lifetime(self, seconds: int) -> None:
+        """Server: lifetime of session tickets (TLS 1.2 and 1.3) and cached sessions, in
+        seconds (default 7200, at most 604800; 0 issues no tickets). ferrotls extension."""
+        if seconds < 0:
+            raise ValueError("the ticket lifetime must be >= 0")
+        b = self._server_builder("set_ticket_lifetime")
+        with self._lock:
+            b.call(lib.ferrotls_config_builder_set_ticket_lifetime, seconds)
+
     # ---- wrapping -------------------------------------------------------------------------
 
-    def _new_engine(self, server_side: bool, server_hostname, transport):
+    def _new_engine(self, server_side: bool, server_hostname, transport, session=None):
         from ._engine import Engine
+        if session is not None:
+            _session.check_settable(session, self, server_side, False)
         role = _lib.ROLE_SERVER if server_side else _lib.ROLE_CLIENT
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
@@ -326,21 +378,28 @@ class Context:
                     "server_hostname, or set check_hostname = False and verify_mode = CERT_NONE")
         config, verified = self._config_for(role)
         try:
-            return Engine(config, role, server_hostname, transport, verified)
+            engine = Engine(config, role, server_hostname, transport, verified)
         finally:
             lib.ferrotls_config_free(config)
+        if session is not None:
+            try:
+                engine.set_session(session._blob)
+            except BaseException:
+                engine.free()
+                raise
+        return engine
 
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
                     suppress_ragged_eofs=False, server_hostname=None, session=None):
         """Wrap a connected (or to-be-connected) stream socket; returns an SSLSocket."""
         from ._socket import SSLSocket
         return SSLSocket._create(sock, self, server_side, server_hostname,
-                                 do_handshake_on_connect, suppress_ragged_eofs)
+                                 do_handshake_on_connect, suppress_ragged_eofs, session)
 
     def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
         """An SSLObject over two ``ssl.MemoryBIO``s (for event loops)."""
         from ._bio import SSLObject
-        return SSLObject._create(self, incoming, outgoing, server_side, server_hostname)
+        return SSLObject._create(self, incoming, outgoing, server_side, server_hostname, session)
 
     # stdlib compatibility no-ops
     options = 0

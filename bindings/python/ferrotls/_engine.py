@@ -40,6 +40,8 @@ class Engine:
         self.pending_write = 0       # plaintext accepted while its ciphertext is still unsent
         self.handshake_done = False
         self.peer_closed = False
+        self.started = False         # a handshake, read, write or shutdown was attempted
+        self.offered = None          # the session set before the handshake (bytes), if any
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class Engine:
     # ---- operations ---------------------------------------------------------------------
 
     def do_handshake(self) -> None:
+        self.started = True
         while True:
             self.feed_pending()
             r = lib.ferrotls_conn_handshake(self._handle())
@@ -134,6 +137,7 @@ class Engine:
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes of plaintext; b"" after the peer's close_notify."""
+        self.started = True
         if not self.handshake_done:
             self.do_handshake()
         if n <= 0:
@@ -161,6 +165,7 @@ class Engine:
         Like OpenSSL: when the ciphertext cannot all be sent, SSLWantWriteError is raised and
         the plaintext counts as taken; call again with the same data to finish and get the count.
         """
+        self.started = True
         if not self.handshake_done:
             self.do_handshake()
         if self.pending_write:
@@ -187,6 +192,7 @@ class Engine:
 
     def shutdown(self) -> None:
         """Send close_notify and wait for the peer's (data arriving meanwhile is dropped)."""
+        self.started = True
         h = self._handle()
         r = lib.ferrotls_conn_close(h)
         if r not in (_lib.OK, _lib.CLOSED):
@@ -268,6 +274,32 @@ class Engine:
             return []
         count = lib.ferrotls_conn_peer_cert_count(self.h)
         return [c for c in (self.peer_cert_der(i) for i in range(count)) if c is not None]
+
+    def set_session(self, blob: bytes) -> None:
+        """Client, before the handshake: offer the session in ``blob``. A blob the library
+        refuses (corrupt, foreign, another server name) raises SSLError and changes nothing."""
+        r = lib.ferrotls_conn_set_session(self._handle(), blob, len(blob))
+        if r != _lib.OK:
+            detail = _lib.last_error_detail()
+            raise _errors.from_code(r, "cannot resume this session: " + detail if detail else "")
+        self.offered = blob
+
+    def get_session(self) -> bytes | None:
+        """The newest resumable session blob (client), or None while there is none."""
+        if not self.alive or self.role != _lib.ROLE_CLIENT:
+            return None
+        needed = c_size_t()
+        r = lib.ferrotls_conn_get_session(self.h, None, 0, byref(needed))
+        while r == _lib.ERR_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(needed.value)
+            r = lib.ferrotls_conn_get_session(self.h, buf, needed.value, byref(needed))
+            if r == _lib.OK:
+                blob = buf.raw[:needed.value]
+                ctypes.memset(buf, 0, len(buf))  # best effort: the blob holds a secret
+                return blob
+        if r in (_lib.OK, _lib.ERR_NOT_FOUND):
+            return None
+        raise self.error(r)
 
     def session_reused(self) -> bool:
         return self.alive and lib.ferrotls_conn_handshake_kind(self.h) == _lib.HANDSHAKE_RESUMED

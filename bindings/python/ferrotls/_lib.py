@@ -17,6 +17,8 @@ ABI_VERSION = 1
 OK, WANT_READ, WANT_WRITE, CLOSED = 0, 1, 2, 3
 ERR_INVALID_ARGUMENT = 101
 ERR_WRONG_ROLE = 102
+ERR_WRONG_STATE = 103
+ERR_BUFFER_TOO_SMALL = 104
 ERR_NOT_FOUND = 106
 ERR_IO = 200
 ERR_UNEXPECTED_EOF = 201
@@ -67,6 +69,8 @@ FUNCTIONS = {
     "ferrotls_config_builder_set_keylog_callback": (result_t, [handle_p, KEYLOG_CB, c_void_p]),
     "ferrotls_config_builder_set_buffer_limit": (result_t, [handle_p, c_size_t]),
     "ferrotls_config_builder_set_tls13_tickets": (result_t, [handle_p, c_uint32]),
+    "ferrotls_config_builder_set_session_cache": (result_t, [handle_p, c_size_t]),
+    "ferrotls_config_builder_set_ticket_lifetime": (result_t, [handle_p, c_uint32]),
     "ferrotls_config_builder_build": (result_t, [handle_p, _handlep]),
     "ferrotls_config_clone": (handle_p, [handle_p]),
     "ferrotls_config_role": (c_uint32, [handle_p]),
@@ -110,6 +114,8 @@ FUNCTIONS = {
     "ferrotls_conn_last_alert": (result_t, [handle_p, POINTER(c_uint8), POINTER(c_bool)]),
     "ferrotls_conn_export_keying_material": (
         result_t, [handle_p, c_void_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t]),
+    "ferrotls_conn_set_session": (result_t, [handle_p, c_char_p, c_size_t]),
+    "ferrotls_conn_get_session": (result_t, [handle_p, c_void_p, c_size_t, _sizep]),
     "ferrotls_conn_key_update": (result_t, [handle_p, c_bool]),
     "ferrotls_conn_set_fd": (result_t, [handle_p, c_int]),
     "ferrotls_result_category": (c_uint32, [result_t]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from . import _cert, _errors
+from . import _cert, _errors, _session
 
 _RECV_SIZE = 65536
 
@@ -24,7 +24,7 @@ class SSLSocket(socket.socket):
 
     @classmethod
     def _create(cls, sock, context, server_side, server_hostname, do_handshake_on_connect,
-                suppress_ragged_eofs):
+                suppress_ragged_eofs, session=None):
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
             raise NotImplementedError("only stream sockets are supported")
         if not isinstance(sock, socket.socket):
@@ -35,13 +35,14 @@ class SSLSocket(socket.socket):
         self = cls.__new__(cls, **kwargs)
         # Build the connection before taking the fd over, so that a bad setting leaves the
         # caller's socket untouched.
-        engine = context._new_engine(server_side, server_hostname, self)
+        engine = context._new_engine(server_side, server_hostname, self, session)
         socket.socket.__init__(self, **kwargs)
         timeout = sock.gettimeout()
         sock.detach()
         self.settimeout(timeout)
         self._context = context
         self._engine = engine
+        self._last_session = None
         self.server_side = server_side
         self.server_hostname = server_hostname if not server_side else None
         self.do_handshake_on_connect = do_handshake_on_connect
@@ -207,8 +208,7 @@ class SSLSocket(socket.socket):
         """Close the TLS session (close_notify both ways); returns this socket, now plain."""
         e = self._need_tls("unwrap")
         e.shutdown()
-        self._engine = None
-        e.free()
+        self._engine_done()
         return self
 
     def shutdown(self, how) -> None:
@@ -218,6 +218,11 @@ class SSLSocket(socket.socket):
     def _engine_done(self) -> None:
         e, self._engine = self._engine, None
         if e is not None:
+            try:  # keep the last session readable after close (never raises here)
+                self._last_session = session_of(e, getattr(self, "_context", None)) or \
+                    getattr(self, "_last_session", None)
+            except Exception:  # noqa: BLE001
+                pass
             e.free()
 
     def _real_close(self) -> None:
@@ -271,23 +276,46 @@ class SSLSocket(socket.socket):
 
     @property
     def session(self):
-        """Always None: session resumption is not implemented yet."""
-        return None
+        """The client's current ``ferrotls.Session``, or None while there is none.
+
+        As with ``ssl``: a TLS 1.2 session exists after the handshake; a TLS 1.3 server sends
+        its session tickets after the handshake, so the session appears only once a ticket
+        has been read, i.e. after the first ``recv()`` that gets the server's data. Before the
+        handshake it is the session set to be resumed. Unlike ``ssl``, the last session stays
+        readable after ``close()`` / ``unwrap()``. Always None on the server side.
+
+        Set it (a Session from this context) before the handshake, on a client socket, to
+        resume it; on a server socket or once the handshake has started that raises
+        ValueError, as in ``ssl``."""
+        e = self._tls()
+        if e is None:
+            return self._last_session
+        return session_of(e, self._context) or self._last_session
 
     @session.setter
     def session(self, value):
-        if value is not None:
-            raise NotImplementedError("ferrotls does not support session resumption yet")
+        e = self._tls()
+        _session.check_settable(value, self._context, self.server_side,
+                                e is None or e.started)
+        e.set_session(value._blob)
 
     @property
     def session_reused(self) -> bool:
-        """Always False until resumption is implemented."""
+        """True when the handshake resumed a session (on either side)."""
         e = self._tls()
         return bool(e and e.session_reused())
 
     def __repr__(self) -> str:
         return "<ferrotls.SSLSocket fd=%s server_side=%s version=%s>" % (
             self.fileno(), self.server_side, self.version())
+
+
+def session_of(engine, context):
+    """The engine's newest session as a Session, else the one set before the handshake."""
+    blob = engine.get_session()
+    if blob is None and (not engine.handshake_done or engine.session_reused()):
+        blob = engine.offered
+    return _session.Session._new(blob, context) if blob is not None else None
 
 
 def peercert(engine, binary_form: bool):

@@ -24,7 +24,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut n = 0;
-    for dir in [root.join("fuzz/seeds").join(target), root.join("tests/data/fuzz").join(target)] {
+    for dir in [
+        root.join("fuzz/seeds").join(target),
+        root.join("tests/data/fuzz").join(target),
+    ] {
         for f in files(&dir) {
             let data = std::fs::read(&f).unwrap();
             let r = std::panic::catch_unwind(|| run(&data));

@@ -492,6 +492,11 @@ fn main() {
             "TLS 1.2 resumed (ticket), ECDSA P-256",
         ),
     ] {
+        if let Ok(only) = std::env::var("BENCH_ONLY")
+            && !name.contains(only.as_str())
+        {
+            continue;
+        }
         eprintln!("measuring: {name}");
         let resume = name.contains("resumed");
         let p = Params {

@@ -99,7 +99,10 @@ pub fn deframer(data: &[u8]) {
             let n = d.feed(chunk);
             assert!(n <= chunk.len());
             assert_eq!(d.buffered(), before + n);
-            assert!(d.buffered() <= DEFRAMER_CAP, "deframer grew past one record");
+            assert!(
+                d.buffered() <= DEFRAMER_CAP,
+                "deframer grew past one record"
+            );
             assert_eq!(d.room() + d.buffered(), DEFRAMER_CAP);
             chunk = &chunk[n..];
             // Drain every complete record.
@@ -115,7 +118,10 @@ pub fn deframer(data: &[u8]) {
                     }
                     Ok(Some(hdr)) => {
                         assert!(hdr.len <= MAX_CIPHERTEXT_LEN);
-                        assert_eq!(usize::from(u16::from_be_bytes([hdr.raw[3], hdr.raw[4]])), hdr.len);
+                        assert_eq!(
+                            usize::from(u16::from_be_bytes([hdr.raw[3], hdr.raw[4]])),
+                            hdr.len
+                        );
                         if !d.complete(&hdr) {
                             // A partial record must still fit: otherwise feeding would stall.
                             assert!(d.room() > 0, "deframer stalled on an incomplete record");
@@ -142,7 +148,8 @@ pub fn deframer(data: &[u8]) {
 
 // ---- 2. handshake messages and extension blocks ----------------------------------------------
 
-static STRICT: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FERROTLS_FUZZ_STRICT").is_some());
+static STRICT: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("FERROTLS_FUZZ_STRICT").is_some());
 
 /// Decode `data` as one handshake message (header included) in both versions; whatever
 /// decodes must survive encode → decode unchanged, and its encoding must be a fixed point
@@ -163,10 +170,25 @@ pub fn handshake_messages(data: &[u8]) {
                     msg.name()
                 )
             });
-            assert_eq!(again, msg, "{} ({version:?}) changed in a round trip", msg.name());
-            assert_eq!(again.get_encoding(), enc, "{} encoding is not stable", msg.name());
+            assert_eq!(
+                again,
+                msg,
+                "{} ({version:?}) changed in a round trip",
+                msg.name()
+            );
+            assert_eq!(
+                again.get_encoding(),
+                enc,
+                "{} encoding is not stable",
+                msg.name()
+            );
             if *STRICT && !empty_hello_block_dropped(&msg, data, &enc) {
-                assert_eq!(enc, data, "{} ({version:?}) re-encodes differently", msg.name());
+                assert_eq!(
+                    enc,
+                    data,
+                    "{} ({version:?}) re-encodes differently",
+                    msg.name()
+                );
             }
         }
     }
@@ -196,7 +218,10 @@ fn empty_hello_block_dropped(msg: &HandshakeMessage, data: &[u8], enc: &[u8]) ->
 
 fn extension_block<T>(data: &[u8])
 where
-    T: ferrotls::codec::Codec + ferrotls::codec::extensions::HasExtType + PartialEq + std::fmt::Debug,
+    T: ferrotls::codec::Codec
+        + ferrotls::codec::extensions::HasExtType
+        + PartialEq
+        + std::fmt::Debug,
 {
     let mut r = Reader::new(data);
     let Ok(exts) = read_extensions::<T>(&mut r, "fuzz") else {
@@ -214,12 +239,22 @@ where
         )
     });
     assert!(!r2.any_left());
-    assert_eq!(again, exts, "{} block changed in a round trip", std::any::type_name::<T>());
+    assert_eq!(
+        again,
+        exts,
+        "{} block changed in a round trip",
+        std::any::type_name::<T>()
+    );
     let mut enc2 = Vec::new();
     put_extensions(&again, &mut enc2);
     assert_eq!(enc2, enc);
     if *STRICT {
-        assert_eq!(enc, &data[..used], "{} block re-encodes differently", std::any::type_name::<T>());
+        assert_eq!(
+            enc,
+            &data[..used],
+            "{} block re-encodes differently",
+            std::any::type_name::<T>()
+        );
     }
 }
 
@@ -290,7 +325,11 @@ pub static SERVER_CONFIGS: LazyLock<Vec<Arc<Config>>> = LazyLock::new(|| {
 /// whatever the peer sent.
 fn drain(conn: &mut Connection, round: usize) {
     let limit = 256 * 1024;
-    assert!(conn.outgoing_len() <= limit, "outgoing buffer grew to {}", conn.outgoing_len());
+    assert!(
+        conn.outgoing_len() <= limit,
+        "outgoing buffer grew to {}",
+        conn.outgoing_len()
+    );
     if round % 2 == 0 {
         let mut buf = [0u8; 1000];
         while conn.take_outgoing(&mut buf) > 0 {}
@@ -342,14 +381,20 @@ fn drive(mut conn: Connection, stream: &[u8], seed: u8) {
                 Err(e) => {
                     let _ = e.to_string();
                     assert!(conn.error().is_some(), "feed failed without a sticky error");
-                    assert!(conn.feed(b"\x16\x03\x03\x00\x00").is_err(), "error is not sticky");
+                    assert!(
+                        conn.feed(b"\x16\x03\x03\x00\x00").is_err(),
+                        "error is not sticky"
+                    );
                     drain(&mut conn, round);
                     let _ = conn.feed_eof();
                     return;
                 }
             }
             drain(&mut conn, round);
-            assert!(stalls < 3, "feed makes no progress after reading all plaintext");
+            assert!(
+                stalls < 3,
+                "feed makes no progress after reading all plaintext"
+            );
         }
         if !conn.is_handshaking() && conn.error().is_none() {
             let _ = conn.write(&[0x42; 100]);
@@ -474,7 +519,12 @@ pub mod ffi_seq {
     /// Check a result code: never a caught panic, and every code has a name and message.
     fn check(r: ferrotls_result) -> ferrotls_result {
         assert_ne!(r, FERROTLS_ERR_PANIC, "a call panicked: {}", last_detail());
-        assert_ne!(r, FERROTLS_ERR_INTERNAL, "internal error: {}", last_detail());
+        assert_ne!(
+            r,
+            FERROTLS_ERR_INTERNAL,
+            "internal error: {}",
+            last_detail()
+        );
         let name = ferrotls_result_name(r);
         assert!(!name.is_null());
         // SAFETY: the library returns static NUL-terminated strings.
@@ -532,7 +582,11 @@ pub mod ffi_seq {
         }
     }
 
-    unsafe extern "C" fn keylog_cb(_userdata: *mut c_void, conn: *const ferrotls_conn, line: *const c_char) {
+    unsafe extern "C" fn keylog_cb(
+        _userdata: *mut c_void,
+        conn: *const ferrotls_conn,
+        line: *const c_char,
+    ) {
         assert!(conn.is_null());
         assert!(!line.is_null());
         // SAFETY: valid during the call.
@@ -542,7 +596,8 @@ pub mod ffi_seq {
 
     static mut TRACE_COUNT: u64 = 0;
 
-    static DEBUG: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FERROTLS_FUZZ_DEBUG").is_some());
+    static DEBUG: LazyLock<bool> =
+        LazyLock::new(|| std::env::var_os("FERROTLS_FUZZ_DEBUG").is_some());
 
     /// Run the program in `data`. Every handle still alive at the end is freed, so leak
     /// detection (LeakSanitizer under `cargo fuzz`) covers the library's own allocations.
@@ -561,7 +616,13 @@ pub mod ffi_seq {
                     let state: Vec<_> = reg
                         .conns
                         .iter()
-                        .map(|&c| (ferrotls_conn_protocol_version(c), ferrotls_conn_wants(c), ferrotls_conn_error(c)))
+                        .map(|&c| {
+                            (
+                                ferrotls_conn_protocol_version(c),
+                                ferrotls_conn_wants(c),
+                                ferrotls_conn_error(c),
+                            )
+                        })
                         .collect();
                     eprintln!("op {op:2}: conns (version, wants, error) {state:?}");
                 }
@@ -624,8 +685,16 @@ pub mod ffi_seq {
                     check(ferrotls_config_builder_set_versions(b, min, max));
                 }
                 3 => {
-                    let ids: Vec<u16> = inp.bytes().chunks(2).map(|c| u16::from(c[0]) << 8 | u16::from(*c.get(1).unwrap_or(&0))).collect();
-                    let p = if ids.is_empty() && sel & 1 == 0 { std::ptr::null() } else { ids.as_ptr() };
+                    let ids: Vec<u16> = inp
+                        .bytes()
+                        .chunks(2)
+                        .map(|c| u16::from(c[0]) << 8 | u16::from(*c.get(1).unwrap_or(&0)))
+                        .collect();
+                    let p = if ids.is_empty() && sel & 1 == 0 {
+                        std::ptr::null()
+                    } else {
+                        ids.as_ptr()
+                    };
                     check(ferrotls_config_builder_set_cipher_suites(b, p, ids.len()));
                 }
                 4 => {
@@ -633,8 +702,16 @@ pub mod ffi_seq {
                     check(ferrotls_config_builder_set_cipher_list(b, s.as_ptr()));
                 }
                 5 => {
-                    let ids: Vec<u16> = inp.bytes().chunks(2).map(|c| u16::from(c[0]) << 8 | u16::from(*c.get(1).unwrap_or(&0))).collect();
-                    let p = if ids.is_empty() && sel & 1 == 0 { std::ptr::null() } else { ids.as_ptr() };
+                    let ids: Vec<u16> = inp
+                        .bytes()
+                        .chunks(2)
+                        .map(|c| u16::from(c[0]) << 8 | u16::from(*c.get(1).unwrap_or(&0)))
+                        .collect();
+                    let p = if ids.is_empty() && sel & 1 == 0 {
+                        std::ptr::null()
+                    } else {
+                        ids.as_ptr()
+                    };
                     check(ferrotls_config_builder_set_groups(b, p, ids.len()));
                 }
                 6 => {
@@ -643,7 +720,11 @@ pub mod ffi_seq {
                 }
                 7 => {
                     let w = inp.bytes();
-                    let p = if w.is_empty() && sel & 1 == 0 { std::ptr::null() } else { w.as_ptr() };
+                    let p = if w.is_empty() && sel & 1 == 0 {
+                        std::ptr::null()
+                    } else {
+                        w.as_ptr()
+                    };
                     check(ferrotls_config_builder_set_alpn(b, p, w.len()));
                 }
                 8 => {
@@ -656,7 +737,11 @@ pub mod ffi_seq {
                         1 => inp.long_bytes(),
                         _ => SERVER_PEM,
                     };
-                    check(ferrotls_config_builder_add_roots_pem(b, pem.as_ptr(), pem.len()));
+                    check(ferrotls_config_builder_add_roots_pem(
+                        b,
+                        pem.as_ptr(),
+                        pem.len(),
+                    ));
                 }
                 10 => {
                     let (chain, key): (&[u8], &[u8]) = match inp.u8() % 5 {
@@ -666,24 +751,49 @@ pub mod ffi_seq {
                         3 => (SERVER_PEM, CLIENT_KEY),
                         _ => (inp.long_bytes(), inp.long_bytes()),
                     };
-                    check(ferrotls_config_builder_add_cert_key_pem(b, chain.as_ptr(), chain.len(), key.as_ptr(), key.len()));
+                    check(ferrotls_config_builder_add_cert_key_pem(
+                        b,
+                        chain.as_ptr(),
+                        chain.len(),
+                        key.as_ptr(),
+                        key.len(),
+                    ));
                 }
                 11 => {
-                    check(ferrotls_config_builder_set_verify(b, u32::from(inp.u8() % 7)));
+                    check(ferrotls_config_builder_set_verify(
+                        b,
+                        u32::from(inp.u8() % 7),
+                    ));
                 }
                 12 => {
-                    check(ferrotls_config_builder_set_buffer_limit(b, inp.u32() as usize));
+                    check(ferrotls_config_builder_set_buffer_limit(
+                        b,
+                        inp.u32() as usize,
+                    ));
                 }
                 13 => {
-                    check(ferrotls_config_builder_set_tls13_tickets(b, u32::from(inp.u8() % 20)));
+                    check(ferrotls_config_builder_set_tls13_tickets(
+                        b,
+                        u32::from(inp.u8() % 20),
+                    ));
                 }
                 14 => {
-                    check(ferrotls_config_builder_set_require_extended_master_secret(b, sel & 1 != 0));
-                    check(ferrotls_config_builder_set_prefer_client_ciphers(b, sel & 2 != 0));
+                    check(ferrotls_config_builder_set_require_extended_master_secret(
+                        b,
+                        sel & 1 != 0,
+                    ));
+                    check(ferrotls_config_builder_set_prefer_client_ciphers(
+                        b,
+                        sel & 2 != 0,
+                    ));
                 }
                 15 => {
                     let cb: ferrotls_keylog_cb = if sel & 1 == 0 { Some(keylog_cb) } else { None };
-                    check(ferrotls_config_builder_set_keylog_callback(b, cb, std::ptr::null_mut()));
+                    check(ferrotls_config_builder_set_keylog_callback(
+                        b,
+                        cb,
+                        std::ptr::null_mut(),
+                    ));
                 }
                 16 => {
                     let mut out = std::ptr::dangling_mut();
@@ -759,7 +869,11 @@ pub mod ffi_seq {
                     let mut buf = vec![0xAAu8; cap];
                     let mut n = usize::MAX;
                     let before = ferrotls_conn_outgoing_len(conn);
-                    let p = if cap == 0 && sel & 1 == 0 { std::ptr::null_mut() } else { buf.as_mut_ptr() };
+                    let p = if cap == 0 && sel & 1 == 0 {
+                        std::ptr::null_mut()
+                    } else {
+                        buf.as_mut_ptr()
+                    };
                     let r = check(ferrotls_conn_take_outgoing(conn, p, cap, &mut n));
                     if r == FERROTLS_OK {
                         assert_eq!(n, before.min(cap));
@@ -777,7 +891,11 @@ pub mod ffi_seq {
                             let s = std::slice::from_raw_parts(p, len);
                             std::hint::black_box(s.iter().fold(0u8, |a, &b| a ^ b));
                         }
-                        let n = if inp.u8() & 1 == 0 { len } else { usize::from(inp.u16()) };
+                        let n = if inp.u8() & 1 == 0 {
+                            len
+                        } else {
+                            usize::from(inp.u16())
+                        };
                         check(ferrotls_conn_consume_outgoing(conn, n));
                     }
                 }
@@ -785,7 +903,11 @@ pub mod ffi_seq {
                     let cap = usize::from(inp.u16()).max(0);
                     let mut buf = vec![0u8; cap];
                     let mut n = usize::MAX;
-                    let p = if cap == 0 && sel & 1 == 0 { std::ptr::null_mut() } else { buf.as_mut_ptr() };
+                    let p = if cap == 0 && sel & 1 == 0 {
+                        std::ptr::null_mut()
+                    } else {
+                        buf.as_mut_ptr()
+                    };
                     let r = check(ferrotls_conn_read(conn, p, cap, &mut n));
                     if r == FERROTLS_OK {
                         assert!(n > 0 && n <= cap);
@@ -815,11 +937,26 @@ pub mod ffi_seq {
                     let label = inp.bytes();
                     let ctx = inp.bytes();
                     let mut out = vec![0xAAu8; n];
-                    let cp = if sel & 1 == 0 { std::ptr::null() } else { ctx.as_ptr() };
+                    let cp = if sel & 1 == 0 {
+                        std::ptr::null()
+                    } else {
+                        ctx.as_ptr()
+                    };
                     let cl = if sel & 1 == 0 { 0 } else { ctx.len() };
-                    let r = check(ferrotls_conn_export_keying_material(conn, out.as_mut_ptr(), n, label.as_ptr(), label.len(), cp, cl));
+                    let r = check(ferrotls_conn_export_keying_material(
+                        conn,
+                        out.as_mut_ptr(),
+                        n,
+                        label.as_ptr(),
+                        label.len(),
+                        cp,
+                        cl,
+                    ));
                     if r != FERROTLS_OK {
-                        assert!(out.iter().all(|&b| b == 0), "failed export left key material behind");
+                        assert!(
+                            out.iter().all(|&b| b == 0),
+                            "failed export left key material behind"
+                        );
                     }
                 }
                 33 => {
@@ -828,7 +965,11 @@ pub mod ffi_seq {
                 34 => {
                     // Trace callback on (count calls), or off.
                     let cb: ferrotls_trace_cb = if sel & 1 == 0 { Some(trace_cb) } else { None };
-                    check(ferrotls_conn_set_trace_callback(conn, cb, (&raw mut TRACE_COUNT).cast()));
+                    check(ferrotls_conn_set_trace_callback(
+                        conn,
+                        cb,
+                        (&raw mut TRACE_COUNT).cast(),
+                    ));
                 }
                 35 => {
                     let u = usize::from(inp.u16()) as *mut c_void;
@@ -842,7 +983,13 @@ pub mod ffi_seq {
                     // Socket mode over a non-blocking socket pair; fuzzed bytes arrive on it.
                     if !conn.is_null() && reg.sockets.len() < 4 {
                         let mut fds = [0i32; 2];
-                        if libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) == 0 {
+                        if libc::socketpair(
+                            libc::AF_UNIX,
+                            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                            0,
+                            fds.as_mut_ptr(),
+                        ) == 0
+                        {
                             reg.sockets.push((fds[0], fds[1]));
                             check(ferrotls_conn_set_fd(conn, fds[0]));
                         }
@@ -857,7 +1004,12 @@ pub mod ffi_seq {
                             libc::shutdown(ours, libc::SHUT_WR);
                         } else {
                             let d = inp.long_bytes();
-                            libc::send(ours, d.as_ptr().cast(), d.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT);
+                            libc::send(
+                                ours,
+                                d.as_ptr().cast(),
+                                d.len(),
+                                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                            );
                         }
                     }
                 }
@@ -865,7 +1017,13 @@ pub mod ffi_seq {
                     // Drain what a socket-mode connection sent.
                     if let Some((_, ours)) = pick(&reg.sockets, sel) {
                         let mut buf = [0u8; 4096];
-                        while libc::recv(ours, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) > 0 {}
+                        while libc::recv(
+                            ours,
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            libc::MSG_DONTWAIT,
+                        ) > 0
+                        {}
                     }
                 }
                 40 => {
@@ -881,46 +1039,123 @@ pub mod ffi_seq {
                 41 => {
                     // NULL out-params and NULL-with-length slices.
                     check(ferrotls_conn_feed(conn, std::ptr::null(), 5, &mut 0));
-                    check(ferrotls_conn_feed(conn, std::ptr::null(), 0, std::ptr::null_mut()));
+                    check(ferrotls_conn_feed(
+                        conn,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null_mut(),
+                    ));
                     check(ferrotls_conn_write(conn, std::ptr::null(), 3, &mut 0));
                     check(ferrotls_conn_read(conn, std::ptr::null_mut(), 10, &mut 0));
                     check(ferrotls_conn_read(conn, [0u8; 4].as_mut_ptr(), 0, &mut 0));
-                    check(ferrotls_conn_peek_outgoing(conn, std::ptr::null_mut(), &mut 0));
-                    check(ferrotls_conn_alpn(conn, std::ptr::null_mut(), std::ptr::null_mut()));
-                    check(ferrotls_conn_peer_cert(conn, 0, std::ptr::null_mut(), &mut 0));
-                    check(ferrotls_conn_last_alert(conn, std::ptr::null_mut(), std::ptr::null_mut()));
-                    check(ferrotls_conn_export_keying_material(conn, std::ptr::null_mut(), 8, b"x".as_ptr(), 1, std::ptr::null(), 3));
-                    check(ferrotls_config_builder_set_cipher_suites(b, std::ptr::null(), 2));
+                    check(ferrotls_conn_peek_outgoing(
+                        conn,
+                        std::ptr::null_mut(),
+                        &mut 0,
+                    ));
+                    check(ferrotls_conn_alpn(
+                        conn,
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                    ));
+                    check(ferrotls_conn_peer_cert(
+                        conn,
+                        0,
+                        std::ptr::null_mut(),
+                        &mut 0,
+                    ));
+                    check(ferrotls_conn_last_alert(
+                        conn,
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                    ));
+                    check(ferrotls_conn_export_keying_material(
+                        conn,
+                        std::ptr::null_mut(),
+                        8,
+                        b"x".as_ptr(),
+                        1,
+                        std::ptr::null(),
+                        3,
+                    ));
+                    check(ferrotls_config_builder_set_cipher_suites(
+                        b,
+                        std::ptr::null(),
+                        2,
+                    ));
                     check(ferrotls_config_builder_set_alpn(b, std::ptr::null(), 2));
-                    check(ferrotls_config_builder_add_roots_pem(b, std::ptr::null(), 1));
+                    check(ferrotls_config_builder_add_roots_pem(
+                        b,
+                        std::ptr::null(),
+                        1,
+                    ));
                     check(ferrotls_config_builder_set_cipher_list(b, std::ptr::null()));
                     check(ferrotls_config_builder_build(b, std::ptr::null_mut()));
                     // A misaligned u16 array.
                     let raw = [0u8; 9];
-                    check(ferrotls_config_builder_set_groups(b, raw.as_ptr().add(1).cast(), 4));
+                    check(ferrotls_config_builder_set_groups(
+                        b,
+                        raw.as_ptr().add(1).cast(),
+                        4,
+                    ));
                 }
                 42 => {
                     // Files that cannot be loaded: missing, and not PEM. Fixed paths only:
                     // a fuzzed path could name /dev/zero or a FIFO.
-                    let p = if sel & 1 == 0 { c"/nonexistent/ferrotls-fuzz" } else { c"/proc/self/status" };
+                    let p = if sel & 1 == 0 {
+                        c"/nonexistent/ferrotls-fuzz"
+                    } else {
+                        c"/proc/self/status"
+                    };
                     check(ferrotls_config_builder_add_roots_file(b, p.as_ptr()));
-                    check(ferrotls_config_builder_add_cert_key_file(b, p.as_ptr(), p.as_ptr()));
+                    check(ferrotls_config_builder_add_cert_key_file(
+                        b,
+                        p.as_ptr(),
+                        p.as_ptr(),
+                    ));
                 }
                 _ => {
                     // Ordinary client/server setup shortcut: a working pair of configs.
-                    let role = if sel & 1 == 0 { FERROTLS_ROLE_CLIENT } else { FERROTLS_ROLE_SERVER };
+                    let role = if sel & 1 == 0 {
+                        FERROTLS_ROLE_CLIENT
+                    } else {
+                        FERROTLS_ROLE_SERVER
+                    };
                     let mut bb = std::ptr::null_mut();
                     check(ferrotls_config_builder_new(role, &mut bb));
                     if role == FERROTLS_ROLE_SERVER {
-                        check(ferrotls_config_builder_add_cert_key_pem(bb, SERVER_PEM.as_ptr(), SERVER_PEM.len(), SERVER_KEY.as_ptr(), SERVER_KEY.len()));
+                        check(ferrotls_config_builder_add_cert_key_pem(
+                            bb,
+                            SERVER_PEM.as_ptr(),
+                            SERVER_PEM.len(),
+                            SERVER_KEY.as_ptr(),
+                            SERVER_KEY.len(),
+                        ));
                         if sel & 2 != 0 {
-                            check(ferrotls_config_builder_add_roots_pem(bb, CA_PEM.as_ptr(), CA_PEM.len()));
-                            check(ferrotls_config_builder_set_verify(bb, FERROTLS_VERIFY_REQUEST_CLIENT_CERT));
+                            check(ferrotls_config_builder_add_roots_pem(
+                                bb,
+                                CA_PEM.as_ptr(),
+                                CA_PEM.len(),
+                            ));
+                            check(ferrotls_config_builder_set_verify(
+                                bb,
+                                FERROTLS_VERIFY_REQUEST_CLIENT_CERT,
+                            ));
                         }
                     } else {
-                        check(ferrotls_config_builder_add_roots_pem(bb, CA_PEM.as_ptr(), CA_PEM.len()));
+                        check(ferrotls_config_builder_add_roots_pem(
+                            bb,
+                            CA_PEM.as_ptr(),
+                            CA_PEM.len(),
+                        ));
                         if sel & 2 != 0 {
-                            check(ferrotls_config_builder_add_cert_key_pem(bb, CLIENT_PEM.as_ptr(), CLIENT_PEM.len(), CLIENT_KEY.as_ptr(), CLIENT_KEY.len()));
+                            check(ferrotls_config_builder_add_cert_key_pem(
+                                bb,
+                                CLIENT_PEM.as_ptr(),
+                                CLIENT_PEM.len(),
+                                CLIENT_KEY.as_ptr(),
+                                CLIENT_KEY.len(),
+                            ));
                         }
                     }
                     if sel & 4 != 0 {
@@ -946,11 +1181,15 @@ pub mod ffi_seq {
             for _ in 0..8 {
                 let mut p = std::ptr::null();
                 let mut len = 0;
-                if check(ferrotls_conn_peek_outgoing(from, &mut p, &mut len)) != FERROTLS_OK || len == 0 {
+                if check(ferrotls_conn_peek_outgoing(from, &mut p, &mut len)) != FERROTLS_OK
+                    || len == 0
+                {
                     return;
                 }
                 let mut consumed = 0;
-                if check(ferrotls_conn_feed(to, p, len, &mut consumed)) != FERROTLS_OK || consumed == 0 {
+                if check(ferrotls_conn_feed(to, p, len, &mut consumed)) != FERROTLS_OK
+                    || consumed == 0
+                {
                     return;
                 }
                 check(ferrotls_conn_consume_outgoing(from, consumed));
@@ -1015,7 +1254,9 @@ pub mod ffi_seq {
                 let any = pick(&reg.conns, sel)
                     .map(|p| p.cast::<c_void>())
                     .or_else(|| pick(&reg.builders, sel).map(|p| p.cast()));
-                any.map_or(std::ptr::null_mut(), |p| p.cast::<u8>().wrapping_add(1).cast())
+                any.map_or(std::ptr::null_mut(), |p| {
+                    p.cast::<u8>().wrapping_add(1).cast()
+                })
             }
         };
         if p.is_null() {
@@ -1034,7 +1275,10 @@ pub mod ffi_seq {
             }
             if kind != 1 {
                 let mut out = std::ptr::null_mut();
-                assert_eq!(ferrotls_conn_new_client(p.cast(), std::ptr::null(), &mut out), wrong);
+                assert_eq!(
+                    ferrotls_conn_new_client(p.cast(), std::ptr::null(), &mut out),
+                    wrong
+                );
                 assert_eq!(ferrotls_conn_new_server(p.cast(), &mut out), wrong);
                 assert!(ferrotls_config_clone(p.cast()).is_null());
                 assert_eq!(ferrotls_config_role(p.cast()), 0);
@@ -1042,7 +1286,10 @@ pub mod ffi_seq {
             }
             if kind != 2 {
                 let mut n = 0;
-                assert_eq!(ferrotls_conn_feed(p.cast(), b"x".as_ptr(), 1, &mut n), wrong);
+                assert_eq!(
+                    ferrotls_conn_feed(p.cast(), b"x".as_ptr(), 1, &mut n),
+                    wrong
+                );
                 assert_eq!(ferrotls_conn_outgoing_len(p.cast()), 0);
                 assert_eq!(ferrotls_conn_close(p.cast()), wrong);
                 assert_eq!(ferrotls_conn_error(p.cast()), wrong);

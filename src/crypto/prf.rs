@@ -7,10 +7,35 @@ use super::hash::HashAlgorithm;
 /// Fill `out` with PRF(secret, label, seed) = P_hash(secret, label || seed).
 /// `label` and `seed` are fed to HMAC separately, so nothing is concatenated.
 pub fn prf(alg: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
-    let key = hmac::Key::new(alg.hmac(), secret);
+    PrfKey::new(alg, secret).prf(label, seed, out);
+}
 
+/// A PRF secret prepared once (its HMAC key schedule), for the several PRF calls a TLS 1.2
+/// handshake makes with the master secret: the key block and both Finished messages.
+#[derive(Clone)]
+pub struct PrfKey {
+    key: hmac::Key,
+    alg: HashAlgorithm,
+}
+
+impl PrfKey {
+    /// Prepare `secret` for the PRF with `alg`.
+    pub fn new(alg: HashAlgorithm, secret: &[u8]) -> Self {
+        Self {
+            key: hmac::Key::new(alg.hmac(), secret),
+            alg,
+        }
+    }
+
+    /// Fill `out` with PRF(secret, label, seed).
+    pub fn prf(&self, label: &[u8], seed: &[u8], out: &mut [u8]) {
+        p_hash(&self.key, self.alg, label, seed, out);
+    }
+}
+
+fn p_hash(key: &hmac::Key, alg: HashAlgorithm, label: &[u8], seed: &[u8], out: &mut [u8]) {
     // A(1) = HMAC(secret, label || seed)
-    let mut ctx = hmac::Context::with_key(&key);
+    let mut ctx = hmac::Context::with_key(key);
     ctx.update(label);
     ctx.update(seed);
     let mut a = ctx.sign();
@@ -18,7 +43,7 @@ pub fn prf(alg: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &m
     let mut chunks = out.chunks_mut(alg.output_len()).peekable();
     while let Some(chunk) = chunks.next() {
         // P_hash block = HMAC(secret, A(i) || label || seed)
-        let mut ctx = hmac::Context::with_key(&key);
+        let mut ctx = hmac::Context::with_key(key);
         ctx.update(a.as_ref());
         ctx.update(label);
         ctx.update(seed);
@@ -26,7 +51,7 @@ pub fn prf(alg: HashAlgorithm, secret: &[u8], label: &[u8], seed: &[u8], out: &m
         chunk.copy_from_slice(&block.as_ref()[..chunk.len()]);
         // A(i+1) = HMAC(secret, A(i)), only if another block follows.
         if chunks.peek().is_some() {
-            a = hmac::sign(&key, a.as_ref());
+            a = hmac::sign(key, a.as_ref());
         }
     }
 }

@@ -69,6 +69,8 @@ pub(crate) struct Tls12Secrets {
     server_random: [u8; 32],
     /// The key block (RFC 5246 §6.3), derived once for both directions.
     key_block: zeroize::Zeroizing<Vec<u8>>,
+    /// The master secret prepared for the PRF (key block, both Finished messages).
+    prf: crate::crypto::prf::PrfKey,
 }
 
 impl Tls12Secrets {
@@ -117,9 +119,9 @@ impl Tls12Secrets {
         client_random: [u8; 32],
         server_random: [u8; 32],
     ) -> Self {
-        let key_block = zeroize::Zeroizing::new(key_schedule::key_block(
-            suite.hash,
-            master.as_bytes(),
+        let prf = crate::crypto::prf::PrfKey::new(suite.hash, master.as_bytes());
+        let key_block = zeroize::Zeroizing::new(key_schedule::key_block_with(
+            &prf,
             &client_random,
             &server_random,
             suite.key_block_len(),
@@ -131,6 +133,7 @@ impl Tls12Secrets {
             client_random,
             server_random,
             key_block,
+            prf,
         }
     }
 
@@ -186,12 +189,7 @@ impl Tls12Secrets {
 
     fn verify_data(&self, from_client: bool, transcript: &mut TranscriptBuffer) -> [u8; 12] {
         let hash = transcript.hash(self.suite.hash);
-        key_schedule::verify_data(
-            self.suite.hash,
-            self.master.as_bytes(),
-            from_client,
-            hash.as_ref(),
-        )
+        key_schedule::verify_data_with(&self.prf, from_client, hash.as_ref())
     }
 
     /// Our Finished over the transcript so far (RFC 5246 §7.4.9).

@@ -3,7 +3,7 @@
 
 use crate::crypto::hash::HashAlgorithm;
 use crate::crypto::hkdf::Secret;
-use crate::crypto::prf::prf;
+use crate::crypto::prf::{PrfKey, prf};
 
 /// The TLS 1.2 master secret length.
 pub const MASTER_SECRET_LEN: usize = 48;
@@ -65,10 +65,18 @@ pub fn key_block(
     server_random: &[u8; 32],
     len: usize,
 ) -> Vec<u8> {
+    key_block_with(&PrfKey::new(alg, master), client_random, server_random, len)
+}
+
+/// [`key_block`] with the master secret already prepared.
+pub fn key_block_with(
+    master: &PrfKey,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    len: usize,
+) -> Vec<u8> {
     let mut out = vec![0u8; len];
-    prf(
-        alg,
-        master,
+    master.prf(
         b"key expansion",
         &randoms(server_random, client_random),
         &mut out,
@@ -83,13 +91,22 @@ pub fn verify_data(
     is_client: bool,
     handshake_hash: &[u8],
 ) -> [u8; VERIFY_DATA_LEN] {
+    verify_data_with(&PrfKey::new(alg, master), is_client, handshake_hash)
+}
+
+/// [`verify_data`] with the master secret already prepared.
+pub fn verify_data_with(
+    master: &PrfKey,
+    is_client: bool,
+    handshake_hash: &[u8],
+) -> [u8; VERIFY_DATA_LEN] {
     let label: &[u8] = if is_client {
         b"client finished"
     } else {
         b"server finished"
     };
     let mut out = [0u8; VERIFY_DATA_LEN];
-    prf(alg, master, label, handshake_hash, &mut out);
+    master.prf(label, handshake_hash, &mut out);
     out
 }
 

@@ -330,7 +330,7 @@ fn drain(conn: &mut Connection, round: usize) {
         "outgoing buffer grew to {}",
         conn.outgoing_len()
     );
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         let mut buf = [0u8; 1000];
         while conn.take_outgoing(&mut buf) > 0 {}
     } else {
@@ -339,11 +339,8 @@ fn drain(conn: &mut Connection, round: usize) {
     }
     assert_eq!(conn.outgoing_len(), 0);
     let mut buf = [0u8; 4096];
-    loop {
-        match conn.read(&mut buf) {
-            Ok(ReadStatus::Data(n)) => assert!(n > 0 && n <= buf.len()),
-            Ok(ReadStatus::WouldBlock) | Ok(ReadStatus::Closed) | Err(_) => break,
-        }
+    while let Ok(ReadStatus::Data(n)) = conn.read(&mut buf) {
+        assert!(n > 0 && n <= buf.len());
     }
     let _ = conn.protocol_version();
     let _ = conn.cipher_suite();
@@ -900,7 +897,7 @@ pub mod ffi_seq {
                     }
                 }
                 27 => {
-                    let cap = usize::from(inp.u16()).max(0);
+                    let cap = usize::from(inp.u16());
                     let mut buf = vec![0u8; cap];
                     let mut n = usize::MAX;
                     let p = if cap == 0 && sel & 1 == 0 {

@@ -891,7 +891,8 @@ impl HandshakeMessage {
 
     /// The encoding, header included, as a fresh vector (what goes into the transcript).
     pub fn get_encoding(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Most handshake messages fit; the few larger ones (certificates) grow once or twice.
+        let mut out = Vec::with_capacity(512);
         self.encode(&mut out);
         out
     }

@@ -180,7 +180,8 @@ pub struct TranscriptBuffer {
 impl TranscriptBuffer {
     /// An empty buffer.
     pub fn new() -> Self {
-        Self::default()
+        // A ClientHello and most of a TLS 1.2 handshake fit without regrowing.
+        Self { buf: Vec::with_capacity(1024), running: None }
     }
 
     /// Add one encoded handshake message.

@@ -181,7 +181,10 @@ impl TranscriptBuffer {
     /// An empty buffer.
     pub fn new() -> Self {
         // A ClientHello and most of a TLS 1.2 handshake fit without regrowing.
-        Self { buf: Vec::with_capacity(1024), running: None }
+        Self {
+            buf: Vec::with_capacity(1024),
+            running: None,
+        }
     }
 
     /// Add one encoded handshake message.

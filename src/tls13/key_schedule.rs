@@ -443,3 +443,43 @@ mod tests {
         assert!(big.iter().all(|&x| x == 0));
     }
 }
+
+#[cfg(test)]
+mod rfc8448_client_finished {
+    use super::*;
+    use crate::codec::enums::{CipherSuite, ContentType};
+    use crate::crypto::unhex;
+    use crate::record::cipher::RecordEncrypter;
+
+    /// RFC 8448 §3: the client's Finished verify_data over the transcript through the
+    /// server's Finished, and that Finished message protected with the client handshake
+    /// traffic secret at sequence number 0, byte for byte.
+    #[test]
+    fn client_finished_value_and_record() {
+        let alg = HashAlgorithm::Sha256;
+        let c_hs = unhex(
+            "b3 ed db 12 6e 06 7f 35 a7 80 b3 ab f4 5e 2d 8f 3b 1a 95 07 38 f5 2e 96 00 74 6a 0e 27 a5 5a 21",
+        );
+        let server_finished_hash = unhex(
+            "96 08 10 2a 0f 1c cc 6d b6 25 0b 7b 7e 41 7b 1a 00 0e aa da 3d aa e4 77 7a 76 86 c9 ff 83 df 13",
+        );
+        let verify = finished_verify_data(alg, &c_hs, &server_finished_hash);
+        let expected = unhex(
+            "a8 ec 43 6d 67 76 34 ae 52 5a c1 fc eb e1 1a 03 9e c1 76 94 fa c6 e9 85 27 b6 42 f2 ed d5 ce 61",
+        );
+        assert_eq!(verify.as_ref(), expected.as_slice());
+
+        let suite = crate::crypto::suites::lookup(CipherSuite::TLS_AES_128_GCM_SHA256).unwrap();
+        let enc = RecordEncrypter::tls13(suite, &c_hs).unwrap();
+        let mut msg = unhex("14 00 00 20");
+        msg.extend_from_slice(&expected);
+        let mut record = Vec::new();
+        enc.encrypt(0, ContentType::Handshake, &msg, &mut record)
+            .unwrap();
+        let want = unhex(
+            "17 03 03 00 35 75 ec 4d c2 38 cc e6 0b 29 80 44 a7 1e 21 9c 56 cc 77 b0 51 7f e9 b9 3c 7a 4b fc
+             44 d8 7f 38 f8 03 38 ac 98 fc 46 de b3 84 bd 1c ae ac ab 68 67 d7 26 c4 05 46",
+        );
+        assert_eq!(record, want);
+    }
+}

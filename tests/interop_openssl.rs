@@ -132,39 +132,6 @@ fn our_client_certificate_against_openssl_verify() {
     );
 }
 
-/// Run one connection of our server on `listener`: echo the first line, then close_notify.
-fn echo_once(
-    listener: TcpListener,
-    config: std::sync::Arc<ferrotls::config::Config>,
-) -> Result<Connection, String> {
-    use std::io::Read as _;
-    let (mut sock, _) = listener.accept().unwrap();
-    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap();
-    let mut s = Connection::new_server(config).unwrap();
-    handshake_io(&mut s, &mut sock)?;
-    let mut line = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !line.contains(&b'\n') {
-        match s.read(&mut buf).map_err(|e| e.to_string())? {
-            ferrotls::conn::ReadStatus::Data(n) => line.extend_from_slice(&buf[..n]),
-            ferrotls::conn::ReadStatus::Closed => break,
-            ferrotls::conn::ReadStatus::WouldBlock => {
-                let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
-                if n == 0 {
-                    return Err("EOF before a line arrived".into());
-                }
-                s.feed(&buf[..n]).map_err(|e| e.to_string())?;
-                flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    write_all_io(&mut s, &mut sock, &line);
-    s.close();
-    flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
-    Ok(s)
-}
-
 fn s_client(port: u16, ca: &std::path::Path, extra: &[&str], input: &[u8]) -> String {
     let mut child = Command::new("openssl")
         .args([

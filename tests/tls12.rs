@@ -710,3 +710,100 @@ fn server_name_picks_the_certificate_and_the_suite_follows_its_key() {
         );
     }
 }
+
+/// Run a TLS 1.2 pair until the server's first flight (ServerHello .. ServerHelloDone) waits.
+fn tls12_pair_to_server_flight(keys: Option<Arc<CapturedKeys>>) -> (Connection, Connection) {
+    let pki = Pki::new("TLS 1.2 CA");
+    let mut sb = server_builder(&pki, KeyType::P256);
+    let mut cb = client_builder(&pki);
+    versions(&mut sb, V12, V12);
+    versions(&mut cb, V12, V12);
+    cb.set_session_cache(0).unwrap();
+    if let Some(k) = keys {
+        cb.set_keylog(Some(k));
+    }
+    let (mut c, mut s) = pair(&cb.build().unwrap(), &sb.build().unwrap(), "localhost");
+    transfer(&mut c, &mut s).unwrap();
+    (c, s)
+}
+
+#[test]
+fn tampered_server_key_exchange_signature() {
+    let (mut c, s) = tls12_pair_to_server_flight(None);
+    // The server's flight is plaintext in TLS 1.2: find ServerKeyExchange (type 12) and flip
+    // the last byte of its signature (the message's last byte).
+    let mut flight = s.peek_outgoing().to_vec();
+    let mut off = 0;
+    let mut tampered = false;
+    for r in split_records(&flight.clone()) {
+        let mut m = off + 5;
+        while m + 4 <= off + r.len() {
+            let len = usize::from(flight[m + 1]) << 16
+                | usize::from(flight[m + 2]) << 8
+                | usize::from(flight[m + 3]);
+            if flight[m] == 12 {
+                flight[m + 4 + len - 1] ^= 0x01;
+                tampered = true;
+            }
+            m += 4 + len;
+        }
+        off += r.len();
+    }
+    assert!(tampered, "no ServerKeyExchange found");
+    let e = c.feed(&flight).unwrap_err();
+    let detail = c.error().unwrap().to_string();
+    assert!(detail.contains("Step Four: ServerKeyExchange"), "{detail}");
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert!(detail.contains("decrypt_error"), "{detail}");
+}
+
+#[test]
+fn wrong_server_finished() {
+    let keys = Arc::new(CapturedKeys::default());
+    let (mut c, mut s) = tls12_pair_to_server_flight(Some(keys.clone()));
+    let flight = s.peek_outgoing().to_vec();
+    let server_random: [u8; 32] = flight[11..43].try_into().unwrap(); // record hdr 5, hs hdr 4, version 2
+    transfer(&mut s, &mut c).unwrap(); // the client answers: ClientKeyExchange, CCS, Finished
+    transfer(&mut c, &mut s).unwrap(); // the server answers: CCS, Finished
+    let mut out = s.peek_outgoing().to_vec();
+    let recs = split_records(&out);
+    assert_eq!(
+        (recs.len(), recs[0][0], recs[1][0]),
+        (2, 20, 22),
+        "CCS then the protected Finished"
+    );
+    // Re-create the server's write key from the logged master secret and rewrite its Finished.
+    let master = keys.get("CLIENT_RANDOM");
+    let suite = ferrotls::crypto::suites::lookup(c.cipher_suite().unwrap()).unwrap();
+    let cr = keys.random_for("CLIENT_RANDOM");
+    let block = ferrotls::tls12::key_schedule::key_block(
+        suite.hash,
+        &master,
+        &cr,
+        &server_random,
+        suite.key_block_len(),
+    );
+    let (k, iv) = (suite.aead.key_len(), suite.fixed_iv_len());
+    let server_key = &block[k..2 * k];
+    let server_iv = &block[2 * k + iv..2 * k + 2 * iv];
+    let dec =
+        ferrotls::record::cipher::RecordDecrypter::tls12(suite, server_key, server_iv).unwrap();
+    let enc =
+        ferrotls::record::cipher::RecordEncrypter::tls12(suite, server_key, server_iv).unwrap();
+    let fin_at = recs[0].len();
+    let mut body = out[fin_at + 5..].to_vec();
+    let header: [u8; 5] = out[fin_at..fin_at + 5].try_into().unwrap();
+    let (typ, plain) = dec.decrypt(0, &header, &mut body).unwrap();
+    let mut plain = plain.to_vec();
+    let last = plain.len() - 1;
+    plain[last] ^= 0x01;
+    out.truncate(fin_at);
+    enc.encrypt(0, typ, &plain, &mut out).unwrap();
+    let e = c.feed(&out).unwrap_err();
+    assert!(
+        e.to_string().contains("Finished message does not match"),
+        "{e}"
+    );
+    let detail = c.error().unwrap().to_string();
+    assert!(detail.contains("decrypt_error"), "{detail}");
+}

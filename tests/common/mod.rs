@@ -344,14 +344,18 @@ pub fn write_all_io(conn: &mut Connection, sock: &mut TcpStream, data: &[u8]) {
 
 /// A key log that keeps what it is given, for tests that need the secrets.
 #[derive(Default)]
-pub struct CapturedKeys(pub std::sync::Mutex<Vec<(String, Vec<u8>)>>);
+pub struct CapturedKeys(
+    pub std::sync::Mutex<Vec<(String, Vec<u8>)>>,
+    pub std::sync::Mutex<Vec<u8>>,
+);
 
 impl ferrotls::config::KeyLog for CapturedKeys {
-    fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
         self.0
             .lock()
             .unwrap()
             .push((label.to_string(), secret.to_vec()));
+        *self.1.lock().unwrap() = client_random.to_vec();
     }
 }
 
@@ -365,6 +369,11 @@ impl CapturedKeys {
             .map(|(_, s)| s.clone())
             .unwrap()
     }
+
+    /// The client random logged with the secrets.
+    pub fn random_for(&self, _label: &str) -> [u8; 32] {
+        self.1.lock().unwrap().as_slice().try_into().unwrap()
+    }
 }
 
 /// Split a byte stream into whole records (header included).
@@ -376,4 +385,37 @@ pub fn split_records(mut data: &[u8]) -> Vec<Vec<u8>> {
         data = &data[len..];
     }
     out
+}
+
+/// Run one connection of our server on `listener`: echo the first line, then close_notify.
+pub fn echo_once(
+    listener: TcpListener,
+    config: std::sync::Arc<ferrotls::config::Config>,
+) -> Result<Connection, String> {
+    use std::io::Read as _;
+    let (mut sock, _) = listener.accept().unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut s = Connection::new_server(config).unwrap();
+    handshake_io(&mut s, &mut sock)?;
+    let mut line = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !line.contains(&b'\n') {
+        match s.read(&mut buf).map_err(|e| e.to_string())? {
+            ferrotls::conn::ReadStatus::Data(n) => line.extend_from_slice(&buf[..n]),
+            ferrotls::conn::ReadStatus::Closed => break,
+            ferrotls::conn::ReadStatus::WouldBlock => {
+                let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("EOF before a line arrived".into());
+                }
+                s.feed(&buf[..n]).map_err(|e| e.to_string())?;
+                flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    write_all_io(&mut s, &mut sock, &line);
+    s.close();
+    flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
+    Ok(s)
 }

@@ -4,26 +4,11 @@
 mod common;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use ferrotls::codec::enums::{CipherSuite, ProtocolVersion};
 use ferrotls::config::VerifyMode;
-
-fn have_gnutls() -> bool {
-    Command::new("gnutls-cli")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const TLS12_ONLY: &str = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
 
@@ -54,7 +39,7 @@ const SUITES12: [(CipherSuite, KeyType); 6] = [
     ),
 ];
 
-fn gnutls_serv(pki: &Pki, kt: KeyType, priority: &str, extra: &[&str]) -> (Server, u16) {
+fn gnutls_serv(pki: &Pki, kt: KeyType, priority: &str, extra: &[&str]) -> (Killed, u16) {
     let dir = temp_dir("gnutls-serv");
     let id = pki.issue(&["localhost"], kt, false);
     std::fs::write(dir.join("cert.pem"), &id.chain_pem).unwrap();
@@ -78,7 +63,7 @@ fn gnutls_serv(pki: &Pki, kt: KeyType, priority: &str, extra: &[&str]) -> (Serve
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (Server(child), port)
+    (Killed(child), port)
 }
 
 fn gnutls_cli(port: u16, pki: &Pki, priority: &str, extra: &[&str]) -> (bool, String) {
@@ -116,7 +101,7 @@ fn gnutls_cli(port: u16, pki: &Pki, priority: &str, extra: &[&str]) -> (bool, St
 
 #[test]
 fn tls12_every_suite_both_roles() {
-    if !have_gnutls() {
+    if !have_tool("gnutls-cli") {
         eprintln!("skipped: no gnutls-cli");
         return;
     }
@@ -158,7 +143,7 @@ fn tls12_every_suite_both_roles() {
 
 #[test]
 fn tls13_both_roles() {
-    if !have_gnutls() {
+    if !have_tool("gnutls-cli") {
         return;
     }
     let pki = Pki::new("GnuTLS Interop CA");
@@ -183,7 +168,7 @@ fn tls13_both_roles() {
 
 #[test]
 fn mutual_tls_accepted_missing_and_unknown_ca_in_both_versions() {
-    if !have_gnutls() {
+    if !have_tool("gnutls-cli") {
         return;
     }
     let pki = Pki::new("GnuTLS Interop CA");

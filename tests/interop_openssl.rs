@@ -4,29 +4,14 @@ mod common;
 
 use std::io::Write as _;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use ferrotls::codec::enums::{CipherSuite, NamedGroup};
 use ferrotls::config::VerifyMode;
-use ferrotls::conn::{Connection, HandshakeKind};
+use ferrotls::conn::HandshakeKind;
 
-fn have_openssl() -> bool {
-    Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn s_server(pki: &Pki, kt: KeyType, extra: &[&str]) -> (Server, u16) {
+fn s_server(pki: &Pki, kt: KeyType, extra: &[&str]) -> (Killed, u16) {
     let dir = temp_dir("s_server");
     let id = pki.issue(&["localhost"], kt, false);
     std::fs::write(dir.join("cert.pem"), &id.chain_pem).unwrap();
@@ -52,22 +37,12 @@ fn s_server(pki: &Pki, kt: KeyType, extra: &[&str]) -> (Server, u16) {
         .spawn()
         .unwrap();
     eprintln!("s_server log: {}", dir.join("stderr.txt").display());
-    (Server(child), port)
-}
-
-fn get_page(client: std::sync::Arc<ferrotls::config::Config>, port: u16) -> (Connection, String) {
-    let mut sock = connect_retry(port);
-    let mut c = Connection::new_client(client, Some("localhost")).unwrap();
-    handshake_io(&mut c, &mut sock).unwrap();
-    write_all_io(&mut c, &mut sock, b"GET / HTTP/1.0\r\n\r\n");
-    let (page, end) = read_to_end_io(&mut c, &mut sock);
-    end.unwrap();
-    (c, String::from_utf8_lossy(&page).into_owned())
+    (Killed(child), port)
 }
 
 #[test]
 fn our_client_against_openssl_s_server() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         eprintln!("skipped: no openssl binary");
         return;
     }
@@ -92,7 +67,7 @@ fn our_client_against_openssl_s_server() {
 
 #[test]
 fn openssl_s_server_sends_hello_retry_request() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("OpenSSL Interop CA");
@@ -112,7 +87,7 @@ fn openssl_s_server_sends_hello_retry_request() {
 
 #[test]
 fn our_client_certificate_against_openssl_verify() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("OpenSSL Interop CA");
@@ -157,7 +132,7 @@ fn s_client(port: u16, ca: &std::path::Path, extra: &[&str], input: &[u8]) -> St
 
 #[test]
 fn openssl_s_client_against_our_server() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("OpenSSL Interop CA");
@@ -195,7 +170,7 @@ fn openssl_s_client_against_our_server() {
 
 #[test]
 fn openssl_s_client_without_certificate_gets_certificate_required() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("OpenSSL Interop CA");
@@ -230,7 +205,7 @@ const GROUPS: [(NamedGroup, &str); 3] = [
 
 #[test]
 fn every_suite_and_group_both_directions() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("OpenSSL Matrix CA");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use common::*;
 use ferrotls::codec::enums::{CipherSuite, NamedGroup};
 use ferrotls::config::VerifyMode;
-use ferrotls::conn::{Connection, ReadStatus};
+use ferrotls::conn::Connection;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::io::{Read, Write};
@@ -20,46 +20,6 @@ fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_slice_iter(pem.as_bytes())
         .map(|c| c.unwrap())
         .collect()
-}
-
-/// Move bytes ours -> rustls and back until both are quiet.
-fn pump(ours: &mut Connection, theirs: &mut rustls::Connection) -> Result<(), String> {
-    for _ in 0..50 {
-        let mut moved = 0;
-        while ours.outgoing_len() > 0 {
-            let mut data = ours.peek_outgoing();
-            let n = theirs.read_tls(&mut data).map_err(|e| e.to_string())?;
-            ours.consume_outgoing(n);
-            moved += n;
-            theirs
-                .process_new_packets()
-                .map_err(|e| format!("rustls: {e}"))?;
-        }
-        let mut buf = Vec::new();
-        while theirs.wants_write() {
-            theirs.write_tls(&mut buf).map_err(|e| e.to_string())?;
-        }
-        moved += buf.len();
-        let mut off = 0;
-        while off < buf.len() {
-            off += ours
-                .feed(&buf[off..])
-                .map_err(|e| format!("ferrotls: {e}"))?;
-        }
-        if moved == 0 {
-            return Ok(());
-        }
-    }
-    Err("no progress".into())
-}
-
-fn read_all(ours: &mut Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let ReadStatus::Data(n) = ours.read(&mut buf).unwrap() {
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
 }
 
 fn rustls_client(
@@ -105,14 +65,14 @@ fn rustls_client_to_our_server_every_suite_and_key_type() {
         ] {
             let mut theirs = rustls_client(&pki, Some(&[suite]), None);
             let mut ours = Connection::new_server(server.clone()).unwrap();
-            pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?} {suite}: {e}"));
+            pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?} {suite}: {e}"));
             assert!(!ours.is_handshaking() && !theirs.is_handshaking());
             assert_eq!(ours.cipher_suite(), Some(suite));
             theirs.writer().write_all(b"hello from rustls").unwrap();
-            pump(&mut ours, &mut theirs).unwrap();
+            pump_rustls(&mut ours, &mut theirs).unwrap();
             assert_eq!(read_all(&mut ours), b"hello from rustls");
             ours.write(b"hello from ferrotls").unwrap();
-            pump(&mut ours, &mut theirs).unwrap();
+            pump_rustls(&mut ours, &mut theirs).unwrap();
             let mut got = vec![0u8; 19];
             theirs.reader().read_exact(&mut got).unwrap();
             assert_eq!(got, b"hello from ferrotls");
@@ -129,7 +89,7 @@ fn rustls_client_with_certificate_to_our_server_requiring_one() {
     sb.set_verify_mode(VerifyMode::RequireClientCert).unwrap();
     let mut ours = Connection::new_server(sb.build().unwrap()).unwrap();
     let mut theirs = rustls_client(&pki, None, Some(&id));
-    pump(&mut ours, &mut theirs).unwrap();
+    pump_rustls(&mut ours, &mut theirs).unwrap();
     assert_eq!(ours.peer_cert_subject().as_deref(), Some("CN=client.test"));
 }
 
@@ -179,10 +139,10 @@ fn our_client_to_rustls_server_with_tickets_and_hrr() {
     for kt in ALL_KEY_TYPES {
         let mut theirs = rustls_server(&pki, kt, None, None);
         let mut ours = Connection::new_client(client.clone(), Some("localhost")).unwrap();
-        pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
+        pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
         assert!(!ours.is_handshaking());
         theirs.writer().write_all(b"ticket follows").unwrap();
-        pump(&mut ours, &mut theirs).unwrap();
+        pump_rustls(&mut ours, &mut theirs).unwrap();
         assert_eq!(read_all(&mut ours), b"ticket follows");
     }
     // rustls prefers X25519; a P-384-only rustls server makes our X25519 share useless,
@@ -192,7 +152,7 @@ fn our_client_to_rustls_server_with_tickets_and_hrr() {
         .unwrap();
     let mut theirs = rustls_server(&pki, KeyType::P256, Some(NamedGroup::secp384r1), None);
     let mut ours = Connection::new_client(cb.build().unwrap(), Some("localhost")).unwrap();
-    pump(&mut ours, &mut theirs).unwrap();
+    pump_rustls(&mut ours, &mut theirs).unwrap();
     assert_eq!(ours.group(), Some(NamedGroup::secp384r1));
     assert_eq!(
         ours.handshake_kind(),
@@ -209,7 +169,7 @@ fn our_client_certificate_accepted_by_rustls() {
         .unwrap();
     let mut theirs = rustls_server(&pki, KeyType::P256, None, Some(&pki));
     let mut ours = Connection::new_client(cb.build().unwrap(), Some("localhost")).unwrap();
-    pump(&mut ours, &mut theirs).unwrap();
+    pump_rustls(&mut ours, &mut theirs).unwrap();
     let rustls::Connection::Server(s) = &theirs else {
         unreachable!()
     };
@@ -222,16 +182,16 @@ fn rustls_key_update_reaches_us() {
     let client = client_builder(&pki).build().unwrap();
     let mut theirs = rustls_server(&pki, KeyType::P256, None, None);
     let mut ours = Connection::new_client(client, Some("localhost")).unwrap();
-    pump(&mut ours, &mut theirs).unwrap();
+    pump_rustls(&mut ours, &mut theirs).unwrap();
     for _ in 0..3 {
         ours.key_update(true).unwrap();
         ours.write(b"after update").unwrap();
-        pump(&mut ours, &mut theirs).unwrap();
+        pump_rustls(&mut ours, &mut theirs).unwrap();
         let mut got = vec![0u8; 12];
         theirs.reader().read_exact(&mut got).unwrap();
         assert_eq!(got, b"after update");
         theirs.writer().write_all(b"reply").unwrap();
-        pump(&mut ours, &mut theirs).unwrap();
+        pump_rustls(&mut ours, &mut theirs).unwrap();
         assert_eq!(read_all(&mut ours), b"reply");
     }
 }

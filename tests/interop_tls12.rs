@@ -143,53 +143,13 @@ fn rustls_server(pki: &Pki, id: &Identity, client_auth: bool) -> rustls::Connect
     rustls::Connection::Server(rustls::ServerConnection::new(Arc::new(cfg)).unwrap())
 }
 
-/// Move bytes both ways until both sides are quiet.
-fn pump(ours: &mut Connection, theirs: &mut rustls::Connection) -> Result<(), String> {
-    for _ in 0..50 {
-        let mut moved = 0;
-        while ours.outgoing_len() > 0 {
-            let mut data = ours.peek_outgoing();
-            let n = theirs.read_tls(&mut data).map_err(|e| e.to_string())?;
-            ours.consume_outgoing(n);
-            moved += n;
-            theirs
-                .process_new_packets()
-                .map_err(|e| format!("rustls: {e}"))?;
-        }
-        let mut buf = Vec::new();
-        while theirs.wants_write() {
-            theirs.write_tls(&mut buf).map_err(|e| e.to_string())?;
-        }
-        moved += buf.len();
-        let mut off = 0;
-        while off < buf.len() {
-            off += ours
-                .feed(&buf[off..])
-                .map_err(|e| format!("ferrotls: {e}"))?;
-        }
-        if moved == 0 {
-            return Ok(());
-        }
-    }
-    Err("no progress".into())
-}
-
-fn read_all(ours: &mut Connection) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let ReadStatus::Data(n) = ours.read(&mut buf).unwrap() {
-        out.extend_from_slice(&buf[..n]);
-    }
-    out
-}
-
 /// Data both ways and exporter agreement over an established pair.
 fn exchange(ours: &mut Connection, theirs: &mut rustls::Connection, what: &str) {
     theirs.writer().write_all(b"from rustls").unwrap();
-    pump(ours, theirs).unwrap();
+    pump_rustls(ours, theirs).unwrap();
     assert_eq!(read_all(ours), b"from rustls", "{what}");
     ours.write(b"from ferrotls").unwrap();
-    pump(ours, theirs).unwrap();
+    pump_rustls(ours, theirs).unwrap();
     let mut got = [0u8; 13];
     theirs.reader().read_exact(&mut got).unwrap();
     assert_eq!(&got, b"from ferrotls", "{what}");
@@ -211,7 +171,7 @@ fn rustls_client_to_our_server_every_suite() {
         let server = our_server(&pki, ids.get(kt), VerifyMode::NoClientAuth);
         let mut theirs = rustls_client(&pki, suite, None);
         let mut ours = Connection::new_server(server).unwrap();
-        pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{suite}: {e}"));
+        pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{suite}: {e}"));
         assert!(!ours.is_handshaking() && !theirs.is_handshaking());
         assert_eq!(ours.protocol_version(), Some(V12));
         assert_eq!(ours.cipher_suite(), Some(suite));
@@ -228,7 +188,7 @@ fn our_client_to_rustls_server_every_suite() {
         cb.set_cipher_suites(&[suite]).unwrap();
         let mut theirs = rustls_server(&pki, ids.get(kt), false);
         let mut ours = Connection::new_client(cb.build().unwrap(), Some("localhost")).unwrap();
-        pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{suite}: {e}"));
+        pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{suite}: {e}"));
         assert_eq!(ours.protocol_version(), Some(V12));
         assert_eq!(ours.cipher_suite(), Some(suite));
         exchange(&mut ours, &mut theirs, &suite.to_string());
@@ -249,7 +209,7 @@ fn mutual_tls_with_rustls_both_roles() {
             CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
             Some(&client_id),
         );
-        pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
+        pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
         assert_eq!(ours.peer_cert_subject().as_deref(), Some("CN=client.test"));
         exchange(&mut ours, &mut theirs, "rustls client cert");
 
@@ -259,7 +219,7 @@ fn mutual_tls_with_rustls_both_roles() {
             .unwrap();
         let mut theirs = rustls_server(&pki, &ids.rsa, true);
         let mut ours = Connection::new_client(cb.build().unwrap(), Some("localhost")).unwrap();
-        pump(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
+        pump_rustls(&mut ours, &mut theirs).unwrap_or_else(|e| panic!("{kt:?}: {e}"));
         assert_eq!(ours.protocol_version(), Some(V12));
         let rustls::Connection::Server(s) = &theirs else {
             unreachable!()
@@ -269,21 +229,6 @@ fn mutual_tls_with_rustls_both_roles() {
 }
 
 // ---- OpenSSL ----
-
-fn have_openssl() -> bool {
-    Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Write the PKI's CA and the identities into a directory for the openssl tools.
 fn files(pki: &Pki, ids: &Ids, client: &Identity) -> std::path::PathBuf {
@@ -331,19 +276,9 @@ fn s_server(dir: &std::path::Path, kt: KeyType, extra: &[&str]) -> (Killed, u16)
     (Killed(child), port)
 }
 
-fn get_page(client: Arc<Config>, port: u16) -> (Connection, String) {
-    let mut sock = connect_retry(port);
-    let mut c = Connection::new_client(client, Some("localhost")).unwrap();
-    handshake_io(&mut c, &mut sock).unwrap();
-    write_all_io(&mut c, &mut sock, b"GET / HTTP/1.0\r\n\r\n");
-    let (page, end) = read_to_end_io(&mut c, &mut sock);
-    end.unwrap();
-    (c, String::from_utf8_lossy(&page).into_owned())
-}
-
 #[test]
 fn our_client_against_openssl_s_server_every_suite() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         eprintln!("skipped: no openssl binary");
         return;
     }
@@ -454,7 +389,7 @@ fn serve(
 
 #[test]
 fn openssl_s_client_against_our_server_every_suite() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("TLS 1.2 Interop CA");
@@ -508,7 +443,7 @@ fn openssl_s_client_against_our_server_every_suite() {
 
 #[test]
 fn openssl_renegotiation_is_declined() {
-    if !have_openssl() {
+    if !have_tool("openssl") {
         return;
     }
     let pki = Pki::new("TLS 1.2 Interop CA");

@@ -419,3 +419,80 @@ pub fn echo_once(
     flush_io(&mut s, &mut sock).map_err(|e| e.to_string())?;
     Ok(s)
 }
+
+// ---- real peers: rustls in memory, command-line tools as child processes ----
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves no server.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether a command-line tool runs here (`tool version` / `--version`).
+pub fn have_tool(tool: &str) -> bool {
+    let arg = if tool == "openssl" {
+        "version"
+    } else {
+        "--version"
+    };
+    Command::new(tool)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Move bytes between our connection and a rustls one until both are quiet.
+pub fn pump_rustls(ours: &mut Connection, theirs: &mut rustls::Connection) -> Result<(), String> {
+    for _ in 0..50 {
+        let mut moved = 0;
+        while ours.outgoing_len() > 0 {
+            let mut data = ours.peek_outgoing();
+            let n = theirs.read_tls(&mut data).map_err(|e| e.to_string())?;
+            ours.consume_outgoing(n);
+            moved += n;
+            theirs
+                .process_new_packets()
+                .map_err(|e| format!("rustls: {e}"))?;
+        }
+        let mut buf = Vec::new();
+        while theirs.wants_write() {
+            theirs.write_tls(&mut buf).map_err(|e| e.to_string())?;
+        }
+        moved += buf.len();
+        let mut off = 0;
+        while off < buf.len() {
+            off += ours
+                .feed(&buf[off..])
+                .map_err(|e| format!("ferrotls: {e}"))?;
+        }
+        if moved == 0 {
+            return Ok(());
+        }
+    }
+    Err("no progress".into())
+}
+
+/// All plaintext waiting in `ours`.
+pub fn read_all(ours: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let ReadStatus::Data(n) = ours.read(&mut buf).unwrap() {
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+/// Connect to an HTTP-over-TLS test server on `port`, GET /, and return the page.
+pub fn get_page(client: Arc<Config>, port: u16) -> (Connection, String) {
+    let mut sock = connect_retry(port);
+    let mut c = Connection::new_client(client, Some("localhost")).unwrap();
+    handshake_io(&mut c, &mut sock).unwrap();
+    write_all_io(&mut c, &mut sock, b"GET / HTTP/1.0\r\n\r\n");
+    let (page, end) = read_to_end_io(&mut c, &mut sock);
+    end.unwrap();
+    (c, String::from_utf8_lossy(&page).into_owned())
+}

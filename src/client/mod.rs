@@ -46,3 +46,48 @@ impl ClientState {
         }
     }
 }
+
+/// Step Three for both versions: the server's chain, checked against our trust anchors and
+/// the name we asked for (skipped only with `DangerousNoVerify`). Returns the leaf, for the
+/// signature check that follows, and the proof that the chain verified.
+pub(crate) fn check_server_chain(
+    cx: &mut Common,
+    chain: &[pki_types::CertificateDer<'static>],
+    server_name: Option<&pki_types::ServerName<'static>>,
+) -> Result<
+    (
+        pki_types::CertificateDer<'static>,
+        Option<crate::verify::ServerCertVerified>,
+    ),
+    Error,
+> {
+    use crate::config::VerifyMode;
+    use crate::error::CertErrorKind;
+    let Some(leaf) = chain.first().cloned() else {
+        return Err(Error::cert(
+            CertErrorKind::Missing,
+            "the server sent an empty certificate chain",
+        ));
+    };
+    cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+    let verified = match (cx.config.verify, server_name) {
+        (VerifyMode::DangerousNoVerify, _) => None,
+        (_, Some(name)) => Some(crate::verify::verify_server_cert(
+            &cx.config.roots,
+            chain,
+            name,
+            pki_types::UnixTime::now(),
+        )?),
+        (_, None) => {
+            return Err(Error::Usage(
+                "no server name to verify the certificate against".into(),
+            ));
+        }
+    };
+    if verified.is_some() {
+        cx.trace(crate::conn::TraceKind::State, || {
+            "certificate: the server's chain and name verified".into()
+        });
+    }
+    Ok((leaf, verified))
+}

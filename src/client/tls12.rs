@@ -2,7 +2,7 @@
 //! Three (server Certificate), Four (ServerKeyExchange), Five (CertificateRequest, optional),
 //! Six (ServerHelloDone); then our Seven to Ten; then the server's Eleven.
 
-use pki_types::{CertificateDer, ServerName, UnixTime};
+use pki_types::{CertificateDer, ServerName};
 
 use crate::codec::enums::{
     ClientCertificateType, Compression, ECPointFormat, HandshakeType, ProtocolVersion,
@@ -13,13 +13,12 @@ use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakeMessage, HandshakePayload,
     ServerHelloPayload, ServerKeyExchangeTls12,
 };
-use crate::config::VerifyMode;
 use crate::conn::{Common, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
-use crate::error::{CertErrorKind, Error};
+use crate::error::Error;
 use crate::session::{ClientSession, ClientSession12};
 use crate::tls12::handshake::{
     Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
@@ -365,32 +364,7 @@ impl ExpectCertificate {
         let ExpectCertificate { mut s, server_name } = self;
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
-        let Some(leaf) = chain.first().cloned() else {
-            return Err(Error::cert(
-                CertErrorKind::Missing,
-                "the server sent an empty certificate chain",
-            ));
-        };
-        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-        let verified = match (cx.config.verify, &server_name) {
-            (VerifyMode::DangerousNoVerify, _) => None,
-            (_, Some(name)) => Some(verify::verify_server_cert(
-                &cx.config.roots,
-                &chain,
-                name,
-                UnixTime::now(),
-            )?),
-            (_, None) => {
-                return Err(Error::Usage(
-                    "no server name to verify the certificate against".into(),
-                ));
-            }
-        };
-        if verified.is_some() {
-            cx.trace(TraceKind::State, || {
-                "certificate: the server's chain and name verified".into()
-            });
-        }
+        let (leaf, verified) = super::check_server_chain(cx, &chain, server_name.as_ref())?;
         s.transcript.add(raw);
         Ok(State::ServerKeyExchange(Box::new(
             ExpectServerKeyExchange {

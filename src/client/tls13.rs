@@ -1,7 +1,7 @@
 //! The client's TLS 1.3 handshake after ServerHello: EncryptedExtensions, the server's
 //! certificate and its proof of the key, Finished, then our own flight.
 
-use pki_types::{CertificateDer, ServerName, UnixTime};
+use pki_types::{CertificateDer, ServerName};
 
 use crate::codec::enums::{HandshakeType, SignatureScheme};
 use crate::codec::extensions::ServerExtension;
@@ -9,12 +9,11 @@ use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
     NewSessionTicketTls13,
 };
-use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::suites::SuiteInfo;
-use crate::error::{CertErrorKind, Error};
+use crate::error::Error;
 use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
 use crate::tls13::handshake::{self as hs, HandshakeKeys};
 use crate::tls13::key_schedule::ticket_psk;
@@ -232,32 +231,7 @@ impl ExpectCertificate {
             .into_iter()
             .map(|e| CertificateDer::from(e.cert))
             .collect();
-        let Some(leaf) = chain.first().cloned() else {
-            return Err(Error::cert(
-                CertErrorKind::Missing,
-                "the server sent an empty certificate chain",
-            ));
-        };
-        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-        let verified = match (cx.config.verify, &s.server_name) {
-            (VerifyMode::DangerousNoVerify, _) => None,
-            (_, Some(name)) => Some(verify::verify_server_cert(
-                &cx.config.roots,
-                &chain,
-                name,
-                UnixTime::now(),
-            )?),
-            (_, None) => {
-                return Err(Error::Usage(
-                    "no server name to verify the certificate against".into(),
-                ));
-            }
-        };
-        if verified.is_some() {
-            cx.trace(TraceKind::State, || {
-                "certificate: the server's chain and name verified".into()
-            });
-        }
+        let (leaf, verified) = super::check_server_chain(cx, &chain, s.server_name.as_ref())?;
         s.transcript.add(raw);
         Ok(State::CertificateVerify(Box::new(
             ExpectCertificateVerify {

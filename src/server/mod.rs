@@ -39,3 +39,41 @@ impl ServerState {
         }
     }
 }
+
+/// Step Seven for both versions: the client's chain, verified for client authentication.
+/// `None` when the client sent no certificate and the server only asked for one; `missing`
+/// builds the error when one is required (certificate_required in TLS 1.3,
+/// handshake_failure in TLS 1.2).
+pub(crate) fn check_client_chain(
+    cx: &mut Common,
+    chain: &[pki_types::CertificateDer<'static>],
+    missing: fn(String) -> Error,
+) -> Result<
+    Option<(
+        pki_types::CertificateDer<'static>,
+        crate::verify::ClientCertVerified,
+    )>,
+    Error,
+> {
+    use crate::conn::TraceKind;
+    let Some(leaf) = chain.first().cloned() else {
+        if cx.config.verify == crate::config::VerifyMode::RequireClientCert {
+            return Err(missing(
+                "the client sent no certificate, but this server requires one (--verify-client): \
+                 configure a client certificate and key"
+                    .into(),
+            ));
+        }
+        cx.trace(TraceKind::State, || {
+            "client certificate: none sent (optional)".into()
+        });
+        return Ok(None);
+    };
+    let proof =
+        crate::verify::verify_client_cert(&cx.config.roots, chain, pki_types::UnixTime::now())?;
+    cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
+    cx.trace(TraceKind::State, || {
+        "client certificate: chain verified".into()
+    });
+    Ok(Some((leaf, proof)))
+}

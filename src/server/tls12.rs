@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use pki_types::{CertificateDer, UnixTime};
+use pki_types::CertificateDer;
 
 use crate::codec::enums::{
     CipherSuite, ClientCertificateType, Compression, ECPointFormat, HandshakeType, NamedGroup,
@@ -459,25 +459,11 @@ impl ExpectClientKeyExchange {
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
         self.transcript.add(raw);
-        let Some(leaf) = chain.first().cloned() else {
-            // certificate_required is TLS 1.3 only; TLS 1.2 says handshake_failure.
-            if cx.config.verify == VerifyMode::RequireClientCert {
-                return Err(Error::HandshakeFailure(
-                    "the client sent no certificate, but this server requires one (--verify-client): \
-                     configure a client certificate and key"
-                        .into(),
-                ));
-            }
-            cx.trace(TraceKind::State, || {
-                "client certificate: none sent (optional)".into()
-            });
+        // certificate_required is TLS 1.3 only; TLS 1.2 says handshake_failure.
+        let Some((leaf, proof)) = super::check_client_chain(cx, &chain, Error::HandshakeFailure)?
+        else {
             return Ok(State::ClientKeyExchange(self));
         };
-        let proof = verify::verify_client_cert(&cx.config.roots, &chain, UnixTime::now())?;
-        cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-        cx.trace(TraceKind::State, || {
-            "client certificate: chain verified".into()
-        });
         self.client_cert = Some((leaf, proof));
         Ok(State::ClientKeyExchange(self))
     }

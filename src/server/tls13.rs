@@ -1,7 +1,7 @@
 //! The server's TLS 1.3 flight (ServerHello .. Finished) and the client's answer
 //! ([Certificate, CertificateVerify,] Finished).
 
-use pki_types::{CertificateDer, UnixTime};
+use pki_types::CertificateDer;
 
 use crate::codec::enums::PskKeyExchangeMode;
 use crate::codec::enums::{HandshakeType, ProtocolVersion};
@@ -279,24 +279,11 @@ impl State {
                     .map(|e| CertificateDer::from(e.cert))
                     .collect();
                 p.transcript.add(raw);
-                let Some(leaf) = chain.first().cloned() else {
-                    if cx.config.verify == VerifyMode::RequireClientCert {
-                        return Err(Error::CertificateRequired(
-                            "the client sent no certificate, but this server requires one (--verify-client): \
-                             configure a client certificate and key"
-                                .into(),
-                        ));
-                    }
-                    cx.trace(TraceKind::State, || {
-                        "client certificate: none sent (optional)".into()
-                    });
+                let Some((leaf, proof)) =
+                    super::check_client_chain(cx, &chain, Error::CertificateRequired)?
+                else {
                     return Ok(Self::Finished(p));
                 };
-                let proof = verify::verify_client_cert(&cx.config.roots, &chain, UnixTime::now())?;
-                cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-                cx.trace(TraceKind::State, || {
-                    "client certificate: chain verified".into()
-                });
                 Ok(Self::CertificateVerify(p, leaf, proof))
             }
             (

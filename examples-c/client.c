@@ -208,6 +208,14 @@ static void write_all_stdout(const uint8_t *p, size_t n) {
     }
 }
 
+/* Write out whatever plaintext the engine holds (used when the connection is ending). */
+static void drain_plaintext(struct client *cl) {
+    uint8_t buf[16384];
+    size_t n = 0;
+    while (ferrotls_conn_read(cl->conn, buf, sizeof buf, &n) == FERROTLS_OK)
+        write_all_stdout(buf, n);
+}
+
 static void print_summary(const ferrotls_conn *c) {
     struct summary s;
     summary_get(c, &s);
@@ -345,6 +353,24 @@ static int send_outgoing(struct client *cl) {
                 return 1;
             if (cl->close_sent && cl->peer_closed)
                 return 0; /* both sides said goodbye; the peer may already be gone */
+            if (errno == EPIPE || errno == ECONNRESET) {
+                /* The peer hung up. Read what it sent before it went (its alert, its data),
+                   then report the TLS view of the ending: close_notify or truncation. */
+                int saved = errno;
+                uint8_t buf[16384];
+                ssize_t got;
+                while ((got = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+                    size_t used = 0;
+                    if (ferrotls_conn_feed(cl->conn, buf, (size_t)got, &used) != FERROTLS_OK)
+                        break;
+                }
+                drain_plaintext(cl);
+                ferrotls_result eof = ferrotls_conn_feed_eof(cl->conn);
+                if (eof == FERROTLS_OK || eof == FERROTLS_CLOSED)
+                    eof = FERROTLS_ERR_UNEXPECTED_EOF; /* we still had bytes to send */
+                fprintf(stderr, "%s: send: %s\n", PROG, strerror(saved));
+                fail(cl, eof);
+            }
             fprintf(stderr, "%s: error: send: %s\n", PROG, strerror(errno));
             exit(EXIT_FAIL);
         }

@@ -294,7 +294,6 @@ fn our_client(args: &[String], host: &str, port: u16) -> (Option<i32>, Vec<Strin
 
 /// Lines that report a failure, with run-specific parts (ports, paths) normalised.
 fn errors(lines: &[String]) -> Vec<String> {
-    let dir = certs().display().to_string();
     lines
         .iter()
         .filter(|l| {
@@ -303,7 +302,16 @@ fn errors(lines: &[String]) -> Vec<String> {
                 && !l.contains("connection(s) served")
                 && !l.contains("verify error:num=0")
         })
-        .map(|l| {
+        .map(|l| normalize(l))
+        .collect()
+}
+
+/// Run-specific parts (certificate paths, ports, the current time, OpenSSL's thread id)
+/// replaced, so the catalogue is the same on every run.
+fn normalize(l: &str) -> String {
+    let dir = certs().display().to_string();
+    {
+        {
             let mut l = l.replace(&dir, "certs");
             // 127.0.0.1:12345 -> 127.0.0.1:PORT; OpenSSL's thread-id prefix "40C7…:error:" -> "error:"
             if let Some(i) = l.find("127.0.0.1:") {
@@ -334,8 +342,8 @@ fn errors(lines: &[String]) -> Vec<String> {
                 l = l[i + 1..].to_string();
             }
             l
-        })
-        .collect()
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -386,7 +394,25 @@ struct Entry {
     title: String,
     setup: String,
     ours: Vec<String>,
+    /// The client's `--trace`, last handshake-level lines (pair scenarios).
+    trace: Vec<String>,
     openssl: Vec<String>,
+}
+
+/// The handshake-level lines of a `--trace` (records omitted), sizes removed: certificates
+/// are made afresh each run, so byte counts differ.
+fn trace_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("[trace] "))
+        .filter(|l| !l.starts_with("record "))
+        // Our own close_notify races with the peer's alert (stdin ends meanwhile).
+        .filter(|l| !l.contains("close_notify"))
+        .map(|l| match l.rfind(" (") {
+            Some(i) if l.ends_with(" bytes)") => normalize(&l[..i]),
+            _ => normalize(l),
+        })
+        .collect()
 }
 
 /// One scenario between our two examples: run it, assert both sides, and record it.
@@ -402,9 +428,34 @@ fn pair_case(
     ossl: Option<(Vec<String>, Vec<String>)>,
 ) {
     let (srv, port) = our_server(&server);
-    let (code, cl) = our_client(&client, host, port);
+    let traced: Vec<String> = std::iter::once("--trace".to_string())
+        .chain(client.iter().cloned())
+        .collect();
+    let (code, cl) = our_client(&traced, host, port);
     let (_, sl) = srv.finish();
+    let trace = trace_lines(&cl);
+    let cl: Vec<String> = cl
+        .into_iter()
+        .filter(|l| !l.starts_with("[trace]"))
+        .collect();
     let (ce, se) = (errors(&cl), errors(&sl));
+    // The trace ends with the same error, and shows the step it names.
+    let last = trace.last().cloned().unwrap_or_default();
+    assert!(
+        last.starts_with("error: TLS"),
+        "{title}: the trace must end with the error: {trace:?}"
+    );
+    if let Some(step) = last
+        .split(" failed at ")
+        .nth(1)
+        .and_then(|r| r.split(": ").next())
+    {
+        assert!(
+            trace.iter().any(|l| l.contains(step)),
+            "{title}: the failing step {step:?} is not in the trace: {trace:?}"
+        );
+    }
+    let trace: Vec<String> = trace[trace.len().saturating_sub(4)..].to_vec();
     let all_c = ce.join("\n");
     let all_s = se.join("\n");
     assert_eq!(code, Some(1), "{title}: the client must exit 1\n{cl:?}");
@@ -436,6 +487,7 @@ fn pair_case(
         title: title.into(),
         setup,
         ours,
+        trace,
         openssl,
     });
 }
@@ -782,6 +834,7 @@ fn config_case(
         title: title.into(),
         setup,
         ours: e,
+        trace: vec![],
         openssl,
     });
 }
@@ -958,6 +1011,7 @@ fn client_case(
         title: title.into(),
         setup: setup.into(),
         ours: e,
+        trace: vec![],
         openssl: ossl,
     });
 }
@@ -1119,6 +1173,7 @@ fn peer_scenarios(out: &mut Vec<Entry>) {
         title: "A record altered in transit".into(),
         setup: "a proxy flips one bit of the client's HTTP request record".into(),
         ours: [ce, se].concat(),
+        trace: vec![],
         openssl: vec![],
     });
 
@@ -1138,6 +1193,7 @@ fn peer_scenarios(out: &mut Vec<Entry>) {
         title: "Plaintext HTTP sent to a TLS port".into(),
         setup: "`curl http://localhost:PORT/` against `ferrotls-server`".into(),
         ours: se,
+        trace: vec![],
         openssl: vec![],
     });
 
@@ -1151,6 +1207,7 @@ fn peer_scenarios(out: &mut Vec<Entry>) {
         title: "Nothing listens on the port".into(),
         setup: "no server".into(),
         ours: e,
+        trace: vec![],
         openssl: vec![],
     });
 }
@@ -1184,6 +1241,7 @@ fn version_scenarios(out: &mut Vec<Entry>) {
         title: "A client that offers only TLS 1.0".into(),
         setup: "`openssl s_client -tls1` against `ferrotls-server`".into(),
         ours: se,
+        trace: vec![],
         openssl,
     });
 }
@@ -1258,6 +1316,7 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
         setup: "`gnutls-serv --priority NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH` ← `ferrotls-client`"
             .into(),
         ours: e,
+        trace: vec![],
         openssl: vec![],
     });
 
@@ -1289,6 +1348,7 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
         title: "No signature scheme in common".into(),
         setup: "`openssl s_client -sigalgs ed25519:rsa_pss_rsae_sha256` against `ferrotls-server` with an ECDSA P-256 certificate".into(),
         ours: se,
+        trace: vec![],
         openssl,
     });
 }
@@ -1314,6 +1374,12 @@ fn render(entries: &[Entry]) -> String {
         ));
         for l in &e.ours {
             md.push_str(&format!("    {l}\n"));
+        }
+        if !e.trace.is_empty() {
+            md.push_str("\nThe client's `--trace`, last lines (record headers omitted):\n\n");
+            for l in &e.trace {
+                md.push_str(&format!("    {l}\n"));
+            }
         }
         if e.openssl.is_empty() {
             md.push_str("\nOpenSSL: (no equivalent run)\n");

@@ -220,16 +220,16 @@ impl ExpectServerHello {
             extensions.push(ClientExtension::ExtendedMasterSecret);
             // RFC 5746 §3.4: an empty renegotiation_info on every initial handshake.
             extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
-            // RFC 5077: our ticket, or an empty one to ask for a ticket.
-            if config.client_cache.is_some() || resume12.session.is_some() {
-                let ticket = resume12
-                    .session
-                    .as_ref()
-                    .map(|s| s.ticket.clone())
-                    .unwrap_or_default();
-                extensions.push(ClientExtension::SessionTicket(ticket));
-                resume12.ticket_ext = true;
-            }
+            // RFC 5077: our ticket, or an empty one to ask for a ticket. Asked for even
+            // without a session cache: the application may keep the session itself
+            // (`session()`), and a ticket resumes without the server's session cache.
+            let ticket = resume12
+                .session
+                .as_ref()
+                .map(|s| s.ticket.clone())
+                .unwrap_or_default();
+            extensions.push(ClientExtension::SessionTicket(ticket));
+            resume12.ticket_ext = true;
         }
         if offer13 {
             extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {

@@ -790,6 +790,25 @@ test_loadgen() {
     expect "$D/s.err" "^ferrotls-server: $((N + M + 1)) connection\(s\) served, 0 failed"
 }
 
+# The short soak: scripts/soak.sh 20 (500 concurrent clients, half of them resuming, 1 KiB..1 MiB
+# per connection checked byte for byte, TLS 1.3 then TLS 1.2; server fds back to the idle
+# baseline, RSS not growing). The 10-minute soak is `bash scripts/soak.sh` (docs/soak.md).
+test_soak_short() {
+    local LOADGEN="$D/ferrotls-loadgen" rc
+    cc -O2 -g -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" -I"$ROOT/examples-c" \
+        -o "$LOADGEN" "$ROOT/tests/c/loadgen.c" "$ROOT/examples-c/common.c" \
+        -L"$ROOT/target/release" -lferrotls -Wl,-rpath,"$ROOT/target/release" || fail "building ferrotls-loadgen failed"
+    set +e
+    SOAK_NO_BUILD=1 SOAK_SERVER="$SERVER" SOAK_LOADGEN="$LOADGEN" SOAK_OUT="$D/soak" SOAK_BYTES_MAX=1048576 \
+        timeout 90 bash "$ROOT/scripts/soak.sh" 20 >"$D/soak.out" 2>&1
+    rc=$?
+    set -e
+    cat "$D/soak.out"
+    [ "$rc" = 0 ] || fail "scripts/soak.sh 20: exit $rc"
+    expect "$D/soak.out" '^soak: PASS$' 'connections: [0-9]+ ok, 0 failed' 'server-side failed connections: 0$'
+    grep -E '^soak: (connections|bytes|server RSS|server fds)' "$D/soak.out" | sed 's/^soak: /note: /'
+}
+
 # ---- the list -----------------------------------------------------------------------------------
 
 echo "== C / interop tests (tests/c/run.sh); work folder $WORK"
@@ -823,6 +842,7 @@ run tls13 asan_client
 run api api_asan
 run tls13 valgrind_client
 run tls13 loadgen
+run tls13 soak_short
 run build install_pkgconfig
 run tls12 ours_tls12
 run tls12 ours_tls12_rsa

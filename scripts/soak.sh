@@ -115,7 +115,7 @@ left="$DURATION" i=0 rc_all=0
 while [ "$left" -gt 0 ]; do
     seg=$SEGMENT
     [ "$seg" -gt "$left" ] && seg=$left
-    if [ $((i % 2)) = 0 ]; then ver=tls13; extra=(); else ver=tls12; extra=(--refused-ok); fi
+    if [ $((i % 2)) = 0 ]; then ver=tls13; else ver=tls12; fi; extra=()
     i=$((i + 1))
     echo "$ver#$i" >"$OUT/phase"
     set +e

@@ -3,7 +3,8 @@
 //! Module map (see DESIGN.md §2): `codec` (wire formats), `record` (the Record Protocol),
 //! `crypto` (the only module naming `ring`), `verify` (the only module naming `webpki`),
 //! `tls13` / `tls12` (key schedules), `client` / `server` (handshake states), `conn` (the
-//! sans-IO connection), `config`, `error`, and `ffi` (the C ABI, the only `unsafe` code).
+//! sans-IO connection), `config`, `error`, and `ffi` (the C ABI, the one module allowed to opt out
+//! of `deny(unsafe_code)`).
 #![deny(unsafe_code)]
 
 mod client;

@@ -15,7 +15,7 @@ pub(crate) fn rng() -> &'static SystemRandom {
 }
 
 /// Fill `buf` with random bytes. Fails only if the operating system cannot supply them,
-/// in which case continuing would be unsafe, so the error is `Internal`.
+/// in which case continuing would not be safe, so the error is `Internal`.
 pub fn fill(buf: &mut [u8]) -> Result<(), Error> {
     RNG.fill(buf).map_err(|_| {
         Error::Internal("the operating system's random number generator failed".into())

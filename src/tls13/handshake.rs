@@ -202,6 +202,23 @@ pub(crate) fn check_offered_scheme(
     )))
 }
 
+/// Move one direction's application traffic secret forward ("traffic upd", RFC 8446
+/// §7.2) and return the new secret with its suite.
+fn next_secret(cx: &mut Common, client_side: bool) -> Result<(&'static SuiteInfo, Secret), Error> {
+    let secrets = cx
+        .app_secrets
+        .as_mut()
+        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
+    let suite = secrets.suite;
+    let secret = if client_side {
+        &mut secrets.client
+    } else {
+        &mut secrets.server
+    };
+    *secret = next_traffic_secret(suite.hash, secret.as_bytes());
+    Ok((suite, secret.clone()))
+}
+
 /// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
 pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
     let msg = HandshakeMessage {
@@ -209,39 +226,15 @@ pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<
         payload: HandshakePayload::KeyUpdate(req),
     };
     cx.send_hs(&msg)?;
-    let is_client = cx.is_client;
-    let secrets = cx
-        .app_secrets
-        .as_mut()
-        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
-    let suite = secrets.suite;
-    let mine = if is_client {
-        &mut secrets.client
-    } else {
-        &mut secrets.server
-    };
-    *mine = next_traffic_secret(suite.hash, mine.as_bytes());
-    let enc = RecordEncrypter::tls13(suite, mine.as_bytes())?;
-    cx.set_encrypter(enc);
+    let (suite, mine) = next_secret(cx, cx.is_client)?;
+    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
     Ok(())
 }
 
 /// Handle the peer's KeyUpdate: move our receiving direction forward, and answer when asked.
 pub(crate) fn receive_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
-    let is_client = cx.is_client;
-    let secrets = cx
-        .app_secrets
-        .as_mut()
-        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
-    let suite = secrets.suite;
-    let theirs = if is_client {
-        &mut secrets.server
-    } else {
-        &mut secrets.client
-    };
-    *theirs = next_traffic_secret(suite.hash, theirs.as_bytes());
-    let dec = RecordDecrypter::tls13(suite, theirs.as_bytes())?;
-    cx.set_decrypter(dec);
+    let (suite, theirs) = next_secret(cx, !cx.is_client)?;
+    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
     match req {
         KeyUpdateRequest::UpdateRequested => {
             send_key_update(cx, KeyUpdateRequest::UpdateNotRequested)

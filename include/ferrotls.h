@@ -798,6 +798,21 @@ ferrotls_result ferrotls_conn_peek_outgoing(const ferrotls_conn *conn,
                                             size_t *len);
 
 /**
+ * Zero-copy view of the plaintext waiting to be read: `*data`/`*len` (both required) are valid
+ * until the next mutating call on the connection. Use some, then
+ * `ferrotls_conn_consume_plaintext`; `ferrotls_conn_read` is the same with a copy. `*len` is 0
+ * when nothing is waiting (then `ferrotls_conn_read` tells WANT_READ from CLOSED).
+ */
+ferrotls_result ferrotls_conn_peek_plaintext(const ferrotls_conn *conn,
+                                             const uint8_t **data,
+                                             size_t *len);
+
+/**
+ * Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there).
+ */
+ferrotls_result ferrotls_conn_consume_plaintext(ferrotls_conn *conn, size_t n);
+
+/**
  * Remove `n` bytes (already sent) from the front of the outgoing queue.
  */
 ferrotls_result ferrotls_conn_consume_outgoing(ferrotls_conn *conn, size_t n);

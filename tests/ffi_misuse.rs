@@ -827,3 +827,32 @@ fn session_calls_misused() {
         ferrotls_config_free(cfg);
     }
 }
+
+#[test]
+fn peek_and_consume_plaintext_arguments() {
+    let (cfg, conn) = client_conn();
+    let (mut p, mut n) = (std::ptr::null::<u8>(), 99usize);
+    // SAFETY: live connection, valid out-params; NULL out-params are refused.
+    unsafe {
+        assert_eq!(
+            ferrotls_conn_peek_plaintext(conn, &mut p, &mut n),
+            FERROTLS_OK
+        );
+        assert_eq!(n, 0, "nothing to read before the handshake");
+        assert_eq!(
+            ferrotls_conn_peek_plaintext(conn, null_mut(), &mut n),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(
+            ferrotls_conn_peek_plaintext(null(), &mut p, &mut n),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        assert_eq!(ferrotls_conn_consume_plaintext(conn, 5), FERROTLS_OK);
+        assert_eq!(
+            ferrotls_conn_consume_plaintext(null_mut(), 0),
+            FERROTLS_ERR_NULL_ARGUMENT
+        );
+        ferrotls_conn_free(conn);
+        ferrotls_config_free(cfg);
+    }
+}

@@ -349,3 +349,36 @@ fn verified_chain_cache_is_keyed_by_chain_and_name() {
     assert!(ce.unwrap().contains("unknown_ca"));
     assert_eq!(client.cached_verifications(), 1);
 }
+
+#[test]
+fn zero_copy_reads_match_copying_reads() {
+    let pki = Pki::new("Test CA");
+    let server = server_builder(&pki, KeyType::P256).build().unwrap();
+    let client = client_builder(&pki).build().unwrap();
+    let (mut c, mut s) = pair(&client, &server, "localhost");
+    handshake(&mut c, &mut s).unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let mut got = Vec::new();
+    let mut off = 0;
+    while got.len() < data.len() {
+        if off < data.len() {
+            off += c.write(&data[off..]).unwrap();
+        }
+        transfer(&mut c, &mut s).unwrap();
+        // Take the plaintext where it lies, in uneven bites.
+        while !s.peek_plaintext().is_empty() {
+            let view = s.peek_plaintext();
+            let take = view.len().min(7_001);
+            got.extend_from_slice(&view[..take]);
+            s.consume_plaintext(take).unwrap();
+        }
+    }
+    assert_eq!(got, data);
+    assert_eq!(s.readable(), 0);
+    // Consuming more than is there is clamped, not an error.
+    s.consume_plaintext(10).unwrap();
+    c.close();
+    transfer(&mut c, &mut s).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(s.read(&mut buf).unwrap(), ReadStatus::Closed);
+}

@@ -855,16 +855,7 @@ impl Connection {
         if avail > 0 {
             let n = avail.min(buf.len());
             buf[..n].copy_from_slice(&self.plain_in[self.plain_start..self.plain_start + n]);
-            self.plain_start += n;
-            if self.plain_start == self.plain_in.len() {
-                // Drained: give the memory back, so an idle connection holds no buffers.
-                self.plain_in = Vec::new();
-                self.plain_start = 0;
-            }
-            // Records held back by the plaintext bound can go through now.
-            if let Err(e) = self.process() {
-                return Err(self.fail(e));
-            }
+            self.consume_plaintext(n)?;
             return Ok(ReadStatus::Data(n));
         }
         if self.received_close {
@@ -877,6 +868,28 @@ impl Connection {
     /// Plaintext buffered and ready to read.
     pub fn readable(&self) -> usize {
         self.plaintext_buffered()
+    }
+
+    /// The plaintext waiting to be read, without copying it out (records are decrypted in
+    /// place, so this is where they landed). Pair with [`Connection::consume_plaintext`];
+    /// [`Connection::read`] is this plus a copy. Empty when nothing is waiting.
+    pub fn peek_plaintext(&self) -> &[u8] {
+        &self.plain_in[self.plain_start..]
+    }
+
+    /// Mark `n` bytes of [`Connection::peek_plaintext`] as read (clamped to what is there).
+    /// Records held back because the plaintext buffer was full are processed now.
+    pub fn consume_plaintext(&mut self, n: usize) -> Result<(), Error> {
+        self.plain_start = (self.plain_start + n).min(self.plain_in.len());
+        if self.plain_start == self.plain_in.len() {
+            // Drained: give the memory back, so an idle connection holds no buffers.
+            self.plain_in = Vec::new();
+            self.plain_start = 0;
+        }
+        if let Err(e) = self.process() {
+            return Err(self.fail(e));
+        }
+        Ok(())
     }
 
     /// Queue close_notify; idempotent.

@@ -410,6 +410,50 @@ pub unsafe extern "C" fn ferrotls_conn_peek_outgoing(
     })
 }
 
+/// Zero-copy view of the plaintext waiting to be read: `*data`/`*len` (both required) are valid
+/// until the next mutating call on the connection. Use some, then
+/// `ferrotls_conn_consume_plaintext`; `ferrotls_conn_read` is the same with a copy. `*len` is 0
+/// when nothing is waiting (then `ferrotls_conn_read` tells WANT_READ from CLOSED).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_peek_plaintext(
+    conn: *const ferrotls_conn,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `data` and `len` are NULL or writable.
+        let data = unsafe { out_param(data, std::ptr::null(), "data")? };
+        // SAFETY: as above.
+        let len = unsafe { out_param(len, 0, "len")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                let plain = st.conn.peek_plaintext();
+                *data = plain.as_ptr();
+                *len = plain.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_consume_plaintext(
+    conn: *mut ferrotls_conn,
+    n: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                st.conn.consume_plaintext(n).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
 /// Remove `n` bytes (already sent) from the front of the outgoing queue.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_consume_outgoing(

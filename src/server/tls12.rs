@@ -567,9 +567,10 @@ fn send_ticket(
         Some(k) => k.seal(session, now)?.unwrap_or_default(),
         None => Vec::new(),
     };
+    // Rounded up: a ticket issued just now is announced with its whole lifetime.
     let remaining = (u64::from(session.lifetime) * 1000)
         .saturating_sub(now.saturating_sub(session.created_ms))
-        / 1000;
+        .div_ceil(1000);
     send(
         cx,
         transcript,

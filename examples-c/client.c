@@ -52,11 +52,10 @@ static const struct opt_spec SPECS[] = {
 };
 
 struct options {
-    uint16_t cipher_ids[MAX_LIST], group_ids[MAX_LIST];
-    int n_ciphers, n_groups;
-    const char *host, *port, *servername, *cafile, *cert, *key, *ciphers, *groups, *alpn;
+    struct protocol_options proto;
+    const char *host, *port, *servername, *cafile, *cert, *key;
     const char *sess_out, *sess_in, *keylog;
-    int tls12, tls13, trace;
+    int trace;
 };
 
 static void parse_options(int argc, char **argv, struct options *o) {
@@ -78,11 +77,11 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_CAFILE: o->cafile = v; break;
         case O_CERT: o->cert = v; break;
         case O_KEY: o->key = v; break;
-        case O_TLS12: o->tls12 = 1; break;
-        case O_TLS13: o->tls13 = 1; break;
-        case O_CIPHERS: o->ciphers = v; break;
-        case O_GROUPS: o->groups = v; break;
-        case O_ALPN: o->alpn = v; break;
+        case O_TLS12: o->proto.tls12 = 1; break;
+        case O_TLS13: o->proto.tls13 = 1; break;
+        case O_CIPHERS: o->proto.ciphers = v; break;
+        case O_GROUPS: o->proto.groups = v; break;
+        case O_ALPN: o->proto.alpn = v; break;
         case O_SESS_OUT: o->sess_out = v; break;
         case O_SESS_IN: o->sess_in = v; break;
         case O_KEYLOG: o->keylog = v; break;
@@ -93,50 +92,24 @@ static void parse_options(int argc, char **argv, struct options *o) {
         usage_exit(PROG, USAGE, "HOST and PORT are required");
     if ((o->cert == NULL) != (o->key == NULL))
         usage_exit(PROG, USAGE, "--cert and --key go together");
-    if (o->tls12 && o->tls13)
-        usage_exit(PROG, USAGE, "--tls1.2 and --tls1.3 exclude each other (give neither for both)");
     parse_number(PROG, USAGE, "PORT", o->port, 1, 65535);
-    /* Names are checked here, before anything touches the library: a typo is a usage error. */
-    const char *bad = NULL;
-    if (o->ciphers != NULL &&
-        (o->n_ciphers = parse_cipher_list(o->ciphers, o->cipher_ids, MAX_LIST, &bad)) < 0)
-        usage_exit(PROG, USAGE, "unknown cipher suite '%s' in --ciphers", bad);
-    if (o->groups != NULL && (o->n_groups = parse_group_list(o->groups, o->group_ids, MAX_LIST, &bad)) < 0)
-        usage_exit(PROG, USAGE, "unknown group '%s' in --groups", bad);
-}
-
-/* Exits 1 with the thread-local detail when a configuration call failed. */
-static void check_cfg(ferrotls_result r, const char *what) {
-    if (r == FERROTLS_OK)
-        return;
-    fprintf(stderr, "%s: %s failed\n", PROG, what);
-    print_error(PROG, r, ferrotls_last_error_detail());
-    exit(EXIT_FAIL);
+    protocol_options_check(PROG, USAGE, &o->proto);
 }
 
 static ferrotls_config *build_config(const struct options *o) {
     ferrotls_config_builder *b = NULL;
     ferrotls_config *cfg = NULL;
-    check_cfg(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), "creating the configuration");
-    if (o->tls12)
-        check_cfg(ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), "--tls1.2");
-    if (o->tls13)
-        check_cfg(ferrotls_config_builder_set_versions(b, 0x0304, 0x0304), "--tls1.3");
-    if (o->n_ciphers > 0)
-        check_cfg(ferrotls_config_builder_set_cipher_suites(b, o->cipher_ids, (size_t)o->n_ciphers), "--ciphers");
-    if (o->n_groups > 0)
-        check_cfg(ferrotls_config_builder_set_groups(b, o->group_ids, (size_t)o->n_groups), "--groups");
-    if (o->alpn != NULL)
-        check_cfg(ferrotls_config_builder_set_alpn_list(b, o->alpn), "--alpn");
+    config_check(PROG, ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), "creating the configuration");
+    protocol_options_apply(PROG, b, &o->proto);
     if (o->cafile != NULL)
-        check_cfg(ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
+        config_check(PROG, ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
     else
-        check_cfg(ferrotls_config_builder_add_system_roots(b), "loading the system trust store");
+        config_check(PROG, ferrotls_config_builder_add_system_roots(b), "loading the system trust store");
     if (o->cert != NULL)
-        check_cfg(ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
+        config_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
     if (o->keylog != NULL)
-        check_cfg(ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
-    check_cfg(ferrotls_config_builder_build(b, &cfg), "building the configuration");
+        config_check(PROG, ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
+    config_check(PROG, ferrotls_config_builder_build(b, &cfg), "building the configuration");
     ferrotls_config_builder_free(b);
     return cfg;
 }

@@ -182,6 +182,38 @@ int parse_group_list(const char *list, uint16_t *out, size_t cap, const char **b
     return parse_list(list, GROUPS, out, cap, bad);
 }
 
+void protocol_options_check(const char *prog, const char *usage, struct protocol_options *p) {
+    const char *bad = NULL;
+    if (p->tls12 && p->tls13)
+        usage_exit(prog, usage, "--tls1.2 and --tls1.3 exclude each other (give neither for both)");
+    if (p->ciphers != NULL && (p->n_ciphers = parse_cipher_list(p->ciphers, p->cipher_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(prog, usage, "unknown cipher suite '%s' in --ciphers", bad);
+    if (p->groups != NULL && (p->n_groups = parse_group_list(p->groups, p->group_ids, MAX_LIST, &bad)) < 0)
+        usage_exit(prog, usage, "unknown group '%s' in --groups", bad);
+}
+
+void config_check(const char *prog, ferrotls_result r, const char *what) {
+    if (r == FERROTLS_OK)
+        return;
+    fprintf(stderr, "%s: %s failed\n", prog, what);
+    print_error(prog, r, ferrotls_last_error_detail());
+    exit(1);
+}
+
+void protocol_options_apply(const char *prog, ferrotls_config_builder *b, const struct protocol_options *p) {
+    if (p->tls12)
+        config_check(prog, ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), "--tls1.2");
+    if (p->tls13)
+        config_check(prog, ferrotls_config_builder_set_versions(b, 0x0304, 0x0304), "--tls1.3");
+    if (p->n_ciphers > 0)
+        config_check(prog, ferrotls_config_builder_set_cipher_suites(b, p->cipher_ids, (size_t)p->n_ciphers),
+                     "--ciphers");
+    if (p->n_groups > 0)
+        config_check(prog, ferrotls_config_builder_set_groups(b, p->group_ids, (size_t)p->n_groups), "--groups");
+    if (p->alpn != NULL)
+        config_check(prog, ferrotls_config_builder_set_alpn_list(b, p->alpn), "--alpn");
+}
+
 /* ---- X.509 subject (bounded DER walk) ------------------------------------------------- */
 
 struct der {

@@ -46,6 +46,22 @@ int parse_cipher_list(const char *list, uint16_t *out, size_t cap, const char **
 /* "X25519:P-256:P-384" (also x25519, secp256r1, prime256v1, secp384r1). */
 int parse_group_list(const char *list, uint16_t *out, size_t cap, const char **bad);
 
+/* The protocol options both programs take: --tls1.2/--tls1.3, --ciphers, --groups, --alpn. */
+struct protocol_options {
+    const char *ciphers, *groups, *alpn;
+    uint16_t cipher_ids[MAX_LIST], group_ids[MAX_LIST];
+    int n_ciphers, n_groups, tls12, tls13;
+};
+
+/* Check the protocol options before anything touches the library: a typo is a usage error. */
+void protocol_options_check(const char *prog, const char *usage, struct protocol_options *p);
+
+/* Exits 1 with the thread-local detail when a configuration call failed. */
+void config_check(const char *prog, ferrotls_result r, const char *what);
+
+/* Apply the protocol options to a configuration builder (exits 1 on failure). */
+void protocol_options_apply(const char *prog, ferrotls_config_builder *b, const struct protocol_options *p);
+
 /* ---- X.509 ---------------------------------------------------------------------------- */
 
 /* Writes the subject of a DER certificate as "O=ferrotls demo, CN=localhost" into out.

@@ -393,6 +393,20 @@ pub unsafe extern "C" fn ferrotls_conn_peek_outgoing(
     data: *mut *const u8,
     len: *mut usize,
 ) -> ferrotls_result {
+    // SAFETY: forwarded caller guarantees.
+    unsafe { peek(conn, data, len, Connection::peek_outgoing) }
+}
+
+/// Zero-copy view of one of the connection's buffers, for the two `peek` exports.
+///
+/// # Safety
+/// `conn` is NULL or a live connection; `data` and `len` are NULL or writable.
+unsafe fn peek(
+    conn: *const ferrotls_conn,
+    data: *mut *const u8,
+    len: *mut usize,
+    view: fn(&Connection) -> &[u8],
+) -> ferrotls_result {
     ffi_call(|| {
         // SAFETY: `data` and `len` are NULL or writable.
         let data = unsafe { out_param(data, std::ptr::null(), "data")? };
@@ -401,9 +415,9 @@ pub unsafe extern "C" fn ferrotls_conn_peek_outgoing(
         // SAFETY: `conn` is NULL or a live connection.
         unsafe {
             with_conn(conn, false, |st| {
-                let out = st.conn.peek_outgoing();
-                *data = out.as_ptr();
-                *len = out.len();
+                let bytes = view(&st.conn);
+                *data = bytes.as_ptr();
+                *len = bytes.len();
                 Ok(FERROTLS_OK)
             })
         }
@@ -420,21 +434,8 @@ pub unsafe extern "C" fn ferrotls_conn_peek_plaintext(
     data: *mut *const u8,
     len: *mut usize,
 ) -> ferrotls_result {
-    ffi_call(|| {
-        // SAFETY: `data` and `len` are NULL or writable.
-        let data = unsafe { out_param(data, std::ptr::null(), "data")? };
-        // SAFETY: as above.
-        let len = unsafe { out_param(len, 0, "len")? };
-        // SAFETY: `conn` is NULL or a live connection.
-        unsafe {
-            with_conn(conn, false, |st| {
-                let plain = st.conn.peek_plaintext();
-                *data = plain.as_ptr();
-                *len = plain.len();
-                Ok(FERROTLS_OK)
-            })
-        }
-    })
+    // SAFETY: forwarded caller guarantees.
+    unsafe { peek(conn, data, len, Connection::peek_plaintext) }
 }
 
 /// Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there).

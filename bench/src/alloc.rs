@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Counting;
 
 fn add(n: usize) {
+    CALLS.fetch_add(1, Relaxed);
     let now = CURRENT.fetch_add(n, Relaxed) + n;
     PEAK.fetch_max(now, Relaxed);
 }
@@ -50,6 +52,11 @@ unsafe impl GlobalAlloc for Counting {
 /// Live heap bytes now.
 pub fn current() -> usize {
     CURRENT.load(Relaxed)
+}
+
+/// Allocations (and reallocations) so far.
+pub fn calls() -> usize {
+    CALLS.load(Relaxed)
 }
 
 /// Highest live bytes since the last `reset_peak`.

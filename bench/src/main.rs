@@ -301,6 +301,21 @@ fn memory(e: &dyn Engine, data: &[u8]) -> [usize; 3] {
     })
 }
 
+/// Heap allocations (allocate or reallocate calls) per handshake, client and server
+/// together, connection drop included; median of 5 after one warm-up.
+fn allocations(e: &dyn Engine) -> usize {
+    drop(e.handshake().unwrap());
+    let mut v: Vec<usize> = (0..5)
+        .map(|_| {
+            let before = alloc::calls();
+            drop(e.handshake().unwrap());
+            alloc::calls() - before
+        })
+        .collect();
+    v.sort();
+    v[v.len() / 2]
+}
+
 fn num(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.0}")
@@ -401,9 +416,14 @@ fn profile(pki: &Pki, what: &str, n: usize) {
     let e = ferro::new(pki, p).unwrap();
     match what {
         "handshake" | "handshake12" | "resume12" | "resume13" => {
+            let before = alloc::calls();
             for _ in 0..n {
                 e.handshake().unwrap();
             }
+            eprintln!(
+                "{:.1} allocations per handshake pair",
+                (alloc::calls() - before) as f64 / n.max(1) as f64
+            );
         }
         "bulk" => {
             let mut op = bulk_op(e, test_data());
@@ -411,7 +431,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 op();
             }
         }
-        _ => panic!("profile handshake|handshake12|bulk N"),
+        _ => panic!("profile handshake|handshake12|resume12|resume13|bulk N"),
     }
 }
 
@@ -584,6 +604,23 @@ fn main() {
         .map(|e| e.as_ref().map(|e| memory(e.as_ref(), &data)))
         .collect();
 
+    eprintln!("measuring: allocations");
+    let mut alloc_rows = Vec::new();
+    for (name, ver, resume) in [
+        ("TLS 1.3 full handshake", Ver::V13, false),
+        ("TLS 1.3 resumed handshake", Ver::V13, true),
+        ("TLS 1.2 full handshake", Ver::V12, false),
+        ("TLS 1.2 resumed handshake", Ver::V12, true),
+    ] {
+        let p = Params { ver, resume, ..p };
+        let engs = engines(&pki, p, &mut notes, name);
+        let counts: Vec<Option<f64>> = engs
+            .iter()
+            .map(|e| e.as_ref().map(|e| allocations(e.as_ref()) as f64))
+            .collect();
+        alloc_rows.push((name, counts));
+    }
+
     println!();
     println!("## Speed (higher is better; ratios > 1 mean ferrotls is faster)");
     println!();
@@ -624,6 +661,29 @@ fn main() {
     .enumerate()
     {
         let v: Vec<Option<f64>> = mem.iter().map(|m| m.map(|m| m[k] as f64)).collect();
+        let t = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.0}"));
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            t(v[0]),
+            t(v[1]),
+            t(v[2]),
+            t(v[3]),
+            ratio(v[0], v[2]),
+            ratio(v[0], v[3])
+        );
+    }
+    println!();
+    println!(
+        "## Heap allocations per handshake (client + server, drop included; lower is better)"
+    );
+    println!();
+    println!("ECDSA P-256, X25519, AES-128-GCM; median of 5.");
+    println!();
+    println!(
+        "| handshake | ferrotls | ferrotls C ABI | rustls | OpenSSL | ferrotls/rustls | ferrotls/OpenSSL |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (name, v) in &alloc_rows {
         let t = |x: Option<f64>| x.map_or("n/a".into(), |x| format!("{x:.0}"));
         println!(
             "| {name} | {} | {} | {} | {} | {} | {} |",

@@ -654,7 +654,8 @@ ferrotls_result ferrotls_config_builder_set_buffer_limit(ferrotls_config_builder
                                                          size_t bytes);
 
 /**
- * Number of TLS 1.3 session tickets a server sends after the handshake (server only).
+ * Number of TLS 1.3 session tickets a server sends after a full handshake (server only;
+ * default 2, at most 16, 0 for none). After a resumed handshake it sends at most one.
  */
 ferrotls_result ferrotls_config_builder_set_tls13_tickets(ferrotls_config_builder *builder,
                                                           uint32_t count);

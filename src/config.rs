@@ -438,7 +438,9 @@ impl ConfigBuilder {
         Ok(())
     }
 
-    /// How many TLS 1.3 session tickets a server sends after each full handshake.
+    /// How many TLS 1.3 session tickets a server sends after each full handshake (default
+    /// 2; 0 turns them off). After a resumed handshake it sends at most one: the client
+    /// spent one ticket and gets one back.
     pub fn set_tls13_tickets(&mut self, count: u32) -> Result<(), Error> {
         if self.role != Role::Server {
             return Err(Error::Usage(

@@ -229,6 +229,12 @@ impl TicketKeys {
 
     /// Open a ticket; `None` for anything unknown, forged, tampered or malformed.
     pub(crate) fn open(&self, ticket: &[u8], now_ms: u64) -> Option<ServerSession> {
+        self.open_checked(ticket, now_ms).map(|(s, _)| s)
+    }
+
+    /// [`TicketKeys::open`], also telling whether the ticket was sealed with the retiring
+    /// key (so it stops opening after the next rotation and is worth re-issuing).
+    pub(crate) fn open_checked(&self, ticket: &[u8], now_ms: u64) -> Option<(ServerSession, bool)> {
         if ticket.len() > MAX_TICKET_LEN
             || ticket.len() < KEY_ID_LEN + NONCE_LEN + AeadAlgorithm::TAG_LEN
         {
@@ -237,16 +243,15 @@ impl TicketKeys {
         let mut keys = self.keys.lock().ok()?;
         self.rotate(&mut keys, now_ms).ok()?;
         let (id, rest) = ticket.split_at(KEY_ID_LEN);
-        let k = [keys.0.as_ref(), keys.1.as_ref()]
+        let (k, retiring) = [(keys.0.as_ref(), false), (keys.1.as_ref(), true)]
             .into_iter()
-            .flatten()
-            .find(|k| constant_time_eq(&k.id, id))?;
+            .find_map(|(k, old)| k.filter(|k| constant_time_eq(&k.id, id)).map(|k| (k, old)))?;
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let mut n = [0u8; NONCE_LEN];
         n.copy_from_slice(nonce);
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = k.key.open_in_place(n, id, &mut buf).ok()?;
-        ServerSession::decode(plain).ok()
+        ServerSession::decode(plain).ok().map(|s| (s, retiring))
     }
 }
 

@@ -506,3 +506,83 @@ fn tls12_server_does_not_resume_across_an_ems_change() {
     };
     assert_ne!(sh.session_id, sid);
 }
+
+/// NewSessionTicket messages the server sent, from its trace.
+fn tickets_sent(sent: &Sent) -> usize {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with("handshake out") && l.contains("NewSessionTicket"))
+        .count()
+}
+
+#[test]
+fn tls13_resumed_clients_get_one_ticket_back() {
+    let (_pki, s) = setup(V13, |_| {});
+    let (c1, s1, sent1) = connect(&s);
+    assert_full(&c1, &s1);
+    assert_eq!(
+        tickets_sent(&sent1),
+        2,
+        "the default after a full handshake"
+    );
+    for _ in 0..4 {
+        let (c, srv, sent) = connect(&s);
+        assert_resumed(&c, &srv, &sent);
+        assert_eq!(tickets_sent(&sent), 1, "one spent, one back");
+    }
+}
+
+static NOW12: AtomicU64 = AtomicU64::new(1_000_000_000);
+fn clock12() -> u64 {
+    NOW12.load(Ordering::SeqCst)
+}
+
+#[test]
+fn tls12_tickets_are_renewed_only_when_their_key_retires() {
+    let pki = Pki::new("Renew CA");
+    let mut sb = server_builder(&pki, KeyType::P256);
+    sb.set_versions(V12, V12).unwrap();
+    sb.set_session_cache(0).unwrap();
+    sb.set_ticket_key_rotation(10).unwrap();
+    sb.set_clock(clock12);
+    let mut cb = client_builder(&pki);
+    cb.set_clock(clock12);
+    let s = Setup {
+        client: cb.build().unwrap(),
+        server: sb.build().unwrap(),
+    };
+    let at = |secs: u64| NOW12.store(2_000_000_000 + secs * 1000, Ordering::SeqCst);
+    at(0);
+    let (c1, s1, sent1) = connect(&s);
+    assert_full(&c1, &s1);
+    assert_eq!(tickets_sent(&sent1), 1);
+    let first = c1.session().unwrap();
+    // Under the current key the ticket stays as it is: no NewSessionTicket, and the
+    // client keeps resuming with the same session.
+    at(1);
+    for _ in 0..3 {
+        let (c, srv, sent) = connect(&s);
+        assert_resumed(&c, &srv, &sent);
+        assert_eq!(tickets_sent(&sent), 0);
+        assert_eq!(c.session().unwrap(), first);
+    }
+    // After a rotation the ticket opens with the retiring key: it is renewed under the
+    // new one, and that ticket carries the client past the old key's retirement.
+    at(15);
+    let (c, srv, sent) = connect(&s);
+    assert_resumed(&c, &srv, &sent);
+    assert_eq!(tickets_sent(&sent), 1);
+    assert_ne!(c.session().unwrap(), first);
+    at(24);
+    let (c, srv, sent) = connect(&s);
+    assert_resumed(&c, &srv, &sent);
+    assert_eq!(tickets_sent(&sent), 0);
+    // The first ticket, though unexpired, no longer opens.
+    let mut c = Connection::new_client(s.client.clone(), Some("localhost")).unwrap();
+    c.set_session(&first).unwrap();
+    let mut srv = Connection::new_server(s.server.clone()).unwrap();
+    at(36);
+    handshake(&mut c, &mut srv).unwrap();
+    assert_full(&c, &srv);
+}

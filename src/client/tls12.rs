@@ -537,6 +537,13 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 /// Keep the session for a later resumption when the server gave us a way back (a session
 /// id or a ticket); a resumed session keeps its age unless a new ticket came.
 fn save_session(cx: &mut Common, secrets: &Tls12Secrets, p: Pending) {
+    if p.ticket.is_none()
+        && let Some(s) = p.resumed
+    {
+        // Resumed and no new ticket: the cache still holds this very session.
+        cx.latest_session = Some(ClientSession::Tls12(s));
+        return;
+    }
     let now = cx.config.now_ms();
     let (created_ms, mut lifetime, mut ticket) = match &p.resumed {
         Some(s) => (s.created_ms, s.lifetime, s.ticket.clone()),

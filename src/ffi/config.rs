@@ -479,7 +479,8 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_buffer_limit(
     unsafe { with_builder(builder, |b| engine(b.set_buffer_limit(bytes))) }
 }
 
-/// Number of TLS 1.3 session tickets a server sends after the handshake (server only).
+/// Number of TLS 1.3 session tickets a server sends after a full handshake (server only;
+/// default 2, at most 16, 0 for none). After a resumed handshake it sends at most one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_config_builder_set_tls13_tickets(
     builder: *mut ferrotls_config_builder,

@@ -254,8 +254,8 @@ impl State {
             random[24..].copy_from_slice(&DOWNGRADE_TLS12);
         }
         let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_keys.is_some();
-        if let Some(sess) = find_session(cx, ch, c.ems) {
-            return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack);
+        if let Some((sess, renew)) = find_session(cx, ch, c.ems) {
+            return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack && renew);
         }
         // A new session id when we cache sessions; none otherwise.
         let session_id = match cx.config.server_cache {
@@ -583,18 +583,29 @@ fn send_ticket(
 }
 
 /// A session the ClientHello asks to resume, by ticket (RFC 5077) or session id, if it is
-/// ours, unexpired and compatible; otherwise `None` and a full handshake.
-fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<ServerSession> {
+/// ours, unexpired and compatible; otherwise `None` and a full handshake. The flag says
+/// whether the client needs a new ticket: it resumed by session id, or its ticket was
+/// sealed with the retiring key. A ticket under the current key stays valid as it is, so
+/// it is not re-issued (RFC 5077 §3.3 makes renewal optional; OpenSSL renews likewise),
+/// which saves a seal here and a store in the client on every resumption.
+fn find_session(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    ems: bool,
+) -> Option<(ServerSession, bool)> {
     let config = cx.config.clone();
     let now = config.now_ms();
     if ch.session_id.is_empty() {
         return None;
     }
     let ticket = ch.session_ticket().filter(|t| !t.is_empty());
-    let (found, how) = match (ticket, &config.ticket_keys, &config.server_cache) {
-        (Some(t), Some(keys), _) => (keys.open(t, now), "session ticket"),
-        (Some(_), None, _) => (None, "session ticket"),
-        (None, _, Some(cache)) => (cache.get(&ch.session_id), "session id"),
+    let (found, renew, how) = match (ticket, &config.ticket_keys, &config.server_cache) {
+        (Some(t), Some(keys), _) => match keys.open_checked(t, now) {
+            Some((s, retiring)) => (Some(s), retiring, "session ticket"),
+            None => (None, false, "session ticket"),
+        },
+        (Some(_), None, _) => (None, false, "session ticket"),
+        (None, _, Some(cache)) => (cache.get(&ch.session_id), true, "session id"),
         (None, _, None) => return None,
     };
     let why = match &found {
@@ -621,7 +632,7 @@ fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<S
             cx.trace(TraceKind::State, || {
                 format!("resumption: the client's {how} is accepted")
             });
-            return found;
+            return found.map(|s| (s, renew));
         }
     };
     cx.trace(TraceKind::State, || {
@@ -632,7 +643,7 @@ fn find_session(cx: &mut Common, ch: &ClientHelloPayload, ems: bool) -> Option<S
 
 /// The abbreviated handshake (RFC 5246 §7.3, RFC 5077 §3.1): ServerHello echoing the
 /// client's session id, [NewSessionTicket,] ChangeCipherSpec, Finished; the client's
-/// ChangeCipherSpec and Finished follow.
+/// ChangeCipherSpec and Finished follow. `ticket_ack`: a new ticket is promised and sent.
 fn abbreviated(
     cx: &mut Common,
     ch: &ClientHelloPayload,

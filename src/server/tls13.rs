@@ -325,7 +325,9 @@ impl State {
 }
 
 /// After the client's Finished: the configured number of NewSessionTickets (RFC 8446
-/// §4.6.1), each a sealed, self-contained session with its own PSK.
+/// §4.6.1), each a sealed, self-contained session with its own PSK. A resumed client spent
+/// one ticket, so it gets one back rather than the full count (as OpenSSL does): its cache
+/// stays topped up without the server sealing tickets nobody will use.
 fn send_tickets(
     cx: &mut Common,
     suite: &'static SuiteInfo,
@@ -336,7 +338,11 @@ fn send_tickets(
         return Ok(());
     };
     let now = config.now_ms();
-    for i in 0..config.tls13_tickets {
+    let count = match cx.neg.kind {
+        Some(crate::conn::HandshakeKind::Resumed) => config.tls13_tickets.min(1),
+        _ => config.tls13_tickets,
+    };
+    for i in 0..count {
         let nonce = (i as u8).to_be_bytes().to_vec();
         let age_add = rand::random_u32()?;
         let session = ServerSession {

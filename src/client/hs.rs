@@ -57,15 +57,11 @@ fn bind_psk(
     hello: &mut ClientHelloPayload,
     t: &ClientSession13,
     prior: Option<&Transcript>,
-) -> Result<(), Error> {
+) -> Result<Vec<u8>, Error> {
     let alg = suites::lookup(t.suite)
         .ok_or_else(|| Error::Internal("a ticket for an unknown suite".into()))?
         .hash;
-    let enc = HandshakeMessage {
-        typ: HandshakeType::ClientHello,
-        payload: HandshakePayload::ClientHello(hello.clone()),
-    }
-    .get_encoding();
+    let mut enc = HandshakeMessage::client_hello_encoding(hello);
     let Some(ClientExtension::PreSharedKey(psks)) = hello.extensions.last_mut() else {
         return Err(Error::Internal(
             "pre_shared_key is not the last extension".into(),
@@ -74,7 +70,16 @@ fn bind_psk(
     let cut = enc.len() - psks.binders_encoded_len();
     let binder = crate::tls13::handshake::psk_binder(alg, t.psk.as_bytes(), prior, &enc[..cut]);
     psks.binders = vec![binder.as_ref().to_vec()];
-    Ok(())
+    // The encoding ends with the binders list: a 2-byte list length, the binder's 1-byte
+    // length, then the placeholder of the same size; write the binder over it.
+    let slot = &mut enc[cut..];
+    if slot.len() != 3 + binder.as_ref().len() {
+        return Err(Error::Internal(
+            "the binder placeholder has the wrong size".into(),
+        ));
+    }
+    slot[3..].copy_from_slice(binder.as_ref());
+    Ok(enc)
 }
 
 /// The pre_shared_key extension for a ticket, with a placeholder binder.
@@ -258,11 +263,12 @@ impl ExpectServerHello {
             compression_methods: vec![Compression::Null],
             extensions,
         };
-        if let Some(t) = &resume13 {
-            bind_psk(&mut hello, t, None)?;
+        let enc = if let Some(t) = &resume13 {
+            let enc = bind_psk(&mut hello, t, None)?;
             cx.trace(TraceKind::State, || {
                 "resumption: offering a TLS 1.3 session ticket (pre_shared_key, psk_dhe_ke)".into()
             });
+            enc
         } else if let Some(s) = &resume12.session {
             let how = if s.ticket.is_empty() {
                 "session id"
@@ -272,15 +278,14 @@ impl ExpectServerHello {
             cx.trace(TraceKind::State, || {
                 format!("resumption: offering a TLS 1.2 {how}")
             });
-        }
+            HandshakeMessage::client_hello_encoding(&hello)
+        } else {
+            HandshakeMessage::client_hello_encoding(&hello)
+        };
         cx.client_random = random;
         cx.neg.sni = sni;
         cx.record_version = 0x0301;
-        let msg = HandshakeMessage {
-            typ: HandshakeType::ClientHello,
-            payload: HandshakePayload::ClientHello(hello.clone()),
-        };
-        let enc = cx.send_hs(&msg)?;
+        let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
         cx.record_version = 0x0303;
         let mut buf = TranscriptBuffer::new();
         buf.add(&enc);
@@ -444,18 +449,16 @@ impl ExpectServerHello {
         {
             self.resume13 = None;
         }
-        if let Some(t) = &self.resume13 {
+        let enc = if let Some(t) = &self.resume13 {
             let now = cx.config.now_ms();
             self.hello.extensions.push(psk_extension(t, now));
-            bind_psk(&mut self.hello, t, Some(&transcript))?;
-        }
+            bind_psk(&mut self.hello, t, Some(&transcript))?
+        } else {
+            HandshakeMessage::client_hello_encoding(&self.hello)
+        };
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
         self.sent_ccs = true;
-        let msg = HandshakeMessage {
-            typ: HandshakeType::ClientHello,
-            payload: HandshakePayload::ClientHello(self.hello.clone()),
-        };
-        let enc = cx.send_hs(&msg)?;
+        let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
         transcript.add(&enc);
         self.transcript = Hashing::Hashed(transcript);
         self.retried_suite = Some(suite.suite);

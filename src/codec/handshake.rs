@@ -897,6 +897,14 @@ impl HandshakeMessage {
         out
     }
 
+    /// A ClientHello's encoding, header included, from the payload alone (no copy of it).
+    pub fn client_hello_encoding(hello: &ClientHelloPayload) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        HandshakeType::ClientHello.encode(&mut out);
+        put_prefixed(LenWidth::U24, &mut out, |o| hello.encode(o));
+        out
+    }
+
     /// The message name for logs and error details.
     pub fn name(&self) -> &'static str {
         match &self.payload {

@@ -252,13 +252,21 @@ impl Common {
 
     /// Encode and send a handshake message; returns its encoding for the transcript.
     pub(crate) fn send_hs(&mut self, msg: &HandshakeMessage) -> Result<Vec<u8>, Error> {
-        let enc = msg.get_encoding();
+        self.send_hs_encoded(msg.typ, msg.name(), msg.get_encoding())
+    }
+
+    /// Send a handshake message already encoded (`name` for the trace); returns `enc`.
+    pub(crate) fn send_hs_encoded(
+        &mut self,
+        typ: HandshakeType,
+        name: &str,
+        enc: Vec<u8>,
+    ) -> Result<Vec<u8>, Error> {
         let tls13 = self.is_tls13();
         let is_client = self.is_client;
-        let name = msg.name();
         self.trace(TraceKind::HandshakeOut, || {
-            let step = step_name(msg.typ, is_client, tls13);
-            if step.contains(name) || msg.typ == HandshakeType::Unknown(0) {
+            let step = step_name(typ, is_client, tls13);
+            if step.contains(name) || typ == HandshakeType::Unknown(0) {
                 format!("handshake out: {step} ({} bytes)", enc.len())
             } else {
                 format!("handshake out: {step} [{name}] ({} bytes)", enc.len())

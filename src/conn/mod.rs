@@ -317,6 +317,12 @@ impl Connection {
     /// Feed ciphertext from the peer; returns how much was taken. Less than `data.len()`
     /// means buffers are full: read plaintext, then feed the rest.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let r = self.feed_records(data);
+        self.deframer.release();
+        r
+    }
+
+    fn feed_records(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.sticky()?;
         self.io_started = true;
         self.common.early_trace = None;
@@ -767,6 +773,19 @@ impl Connection {
     }
 
     fn handshake_done(&mut self) -> Result<(), Error> {
+        if self.common.has_trace() {
+            self.trace_summary();
+        }
+        if !self.pending_out.is_empty() {
+            let data = std::mem::take(&mut self.pending_out);
+            self.common
+                .write_records(ContentType::ApplicationData, &data)?;
+        }
+        Ok(())
+    }
+
+    /// The trace's one-line summary of what was negotiated.
+    fn trace_summary(&mut self) {
         let n = &self.common.neg;
         let summary = format!(
             "handshake complete: {} {} group {} ALPN {}",
@@ -781,12 +800,6 @@ impl Connection {
                 .unwrap_or_else(|| "none".into())
         );
         self.common.trace(TraceKind::State, || summary);
-        if !self.pending_out.is_empty() {
-            let data = std::mem::take(&mut self.pending_out);
-            self.common
-                .write_records(ContentType::ApplicationData, &data)?;
-        }
-        Ok(())
     }
 
     /// Ciphertext waiting to be sent.
@@ -886,7 +899,9 @@ impl Connection {
             self.plain_in = Vec::new();
             self.plain_start = 0;
         }
-        if let Err(e) = self.process() {
+        let r = self.process();
+        self.deframer.release();
+        if let Err(e) = r {
             return Err(self.fail(e));
         }
         Ok(())

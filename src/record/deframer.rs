@@ -81,6 +81,8 @@ impl Deframer {
         let len = usize::from(u16::from_be_bytes([self.buf[3], self.buf[4]]));
         let end = (HEADER_LEN + len).min(HEADER_LEN + MAX_CIPHERTEXT_LEN);
         let n = (data.len() - taken).min(end.saturating_sub(self.buf.len()));
+        // The whole record at once: one allocation, not a series of doublings.
+        self.buf.reserve(end.saturating_sub(self.buf.len()));
         self.buf.extend_from_slice(&data[taken..taken + n]);
         taken + n
     }
@@ -157,9 +159,14 @@ impl Deframer {
         &mut self.buf[HEADER_LEN..HEADER_LEN + hdr.len]
     }
 
-    /// Drop the front record, and the buffer with it: an idle connection keeps no memory.
+    /// Drop the front record. The memory stays for the next record of the same batch;
+    /// [`Deframer::release`] gives it back.
     pub fn discard(&mut self, hdr: &RecordHeader) {
         self.buf.drain(..HEADER_LEN + hdr.len);
+    }
+
+    /// Free the buffer when it holds nothing, so an idle connection keeps no memory.
+    pub fn release(&mut self) {
         if self.buf.is_empty() {
             self.buf = Vec::new();
         }

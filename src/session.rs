@@ -19,6 +19,10 @@ use crate::crypto::hkdf::{Secret, constant_time_eq};
 use crate::crypto::rand;
 use crate::error::Error;
 
+/// A peer's certificate chain (DER, leaf first), shared between the connection and the
+/// sessions it saves rather than copied into each.
+pub(crate) type CertChain = std::sync::Arc<[Vec<u8>]>;
+
 /// Largest ticket a server issues or even tries to open.
 pub const MAX_TICKET_LEN: usize = 16 * 1024;
 /// Largest client session blob accepted by `Connection::set_session`.
@@ -67,12 +71,15 @@ fn read_name(r: &mut Reader<'_>) -> Result<Option<String>, InvalidMessage> {
     }
 }
 
+fn certs_len(certs: &[Vec<u8>]) -> usize {
+    certs.iter().map(|c| 3 + c.len()).sum()
+}
+
 fn put_certs(certs: &[Vec<u8>], out: &mut Vec<u8>) {
-    let mut body = Vec::new();
+    out.extend_from_slice(&(certs_len(certs) as u32).to_be_bytes()[1..]);
     for c in certs {
-        put_vec_u24(c, &mut body);
+        put_vec_u24(c, out);
     }
-    put_vec_u24(&body, out);
 }
 
 fn read_certs(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, InvalidMessage> {
@@ -97,26 +104,42 @@ pub(crate) struct ServerSession {
     pub(crate) age_add: u32,
     pub(crate) alpn: Option<Vec<u8>>,
     pub(crate) sni: Option<String>,
-    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) peer_certs: CertChain,
 }
 
 const SERVER_STATE_V1: u8 = 1;
 
 impl ServerSession {
-    fn encode(&self) -> Zeroizing<Vec<u8>> {
-        let mut o = Zeroizing::new(Vec::new());
+    /// The exact length of [`ServerSession::encode_into`]'s output.
+    fn encoded_len(&self) -> usize {
+        1 + 2
+            + 2
+            + 1
+            + self.secret.len()
+            + 1
+            + 8
+            + 4
+            + 4
+            + 2
+            + self.alpn.as_ref().map_or(0, Vec::len)
+            + 2
+            + self.sni.as_ref().map_or(0, String::len)
+            + 3
+            + certs_len(&self.peer_certs)
+    }
+
+    fn encode_into(&self, o: &mut Vec<u8>) {
         o.push(SERVER_STATE_V1);
-        put_u16(self.version.to_int(), &mut o);
-        put_u16(self.suite.to_int(), &mut o);
-        put_vec_u8(self.secret.as_bytes(), &mut o);
+        put_u16(self.version.to_int(), o);
+        put_u16(self.suite.to_int(), o);
+        put_vec_u8(self.secret.as_bytes(), o);
         o.push(u8::from(self.ems));
-        put_u64(self.created_ms, &mut o);
-        put_u32(self.lifetime, &mut o);
-        put_u32(self.age_add, &mut o);
-        put_opt(self.alpn.as_deref(), &mut o);
-        put_opt(self.sni.as_deref().map(str::as_bytes), &mut o);
-        put_certs(&self.peer_certs, &mut o);
-        o
+        put_u64(self.created_ms, o);
+        put_u32(self.lifetime, o);
+        put_u32(self.age_add, o);
+        put_opt(self.alpn.as_deref(), o);
+        put_opt(self.sni.as_deref().map(str::as_bytes), o);
+        put_certs(&self.peer_certs, o);
     }
 
     fn decode(b: &[u8]) -> Result<Self, InvalidMessage> {
@@ -134,7 +157,7 @@ impl ServerSession {
             age_add: r.u32("age_add")?,
             alpn: read_opt(&mut r, "alpn")?,
             sni: read_name(&mut r)?,
-            peer_certs: read_certs(&mut r)?,
+            peer_certs: read_certs(&mut r)?.into(),
         };
         r.expect_empty("session state")?;
         Ok(s)
@@ -205,10 +228,17 @@ impl TicketKeys {
 
     /// Seal a session: key_id || nonce || AEAD(state), the key id as associated data.
     pub(crate) fn seal(&self, s: &ServerSession, now_ms: u64) -> Result<Option<Vec<u8>>, Error> {
-        let plain = s.encode();
-        if KEY_ID_LEN + NONCE_LEN + plain.len() + AeadAlgorithm::TAG_LEN > MAX_TICKET_LEN {
+        // key id ‖ nonce ‖ sealed state, built and sealed in one buffer of the exact size:
+        // the plaintext state (it holds the session secret) exists nowhere else, and the
+        // buffer is wiped if anything fails before it is sealed.
+        const HEAD: usize = KEY_ID_LEN + NONCE_LEN;
+        let total = HEAD + s.encoded_len() + AeadAlgorithm::TAG_LEN;
+        if total > MAX_TICKET_LEN {
             return Ok(None);
         }
+        let mut out = Zeroizing::new(Vec::with_capacity(total));
+        out.resize(HEAD, 0);
+        s.encode_into(&mut out);
         let mut keys = self
             .keys
             .lock()
@@ -218,13 +248,14 @@ impl TicketKeys {
             return Ok(None);
         };
         let nonce: [u8; NONCE_LEN] = rand::random_array()?;
-        let mut buf = plain.to_vec();
-        k.key.seal_in_place(nonce, &k.id, &mut buf)?;
-        let mut out = Vec::with_capacity(KEY_ID_LEN + NONCE_LEN + buf.len());
-        out.extend_from_slice(&k.id);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&buf);
-        Ok(Some(out))
+        out[..KEY_ID_LEN].copy_from_slice(&k.id);
+        out[KEY_ID_LEN..HEAD].copy_from_slice(&nonce);
+        let tag = k
+            .key
+            .seal_in_place_separate_tag(nonce, &k.id, &mut out[HEAD..])?;
+        out.extend_from_slice(&tag);
+        debug_assert_eq!(out.len(), total);
+        Ok(Some(std::mem::take(&mut *out)))
     }
 
     /// Open a ticket; `None` for anything unknown, forged, tampered or malformed.
@@ -310,7 +341,7 @@ pub(crate) struct ClientSession12 {
     pub(crate) session_id: Vec<u8>,
     pub(crate) ticket: Vec<u8>,
     pub(crate) server_name: Option<String>,
-    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) peer_certs: CertChain,
     pub(crate) created_ms: u64,
     pub(crate) lifetime: u32,
 }
@@ -322,7 +353,7 @@ pub(crate) struct ClientSession13 {
     pub(crate) ticket: Vec<u8>,
     pub(crate) age_add: u32,
     pub(crate) server_name: Option<String>,
-    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) peer_certs: CertChain,
     pub(crate) created_ms: u64,
     pub(crate) lifetime: u32,
 }
@@ -432,7 +463,7 @@ impl ClientSession {
                     session_id,
                     ticket,
                     server_name: read_name(&mut r)?,
-                    peer_certs: read_certs(&mut r)?,
+                    peer_certs: read_certs(&mut r)?.into(),
                     created_ms: read_u64(&mut r, "created")?,
                     lifetime: r.u32("lifetime")?,
                 })
@@ -449,7 +480,7 @@ impl ClientSession {
                     ticket,
                     age_add,
                     server_name: read_name(&mut r)?,
-                    peer_certs: read_certs(&mut r)?,
+                    peer_certs: read_certs(&mut r)?.into(),
                     created_ms: read_u64(&mut r, "created")?,
                     lifetime: r.u32("lifetime")?,
                 })
@@ -556,7 +587,7 @@ mod tests {
             age_add: 5,
             alpn: Some(b"h2".to_vec()),
             sni: Some("a.test".into()),
-            peer_certs: vec![vec![1, 2, 3]],
+            peer_certs: vec![vec![1, 2, 3]].into(),
         }
     }
 
@@ -587,7 +618,7 @@ mod tests {
             ticket: vec![1; 40],
             age_add: 77,
             server_name: Some("x.test".into()),
-            peer_certs: vec![vec![5; 10]],
+            peer_certs: vec![vec![5; 10]].into(),
             created_ms: 12,
             lifetime: 60,
         });
@@ -621,7 +652,7 @@ mod tests {
                     ticket: vec![1],
                     age_add: 0,
                     server_name: None,
-                    peer_certs: vec![],
+                    peer_certs: vec![].into(),
                     created_ms: 0,
                     lifetime: 10,
                 })

@@ -164,10 +164,13 @@ impl ExpectServerHello {
             None
         };
 
-        let random: [u8; 32] = rand::random_array()?;
-        // A non-empty legacy session id puts the peer in middlebox-compatibility mode
-        // (RFC 8446 Appendix D.4); a TLS 1.2 server just does not find it and starts afresh.
-        let mut session_id = rand::random_array::<32>()?.to_vec();
+        // The random and a legacy session id from one draw (one system call, not two). A
+        // non-empty session id puts the peer in middlebox-compatibility mode (RFC 8446
+        // Appendix D.4); a TLS 1.2 server just does not find it and starts afresh.
+        let fresh: [u8; 64] = rand::random_array()?;
+        let mut random = [0u8; 32];
+        random.copy_from_slice(&fresh[..32]);
+        let mut session_id = fresh[32..].to_vec();
 
         // A session to resume: the one given, else one from the cache for this name.
         let now = config.now_ms();

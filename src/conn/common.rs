@@ -39,7 +39,7 @@ pub(crate) struct Negotiated {
     pub(crate) sig_scheme: Option<SignatureScheme>,
     pub(crate) alpn: Option<Vec<u8>>,
     pub(crate) sni: Option<String>,
-    pub(crate) peer_certs: Vec<Vec<u8>>,
+    pub(crate) peer_certs: crate::session::CertChain,
     pub(crate) kind: Option<HandshakeKind>,
 }
 

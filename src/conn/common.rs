@@ -217,6 +217,14 @@ impl Common {
         if payload.is_empty() {
             return self.write_one(typ, payload);
         }
+        if let Some(enc) = &self.enc {
+            // Room for every record at once: one allocation rather than a doubling series.
+            let full = payload.len() / MAX_FRAGMENT_LEN;
+            let rest = payload.len() % MAX_FRAGMENT_LEN;
+            let need = full * enc.encrypted_len(MAX_FRAGMENT_LEN)
+                + if rest > 0 { enc.encrypted_len(rest) } else { 0 };
+            self.out.reserve(need);
+        }
         for chunk in payload.chunks(MAX_FRAGMENT_LEN) {
             self.write_one(typ, chunk)?;
         }

@@ -54,7 +54,7 @@ pub fn aead_with_copies(alg: &'static aead::Algorithm) -> Op {
             n[4..].copy_from_slice(&seq.to_be_bytes());
             Nonce::assume_unique_for_key(n)
         };
-        let hdr = [23u8, 3, 3, (rec_len - 5 >> 8) as u8, (rec_len - 5) as u8];
+        let hdr = [23u8, 3, 3, ((rec_len - 5) >> 8) as u8, (rec_len - 5) as u8];
         record[..5].copy_from_slice(&hdr);
         record[5..5 + 16384].copy_from_slice(&source[off..off + 16384]);
         off = (off + 16384) % source.len();

@@ -292,13 +292,13 @@ impl ExpectFinished {
         } = s;
         hs::check_finished(
             suite,
-            &keys.traffic.server,
+            &keys.finished.server,
             &transcript,
             verify_data,
             "server",
         )?;
         transcript.add(raw);
-        let HandshakeKeys { schedule, traffic } = keys;
+        let HandshakeKeys { schedule, finished } = keys;
         let (master, app) = hs::application_secrets(cx, suite, schedule, &transcript);
         // The server may send application data right after its Finished.
         hs::install_app_reader(cx, suite, &app)?;
@@ -306,7 +306,7 @@ impl ExpectFinished {
         if let Some((context, schemes)) = cert_request {
             send_client_certificate(cx, &mut transcript, context, &schemes)?;
         }
-        let fin = hs::finished_message(suite, &traffic.client, &transcript);
+        let fin = hs::finished_message(suite, &finished.client, &transcript);
         let enc = cx.send_hs(&fin)?;
         transcript.add(&enc);
         hs::install_app_writer(cx, suite, &app)?;

@@ -173,13 +173,29 @@ impl MasterSecret {
     }
 }
 
-/// Finished verify_data (RFC 8446 §4.4.4): HMAC(finished_key, transcript_hash) where
-/// finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length). Also computes
-/// PSK binders, with the binder key as `base_key`. Compare results with
-/// [`hkdf::constant_time_eq`] (or `Output`'s `==`, which is constant time).
+/// A Finished key (RFC 8446 §4.4.4): HKDF-Expand-Label(base_key, "finished", "", Hash.length).
+#[derive(Clone, Debug)]
+pub struct FinishedKey(Secret);
+
+impl FinishedKey {
+    /// From a prepared base key: a handshake traffic secret, whose record key and IV come
+    /// from the same [`Expander`], or a PSK binder key.
+    pub fn new(base_key: &Expander) -> Self {
+        let len = base_key.algorithm().output_len();
+        Self(base_key.expand_label(b"finished", b"", len))
+    }
+
+    /// verify_data = HMAC(finished_key, transcript_hash). Compare results with
+    /// [`hkdf::constant_time_eq`] (or `Output`'s `==`, which is constant time).
+    pub fn verify_data(&self, alg: HashAlgorithm, transcript_hash: &[u8]) -> Output {
+        hkdf::hmac_sign(alg, self.0.as_bytes(), transcript_hash)
+    }
+}
+
+/// Finished verify_data (RFC 8446 §4.4.4) from unprepared base key bytes; see
+/// [`FinishedKey`]. Also computes PSK binders, with the binder key as `base_key`.
 pub fn finished_verify_data(alg: HashAlgorithm, base_key: &[u8], transcript_hash: &[u8]) -> Output {
-    let finished_key = expand_label(alg, base_key, b"finished", b"", alg.output_len());
-    hkdf::hmac_sign(alg, finished_key.as_bytes(), transcript_hash)
+    FinishedKey::new(&Expander::new(alg, base_key)).verify_data(alg, transcript_hash)
 }
 
 /// The next traffic secret after a KeyUpdate (RFC 8446 §7.2).
@@ -238,9 +254,14 @@ pub fn traffic_key_iv(
     aead: AeadAlgorithm,
     secret: &[u8],
 ) -> (Secret, [u8; 12]) {
-    let key = expand_label(alg, secret, b"key", b"", aead.key_len());
+    prepared_key_iv(aead, &Expander::new(alg, secret))
+}
+
+/// [`traffic_key_iv`] from a traffic secret already prepared for expansion.
+pub fn prepared_key_iv(aead: AeadAlgorithm, secret: &Expander) -> (Secret, [u8; 12]) {
+    let key = secret.expand_label(b"key", b"", aead.key_len());
     let mut iv = [0u8; 12];
-    let ok = hkdf::expand_label_into(alg, secret, b"iv", b"", &mut iv);
+    let ok = secret.expand_label_into(b"iv", b"", &mut iv);
     debug_assert!(ok);
     (key, iv)
 }

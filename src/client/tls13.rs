@@ -11,7 +11,7 @@ use crate::codec::handshake::{
 };
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::Secret;
+use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
@@ -373,7 +373,8 @@ impl Traffic {
         if t.lifetime == 0 {
             return; // the server says: do not use this ticket
         }
-        let psk = ticket_psk(self.suite.hash, self.resumption.as_bytes(), &t.nonce);
+        let resumption = Expander::new(self.suite.hash, self.resumption.as_bytes());
+        let psk = ticket_psk(&resumption, &t.nonce);
         let session = ClientSession13 {
             suite: self.suite.suite,
             psk,

@@ -14,8 +14,8 @@ use crate::codec::handshake::{
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::Secret;
 use crate::crypto::hkdf::constant_time_eq;
+use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
@@ -336,13 +336,14 @@ fn send_tickets(
         return Ok(());
     };
     let now = config.now_ms();
+    let resumption = Expander::new(suite.hash, resumption.as_bytes());
     for i in 0..config.tls13_tickets {
         let nonce = (i as u8).to_be_bytes().to_vec();
         let age_add = rand::random_u32()?;
         let session = ServerSession {
             version: ProtocolVersion::TLSv1_3,
             suite: suite.suite,
-            secret: ticket_psk(suite.hash, resumption.as_bytes(), &nonce),
+            secret: ticket_psk(&resumption, &nonce),
             ems: true,
             created_ms: now,
             lifetime: config.ticket_lifetime,

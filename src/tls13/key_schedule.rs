@@ -203,15 +203,11 @@ pub fn next_traffic_secret(alg: HashAlgorithm, current: &[u8]) -> Secret {
     expand_label(alg, current, b"traffic upd", b"", alg.output_len())
 }
 
-/// The PSK for a NewSessionTicket (RFC 8446 §4.6.1).
-pub fn ticket_psk(alg: HashAlgorithm, resumption_secret: &[u8], nonce: &[u8]) -> Secret {
-    expand_label(
-        alg,
-        resumption_secret,
-        b"resumption",
-        nonce,
-        alg.output_len(),
-    )
+/// The PSK for a NewSessionTicket (RFC 8446 §4.6.1). The resumption secret comes prepared
+/// because a server derives one PSK per ticket it sends.
+pub fn ticket_psk(resumption_secret: &Expander, nonce: &[u8]) -> Secret {
+    let len = resumption_secret.algorithm().output_len();
+    resumption_secret.expand_label(b"resumption", nonce, len)
 }
 
 /// Whether [`export_keying_material`] can serve this request: the label must fit the
@@ -439,7 +435,10 @@ mod tests {
             next.as_bytes(),
             expand_label(HashAlgorithm::Sha384, &s, b"traffic upd", b"", 48).as_bytes()
         );
-        assert_eq!(ticket_psk(HashAlgorithm::Sha384, &s, &[0, 1]).len(), 48);
+        assert_eq!(
+            ticket_psk(&Expander::new(HashAlgorithm::Sha384, &s), &[0, 1]).as_bytes(),
+            expand_label(HashAlgorithm::Sha384, &s, b"resumption", &[0, 1], 48).as_bytes()
+        );
 
         let mut a = [0u8; 40];
         let mut b = [0u8; 40];

@@ -11,7 +11,7 @@ use crate::codec::handshake::{
 };
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::Secret;
+use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
@@ -292,13 +292,13 @@ impl ExpectFinished {
         } = s;
         hs::check_finished(
             suite,
-            &keys.traffic.server,
+            &keys.finished.server,
             &transcript,
             verify_data,
             "server",
         )?;
         transcript.add(raw);
-        let HandshakeKeys { schedule, traffic } = keys;
+        let HandshakeKeys { schedule, finished } = keys;
         let (master, app) = hs::application_secrets(cx, suite, schedule, &transcript);
         // The server may send application data right after its Finished.
         hs::install_app_reader(cx, suite, &app)?;
@@ -306,7 +306,7 @@ impl ExpectFinished {
         if let Some((context, schemes)) = cert_request {
             send_client_certificate(cx, &mut transcript, context, &schemes)?;
         }
-        let fin = hs::finished_message(suite, &traffic.client, &transcript);
+        let fin = hs::finished_message(suite, &finished.client, &transcript);
         let enc = cx.send_hs(&fin)?;
         transcript.add(&enc);
         hs::install_app_writer(cx, suite, &app)?;
@@ -373,7 +373,8 @@ impl Traffic {
         if t.lifetime == 0 {
             return; // the server says: do not use this ticket
         }
-        let psk = ticket_psk(self.suite.hash, self.resumption.as_bytes(), &t.nonce);
+        let resumption = Expander::new(self.suite.hash, self.resumption.as_bytes());
+        let psk = ticket_psk(&resumption, &t.nonce);
         let session = ClientSession13 {
             suite: self.suite.suite,
             psk,

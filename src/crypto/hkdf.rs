@@ -81,7 +81,91 @@ pub fn expand_label_args_ok(
     label_len <= MAX_LABEL_LEN && context_len <= 255 && out_len <= 255 * alg.output_len()
 }
 
-/// HKDF-Expand-Label into `out`; `false` when the lengths are out of range (nothing is written).
+/// One secret prepared for HKDF-Expand-Label: ring's `Prk` keeps HMAC's keyed inner and
+/// outer hash states, so each label costs two hash compressions instead of four. Make one
+/// per secret that is expanded more than once (a traffic secret gives key, iv and the
+/// Finished key; a stage secret gives several Derive-Secrets).
+#[derive(Clone)]
+pub struct Expander {
+    alg: HashAlgorithm,
+    prk: hkdf::Prk,
+}
+
+impl Expander {
+    /// Prepare `secret` (a PRK or traffic secret of HashLen bytes) for expansion.
+    pub fn new(alg: HashAlgorithm, secret: &[u8]) -> Self {
+        Self {
+            alg,
+            prk: hkdf::Prk::new_less_safe(alg.hkdf(), secret),
+        }
+    }
+
+    /// HKDF-Extract(salt, ikm) prepared for expansion, without keeping the PRK's bytes.
+    pub fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Self {
+        let key = hmac::Key::new(alg.hmac(), salt);
+        Self::new(alg, hmac::sign(&key, ikm).as_ref())
+    }
+
+    /// The hash this secret is expanded with.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.alg
+    }
+
+    /// HKDF-Expand-Label into `out`; `false` when the lengths are out of range (nothing is
+    /// written).
+    pub(crate) fn expand_label_into(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> bool {
+        if !expand_label_args_ok(self.alg, label.len(), context.len(), out.len()) {
+            return false;
+        }
+        // struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel,
+        // passed to ring in pieces so nothing is joined.
+        let length = (out.len() as u16).to_be_bytes();
+        let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
+        let context_len = [context.len() as u8];
+        let info: [&[u8]; 6] = [
+            &length,
+            &label_len,
+            LABEL_PREFIX,
+            label,
+            &context_len,
+            context,
+        ];
+        self.prk
+            .expand(&info, Len(out.len()))
+            .and_then(|okm| okm.fill(out))
+            .is_ok()
+    }
+
+    /// HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 §7.1, with the
+    /// `"tls13 "` prefix added here.
+    ///
+    /// Infallible because every caller in the engine passes a fixed short label, a context
+    /// of at most one hash, and a length of at most 64 bytes. Arguments outside the limits
+    /// of [`expand_label_args_ok`] (only reachable by misuse, never by peer input) yield an
+    /// all-zero secret and trip a debug assertion.
+    pub fn expand_label(&self, label: &[u8], context: &[u8], len: usize) -> Secret {
+        let mut out = Secret {
+            bytes: Zeroizing::new(vec![0u8; len]),
+        };
+        let ok = self.expand_label_into(label, context, &mut out.bytes);
+        debug_assert!(ok, "expand_label called with out-of-range lengths");
+        out
+    }
+
+    /// Derive-Secret(Secret, Label, Messages) of RFC 8446 §7.1, given the transcript hash.
+    pub fn derive_secret(&self, label: &[u8], transcript_hash: &[u8]) -> Secret {
+        self.expand_label(label, transcript_hash, self.alg.output_len())
+    }
+}
+
+impl fmt::Debug for Expander {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expander({:?}, redacted)", self.alg)
+    }
+}
+
+/// HKDF-Expand-Label into `out` from unprepared secret bytes; see
+/// [`Expander::expand_label_into`].
 pub(crate) fn expand_label_into(
     alg: HashAlgorithm,
     secret: &[u8],
@@ -89,35 +173,11 @@ pub(crate) fn expand_label_into(
     context: &[u8],
     out: &mut [u8],
 ) -> bool {
-    if !expand_label_args_ok(alg, label.len(), context.len(), out.len()) {
-        return false;
-    }
-    // struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel,
-    // passed to ring in pieces so nothing is joined.
-    let length = (out.len() as u16).to_be_bytes();
-    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
-    let context_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [
-        &length,
-        &label_len,
-        LABEL_PREFIX,
-        label,
-        &context_len,
-        context,
-    ];
-    let prk = hkdf::Prk::new_less_safe(alg.hkdf(), secret);
-    prk.expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .is_ok()
+    Expander::new(alg, secret).expand_label_into(label, context, out)
 }
 
-/// HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 §7.1, with the
-/// `"tls13 "` prefix added here.
-///
-/// Infallible because every caller in the engine passes a fixed short label, a context
-/// of at most one hash, and a length of at most 64 bytes. Arguments outside the limits
-/// of [`expand_label_args_ok`] (only reachable by misuse, never by peer input) yield an
-/// all-zero secret and trip a debug assertion.
+/// HKDF-Expand-Label from unprepared secret bytes, for a secret expanded only once; see
+/// [`Expander::expand_label`].
 pub fn expand_label(
     alg: HashAlgorithm,
     secret: &[u8],
@@ -125,22 +185,17 @@ pub fn expand_label(
     context: &[u8],
     len: usize,
 ) -> Secret {
-    let mut out = Secret {
-        bytes: Zeroizing::new(vec![0u8; len]),
-    };
-    let ok = expand_label_into(alg, secret, label, context, &mut out.bytes);
-    debug_assert!(ok, "expand_label called with out-of-range lengths");
-    out
+    Expander::new(alg, secret).expand_label(label, context, len)
 }
 
-/// Derive-Secret(Secret, Label, Messages) of RFC 8446 §7.1, given the transcript hash.
+/// Derive-Secret from unprepared secret bytes; see [`Expander::derive_secret`].
 pub fn derive_secret(
     alg: HashAlgorithm,
     secret: &[u8],
     label: &[u8],
     transcript_hash: &[u8],
 ) -> Secret {
-    expand_label(alg, secret, label, transcript_hash, alg.output_len())
+    Expander::new(alg, secret).derive_secret(label, transcript_hash)
 }
 
 /// HMAC-Hash(key, data): Finished values and PSK binders.
@@ -178,6 +233,24 @@ mod tests {
         assert_eq!(
             prk.as_bytes(),
             unhex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+        );
+    }
+
+    #[test]
+    fn expander_matches_one_shot_functions() {
+        let alg = HashAlgorithm::Sha384;
+        let prk = extract(alg, b"salt", b"ikm");
+        let ex = Expander::new(alg, prk.as_bytes());
+        // Reuse across labels gives what a fresh key per label gives.
+        for (label, len) in [(&b"key"[..], 32), (b"iv", 12), (b"finished", 48)] {
+            assert_eq!(
+                ex.expand_label(label, b"ctx", len),
+                expand_label(alg, prk.as_bytes(), label, b"ctx", len)
+            );
+        }
+        assert_eq!(
+            Expander::extract(alg, b"salt", b"ikm").derive_secret(b"derived", b"h"),
+            derive_secret(alg, prk.as_bytes(), b"derived", b"h")
         );
     }
 

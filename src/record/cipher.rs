@@ -8,9 +8,10 @@
 
 use crate::codec::enums::ContentType;
 use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
+use crate::crypto::hkdf::Expander;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
-use crate::tls13::key_schedule::traffic_key_iv;
+use crate::tls13::key_schedule::prepared_key_iv;
 
 /// The record header length: type, version, length.
 pub const HEADER_LEN: usize = 5;
@@ -33,14 +34,15 @@ struct Protection {
 }
 
 impl Protection {
-    fn tls13(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<Self, Error> {
+    fn tls13(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
         if !suite.is_tls13() {
             return Err(Error::Internal(format!(
                 "{} is not a TLS 1.3 suite",
                 suite.suite
             )));
         }
-        let (key, iv) = traffic_key_iv(suite.hash, suite.aead, traffic_secret);
+        debug_assert_eq!(traffic_secret.algorithm(), suite.hash);
+        let (key, iv) = prepared_key_iv(suite.aead, traffic_secret);
         Ok(Self {
             key: AeadKey::new(suite.aead, key.as_bytes())?,
             iv,
@@ -127,6 +129,11 @@ pub struct Tls12Protection(Protection);
 impl RecordEncrypter {
     /// TLS 1.3 protection from a traffic secret (derives the key and IV, RFC 8446 §7.3).
     pub fn tls13(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<Self, Error> {
+        Self::tls13_prepared(suite, &Expander::new(suite.hash, traffic_secret))
+    }
+
+    /// [`Self::tls13`] from a traffic secret already prepared with the suite's hash.
+    pub fn tls13_prepared(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
         Ok(Self::Tls13(Tls13Protection(Protection::tls13(
             suite,
             traffic_secret,
@@ -219,6 +226,11 @@ impl RecordEncrypter {
 impl RecordDecrypter {
     /// TLS 1.3 protection from a traffic secret (derives the key and IV, RFC 8446 §7.3).
     pub fn tls13(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<Self, Error> {
+        Self::tls13_prepared(suite, &Expander::new(suite.hash, traffic_secret))
+    }
+
+    /// [`Self::tls13`] from a traffic secret already prepared with the suite's hash.
+    pub fn tls13_prepared(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
         Ok(Self::Tls13(Tls13Protection(Protection::tls13(
             suite,
             traffic_secret,
@@ -314,6 +326,7 @@ mod tests {
     use crate::codec::enums::CipherSuite;
     use crate::crypto::suites::{ALL_SUITES, lookup};
     use crate::crypto::unhex;
+    use crate::tls13::key_schedule::traffic_key_iv;
 
     fn pair(suite: &SuiteInfo) -> (RecordEncrypter, RecordDecrypter) {
         if suite.is_tls13() {

@@ -14,16 +14,16 @@ use crate::codec::handshake::{
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::Secret;
 use crate::crypto::hkdf::constant_time_eq;
+use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
-use crate::tls13::key_schedule::TrafficSecrets;
 use crate::tls13::key_schedule::ticket_psk;
+use crate::tls13::key_schedule::{FinishedKey, TrafficSecrets};
 use crate::verify::{self, ClientCertVerified};
 
 use super::ServerState;
@@ -41,7 +41,7 @@ pub(crate) enum State {
 pub(crate) struct Pending {
     suite: &'static SuiteInfo,
     transcript: Transcript,
-    client_hs_secret: Secret,
+    client_finished: FinishedKey,
     app: TrafficSecrets,
     resumption_master: crate::tls13::key_schedule::MasterSecret,
 }
@@ -229,17 +229,17 @@ fn finish_flight(
     mut transcript: Transcript,
     want_client_cert: bool,
 ) -> Result<ServerState, Error> {
-    let fin = hs::finished_message(suite, &keys.traffic.server, &transcript);
+    let fin = hs::finished_message(suite, &keys.finished.server, &transcript);
     let enc = cx.send_hs(&fin)?;
     transcript.add(&enc);
 
-    let client_hs_secret = keys.traffic.client.clone();
+    let client_finished = keys.finished.client;
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);
     hs::install_app_writer(cx, suite, &app)?;
     let pending = Box::new(Pending {
         suite,
         transcript,
-        client_hs_secret,
+        client_finished,
         app,
         resumption_master: master,
     });
@@ -302,11 +302,11 @@ impl State {
                 let Pending {
                     suite,
                     mut transcript,
-                    client_hs_secret,
+                    client_finished,
                     app,
                     resumption_master,
                 } = *p;
-                hs::check_finished(suite, &client_hs_secret, &transcript, &f, "client")?;
+                hs::check_finished(suite, &client_finished, &transcript, &f, "client")?;
                 transcript.add(raw);
                 hs::install_app_reader(cx, suite, &app)?;
                 let resumption =
@@ -342,13 +342,17 @@ fn send_tickets(
         Some(crate::conn::HandshakeKind::Resumed) => config.tls13_tickets.min(1),
         _ => config.tls13_tickets,
     };
+    if count == 0 {
+        return Ok(());
+    }
+    let resumption = Expander::new(suite.hash, resumption.as_bytes());
     for i in 0..count {
         let nonce = (i as u8).to_be_bytes().to_vec();
         let age_add = rand::random_u32()?;
         let session = ServerSession {
             version: ProtocolVersion::TLSv1_3,
             suite: suite.suite,
-            secret: ticket_psk(suite.hash, resumption.as_bytes(), &nonce),
+            secret: ticket_psk(&resumption, &nonce),
             ems: true,
             created_ms: now,
             lifetime: config.ticket_lifetime,

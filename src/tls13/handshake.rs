@@ -5,20 +5,26 @@ use crate::codec::enums::{KeyUpdateRequest, SignatureScheme};
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::conn::{AppSecrets, Common, Exporter};
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::{Secret, constant_time_eq};
+use crate::crypto::hkdf::{Expander, Secret, constant_time_eq};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::tls13::key_schedule::{
-    EarlySecret, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data,
+    EarlySecret, FinishedKey, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data,
     next_traffic_secret,
 };
 
-/// Handshake-stage secrets: the schedule (to continue to the master secret) and the two
-/// handshake traffic secrets (for Finished keys).
+/// Handshake-stage secrets: the schedule (to continue to the master secret) and the
+/// Finished keys of the two handshake traffic secrets.
 pub(crate) struct HandshakeKeys {
     pub(crate) schedule: HandshakeSecret,
-    pub(crate) traffic: TrafficSecrets,
+    pub(crate) finished: FinishedKeys,
+}
+
+/// The client's and the server's Finished keys.
+pub(crate) struct FinishedKeys {
+    pub(crate) client: FinishedKey,
+    pub(crate) server: FinishedKey,
 }
 
 /// Derive the handshake traffic secrets after ServerHello and switch both directions to
@@ -35,21 +41,24 @@ pub(crate) fn start_handshake_keys(
     let traffic = schedule.traffic_secrets(hash.as_ref());
     cx.log_key("CLIENT_HANDSHAKE_TRAFFIC_SECRET", traffic.client.as_bytes());
     cx.log_key("SERVER_HANDSHAKE_TRAFFIC_SECRET", traffic.server.as_bytes());
-    let (mine, theirs) = own_and_peer(cx.is_client, &traffic);
-    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
-    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
+    // Each secret gives a record key, an IV and a Finished key: prepare its HMAC key once.
+    let client = Expander::new(suite.hash, traffic.client.as_bytes());
+    let server = Expander::new(suite.hash, traffic.server.as_bytes());
+    let (mine, theirs) = if cx.is_client {
+        (&client, &server)
+    } else {
+        (&server, &client)
+    };
+    cx.set_encrypter(RecordEncrypter::tls13_prepared(suite, mine)?);
+    cx.set_decrypter(RecordDecrypter::tls13_prepared(suite, theirs)?);
     cx.trace(crate::conn::TraceKind::State, || {
         "keys: handshake traffic keys installed; everything after ServerHello is encrypted".into()
     });
-    Ok(HandshakeKeys { schedule, traffic })
-}
-
-fn own_and_peer(is_client: bool, t: &TrafficSecrets) -> (&Secret, &Secret) {
-    if is_client {
-        (&t.client, &t.server)
-    } else {
-        (&t.server, &t.client)
-    }
+    let finished = FinishedKeys {
+        client: FinishedKey::new(&client),
+        server: FinishedKey::new(&server),
+    };
+    Ok(HandshakeKeys { schedule, finished })
 }
 
 /// Derive the application traffic secrets once the server's Finished is in the transcript.
@@ -153,11 +162,11 @@ pub(crate) fn certificate_verify_input(transcript_hash: &[u8], from_server: bool
 /// The Finished message we send, computed over the transcript so far.
 pub(crate) fn finished_message(
     suite: &SuiteInfo,
-    base_key: &Secret,
+    key: &FinishedKey,
     transcript: &Transcript,
 ) -> HandshakeMessage {
     let hash = transcript.current_hash();
-    let verify = finished_verify_data(suite.hash, base_key.as_bytes(), hash.as_ref());
+    let verify = key.verify_data(suite.hash, hash.as_ref());
     HandshakeMessage {
         typ: crate::codec::enums::HandshakeType::Finished,
         payload: HandshakePayload::Finished(verify.as_ref().to_vec()),
@@ -167,13 +176,13 @@ pub(crate) fn finished_message(
 /// Check the peer's Finished in constant time (RFC 8446 §4.4.4).
 pub(crate) fn check_finished(
     suite: &SuiteInfo,
-    base_key: &Secret,
+    key: &FinishedKey,
     transcript: &Transcript,
     received: &[u8],
     peer: &str,
 ) -> Result<(), Error> {
     let hash = transcript.current_hash();
-    let expected = finished_verify_data(suite.hash, base_key.as_bytes(), hash.as_ref());
+    let expected = key.verify_data(suite.hash, hash.as_ref());
     if !constant_time_eq(expected.as_ref(), received) {
         return Err(Error::DecryptError(format!(
             "the {peer}'s Finished message does not match our handshake transcript: the handshake \

@@ -4,7 +4,9 @@
 
 use crate::crypto::aead::AeadAlgorithm;
 use crate::crypto::hash::{HashAlgorithm, Output};
-use crate::crypto::hkdf::{self, Secret, derive_secret, expand_label, extract};
+#[cfg(test)]
+use crate::crypto::hkdf::extract;
+use crate::crypto::hkdf::{self, Expander, Secret, derive_secret, expand_label};
 
 /// The client and server secrets of one stage (handshake or application traffic).
 #[derive(Clone, Debug)]
@@ -15,16 +17,45 @@ pub struct TrafficSecrets {
     pub server: Secret,
 }
 
-/// Derive-Secret(., "derived", "") — the salt for the next Extract.
-fn derived(alg: HashAlgorithm, secret: &Secret) -> Secret {
-    derive_secret(alg, secret.as_bytes(), b"derived", alg.hash(b"").as_ref())
+/// One stage's secret, prepared once: every stage is expanded more than once (its
+/// Derive-Secrets, then "derived" for the next stage).
+#[derive(Debug)]
+struct StageSecret {
+    prk: Expander,
+    /// The bytes, for the RFC 8448 tests only: ring's `Prk` hides them and nothing else
+    /// needs them.
+    #[cfg(test)]
+    bytes: Secret,
+}
+
+impl StageSecret {
+    /// HKDF-Extract(salt, ikm).
+    fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Self {
+        Self {
+            prk: Expander::extract(alg, salt, ikm),
+            #[cfg(test)]
+            bytes: extract(alg, salt, ikm),
+        }
+    }
+
+    fn alg(&self) -> HashAlgorithm {
+        self.prk.algorithm()
+    }
+
+    fn derive_secret(&self, label: &[u8], transcript_hash: &[u8]) -> Secret {
+        self.prk.derive_secret(label, transcript_hash)
+    }
+
+    /// Derive-Secret(., "derived", "") — the salt for the next Extract.
+    fn derived(&self) -> Secret {
+        self.derive_secret(b"derived", self.alg().hash(b"").as_ref())
+    }
 }
 
 /// The first stage: Early Secret = HKDF-Extract(0, PSK or zeros).
 #[derive(Debug)]
 pub struct EarlySecret {
-    alg: HashAlgorithm,
-    secret: Secret,
+    secret: StageSecret,
 }
 
 impl EarlySecret {
@@ -33,14 +64,13 @@ impl EarlySecret {
         let zeros = [0u8; crate::crypto::hash::MAX_HASH_LEN];
         let zeros = &zeros[..alg.output_len()];
         Self {
-            alg,
-            secret: extract(alg, zeros, psk.unwrap_or(zeros)),
+            secret: StageSecret::extract(alg, zeros, psk.unwrap_or(zeros)),
         }
     }
 
     /// The hash of this schedule.
     pub fn algorithm(&self) -> HashAlgorithm {
-        self.alg
+        self.secret.alg()
     }
 
     /// The PSK binder key: "res binder" for resumption PSKs, "ext binder" for external ones.
@@ -50,41 +80,27 @@ impl EarlySecret {
         } else {
             b"ext binder"
         };
-        derive_secret(
-            self.alg,
-            self.secret.as_bytes(),
-            label,
-            self.alg.hash(b"").as_ref(),
-        )
+        self.secret
+            .derive_secret(label, self.algorithm().hash(b"").as_ref())
     }
 
     /// client_early_traffic_secret, over the ClientHello hash (0-RTT data).
     pub fn client_early_traffic_secret(&self, client_hello_hash: &[u8]) -> Secret {
-        derive_secret(
-            self.alg,
-            self.secret.as_bytes(),
-            b"c e traffic",
-            client_hello_hash,
-        )
+        self.secret.derive_secret(b"c e traffic", client_hello_hash)
     }
 
     /// early_exporter_master_secret, over the ClientHello hash.
     pub fn early_exporter_secret(&self, client_hello_hash: &[u8]) -> Secret {
-        derive_secret(
-            self.alg,
-            self.secret.as_bytes(),
-            b"e exp master",
-            client_hello_hash,
-        )
+        self.secret
+            .derive_secret(b"e exp master", client_hello_hash)
     }
 
     /// Mix in the (EC)DHE shared secret: Handshake Secret = Extract(Derived, shared).
     /// With PSK-only key exchange, pass HashLen zero bytes.
     pub fn into_handshake(self, shared_secret: &[u8]) -> HandshakeSecret {
-        let salt = derived(self.alg, &self.secret);
+        let salt = self.secret.derived();
         HandshakeSecret {
-            alg: self.alg,
-            secret: extract(self.alg, salt.as_bytes(), shared_secret),
+            secret: StageSecret::extract(self.algorithm(), salt.as_bytes(), shared_secret),
         }
     }
 }
@@ -92,41 +108,30 @@ impl EarlySecret {
 /// The second stage, after ServerHello.
 #[derive(Debug)]
 pub struct HandshakeSecret {
-    alg: HashAlgorithm,
-    secret: Secret,
+    secret: StageSecret,
 }
 
 impl HandshakeSecret {
     /// The hash of this schedule.
     pub fn algorithm(&self) -> HashAlgorithm {
-        self.alg
+        self.secret.alg()
     }
 
     /// The handshake traffic secrets over the ClientHello..ServerHello hash.
     pub fn traffic_secrets(&self, hello_hash: &[u8]) -> TrafficSecrets {
         TrafficSecrets {
-            client: derive_secret(
-                self.alg,
-                self.secret.as_bytes(),
-                b"c hs traffic",
-                hello_hash,
-            ),
-            server: derive_secret(
-                self.alg,
-                self.secret.as_bytes(),
-                b"s hs traffic",
-                hello_hash,
-            ),
+            client: self.secret.derive_secret(b"c hs traffic", hello_hash),
+            server: self.secret.derive_secret(b"s hs traffic", hello_hash),
         }
     }
 
     /// Master Secret = Extract(Derived, zeros).
     pub fn into_master(self) -> MasterSecret {
-        let salt = derived(self.alg, &self.secret);
+        let salt = self.secret.derived();
         let zeros = [0u8; crate::crypto::hash::MAX_HASH_LEN];
+        let alg = self.algorithm();
         MasterSecret {
-            alg: self.alg,
-            secret: extract(self.alg, salt.as_bytes(), &zeros[..self.alg.output_len()]),
+            secret: StageSecret::extract(alg, salt.as_bytes(), &zeros[..alg.output_len()]),
         }
     }
 }
@@ -134,62 +139,63 @@ impl HandshakeSecret {
 /// The last stage, from which application traffic, exporter and resumption secrets come.
 #[derive(Debug)]
 pub struct MasterSecret {
-    alg: HashAlgorithm,
-    secret: Secret,
+    secret: StageSecret,
 }
 
 impl MasterSecret {
     /// The hash of this schedule.
     pub fn algorithm(&self) -> HashAlgorithm {
-        self.alg
+        self.secret.alg()
     }
 
     /// The first application traffic secrets over the ClientHello..server Finished hash.
     pub fn traffic_secrets(&self, server_finished_hash: &[u8]) -> TrafficSecrets {
         TrafficSecrets {
-            client: derive_secret(
-                self.alg,
-                self.secret.as_bytes(),
-                b"c ap traffic",
-                server_finished_hash,
-            ),
-            server: derive_secret(
-                self.alg,
-                self.secret.as_bytes(),
-                b"s ap traffic",
-                server_finished_hash,
-            ),
+            client: self
+                .secret
+                .derive_secret(b"c ap traffic", server_finished_hash),
+            server: self
+                .secret
+                .derive_secret(b"s ap traffic", server_finished_hash),
         }
     }
 
     /// exporter_master_secret over the ClientHello..server Finished hash.
     pub fn exporter_secret(&self, server_finished_hash: &[u8]) -> Secret {
-        derive_secret(
-            self.alg,
-            self.secret.as_bytes(),
-            b"exp master",
-            server_finished_hash,
-        )
+        self.secret
+            .derive_secret(b"exp master", server_finished_hash)
     }
 
     /// resumption_master_secret over the ClientHello..client Finished hash.
     pub fn resumption_secret(&self, client_finished_hash: &[u8]) -> Secret {
-        derive_secret(
-            self.alg,
-            self.secret.as_bytes(),
-            b"res master",
-            client_finished_hash,
-        )
+        self.secret
+            .derive_secret(b"res master", client_finished_hash)
     }
 }
 
-/// Finished verify_data (RFC 8446 §4.4.4): HMAC(finished_key, transcript_hash) where
-/// finished_key = HKDF-Expand-Label(base_key, "finished", "", Hash.length). Also computes
-/// PSK binders, with the binder key as `base_key`. Compare results with
-/// [`hkdf::constant_time_eq`] (or `Output`'s `==`, which is constant time).
+/// A Finished key (RFC 8446 §4.4.4): HKDF-Expand-Label(base_key, "finished", "", Hash.length).
+#[derive(Clone, Debug)]
+pub struct FinishedKey(Secret);
+
+impl FinishedKey {
+    /// From a prepared base key: a handshake traffic secret, whose record key and IV come
+    /// from the same [`Expander`], or a PSK binder key.
+    pub fn new(base_key: &Expander) -> Self {
+        let len = base_key.algorithm().output_len();
+        Self(base_key.expand_label(b"finished", b"", len))
+    }
+
+    /// verify_data = HMAC(finished_key, transcript_hash). Compare results with
+    /// [`hkdf::constant_time_eq`] (or `Output`'s `==`, which is constant time).
+    pub fn verify_data(&self, alg: HashAlgorithm, transcript_hash: &[u8]) -> Output {
+        hkdf::hmac_sign(alg, self.0.as_bytes(), transcript_hash)
+    }
+}
+
+/// Finished verify_data (RFC 8446 §4.4.4) from unprepared base key bytes; see
+/// [`FinishedKey`]. Also computes PSK binders, with the binder key as `base_key`.
 pub fn finished_verify_data(alg: HashAlgorithm, base_key: &[u8], transcript_hash: &[u8]) -> Output {
-    let finished_key = expand_label(alg, base_key, b"finished", b"", alg.output_len());
-    hkdf::hmac_sign(alg, finished_key.as_bytes(), transcript_hash)
+    FinishedKey::new(&Expander::new(alg, base_key)).verify_data(alg, transcript_hash)
 }
 
 /// The next traffic secret after a KeyUpdate (RFC 8446 §7.2).
@@ -197,15 +203,11 @@ pub fn next_traffic_secret(alg: HashAlgorithm, current: &[u8]) -> Secret {
     expand_label(alg, current, b"traffic upd", b"", alg.output_len())
 }
 
-/// The PSK for a NewSessionTicket (RFC 8446 §4.6.1).
-pub fn ticket_psk(alg: HashAlgorithm, resumption_secret: &[u8], nonce: &[u8]) -> Secret {
-    expand_label(
-        alg,
-        resumption_secret,
-        b"resumption",
-        nonce,
-        alg.output_len(),
-    )
+/// The PSK for a NewSessionTicket (RFC 8446 §4.6.1). The resumption secret comes prepared
+/// because a server derives one PSK per ticket it sends.
+pub fn ticket_psk(resumption_secret: &Expander, nonce: &[u8]) -> Secret {
+    let len = resumption_secret.algorithm().output_len();
+    resumption_secret.expand_label(b"resumption", nonce, len)
 }
 
 /// Whether [`export_keying_material`] can serve this request: the label must fit the
@@ -248,9 +250,14 @@ pub fn traffic_key_iv(
     aead: AeadAlgorithm,
     secret: &[u8],
 ) -> (Secret, [u8; 12]) {
-    let key = expand_label(alg, secret, b"key", b"", aead.key_len());
+    prepared_key_iv(aead, &Expander::new(alg, secret))
+}
+
+/// [`traffic_key_iv`] from a traffic secret already prepared for expansion.
+pub fn prepared_key_iv(aead: AeadAlgorithm, secret: &Expander) -> (Secret, [u8; 12]) {
+    let key = secret.expand_label(b"key", b"", aead.key_len());
     let mut iv = [0u8; 12];
-    let ok = hkdf::expand_label_into(alg, secret, b"iv", b"", &mut iv);
+    let ok = secret.expand_label_into(b"iv", b"", &mut iv);
     debug_assert!(ok);
     (key, iv)
 }
@@ -271,13 +278,13 @@ mod tests {
     fn rfc8448_simple_1rtt_schedule() {
         let early = EarlySecret::new(ALG, None);
         assert_eq!(
-            early.secret.as_bytes(),
+            early.secret.bytes.as_bytes(),
             unhex(
                 "33 ad 0a 1c 60 7e c0 3b 09 e6 cd 98 93 68 0c e2 10 ad f3 00 aa 1f 26 60 e1 b2 2e 10 f1 70 f9 2a"
             )
         );
         assert_eq!(
-            derived(ALG, &early.secret).as_bytes(),
+            early.secret.derived().as_bytes(),
             unhex(
                 "6f 26 15 a1 08 c7 02 c5 67 8f 54 fc 9d ba b6 97 16 c0 76 18 9c 48 25 0c eb ea c3 57 6c 36 11 ba"
             )
@@ -285,7 +292,7 @@ mod tests {
 
         let hs = early.into_handshake(&unhex(ECDHE));
         assert_eq!(
-            hs.secret.as_bytes(),
+            hs.secret.bytes.as_bytes(),
             unhex(
                 "1d c8 26 e9 36 06 aa 6f dc 0a ad c1 2f 74 1b 01 04 6a a6 b9 9f 69 1e d2 21 a9 f0 ca 04 3f be ac"
             )
@@ -350,7 +357,7 @@ mod tests {
 
         let master = hs.into_master();
         assert_eq!(
-            master.secret.as_bytes(),
+            master.secret.bytes.as_bytes(),
             unhex(
                 "18 df 06 84 3d 13 a0 8b f2 a4 49 84 4c 5f 8a 47 80 01 bc 4d 4c 62 79 84 d5 a4 1d a8 d0 40 29 19"
             )
@@ -403,7 +410,7 @@ mod tests {
         );
         let early = EarlySecret::new(ALG, Some(&psk));
         assert_eq!(
-            early.secret.as_bytes(),
+            early.secret.bytes.as_bytes(),
             unhex(
                 "9b 21 88 e9 b2 fc 6d 64 d7 1d c3 29 90 0e 20 bb 41 91 50 00 f6 78 aa 83 9c bb 79 7c b7 d8 33 2c"
             )
@@ -428,7 +435,10 @@ mod tests {
             next.as_bytes(),
             expand_label(HashAlgorithm::Sha384, &s, b"traffic upd", b"", 48).as_bytes()
         );
-        assert_eq!(ticket_psk(HashAlgorithm::Sha384, &s, &[0, 1]).len(), 48);
+        assert_eq!(
+            ticket_psk(&Expander::new(HashAlgorithm::Sha384, &s), &[0, 1]).as_bytes(),
+            expand_label(HashAlgorithm::Sha384, &s, b"resumption", &[0, 1], 48).as_bytes()
+        );
 
         let mut a = [0u8; 40];
         let mut b = [0u8; 40];

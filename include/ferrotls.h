@@ -241,7 +241,7 @@ typedef struct ferrotls_conn ferrotls_conn;
 typedef uint32_t ferrotls_result;
 
 /**
- * Key log callback: receives one NSS key log line ("LABEL <client_random hex> <secret hex>",
+ * Key log callback: receives one NSS key log line (`LABEL <client_random hex> <secret hex>`,
  * NUL-terminated, no newline). `conn` is always NULL for the config-level callback. It may run
  * concurrently for different connections and must be thread-safe.
  */

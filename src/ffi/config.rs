@@ -36,7 +36,7 @@ pub const FERROTLS_VERIFY_REQUEST_CLIENT_CERT: u32 = 4;
 /// Server: require a verified client certificate.
 pub const FERROTLS_VERIFY_REQUIRE_CLIENT_CERT: u32 = 5;
 
-/// Key log callback: receives one NSS key log line ("LABEL <client_random hex> <secret hex>",
+/// Key log callback: receives one NSS key log line (`LABEL <client_random hex> <secret hex>`,
 /// NUL-terminated, no newline). `conn` is always NULL for the config-level callback. It may run
 /// concurrently for different connections and must be thread-safe.
 #[allow(non_camel_case_types)]

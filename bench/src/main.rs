@@ -431,7 +431,37 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 op();
             }
         }
-        _ => panic!("profile handshake|handshake12|resume12|resume13|bulk N"),
+        "bulkscan" => {
+            let faults = || {
+                let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+                unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+                u.ru_minflt
+            };
+            let data = test_data();
+            let mut keep = Vec::new();
+            let mut seed = 12345u64;
+            for k in 0..n {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let filler = 1024 + (seed >> 33) as usize % (300 * 1024);
+                keep.push(vec![1u8; filler]);
+                if seed & 1 == 0 {
+                    keep.remove(0);
+                }
+                let e = ferro::new(pki, p).unwrap();
+                let mut op = bulk_op(e, data.clone());
+                op();
+                let (f0, t0) = (faults(), cpu());
+                for _ in 0..30 {
+                    op();
+                }
+                eprintln!(
+                    "{k:3} filler {filler:7}: {:5.0} MB/s, {:6.1} page faults per MiB",
+                    30.0 * 1048576.0 / (cpu() - t0) / 1e6,
+                    (faults() - f0) as f64 / 30.0
+                );
+            }
+        }
+        _ => panic!("profile handshake|handshake12|resume12|resume13|bulk|bulkscan N"),
     }
 }
 

@@ -574,8 +574,11 @@ fn verify_signature(
                 .join(", ")
         )));
     }
-    let name =
-        cert_info::describe(cert).map_or_else(|| "its certificate".to_string(), |i| i.short_name());
+    // For error details only: parsing the certificate for its name is not free, so it waits
+    // until something fails.
+    let name = || {
+        cert_info::describe(cert).map_or_else(|| "its certificate".to_string(), |i| i.short_name())
+    };
     // 2. Parse the certificate.
     let ee = webpki::EndEntityCert::try_from(cert).map_err(|e| {
         Error::cert(
@@ -597,13 +600,15 @@ fn verify_signature(
             Err(webpki::Error::InvalidSignatureForPublicKey) => {
                 return Err(Error::DecryptError(format!(
                     "the {who}'s {what} signature ({scheme}) does not verify with the public key \
-                     of {name}"
+                     of {}",
+                    name()
                 )));
             }
             Err(e) => {
                 return Err(Error::DecryptError(format!(
                     "the {who}'s {what} signature ({scheme}) could not be checked with the key of \
-                     {name}: {}",
+                     {}: {}",
+                    name(),
                     short_debug(&e)
                 )));
             }
@@ -611,7 +616,8 @@ fn verify_signature(
     }
     let key = cert_info::key_description(cert).unwrap_or_else(|| "an unknown".into());
     Err(Error::IllegalParameter(format!(
-        "the {who} signed with {scheme}, which does not match the {key} key of {name}"
+        "the {who} signed with {scheme}, which does not match the {key} key of {}",
+        name()
     )))
 }
 

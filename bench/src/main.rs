@@ -399,7 +399,7 @@ fn env_num(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// `profile handshake|handshake12|resume12|resume13|bulk N`: ferrotls alone, N iterations, for callgrind.
+/// `profile [cold]handshake[12]|resume12|resume13|bulk|bulkscan N`: ferrotls alone, N iterations, for callgrind.
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params {
@@ -411,11 +411,12 @@ fn profile(pki: &Pki, what: &str, n: usize) {
         key: Key::Ecdsa,
         aead: Aead::Aes128,
         resume: what.starts_with("resume"),
-        cold_cache: false,
+        cold_cache: what.starts_with("cold"),
     };
     let e = ferro::new(pki, p).unwrap();
     match what {
-        "handshake" | "handshake12" | "resume12" | "resume13" => {
+        "handshake" | "handshake12" | "coldhandshake" | "coldhandshake12" | "resume12"
+        | "resume13" => {
             let before = alloc::calls();
             for _ in 0..n {
                 e.handshake().unwrap();
@@ -461,7 +462,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 );
             }
         }
-        _ => panic!("profile handshake|handshake12|resume12|resume13|bulk|bulkscan N"),
+        _ => panic!("profile [cold]handshake[12]|resume12|resume13|bulk|bulkscan N"),
     }
 }
 

@@ -56,6 +56,12 @@ impl CertInfo {
     }
 }
 
+/// The certificate's notAfter as Unix seconds, without building a whole [`CertInfo`].
+pub(crate) fn not_after_unix(der: &[u8]) -> Option<i64> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
+
 /// Parse a DER certificate into a [`CertInfo`]; `None` if it is not a parsable X.509 certificate.
 pub fn describe(der: &[u8]) -> Option<CertInfo> {
     let (_, cert) = X509Certificate::from_der(der).ok()?;

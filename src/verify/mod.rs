@@ -37,8 +37,11 @@ pub fn verify_server_cert(
     server_name: &ServerName<'_>,
     now: UnixTime,
 ) -> Result<ServerCertVerified, Error> {
-    let key = cache::key(0, Some(server_name), chain);
-    if !roots.cache_off && roots.verified.hit(&key, now.as_secs()) {
+    // The cache key hashes the whole chain: only worth it when the cache is on.
+    let key = (!roots.cache_off).then(|| cache::key(0, Some(server_name), chain));
+    if let Some(k) = &key
+        && roots.verified.hit(k, now.as_secs())
+    {
         return Ok(ServerCertVerified(()));
     }
     let ee = verify_chain(roots, chain, now, Role::Server)?;
@@ -54,8 +57,10 @@ pub fn verify_server_cert(
                 },
             )
         })?;
-    if let Some(exp) = cache::expiry(chain, now.as_secs()).filter(|_| !roots.cache_off) {
-        roots.verified.insert(key, exp);
+    if let Some(k) = key
+        && let Some(exp) = cache::expiry(chain, now.as_secs())
+    {
+        roots.verified.insert(k, exp);
     }
     Ok(ServerCertVerified(()))
 }
@@ -66,13 +71,17 @@ pub fn verify_client_cert(
     chain: &[CertificateDer<'static>],
     now: UnixTime,
 ) -> Result<ClientCertVerified, Error> {
-    let key = cache::key(1, None, chain);
-    if !roots.cache_off && roots.verified.hit(&key, now.as_secs()) {
+    let key = (!roots.cache_off).then(|| cache::key(1, None, chain));
+    if let Some(k) = &key
+        && roots.verified.hit(k, now.as_secs())
+    {
         return Ok(ClientCertVerified(()));
     }
     verify_chain(roots, chain, now, Role::Client)?;
-    if let Some(exp) = cache::expiry(chain, now.as_secs()).filter(|_| !roots.cache_off) {
-        roots.verified.insert(key, exp);
+    if let Some(k) = key
+        && let Some(exp) = cache::expiry(chain, now.as_secs())
+    {
+        roots.verified.insert(k, exp);
     }
     Ok(ClientCertVerified(()))
 }

@@ -39,6 +39,27 @@ impl HashAlgorithm {
         Output::new(digest::digest(self.digest(), data).as_ref())
     }
 
+    /// Hash of the empty string: TLS 1.3 uses it for every "derived" salt and binder key,
+    /// so it is a constant rather than a hash computed each time (checked against ring in
+    /// the tests).
+    pub fn empty_hash(self) -> &'static [u8] {
+        const SHA256_EMPTY: [u8; 32] = [
+            0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f,
+            0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b,
+            0x78, 0x52, 0xb8, 0x55,
+        ];
+        const SHA384_EMPTY: [u8; 48] = [
+            0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1,
+            0xe3, 0x6a, 0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf,
+            0x63, 0xf6, 0xe1, 0xda, 0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a,
+            0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b,
+        ];
+        match self {
+            Self::Sha256 => &SHA256_EMPTY,
+            Self::Sha384 => &SHA384_EMPTY,
+        }
+    }
+
     pub(crate) fn digest(self) -> &'static digest::Algorithm {
         match self {
             Self::Sha256 => &digest::SHA256,
@@ -234,6 +255,9 @@ mod tests {
             unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         );
         assert_eq!(HashAlgorithm::Sha384.hash(b"abc").as_ref().len(), 48);
+        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
+            assert_eq!(alg.empty_hash(), alg.hash(b"").as_ref());
+        }
         assert_eq!(HashAlgorithm::Sha384.name(), "SHA384");
     }
 

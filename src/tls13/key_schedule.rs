@@ -48,7 +48,7 @@ impl StageSecret {
 
     /// Derive-Secret(., "derived", "") — the salt for the next Extract.
     fn derived(&self) -> Secret {
-        self.derive_secret(b"derived", self.alg().hash(b"").as_ref())
+        self.derive_secret(b"derived", self.alg().empty_hash())
     }
 }
 
@@ -81,7 +81,7 @@ impl EarlySecret {
             b"ext binder"
         };
         self.secret
-            .derive_secret(label, self.algorithm().hash(b"").as_ref())
+            .derive_secret(label, self.algorithm().empty_hash())
     }
 
     /// client_early_traffic_secret, over the ClientHello hash (0-RTT data).
@@ -231,7 +231,7 @@ pub fn export_keying_material(
     if !exporter_args_ok(alg, label, out.len()) {
         return;
     }
-    let per_label = derive_secret(alg, exporter_secret, label, alg.hash(b"").as_ref());
+    let per_label = derive_secret(alg, exporter_secret, label, alg.empty_hash());
     let ok = hkdf::expand_label_into(
         alg,
         per_label.as_bytes(),

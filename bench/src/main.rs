@@ -442,10 +442,17 @@ fn profile(pki: &Pki, what: &str, n: usize) {
             );
         }
         "bulk" => {
-            let mut op = bulk_op(e, test_data(), FaultCount::default());
+            let faults = FaultCount::default();
+            let mut op = bulk_op(e, test_data(), faults.clone());
+            let t0 = cpu();
             for _ in 0..n {
                 op();
             }
+            eprintln!(
+                "{:.0} MB/s, {:.1} page faults per MiB",
+                n as f64 * MIB as f64 / (cpu() - t0) / 1e6,
+                faults.get().0 as f64 / n.max(1) as f64
+            );
         }
         "bulkscan" => {
             let faults = minor_faults;

@@ -55,23 +55,6 @@ pub fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Secret {
     Secret::from_slice(hmac::sign(&key, ikm).as_ref())
 }
 
-/// HMAC keyed with zeros, prepared once per hash: the Early Secret's salt is HashLen zero
-/// bytes in every TLS 1.3 handshake (and not secret), so its key setup need not be redone.
-/// `None` when `salt` is anything else.
-fn zero_salt_key(alg: HashAlgorithm, salt: &[u8]) -> Option<&'static hmac::Key> {
-    use std::sync::OnceLock;
-    static SHA256: OnceLock<hmac::Key> = OnceLock::new();
-    static SHA384: OnceLock<hmac::Key> = OnceLock::new();
-    if salt.len() != alg.output_len() || salt.iter().any(|&b| b != 0) {
-        return None;
-    }
-    let cell = match alg {
-        HashAlgorithm::Sha256 => &SHA256,
-        HashAlgorithm::Sha384 => &SHA384,
-    };
-    Some(cell.get_or_init(|| hmac::Key::new(alg.hmac(), salt)))
-}
-
 /// The longest label `expand_label` accepts: the `opaque label<7..255>` field holds
 /// `"tls13 "` plus the label.
 pub const MAX_LABEL_LEN: usize = 255 - LABEL_PREFIX.len();
@@ -119,11 +102,8 @@ impl Expander {
 
     /// HKDF-Extract(salt, ikm) prepared for expansion, without keeping the PRK's bytes.
     pub fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Self {
-        let prk = match zero_salt_key(alg, salt) {
-            Some(key) => hmac::sign(key, ikm),
-            None => hmac::sign(&hmac::Key::new(alg.hmac(), salt), ikm),
-        };
-        Self::new(alg, prk.as_ref())
+        let key = hmac::Key::new(alg.hmac(), salt);
+        Self::new(alg, hmac::sign(&key, ikm).as_ref())
     }
 
     /// The hash this secret is expanded with.

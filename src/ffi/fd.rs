@@ -96,10 +96,11 @@ fn pump_in(st: &mut ConnState) -> FfiResult<Input> {
             st.conn.feed_eof().map_err(|e| st.fail(&e))?;
             return Ok(Input::Eof(FERROTLS_CLOSED));
         }
-        let mut buf = vec![0u8; RECV_CHUNK];
+        // Not zero-filled: recv writes the bytes, and only those become part of the vector.
+        let mut buf: Vec<u8> = Vec::with_capacity(RECV_CHUNK);
         let n = loop {
-            // SAFETY: `buf` is a valid writable buffer of `buf.len()` bytes.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            // SAFETY: `buf` has `buf.capacity()` bytes of writable (uninitialised) memory.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.capacity(), 0) };
             if n >= 0 {
                 break n as usize;
             }
@@ -116,12 +117,13 @@ fn pump_in(st: &mut ConnState) -> FfiResult<Input> {
             st.conn.feed_eof().map_err(|e| engine_fail(st, &e))?;
             return Ok(Input::Eof(FERROTLS_CLOSED));
         }
-        buf.truncate(n);
+        // SAFETY: recv initialised the first `n` bytes (n <= capacity).
+        unsafe { buf.set_len(n) };
         if let Some(fs) = st.fd.as_mut() {
             fs.pending_in = buf;
         }
     }
-    let pending = st
+    let mut pending = st
         .fd
         .as_mut()
         .map(|fs| std::mem::take(&mut fs.pending_in))
@@ -130,8 +132,14 @@ fn pump_in(st: &mut ConnState) -> FfiResult<Input> {
         Ok(n) => n,
         Err(e) => return Err(engine_fail(st, &e)),
     };
+    // What the engine did not take waits in the same buffer; nothing left frees it.
+    pending.drain(..taken);
     if let Some(fs) = st.fd.as_mut() {
-        fs.pending_in = pending[taken..].to_vec();
+        fs.pending_in = if pending.is_empty() {
+            Vec::new()
+        } else {
+            pending
+        };
     }
     if taken == 0 {
         // Inbound buffers are full: the caller must read plaintext first.

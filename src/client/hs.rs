@@ -19,6 +19,7 @@ use crate::crypto::kx::KeyExchange;
 use crate::crypto::{rand, suites};
 use crate::error::Error;
 use crate::session::{ClientSession, ClientSession13};
+use crate::tls13::key_schedule::EarlySecret;
 
 use super::ClientState;
 use super::{tls12, tls13};
@@ -45,22 +46,25 @@ pub(crate) struct ExpectServerHello {
     /// Set after a HelloRetryRequest: the suite it chose, which ServerHello must repeat.
     retried_suite: Option<CipherSuite>,
     sent_ccs: bool,
-    /// The TLS 1.3 ticket offered in pre_shared_key.
-    resume13: Option<ClientSession13>,
+    /// The TLS 1.3 ticket offered in pre_shared_key, with the Early Secret made from its PSK
+    /// for the binder (kept: the key schedule starts from it if the server accepts).
+    resume13: Option<(ClientSession13, EarlySecret)>,
     /// The TLS 1.2 session offered (by session id or ticket), and whether we sent the
     /// session_ticket extension.
     resume12: tls12::Offer,
 }
 
-/// Put the PSK binder into the ClientHello's pre_shared_key extension (which ends it).
+/// Put the PSK binder into the ClientHello's pre_shared_key extension (which ends it);
+/// returns the ClientHello's encoding and the Early Secret of the ticket's PSK.
 fn bind_psk(
     hello: &mut ClientHelloPayload,
     t: &ClientSession13,
     prior: Option<&Transcript>,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(Vec<u8>, EarlySecret), Error> {
     let alg = suites::lookup(t.suite)
         .ok_or_else(|| Error::Internal("a ticket for an unknown suite".into()))?
         .hash;
+    let early = EarlySecret::new(alg, Some(t.psk.as_bytes()));
     let mut enc = HandshakeMessage::client_hello_encoding(hello);
     let Some(ClientExtension::PreSharedKey(psks)) = hello.extensions.last_mut() else {
         return Err(Error::Internal(
@@ -68,7 +72,7 @@ fn bind_psk(
         ));
     };
     let cut = enc.len() - psks.binders_encoded_len();
-    let binder = crate::tls13::handshake::psk_binder(alg, t.psk.as_bytes(), prior, &enc[..cut]);
+    let binder = crate::tls13::handshake::psk_binder(&early, prior, &enc[..cut]);
     psks.binders = vec![binder.as_ref().to_vec()];
     // The encoding ends with the binders list: a 2-byte list length, the binder's 1-byte
     // length, then the placeholder of the same size; write the binder over it.
@@ -79,7 +83,7 @@ fn bind_psk(
         ));
     }
     slot[3..].copy_from_slice(binder.as_ref());
-    Ok(enc)
+    Ok((enc, early))
 }
 
 /// The pre_shared_key extension for a ticket, with a placeholder binder.
@@ -266,8 +270,10 @@ impl ExpectServerHello {
             compression_methods: vec![Compression::Null],
             extensions,
         };
-        let enc = if let Some(t) = &resume13 {
-            let enc = bind_psk(&mut hello, t, None)?;
+        let mut offered13 = None;
+        let enc = if let Some(t) = resume13 {
+            let (enc, early) = bind_psk(&mut hello, &t, None)?;
+            offered13 = Some((t, early));
             cx.trace(TraceKind::State, || {
                 "resumption: offering a TLS 1.3 session ticket (pre_shared_key, psk_dhe_ke)".into()
             });
@@ -301,7 +307,7 @@ impl ExpectServerHello {
             versions,
             retried_suite: None,
             sent_ccs: false,
-            resume13,
+            resume13: offered13,
             resume12,
         })
     }
@@ -448,14 +454,16 @@ impl ExpectServerHello {
         if self
             .resume13
             .as_ref()
-            .is_some_and(|t| suites::lookup(t.suite).map(|s| s.hash) != Some(suite.hash))
+            .is_some_and(|(t, _)| suites::lookup(t.suite).map(|s| s.hash) != Some(suite.hash))
         {
             self.resume13 = None;
         }
-        let enc = if let Some(t) = &self.resume13 {
+        let enc = if let Some((t, early)) = &mut self.resume13 {
             let now = cx.config.now_ms();
             self.hello.extensions.push(psk_extension(t, now));
-            bind_psk(&mut self.hello, t, Some(&transcript))?
+            let (enc, fresh) = bind_psk(&mut self.hello, t, Some(&transcript))?;
+            *early = fresh;
+            enc
         } else {
             HandshakeMessage::client_hello_encoding(&self.hello)
         };
@@ -539,10 +547,12 @@ impl ExpectServerHello {
         //    (RFC 8446 §4.2.11).
         let resumed = match (sh.psk_index(), self.resume13) {
             (None, _) => None,
-            (Some(0), Some(t)) if suites::lookup(t.suite).map(|s| s.hash) == Some(suite.hash) => {
-                Some(t)
+            (Some(0), Some((t, early)))
+                if suites::lookup(t.suite).map(|s| s.hash) == Some(suite.hash) =>
+            {
+                Some((t, early))
             }
-            (Some(0), Some(t)) => {
+            (Some(0), Some((t, _))) => {
                 return Err(Error::IllegalParameter(format!(
                     "the server accepted our ticket (a {} session) with {}, whose hash differs",
                     t.suite, suite.suite
@@ -570,10 +580,14 @@ impl ExpectServerHello {
         if !self.sent_ccs {
             cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
         }
+        let (resumed, early) = match resumed {
+            Some((t, early)) => (Some(t), early),
+            None => (None, EarlySecret::new(suite.hash, None)),
+        };
         let keys = crate::tls13::handshake::start_handshake_keys(
             cx,
             suite,
-            resumed.as_ref().map(|t| t.psk.as_bytes()),
+            early,
             shared.as_bytes(),
             &transcript,
         )?;

@@ -22,7 +22,7 @@ use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
-use crate::tls13::key_schedule::ticket_psk;
+use crate::tls13::key_schedule::{EarlySecret, ticket_psk};
 use crate::tls13::key_schedule::{FinishedKey, TrafficSecrets};
 use crate::verify::{self, ClientCertVerified};
 
@@ -65,7 +65,7 @@ pub(crate) fn send_first_flight(
     ch_raw: &[u8],
     mut transcript: Transcript,
     c: Choices,
-    psk: Option<(u16, ServerSession)>,
+    psk: Option<AcceptedPsk>,
 ) -> Result<ServerState, Error> {
     let suite = c.suite;
     let retried = cx.neg.kind == Some(HandshakeKind::FullWithHelloRetry);
@@ -73,7 +73,7 @@ pub(crate) fn send_first_flight(
     cx.neg.suite = Some(suite);
     cx.neg.group = Some(c.group);
     cx.neg.alpn = c.alpn.clone();
-    if let Some((_, sess)) = &psk {
+    if let Some(AcceptedPsk { session: sess, .. }) = &psk {
         cx.neg.peer_certs = sess.peer_certs.clone();
         cx.neg.kind = Some(HandshakeKind::Resumed);
         cx.trace(TraceKind::Negotiated, || {
@@ -113,8 +113,8 @@ pub(crate) fn send_first_flight(
         ],
     };
     let mut sh = sh;
-    if let Some((i, _)) = &psk {
-        sh.extensions.push(ServerExtension::PreSharedKey(*i));
+    if let Some(p) = &psk {
+        sh.extensions.push(ServerExtension::PreSharedKey(p.index));
     }
     send(
         cx,
@@ -125,13 +125,12 @@ pub(crate) fn send_first_flight(
     if !ch.session_id.is_empty() && !sent_ccs_for_retry {
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
     }
-    let keys = hs::start_handshake_keys(
-        cx,
-        suite,
-        psk.as_ref().map(|(_, s)| s.secret.as_bytes()),
-        shared.as_bytes(),
-        &transcript,
-    )?;
+    let resumed = psk.is_some();
+    let early = match psk {
+        Some(p) => p.early,
+        None => EarlySecret::new(suite.hash, None),
+    };
+    let keys = hs::start_handshake_keys(cx, suite, early, shared.as_bytes(), &transcript)?;
 
     // EncryptedExtensions: ALPN and the SNI acknowledgement.
     let mut ee = Vec::new();
@@ -148,7 +147,7 @@ pub(crate) fn send_first_flight(
         HandshakePayload::EncryptedExtensions(ee),
     )?;
 
-    if psk.is_some() {
+    if resumed {
         // Abbreviated handshake: the PSK authenticates both sides (RFC 8446 §2.2).
         cx.trace(TraceKind::State, || {
             "abbreviated handshake (resumed session): no Step Three (ServerCertificate), \
@@ -382,6 +381,14 @@ fn send_tickets(
     Ok(())
 }
 
+/// A ticket the server accepted: its index among the client's identities, the session it
+/// held, and the Early Secret made from its PSK (for the binder, then the key schedule).
+pub(crate) struct AcceptedPsk {
+    index: u16,
+    session: ServerSession,
+    early: EarlySecret,
+}
+
 /// Pick a PSK from the ClientHello's pre_shared_key: the first identity that is our ticket,
 /// unexpired, of the chosen suite's hash, for the same server name, with a plausible age.
 /// Anything else means a full handshake. The chosen identity's binder must verify
@@ -392,7 +399,7 @@ pub(crate) fn choose_psk(
     raw: &[u8],
     suite: &'static SuiteInfo,
     prior: Option<&Transcript>,
-) -> Result<Option<(u16, ServerSession)>, Error> {
+) -> Result<Option<AcceptedPsk>, Error> {
     let config = cx.config.clone();
     let (Some(keys), Some(psks)) = (&config.ticket_keys, ch.psk()) else {
         return Ok(None);
@@ -428,7 +435,8 @@ pub(crate) fn choose_psk(
             why = "the ticket carries no client certificate, which we require";
         } else {
             let cut = raw.len().saturating_sub(psks.binders_encoded_len());
-            let expected = hs::psk_binder(suite.hash, sess.secret.as_bytes(), prior, &raw[..cut]);
+            let early = EarlySecret::new(suite.hash, Some(sess.secret.as_bytes()));
+            let expected = hs::psk_binder(&early, prior, &raw[..cut]);
             let got = psks.binders.get(i).map(Vec::as_slice).unwrap_or(&[]);
             if !constant_time_eq(expected.as_ref(), got) {
                 return Err(Error::DecryptError(
@@ -440,7 +448,11 @@ pub(crate) fn choose_psk(
             cx.trace(TraceKind::State, || {
                 format!("resumption: ticket {i} accepted, binder verified")
             });
-            return Ok(Some((i as u16, sess)));
+            return Ok(Some(AcceptedPsk {
+                index: i as u16,
+                session: sess,
+                early,
+            }));
         }
     }
     cx.trace(TraceKind::State, || {

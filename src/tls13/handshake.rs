@@ -28,15 +28,16 @@ pub(crate) struct FinishedKeys {
 }
 
 /// Derive the handshake traffic secrets after ServerHello and switch both directions to
-/// them (RFC 8446 §7.1). The transcript covers ClientHello..ServerHello.
+/// them (RFC 8446 §7.1). `early` is the Early Secret (from the ticket's PSK when resuming,
+/// made once for the binder); the transcript covers ClientHello..ServerHello.
 pub(crate) fn start_handshake_keys(
     cx: &mut Common,
     suite: &'static SuiteInfo,
-    psk: Option<&[u8]>,
+    early: EarlySecret,
     shared_secret: &[u8],
     transcript: &Transcript,
 ) -> Result<HandshakeKeys, Error> {
-    let schedule = EarlySecret::new(suite.hash, psk).into_handshake(shared_secret);
+    let schedule = early.into_handshake(shared_secret);
     let hash = transcript.current_hash();
     let traffic = schedule.traffic_secrets(hash.as_ref());
     cx.log_key("CLIENT_HANDSHAKE_TRAFFIC_SECRET", traffic.client.as_bytes());
@@ -130,16 +131,16 @@ pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficS
 /// over the transcript hash up to the binders list. `prior` holds the messages before this
 /// ClientHello (the first ClientHello and HelloRetryRequest), if any.
 pub(crate) fn psk_binder(
-    alg: crate::crypto::hash::HashAlgorithm,
-    psk: &[u8],
+    early: &EarlySecret,
     prior: Option<&Transcript>,
     truncated_hello: &[u8],
 ) -> crate::crypto::hash::Output {
+    let alg = early.algorithm();
     let hash = match prior {
         Some(t) => t.hash_with_extra(truncated_hello),
         None => alg.hash(truncated_hello),
     };
-    let key = EarlySecret::new(alg, Some(psk)).binder_key(true);
+    let key = early.binder_key(true);
     finished_verify_data(alg, key.as_bytes(), hash.as_ref())
 }
 

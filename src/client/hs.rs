@@ -212,7 +212,7 @@ impl ExpectServerHello {
             }
             None => {}
         }
-        let mut extensions = Vec::new();
+        let mut extensions = Vec::with_capacity(12);
         if let Some(name) = &sni {
             extensions.push(ClientExtension::ServerName(name.clone()));
         }

@@ -318,8 +318,17 @@ impl Connection {
     /// means buffers are full: read plaintext, then feed the rest.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
         let r = self.feed_records(data);
-        self.deframer.release();
+        self.release_idle_buffers();
         r
+    }
+
+    /// Give back the input buffers that hold nothing, so an idle connection keeps no memory
+    /// (they are kept only while one `feed` works through its records).
+    fn release_idle_buffers(&mut self) {
+        self.deframer.release();
+        if self.hs_buf.is_empty() {
+            self.hs_buf = Vec::new();
+        }
     }
 
     fn feed_records(&mut self, data: &[u8]) -> Result<usize, Error> {
@@ -700,9 +709,10 @@ impl Connection {
             if self.hs_buf.len() < 4 + len {
                 return Ok(());
             }
-            // Usually the buffer holds exactly this message: take it whole (no copy, and
-            // nothing stays allocated afterwards).
-            let raw: Vec<u8> = if self.hs_buf.len() == 4 + len {
+            // Usually the buffer holds exactly this message: take it whole (no copy); its
+            // memory comes back for the next message once this one is handled.
+            let whole = self.hs_buf.len() == 4 + len;
+            let mut raw: Vec<u8> = if whole {
                 std::mem::take(&mut self.hs_buf)
             } else {
                 self.hs_buf.drain(..4 + len).collect()
@@ -728,6 +738,10 @@ impl Connection {
             }
             let epoch = self.common.read_epoch;
             self.dispatch(Incoming::Handshake { msg, raw: &raw })?;
+            if whole && self.hs_buf.is_empty() {
+                raw.clear();
+                self.hs_buf = raw;
+            }
             if self.common.read_epoch != epoch && !self.hs_buf.is_empty() {
                 return Err(Error::unexpected(
                     "the end of the record at a key change (RFC 8446 §5.1)",
@@ -900,7 +914,7 @@ impl Connection {
             self.plain_start = 0;
         }
         let r = self.process();
-        self.deframer.release();
+        self.release_idle_buffers();
         if let Err(e) = r {
             return Err(self.fail(e));
         }

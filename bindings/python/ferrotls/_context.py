@@ -338,7 +338,8 @@ class Context:
     @property
     def num_tickets(self) -> int:
         """TLS 1.3 session tickets a server sends after each full handshake (default 2, at
-        most 16), as in ``ssl``; setting it on a client-only context raises ValueError."""
+        most 16), as in ``ssl``; after a resumed handshake it sends at most one (the client
+        spent one). Setting it on a client-only context raises ValueError."""
         return self._num_tickets
 
     @num_tickets.setter

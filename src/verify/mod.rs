@@ -37,31 +37,21 @@ pub fn verify_server_cert(
     server_name: &ServerName<'_>,
     now: UnixTime,
 ) -> Result<ServerCertVerified, Error> {
-    // The cache key hashes the whole chain: only worth it when the cache is on.
-    let key = (!roots.cache_off).then(|| cache::key(0, Some(server_name), chain));
-    if let Some(k) = &key
-        && roots.verified.hit(k, now.as_secs())
-    {
-        return Ok(ServerCertVerified(()));
-    }
-    let ee = verify_chain(roots, chain, now, Role::Server)?;
-    ee.verify_is_valid_for_subject_name(server_name)
-        .map_err(|e| {
-            map_error(
-                &e,
-                &Context {
-                    roots,
-                    chain,
-                    role: Role::Server,
-                    expected: Some(server_name),
-                },
-            )
-        })?;
-    if let Some(k) = key
-        && let Some(exp) = cache::expiry(chain, now.as_secs())
-    {
-        roots.verified.insert(k, exp);
-    }
+    with_cache(roots, chain, Some(server_name), now, || {
+        let ee = verify_chain(roots, chain, now, Role::Server)?;
+        ee.verify_is_valid_for_subject_name(server_name)
+            .map_err(|e| {
+                map_error(
+                    &e,
+                    &Context {
+                        roots,
+                        chain,
+                        role: Role::Server,
+                        expected: Some(server_name),
+                    },
+                )
+            })
+    })?;
     Ok(ServerCertVerified(()))
 }
 
@@ -71,19 +61,34 @@ pub fn verify_client_cert(
     chain: &[CertificateDer<'static>],
     now: UnixTime,
 ) -> Result<ClientCertVerified, Error> {
-    let key = (!roots.cache_off).then(|| cache::key(1, None, chain));
-    if let Some(k) = &key
-        && roots.verified.hit(k, now.as_secs())
-    {
-        return Ok(ClientCertVerified(()));
-    }
-    verify_chain(roots, chain, now, Role::Client)?;
-    if let Some(k) = key
-        && let Some(exp) = cache::expiry(chain, now.as_secs())
-    {
-        roots.verified.insert(k, exp);
-    }
+    with_cache(roots, chain, None, now, || {
+        verify_chain(roots, chain, now, Role::Client).map(|_| ())
+    })?;
     Ok(ClientCertVerified(()))
+}
+
+/// Run `verify` unless the verified-chain cache already holds this chain (for this server
+/// name, or as a client chain when `name` is `None`); remember it when it verifies. With the
+/// cache off nothing is hashed or parsed for it.
+fn with_cache(
+    roots: &RootStore,
+    chain: &[CertificateDer<'static>],
+    name: Option<&ServerName<'_>>,
+    now: UnixTime,
+    verify: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
+    if roots.cache_off {
+        return verify();
+    }
+    let key = cache::key(u8::from(name.is_none()), name, chain);
+    if roots.verified.hit(&key, now.as_secs()) {
+        return Ok(());
+    }
+    verify()?;
+    if let Some(exp) = cache::expiry(chain, now.as_secs()) {
+        roots.verified.insert(key, exp);
+    }
+    Ok(())
 }
 
 /// Which peer's certificate we are checking.

@@ -141,8 +141,11 @@ static ferrotls_config *build_config(const struct options *o) {
 
 enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
 
+/* One connection: created zeroed by conn_new() when it is accepted, torn down by conn_finish()
+ * as one value (freed), so nothing of it (pending output, a half-read request) can outlive it and
+ * reach the next client. CONNS[slot] is NULL while the slot is free. */
 struct conn {
-    int used;
+    size_t slot;          /* its index in CONNS */
     int fd;
     unsigned long number; /* 1, 2, 3, ... in order of acceptance */
     char peer[80];        /* "127.0.0.1:40000" */
@@ -158,18 +161,47 @@ struct conn {
     uint8_t out[RECORD_MAX];
 };
 
-static struct conn CONNS[MAX_CONNS];
+static struct conn *CONNS[MAX_CONNS];
 static struct options OPTS;
 static unsigned long accepted_total, completed_total, failed_total;
 
+/* A fresh connection in a free slot, every field zero but those given; NULL if none is free
+ * (cannot happen: the listener is not polled when all are taken) or memory ran out. */
+static struct conn *conn_new(int fd) {
+    for (size_t i = 0; i < MAX_CONNS; i++) {
+        if (CONNS[i] != NULL)
+            continue;
+        struct conn *c = calloc(1, sizeof *c);
+        if (c == NULL)
+            return NULL;
+        c->slot = i;
+        c->fd = fd;
+        c->number = ++accepted_total;
+        c->state = ST_HANDSHAKE;
+        c->handshake_deadline = time(NULL) + OPTS.handshake_timeout;
+        c->events = POLLIN;
+        snprintf(c->trace_prefix, sizeof c->trace_prefix, "[trace #%lu] ", c->number);
+        CONNS[i] = c;
+        return c;
+    }
+    return NULL;
+}
+
+/* The connection in `slot` if it is still the one numbered `number`, else NULL (it ended). */
+static struct conn *conn_alive(size_t slot, unsigned long number) {
+    struct conn *c = CONNS[slot];
+    return c != NULL && c->number == number ? c : NULL;
+}
+
+/* Ends a connection: its socket, its TLS state and its buffers go together. `c` is invalid after. */
 static void conn_finish(struct conn *c, int ok) {
     if (!ok)
         failed_total++;
+    completed_total++;
     close(c->fd);
     ferrotls_conn_free(c->tls);
-    c->used = 0;
-    c->tls = NULL;
-    completed_total++;
+    CONNS[c->slot] = NULL;
+    free(c);
 }
 
 static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
@@ -228,10 +260,15 @@ static void build_page(struct conn *c) {
     c->out_len = (hlen > 0 && (size_t)hlen < sizeof c->out) ? (size_t)hlen : strlen((char *)c->out);
 }
 
+/* The request head ends with an empty line; lines end with CRLF or, as many clients and
+ * `openssl s_server -www` accept, a bare LF (RFC 9112 section 2.2). */
 static int request_complete(const struct conn *c) {
-    for (size_t i = 0; i + 3 < c->req_len; i++)
-        if (memcmp(c->req + i, "\r\n\r\n", 4) == 0)
+    for (size_t i = 0; i + 1 < c->req_len; i++) {
+        if (c->req[i] != '\n')
+            continue;
+        if (c->req[i + 1] == '\n' || (i + 2 < c->req_len && c->req[i + 1] == '\r' && c->req[i + 2] == '\n'))
             return 1;
+    }
     return 0;
 }
 
@@ -388,36 +425,20 @@ static void accept_all(int lfd, ferrotls_config *cfg) {
                 fprintf(stderr, "%s: accept: %s\n", PROG, strerror(errno));
             return;
         }
-        struct conn *c = NULL;
-        for (size_t i = 0; i < MAX_CONNS; i++) {
-            if (!CONNS[i].used) {
-                c = &CONNS[i];
-                break;
-            }
-        }
-        if (c == NULL) { /* cannot happen: the listener is not polled when full */
+        struct conn *c = conn_new(fd);
+        if (c == NULL) {
+            fprintf(stderr, "%s: connection dropped: no free slot or out of memory\n", PROG);
             close(fd);
             continue;
         }
-        memset(c, 0, offsetof(struct conn, req));
-        c->used = 1;
-        c->fd = fd;
-        c->number = ++accepted_total;
         char host[64] = "?", serv[16] = "?";
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, serv, sizeof serv,
                     NI_NUMERICHOST | NI_NUMERICSERV);
         snprintf(c->peer, sizeof c->peer, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, serv);
-        snprintf(c->trace_prefix, sizeof c->trace_prefix, "[trace #%lu] ", c->number);
-        c->state = ST_HANDSHAKE;
-        c->handshake_deadline = time(NULL) + OPTS.handshake_timeout;
-        c->events = POLLIN;
 
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
             fprintf(stderr, "%s: connection from %s failed: fcntl: %s\n", PROG, c->peer, strerror(errno));
-            close(fd);
-            c->used = 0;
-            completed_total++;
-            failed_total++;
+            conn_finish(c, 0);
             continue;
         }
         ferrotls_result r = ferrotls_conn_new_server(cfg, &c->tls);
@@ -429,10 +450,7 @@ static void accept_all(int lfd, ferrotls_config *cfg) {
             if (c->tls == NULL) {
                 fprintf(stderr, "%s: connection from %s failed: %s (%s)\n", PROG, c->peer,
                         ferrotls_last_error_detail(), ferrotls_result_name(r));
-                close(fd);
-                c->used = 0;
-                completed_total++;
-                failed_total++;
+                conn_finish(c, 0);
             } else {
                 conn_fail(c, r, NULL);
             }
@@ -487,7 +505,11 @@ static int listen_on(const char *host, const char *port, char *shown, size_t sho
 
 int main(int argc, char **argv) {
     static struct pollfd pfds[MAX_CONNS + 1];
-    static struct conn *owners[MAX_CONNS + 1];
+    /* Which connection each pollfd belongs to (its slot; LISTENER for the listener) and its
+     * number: a connection that ends during this round may have its slot taken by a new one. */
+    static size_t owner_slots[MAX_CONNS + 1];
+    static unsigned long owner_numbers[MAX_CONNS + 1];
+    const size_t LISTENER = (size_t)-1;
     char shown[100];
 
     signal(SIGPIPE, SIG_IGN); /* the library sends with MSG_NOSIGNAL; this covers everything else */
@@ -507,8 +529,8 @@ int main(int argc, char **argv) {
         int timeout = -1;
         time_t now = time(NULL);
         for (size_t i = 0; i < MAX_CONNS; i++) {
-            struct conn *c = &CONNS[i];
-            if (!c->used)
+            struct conn *c = CONNS[i];
+            if (c == NULL)
                 continue;
             active++;
             if (c->state == ST_HANDSHAKE && now >= c->handshake_deadline) {
@@ -533,7 +555,8 @@ int main(int argc, char **argv) {
             pfds[n].fd = c->fd;
             pfds[n].events = c->events;
             pfds[n].revents = 0;
-            owners[n++] = c;
+            owner_numbers[n] = c->number;
+            owner_slots[n++] = c->slot;
         }
         int accepting = active < MAX_CONNS &&
                         !(OPTS.max_conns > 0 && accepted_total >= (unsigned long)OPTS.max_conns);
@@ -541,7 +564,7 @@ int main(int argc, char **argv) {
             pfds[n].fd = lfd;
             pfds[n].events = POLLIN;
             pfds[n].revents = 0;
-            owners[n++] = NULL;
+            owner_slots[n++] = LISTENER;
         }
         int ready = poll(pfds, n, timeout);
         if (ready < 0) {
@@ -551,13 +574,17 @@ int main(int argc, char **argv) {
             return EXIT_FAIL;
         }
         for (nfds_t i = 0; i < n; i++) {
-            struct conn *c = owners[i];
-            if (c == NULL) {
+            if (owner_slots[i] == LISTENER) {
                 if (pfds[i].revents & POLLIN)
                     accept_all(lfd, cfg);
-            } else if (c->used && (pfds[i].revents != 0 || (c->state == ST_LINGER && ready == 0))) {
+                continue;
+            }
+            struct conn *c = conn_alive(owner_slots[i], owner_numbers[i]);
+            if (c == NULL)
+                continue; /* it ended earlier in this round */
+            if (pfds[i].revents != 0 || (c->state == ST_LINGER && ready == 0)) {
                 conn_step(c);
-            } else if (c->used && c->state == ST_LINGER && time(NULL) >= c->linger_until) {
+            } else if (c->state == ST_LINGER && time(NULL) >= c->linger_until) {
                 conn_finish(c, 1);
             }
         }

@@ -436,6 +436,39 @@ test_echo_1mib() {
     wait_server "$SPID"
 }
 
+test_echo_isolation() {
+    # A connection that fails with its echo still pending must take that echo with it: the next
+    # client (given the same slot) must receive only its own bytes. fail_send.c makes the send()
+    # of client A's echo (one 230-byte TLS 1.3 record) fail with ECONNRESET.
+    cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$D/fail_send.so" "$ROOT/tests/c/fail_send.c" -ldl
+    : >"$D/s.err"
+    FERROTLS_TEST_FAIL_SEND_LEN=230 LD_PRELOAD="$D/fail_send.so" timeout 60 "$SERVER" --host 127.0.0.1 --port 0 \
+        --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --tls1.3 --ciphers TLS_AES_128_GCM_SHA256 \
+        --max-conns 4 2>"$D/s.err" &
+    SPID=$!
+    SPORT="$(wait_port "$D/s.err" 's/^ferrotls-server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SPID")"
+    timeout "$T" python3 "$ROOT/tests/c/echo_isolation.py" "$SPORT" "$CERTS/ca.pem" 2 >"$D/py.out" 2>&1 ||
+        { cat "$D/py.out" >&2; fail "client B received another connection's bytes"; }
+    expect "$D/s.err" 'send\(\) on the socket failed: Connection reset by peer'
+    echo "note: $(tail -n 1 "$D/py.out")"
+    wait_server "$SPID"
+}
+
+test_http_bare_lf() {
+    # Request heads ended with bare LF (as tlsfuzzer and some clients send) are answered like CRLF.
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 3
+    local req
+    for req in $'GET / HTTP/1.0\n\n' $'GET / HTTP/1.0\nHost: localhost\n\n' $'GET / HTTP/1.0\r\nHost: x\n\r\n'; do
+        set +e
+        printf '%s' "$req" | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" localhost "$SPORT" >"$D/c.out" 2>"$D/c.err"
+        CRC=$?
+        set -e
+        [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC for request $(printf %q "$req")"; }
+        expect "$D/c.out" '^HTTP/1.0 200 OK' '^Protocol: TLSv1.3'
+    done
+    wait_server "$SPID"
+}
+
 test_alpn() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 3 --alpn h2,http/1.1
     client c --cafile "$CERTS/ca.pem" --alpn foo,http/1.1 localhost "$SPORT"
@@ -831,6 +864,8 @@ run tls13 openssl_vs_server_tls13
 run tls13 curl
 run tls13 gnutls_vs_server
 run tls13 echo_1mib
+run tls13 echo_isolation
+run tls13 http_bare_lf
 run tls13 alpn
 run tls13 wrong_ca
 run tls13 wrong_name

@@ -6,9 +6,10 @@
  * with ferrotls_conn_feed(), ciphertext to send comes out with ferrotls_conn_peek_outgoing() +
  * ferrotls_conn_consume_outgoing(). stdin goes to the server, the server's bytes to stdout, a
  * summary of the handshake to stderr. Exit 0 after a clean close, 1 on an error, 2 on a usage
- * error. */
+ * error. A silent server is given up on after --timeout seconds (see the option). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -35,12 +37,18 @@ static const char USAGE[] =
     "  --sess-out FILE        save the session; --sess-in FILE resumes from it\n"
     "  --keylog FILE          NSS key log (SSLKEYLOGFILE format)\n"
     "  --trace                show every record and handshake message, in order\n"
+    "  --timeout SECONDS      give up on a silent server (default 15; 0 = no limit): a limit on\n"
+    "                         the TCP connect, on the whole TLS handshake, and on each wait for\n"
+    "                         the reply once stdin has ended (while stdin is open, no limit)\n"
+    "  --allow-no-ems         accept a TLS 1.2 server without Extended Master Secret (RFC 7627;\n"
+    "                         required by default: without it TLS 1.2 is open to the triple\n"
+    "                         handshake attack)\n"
     "stdin goes to the server, the server's bytes to stdout, a summary to stderr.\n"
     "Exit 0 after a clean close; 1 on an error (detail on stderr); 2 on a usage error.\n";
 
 enum {
     O_SERVERNAME = 1, O_CAFILE, O_CERT, O_KEY, O_TLS12, O_TLS13, O_CIPHERS, O_GROUPS, O_ALPN,
-    O_SESS_OUT, O_SESS_IN, O_KEYLOG, O_TRACE,
+    O_SESS_OUT, O_SESS_IN, O_KEYLOG, O_TRACE, O_TIMEOUT, O_ALLOW_NO_EMS,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -48,7 +56,8 @@ static const struct opt_spec SPECS[] = {
     {"--key", 1, O_KEY},               {"--tls1.2", 0, O_TLS12},  {"--tls1.3", 0, O_TLS13},
     {"--ciphers", 1, O_CIPHERS},       {"--groups", 1, O_GROUPS}, {"--alpn", 1, O_ALPN},
     {"--sess-out", 1, O_SESS_OUT},     {"--sess-in", 1, O_SESS_IN}, {"--keylog", 1, O_KEYLOG},
-    {"--trace", 0, O_TRACE},           {NULL, 0, 0},
+    {"--trace", 0, O_TRACE},           {"--timeout", 1, O_TIMEOUT},
+    {"--allow-no-ems", 0, O_ALLOW_NO_EMS}, {NULL, 0, 0},
 };
 
 struct options {
@@ -56,12 +65,14 @@ struct options {
     const char *host, *port, *servername, *cafile, *cert, *key;
     const char *sess_out, *sess_in, *keylog;
     int trace;
+    long timeout; /* seconds; 0 = no limit */
 };
 
 static void parse_options(int argc, char **argv, struct options *o) {
     int i = 1, id, positional = 0;
     const char *v;
     memset(o, 0, sizeof *o);
+    o->timeout = 15;
     while ((id = opt_next(argc, argv, &i, SPECS, PROG, USAGE, &v)) != -1) {
         switch (id) {
         case 0:
@@ -86,6 +97,8 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_SESS_IN: o->sess_in = v; break;
         case O_KEYLOG: o->keylog = v; break;
         case O_TRACE: o->trace = 1; break;
+        case O_TIMEOUT: o->timeout = parse_number(PROG, USAGE, "--timeout", v, 0, 86400L); break;
+        case O_ALLOW_NO_EMS: o->proto.allow_no_ems = 1; break;
         }
     }
     if (positional < 2)
@@ -114,9 +127,72 @@ static ferrotls_config *build_config(const struct options *o) {
     return cfg;
 }
 
-static int connect_to(const char *host, const char *port) {
+/* Milliseconds on a clock that only moves forward (the wall clock may be set back). */
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* poll() until `deadline` (now_ms() time; -1 = none). Returns poll's result: 0 once the deadline
+ * has passed. EINTR is retried with the time that is left. */
+static int poll_until(struct pollfd *pfd, nfds_t n, long long deadline) {
+    for (;;) {
+        int wait = -1;
+        if (deadline >= 0) {
+            long long left = deadline - now_ms();
+            if (left <= 0)
+                return 0;
+            wait = left > INT_MAX ? INT_MAX : (int)left;
+        }
+        int r = poll(pfd, n, wait);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
+}
+
+/* Waits for a non-blocking connect to finish; returns 0 or the errno of the failure (ETIMEDOUT,
+ * and *timed_out = 1, when our limit struck). */
+static int wait_connected(int fd, long timeout, int *timed_out) {
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    int r = poll_until(&pfd, 1, timeout > 0 ? now_ms() + timeout * 1000 : -1);
+    if (r < 0)
+        return errno;
+    if (r == 0) {
+        *timed_out = 1;
+        return ETIMEDOUT;
+    }
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        return errno;
+    return soerr;
+}
+
+/* Connects to one address without blocking, so that a host which never answers the SYN is given
+ * up on after `timeout` seconds (0 = wait as long as the kernel does). Returns the non-blocking
+ * socket, or -1 with errno set. */
+static int connect_one(const struct addrinfo *ai, long timeout, int *timed_out) {
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int err = 0;
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+        err = errno;
+    else if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+        /* EINTR: the connect goes on in the background, as with EINPROGRESS */
+        err = errno == EINPROGRESS || errno == EINTR ? wait_connected(fd, timeout, timed_out) : errno;
+    if (err != 0) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static int connect_to(const char *host, const char *port, long timeout) {
     struct addrinfo hints, *res = NULL, *ai;
-    int fd = -1, err, saved = 0;
+    int fd = -1, err, saved = 0, timed_out = 0;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -125,20 +201,20 @@ static int connect_to(const char *host, const char *port) {
         fprintf(stderr, "%s: error: cannot resolve %s: %s\n", PROG, host, gai_strerror(err));
         return -1;
     }
+    /* Each address gets the whole limit: "localhost" may be ::1 first, and a dead first
+       address must not eat the time of a live second one. The last failure is reported. */
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        timed_out = 0;
+        fd = connect_one(ai, timeout, &timed_out);
+        if (fd >= 0)
             break;
         saved = errno;
-        close(fd);
-        fd = -1;
     }
     freeaddrinfo(res);
-    if (fd < 0)
+    if (fd < 0 && timed_out)
+        fprintf(stderr, "%s: error: timed out after %ld s connecting to %s port %s (--timeout %ld)\n", PROG,
+                timeout, host, port, timeout);
+    else if (fd < 0)
         fprintf(stderr, "%s: error: cannot connect to %s port %s: %s\n", PROG, host, port, strerror(saved));
     return fd;
 }
@@ -152,6 +228,7 @@ struct client {
     uint8_t plain[16384]; /* stdin bytes not yet accepted by the engine */
     size_t plain_off, plain_len;
     int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
+    long long last_io; /* now_ms() of the last bytes moved on the socket, or of stdin's end */
 };
 
 static void fail(struct client *cl, ferrotls_result r) {
@@ -350,6 +427,7 @@ static int send_outgoing(struct client *cl) {
         r = ferrotls_conn_consume_outgoing(cl->conn, (size_t)n);
         if (r != FERROTLS_OK)
             fail(cl, r);
+        cl->last_io = now_ms();
     }
 }
 
@@ -378,13 +456,14 @@ int main(int argc, char **argv) {
             fail(&cl, r);
     }
 
-    cl.fd = connect_to(o.host, o.port);
+    cl.fd = connect_to(o.host, o.port, o.timeout); /* non-blocking from here on */
     if (cl.fd < 0)
         return EXIT_FAIL;
-    if (fcntl(cl.fd, F_SETFL, fcntl(cl.fd, F_GETFL) | O_NONBLOCK) < 0) {
-        fprintf(stderr, "%s: error: fcntl: %s\n", PROG, strerror(errno));
-        return EXIT_FAIL;
-    }
+    /* The handshake as a whole gets --timeout: a server that takes the TCP connection and then
+       says nothing (or stops halfway) must not hang us. */
+    long long limit_ms = o.timeout * 1000;
+    long long hs_deadline = o.timeout > 0 ? now_ms() + limit_ms : -1;
+    cl.last_io = now_ms();
 
     for (;;) {
         progress(&cl);
@@ -401,6 +480,28 @@ int main(int argc, char **argv) {
             fail(&cl, r == FERROTLS_OK || r == FERROTLS_CLOSED ? FERROTLS_ERR_UNEXPECTED_EOF : r);
         }
 
+        /* Which limit applies now: the handshake's; after it, none while stdin is open (the
+           user may be typing, and a quiet server is then normal); once stdin has ended we
+           only wait for the reply, and each silence of --timeout ends that wait. */
+        long long deadline = -1;
+        if (o.timeout > 0 && !cl.hs_done)
+            deadline = hs_deadline;
+        else if (o.timeout > 0 && cl.stdin_eof)
+            deadline = cl.last_io + limit_ms;
+        if (deadline >= 0 && now_ms() >= deadline) {
+            /* Just go: during the handshake there is no session to close politely, and after
+               our request our close_notify is already queued (or sent). */
+            if (!cl.hs_done) {
+                const char *step = ferrotls_conn_awaiting(cl.conn);
+                fprintf(stderr, "%s: error: timed out after %ld s waiting for %s from %s port %s (--timeout %ld)\n",
+                        PROG, o.timeout, step != NULL ? step : "the server", o.host, o.port, o.timeout);
+            } else {
+                fprintf(stderr, "%s: error: no data from the server for %ld s after our request (--timeout %ld)\n",
+                        PROG, o.timeout, o.timeout);
+            }
+            return EXIT_FAIL;
+        }
+
         struct pollfd pfd[2];
         nfds_t nfds = 1;
         pfd[0].fd = cl.fd;
@@ -414,16 +515,18 @@ int main(int argc, char **argv) {
             pfd[1].revents = 0;
             nfds = 2;
         }
-        if (poll(pfd, nfds, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int ready = poll_until(pfd, nfds, deadline);
+        if (ready < 0) {
             fprintf(stderr, "%s: error: poll: %s\n", PROG, strerror(errno));
             return EXIT_FAIL;
         }
+        if (ready == 0)
+            continue; /* the deadline: the top of the loop reports it */
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = recv(cl.fd, cl.in + cl.in_len, sizeof cl.in - cl.in_len, 0);
             if (n > 0) {
                 cl.in_len += (size_t)n;
+                cl.last_io = now_ms();
             } else if (n == 0) {
                 cl.sock_eof = 1;
             } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -444,6 +547,7 @@ int main(int argc, char **argv) {
                 cl.plain_len = (size_t)n;
             } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
                 cl.stdin_eof = 1;
+                cl.last_io = now_ms(); /* the wait for the reply starts now */
             }
         }
     }

@@ -212,6 +212,8 @@ void protocol_options_apply(const char *prog, ferrotls_config_builder *b, const 
         config_check(prog, ferrotls_config_builder_set_groups(b, p->group_ids, (size_t)p->n_groups), "--groups");
     if (p->alpn != NULL)
         config_check(prog, ferrotls_config_builder_set_alpn_list(b, p->alpn), "--alpn");
+    if (p->allow_no_ems)
+        config_check(prog, ferrotls_config_builder_set_require_extended_master_secret(b, false), "--allow-no-ems");
 }
 
 /* ---- X.509 subject (bounded DER walk) ------------------------------------------------- */

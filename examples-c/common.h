@@ -51,6 +51,7 @@ struct protocol_options {
     const char *ciphers, *groups, *alpn;
     uint16_t cipher_ids[MAX_LIST], group_ids[MAX_LIST];
     int n_ciphers, n_groups, tls12, tls13;
+    int allow_no_ems; /* --allow-no-ems: admit TLS 1.2 peers without Extended Master Secret */
 };
 
 /* Check the protocol options before anything touches the library: a typo is a usage error. */

@@ -43,12 +43,15 @@ static const char USAGE[] =
     "  --trace                show every record and handshake message, per connection\n"
     "  --echo                 echo what arrives (default: answer HTTP requests with a status page)\n"
     "  --max-conns N          exit after N connections (successful or not)\n"
+    "  --allow-no-ems         admit TLS 1.2 clients without Extended Master Secret (RFC 7627;\n"
+    "                         required by default: without it TLS 1.2 is open to the triple\n"
+    "                         handshake attack; scanners that do not offer it report no TLS 1.2)\n"
     "  --handshake-timeout S  drop a connection whose handshake is not done after S seconds\n"
     "                         (default 10): a peer that never finishes cannot hold a slot\n";
 
 enum {
     O_CERT = 1, O_KEY, O_HOST, O_PORT, O_CAFILE, O_VERIFY_CLIENT, O_REQUEST_CLIENT, O_TLS12, O_TLS13,
-    O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS, O_HS_TIMEOUT,
+    O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS, O_HS_TIMEOUT, O_ALLOW_NO_EMS,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -61,6 +64,7 @@ static const struct opt_spec SPECS[] = {
     {"--alpn", 1, O_ALPN},       {"--keylog", 1, O_KEYLOG},
     {"--trace", 0, O_TRACE},     {"--echo", 0, O_ECHO},
     {"--max-conns", 1, O_MAX_CONNS}, {"--handshake-timeout", 1, O_HS_TIMEOUT},
+    {"--allow-no-ems", 0, O_ALLOW_NO_EMS},
     {NULL, 0, 0},
 };
 
@@ -97,6 +101,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_KEYLOG: o->keylog = v; break;
         case O_TRACE: o->trace = 1; break;
         case O_ECHO: o->echo = 1; break;
+        case O_ALLOW_NO_EMS: o->proto.allow_no_ems = 1; break;
         case O_MAX_CONNS: o->max_conns = parse_number(PROG, USAGE, "--max-conns", v, 1, 1000000000L); break;
         case O_HS_TIMEOUT:
             o->handshake_timeout = parse_number(PROG, USAGE, "--handshake-timeout", v, 1, 86400L);
@@ -137,7 +142,8 @@ static ferrotls_config *build_config(const struct options *o) {
 #define MAX_CONNS 1024
 #define REQUEST_MAX 16384   /* an HTTP request head larger than this is refused */
 #define RECORD_MAX 16384    /* one TLS record's plaintext */
-#define LINGER_SECONDS 5    /* how long to wait for the peer to hang up after our close_notify */
+#define LINGER_SECONDS 5    /* after our close_notify or alert: how long the peer may stay quiet */
+#define LINGER_MAX_SECONDS 60 /* ... and the bound on the whole linger while it keeps sending */
 
 enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
 
@@ -152,8 +158,10 @@ struct conn {
     char trace_prefix[40];
     ferrotls_conn *tls;
     enum conn_state state;
+    int failed;           /* it failed (reported); it lingers before it is counted */
     short events;         /* what poll() should wait for */
-    time_t linger_until;
+    time_t linger_until;  /* renewed while the peer still sends, up to linger_cap */
+    time_t linger_cap;
     time_t handshake_deadline;
     size_t req_len;
     uint8_t req[REQUEST_MAX];
@@ -204,6 +212,15 @@ static void conn_finish(struct conn *c, int ok) {
     free(c);
 }
 
+/* After our close_notify or fatal alert: read and discard until the peer hangs up. */
+static void linger_start(struct conn *c) {
+    time_t now = time(NULL);
+    c->state = ST_LINGER;
+    c->linger_until = now + LINGER_SECONDS;
+    c->linger_cap = now + LINGER_MAX_SECONDS;
+    c->events = POLLIN;
+}
+
 static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
     const char *detail = ferrotls_conn_error_detail(c->tls);
     ferrotls_result sticky = ferrotls_conn_error(c->tls);
@@ -217,9 +234,14 @@ static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
     fprintf(stderr, "%s: connection from %s failed: %s%s%s%s\n", PROG, c->peer,
             detail != NULL ? detail : "unknown error", name != NULL ? " (" : "", name != NULL ? name : "",
             name != NULL ? ")" : "");
-    /* Best effort to let a queued alert out; the socket is non-blocking. */
+    /* Best effort to let the queued alert out (the socket is non-blocking), then linger as
+     * after a clean close: closing at once while the peer is still sending (a 128 KiB
+     * handshake message we refused at its header, say) would make the kernel answer with a
+     * reset that can destroy the alert before the peer reads it. */
     (void)ferrotls_conn_flush(c->tls);
-    conn_finish(c, 0);
+    c->failed = 1;
+    shutdown(c->fd, SHUT_WR);
+    linger_start(c);
 }
 
 /* The status page: plain text, one record when it fits. */
@@ -385,8 +407,7 @@ static void conn_step(struct conn *c) {
                  * their way to us (their close_notify) do not turn our close into a reset that
                  * could destroy the reply before the client read it. */
                 shutdown(c->fd, SHUT_WR);
-                c->state = ST_LINGER;
-                c->linger_until = time(NULL) + LINGER_SECONDS;
+                linger_start(c);
                 continue;
             }
             if (would_block(c, r))
@@ -395,18 +416,24 @@ static void conn_step(struct conn *c) {
             return;
 
         case ST_LINGER: {
-            /* Raw reads past the engine: whatever still comes is discarded. */
-            uint8_t junk[4096];
+            /* Raw reads past the engine: whatever still comes is discarded. A peer still
+             * sending (a large message we refused at its header) renews the wait, so it can
+             * finish and read our alert; the cap bounds what a peer can make us hold. */
+            uint8_t junk[16384];
             ssize_t n = recv(c->fd, junk, sizeof junk, 0);
-            if (n > 0)
-                continue;
+            if (n > 0) {
+                time_t now = time(NULL);
+                c->linger_until = now + LINGER_SECONDS < c->linger_cap ? now + LINGER_SECONDS : c->linger_cap;
+                if (now < c->linger_cap)
+                    continue;
+            }
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && time(NULL) < c->linger_until) {
                 c->events = POLLIN;
                 return;
             }
             if (n < 0 && errno == EINTR)
                 continue;
-            conn_finish(c, 1);
+            conn_finish(c, !c->failed);
             return;
         }
         }
@@ -585,7 +612,7 @@ int main(int argc, char **argv) {
             if (pfds[i].revents != 0 || (c->state == ST_LINGER && ready == 0)) {
                 conn_step(c);
             } else if (c->state == ST_LINGER && time(NULL) >= c->linger_until) {
-                conn_finish(c, 1);
+                conn_finish(c, !c->failed);
             }
         }
     }

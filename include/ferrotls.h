@@ -893,6 +893,14 @@ uint16_t ferrotls_conn_protocol_version(const ferrotls_conn *conn);
 const char *ferrotls_conn_version_name(const ferrotls_conn *conn);
 
 /**
+ * What the connection waits for, in the handshake step names of its error details: "Step Two:
+ * ServerHello", "Step One: ClientHello", ...; "application data" after the handshake; after a
+ * failure, the step at which it failed. For a program that gives up on a silent peer and says
+ * where it stopped. NULL on a bad handle. Connection-owned.
+ */
+const char *ferrotls_conn_awaiting(const ferrotls_conn *conn);
+
+/**
  * The negotiated cipher suite's IANA number; 0 before negotiation.
  */
 uint16_t ferrotls_conn_cipher_suite(const ferrotls_conn *conn);

@@ -160,14 +160,25 @@ fn oversized_records() {
 fn oversized_handshake_message() {
     let (_, cfg) = server();
     let mut s = Connection::new_server(cfg).unwrap();
+    // A ClientHello may be as large as its encoding allows (131,396 bytes), not more.
     let e = s
-        .feed(&plaintext_record(22, &[1, 0x01, 0x00, 0x01, 0]))
+        .feed(&plaintext_record(22, &[1, 0x02, 0x01, 0x45, 0]))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("131397 bytes; the limit is 131396"),
+        "{e}"
+    );
+    assert_eq!(alert_sent(&s), Some(AlertDescription::DecodeError));
+    // Any other message: 65,535 bytes.
+    let (_, cfg) = server();
+    let mut s = Connection::new_server(cfg).unwrap();
+    let e = s
+        .feed(&plaintext_record(22, &[11, 0x01, 0x00, 0x01, 0]))
         .unwrap_err();
     assert!(
         e.to_string().contains("65537 bytes; the limit is 65535"),
         "{e}"
     );
-    assert_eq!(alert_sent(&s), Some(AlertDescription::DecodeError));
 }
 
 #[test]
@@ -183,7 +194,7 @@ fn unexpected_message_order() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "expected Step One: ClientHello, but received Finished"
+        "expected Step One: ClientHello, but received Finished (32 bytes)"
     );
     let full = s.error().unwrap().to_string();
     assert!(full.contains("unexpected_message"), "{full}");

@@ -274,6 +274,26 @@ impl State {
         }
     }
 
+    /// The handshake messages this state accepts, checked before a message's body is decoded
+    /// (so a message of another type is unexpected_message, not a decode_error of a type that
+    /// does not belong here).
+    pub(crate) fn expects(&self) -> &'static [HandshakeType] {
+        use HandshakeType as T;
+        match self {
+            Self::Certificate(_) => &[T::Certificate],
+            Self::ServerKeyExchange(_) => &[T::ServerKeyExchange],
+            Self::CertificateRequestOrDone(_) => &[T::CertificateRequest, T::ServerHelloDone],
+            Self::ServerHelloDone(_) => &[T::ServerHelloDone],
+            // RFC 5077 §3.3: a promised ticket comes before the ChangeCipherSpec.
+            Self::Ccs(s) if s.pending.ticket_ack && s.pending.ticket.is_none() => {
+                &[T::NewSessionTicket]
+            }
+            Self::Ccs(_) => &[],
+            Self::Finished(_) => &[T::Finished],
+            Self::Traffic => &[T::HelloRequest],
+        }
+    }
+
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
         let step = self.step();
         let (msg, raw) = match (self, m) {

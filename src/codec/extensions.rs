@@ -308,7 +308,40 @@ impl Codec for ClientExtension {
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, InvalidMessage> {
-        let (typ, mut b) = read_ext_header(r)?;
+        let (typ, b) = read_ext_header(r)?;
+        // Extensions that only TLS 1.2 uses are judged only if TLS 1.2 is negotiated: a TLS 1.3
+        // server ignores them (RFC 8446 §4.2), so a malformed one is kept raw here and
+        // `ClientHelloPayload::check_tls12_extensions` reports it on the TLS 1.2 path.
+        if TLS12_ONLY.contains(&typ) {
+            let raw = b.clone().rest();
+            return Ok(Self::read_body(typ, b).unwrap_or_else(|_| Self::Unknown {
+                typ,
+                data: raw.to_vec(),
+            }));
+        }
+        Self::read_body(typ, b)
+    }
+}
+
+/// ClientHello extensions that only a TLS 1.2 handshake reads.
+pub(crate) const TLS12_ONLY: [ExtensionType; 4] = [
+    ExtensionType::EcPointFormats,
+    ExtensionType::ExtendedMasterSecret,
+    ExtensionType::RenegotiationInfo,
+    ExtensionType::SessionTicket,
+];
+
+impl ClientExtension {
+    /// Decode one extension body strictly: it must hold exactly what its type defines. An
+    /// error names the extension ("signature_algorithms is truncated"), not the element type.
+    pub(crate) fn read_body(typ: ExtensionType, b: Reader<'_>) -> Result<Self, InvalidMessage> {
+        Self::read_body_inner(typ, b).map_err(|e| match typ.name() {
+            Some(name) => e.relabel(name),
+            None => e,
+        })
+    }
+
+    fn read_body_inner(typ: ExtensionType, mut b: Reader<'_>) -> Result<Self, InvalidMessage> {
         let ext =
             match typ {
                 ExtensionType::ServerName => Self::ServerName(read_server_name(&mut b)?),
@@ -855,9 +888,14 @@ mod tests {
 
     #[test]
     fn empty_bodies_must_be_empty() {
-        // extended_master_secret with a byte of body.
+        // extended_master_secret with a byte of body: kept raw (TLS 1.3 ignores it), and
+        // refused by the strict check a TLS 1.2 server makes.
         assert!(matches!(
             ClientExtension::read_bytes(&[0, 23, 0, 1, 0]),
+            Ok(ClientExtension::Unknown { .. })
+        ));
+        assert!(matches!(
+            ClientExtension::read_body(ExtensionType::ExtendedMasterSecret, Reader::new(&[0])),
             Err(InvalidMessage::TrailingData(_))
         ));
         assert!(matches!(

@@ -38,13 +38,12 @@ fn read_random(r: &mut Reader<'_>) -> Result<[u8; 32], InvalidMessage> {
     Ok(random)
 }
 
-/// Read a legacy session id, rejecting one longer than 32 bytes.
+/// Read a legacy session id, rejecting one longer than 32 bytes: a vector over its bound
+/// is a decoding error (decode_error, RFC 8446 §6.2), not an illegal value.
 fn read_session_id(r: &mut Reader<'_>) -> Result<Vec<u8>, InvalidMessage> {
     let id = r.vec_u8("session_id")?;
     if id.len() > MAX_SESSION_ID {
-        return Err(InvalidMessage::InvalidValue(
-            "session_id longer than 32 bytes",
-        ));
+        return Err(InvalidMessage::TooLarge("session_id (at most 32 bytes)"));
     }
     Ok(id.to_vec())
 }
@@ -123,6 +122,19 @@ impl Codec for ClientHelloPayload {
 }
 
 impl ClientHelloPayload {
+    /// Decode strictly the TLS 1.2-only extensions that decoding kept raw because they were
+    /// malformed (see `extensions::TLS12_ONLY`): a TLS 1.2 server calls this first.
+    pub fn check_tls12_extensions(&self) -> Result<(), InvalidMessage> {
+        for e in &self.extensions {
+            if let ClientExtension::Unknown { typ, data } = e
+                && super::extensions::TLS12_ONLY.contains(typ)
+            {
+                ClientExtension::read_body(*typ, Reader::new(data))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The extension of type `typ`, if present.
     pub fn find(&self, typ: ExtensionType) -> Option<&ClientExtension> {
         self.extensions.iter().find(|e| e.ext_type() == typ)
@@ -1386,7 +1398,7 @@ mod tests {
         .get_encoding();
         assert!(matches!(
             HandshakeMessage::read(&enc, V13),
-            Err(InvalidMessage::InvalidValue(_))
+            Err(InvalidMessage::TooLarge(_))
         ));
         // Empty cipher suite list.
         let mut ch = client_hello();

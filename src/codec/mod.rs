@@ -44,6 +44,21 @@ impl fmt::Display for InvalidMessage {
 
 impl std::error::Error for InvalidMessage {}
 
+impl InvalidMessage {
+    /// The same failure, said of the enclosing field `what` (an extension rather than one
+    /// element of its list).
+    pub fn relabel(self, what: &'static str) -> Self {
+        match self {
+            Self::MissingData(_) => Self::MissingData(what),
+            Self::TrailingData(_) => Self::TrailingData(what),
+            Self::InvalidValue(_) => Self::InvalidValue(what),
+            Self::EmptyList(_) => Self::EmptyList(what),
+            Self::TooLarge(_) => Self::TooLarge(what),
+            Self::DuplicateExtension(t) => Self::DuplicateExtension(t),
+        }
+    }
+}
+
 /// A cursor over peer bytes. Every read is bounds-checked and returns `None` or an error
 /// instead of panicking.
 #[derive(Debug, Clone)]

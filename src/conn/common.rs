@@ -98,6 +98,9 @@ pub(crate) struct Common {
     /// The server asked for our certificate and we sent none: explains a later
     /// handshake_failure alert.
     pub(crate) sent_no_client_cert: bool,
+    /// Server: bytes of rejected 0-RTT records still to skip (RFC 8446 §4.2.10); 0 when the
+    /// client offered no early data, or once a record decrypts under the handshake key.
+    pub(crate) early_data_skip: usize,
 }
 
 impl Common {
@@ -124,6 +127,7 @@ impl Common {
             record_version: 0x0303,
             last_alert: None,
             sent_no_client_cert: false,
+            early_data_skip: 0,
         }
     }
 
@@ -177,6 +181,16 @@ impl Common {
 
     pub(crate) fn has_decrypter(&self) -> bool {
         self.dec.is_some()
+    }
+
+    /// Whether `body` decrypts under the current read key at the current sequence number,
+    /// tried on a copy: nothing changes (a rejected 0-RTT record is not counted).
+    pub(crate) fn would_decrypt(&self, header: &[u8; HEADER_LEN], body: &[u8]) -> bool {
+        let Some(dec) = self.dec.as_ref() else {
+            return false;
+        };
+        let mut copy = body.to_vec();
+        dec.decrypt(self.read_seq, header, &mut copy).is_ok()
     }
 
     /// Decrypt one record body in place; returns the real content type and the plaintext.

@@ -28,10 +28,47 @@ use crate::record::deframer::{
 use crate::server::ServerState;
 use trace::{record_line, step_name};
 
-/// Largest handshake message we buffer (a certificate chain of several certificates fits).
+/// Largest handshake message we buffer (a certificate chain of several certificates fits),
+/// except a ClientHello, which may be up to [`MAX_CLIENT_HELLO`].
 pub const MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
-/// Middlebox-compatibility ChangeCipherSpec records tolerated during a TLS 1.3 handshake.
-pub const MAX_MIDDLEBOX_CCS: u32 = 2;
+/// Largest ClientHello body the encoding allows: version (2), random (32), session_id
+/// (1 + 32), cipher_suites (2 + 65,534), compression_methods (1 + 255) and extensions
+/// (2 + 65,535). Every legal ClientHello fits, so the bound refuses only impossible ones.
+pub const MAX_CLIENT_HELLO: usize = 2 + 32 + 1 + 32 + 2 + 65_534 + 1 + 255 + 2 + 65_535;
+/// Middlebox-compatibility ChangeCipherSpec records tolerated during a TLS 1.3 handshake:
+/// a client or server in compatibility mode sends exactly one (RFC 8446 Appendix D.4), so a
+/// second one is refused, as tlsfuzzer's test-tls13-multiple-ccs-messages expects.
+pub const MAX_MIDDLEBOX_CCS: u32 = 1;
+/// Bytes of 0-RTT records a server that does not accept early data skips (RFC 8446
+/// §4.2.10 bounds it by the max_early_data_size a ticket allowed; 16 KiB of plaintext in
+/// records of at most 2^14 + 256 bytes, with room for record overhead).
+pub const MAX_EARLY_DATA_SKIPPED: usize = 16_384 + 4 * 256;
+
+/// The largest body we buffer for a handshake message of type `typ` (its first byte).
+fn handshake_limit(typ: u8) -> usize {
+    if typ == HandshakeType::ClientHello.to_int() {
+        MAX_CLIENT_HELLO
+    } else {
+        MAX_HANDSHAKE_MESSAGE
+    }
+}
+
+/// One alert record holds exactly one alert (RFC 8446 §5.1; RFC 5246 §6.2.1 forbids
+/// zero-length alert fragments): an empty one is out of place, any other length malformed.
+fn read_alert(content: &[u8]) -> Result<AlertMessage, Error> {
+    if content.is_empty() {
+        return Err(Error::unexpected(
+            "an alert record holding one alert (2 bytes)",
+            "an empty alert record",
+        ));
+    }
+    AlertMessage::read_bytes(content).map_err(|_| {
+        Error::Decode(format!(
+            "an alert record must hold exactly one alert (2 bytes); it held {}",
+            content.len()
+        ))
+    })
+}
 /// Consecutive warning alerts, empty records or KeyUpdates tolerated without application
 /// data in between; past this the peer is wasting our CPU.
 pub const MAX_IDLE_RECORDS: u32 = 32;
@@ -112,6 +149,13 @@ impl State {
         match self {
             Self::Client(s) => s.step(),
             Self::Server(s) => s.step(),
+        }
+    }
+
+    fn expects(&self) -> &'static [HandshakeType] {
+        match self {
+            Self::Client(s) => s.expects(),
+            Self::Server(s) => s.expects(),
         }
     }
 
@@ -301,6 +345,7 @@ impl Connection {
             (_, true) => "application data",
             (_, false) => step,
         };
+        self.step = step; // `awaiting` names it from now on
         let ce = ConnError {
             error: err.clone(),
             step: step.to_string(),
@@ -457,12 +502,7 @@ impl Connection {
                 self.handshake_messages()
             }
             ContentType::Alert => {
-                let a = AlertMessage::read_bytes(content).map_err(|_| {
-                    Error::Decode(format!(
-                        "an alert record must hold 2 bytes; it held {}",
-                        content.len()
-                    ))
-                })?;
+                let a = read_alert(content)?;
                 self.alert(a)
             }
             other => Err(Error::unexpected(
@@ -546,15 +586,32 @@ impl Connection {
                 }
                 return self.dispatch(Incoming::ChangeCipherSpec);
             }
-            // TLS 1.3 middlebox compatibility (RFC 8446 §5, Appendix D.4): ignore, while
-            // handshaking, a bounded number of times.
+            // TLS 1.3 middlebox compatibility (RFC 8446 §5, Appendix D.4): drop it, once,
+            // after the first ClientHello and before the peer's Finished.
             self.middlebox_ccs += 1;
-            if !handshaking || self.middlebox_ccs > MAX_MIDDLEBOX_CCS {
+            let before_hello = !self.common.is_client && self.common.neg.version.is_none();
+            if !handshaking || before_hello || self.middlebox_ccs > MAX_MIDDLEBOX_CCS {
+                let when = if before_hello {
+                    "before the ClientHello"
+                } else if !handshaking {
+                    "after the handshake"
+                } else {
+                    "a second time"
+                };
                 return Err(Error::unexpected(
-                    "no change_cipher_spec (TLS 1.3 allows one only during the handshake)",
-                    "a change_cipher_spec record",
+                    "at most one change_cipher_spec record, between the ClientHello and the \
+                     peer's Finished (TLS 1.3 middlebox compatibility, RFC 8446 §5)",
+                    format!("a change_cipher_spec record {when}"),
                 ));
             }
+            return Ok(());
+        }
+
+        if self.common.early_data_skip > 0
+            && hdr.typ == ContentType::ApplicationData
+            && handshaking
+            && self.skip_early_data(&hdr)?
+        {
             return Ok(());
         }
 
@@ -611,9 +668,12 @@ impl Connection {
                         "an empty handshake record",
                     ));
                 }
-                if self.hs_buf.len() + content.len() > MAX_HANDSHAKE_MESSAGE + 4 {
+                let typ = self.hs_buf.first().copied().unwrap_or(content[0]);
+                let limit = handshake_limit(typ);
+                if self.hs_buf.len() + content.len() > limit + 4 + MAX_FRAGMENT_LEN {
                     return Err(Error::Decode(format!(
-                        "more than {MAX_HANDSHAKE_MESSAGE} bytes of incomplete handshake data"
+                        "more than {limit} bytes of incomplete {} data",
+                        HandshakeType::from(typ)
                     )));
                 }
                 self.hs_buf.extend_from_slice(content);
@@ -635,12 +695,7 @@ impl Connection {
                 self.plain_in.extend_from_slice(content);
             }
             ContentType::Alert => {
-                alert = Some(AlertMessage::read_bytes(content).map_err(|_| {
-                    Error::Decode(format!(
-                        "an alert record must hold 2 bytes; it held {}",
-                        content.len()
-                    ))
-                })?);
+                alert = Some(read_alert(content)?);
             }
             other => {
                 return Err(Error::unexpected(
@@ -659,6 +714,42 @@ impl Connection {
             return self.alert(a);
         }
         self.handshake_messages()
+    }
+
+    /// RFC 8446 §4.2.10: a server that does not accept the client's 0-RTT data skips its
+    /// records — any application_data record while it has no key (after a
+    /// HelloRetryRequest), then those that do not decrypt under the client's handshake key —
+    /// up to [`MAX_EARLY_DATA_SKIPPED`] bytes. Returns whether the record was skipped.
+    fn skip_early_data(
+        &mut self,
+        hdr: &crate::record::deframer::RecordHeader,
+    ) -> Result<bool, Error> {
+        let header = hdr.raw;
+        if self.common.has_decrypter()
+            && self
+                .common
+                .would_decrypt(&header, self.deframer.body_mut(hdr))
+        {
+            // The client's handshake flight has begun: no early data can follow.
+            self.common.early_data_skip = 0;
+            return Ok(false);
+        }
+        let Some(left) = self.common.early_data_skip.checked_sub(hdr.len) else {
+            return Err(Error::LimitExceeded(format!(
+                "the client sent more than {MAX_EARLY_DATA_SKIPPED} bytes of early data (0-RTT), \
+                 which this server does not accept and skips only up to that bound"
+            )));
+        };
+        // At 0 left the mode stays on: the next early record then exceeds the bound.
+        self.common.early_data_skip = left.max(1);
+        self.common.trace(TraceKind::RecordIn, || {
+            format!(
+                "{} (early data we do not accept: skipped, RFC 8446 §4.2.10)",
+                record_line("in ", &header, None)
+            )
+        });
+        self.deframer.discard(hdr);
+        Ok(true)
     }
 
     fn alert(&mut self, a: AlertMessage) -> Result<(), Error> {
@@ -700,11 +791,24 @@ impl Connection {
             let len = usize::from(self.hs_buf[1]) << 16
                 | usize::from(self.hs_buf[2]) << 8
                 | usize::from(self.hs_buf[3]);
-            if len > MAX_HANDSHAKE_MESSAGE {
+            let limit = handshake_limit(self.hs_buf[0]);
+            if len > limit {
                 return Err(Error::Decode(format!(
-                    "a {} message announces {len} bytes; the limit is {MAX_HANDSHAKE_MESSAGE}",
+                    "a {} message announces {len} bytes; the limit is {limit}",
                     HandshakeType::from(self.hs_buf[0])
                 )));
+            }
+            // The state judges the type from the header, before the body is buffered or
+            // decoded: a message that does not belong here is unexpected_message whatever its
+            // body holds (RFC 8446 §6.2).
+            let typ = HandshakeType::from(self.hs_buf[0]);
+            if let Some(state) = &self.state
+                && !state.expects().contains(&typ)
+            {
+                return Err(Error::unexpected(
+                    state.step(),
+                    format!("{typ} ({len} bytes)"),
+                ));
             }
             if self.hs_buf.len() < 4 + len {
                 return Ok(());
@@ -845,6 +949,13 @@ impl Connection {
     /// Whether the handshake is still running (false after completion or failure).
     pub fn is_handshaking(&self) -> bool {
         !self.common.handshake_complete && self.error.is_none()
+    }
+
+    /// What the connection waits for, in the seed's step names ("Step Two: ServerHello");
+    /// "application data" once the handshake is done; after a failure, the step at which it
+    /// failed (the one its error detail names). For a program that gives up on a silent peer.
+    pub fn awaiting(&self) -> &'static str {
+        self.state.as_ref().map(State::step).unwrap_or(self.step)
     }
 
     /// Queue plaintext for the peer; returns how many bytes were accepted (now owned by the

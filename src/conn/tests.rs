@@ -1,5 +1,6 @@
 //! Renegotiation attempts against TLS 1.2 connections, driven from inside the crate: a
-//! peer's encrypted HelloRequest or ClientHello is easiest to make with its own keys.
+//! peer's encrypted HelloRequest or ClientHello is easiest to make with its own keys. Also
+//! `awaiting`, the step a connection waits for.
 
 use std::sync::Arc;
 
@@ -105,4 +106,27 @@ fn endless_hello_requests_are_cut_off() {
         matches!(err, Error::LimitExceeded(ref d) if d.contains("HelloRequest")),
         "{err:?}"
     );
+}
+
+#[test]
+fn awaiting_names_the_step_waited_for() {
+    let (cc, sc) = configs();
+    // The ClientHello is written when the client is made: it waits for the answer.
+    let c = Connection::new_client(cc, Some("localhost")).unwrap();
+    assert!(!c.peek_outgoing().is_empty());
+    assert_eq!(c.awaiting(), "Step Two: ServerHello");
+    let mut s = Connection::new_server(sc).unwrap();
+    assert_eq!(s.awaiting(), "Step One: ClientHello");
+
+    let (c, s2) = established();
+    assert_eq!(c.awaiting(), "application data");
+    assert_eq!(s2.awaiting(), "application data");
+
+    // After a failure: the step it failed at, as the error detail says.
+    let mut bogus = vec![0x16, 0x03, 0x01, 0x00, 0x04];
+    bogus.extend_from_slice(&[0x02, 0x00, 0x00, 0x00]);
+    s.feed(&bogus).unwrap_err();
+    assert_eq!(s.awaiting(), "Step One: ClientHello");
+    let detail = s.error().unwrap().to_string();
+    assert!(detail.contains(s.awaiting()), "{detail}");
 }

@@ -753,6 +753,16 @@ pub unsafe extern "C" fn ferrotls_conn_version_name(conn: *const ferrotls_conn) 
     }
 }
 
+/// What the connection waits for, in the handshake step names of its error details: "Step Two:
+/// ServerHello", "Step One: ClientHello", ...; "application data" after the handshake; after a
+/// failure, the step at which it failed. For a program that gives up on a silent peer and says
+/// where it stopped. NULL on a bad handle. Connection-owned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_awaiting(conn: *const ferrotls_conn) -> *const c_char {
+    // SAFETY: `conn` is NULL or a live connection.
+    unsafe { get_str(conn, |st| Some(st.conn.awaiting().to_owned())) }
+}
+
 /// The negotiated cipher suite's IANA number; 0 before negotiation.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_cipher_suite(conn: *const ferrotls_conn) -> u16 {

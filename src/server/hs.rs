@@ -2,7 +2,8 @@
 //! certificate, signature scheme and ALPN protocol — or ask for another key share.
 
 use crate::codec::enums::{
-    CipherSuite, Compression, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
+    CipherSuite, Compression, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
+    SignatureScheme,
 };
 use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
 use crate::codec::handshake::{
@@ -82,6 +83,18 @@ impl ExpectClientHello {
             )?));
         }
         cx.neg.version = Some(ProtocolVersion::TLSv1_3);
+        // 0-RTT (RFC 8446 §4.2.10): we accept none, so the client's early-data records are
+        // skipped; a second ClientHello (after our HelloRetryRequest) may not offer any.
+        cx.early_data_skip = if self.retry.is_none() && ch.find(ExtensionType::EarlyData).is_some()
+        {
+            cx.trace(TraceKind::State, || {
+                "the client offered early data (0-RTT); not accepted: its records will be skipped"
+                    .to_string()
+            });
+            crate::conn::MAX_EARLY_DATA_SKIPPED
+        } else {
+            0
+        };
         // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).
         if ch.compression_methods != [Compression::Null] {
             return Err(Error::IllegalParameter(format!(
@@ -163,6 +176,17 @@ impl ExpectClientHello {
 /// The version to speak (RFC 8446 §4.2.1, RFC 5246 Appendix E.1), or why there is none;
 /// also the fallback check of RFC 7507.
 fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<ProtocolVersion, Error> {
+    // RFC 8446 Appendix D.5: a legacy_version of 0x0300 (SSL 3.0) or less is refused with
+    // protocol_version, even when supported_versions offers TLS 1.3.
+    if ch.legacy_version.to_int() <= 0x0300 {
+        return Err(Error::NoSharedVersion(format!(
+            "the ClientHello's legacy_version is 0x{:04x} ({}); a value of 0x0300 (SSL 3.0) or \
+             lower is refused whatever supported_versions offers (RFC 8446 Appendix D.5): \
+             upgrade the client",
+            ch.legacy_version.to_int(),
+            ch.legacy_version
+        )));
+    }
     let offered: Vec<ProtocolVersion> = match ch.supported_versions() {
         Some(v) => v
             .iter()

@@ -22,6 +22,15 @@ impl ServerState {
         Self::ExpectClientHello(Box::default())
     }
 
+    /// The handshake message types this state accepts (see `tls13::State::expects`).
+    pub(crate) fn expects(&self) -> &'static [crate::codec::enums::HandshakeType] {
+        match self {
+            Self::ExpectClientHello(_) => &[crate::codec::enums::HandshakeType::ClientHello],
+            Self::Tls13(s) => s.expects(),
+            Self::Tls12(s) => s.expects(),
+        }
+    }
+
     /// What this state is waiting for, in the seed's words.
     pub(crate) fn step(&self) -> &'static str {
         match self {

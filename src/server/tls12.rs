@@ -104,10 +104,12 @@ struct Choices {
 /// Choose suite, certificate, signature scheme, group and ALPN protocol from the ClientHello.
 fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     let config = cx.config.clone();
-    // 1. Null compression must be on offer (RFC 5246 §7.4.1.2).
+    // 1. Null compression must be on offer (RFC 5246 §7.4.1.2: the list MUST contain it), so
+    //    a list without it is an illegal value, not a failed negotiation.
     if !ch.compression_methods.contains(&Compression::Null) {
-        return Err(Error::HandshakeFailure(format!(
-            "the client offered compression {} but not null; ferrotls does no compression",
+        return Err(Error::IllegalParameter(format!(
+            "the client offered compression {} but not null, which every TLS 1.2 ClientHello \
+             must offer (RFC 5246 §7.4.1.2); ferrotls does no compression",
             list(&ch.compression_methods)
         )));
     }
@@ -229,6 +231,9 @@ impl State {
         raw: &[u8],
     ) -> Result<Self, Error> {
         cx.neg.version = Some(ProtocolVersion::TLSv1_2);
+        ch.check_tls12_extensions().map_err(|e| {
+            Error::from(e).with_context("the ClientHello could not be decoded as TLS 1.2")
+        })?;
         let c = choose(cx, ch)?;
         let suite = c.suite;
         cx.neg.suite = Some(suite);
@@ -386,6 +391,21 @@ impl State {
             Self::Ccs(_) => "Step Ten: ChangeCipherSpec",
             Self::Finished(_) => "Step Ten: the client's Finished",
             Self::Traffic => "application data",
+        }
+    }
+
+    /// The handshake messages this state accepts, checked before a message's body is decoded
+    /// (so a message of another type is unexpected_message, not a decode_error of a type that
+    /// does not belong here).
+    pub(crate) fn expects(&self) -> &'static [HandshakeType] {
+        use HandshakeType as T;
+        match self {
+            Self::Certificate(_) => &[T::Certificate],
+            Self::ClientKeyExchange(_) => &[T::ClientKeyExchange],
+            Self::CertificateVerify(_) => &[T::CertificateVerify],
+            Self::Ccs(_) => &[],
+            Self::Finished(_) => &[T::Finished],
+            Self::Traffic => &[T::ClientHello],
         }
     }
 

@@ -259,6 +259,19 @@ impl State {
         }
     }
 
+    /// The handshake messages this state accepts, checked before a message's body is decoded
+    /// (so a message of another type is unexpected_message, not a decode_error of a type that
+    /// does not belong here).
+    pub(crate) fn expects(&self) -> &'static [HandshakeType] {
+        use HandshakeType as T;
+        match self {
+            Self::Certificate(_) => &[T::Certificate],
+            Self::CertificateVerify(..) => &[T::CertificateVerify],
+            Self::Finished(_) => &[T::Finished],
+            Self::Traffic => &[T::KeyUpdate],
+        }
+    }
+
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
         let step = self.step();
         let Incoming::Handshake { msg, raw } = m else {

@@ -212,10 +212,20 @@ impl Tls12Secrets {
         received: &[u8],
     ) -> Result<(), Error> {
         let expected = self.verify_data(from_client, transcript);
+        let peer = if from_client { "client" } else { "server" };
+        // verify_data is 12 bytes for every TLS 1.2 suite we have (RFC 5246 §7.4.9); another
+        // length is a malformed message, not a wrong value.
+        if received.len() != expected.len() {
+            return Err(Error::Decode(format!(
+                "the {peer}'s Finished message is {} bytes long; its verify_data is exactly {} \
+                 bytes (RFC 5246 §7.4.9)",
+                received.len(),
+                expected.len()
+            )));
+        }
         if constant_time_eq(&expected, received) {
             return Ok(());
         }
-        let peer = if from_client { "client" } else { "server" };
         Err(Error::DecryptError(format!(
             "the {peer}'s Finished message does not match our handshake transcript: the handshake \
              was altered in transit, or the two sides derived different keys"

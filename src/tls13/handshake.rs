@@ -184,6 +184,17 @@ pub(crate) fn check_finished(
 ) -> Result<(), Error> {
     let hash = transcript.current_hash();
     let expected = key.verify_data(suite.hash, hash.as_ref());
+    // A verify_data of the wrong length is a malformed message, not a wrong value: its length
+    // is the hash length, fixed by the suite (RFC 8446 §4.4.4).
+    if received.len() != expected.as_ref().len() {
+        return Err(Error::Decode(format!(
+            "the {peer}'s Finished message is {} bytes long; with {} its verify_data is exactly {} \
+             bytes (RFC 8446 §4.4.4)",
+            received.len(),
+            suite.suite,
+            expected.as_ref().len()
+        )));
+    }
     if !constant_time_eq(expected.as_ref(), received) {
         return Err(Error::DecryptError(format!(
             "the {peer}'s Finished message does not match our handshake transcript: the handshake \

@@ -113,6 +113,16 @@ pub fn name_from_der(der: &[u8]) -> Option<String> {
     Some(name_to_string(&name))
 }
 
+/// The size in bits of the certificate's RSA key; `None` for other keys or a bad encoding.
+pub(crate) fn rsa_key_bits(der: &[u8]) -> Option<usize> {
+    use x509_parser::public_key::PublicKey;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    match cert.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => Some(rsa.key_size()),
+        _ => None,
+    }
+}
+
 /// A short description of the certificate's public key: "EC P-256", "RSA 2048-bit", "Ed25519".
 pub(crate) fn key_description(der: &[u8]) -> Option<String> {
     use x509_parser::public_key::PublicKey;

@@ -611,6 +611,11 @@ fn verify_signature(
                 webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
                 | webpki::Error::UnsupportedSignatureAlgorithmForPublicKey,
             ) => continue,
+            // ring verifies RSA signatures only with keys of 2048 to 8192 bits and reports a
+            // smaller key as a bad signature: say what is really wrong.
+            Err(_) if let Some(bits) = weak_rsa_key(cert) => {
+                return Err(weak_key_error(who, what, scheme, bits, &name()));
+            }
             Err(webpki::Error::InvalidSignatureForPublicKey) => {
                 return Err(Error::DecryptError(format!(
                     "the {who}'s {what} signature ({scheme}) does not verify with the public key \
@@ -628,11 +633,41 @@ fn verify_signature(
             }
         }
     }
+    if let Some(bits) = weak_rsa_key(cert) {
+        return Err(weak_key_error(who, what, scheme, bits, &name()));
+    }
     let key = cert_info::key_description(cert).unwrap_or_else(|| "an unknown".into());
     Err(Error::IllegalParameter(format!(
         "the {who} signed with {scheme}, which does not match the {key} key of {}",
         name()
     )))
+}
+
+/// The smallest RSA key whose signatures we check (ring's lower bound; NIST SP 800-131A).
+const MIN_RSA_BITS: usize = 2048;
+
+/// The error for a signature from an RSA key below [`MIN_RSA_BITS`] (unsupported_certificate).
+fn weak_key_error(
+    who: &str,
+    what: &str,
+    scheme: SignatureScheme,
+    bits: usize,
+    name: &str,
+) -> Error {
+    Error::cert(
+        CertErrorKind::UnsupportedAlgorithm,
+        format!(
+            "the {who}'s certificate {name} has an RSA key of {bits} bits; the minimum is \
+             {MIN_RSA_BITS} bits (keys this small can be factored), so its {what} signature \
+             ({scheme}) was not accepted: the {who} needs a certificate with an RSA key of at \
+             least {MIN_RSA_BITS} bits, or an ECDSA key"
+        ),
+    )
+}
+
+/// The size of `cert`'s RSA key if it is below [`MIN_RSA_BITS`].
+fn weak_rsa_key(cert: &CertificateDer<'_>) -> Option<usize> {
+    cert_info::rsa_key_bits(cert).filter(|&b| b < MIN_RSA_BITS)
 }
 
 #[cfg(test)]

@@ -703,6 +703,7 @@ static void test_null_arguments(void) {
     NULL_GETTER(ferrotls_conn_get_userdata(NULL), NULL);
     NULL_GETTER(ferrotls_conn_protocol_version(NULL), 0);
     NULL_GETTER(ferrotls_conn_version_name(NULL), NULL);
+    NULL_GETTER(ferrotls_conn_awaiting(NULL), NULL);
     NULL_GETTER(ferrotls_conn_cipher_suite(NULL), 0);
     NULL_GETTER(ferrotls_conn_cipher_name(NULL), NULL);
     NULL_GETTER(ferrotls_conn_group(NULL), 0);
@@ -761,6 +762,7 @@ static void test_wrong_handles(void) {
         CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_conn") != NULL, "outgoing_len: detail \"%s\"",
               ferrotls_last_error_detail());
         CHECK(ferrotls_conn_version_name(x) == NULL, "version_name(wrong type) != NULL");
+        CHECK(ferrotls_conn_awaiting(x) == NULL, "awaiting(wrong type) != NULL");
         CHECK(ferrotls_conn_wants(x) == 0, "wants(wrong type) != 0");
         ferrotls_conn_free(x); /* refused: must neither free nor corrupt the object */
     }
@@ -870,6 +872,10 @@ static void test_wrong_state_and_role(void) {
         EXPECT_CODE(ferrotls_conn_last_alert(c, &d, &ours), FERROTLS_ERR_NOT_FOUND, "last_alert before any alert");
     }
     CHECK(ferrotls_conn_version_name(c) == NULL, "version_name before negotiation");
+    CHECK(strcmp(str_or(ferrotls_conn_awaiting(c)), "Step Two: ServerHello") == 0,
+          "client awaiting \"%s\" after its ClientHello", str_or(ferrotls_conn_awaiting(c)));
+    CHECK(strcmp(str_or(ferrotls_conn_awaiting(s)), "Step One: ClientHello") == 0, "server awaiting \"%s\"",
+          str_or(ferrotls_conn_awaiting(s)));
     CHECK(ferrotls_conn_cipher_name(c) == NULL, "cipher_name before negotiation");
     CHECK(ferrotls_conn_handshake_kind(c) == 0, "handshake_kind before the handshake");
     CHECK(ferrotls_conn_error(c) == FERROTLS_OK, "error() on a healthy connection");
@@ -952,6 +958,9 @@ static void test_handshake(void) {
         CHECK(sn != NULL && strcmp(sn, "localhost") == 0, "%s server_name \"%s\"", who, str_or(sn));
         /* Getter strings are stable: the same pointer on a second call. */
         CHECK(ferrotls_conn_cipher_name(x) == cn, "%s cipher_name pointer changed", who);
+        const char *aw = ferrotls_conn_awaiting(x);
+        CHECK(aw != NULL && strcmp(aw, "application data") == 0, "%s awaiting \"%s\" after the handshake", who,
+              str_or(aw));
     }
     const char *ss = ferrotls_conn_signature_scheme_name(c);
     CHECK(ss != NULL && ss[0] != '\0' && ferrotls_conn_signature_scheme(c) != 0, "client signature_scheme \"%s\"",

@@ -179,7 +179,10 @@ test_usage_errors() {
     [ "$rc" = 2 ] || fail "client --groups P-999: exit $rc, want 2"
     "$CLIENT" --help >"$D/help.out" 2>/dev/null; rc=$?
     [ "$rc" = 0 ] || fail "client --help: exit $rc, want 0"
-    expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace'
+    expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace' '--timeout SECONDS'
+    "$CLIENT" --timeout 86401 localhost 1 >/dev/null 2>"$D/h.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --timeout 86401: exit $rc, want 2"
+    expect "$D/h.err" '--timeout must be a number from 0 to 86400'
     "$SERVER" >/dev/null 2>"$D/g.err"; rc=$?
     [ "$rc" = 2 ] || fail "server without --cert: exit $rc, want 2"
     expect "$D/g.err" '^usage: ferrotls-server'
@@ -469,6 +472,42 @@ test_http_bare_lf() {
     wait_server "$SPID"
 }
 
+test_allow_no_ems() {
+    # A TLS 1.2 client without Extended Master Secret (GnuTLS %NO_SESSION_HASH, as scanners'
+    # probes are) is refused by default with a detail that names the switch, and admitted
+    # with --allow-no-ems.
+    command -v gnutls-cli >/dev/null || skip "gnutls-cli not installed"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    set +e
+    printf '%s' "$GET" | timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" --port "$SPORT" \
+        --priority 'NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH' localhost >"$D/g1.out" 2>&1
+    set -e
+    wait_server "$SPID"
+    expect "$D/s.err" 'Extended Master Secret' 'set_require_extended_master_secret\(false\)|--allow-no-ems'
+    start_server s2 --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --allow-no-ems
+    set +e
+    printf '%s' "$GET" | timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" --port "$SPORT" \
+        --priority 'NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH' localhost >"$D/g2.out" 2>&1
+    set -e
+    expect "$D/g2.out" 'Protocol: TLSv1.2|TLS1.2' '^HTTP/1.0 200 OK'
+    wait_server "$SPID"
+    # The client's side: a GnuTLS server without EMS.
+    command -v gnutls-serv >/dev/null || skip "gnutls-serv not installed"
+    local port
+    port="$(free_port)"
+    timeout 30 gnutls-serv --x509certfile "$CERTS/server.pem" --x509keyfile "$CERTS/server.key" --port "$port" \
+        --priority 'NORMAL:-VERS-TLS1.3:%NO_SESSION_HASH' >"$D/gs.out" 2>&1 &
+    local gpid=$! i
+    for i in $(seq 1 100); do grep -q listening "$D/gs.out" 2>/dev/null && break; sleep 0.05; done
+    client c1 --cafile "$CERTS/ca.pem" localhost "$port"
+    [ "$CRC" = 1 ] || fail "the client accepted a server without EMS (exit $CRC)"
+    expect "$D/c1.err" 'Extended Master Secret'
+    client c2 --cafile "$CERTS/ca.pem" --allow-no-ems localhost "$port"
+    [ "$CRC" = 0 ] || { cat "$D/c2.err" >&2; fail "--allow-no-ems client exit $CRC"; }
+    expect "$D/c2.err" '^Protocol: TLSv1.2'
+    kill "$gpid" 2>/dev/null || true
+}
+
 test_alpn() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 3 --alpn h2,http/1.1
     client c --cafile "$CERTS/ca.pem" --alpn foo,http/1.1 localhost "$SPORT"
@@ -700,6 +739,99 @@ test_asan_client() {
     wait_server "$SPID"
 }
 
+# silent_server NAME MODE: a peer that never answers, on a free port; sets QPORT and QPID.
+#   tcp   accepts the TCP connection, then says nothing
+#   tls   completes the TLS handshake (Python's ssl), then neither reads nor answers, nor
+#         answers our close_notify (openssl s_server would answer that one, and the client
+#         would exit 0)
+#   full  never accepts, and its accept queue is full: a new connect gets no SYN-ACK
+silent_server() {
+    local name="$1" mode="$2"
+    : >"$D/$name.out"
+    timeout 30 python3 -c '
+import socket, ssl, sys, time
+mode, certs = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(0 if mode == "full" else 1)
+port = s.getsockname()[1]
+held = []
+if mode == "full":
+    for _ in range(3):  # more than the backlog: the queue stays full, nothing is accepted
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        held.append(f)
+    time.sleep(0.2)
+print("port", port, flush=True)
+if mode != "full":
+    c, _ = s.accept()
+    if mode == "tls":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certs + "/server.pem", certs + "/server.key")
+        c = ctx.wrap_socket(c, server_side=True)
+        print("handshake done", flush=True)
+    held.append(c)
+time.sleep(25)
+' "$mode" "$CERTS" >"$D/$name.out" 2>"$D/$name.err" &
+    QPID=$!
+    QPORT="$(wait_port "$D/$name.out" 's/^port \([0-9]*\)$/\1/p' "$QPID")"
+}
+
+# ms_since START: milliseconds since START (from date +%s%N).
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+test_client_timeout() {
+    local start ms
+    # (a) TCP accepted, then silence: the handshake limit names the step we waited for
+    silent_server q1 tcp
+    start=$(date +%s%N)
+    client a --timeout 1 --cafile "$CERTS/ca.pem" 127.0.0.1 "$QPORT"
+    ms=$(ms_since "$start")
+    [ "$CRC" = 1 ] || { cat "$D/a.err" >&2; fail "client against a silent TCP server: exit $CRC, want 1"; }
+    [ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ] || fail "client gave up after $ms ms, want about 1000"
+    expect "$D/a.err" "^ferrotls-client: error: timed out after 1 s waiting for Step Two: ServerHello from 127\.0\.0\.1 port $QPORT \(--timeout 1\)\$"
+    echo "note: silent TCP server: gave up after $ms ms"
+
+    # (b) after the handshake, while stdin is open, a quiet server is no timeout (the user may be
+    # typing): stdin stays open 2.5 s, the echo server answers at once, the client exits 0
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --max-conns 1
+    set +e
+    { printf 'hello\n'; sleep 2.5; } | timeout "$T" "$CLIENT" --timeout 1 --cafile "$CERTS/ca.pem" localhost "$SPORT" \
+        >"$D/b.out" 2>"$D/b.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/b.err" >&2; fail "client with stdin open 2.5 s and --timeout 1: exit $CRC, want 0"; }
+    expect "$D/b.out" '^hello$'
+    expect_not "$D/b.err" 'timed out|no data from the server'
+    wait_server "$SPID"
+
+    # (c) the handshake completes, the request is never answered (nor our close_notify)
+    silent_server q2 tls
+    start=$(date +%s%N)
+    client c --timeout 1 --cafile "$CERTS/ca.pem" localhost "$QPORT"
+    ms=$(ms_since "$start")
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client against a server that never answers: exit $CRC, want 1"; }
+    [ "$ms" -lt 5000 ] || fail "client gave up after $ms ms, want about 1000"
+    expect "$D/c.err" '^Protocol: TLSv1\.3$' \
+        '^ferrotls-client: error: no data from the server for 1 s after our request \(--timeout 1\)$'
+    expect "$D/q2.out" '^handshake done$'
+    echo "note: unanswered request: gave up after $ms ms"
+
+    # (d) a connect that gets no SYN-ACK (a listener whose accept queue is full). Whether the
+    # kernel drops the SYN then is its choice: if it answers, the handshake limit strikes instead.
+    silent_server q3 full
+    client d --timeout 1 --cafile "$CERTS/ca.pem" 127.0.0.1 "$QPORT"
+    [ "$CRC" = 1 ] || { cat "$D/d.err" >&2; fail "client against a full accept queue: exit $CRC, want 1"; }
+    if grep -q 'connecting to' "$D/d.err"; then
+        expect "$D/d.err" "^ferrotls-client: error: timed out after 1 s connecting to 127\.0\.0\.1 port $QPORT \(--timeout 1\)\$"
+        echo "note: full accept queue: the connect timed out"
+    else
+        expect "$D/d.err" 'timed out after 1 s waiting for Step Two: ServerHello'
+        echo "note: the kernel completed the connect despite the full accept queue; connect limit not exercised"
+    fi
+}
+
 # ---- tests: the C API under sanitizers, valgrind, load ------------------------------------------
 
 skip() { echo "$*"; exit 77; }
@@ -866,6 +998,7 @@ run tls13 gnutls_vs_server
 run tls13 echo_1mib
 run tls13 echo_isolation
 run tls13 http_bare_lf
+run tls12 allow_no_ems
 run tls13 alpn
 run tls13 wrong_ca
 run tls13 wrong_name
@@ -877,6 +1010,7 @@ run tls13 stress_sanitizers
 run tls13 many_at_once
 run tls13 keylog_tls13
 run tls13 asan_client
+run tls13 client_timeout
 run api api_asan
 run tls13 valgrind_client
 run tls13 loadgen

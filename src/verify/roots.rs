@@ -26,6 +26,9 @@ pub struct RootStore {
     names: Vec<Vec<u8>>,
     /// Where the anchors came from, for [`RootStore::describe`].
     sources: Vec<String>,
+    /// The identity of each anchor (see [`anchor_id`]): the same root added twice (a CA
+    /// bundle loaded on every connection, as `requests` does) is kept once.
+    seen: std::collections::HashSet<[u8; 32]>,
     /// Chains that verified against these anchors (see `cache`); replaced whenever the
     /// anchors change, so a result never outlives the store it was checked against.
     pub(crate) verified: std::sync::Arc<super::cache::VerifiedChains>,
@@ -62,11 +65,26 @@ impl RootStore {
                 )
             })?;
         }
-        let n = fresh.anchors.len();
-        self.anchors.append(&mut fresh.anchors);
-        self.names.append(&mut fresh.names);
+        // Only the anchors not already here are added, so a repeated load costs no memory
+        // and keeps the verified-chain cache.
+        let before = self.anchors.len();
+        for (anchor, name) in fresh.anchors.into_iter().zip(fresh.names) {
+            self.insert(anchor, name);
+        }
         self.note_source(source);
-        Ok(n)
+        Ok(self.anchors.len() - before)
+    }
+
+    /// Keep `anchor` unless an identical one is already here; true if it was new. A new
+    /// anchor empties the verified-chain cache (its results were checked against fewer).
+    fn insert(&mut self, anchor: TrustAnchor<'static>, name: Vec<u8>) -> bool {
+        if !self.seen.insert(anchor_id(&anchor)) {
+            return false;
+        }
+        self.names.push(name);
+        self.anchors.push(anchor);
+        self.verified = Default::default();
+        true
     }
 
     /// Add one DER certificate as a trust anchor.
@@ -82,9 +100,8 @@ impl RootStore {
             )
         })?;
         let anchor = anchor.to_owned();
-        self.names.push(der_sequence(anchor.subject.as_ref()));
-        self.anchors.push(anchor);
-        self.verified = Default::default();
+        let name = der_sequence(anchor.subject.as_ref());
+        self.insert(anchor, name);
         Ok(())
     }
 
@@ -203,7 +220,11 @@ impl RootStore {
     /// Add the certificates of `pem` that can be anchors; fail only if it has no certificate.
     fn add_lenient(&mut self, pem: &[u8], source: &str) -> Result<usize, Error> {
         let certs = certs_from_pem(pem, source)?;
-        Ok(certs.iter().filter(|c| self.add_der(c).is_ok()).count())
+        let before = self.anchors.len();
+        for c in &certs {
+            let _ = self.add_der(c); // a file that is not a CA certificate is skipped
+        }
+        Ok(self.anchors.len() - before)
     }
 
     fn note_source(&mut self, source: &str) {
@@ -243,6 +264,26 @@ impl RootStore {
     pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
         &self.anchors
     }
+}
+
+/// What makes two anchors the same: SHA-256 over the subject, the key and the name
+/// constraints, each with its length, so no two different anchors share the input.
+fn anchor_id(a: &TrustAnchor<'_>) -> [u8; 32] {
+    let parts: [&[u8]; 3] = [
+        a.subject.as_ref(),
+        a.subject_public_key_info.as_ref(),
+        a.name_constraints.as_ref().map_or(&[][..], |n| n.as_ref()),
+    ];
+    let mut input = Vec::with_capacity(parts.iter().map(|p| p.len() + 9).sum());
+    for p in parts {
+        input.extend_from_slice(&(p.len() as u64).to_be_bytes());
+        input.extend_from_slice(p);
+    }
+    input.push(u8::from(a.name_constraints.is_some()));
+    let digest = crate::crypto::hash::HashAlgorithm::Sha256.hash(&input);
+    let mut id = [0u8; 32];
+    id.copy_from_slice(digest.as_ref());
+    id
 }
 
 /// Wrap Name contents in a DER SEQUENCE header.
@@ -297,6 +338,31 @@ mod tests {
         );
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
+    }
+
+    #[test]
+    fn the_same_root_twice_is_one_root() {
+        let (a, der_a) = ca_pem("Root A");
+        let (b, _) = ca_pem("Root B");
+        let bundle = format!("{a}{b}");
+        let mut store = RootStore::new();
+        assert_eq!(store.add_pem(bundle.as_bytes(), "bundle").unwrap(), 2);
+        let cache = store.verified.clone();
+        // Loading the bundle again (as `requests` does per connection) adds nothing and
+        // keeps the verified-chain cache.
+        for _ in 0..50 {
+            assert_eq!(store.add_pem(bundle.as_bytes(), "bundle").unwrap(), 0);
+            store.add_der(&der_a).unwrap();
+        }
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.subjects().len(), 2);
+        assert!(std::sync::Arc::ptr_eq(&cache, &store.verified));
+        assert_eq!(store.describe(), "2 trust anchors from bundle");
+        // A different root still counts, and then the cache starts afresh.
+        let (c, _) = ca_pem("Root C");
+        assert_eq!(store.add_pem(c.as_bytes(), "c").unwrap(), 1);
+        assert_eq!(store.len(), 3);
+        assert!(!std::sync::Arc::ptr_eq(&cache, &store.verified));
     }
 
     #[test]

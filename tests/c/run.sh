@@ -457,6 +457,17 @@ test_echo_isolation() {
     wait_server "$SPID"
 }
 
+test_alert_after_large_message() {
+    # A handshake message refused at its header (16 MiB announced) while the client is still
+    # sending: the server lingers, discarding, so the client gets its decode_error alert after
+    # sending 4 MiB instead of a reset (tlsfuzzer's test-tls13-finished with large padding).
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    timeout "$T" python3 "$ROOT/tests/c/alert_after_large_message.py" "$SPORT" 4 >"$D/py.out" 2>&1 ||
+        { cat "$D/py.out" >&2; fail "the alert did not survive"; }
+    expect "$D/s.err" 'announces 16777215 bytes; the limit is 131396'
+    wait_server "$SPID"
+}
+
 test_http_bare_lf() {
     # Request heads ended with bare LF (as tlsfuzzer and some clients send) are answered like CRLF.
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 3
@@ -998,6 +1009,7 @@ run tls13 gnutls_vs_server
 run tls13 echo_1mib
 run tls13 echo_isolation
 run tls13 http_bare_lf
+run tls13 alert_after_large_message
 run tls12 allow_no_ems
 run tls13 alpn
 run tls13 wrong_ca

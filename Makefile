@@ -18,6 +18,8 @@ DESTDIR ?=
 LIBDIR = $(PREFIX)/lib
 INCLUDEDIR = $(PREFIX)/include
 BINDIR = $(PREFIX)/bin
+# Run after installing into a directory the dynamic loader searches (see install).
+LDCONFIG ?= $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
 
 VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # The ABI number is the SONAME suffix (libferrotls.so.$(ABI)); the header carries it too.
@@ -96,8 +98,8 @@ install: all
 	printf '%s\n' \
 		'prefix=$(PREFIX)' \
 		'exec_prefix=$${prefix}' \
-		'libdir=$${prefix}/lib' \
-		'includedir=$${prefix}/include' \
+		'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
+		'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' \
 		'' \
 		'Name: ferrotls' \
 		'Description: TLS 1.3 engine in Rust with a C API' \
@@ -110,6 +112,21 @@ install: all
 		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
 	$(CC) $(CFLAGS_EX) -o $(DESTDIR)$(BINDIR)/ferrotls-server examples-c/server.c examples-c/common.c \
 		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
+	@# How programs find libferrotls.so.$(ABI) when they start. ferrotls.pc has no rpath (a system
+	@# prefix must not get one): a directory the loader searches (ld.so.conf, e.g. /usr/local/lib)
+	@# needs ldconfig after a real install, run here as root; any other prefix needs
+	@# -Wl,-rpath,$(LIBDIR) when linking (the README's build command) or LD_LIBRARY_PATH.
+	@if [ -n "$(DESTDIR)" ]; then :; \
+	elif { $(LDCONFIG) -v -N -X 2>/dev/null | sed -n 's/^\(\/[^:]*\):.*/\1/p'; \
+	       printf '%s\n' /lib /usr/lib /lib64 /usr/lib64; } | grep -qxF '$(LIBDIR)'; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			$(LDCONFIG) && echo "ran $(LDCONFIG): programs find libferrotls.so.$(ABI) in $(LIBDIR)"; \
+		else echo "note: run 'sudo $(LDCONFIG)' so that programs find libferrotls.so.$(ABI) in $(LIBDIR)"; fi; \
+	else \
+		echo "note: the dynamic loader does not search $(LIBDIR): link with -Wl,-rpath,$(LIBDIR)"; \
+		echo "      (cc app.c \$$(pkg-config --cflags --libs ferrotls) -Wl,-rpath,\$$(pkg-config --variable=libdir ferrotls))"; \
+		echo "      or run programs with LD_LIBRARY_PATH=$(LIBDIR)"; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libferrotls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(ABI) \

@@ -8,6 +8,7 @@
 #   FERROTLS_SKIP_TLS12=1   skip the TLS 1.2 group (default: run it)
 #   FERROTLS_TEST_KEEP=1    keep the work folder with every test's log
 #   FERROTLS_EXAMPLES_DIR   where ferrotls-client / ferrotls-server are (default target/examples-c)
+#   FERROTLS_README         the README whose C examples readme_c_examples tests (default README.md)
 #
 # The last line is "N passed, N failed, N skipped"; the exit code is non-zero on any failure.
 # A test skips itself by exiting 77 (its last log line says why); lines "note: ..." in a passing
@@ -733,6 +734,136 @@ EOF
     expect "$D/vs.out" '^ferrotls/'
 }
 
+# The README's C section as printed. Its ```c blocks that open with "/* NAME.c:" become NAME.c;
+# they are built with the README's own `cc ... app.c ...` line (app-sansio.c: the same line with the
+# names changed) against a `make install`ed temporary prefix, and run without LD_LIBRARY_PATH (the
+# rpath must find the library) against openssl s_server: a GET (the status line, exactly); a server
+# that speaks first (s_server writes its line only after the handshake completed, that is, after
+# our last flight arrived: a client that leaves it queued and waits deadlocks); a wrong name (exit 1
+# with the detail, and s_server logs our bad_certificate alert); a missing CA file (no connection
+# yet: ferrotls_last_error_detail). FERROTLS_README=FILE tests another copy of the README.
+test_readme_c_examples() {
+    command -v pkg-config >/dev/null || fail "pkg-config is not installed (make deps)"
+    local readme="${FERROTLS_README:-$ROOT/README.md}" src="$D/src" P="$D/prefix"
+    mkdir -p "$src"
+    awk -v dir="$src" '
+        /^```/ {
+            if (fence) { fence = 0; if (out != "") close(out); out = "" }
+            else { fence = 1; lang = substr($0, 4); first = 1 }
+            next
+        }
+        fence && first {
+            first = 0
+            if (lang == "c" && match($0, /^\/\* [A-Za-z0-9_-]+\.c:/)) {
+                name = substr($0, 4, RLENGTH - 4)
+                if (name in seen) { print "README: two blocks named " name > "/dev/stderr"; exit 1 }
+                seen[name] = 1; out = dir "/" name; print name
+            }
+        }
+        out != "" { print > out }
+    ' "$readme" >"$D/blocks.txt" || fail "extracting the C blocks from $readme failed"
+    echo "blocks: $(tr '\n' ' ' <"$D/blocks.txt")"
+    local p
+    for p in app app-sansio; do
+        grep -qx "$p.c" "$D/blocks.txt" || fail "$readme has no \`\`\`c block opening with '/* $p.c:'"
+    done
+    local cmd
+    cmd="$(awk '/^```/ { fence = !fence; next } fence && /^cc .* app\.c( |$)/ { print; exit }' "$readme")"
+    [ -n "$cmd" ] || fail "$readme has no build line 'cc ... app.c ...' in a code block"
+    echo "build line: $cmd"
+
+    make -s -C "$ROOT" install PREFIX="$P" >"$D/install.log" 2>&1 || { cat "$D/install.log" >&2; fail "make install PREFIX=$P failed"; }
+    expect "$D/install.log" "-Wl,-rpath,$P/lib" "LD_LIBRARY_PATH=$P/lib"
+    local pcflags
+    pcflags="$(PKG_CONFIG_PATH="$P/lib/pkgconfig" pkg-config --cflags ferrotls)"
+    for p in app app-sansio; do
+        local c="$cmd"
+        [ "$p" = app ] || c="$(sed -E "s/\\bapp(\\.c)?\\b/$p\\1/g" <<<"$cmd")"
+        grep -q -- " $p\\.c" <<<"$c" || fail "cannot make the build line for $p.c from: $cmd"
+        (cd "$src" && PKG_CONFIG_PATH="$P/lib/pkgconfig" bash -euc "$c") >"$D/$p.build" 2>&1 \
+            || { cat "$D/$p.build" >&2; fail "the README's build line failed for $p.c: $c"; }
+        [ -x "$src/$p" ] || fail "the build line made no $src/$p: $c"
+        cc -fsyntax-only -Wall -Wextra -Werror $pcflags "$src/$p.c" 2>"$D/$p.warn" \
+            || { cat "$D/$p.warn" >&2; fail "$p.c is not warning-free (-Wall -Wextra)"; }
+        readelf -d "$src/$p" >"$D/$p.dyn"
+        grep -E 'R(UN)?PATH' "$D/$p.dyn" | grep -F "$P/lib" >/dev/null || { cat "$D/$p.dyn" >&2; fail "$p has no rpath to $P/lib"; }
+        env -u LD_LIBRARY_PATH ldd "$src/$p" >"$D/$p.ldd"
+        grep -F "$P/lib/libferrotls.so" "$D/$p.ldd" >/dev/null || { cat "$D/$p.ldd" >&2; fail "$p does not load the installed library"; }
+    done
+
+    # s_server NAME ADDR [s_server options...]: one connection, its stdin the caller's (`<&0`: a
+    # background job's stdin is otherwise /dev/null); sets SP (port) and SPID.
+    s_server() {
+        local name="$1" addr="$2"; shift 2
+        timeout 30 openssl s_server -accept "$addr:0" -naccept 1 -cert "$CERTS/server.pem" \
+            -key "$CERTS/server.key" "$@" <&0 >"$D/$name.out" 2>"$D/$name.err" &
+        SPID=$!
+        SP="$(wait_port "$D/$name.out" "s/^ACCEPT ${addr//./[.]}:\\([0-9]*\\)\$/\\1/p" "$SPID")"
+    }
+    local ARC bfd cpid i
+    for p in app app-sansio; do
+        # 1. GET from s_server -www: exactly the status line on stdout, the parameters on stderr
+        s_server "$p-get-srv" 127.0.0.1 -www </dev/null
+        set +e
+        timeout 15 env -u LD_LIBRARY_PATH "$src/$p" localhost "$SP" "$CERTS/ca.pem" "$GET" \
+            >"$D/$p-get.out" 2>"$D/$p-get.err" </dev/null
+        ARC=$?
+        set -e
+        [ "$ARC" = 0 ] || { cat "$D/$p-get.err" >&2; fail "$p: GET: exit $ARC, want 0"; }
+        printf 'HTTP/1.0 200 ok\r\n' | cmp -s - "$D/$p-get.out" || { od -c "$D/$p-get.out" | head >&2; fail "$p: GET: stdout is not the status line"; }
+        expect "$D/$p-get.err" '^TLSv1\.3 TLS_[A-Z0-9_]+$'
+        wait_server "$SPID" || true
+
+        # 2. the server speaks first: the client sends nothing and must read s_server's line
+        rm -f "$D/$p.fifo"
+        mkfifo "$D/$p.fifo"
+        exec {bfd}<>"$D/$p.fifo"
+        s_server "$p-first-srv" 127.0.0.1 <"$D/$p.fifo"
+        timeout 15 env -u LD_LIBRARY_PATH "$src/$p" localhost "$SP" "$CERTS/ca.pem" \
+            >"$D/$p-first.out" 2>"$D/$p-first.err" </dev/null &
+        cpid=$!
+        for i in $(seq 1 200); do # "CIPHER is" once s_server has our Finished
+            grep -q '^CIPHER is' "$D/$p-first-srv.out" && break
+            sleep 0.05
+        done
+        grep -q '^CIPHER is' "$D/$p-first-srv.out" || { cat "$D/$p-first.err" >&2; fail "$p: s_server did not complete the handshake in 10 s: the client did not send its last flight"; }
+        printf '220 ferrotls readme banner\r\n' >&"$bfd"
+        set +e
+        wait "$cpid"
+        ARC=$?
+        set -e
+        exec {bfd}>&-
+        [ "$ARC" = 0 ] || { cat "$D/$p-first.err" >&2; fail "$p: server first: exit $ARC, want 0"; }
+        printf '220 ferrotls readme banner\r\n' | cmp -s - "$D/$p-first.out" || { od -c "$D/$p-first.out" | head >&2; fail "$p: server first: stdout is not the server's line"; }
+        wait_server "$SPID" || true
+        expect "$D/$p-first-srv.out" '^DONE$' # s_server read our close_notify
+        expect_not "$D/$p-first-srv.out" '^ERROR'
+
+        # 3. a name the certificate does not have (it has DNS:localhost, IP:127.0.0.1)
+        s_server "$p-name-srv" 127.0.0.2 -www </dev/null
+        set +e
+        timeout 15 env -u LD_LIBRARY_PATH "$src/$p" 127.0.0.2 "$SP" "$CERTS/ca.pem" "$GET" \
+            >"$D/$p-name.out" 2>"$D/$p-name.err" </dev/null
+        ARC=$?
+        set -e
+        [ "$ARC" = 1 ] || { cat "$D/$p-name.err" >&2; fail "$p: wrong name: exit $ARC, want 1"; }
+        expect "$D/$p-name.err" "^app: .*not for '127\\.0\\.0\\.2'.*bad_certificate alert.* \\(FERROTLS_ERR_CERT_NAME_MISMATCH\\)\$"
+        expect_not "$D/$p-name.err" '^TLSv1'
+        [ ! -s "$D/$p-name.out" ] || fail "$p: wrong name: printed on stdout: $(cat "$D/$p-name.out")"
+        wait_server "$SPID" || true
+        expect "$D/$p-name-srv.err" 'alert bad certificate' 'SSL alert number 42'
+
+        # 4. a failure before there is a connection: ferrotls_last_error_detail
+        set +e
+        timeout 15 env -u LD_LIBRARY_PATH "$src/$p" localhost 1 "$D/no-such-ca.pem" >"$D/$p-ca.out" 2>"$D/$p-ca.err" </dev/null
+        ARC=$?
+        set -e
+        [ "$ARC" = 1 ] || { cat "$D/$p-ca.err" >&2; fail "$p: missing CA file: exit $ARC, want 1"; }
+        expect "$D/$p-ca.err" '^app: .*no-such-ca\.pem'
+        echo "$p: GET, server first, wrong name, missing CA file: ok"
+    done
+}
+
 test_asan_client() {
     cc -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
         -Wall -Wextra -Werror -std=c99 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" -I"$ROOT/examples-c" \
@@ -1028,6 +1159,7 @@ run tls13 valgrind_client
 run tls13 loadgen
 run tls13 soak_short
 run build install_pkgconfig
+run build readme_c_examples
 run tls12 ours_tls12
 run tls12 ours_tls12_rsa
 run tls12 client_vs_openssl_tls12

@@ -1320,3 +1320,24 @@ fn client_refuses_rsa_1024_server_certificate() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// close_notify before the handshake completes
+
+/// A peer that sends close_notify during the handshake (tlsfuzzer's test-connection-abort sends
+/// alerts at every step) ends it: the connection fails with a detail naming the step it was
+/// waiting for, instead of reporting a clean close of a connection that never started. No
+/// alert goes back (RFC 8446 §6.1: close_notify is answered by closing).
+#[test]
+fn close_notify_during_handshake_fails_naming_the_step() {
+    let (mut s, _) = server();
+    let e = feed(&mut s, &plaintext_record(21, &[1, 0])).unwrap_err();
+    let detail = e.to_string();
+    assert!(
+        detail.contains("close_notify during the handshake")
+            && detail.contains("Step One: ClientHello"),
+        "{detail}"
+    );
+    assert_eq!(s.error().and_then(|e| e.alert_sent), None);
+    assert!(!s.is_handshaking());
+}

@@ -758,6 +758,18 @@ impl Connection {
         });
         self.common.last_alert = Some((a.description, false));
         if a.description == AlertDescription::CloseNotify {
+            if !self.common.handshake_complete {
+                // The peer ended the connection before the handshake completed: a failure
+                // with a detail, not a clean close (no alert goes back).
+                return Err(Error::AlertReceived {
+                    alert: a.description,
+                    detail: format!(
+                        "the peer sent close_notify during the handshake, while we were waiting \
+                         for {}: it closed the connection before the handshake completed",
+                        self.step
+                    ),
+                });
+            }
             self.received_close = true;
             return Ok(());
         }

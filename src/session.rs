@@ -14,8 +14,9 @@ use crate::codec::{
     InvalidMessage, Reader, put_u16, put_u32, put_vec_u8, put_vec_u16, put_vec_u24,
 };
 use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
+use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::HashAlgorithm;
-use crate::crypto::hkdf::{Secret, constant_time_eq};
+use crate::crypto::hkdf::Secret;
 use crate::crypto::rand;
 use crate::error::Error;
 

@@ -113,7 +113,7 @@ impl AsRef<[u8]> for Output {
 
 impl PartialEq for Output {
     fn eq(&self, other: &Self) -> bool {
-        crate::crypto::hkdf::constant_time_eq(self.as_ref(), other.as_ref())
+        crate::crypto::ct::constant_time_eq(self.as_ref(), other.as_ref())
     }
 }
 

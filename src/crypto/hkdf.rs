@@ -204,21 +204,6 @@ pub fn hmac_sign(alg: HashAlgorithm, key: &[u8], data: &[u8]) -> Output {
     Output::new(hmac::sign(&key, data).as_ref())
 }
 
-/// Compare two byte strings in time that depends only on their lengths, so a MAC or
-/// Finished check leaks nothing about where a forgery first differs. Different lengths
-/// compare unequal (lengths are public).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    // Keep the optimiser from turning the loop into an early-exit comparison.
-    std::hint::black_box(diff) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,14 +262,6 @@ mod tests {
             b"",
             &mut out
         ));
-    }
-
-    #[test]
-    fn ct_eq() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

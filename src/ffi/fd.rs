@@ -4,20 +4,12 @@
 
 use std::ffi::c_int;
 
-use super::conn::{ConnState, read_status, with_conn};
+use super::state::FdState;
+use super::state::{ConnState, read_status, with_conn};
 use super::*;
 
 /// Bytes read from the socket per `recv`.
 const RECV_CHUNK: usize = 16 * 1024 + 256;
-
-/// Socket-mode state of a connection.
-pub(crate) struct FdState {
-    fd: c_int,
-    /// Bytes received but not yet accepted by the engine.
-    pending_in: Vec<u8>,
-    /// `recv` returned 0; the engine was told with `feed_eof`.
-    eof: bool,
-}
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const SEND_FLAGS: c_int = libc::MSG_NOSIGNAL;

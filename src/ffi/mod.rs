@@ -20,6 +20,7 @@ pub mod config;
 pub mod conn;
 pub mod fd;
 pub mod result;
+mod state;
 pub mod version;
 
 pub use config::*;

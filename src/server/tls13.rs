@@ -13,8 +13,8 @@ use crate::codec::handshake::{
 };
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::constant_time_eq;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;

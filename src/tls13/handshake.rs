@@ -4,8 +4,9 @@
 use crate::codec::enums::{KeyUpdateRequest, SignatureScheme};
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::conn::{AppSecrets, Common, Exporter};
+use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
-use crate::crypto::hkdf::{Expander, Secret, constant_time_eq};
+use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};

@@ -186,7 +186,7 @@ impl FinishedKey {
     }
 
     /// verify_data = HMAC(finished_key, transcript_hash). Compare results with
-    /// [`hkdf::constant_time_eq`] (or `Output`'s `==`, which is constant time).
+    /// [`crate::crypto::ct::constant_time_eq`] (or `Output`'s `==`, which is constant time).
     pub fn verify_data(&self, alg: HashAlgorithm, transcript_hash: &[u8]) -> Output {
         hkdf::hmac_sign(alg, self.0.as_bytes(), transcript_hash)
     }

@@ -1,5 +1,9 @@
 """ferrotls: Python bindings (ctypes) to the ferrotls TLS library, shaped like the ``ssl`` module.
 
+``ferrotls.SSLContext`` is an ``ssl.SSLContext`` subclass (so libraries that check the type take
+it), but every byte goes through ferrotls: its ``wrap_socket`` / ``wrap_bio`` give ferrotls
+``SSLSocket`` / ``SSLObject`` objects (``ssl.SSLSocket`` / ``ssl.SSLObject`` subclasses).
+
     import ferrotls, socket
     ctx = ferrotls.create_default_context(cafile="ca.pem")
     with socket.create_connection(("localhost", 8443)) as raw:
@@ -22,7 +26,7 @@ from ._context import (
     PROTOCOL_TLS_SERVER, TLSVersion, VerifyMode, Purpose, CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED,
 )
 from ._session import Session
-from ._socket import SSLSocket
+from ._socket import SSLSocket, CHANNEL_BINDING_TYPES
 from ._bio import SSLObject
 from ssl import MemoryBIO, CertificateError
 
@@ -40,5 +44,5 @@ __all__ = [
     "PROTOCOL_TLS", "PROTOCOL_TLS_CLIENT", "PROTOCOL_TLS_SERVER", "TLSVersion", "VerifyMode",
     "Purpose", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED", "SSLError", "SSLZeroReturnError",
     "SSLWantReadError", "SSLWantWriteError", "SSLEOFError", "SSLCertVerificationError",
-    "CertificateError", "FERROTLS_VERSION", "ABI_VERSION",
+    "CertificateError", "FERROTLS_VERSION", "ABI_VERSION", "CHANNEL_BINDING_TYPES",
 ]

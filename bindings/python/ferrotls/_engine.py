@@ -42,6 +42,9 @@ class Engine:
         self.peer_closed = False
         self.started = False         # a handshake, read, write or shutdown was attempted
         self.offered = None          # the session set before the handshake (bytes), if any
+        self.close_sent = False      # ferrotls_conn_close was called (close_notify queued)
+        self.server_hostname = server_hostname if role == _lib.ROLE_CLIENT else None
+        self._rbuf = None            # a reusable ctypes buffer for reads
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -63,7 +66,13 @@ class Engine:
         detail = _lib.last_error_detail()
         if not detail and self._finalizer.alive:
             detail = _lib.text(lib.ferrotls_conn_error_detail(self.h))
-        return _errors.from_code(code, detail)
+        chain = None
+        if _errors.is_cert_error(code):
+            try:
+                chain = self.peer_cert_chain()
+            except Exception:  # noqa: BLE001 - only refines verify_code
+                chain = None
+        return _errors.from_code(code, detail, chain, self.server_hostname)
 
     def fail(self, code: int):
         """Raise for ``code`` after a best-effort send of the alert the engine queued."""
@@ -142,15 +151,16 @@ class Engine:
             self.do_handshake()
         if n <= 0:
             return b""
+        n = min(n, _CHUNK)
         h = self._handle()
-        buf = ctypes.create_string_buffer(n)
+        buf = self._read_buffer(n)
         while True:
             self.feed_pending()
             got = c_size_t()
             r = lib.ferrotls_conn_read(h, buf, n, byref(got))
             if r == _lib.OK:
                 # Plaintext consumed frees room: ciphertext held back can be fed next time.
-                return buf.raw[:got.value]
+                return ctypes.string_at(buf, got.value)
             if r == _lib.CLOSED:
                 self.peer_closed = True
                 return b""
@@ -158,6 +168,11 @@ class Engine:
                 self.fail(r)
             self.flush()
             self.receive()
+
+    def _read_buffer(self, n: int):
+        if self._rbuf is None or len(self._rbuf) < n:
+            self._rbuf = ctypes.create_string_buffer(max(n, 16384))
+        return self._rbuf
 
     def write(self, data) -> int:
         """Encrypt and send some of ``data``; returns how many bytes were taken.
@@ -194,11 +209,13 @@ class Engine:
         """Send close_notify and wait for the peer's (data arriving meanwhile is dropped)."""
         self.started = True
         h = self._handle()
-        r = lib.ferrotls_conn_close(h)
-        if r not in (_lib.OK, _lib.CLOSED):
-            self.fail(r)
+        if not self.close_sent:
+            r = lib.ferrotls_conn_close(h)
+            if r not in (_lib.OK, _lib.CLOSED):
+                self.fail(r)
+            self.close_sent = True
         self.flush()
-        buf = ctypes.create_string_buffer(_CHUNK)
+        buf = self._read_buffer(_CHUNK)
         while not self.peer_closed:
             self.feed_pending()
             got = c_size_t()
@@ -218,7 +235,9 @@ class Engine:
     def close_notify_quietly(self, send_once) -> None:
         """On close: queue close_notify and try one non-blocking send; never raises."""
         try:
-            if self.alive and self.handshake_done and not lib.ferrotls_conn_error(self.h):
+            if self.alive and self.handshake_done and not self.close_sent \
+                    and not lib.ferrotls_conn_error(self.h):
+                self.close_sent = True
                 if lib.ferrotls_conn_close(self.h) == _lib.OK:
                     self.pull_outgoing()
                     if self.outbuf:

@@ -1,36 +1,153 @@
-"""SSLSocket: a real ``socket.socket`` subclass whose I/O goes through a ferrotls connection.
+"""SSLSocket: an ``ssl.SSLSocket`` (so a real ``socket.socket``) whose I/O goes through a
+ferrotls connection.
 
 Ciphertext moves with Python's own socket recv/send, so timeouts, non-blocking mode and
 selectors behave as with the stdlib: a non-blocking socket raises SSLWantReadError /
-SSLWantWriteError, a timeout raises TimeoutError.
+SSLWantWriteError, a timeout raises TimeoutError. Every method of ``ssl.SSLSocket`` is
+overridden; in place of its OpenSSL object (``_sslobj``) is a view answered by the ferrotls
+connection, so no code path can reach OpenSSL.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import ssl
 
 from . import _cert, _errors, _session
 
 _RECV_SIZE = 65536
 
 
-class SSLSocket(socket.socket):
+class Inner:
+    """What ``ssl`` keeps in ``._sslobj`` (an ``_ssl._SSLSocket``), answered by the ferrotls
+    connection. Code that reaches into it (httpcore reads ``sock._sslobj.selected_alpn_protocol()``
+    for ALPN) gets ferrotls's answers; anything else raises NotImplementedError, never OpenSSL."""
+
+    __slots__ = ("_outer",)
+
+    def __init__(self, outer):
+        self._outer = outer
+
+    def read(self, len=1024, buffer=None):
+        return self._outer.read(len, buffer)
+
+    def write(self, data):
+        return self._outer.write(data)
+
+    def do_handshake(self):
+        return self._outer.do_handshake()
+
+    def shutdown(self):
+        return self._outer.unwrap()
+
+    def getpeercert(self, binary_form=False):
+        return self._outer.getpeercert(binary_form)
+
+    def get_unverified_chain(self):
+        return self._outer.get_unverified_chain()
+
+    def cipher(self):
+        return self._outer.cipher()
+
+    def version(self):
+        return self._outer.version()
+
+    def selected_alpn_protocol(self):
+        return self._outer.selected_alpn_protocol()
+
+    def compression(self):
+        return None
+
+    def shared_ciphers(self):
+        return None
+
+    def pending(self):
+        return self._outer.pending()
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        return self._outer.get_channel_binding(cb_type)
+
+    def verify_client_post_handshake(self):
+        return self._outer.verify_client_post_handshake()
+
+    @property
+    def context(self):
+        return self._outer.context
+
+    @property
+    def server_side(self):
+        return self._outer.server_side
+
+    @property
+    def server_hostname(self):
+        return self._outer.server_hostname
+
+    @property
+    def owner(self):
+        return self._outer
+
+    @property
+    def session(self):
+        return self._outer.session
+
+    @session.setter
+    def session(self, value):
+        self._outer.session = value
+
+    @property
+    def session_reused(self):
+        return self._outer.session_reused
+
+    def __getattr__(self, name):
+        raise NotImplementedError("ferrotls: %s is OpenSSL's (ssl's _sslobj), which ferrotls "
+                                  "connections do not have" % name)
+
+    def __repr__(self):
+        return "<ferrotls inner view of %r>" % (self._outer,)
+
+
+CHANNEL_BINDING_TYPES = ["tls-unique", "tls-exporter"]
+
+
+def channel_binding(engine, cb_type: str):
+    """``get_channel_binding``: "tls-exporter" (RFC 9266) from the exporter; "tls-unique" is
+    not available (it is undefined for TLS 1.3, and ferrotls does not export Finished)."""
+    if cb_type not in CHANNEL_BINDING_TYPES:
+        raise ValueError("{0} channel binding type not implemented".format(cb_type))
+    if engine is None or not engine.handshake_done:
+        return None
+    if cb_type == "tls-unique":
+        raise NotImplementedError("ferrotls does not provide 'tls-unique' channel bindings; "
+                                  "use get_channel_binding('tls-exporter') (RFC 9266)")
+    return engine.export_keying_material(b"EXPORTER-Channel-Binding", 32, None)
+
+
+class SSLSocket(ssl.SSLSocket):
     """A TLS socket. Create it with ``Context.wrap_socket``."""
+
+    @property
+    def _sslobj(self):
+        """ssl's OpenSSL object: here a view answered by ferrotls while TLS is on, else None
+        (as in ssl after unwrap/close)."""
+        return Inner(self) if self._tls() is not None else None
 
     def __init__(self, *args, **kwargs):
         raise TypeError("%s does not have a public constructor; use Context.wrap_socket()"
                         % self.__class__.__name__)
 
     @classmethod
-    def _create(cls, sock, context, server_side, server_hostname, do_handshake_on_connect,
-                suppress_ragged_eofs, session=None):
+    def _create(cls, sock, server_side=False, do_handshake_on_connect=True,
+                suppress_ragged_eofs=False, server_hostname=None, context=None, session=None):
+        if context is None:
+            raise TypeError("a ferrotls SSLSocket needs its ferrotls context")
         if sock.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) != socket.SOCK_STREAM:
             raise NotImplementedError("only stream sockets are supported")
         if not isinstance(sock, socket.socket):
             raise TypeError("wrap_socket needs a socket.socket")
         if server_side and server_hostname:
             raise ValueError("server_hostname can only be specified in client mode")
+        server_hostname = context._encode_hostname(server_hostname)
         kwargs = dict(family=sock.family, type=sock.type, proto=sock.proto, fileno=sock.fileno())
         self = cls.__new__(cls, **kwargs)
         # Build the connection before taking the fd over, so that a bad setting leaves the
@@ -83,6 +200,18 @@ class SSLSocket(socket.socket):
     def context(self):
         return self._context
 
+    @context.setter
+    def context(self, ctx):
+        if ctx is not self._context:
+            raise NotImplementedError("ferrotls cannot move a connection to another context")
+
+    def _checkClosed(self, msg=None):
+        pass  # as in ssl: the socket reports its own errors
+
+    def _check_connected(self):
+        if not self._connected:
+            self.getpeername()
+
     def _tls(self):
         e = self._engine
         return e if e is not None and e.alive else None
@@ -101,22 +230,27 @@ class SSLSocket(socket.socket):
         """Run the TLS handshake (raises SSLWantReadError/SSLWantWriteError if non-blocking)."""
         self._need_tls("do_handshake").do_handshake()
 
-    def connect(self, address) -> None:
+    def _real_connect(self, address, connect_ex):
+        if self.server_side:
+            raise ValueError("can't connect in server-side mode")
         if self._connected:
             raise ValueError("attempt to connect already-connected SSLSocket!")
-        socket.socket.connect(self, address)
-        self._connected = True
-        if self.do_handshake_on_connect:
-            self.do_handshake()
+        if connect_ex:
+            rc = socket.socket.connect_ex(self, address)
+        else:
+            rc = None
+            socket.socket.connect(self, address)
+        if not rc:
+            self._connected = True
+            if self.do_handshake_on_connect:
+                self.do_handshake()
+        return rc
+
+    def connect(self, address) -> None:
+        self._real_connect(address, False)
 
     def connect_ex(self, address) -> int:
-        try:
-            self.connect(address)
-            return 0
-        except OSError as e:
-            if e.errno:
-                return e.errno
-            raise
+        return self._real_connect(address, True)
 
     def accept(self):
         sock, addr = socket.socket.accept(self)
@@ -196,6 +330,22 @@ class SSLSocket(socket.socket):
     def recvmsg(self, *a, **k):
         raise NotImplementedError("recvmsg not allowed on instances of %s" % self.__class__)
 
+    def recvmsg_into(self, *a, **k):
+        raise NotImplementedError("recvmsg_into not allowed on instances of %s" % self.__class__)
+
+    def sendfile(self, file, offset=0, count=None):
+        """Send a file through TLS (never os.sendfile, which would send it in the clear)."""
+        if self._tls() is None:
+            return socket.socket.sendfile(self, file, offset, count)
+        return self._sendfile_use_send(file, offset, count)
+
+    def verify_client_post_handshake(self):
+        raise NotImplementedError("ferrotls has no TLS 1.3 post-handshake authentication")
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        """"tls-exporter" (RFC 9266) bytes; "tls-unique" raises NotImplementedError."""
+        return channel_binding(self._tls(), cb_type)
+
     def dup(self):
         raise NotImplementedError("Can't dup() %s instances" % self.__class__.__name__)
 
@@ -216,7 +366,7 @@ class SSLSocket(socket.socket):
         socket.socket.shutdown(self, how)
 
     def _engine_done(self) -> None:
-        e, self._engine = self._engine, None
+        e, self._engine = getattr(self, "_engine", None), None
         if e is not None:
             try:  # keep the last session readable after close (never raises here)
                 self._last_session = session_of(e, getattr(self, "_context", None)) or \
@@ -226,13 +376,13 @@ class SSLSocket(socket.socket):
             e.free()
 
     def _real_close(self) -> None:
-        e = self._engine
-        if e is not None and e.alive and self._connected:
+        e = getattr(self, "_engine", None)
+        if e is not None and e.alive and getattr(self, "_connected", False):
             def send_once(data):
                 socket.socket.send(self, data, socket.MSG_DONTWAIT)
             e.close_notify_quietly(send_once)
         self._engine_done()
-        super()._real_close()
+        socket.socket._real_close(self)  # not ssl.SSLSocket's: it would reset _sslobj
 
     # ---- introspection --------------------------------------------------------------------
 
@@ -269,6 +419,14 @@ class SSLSocket(socket.socket):
         """Every certificate the peer sent, DER, leaf first (ferrotls extension)."""
         e = self._need_tls("get_peer_cert_chain")
         return e.peer_cert_chain()
+
+    def get_unverified_chain(self) -> list:
+        """As ``get_peer_cert_chain()``: DER certificates, leaf first."""
+        return self.get_peer_cert_chain()
+
+    def get_verified_chain(self):
+        raise NotImplementedError("ferrotls does not export the chain it built; "
+                                  "get_peer_cert_chain() gives what the peer sent")
 
     def export_keying_material(self, label: bytes, length: int, context: bytes | None = None) -> bytes:
         """RFC 5705 / RFC 8446 §7.5 exporter (ferrotls extension)."""

@@ -3,6 +3,7 @@ and TLS 1.2 detection (1.2 cases skip while the library cannot negotiate TLS 1.2
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import ssl
@@ -25,6 +26,13 @@ os.environ["FERROTLS_LIBRARY"] = str(LIB)
 sys.path.insert(0, str(PKG_DIR))
 
 import ferrotls  # noqa: E402
+
+# The libraries the tests put ferrotls under: without them the run would not test what it says.
+_MISSING = [m for m in ("requests", "urllib3", "certifi", "httpx", "anyio", "aiohttp", "trustme")
+            if importlib.util.find_spec(m) is None]
+if _MISSING:
+    pytest.exit("missing test requirements (%s): pip install -r %s" % (
+        ", ".join(_MISSING), PKG_DIR / "requirements-test.txt"), returncode=2)
 
 VERSIONS = {
     "1.3": (ssl.TLSVersion.TLSv1_3, "TLSv1.3"),

@@ -36,30 +36,36 @@ def test_wrong_hostname():
     e = client_failure(client_ctx(), hostname="wrong.example")
     assert isinstance(e, ferrotls.SSLCertVerificationError)
     assert isinstance(e, ssl.SSLCertVerificationError) and isinstance(e, ssl.SSLError)
-    assert e.code == 403 == e.verify_code
+    # ssl's fields hold what ssl (OpenSSL) puts there; ferrotls's own are in code/name/detail.
+    assert e.verify_code == 62 and e.reason == "CERTIFICATE_VERIFY_FAILED"
+    assert e.verify_message == "Hostname mismatch, certificate is not valid for 'wrong.example'."
+    assert e.code == 403
     assert e.name == "FERROTLS_ERR_CERT_NAME_MISMATCH"
-    assert "wrong.example" in e.verify_message and "localhost" in e.verify_message
-    assert e.detail in str(e)
+    assert "wrong.example" in e.detail and "localhost" in e.detail
+    assert e.detail in str(e) and "CERTIFICATE_VERIFY_FAILED" in str(e)
 
 
 def test_unknown_ca():
     e = client_failure(client_ctx(cafile="other-ca.pem"))
     assert isinstance(e, ferrotls.SSLCertVerificationError)
     assert e.name == "FERROTLS_ERR_CERT_UNKNOWN_ISSUER"
-    assert e.verify_message
+    assert e.verify_code == 20 and e.verify_message == "unable to get local issuer certificate"
 
 
 def test_client_cert_required_by_stdlib_server():
-    """The server's certificate_required / bad_certificate alert reaches our client as a
-    certificate error (code 1000 + alert)."""
+    """The server's certificate_required / bad_certificate / unknown_ca alert reaches our client
+    as an SSLError (code 1000 + alert) with OpenSSL's reason, as ssl raises it (not a
+    certificate verification error: our side verified nothing wrong)."""
     sctx = stdlib_server_ctx()
     sctx.verify_mode = ssl.CERT_REQUIRED
     sctx.load_verify_locations(cert("other-ca.pem"))
     ctx = client_ctx()
     ctx.load_cert_chain(cert("client.pem"), cert("client.key"))
     e = client_failure(ctx, sctx=sctx)
-    assert isinstance(e, ferrotls.SSLCertVerificationError), e
+    assert isinstance(e, ferrotls.SSLError) and not isinstance(e, ssl.SSLCertVerificationError), e
     assert 1000 <= e.code <= 1255
+    assert e.reason in ("TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE",
+                        "TLSV13_ALERT_CERTIFICATE_REQUIRED"), e.reason
 
 
 def test_our_server_rejects_missing_client_cert():

@@ -1,12 +1,23 @@
 //! Generates include/ferrotls.h with cbindgen (rewritten only when it changed) and sets the
 //! Linux SONAME. A cbindgen failure is a warning, never a build failure.
+//!
+//! Both only with the `capi` feature (the default; cbindgen is an optional build-dependency of
+//! it). Without the feature the crate has no C ABI and this script does nothing: a cdylib that
+//! links the engine (openssl-compat/'s libssl.so.3) has its own SONAME and exports.
 
+#[cfg(feature = "capi")]
 include!("abi/header_gen.rs");
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "capi")]
+    capi();
+}
+
+#[cfg(feature = "capi")]
+fn capi() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=abi/header_gen.rs");
 
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {

@@ -4,7 +4,8 @@
 //! `crypto` (the only module naming `ring`), `verify` (the only module naming `webpki`),
 //! `tls13` / `tls12` (key schedules), `client` / `server` (handshake states), `conn` (the
 //! sans-IO connection), `config`, `error`, and `ffi` (the C ABI, the one module allowed to opt out
-//! of `deny(unsafe_code)`).
+//! of `deny(unsafe_code)`; compiled only with the default `capi` feature, so a crate linking the
+//! engine with `default-features = false` exports no `ferrotls_*` symbol).
 #![deny(unsafe_code)]
 
 mod client;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod error;
+#[cfg(feature = "capi")]
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod record;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use pki_types::CertificateDer;
 
 use crate::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
-use crate::crypto::kx::SUPPORTED_GROUPS;
+use crate::crypto::kx::{self, SUPPORTED_GROUPS, SupportedGroup};
 use crate::crypto::sign::SigningKey;
 use crate::crypto::suites::{self, ALL_SUITES, SuiteInfo};
 use crate::error::Error;
@@ -104,7 +104,8 @@ pub struct ConfigBuilder {
     min_version: ProtocolVersion,
     max_version: ProtocolVersion,
     suites: Vec<&'static SuiteInfo>,
-    groups: Vec<NamedGroup>,
+    groups: Vec<Arc<dyn SupportedGroup>>,
+    key_shares: usize,
     alpn: Vec<Vec<u8>>,
     roots: RootStore,
     certs: Vec<Arc<CertifiedKey>>,
@@ -124,6 +125,8 @@ pub struct ConfigBuilder {
 pub const DEFAULT_SESSION_CACHE: usize = 256;
 /// Default ticket lifetime and ticket-key rotation period, in seconds (2 hours).
 pub const DEFAULT_TICKET_LIFETIME: u32 = 7200;
+/// The most TLS 1.3 key shares a client offers in its first ClientHello.
+pub const MAX_KEY_SHARES: usize = 4;
 
 /// An immutable configuration, shared by every connection made from it.
 pub struct Config {
@@ -131,7 +134,16 @@ pub struct Config {
     pub(crate) min_version: ProtocolVersion,
     pub(crate) max_version: ProtocolVersion,
     pub(crate) suites: Vec<&'static SuiteInfo>,
+    /// The key-exchange groups in preference order (TLS 1.3 may use each).
+    pub(crate) kx_groups: Vec<Arc<dyn SupportedGroup>>,
+    /// Their names, in the same order: supported_groups of a client offering TLS 1.3, and
+    /// what a TLS 1.3 server chooses from.
     pub(crate) groups: Vec<NamedGroup>,
+    /// The names of the groups TLS 1.2 ECDHE may use ([`SupportedGroup::usable_in_tls12`]).
+    pub(crate) groups12: Vec<NamedGroup>,
+    /// Client: how many TLS 1.3 key shares the first ClientHello carries (the first that
+    /// many groups; at least 1, at most the number of groups).
+    pub(crate) key_shares: usize,
     pub(crate) alpn: Vec<Vec<u8>>,
     pub(crate) roots: RootStore,
     pub(crate) certs: Vec<Arc<CertifiedKey>>,
@@ -171,7 +183,11 @@ impl ConfigBuilder {
             min_version: ProtocolVersion::TLSv1_2,
             max_version: ProtocolVersion::TLSv1_3,
             suites: ALL_SUITES.iter().collect(),
-            groups: SUPPORTED_GROUPS.to_vec(),
+            groups: SUPPORTED_GROUPS
+                .iter()
+                .filter_map(|g| kx::builtin_shared(*g))
+                .collect(),
+            key_shares: 1,
             alpn: Vec::new(),
             roots: RootStore::default(),
             certs: Vec::new(),
@@ -257,23 +273,68 @@ impl ConfigBuilder {
         self.set_cipher_suites(&ids)
     }
 
-    /// Set the key-exchange groups in preference order.
+    /// Set the key-exchange groups in preference order, from the built-in ones (X25519,
+    /// P-256, P-384). Replaces the list, custom groups included.
     pub fn set_groups(&mut self, groups: &[NamedGroup]) -> Result<(), Error> {
-        let mut out = Vec::new();
+        let mut out: Vec<Arc<dyn SupportedGroup>> = Vec::new();
         for g in groups {
-            if !SUPPORTED_GROUPS.contains(g) {
+            let Some(group) = kx::builtin_shared(*g) else {
                 return Err(Error::Config(format!(
                     "group {g} is not supported; supported: X25519, P-256, P-384"
                 )));
+            };
+            if !out.iter().any(|o| o.name() == *g) {
+                out.push(group);
             }
-            if !out.contains(g) {
-                out.push(*g);
+        }
+        self.set_kx_groups(&out)
+    }
+
+    /// Set the key-exchange groups in preference order, built-in ([`kx::builtin_shared`])
+    /// or custom implementations of [`SupportedGroup`]. A repeated codepoint keeps its first
+    /// entry.
+    pub fn set_kx_groups(&mut self, groups: &[Arc<dyn SupportedGroup>]) -> Result<(), Error> {
+        let mut out: Vec<Arc<dyn SupportedGroup>> = Vec::with_capacity(groups.len());
+        for g in groups {
+            if !out.iter().any(|o| o.name() == g.name()) {
+                out.push(g.clone());
             }
         }
         if out.is_empty() {
             return Err(Error::Config("the group list is empty".into()));
         }
         self.groups = out;
+        Ok(())
+    }
+
+    /// Plug in a key-exchange group of your own (DH-style or KEM-style, see
+    /// [`SupportedGroup`]) as the most preferred one: a client offers it first (and sends its
+    /// key share), a server chooses it first. A group already listed with the same codepoint
+    /// (a built-in one too) is replaced. TLS 1.2 uses it only if
+    /// [`SupportedGroup::usable_in_tls12`] says so.
+    pub fn add_custom_group(&mut self, group: Arc<dyn SupportedGroup>) {
+        let name = group.name();
+        self.groups.retain(|g| g.name() != name);
+        self.groups.insert(0, group);
+    }
+
+    /// Client: how many TLS 1.3 key shares the first ClientHello carries, for the first
+    /// `count` groups in preference order (default 1). More shares save a HelloRetryRequest
+    /// round trip with a server preferring another group, at the cost of a key generation
+    /// and a bigger ClientHello each. After a HelloRetryRequest only the requested group's
+    /// share is sent. A count above the number of groups means one share per group.
+    pub fn set_key_share_count(&mut self, count: usize) -> Result<(), Error> {
+        if self.role != Role::Client {
+            return Err(Error::Usage(
+                "key shares are offered by clients only (a server answers with one)".into(),
+            ));
+        }
+        if count == 0 || count > MAX_KEY_SHARES {
+            return Err(Error::Config(format!(
+                "the key share count must be 1 to {MAX_KEY_SHARES}; got {count}"
+            )));
+        }
+        self.key_shares = count;
         Ok(())
     }
 
@@ -545,6 +606,26 @@ impl ConfigBuilder {
                 self.max_version
             )));
         }
+        let groups: Vec<NamedGroup> = self.groups.iter().map(|g| g.name()).collect();
+        let groups12: Vec<NamedGroup> = self
+            .groups
+            .iter()
+            .filter(|g| g.usable_in_tls12())
+            .map(|g| g.name())
+            .collect();
+        if groups.is_empty() {
+            return Err(Error::Config("the group list is empty".into()));
+        }
+        if !wants13 && groups12.is_empty() {
+            return Err(Error::Config(format!(
+                "none of the configured groups ({}) can be used with TLSv1.2 (a KEM is TLS 1.3 only)",
+                groups
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         if self.role == Role::Server && self.certs.is_empty() {
             return Err(Error::Config(
                 "a server needs a certificate and private key (add_cert_key_files)".into(),
@@ -567,7 +648,10 @@ impl ConfigBuilder {
             min_version: self.min_version,
             max_version: self.max_version,
             suites: usable,
-            groups: self.groups.clone(),
+            kx_groups: self.groups.clone(),
+            key_shares: self.key_shares.min(groups.len()),
+            groups,
+            groups12,
             alpn: self.alpn.clone(),
             roots: self.roots.clone(),
             certs: self.certs.clone(),
@@ -651,6 +735,15 @@ impl Config {
     pub(crate) fn cert_for(&self, sni: Option<&str>) -> Option<&Arc<CertifiedKey>> {
         sni.and_then(|n| self.certs.iter().find(|c| c.matches(n)))
             .or_else(|| self.certs.first())
+    }
+
+    /// The configured implementation of key-exchange group `name`.
+    pub(crate) fn kx_group(&self, name: NamedGroup) -> Result<&dyn SupportedGroup, Error> {
+        self.kx_groups
+            .iter()
+            .find(|g| g.name() == name)
+            .map(|g| &**g)
+            .ok_or_else(|| Error::Internal(format!("key exchange group {name} is not configured")))
     }
 
     /// Signature schemes we accept from the peer.

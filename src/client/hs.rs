@@ -15,7 +15,7 @@ use crate::codec::handshake::{
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
-use crate::crypto::kx::KeyExchange;
+use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::{rand, suites};
 use crate::error::Error;
 use crate::session::{ClientSession, ClientSession13};
@@ -37,8 +37,8 @@ enum Hashing {
 pub(crate) struct ExpectServerHello {
     server_name: Option<ServerName<'static>>,
     hello: ClientHelloPayload,
-    /// Our TLS 1.3 key share; none when only TLS 1.2 is offered (its key is made later).
-    kx: Option<KeyExchange>,
+    /// Our TLS 1.3 key shares; none when only TLS 1.2 is offered (its key is made later).
+    kx: Shares,
     transcript: Hashing,
     offered_suites: Vec<CipherSuite>,
     /// The versions we offered, newest first.
@@ -107,9 +107,62 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
-fn kx_ref(kx: &Option<KeyExchange>) -> Result<&KeyExchange, Error> {
-    kx.as_ref()
-        .ok_or_else(|| Error::Internal("TLS 1.3 without our key share".into()))
+/// The TLS 1.3 key shares we sent: one by default, up to the configured key share count in
+/// the first ClientHello, exactly one after a HelloRetryRequest that names a group. The
+/// first is held apart so that the usual single share needs no list.
+#[derive(Default)]
+struct Shares {
+    first: Option<Box<dyn ActiveKeyExchange>>,
+    more: Vec<Box<dyn ActiveKeyExchange>>,
+}
+
+impl Shares {
+    fn push(&mut self, kx: Box<dyn ActiveKeyExchange>) {
+        if self.first.is_none() {
+            self.first = Some(kx);
+        } else {
+            self.more.push(kx);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &dyn ActiveKeyExchange> {
+        self.first.iter().chain(self.more.iter()).map(|k| &**k)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn contains(&self, group: NamedGroup) -> bool {
+        self.iter().any(|k| k.group() == group)
+    }
+
+    fn groups(&self) -> Vec<NamedGroup> {
+        self.iter().map(|k| k.group()).collect()
+    }
+
+    /// The key_share entries, in the order the keys were made (our preference order).
+    fn entries(&self) -> Result<Vec<KeyShareEntry>, Error> {
+        if self.is_empty() {
+            return Err(Error::Internal("TLS 1.3 without our key share".into()));
+        }
+        Ok(self
+            .iter()
+            .map(|k| KeyShareEntry {
+                group: k.group(),
+                payload: k.share().to_vec(),
+            })
+            .collect())
+    }
+
+    /// The key for `group`, taken out (the others are dropped with the state).
+    fn take(&mut self, group: NamedGroup) -> Option<Box<dyn ActiveKeyExchange>> {
+        if self.first.as_ref().is_some_and(|k| k.group() == group) {
+            return self.first.take();
+        }
+        let i = self.more.iter().position(|k| k.group() == group)?;
+        Some(self.more.swap_remove(i))
+    }
 }
 
 impl ExpectServerHello {
@@ -158,15 +211,17 @@ impl ExpectServerHello {
             .iter()
             .flat_map(|v| config.suites_for(*v).map(|s| s.suite))
             .collect();
-        let group = *config
-            .groups
-            .first()
-            .ok_or_else(|| Error::Config("no key-exchange group configured".into()))?;
-        let kx = if offer13 {
-            Some(KeyExchange::start(group)?)
-        } else {
-            None
-        };
+        if config.kx_groups.is_empty() {
+            return Err(Error::Config("no key-exchange group configured".into()));
+        }
+        // Key shares for the first groups in our preference order (RFC 8446 §4.2.8): one
+        // unless the configuration asks for more.
+        let mut kx = Shares::default();
+        if offer13 {
+            for group in config.kx_groups.iter().take(config.key_shares.max(1)) {
+                kx.push(group.start()?);
+            }
+        }
 
         // The random and a legacy session id from one draw (one system call, not two). A
         // non-empty session id puts the peer in middlebox-compatibility mode (RFC 8446
@@ -219,7 +274,12 @@ impl ExpectServerHello {
         if offer13 {
             extensions.push(ClientExtension::SupportedVersions(versions.clone()));
         }
-        extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
+        // A client offering only TLS 1.2 lists only the groups ECDHE can use (no KEM).
+        extensions.push(ClientExtension::SupportedGroups(if offer13 {
+            config.groups.clone()
+        } else {
+            config.groups12.clone()
+        }));
         // TLS 1.2 may sign with PKCS#1 v1.5; a TLS 1.3 CertificateVerify still may not
         // (checked against the TLS 1.3 list there).
         extensions.push(ClientExtension::SignatureAlgorithms(
@@ -244,13 +304,7 @@ impl ExpectServerHello {
             resume12.ticket_ext = true;
         }
         if offer13 {
-            extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-                group,
-                payload: kx
-                    .as_ref()
-                    .map(|k| k.public_key().to_vec())
-                    .unwrap_or_default(),
-            }]));
+            extensions.push(ClientExtension::KeyShare(kx.entries()?));
             extensions.push(ClientExtension::PskKeyExchangeModes(vec![
                 PskKeyExchangeMode::PSK_DHE_KE,
             ]));
@@ -400,7 +454,7 @@ impl ExpectServerHello {
                     list(&cx.config.groups)
                 )));
             }
-            if Some(g) == self.kx.as_ref().map(KeyExchange::group) {
+            if self.kx.contains(g) {
                 return Err(Error::IllegalParameter(format!(
                     "the server asked for a key share in {g}, but we already sent one"
                 )));
@@ -428,13 +482,14 @@ impl ExpectServerHello {
         transcript.rollup_for_hello_retry();
         transcript.add(raw);
 
+        // RFC 8446 §4.1.2: a single share for the group asked for replaces our shares; a
+        // HelloRetryRequest without key_share leaves them as they were.
         if let Some(g) = group {
-            self.kx = Some(KeyExchange::start(g)?);
+            let mut one = Shares::default();
+            one.push(cx.config.kx_group(g)?.start()?);
+            self.kx = one;
         }
-        let share = KeyShareEntry {
-            group: kx_ref(&self.kx)?.group(),
-            payload: kx_ref(&self.kx)?.public_key().to_vec(),
-        };
+        let shares = self.kx.entries()?;
         self.hello.extensions.retain(|e| {
             !matches!(
                 e,
@@ -446,7 +501,7 @@ impl ExpectServerHello {
         // key_share goes back where it was; then the cookie; pre_shared_key last.
         self.hello
             .extensions
-            .push(ClientExtension::KeyShare(vec![share]));
+            .push(ClientExtension::KeyShare(shares));
         if let Some(c) = cookie {
             self.hello.extensions.push(ClientExtension::Cookie(c));
         }
@@ -525,24 +580,30 @@ impl ExpectServerHello {
                 )));
             }
         }
-        // 4. The key share must be in the group we sent.
+        // 4. The key share must be in a group we sent one for (RFC 8446 §4.2.8); the
+        //    secret is its agreement (DH) or decapsulation (KEM).
         let share = sh
             .key_share()
             .ok_or_else(|| Error::MissingExtension("the ServerHello has no key_share".into()))?;
-        let kx = kx_ref(&self.kx)?;
-        if share.group != kx.group() {
-            return Err(Error::IllegalParameter(format!(
-                "the server's key share is for {}, but we sent one for {}",
-                share.group,
-                kx.group()
-            )));
+        if self.kx.is_empty() {
+            return Err(Error::Internal("TLS 1.3 without our key share".into()));
         }
         let group: NamedGroup = share.group;
-        let shared = self
-            .kx
-            .take()
-            .ok_or_else(|| Error::Internal("TLS 1.3 without our key share".into()))?
-            .complete(&share.payload)?;
+        let Some(kx) = self.kx.take(group) else {
+            let ours = self.kx.groups();
+            return Err(Error::IllegalParameter(if ours.len() == 1 {
+                format!(
+                    "the server's key share is for {group}, but we sent one for {}",
+                    ours[0]
+                )
+            } else {
+                format!(
+                    "the server's key share is for {group}, but we sent shares for {}",
+                    list(&ours)
+                )
+            }));
+        };
+        let shared = kx.complete(&share.payload)?;
         // 5. A PSK the server accepted must be the one we offered, with the suite's hash
         //    (RFC 8446 §4.2.11).
         let resumed = match (sh.psk_index(), self.resume13) {

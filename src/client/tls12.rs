@@ -16,7 +16,7 @@ use crate::codec::handshake::{
 use crate::conn::{Common, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
-use crate::crypto::kx::KeyExchange;
+use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
 use crate::error::Error;
 use crate::session::{ClientSession, ClientSession12};
@@ -87,7 +87,7 @@ pub(crate) struct ExpectServerHelloDone {
     s: Shared,
     /// The server's ECDHE share, checked and signed.
     server_share: Vec<u8>,
-    kx: KeyExchange,
+    kx: Box<dyn ActiveKeyExchange>,
     cert_request: Option<CertificateRequestTls12>,
     _signature: HandshakeSignatureValid,
 }
@@ -406,12 +406,24 @@ impl ExpectServerKeyExchange {
     ) -> Result<State, Error> {
         let ExpectServerKeyExchange { mut s, leaf, .. } = self;
         let config = cx.config.clone();
-        // 1. A group we offered in supported_groups.
+        // 1. A group we offered in supported_groups, one ECDHE can use (RFC 8422 §5.1.1;
+        //    a KEM we offered for TLS 1.3 is not one).
         let group = ske.params.group;
-        if !config.groups.contains(&group) {
+        if config.groups.contains(&group) && !config.groups12.contains(&group) {
+            return Err(Error::IllegalParameter(format!(
+                "the server's ServerKeyExchange uses {group}, which we offered for TLS 1.3 only; \
+                 TLS 1.2 ECDHE cannot use it"
+            )));
+        }
+        if !config.groups12.contains(&group) {
+            let offered = if config.allows(ProtocolVersion::TLSv1_3) {
+                &config.groups
+            } else {
+                &config.groups12
+            };
             return Err(Error::IllegalParameter(format!(
                 "the server's ServerKeyExchange uses {group}, which we did not offer (we offered {})",
-                list(&config.groups)
+                list(offered)
             )));
         }
         // 2. A signature scheme we offered, of the suite's certificate type.
@@ -435,7 +447,7 @@ impl ExpectServerKeyExchange {
         let proof =
             verify::verify_tls12_signature(&leaf, scheme, &input, &ske.signed.signature, "server")?;
         // 4. Our share in the same group; the agreement waits for ServerHelloDone.
-        let kx = KeyExchange::start(group)?;
+        let kx = config.kx_group(group)?.start()?;
         cx.neg.group = Some(group);
         cx.neg.sig_scheme = Some(scheme);
         cx.trace(TraceKind::Negotiated, || {
@@ -474,7 +486,7 @@ impl ExpectServerHelloDone {
         // Step Eight: our ECDHE share; the pre-master secret is the agreed point.
         let msg = HandshakeMessage {
             typ: HandshakeType::ClientKeyExchange,
-            payload: HandshakePayload::ClientKeyExchange(kx.public_key().to_vec()),
+            payload: HandshakePayload::ClientKeyExchange(kx.share().to_vec()),
         };
         let pre_master: Secret = kx.complete(&server_share)?;
         let enc = cx.send_hs(&msg)?;

@@ -19,7 +19,7 @@ use crate::codec::handshake::{
 use crate::config::{CertifiedKey, VerifyMode};
 use crate::conn::{Common, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
-use crate::crypto::kx::KeyExchange;
+use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
@@ -48,7 +48,7 @@ pub(crate) struct ExpectClientKeyExchange {
     transcript: TranscriptBuffer,
     server_random: [u8; 32],
     ems: bool,
-    kx: KeyExchange,
+    kx: Box<dyn ActiveKeyExchange>,
     resumable: Resumable,
     /// The client's verified certificate, once Step Seven brought one.
     client_cert: Option<(CertificateDer<'static>, ClientCertVerified)>,
@@ -181,16 +181,17 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
             }
         ))
     })?;
-    // 6. A curve from supported_groups (RFC 8422 §5.1.1), uncompressed points (§5.1.2).
+    // 6. A curve from supported_groups (RFC 8422 §5.1.1), uncompressed points (§5.1.2);
+    //    only groups ECDHE can use (a KEM is TLS 1.3 only).
     let group = match ch.groups() {
-        Some(g) => config.groups.iter().copied().find(|x| g.contains(x)),
-        None => config.groups.first().copied(),
+        Some(g) => config.groups12.iter().copied().find(|x| g.contains(x)),
+        None => config.groups12.first().copied(),
     }
     .ok_or_else(|| {
         Error::NoSharedGroup(format!(
             "no key-exchange group in common: the client supports {}; we support {}",
             list(ch.groups().unwrap_or(&[])),
-            list(&config.groups)
+            list(&config.groups12)
         ))
     })?;
     if let Some(f) = ch.ec_point_formats()
@@ -319,10 +320,10 @@ impl State {
         )?;
 
         // Step Four: our ECDHE share, signed (RFC 8422 §5.4).
-        let kx = KeyExchange::start(c.group)?;
+        let kx = cx.config.kx_group(c.group)?.start()?;
         let params = EcdheParams {
             group: c.group,
-            public: kx.public_key().to_vec(),
+            public: kx.share().to_vec(),
         };
         let input = server_key_exchange_input(&cx.client_random, &random, &params);
         let signature = c.cert.key.sign(c.scheme, &input)?;

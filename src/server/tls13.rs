@@ -16,7 +16,6 @@ use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
-use crate::crypto::kx::KeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
@@ -94,13 +93,13 @@ pub(crate) fn send_first_flight(
 
     // A HelloRetryRequest already sent the middlebox-compatibility CCS.
     let sent_ccs_for_retry = retried;
-    // Step Two: ServerHello with our key share.
-    let kx = KeyExchange::start(c.group)?;
+    // Step Two: ServerHello with our key share: our public key (DH-style) or the
+    // ciphertext encapsulated to the client's key (KEM-style), and the shared secret.
+    let (payload, shared) = cx.config.kx_group(c.group)?.accept(&c.client_share)?;
     let share = KeyShareEntry {
         group: c.group,
-        payload: kx.public_key().to_vec(),
+        payload,
     };
-    let shared = kx.complete(&c.client_share)?;
     let sh = ServerHelloPayload {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: rand::random_array()?,

@@ -85,6 +85,26 @@
 #define FERROTLS_VERIFY_REQUIRE_CLIENT_CERT 5
 
 /**
+ * ALPN select callback return: speak `*out` (`*out_len` bytes, one of the offered protocols).
+ */
+#define FERROTLS_ALPN_SELECT 0
+
+/**
+ * ALPN select callback return: go on without ALPN.
+ */
+#define FERROTLS_ALPN_NONE 1
+
+/**
+ * ALPN select callback return: refuse the handshake (no_application_protocol alert).
+ */
+#define FERROTLS_ALPN_REFUSE 2
+
+/**
+ * The largest session value a `ferrotls_session_get_cb` may return, in bytes.
+ */
+#define FERROTLS_MAX_SESSION_VALUE 65536
+
+/**
  * `ferrotls_conn_wants`: the engine needs ciphertext from the peer.
  */
 #define FERROTLS_WANTS_READ 1
@@ -246,6 +266,68 @@ typedef uint32_t ferrotls_result;
  * concurrently for different connections and must be thread-safe.
  */
 typedef void (*ferrotls_keylog_cb)(void *userdata, const ferrotls_conn *conn, const char *line);
+
+/**
+ * Certificate verify callback: the final verdict on the peer's chain. `certs[i]` (of length
+ * `cert_lens[i]`, DER) for `i < n` is the chain as the peer sent it, its own certificate
+ * first; `n` is 0 when a client sent no certificate. `server_name` is the name a client
+ * verifies the server against (NULL on a server). `builtin_result` is the built-in verdict
+ * (`FERROTLS_OK`, or the error code it would fail with, e.g.
+ * `FERROTLS_ERR_CERT_UNKNOWN_ISSUER`) and `builtin_detail` its detail ("" when OK). Return
+ * `FERROTLS_OK` to accept, `builtin_result` to keep the built-in verdict, or another error code
+ * to refuse (a 400s certificate code sends its alert, e.g. `FERROTLS_ERR_CERT_OTHER`:
+ * bad_certificate). Every pointer is valid only during the call. The handshake signature is
+ * checked by the library whatever the callback returns. It may run concurrently for different
+ * connections and must be thread-safe.
+ */
+typedef ferrotls_result (*ferrotls_verify_cb)(void *userdata,
+                                              const uint8_t *const *certs,
+                                              const size_t *cert_lens,
+                                              size_t n,
+                                              const char *server_name,
+                                              ferrotls_result builtin_result,
+                                              const char *builtin_detail);
+
+/**
+ * ALPN select callback (server): choose from the client's protocols, `offered_wire` being
+ * `len` bytes in the wire form of `ferrotls_config_builder_set_alpn` ("\x02h2\x08http/1.1").
+ * Return `FERROTLS_ALPN_SELECT` with `*out`/`*out_len` set to the chosen name (it may point
+ * into `offered_wire`; it must stay valid until the callback returns, the library copies it),
+ * `FERROTLS_ALPN_NONE` or `FERROTLS_ALPN_REFUSE`. Called only when the client offered ALPN.
+ * Must be thread-safe.
+ */
+typedef int32_t (*ferrotls_alpn_select_cb)(void *userdata,
+                                           const uint8_t *offered_wire,
+                                           size_t len,
+                                           const uint8_t **out,
+                                           size_t *out_len);
+
+/**
+ * Session store callback: remember `value` under `key`. Server configurations: `key` is a TLS
+ * 1.2 session ID (32 bytes) and `value` the engine's serialized session. Client
+ * configurations: `key` is the server name (not NUL-terminated) and `value` a session blob
+ * (as from `ferrotls_conn_get_session`). Both pointers are valid only during the call; the
+ * value holds the session's secret. Return nonzero when stored, 0 when not. It may run
+ * concurrently for different connections and must be thread-safe.
+ */
+typedef int32_t (*ferrotls_session_put_cb)(void *userdata,
+                                           const uint8_t *key,
+                                           size_t key_len,
+                                           const uint8_t *value,
+                                           size_t value_len);
+
+/**
+ * Session store callback: look up `key` (as for `ferrotls_session_put_cb`). Return 0 when
+ * nothing is stored. Otherwise return the value's length, having copied it to `buf` when it
+ * fits in `cap` bytes; when it does not fit, copy nothing and return its length: the engine
+ * calls once more with a buffer that large (at most `FERROTLS_MAX_SESSION_VALUE` bytes;
+ * anything larger counts as absent). It may run concurrently and must be thread-safe.
+ */
+typedef size_t (*ferrotls_session_get_cb)(void *userdata,
+                                          const uint8_t *key,
+                                          size_t key_len,
+                                          uint8_t *buf,
+                                          size_t cap);
 
 /**
  * Trace callback: `event` is a `FERROTLS_TRACE_*` value, `text` a NUL-terminated line valid
@@ -648,6 +730,28 @@ ferrotls_result ferrotls_config_builder_set_keylog_callback(ferrotls_config_buil
                                                             void *userdata);
 
 /**
+ * Have `cb` give the final verdict on the peer's certificate chain, after the built-in check
+ * (see `ferrotls_verify_cb`). A client's callback judges the server's chain (not consulted
+ * with `FERROTLS_VERIFY_DANGEROUS_NO_VERIFY`); a server's judges the client's chain when its
+ * verify mode asks for one. With a callback set, no trust anchors are required. `cb` must not
+ * be NULL. `userdata` is passed back to `cb`; it must stay valid as long as any config built
+ * from this builder (or a connection made from one) lives.
+ */
+ferrotls_result ferrotls_config_builder_set_verify_callback(ferrotls_config_builder *builder,
+                                                            ferrotls_verify_cb cb,
+                                                            void *userdata);
+
+/**
+ * Server: have `cb` choose the ALPN protocol from the client's offers instead of the list from
+ * `ferrotls_config_builder_set_alpn` (see `ferrotls_alpn_select_cb`). `cb` must not be NULL.
+ * `userdata` is passed back to `cb`; it must stay valid as long as any config built from this
+ * builder (or a connection made from one) lives.
+ */
+ferrotls_result ferrotls_config_builder_set_alpn_select_callback(ferrotls_config_builder *builder,
+                                                                 ferrotls_alpn_select_cb cb,
+                                                                 void *userdata);
+
+/**
  * Bound the plaintext and ciphertext buffered per connection, in bytes.
  */
 ferrotls_result ferrotls_config_builder_set_buffer_limit(ferrotls_config_builder *builder,
@@ -675,6 +779,21 @@ ferrotls_result ferrotls_config_builder_set_session_cache(ferrotls_config_builde
  */
 ferrotls_result ferrotls_config_builder_set_ticket_lifetime(ferrotls_config_builder *builder,
                                                             uint32_t seconds);
+
+/**
+ * Keep sessions in an external store (e.g. a cache shared between processes) instead of the
+ * configuration's own cache; `ferrotls_config_builder_set_session_cache` then no longer
+ * applies. One function for both roles, the role deciding the keys: a server configuration
+ * stores TLS 1.2 sessions by session ID (TLS 1.3 tickets are stateless and never reach the
+ * store); a client configuration stores session blobs by server name (a TLS 1.3 ticket is
+ * meant for one use: `get` should remove it). Both callbacks are required. `userdata` is
+ * passed back to them and must stay valid, with the callbacks, for as long as the
+ * configuration built from this builder (or any connection made from it) lives.
+ */
+ferrotls_result ferrotls_config_builder_set_session_store(ferrotls_config_builder *builder,
+                                                          ferrotls_session_put_cb put,
+                                                          ferrotls_session_get_cb get,
+                                                          void *userdata);
 
 /**
  * Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`

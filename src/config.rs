@@ -14,9 +14,11 @@ use crate::crypto::kx::{self, SUPPORTED_GROUPS, SupportedGroup};
 use crate::crypto::sign::SigningKey;
 use crate::crypto::suites::{self, ALL_SUITES, SuiteInfo};
 use crate::error::Error;
+use crate::select::{AlpnSelector, CertResolver};
 use crate::verify::cert_info::{self, CertInfo};
 use crate::verify::pem;
 use crate::verify::roots::RootStore;
+use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
 /// Which side of the handshake a configuration is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,14 +73,68 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A certificate chain with its private key.
-pub(crate) struct CertifiedKey {
+/// A certificate chain with its private key: what a server presents (chosen per handshake by
+/// a [`crate::select::CertResolver`]) or a client uses for client authentication.
+pub struct CertifiedKey {
     pub(crate) chain: Vec<CertificateDer<'static>>,
     pub(crate) key: SigningKey,
     pub(crate) info: CertInfo,
 }
 
+impl std::fmt::Debug for CertifiedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertifiedKey")
+            .field("subject", &self.info.subject)
+            .field("key", &self.key.kind())
+            .field("chain_len", &self.chain.len())
+            .finish()
+    }
+}
+
 impl CertifiedKey {
+    /// A chain (leaf first) and its private key, from PEM text. The key is checked to belong
+    /// to the leaf.
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Arc<Self>, Error> {
+        let chain = pem::certs_from_pem(chain_pem, "the certificate PEM")?;
+        let key = pem::private_key_from_pem(key_pem, "the private key PEM")?;
+        Self::new(chain, &key).map(Arc::new)
+    }
+
+    /// A chain (leaf first) and its private key; the key is checked to belong to the leaf.
+    pub fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: &pki_types::PrivateKeyDer<'_>,
+    ) -> Result<Self, Error> {
+        let Some(leaf) = chain.first() else {
+            return Err(Error::Pem("the certificate chain is empty".into()));
+        };
+        let info = cert_info::describe(leaf.as_ref())
+            .ok_or_else(|| Error::Pem("the leaf certificate cannot be parsed as X.509".into()))?;
+        let key = SigningKey::from_der(key)?;
+        check_key_matches(&key, leaf, &info)?;
+        Ok(Self { chain, key, info })
+    }
+
+    /// The chain, leaf first.
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The leaf's display fields (subject, names, dates).
+    pub fn info(&self) -> &CertInfo {
+        &self.info
+    }
+
+    /// Whether the leaf covers `name` (exact or single-label wildcard DNS name match).
+    pub fn covers(&self, name: &str) -> bool {
+        self.matches(name)
+    }
+
     /// Whether this certificate covers `name` (exact or single-label wildcard match).
     fn matches(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
@@ -118,7 +174,13 @@ pub struct ConfigBuilder {
     session_cache: usize,
     ticket_lifetime: u32,
     ticket_rotation: Option<u32>,
+    /// Session seams (`session.rs`): a custom store or sealer replaces the built-in one.
+    server_store: Option<Arc<dyn crate::session::ServerSessionStore>>,
+    client_store: Option<Arc<dyn crate::session::ClientSessionStore>>,
+    ticket_sealer: Option<Arc<dyn crate::session::TicketSealer>>,
     clock: Option<fn() -> u64>,
+    /// Seams: custom verifiers, certificate resolver, ALPN selector.
+    hooks: Hooks,
 }
 
 /// Default size of the session cache (server: session IDs; client: server names).
@@ -157,13 +219,15 @@ pub struct Config {
     pub(crate) prefer_client_ciphers: bool,
     /// Seconds a ticket or cached session stays valid (0: no tickets).
     pub(crate) ticket_lifetime: u32,
-    /// Server: sealing keys for tickets (absent when tickets are off).
-    pub(crate) ticket_keys: Option<crate::session::TicketKeys>,
+    /// Server: what seals tickets (absent when tickets are off).
+    pub(crate) ticket_sealer: Option<Arc<dyn crate::session::TicketSealer>>,
     /// Server: TLS 1.2 sessions by ID (absent when the cache is off).
-    pub(crate) server_cache: Option<crate::session::ServerCache>,
+    pub(crate) server_cache: Option<crate::session::ServerStore>,
     /// Client: sessions by server name (absent when the cache is off).
-    pub(crate) client_cache: Option<crate::session::ClientCache>,
+    pub(crate) client_cache: Option<crate::session::ClientStore>,
     clock: Option<fn() -> u64>,
+    /// Seams: custom verifiers, certificate resolver, ALPN selector.
+    pub(crate) hooks: Hooks,
 }
 
 fn version_rank(v: ProtocolVersion) -> Option<u8> {
@@ -203,7 +267,11 @@ impl ConfigBuilder {
             session_cache: DEFAULT_SESSION_CACHE,
             ticket_lifetime: DEFAULT_TICKET_LIFETIME,
             ticket_rotation: None,
+            server_store: None,
+            client_store: None,
+            ticket_sealer: None,
             clock: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -424,14 +492,7 @@ impl ConfigBuilder {
         chain: Vec<CertificateDer<'static>>,
         key: &pki_types::PrivateKeyDer<'_>,
     ) -> Result<(), Error> {
-        let Some(leaf) = chain.first() else {
-            return Err(Error::Pem("the certificate chain is empty".into()));
-        };
-        let info = cert_info::describe(leaf.as_ref())
-            .ok_or_else(|| Error::Pem("the leaf certificate cannot be parsed as X.509".into()))?;
-        let key = SigningKey::from_der(key)?;
-        check_key_matches(&key, leaf, &info)?;
-        self.certs.push(Arc::new(CertifiedKey { chain, key, info }));
+        self.certs.push(Arc::new(CertifiedKey::new(chain, key)?));
         Ok(())
     }
 
@@ -565,6 +626,106 @@ impl ConfigBuilder {
         Ok(())
     }
 
+    /// Server: keep TLS 1.2 sessions (by session ID) in `store` instead of this
+    /// configuration's own cache, e.g. a cache shared between processes. The store outlives
+    /// any one configuration; [`Self::set_session_cache`] then no longer applies. TLS 1.3
+    /// resumption uses tickets (see [`Self::set_ticket_sealer`]), not the store.
+    pub fn set_server_session_store(
+        &mut self,
+        store: Arc<dyn crate::session::ServerSessionStore>,
+    ) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::Config(
+                "a server session store is for server configurations; a client uses set_client_session_store".into(),
+            ));
+        }
+        self.server_store = Some(store);
+        Ok(())
+    }
+
+    /// Client: keep sessions (by server name, as session blobs) in `store` instead of this
+    /// configuration's own cache, so connections from other configurations (or processes)
+    /// can resume them. [`Self::set_session_cache`] then no longer applies.
+    pub fn set_client_session_store(
+        &mut self,
+        store: Arc<dyn crate::session::ClientSessionStore>,
+    ) -> Result<(), Error> {
+        if self.role != Role::Client {
+            return Err(Error::Config(
+                "a client session store is for client configurations; a server uses set_server_session_store".into(),
+            ));
+        }
+        self.client_store = Some(store);
+        Ok(())
+    }
+
+    /// Server: seal and open tickets (TLS 1.3 and TLS 1.2) with `sealer` instead of the
+    /// built-in rotating keys, e.g. keys rotated outside the process and shared by several
+    /// servers. Its `lifetime_secs` (1 to 7 days) replaces [`Self::set_ticket_lifetime`];
+    /// [`Self::set_ticket_key_rotation`] no longer applies.
+    pub fn set_ticket_sealer(
+        &mut self,
+        sealer: Arc<dyn crate::session::TicketSealer>,
+    ) -> Result<(), Error> {
+        if self.role != Role::Server {
+            return Err(Error::Config(
+                "session tickets are sealed by servers only".into(),
+            ));
+        }
+        self.ticket_sealer = Some(sealer);
+        Ok(())
+    }
+
+    /// The server's sealer and the ticket lifetime it implies (see `build`).
+    #[allow(clippy::type_complexity)]
+    fn ticket_sealer(&self) -> Result<(Option<Arc<dyn crate::session::TicketSealer>>, u32), Error> {
+        if self.role != Role::Server {
+            return Ok((None, self.ticket_lifetime));
+        }
+        if let Some(sealer) = &self.ticket_sealer {
+            let secs = sealer.lifetime_secs();
+            if secs == 0 || secs > crate::session::MAX_TICKET_LIFETIME {
+                return Err(Error::Config(format!(
+                    "the ticket sealer's lifetime is {secs} s; it must be 1 s to 7 days (RFC 8446)"
+                )));
+            }
+            return Ok((Some(sealer.clone()), secs));
+        }
+        if self.ticket_lifetime == 0 {
+            return Ok((None, 0));
+        }
+        let keys = crate::session::TicketKeys::with_clock(
+            self.ticket_rotation.unwrap_or(self.ticket_lifetime),
+            self.ticket_lifetime,
+            self.clock.unwrap_or(crate::session::system_now_ms),
+        );
+        Ok((Some(Arc::new(keys)), self.ticket_lifetime))
+    }
+
+    fn server_store(&self) -> Option<crate::session::ServerStore> {
+        use crate::session::{ServerCache, ServerStore};
+        if self.role != Role::Server {
+            return None;
+        }
+        match &self.server_store {
+            Some(s) => Some(ServerStore::Custom(s.clone())),
+            None => (self.session_cache > 0)
+                .then(|| ServerStore::Builtin(ServerCache::new(self.session_cache))),
+        }
+    }
+
+    fn client_store(&self) -> Option<crate::session::ClientStore> {
+        use crate::session::{ClientCache, ClientStore};
+        if self.role != Role::Client {
+            return None;
+        }
+        match &self.client_store {
+            Some(s) => Some(ClientStore::Custom(s.clone())),
+            None => (self.session_cache > 0)
+                .then(|| ClientStore::Builtin(ClientCache::new(self.session_cache))),
+        }
+    }
+
     /// Replace the clock (milliseconds since the Unix epoch) used for ticket ages, lifetimes
     /// and key rotation. For tests.
     #[doc(hidden)]
@@ -626,7 +787,8 @@ impl ConfigBuilder {
                     .join(", ")
             )));
         }
-        if self.role == Role::Server && self.certs.is_empty() {
+        if self.role == Role::Server && self.certs.is_empty() && self.hooks.cert_resolver.is_none()
+        {
             return Err(Error::Config(
                 "a server needs a certificate and private key (add_cert_key_files)".into(),
             ));
@@ -637,12 +799,17 @@ impl ConfigBuilder {
             | VerifyMode::RequireClientCert => true,
             VerifyMode::DangerousNoVerify | VerifyMode::NoClientAuth => false,
         };
-        if needs_roots && self.roots.is_empty() {
+        let custom_verifier = match self.role {
+            Role::Client => self.hooks.server_verifier.is_some(),
+            Role::Server => self.hooks.client_verifier.is_some(),
+        };
+        if needs_roots && self.roots.is_empty() && !custom_verifier {
             return Err(Error::Config(match self.role {
                 Role::Client => "no trust anchors: add a CA file (--cafile) or the system store to verify the server".into(),
                 Role::Server => "client authentication needs trust anchors for client certificates (--cafile)".into(),
             }));
         }
+        let (ticket_sealer, ticket_lifetime) = self.ticket_sealer()?;
         Ok(Arc::new(Config {
             role: self.role,
             min_version: self.min_version,
@@ -661,18 +828,78 @@ impl ConfigBuilder {
             tls13_tickets: self.tls13_tickets,
             require_ems: self.require_ems,
             prefer_client_ciphers: self.prefer_client_ciphers,
-            ticket_lifetime: self.ticket_lifetime,
-            ticket_keys: (self.role == Role::Server && self.ticket_lifetime > 0).then(|| {
-                crate::session::TicketKeys::new(
-                    self.ticket_rotation.unwrap_or(self.ticket_lifetime),
-                )
-            }),
-            server_cache: (self.role == Role::Server && self.session_cache > 0)
-                .then(|| crate::session::ServerCache::new(self.session_cache)),
-            client_cache: (self.role == Role::Client && self.session_cache > 0)
-                .then(|| crate::session::ClientCache::new(self.session_cache)),
+            ticket_lifetime,
+            ticket_sealer,
+            server_cache: self.server_store(),
+            client_cache: self.client_store(),
             clock: self.clock,
+            hooks: self.hooks.clone(),
         }))
+    }
+}
+
+/// The pluggable parts of a configuration (`None`: the built-in behaviour). See
+/// [`crate::verify::verifier`] and [`crate::select`].
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) server_verifier: Option<Arc<dyn ServerCertVerifier>>,
+    pub(crate) client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    pub(crate) cert_resolver: Option<Arc<dyn CertResolver>>,
+    pub(crate) alpn_selector: Option<Arc<dyn AlpnSelector>>,
+}
+
+/// Seams: certificate verification, certificate choice, ALPN choice.
+impl ConfigBuilder {
+    fn require_role(&self, role: Role, what: &str) -> Result<(), Error> {
+        if self.role == role {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "{what} is for a {role:?} configuration; this one is {:?}",
+            self.role
+        )))
+    }
+
+    /// Client: have `verifier` decide on the server's chain after the built-in check (it sees
+    /// that verdict and may keep, reverse or replace it; see [`ServerCertVerifier`]). Not
+    /// consulted with [`VerifyMode::DangerousNoVerify`]. With a verifier set, the configuration
+    /// may have no trust anchors (the built-in verdict is then unknown_issuer). The handshake
+    /// signature is always checked by the engine.
+    pub fn set_server_cert_verifier(
+        &mut self,
+        verifier: Arc<dyn ServerCertVerifier>,
+    ) -> Result<(), Error> {
+        self.require_role(Role::Client, "a server certificate verifier")?;
+        self.hooks.server_verifier = Some(verifier);
+        Ok(())
+    }
+
+    /// Server: have `verifier` decide on the client's chain (possibly empty) after the built-in
+    /// check; see [`ClientCertVerifier`]. Consulted only when the verify mode asks for a client
+    /// certificate. With a verifier set, the configuration may have no trust anchors.
+    pub fn set_client_cert_verifier(
+        &mut self,
+        verifier: Arc<dyn ClientCertVerifier>,
+    ) -> Result<(), Error> {
+        self.require_role(Role::Server, "a client certificate verifier")?;
+        self.hooks.client_verifier = Some(verifier);
+        Ok(())
+    }
+
+    /// Server: choose the certificate per handshake with `resolver` instead of from the
+    /// certificates added with `add_cert_key_*` (which are then unused; none are needed).
+    pub fn set_cert_resolver(&mut self, resolver: Arc<dyn CertResolver>) -> Result<(), Error> {
+        self.require_role(Role::Server, "a certificate resolver")?;
+        self.hooks.cert_resolver = Some(resolver);
+        Ok(())
+    }
+
+    /// Server: choose the ALPN protocol with `selector` instead of by the list from
+    /// [`Self::set_alpn`]. A closure works: `Arc::new(|offered: &[Vec<u8>]| AlpnChoice::None)`.
+    pub fn set_alpn_selector(&mut self, selector: Arc<dyn AlpnSelector>) -> Result<(), Error> {
+        self.require_role(Role::Server, "an ALPN selector")?;
+        self.hooks.alpn_selector = Some(selector);
+        Ok(())
     }
 }
 
@@ -729,12 +956,6 @@ impl Config {
         v: ProtocolVersion,
     ) -> impl Iterator<Item = &'static SuiteInfo> + '_ {
         self.suites.iter().copied().filter(move |s| s.version == v)
-    }
-
-    /// The certificate for a server name: the first that covers it, else the first configured.
-    pub(crate) fn cert_for(&self, sni: Option<&str>) -> Option<&Arc<CertifiedKey>> {
-        sni.and_then(|n| self.certs.iter().find(|c| c.matches(n)))
-            .or_else(|| self.certs.first())
     }
 
     /// The configured implementation of key-exchange group `name`.

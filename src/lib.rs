@@ -18,8 +18,9 @@ pub mod error;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod record;
+pub mod select;
 mod server;
-pub(crate) mod session;
+pub mod session;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;

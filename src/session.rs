@@ -3,9 +3,20 @@
 //!
 //! Every store is bounded; every decoder takes untrusted bytes and fails with an error,
 //! never a panic. Secrets live in [`Secret`] (zeroized on drop).
+//!
+//! Three seams (DESIGN.md §4a) let the state live outside the process or the [`Config`]:
+//! [`ServerSessionStore`] (a server's TLS 1.2 sessions by session ID), [`ClientSessionStore`]
+//! (a client's sessions by server name) and [`TicketSealer`] (what turns a server's session
+//! into a ticket and back). Each defaults to the built-in behaviour: a bounded in-memory cache
+//! per configuration ([`ConfigBuilder::set_session_cache`]) and rotating AES-256-GCM ticket
+//! keys ([`TicketKeys`]).
+//!
+//! [`Config`]: crate::config::Config
+//! [`ConfigBuilder::set_session_cache`]: crate::config::ConfigBuilder::set_session_cache
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use zeroize::Zeroizing;
 
@@ -38,6 +49,70 @@ pub const MAX_PSK_IDENTITIES: usize = 4;
 pub const MAX_TICKET_LIFETIME: u32 = 7 * 24 * 3600;
 
 const KEY_ID_LEN: usize = 16;
+
+/// A server's store of resumable TLS 1.2 sessions, keyed by session ID (what an external
+/// cache such as a shared-memory or network cache needs). `value` is the engine's serialized
+/// session: opaque, versioned, and it holds the session's master secret, so keep it like a
+/// key. The engine decodes what `get` returns and checks it (version, expiry, suite, server
+/// name, Extended Master Secret) before resuming; anything it cannot read is a full
+/// handshake, never an error.
+///
+/// TLS 1.3 does not use the store: its tickets are stateless, sealed by the
+/// [`TicketSealer`]. A TLS 1.2 ticket (RFC 5077) is sealed by the sealer as well; the store
+/// is consulted when the client offers a session ID and no ticket.
+///
+/// Calls come from any thread, concurrently, during handshakes: keep them short.
+pub trait ServerSessionStore: Send + Sync + fmt::Debug {
+    /// Remember `value` under `id` (a session ID of 32 random bytes); return whether it was
+    /// stored. The engine goes on either way; a session not stored just cannot be resumed.
+    fn put(&self, id: Vec<u8>, value: Vec<u8>) -> bool;
+    /// The value stored under `id`, if any.
+    fn get(&self, id: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// A client's store of resumable sessions, keyed by the server name a connection was made
+/// for. Values are the blobs `Connection::session` returns and `Connection::set_session`
+/// takes (versioned, SHA-256-checksummed; they hold the session's secret).
+///
+/// `put` is called for every session the client receives (a TLS 1.2 handshake's session, each
+/// TLS 1.3 NewSessionTicket); `get` when a connection to that name starts without a session
+/// given by `set_session`. A TLS 1.3 ticket is meant for one use (RFC 8446 §C.4): a store
+/// should hand it out once (remove it on `get`); a TLS 1.2 session may be resumed again and
+/// again. A blob that does not parse, is expired or is for a suite or version no longer
+/// enabled leads to a full handshake.
+pub trait ClientSessionStore: Send + Sync + fmt::Debug {
+    /// Remember `session` (a blob) for `server_name`.
+    fn put(&self, server_name: &str, session: Vec<u8>);
+    /// A session blob to offer to `server_name`, if any.
+    fn get(&self, server_name: &str) -> Option<Vec<u8>>;
+}
+
+/// Seals a server's session into a ticket and opens it again: TLS 1.3 tickets (RFC 8446
+/// §4.6.1) and TLS 1.2 tickets (RFC 5077). `plain` is the engine's serialized session (it
+/// holds the session secret); the ticket goes to the client in the clear, so a sealer must
+/// encrypt and authenticate it (an AEAD under a key the sealer owns and rotates). The
+/// engine brings no cryptography to a custom sealer: that is the sealer's responsibility.
+/// The default is [`TicketKeys`].
+///
+/// `open` returns `None` for anything not sealed by this sealer, tampered or retired; the
+/// client then gets a full handshake. Tickets longer than [`MAX_TICKET_LEN`] are neither
+/// issued nor opened.
+pub trait TicketSealer: Send + Sync + fmt::Debug {
+    /// Seal `plain` into a ticket; `None` means "no ticket this time".
+    fn seal(&self, plain: &[u8]) -> Option<Vec<u8>>;
+    /// Open a ticket this sealer made; `None` for anything else.
+    fn open(&self, ticket: &[u8]) -> Option<Vec<u8>>;
+    /// How long tickets stay valid, in seconds (1 to [`MAX_TICKET_LIFETIME`]). Read once,
+    /// when the configuration is built; it replaces `ConfigBuilder::set_ticket_lifetime`.
+    fn lifetime_secs(&self) -> u32;
+    /// TLS 1.2: whether a ticket that `open` accepted should be replaced by a new one in the
+    /// abbreviated handshake (e.g. its key is about to retire). Default: no, the client keeps
+    /// using the ticket it has (RFC 5077 §3.3 makes renewal optional).
+    fn should_renew(&self, ticket: &[u8]) -> bool {
+        let _ = ticket;
+        false
+    }
+}
 
 fn bad(what: &'static str) -> InvalidMessage {
     InvalidMessage::InvalidValue(what)
@@ -169,6 +244,38 @@ impl ServerSession {
         now_ms.saturating_sub(self.created_ms) > u64::from(self.lifetime) * 1000
             || now_ms + TICKET_AGE_TOLERANCE_MS < self.created_ms
     }
+
+    /// The serialized session a [`ServerSessionStore`] or [`TicketSealer`] receives. It holds
+    /// the secret: the buffer is wiped when dropped.
+    pub(crate) fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut o = Zeroizing::new(Vec::with_capacity(self.encoded_len()));
+        self.encode_into(&mut o);
+        o
+    }
+
+    /// Parse [`Self::to_bytes`]'s output (from a store or a sealer: untrusted).
+    pub(crate) fn from_bytes(b: &[u8]) -> Option<Self> {
+        Self::decode(b).ok()
+    }
+}
+
+/// Seal `s` with `sealer`; `None` when there is no ticket (too large, or the sealer declined).
+pub(crate) fn seal_session(sealer: &dyn TicketSealer, s: &ServerSession) -> Option<Vec<u8>> {
+    if s.encoded_len() > MAX_TICKET_LEN {
+        return None;
+    }
+    sealer
+        .seal(&s.to_bytes())
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TICKET_LEN)
+}
+
+/// Open a ticket with `sealer`; `None` for anything it does not accept or that does not parse.
+pub(crate) fn open_session(sealer: &dyn TicketSealer, ticket: &[u8]) -> Option<ServerSession> {
+    if ticket.is_empty() || ticket.len() > MAX_TICKET_LEN {
+        return None;
+    }
+    let plain = Zeroizing::new(sealer.open(ticket)?);
+    ServerSession::from_bytes(&plain)
 }
 
 struct TicketKey {
@@ -189,17 +296,38 @@ impl TicketKey {
     }
 }
 
-/// The server's ticket keys (AES-256-GCM). A new key takes over every `rotation` seconds;
-/// the one before still opens tickets for one more period, then it is gone.
-pub(crate) struct TicketKeys {
+/// The default [`TicketSealer`]: AES-256-GCM under keys it makes itself. A new key takes over
+/// every `rotation` seconds; the one before still opens tickets for one more period, then it
+/// is gone. A ticket is key id ‖ nonce ‖ AEAD(state), with the key id as associated data.
+/// `should_renew` says yes for a ticket sealed with the retiring key.
+pub struct TicketKeys {
     rotation_ms: u64,
+    lifetime: u32,
+    clock: fn() -> u64,
     keys: Mutex<(Option<TicketKey>, Option<TicketKey>)>,
 }
 
+impl fmt::Debug for TicketKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TicketKeys")
+            .field("rotation_ms", &self.rotation_ms)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TicketKeys {
-    pub(crate) fn new(rotation_secs: u32) -> Self {
+    /// Keys that rotate every `rotation_secs` (at least 1) for tickets valid `lifetime_secs`
+    /// (at most [`MAX_TICKET_LIFETIME`]), on the system clock.
+    pub fn new(rotation_secs: u32, lifetime_secs: u32) -> Self {
+        Self::with_clock(rotation_secs, lifetime_secs, system_now_ms)
+    }
+
+    pub(crate) fn with_clock(rotation_secs: u32, lifetime_secs: u32, clock: fn() -> u64) -> Self {
         Self {
             rotation_ms: u64::from(rotation_secs.max(1)) * 1000,
+            lifetime: lifetime_secs.min(MAX_TICKET_LIFETIME),
+            clock,
             keys: Mutex::new((None, None)),
         }
     }
@@ -227,19 +355,18 @@ impl TicketKeys {
         Ok(())
     }
 
-    /// Seal a session: key_id || nonce || AEAD(state), the key id as associated data.
-    pub(crate) fn seal(&self, s: &ServerSession, now_ms: u64) -> Result<Option<Vec<u8>>, Error> {
-        // key id ‖ nonce ‖ sealed state, built and sealed in one buffer of the exact size:
-        // the plaintext state (it holds the session secret) exists nowhere else, and the
-        // buffer is wiped if anything fails before it is sealed.
+    /// Seal `plain` at `now_ms`: key_id || nonce || AEAD(plain), the key id as associated data.
+    fn seal_at(&self, plain: &[u8], now_ms: u64) -> Result<Option<Vec<u8>>, Error> {
         const HEAD: usize = KEY_ID_LEN + NONCE_LEN;
-        let total = HEAD + s.encoded_len() + AeadAlgorithm::TAG_LEN;
+        let total = HEAD + plain.len() + AeadAlgorithm::TAG_LEN;
         if total > MAX_TICKET_LEN {
             return Ok(None);
         }
+        // Built and sealed in one buffer of the exact size, wiped if anything fails before
+        // it is sealed.
         let mut out = Zeroizing::new(Vec::with_capacity(total));
         out.resize(HEAD, 0);
-        s.encode_into(&mut out);
+        out.extend_from_slice(plain);
         let mut keys = self
             .keys
             .lock()
@@ -259,14 +386,8 @@ impl TicketKeys {
         Ok(Some(std::mem::take(&mut *out)))
     }
 
-    /// Open a ticket; `None` for anything unknown, forged, tampered or malformed.
-    pub(crate) fn open(&self, ticket: &[u8], now_ms: u64) -> Option<ServerSession> {
-        self.open_checked(ticket, now_ms).map(|(s, _)| s)
-    }
-
-    /// [`TicketKeys::open`], also telling whether the ticket was sealed with the retiring
-    /// key (so it stops opening after the next rotation and is worth re-issuing).
-    pub(crate) fn open_checked(&self, ticket: &[u8], now_ms: u64) -> Option<(ServerSession, bool)> {
+    /// Open a ticket at `now_ms`; `None` for anything unknown, forged, tampered or malformed.
+    fn open_at(&self, ticket: &[u8], now_ms: u64) -> Option<Vec<u8>> {
         if ticket.len() > MAX_TICKET_LEN
             || ticket.len() < KEY_ID_LEN + NONCE_LEN + AeadAlgorithm::TAG_LEN
         {
@@ -275,15 +396,48 @@ impl TicketKeys {
         let mut keys = self.keys.lock().ok()?;
         self.rotate(&mut keys, now_ms).ok()?;
         let (id, rest) = ticket.split_at(KEY_ID_LEN);
-        let (k, retiring) = [(keys.0.as_ref(), false), (keys.1.as_ref(), true)]
+        let k = [keys.0.as_ref(), keys.1.as_ref()]
             .into_iter()
-            .find_map(|(k, old)| k.filter(|k| constant_time_eq(&k.id, id)).map(|k| (k, old)))?;
+            .find_map(|k| k.filter(|k| constant_time_eq(&k.id, id)))?;
         let (nonce, sealed) = rest.split_at(NONCE_LEN);
         let mut n = [0u8; NONCE_LEN];
         n.copy_from_slice(nonce);
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = k.key.open_in_place(n, id, &mut buf).ok()?;
-        ServerSession::decode(plain).ok().map(|s| (s, retiring))
+        Some(plain.to_vec())
+    }
+
+    /// Whether `ticket` was sealed with the retiring key (it stops opening after the next
+    /// rotation, so it is worth re-issuing).
+    fn retiring_at(&self, ticket: &[u8], now_ms: u64) -> bool {
+        let Some(id) = ticket.get(..KEY_ID_LEN) else {
+            return false;
+        };
+        let Ok(mut keys) = self.keys.lock() else {
+            return false;
+        };
+        if self.rotate(&mut keys, now_ms).is_err() {
+            return false;
+        }
+        keys.1.as_ref().is_some_and(|k| constant_time_eq(&k.id, id))
+    }
+}
+
+impl TicketSealer for TicketKeys {
+    fn seal(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        self.seal_at(plain, (self.clock)()).ok().flatten()
+    }
+
+    fn open(&self, ticket: &[u8]) -> Option<Vec<u8>> {
+        self.open_at(ticket, (self.clock)())
+    }
+
+    fn lifetime_secs(&self) -> u32 {
+        self.lifetime
+    }
+
+    fn should_renew(&self, ticket: &[u8]) -> bool {
+        self.retiring_at(ticket, (self.clock)())
     }
 }
 
@@ -324,6 +478,34 @@ impl ServerCache {
 
     pub(crate) fn get(&self, id: &[u8]) -> Option<ServerSession> {
         self.inner.lock().ok()?.0.get(id).cloned()
+    }
+}
+
+/// Where a server keeps TLS 1.2 sessions by ID: its own cache, or a [`ServerSessionStore`].
+pub(crate) enum ServerStore {
+    Builtin(ServerCache),
+    Custom(Arc<dyn ServerSessionStore>),
+}
+
+impl ServerStore {
+    pub(crate) fn put(&self, id: Vec<u8>, s: ServerSession) -> bool {
+        match self {
+            Self::Builtin(c) => {
+                c.put(id, s);
+                true
+            }
+            Self::Custom(store) => store.put(id, s.to_bytes().to_vec()),
+        }
+    }
+
+    pub(crate) fn get(&self, id: &[u8]) -> Option<ServerSession> {
+        match self {
+            Self::Builtin(c) => c.get(id),
+            Self::Custom(store) => {
+                let value = Zeroizing::new(store.get(id)?);
+                ServerSession::from_bytes(&value)
+            }
+        }
     }
 }
 
@@ -565,6 +747,35 @@ impl ClientCache {
     }
 }
 
+/// Where a client keeps sessions by server name: its own cache, or a [`ClientSessionStore`]
+/// (which sees blobs).
+pub(crate) enum ClientStore {
+    Builtin(ClientCache),
+    Custom(Arc<dyn ClientSessionStore>),
+}
+
+impl ClientStore {
+    pub(crate) fn put(&self, name: &str, s: ClientSession) {
+        match self {
+            Self::Builtin(c) => c.put(name, s),
+            Self::Custom(store) => store.put(name, s.to_blob().to_vec()),
+        }
+    }
+
+    /// A session to offer to `name`, if any (the caller checks expiry and suites).
+    pub(crate) fn take(&self, name: &str, now_ms: u64) -> Option<ClientSession> {
+        match self {
+            Self::Builtin(c) => c.take(name, now_ms),
+            Self::Custom(store) => {
+                let blob = Zeroizing::new(store.get(name)?);
+                let s = ClientSession::from_blob(&blob).ok()?;
+                // A blob stored for another name is not offered here.
+                s.server_name().is_none_or(|n| n == name).then_some(s)
+            }
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch from the system clock.
 pub(crate) fn system_now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -594,21 +805,25 @@ mod tests {
 
     #[test]
     fn tickets_seal_open_rotate_and_refuse_tampering() {
-        let keys = TicketKeys::new(10);
-        let t = keys.seal(&sample(), 1000).unwrap().unwrap();
-        let s = keys.open(&t, 1000).unwrap();
+        let keys = TicketKeys::new(10, 100);
+        let t = keys.seal_at(&sample().to_bytes(), 1000).unwrap().unwrap();
+        let s = ServerSession::from_bytes(&keys.open_at(&t, 1000).unwrap()).unwrap();
         assert_eq!(s.sni.as_deref(), Some("a.test"));
         assert_eq!(s.secret.as_bytes(), &[7; 32]);
         for i in [0, 20, t.len() - 1] {
             let mut bad = t.clone();
             bad[i] ^= 1;
-            assert!(keys.open(&bad, 1000).is_none());
+            assert!(keys.open_at(&bad, 1000).is_none());
         }
-        assert!(keys.open(&[0u8; 100], 1000).is_none());
-        assert!(keys.open(&[], 1000).is_none());
-        // One rotation later the old key still opens; two later it is gone.
-        assert!(keys.open(&t, 15_000).is_some());
-        assert!(keys.open(&t, 25_000).is_none());
+        assert!(keys.open_at(&[0u8; 100], 1000).is_none());
+        assert!(keys.open_at(&[], 1000).is_none());
+        assert!(!keys.retiring_at(&t, 1000));
+        // One rotation later the old key still opens (and is worth renewing); two later it
+        // is gone.
+        assert!(keys.open_at(&t, 15_000).is_some());
+        assert!(keys.retiring_at(&t, 15_000));
+        assert!(keys.open_at(&t, 25_000).is_none());
+        assert!(!keys.retiring_at(&t, 25_000));
     }
 
     #[test]

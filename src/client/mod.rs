@@ -57,7 +57,8 @@ impl ClientState {
 }
 
 /// Step Three for both versions: the server's chain, checked against our trust anchors and
-/// the name we asked for (skipped only with `DangerousNoVerify`). Returns the leaf, for the
+/// the name we asked for, then by the custom verifier if one is configured (all skipped only
+/// with `DangerousNoVerify`). Returns the leaf, for the
 /// signature check that follows, and the proof that the chain verified.
 pub(crate) fn check_server_chain(
     cx: &mut Common,
@@ -81,12 +82,21 @@ pub(crate) fn check_server_chain(
     cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
     let verified = match (cx.config.verify, server_name) {
         (VerifyMode::DangerousNoVerify, _) => None,
-        (_, Some(name)) => Some(crate::verify::verify_server_cert(
-            &cx.config.roots,
-            chain,
-            name,
-            pki_types::UnixTime::now(),
-        )?),
+        (_, Some(name)) => {
+            let (proof, note) = crate::verify::check_server_cert(
+                &cx.config.roots,
+                cx.config.hooks.server_verifier.as_deref(),
+                chain,
+                name,
+                pki_types::UnixTime::now(),
+            )?;
+            if let Some(note) = note {
+                cx.trace(crate::conn::TraceKind::State, || {
+                    format!("certificate: {note}")
+                });
+            }
+            Some(proof)
+        }
         (_, None) => {
             return Err(Error::Usage(
                 "no server name to verify the certificate against".into(),

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use super::*;
 use crate::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use crate::config::{Config, ConfigBuilder, KeyLog, Role, VerifyMode};
+use crate::error::Error;
+use pki_types::CertificateDer;
 
 /// A mutable configuration builder (opaque). One thread at a time.
 #[allow(non_camel_case_types)]
@@ -469,6 +471,269 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_keylog_callback(
     }
 }
 
+// ---- seams: verify callback, ALPN select callback ----------------------------------------
+
+/// Certificate verify callback: the final verdict on the peer's chain. `certs[i]` (of length
+/// `cert_lens[i]`, DER) for `i < n` is the chain as the peer sent it, its own certificate
+/// first; `n` is 0 when a client sent no certificate. `server_name` is the name a client
+/// verifies the server against (NULL on a server). `builtin_result` is the built-in verdict
+/// (`FERROTLS_OK`, or the error code it would fail with, e.g.
+/// `FERROTLS_ERR_CERT_UNKNOWN_ISSUER`) and `builtin_detail` its detail ("" when OK). Return
+/// `FERROTLS_OK` to accept, `builtin_result` to keep the built-in verdict, or another error code
+/// to refuse (a 400s certificate code sends its alert, e.g. `FERROTLS_ERR_CERT_OTHER`:
+/// bad_certificate). Every pointer is valid only during the call. The handshake signature is
+/// checked by the library whatever the callback returns. It may run concurrently for different
+/// connections and must be thread-safe.
+#[allow(non_camel_case_types)]
+pub type ferrotls_verify_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        certs: *const *const u8,
+        cert_lens: *const usize,
+        n: usize,
+        server_name: *const c_char,
+        builtin_result: ferrotls_result,
+        builtin_detail: *const c_char,
+    ) -> ferrotls_result,
+>;
+
+/// ALPN select callback return: speak `*out` (`*out_len` bytes, one of the offered protocols).
+pub const FERROTLS_ALPN_SELECT: i32 = 0;
+/// ALPN select callback return: go on without ALPN.
+pub const FERROTLS_ALPN_NONE: i32 = 1;
+/// ALPN select callback return: refuse the handshake (no_application_protocol alert).
+pub const FERROTLS_ALPN_REFUSE: i32 = 2;
+
+/// ALPN select callback (server): choose from the client's protocols, `offered_wire` being
+/// `len` bytes in the wire form of `ferrotls_config_builder_set_alpn` ("\x02h2\x08http/1.1").
+/// Return `FERROTLS_ALPN_SELECT` with `*out`/`*out_len` set to the chosen name (it may point
+/// into `offered_wire`; it must stay valid until the callback returns, the library copies it),
+/// `FERROTLS_ALPN_NONE` or `FERROTLS_ALPN_REFUSE`. Called only when the client offered ALPN.
+/// Must be thread-safe.
+#[allow(non_camel_case_types)]
+pub type ferrotls_alpn_select_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        offered_wire: *const u8,
+        len: usize,
+        out: *mut *const u8,
+        out_len: *mut usize,
+    ) -> i32,
+>;
+
+/// The engine error a C verify callback's refusal code stands for.
+fn refusal_of(code: ferrotls_result) -> Error {
+    use crate::error::CertErrorKind as K;
+    let detail = format!(
+        "the verify callback refused the chain with {}",
+        name(code).to_string_lossy()
+    );
+    let kind = match code {
+        FERROTLS_ERR_CERT_EXPIRED => K::Expired,
+        FERROTLS_ERR_CERT_NOT_YET_VALID => K::NotYetValid,
+        FERROTLS_ERR_CERT_UNKNOWN_ISSUER => K::UnknownIssuer,
+        FERROTLS_ERR_CERT_NAME_MISMATCH => K::NameMismatch,
+        FERROTLS_ERR_CERT_BAD_SIGNATURE => K::BadSignature,
+        FERROTLS_ERR_CERT_BAD_ENCODING => K::BadEncoding,
+        FERROTLS_ERR_CERT_UNSUPPORTED_ALGORITHM => K::UnsupportedAlgorithm,
+        FERROTLS_ERR_CERT_INVALID_PURPOSE => K::InvalidPurpose,
+        FERROTLS_ERR_CERT_NOT_CA => K::NotCa,
+        FERROTLS_ERR_CERT_REVOKED => K::Revoked,
+        FERROTLS_ERR_CERT_MISSING => K::Missing,
+        FERROTLS_ERR_CERTIFICATE_REQUIRED => return Error::CertificateRequired(detail),
+        FERROTLS_ERR_HANDSHAKE_FAILURE => return Error::HandshakeFailure(detail),
+        FERROTLS_ERR_INTERNAL | FERROTLS_ERR_PANIC => return Error::Internal(detail),
+        _ => K::Other,
+    };
+    Error::cert(kind, detail)
+}
+
+/// A verifier (either role) that asks a C callback.
+#[derive(Debug)]
+struct CVerify {
+    cb: unsafe extern "C" fn(
+        *mut c_void,
+        *const *const u8,
+        *const usize,
+        usize,
+        *const c_char,
+        ferrotls_result,
+        *const c_char,
+    ) -> ferrotls_result,
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header documents that the verify callback and its userdata must be usable from any
+// thread, concurrently; we only pass the pointer back to that callback.
+unsafe impl Send for CVerify {}
+// SAFETY: as above; `ask` takes `&self` and only reads the two fields.
+unsafe impl Sync for CVerify {}
+
+impl CVerify {
+    fn ask(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: Option<&str>,
+        builtin: &Result<(), Error>,
+    ) -> Result<(), Error> {
+        let run = || {
+            let ptrs: Vec<*const u8> = chain.iter().map(|c| c.as_ref().as_ptr()).collect();
+            let lens: Vec<usize> = chain.iter().map(|c| c.as_ref().len()).collect();
+            let name = server_name.map(to_cstring);
+            let (code, detail) = match builtin {
+                Ok(()) => (FERROTLS_OK, to_cstring("")),
+                Err(e) => (code_of(e), to_cstring(&e.to_string())),
+            };
+            // SAFETY: the callback was supplied for this purpose; every pointer passed is valid
+            // (the arrays hold `chain.len()` entries, the strings are NUL-terminated) for the
+            // duration of the call.
+            let r = unsafe {
+                (self.cb)(
+                    self.userdata,
+                    ptrs.as_ptr(),
+                    lens.as_ptr(),
+                    chain.len(),
+                    name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()),
+                    code,
+                    detail.as_ptr(),
+                )
+            };
+            match r {
+                FERROTLS_OK => Ok(()),
+                r if r == code => builtin.clone(),
+                r => Err(refusal_of(r)),
+            }
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+            Err(Error::Internal(
+                "a panic was caught around the verify callback".into(),
+            ))
+        })
+    }
+}
+
+impl crate::verify::ServerCertVerifier for CVerify {
+    fn verify_server_cert(
+        &self,
+        chain: &[CertificateDer<'_>],
+        server_name: &str,
+        builtin: &Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.ask(chain, Some(server_name), builtin)
+    }
+}
+
+impl crate::verify::ClientCertVerifier for CVerify {
+    fn verify_client_cert(
+        &self,
+        chain: &[CertificateDer<'_>],
+        builtin: &Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.ask(chain, None, builtin)
+    }
+}
+
+/// Have `cb` give the final verdict on the peer's certificate chain, after the built-in check
+/// (see `ferrotls_verify_cb`). A client's callback judges the server's chain (not consulted
+/// with `FERROTLS_VERIFY_DANGEROUS_NO_VERIFY`); a server's judges the client's chain when its
+/// verify mode asks for one. With a callback set, no trust anchors are required. `cb` must not
+/// be NULL. `userdata` is passed back to `cb`; it must stay valid as long as any config built
+/// from this builder (or a connection made from one) lives.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_verify_callback(
+    builder: *mut ferrotls_config_builder,
+    cb: ferrotls_verify_cb,
+    userdata: *mut c_void,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            let cb = cb.ok_or_else(|| Fail::null("cb"))?;
+            let v = Arc::new(CVerify { cb, userdata });
+            engine(match b.role() {
+                Role::Client => b.set_server_cert_verifier(v),
+                Role::Server => b.set_client_cert_verifier(v),
+            })
+        })
+    }
+}
+
+/// An ALPN selector that asks a C callback.
+struct CAlpn {
+    cb: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut *const u8, *mut usize) -> i32,
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header documents that the ALPN callback and its userdata must be usable from any
+// thread, concurrently; we only pass the pointer back to that callback.
+unsafe impl Send for CAlpn {}
+// SAFETY: as above; `select` takes `&self` and only reads the two fields.
+unsafe impl Sync for CAlpn {}
+
+impl crate::select::AlpnSelector for CAlpn {
+    fn select(&self, offered: &[Vec<u8>]) -> crate::select::AlpnChoice {
+        use crate::select::AlpnChoice;
+        let run = || {
+            let mut wire = Vec::new();
+            for p in offered {
+                // Names were checked to be 1..=255 bytes when the ClientHello was decoded.
+                wire.push(u8::try_from(p.len()).unwrap_or(u8::MAX));
+                wire.extend_from_slice(p);
+            }
+            let mut out: *const u8 = std::ptr::null();
+            let mut out_len: usize = 0;
+            // SAFETY: the callback was supplied for this purpose; `wire` is readable and the two
+            // out-pointers writable for the duration of the call.
+            let r = unsafe {
+                (self.cb)(
+                    self.userdata,
+                    wire.as_ptr(),
+                    wire.len(),
+                    &mut out,
+                    &mut out_len,
+                )
+            };
+            match r {
+                FERROTLS_ALPN_SELECT if !out.is_null() && (1..=255).contains(&out_len) => {
+                    // SAFETY: the callback promises `out_len` readable bytes at `out`, valid
+                    // until it returned (we are still inside the call's lifetime contract).
+                    AlpnChoice::Select(unsafe { std::slice::from_raw_parts(out, out_len) }.to_vec())
+                }
+                // A selection the client cannot have offered: the engine reports it.
+                FERROTLS_ALPN_SELECT => AlpnChoice::Select(Vec::new()),
+                FERROTLS_ALPN_NONE => AlpnChoice::None,
+                _ => AlpnChoice::Refuse,
+            }
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or(AlpnChoice::Refuse)
+    }
+}
+
+/// Server: have `cb` choose the ALPN protocol from the client's offers instead of the list from
+/// `ferrotls_config_builder_set_alpn` (see `ferrotls_alpn_select_cb`). `cb` must not be NULL.
+/// `userdata` is passed back to `cb`; it must stay valid as long as any config built from this
+/// builder (or a connection made from one) lives.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_alpn_select_callback(
+    builder: *mut ferrotls_config_builder,
+    cb: ferrotls_alpn_select_cb,
+    userdata: *mut c_void,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            let cb = cb.ok_or_else(|| Fail::null("cb"))?;
+            if b.role() != Role::Server {
+                return Err(Fail::new(
+                    FERROTLS_ERR_WRONG_ROLE,
+                    "an ALPN select callback is for a server configuration; this builder is for a client",
+                ));
+            }
+            engine(b.set_alpn_selector(Arc::new(CAlpn { cb, userdata })))
+        })
+    }
+}
+
 /// Bound the plaintext and ciphertext buffered per connection, in bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_config_builder_set_buffer_limit(
@@ -530,6 +795,168 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_ticket_lifetime(
                 ));
             }
             engine(b.set_ticket_lifetime(seconds))
+        })
+    }
+}
+
+// ---- Session store seam (session.rs: ServerSessionStore / ClientSessionStore) ----------------
+
+/// Session store callback: remember `value` under `key`. Server configurations: `key` is a TLS
+/// 1.2 session ID (32 bytes) and `value` the engine's serialized session. Client
+/// configurations: `key` is the server name (not NUL-terminated) and `value` a session blob
+/// (as from `ferrotls_conn_get_session`). Both pointers are valid only during the call; the
+/// value holds the session's secret. Return nonzero when stored, 0 when not. It may run
+/// concurrently for different connections and must be thread-safe.
+#[allow(non_camel_case_types)]
+pub type ferrotls_session_put_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        key: *const u8,
+        key_len: usize,
+        value: *const u8,
+        value_len: usize,
+    ) -> i32,
+>;
+
+/// Session store callback: look up `key` (as for `ferrotls_session_put_cb`). Return 0 when
+/// nothing is stored. Otherwise return the value's length, having copied it to `buf` when it
+/// fits in `cap` bytes; when it does not fit, copy nothing and return its length: the engine
+/// calls once more with a buffer that large (at most `FERROTLS_MAX_SESSION_VALUE` bytes;
+/// anything larger counts as absent). It may run concurrently and must be thread-safe.
+#[allow(non_camel_case_types)]
+pub type ferrotls_session_get_cb = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        key: *const u8,
+        key_len: usize,
+        buf: *mut u8,
+        cap: usize,
+    ) -> usize,
+>;
+
+/// The largest session value a `ferrotls_session_get_cb` may return, in bytes.
+pub const FERROTLS_MAX_SESSION_VALUE: usize = 65536;
+const _: () = assert!(FERROTLS_MAX_SESSION_VALUE == crate::session::MAX_SESSION_BLOB);
+
+/// The buffer the engine first offers a `ferrotls_session_get_cb`.
+const FIRST_GET_CAP: usize = 4096;
+
+type CPutFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *const u8, usize) -> i32;
+type CGetFn = unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut u8, usize) -> usize;
+
+/// A session store over two C callbacks.
+struct CSessionStore {
+    put: CPutFn,
+    get: CGetFn,
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header documents that the callbacks and their userdata must be usable from any
+// thread, concurrently, for as long as the configuration lives; we only pass the pointer back.
+unsafe impl Send for CSessionStore {}
+// SAFETY: as above; the methods take `&self` and only read the fields.
+unsafe impl Sync for CSessionStore {}
+
+impl std::fmt::Debug for CSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CSessionStore")
+    }
+}
+
+impl CSessionStore {
+    fn put_raw(&self, key: &[u8], value: &[u8]) -> bool {
+        // SAFETY: the callback was supplied for this purpose; both slices are valid for the
+        // duration of the call.
+        unsafe {
+            (self.put)(
+                self.userdata,
+                key.as_ptr(),
+                key.len(),
+                value.as_ptr(),
+                value.len(),
+            ) != 0
+        }
+    }
+
+    fn get_raw(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let call = |buf: &mut [u8]| {
+            // SAFETY: as in `put_raw`; `buf` is writable for `buf.len()` bytes.
+            unsafe {
+                (self.get)(
+                    self.userdata,
+                    key.as_ptr(),
+                    key.len(),
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                )
+            }
+        };
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; FIRST_GET_CAP]);
+        let mut n = call(&mut buf);
+        if n > buf.len() {
+            if n > FERROTLS_MAX_SESSION_VALUE {
+                return None;
+            }
+            buf = zeroize::Zeroizing::new(vec![0u8; n]);
+            n = call(&mut buf);
+            if n > buf.len() {
+                return None;
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        Some(buf[..n].to_vec())
+    }
+}
+
+impl crate::session::ServerSessionStore for CSessionStore {
+    fn put(&self, id: Vec<u8>, value: Vec<u8>) -> bool {
+        let value = zeroize::Zeroizing::new(value);
+        self.put_raw(&id, &value)
+    }
+
+    fn get(&self, id: &[u8]) -> Option<Vec<u8>> {
+        self.get_raw(id)
+    }
+}
+
+impl crate::session::ClientSessionStore for CSessionStore {
+    fn put(&self, server_name: &str, session: Vec<u8>) {
+        let session = zeroize::Zeroizing::new(session);
+        self.put_raw(server_name.as_bytes(), &session);
+    }
+
+    fn get(&self, server_name: &str) -> Option<Vec<u8>> {
+        self.get_raw(server_name.as_bytes())
+    }
+}
+
+/// Keep sessions in an external store (e.g. a cache shared between processes) instead of the
+/// configuration's own cache; `ferrotls_config_builder_set_session_cache` then no longer
+/// applies. One function for both roles, the role deciding the keys: a server configuration
+/// stores TLS 1.2 sessions by session ID (TLS 1.3 tickets are stateless and never reach the
+/// store); a client configuration stores session blobs by server name (a TLS 1.3 ticket is
+/// meant for one use: `get` should remove it). Both callbacks are required. `userdata` is
+/// passed back to them and must stay valid, with the callbacks, for as long as the
+/// configuration built from this builder (or any connection made from it) lives.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_session_store(
+    builder: *mut ferrotls_config_builder,
+    put: ferrotls_session_put_cb,
+    get: ferrotls_session_get_cb,
+    userdata: *mut c_void,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            let put = put.ok_or_else(|| Fail::null("put"))?;
+            let get = get.ok_or_else(|| Fail::null("get"))?;
+            let store = Arc::new(CSessionStore { put, get, userdata });
+            match b.role() {
+                Role::Server => engine(b.set_server_session_store(store)),
+                Role::Client => engine(b.set_client_session_store(store)),
+            }
         })
     }
 }

@@ -252,29 +252,26 @@ fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<ProtocolVersio
     )))
 }
 
-/// ALPN (RFC 7301 §3.2): our preference among the client's; none in common is fatal.
+/// ALPN (RFC 7301 §3.2): the configured selector's choice, or our preference among the
+/// client's ([`crate::select::choose_alpn`]).
 pub(crate) fn choose_alpn(
     config: &crate::config::Config,
     ch: &ClientHelloPayload,
 ) -> Result<Option<Vec<u8>>, Error> {
-    match ch.alpn() {
-        Some(theirs) if !config.alpn.is_empty() => {
-            let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
-                let show = |l: &[Vec<u8>]| {
-                    l.iter()
-                        .map(|p| String::from_utf8_lossy(p).into_owned())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                return Err(Error::NoApplicationProtocol(format!(
-                    "no ALPN protocol in common: the client offered {}; we support {}",
-                    show(theirs),
-                    show(&config.alpn)
-                )));
-            };
-            Ok(Some(p.clone()))
-        }
-        _ => Ok(None),
+    crate::select::choose_alpn(config, ch.alpn())
+}
+
+/// What a certificate resolver sees of `ch`, negotiating `version`.
+pub(crate) fn hello_info(
+    ch: &ClientHelloPayload,
+    version: ProtocolVersion,
+) -> crate::select::ClientHelloInfo<'_> {
+    crate::select::ClientHelloInfo {
+        server_name: ch.server_name(),
+        signature_schemes: ch.signature_schemes().unwrap_or(&[]),
+        cipher_suites: &ch.cipher_suites,
+        alpn: ch.alpn().unwrap_or(&[]),
+        version,
     }
 }
 
@@ -314,10 +311,7 @@ fn choose(
             "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)".into(),
         )
     })?;
-    let cert = config
-        .cert_for(ch.server_name())
-        .ok_or_else(|| Error::Config("no certificate configured".into()))?
-        .clone();
+    let cert = crate::select::resolve_cert(&config, &hello_info(ch, ProtocolVersion::TLSv1_3))?;
     let scheme = cert.key.choose_scheme(schemes, true).ok_or_else(|| {
         Error::NoSharedSignatureScheme(format!(
             "our certificate's key ({}) can sign with {}; the client accepts only {}",

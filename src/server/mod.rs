@@ -49,8 +49,10 @@ impl ServerState {
     }
 }
 
-/// Step Seven for both versions: the client's chain, verified for client authentication.
-/// `None` when the client sent no certificate and the server only asked for one; `missing`
+/// Step Seven for both versions: the client's chain, verified for client authentication, then
+/// judged by the custom client verifier if one is configured. `None` when the client sent no
+/// certificate and that was accepted (the server only asked for one, or the custom verifier
+/// let it through); `missing`
 /// builds the error when one is required (certificate_required in TLS 1.3,
 /// handshake_failure in TLS 1.2).
 pub(crate) fn check_client_chain(
@@ -65,21 +67,32 @@ pub(crate) fn check_client_chain(
     Error,
 > {
     use crate::conn::TraceKind;
-    let Some(leaf) = chain.first().cloned() else {
-        if cx.config.verify == crate::config::VerifyMode::RequireClientCert {
-            return Err(missing(
-                "the client sent no certificate, but this server requires one (--verify-client): \
-                 configure a client certificate and key"
-                    .into(),
-            ));
-        }
+    let config = cx.config.clone();
+    let missing = if config.verify == crate::config::VerifyMode::RequireClientCert {
+        Err(missing(
+            "the client sent no certificate, but this server requires one (--verify-client): \
+             configure a client certificate and key"
+                .into(),
+        ))
+    } else {
+        Ok(())
+    };
+    let (proof, note) = crate::verify::check_client_cert(
+        &config.roots,
+        config.hooks.client_verifier.as_deref(),
+        chain,
+        missing,
+        pki_types::UnixTime::now(),
+    )?;
+    if let Some(note) = note {
+        cx.trace(TraceKind::State, || format!("client certificate: {note}"));
+    }
+    let (Some(leaf), Some(proof)) = (chain.first().cloned(), proof) else {
         cx.trace(TraceKind::State, || {
             "client certificate: none sent (optional)".into()
         });
         return Ok(None);
     };
-    let proof =
-        crate::verify::verify_client_cert(&cx.config.roots, chain, pki_types::UnixTime::now())?;
     cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
     cx.trace(TraceKind::State, || {
         "client certificate: chain verified".into()

@@ -138,12 +138,12 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
                 .into(),
         ));
     }
-    // 4. The certificate by SNI, then a suite whose certificate type fits its key, in our
-    //    order (or the client's, when configured).
-    let cert = config
-        .cert_for(ch.server_name())
-        .ok_or_else(|| Error::Config("no certificate configured".into()))?
-        .clone();
+    // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
+    //    certificate type fits its key, in our order (or the client's, when configured).
+    let cert = crate::select::resolve_cert(
+        &config,
+        &super::hs::hello_info(ch, ProtocolVersion::TLSv1_2),
+    )?;
     let auth = key_auth(&cert.key);
     let ours: Vec<&'static SuiteInfo> = config.suites_for(ProtocolVersion::TLSv1_2).collect();
     let fits = |s: &SuiteInfo| s.auth == Some(auth);
@@ -259,7 +259,7 @@ impl State {
         if cx.config.allows(ProtocolVersion::TLSv1_3) {
             random[24..].copy_from_slice(&DOWNGRADE_TLS12);
         }
-        let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_keys.is_some();
+        let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_sealer.is_some();
         if let Some((sess, renew)) = find_session(cx, ch, c.ems) {
             return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack && renew);
         }
@@ -584,8 +584,8 @@ fn send_ticket(
     session: &ServerSession,
 ) -> Result<(), Error> {
     let now = cx.config.now_ms();
-    let ticket = match &cx.config.ticket_keys {
-        Some(k) => k.seal(session, now)?.unwrap_or_default(),
+    let ticket = match &cx.config.ticket_sealer {
+        Some(k) => crate::session::seal_session(&**k, session).unwrap_or_default(),
         None => Vec::new(),
     };
     // Rounded up: a ticket issued just now is announced with its whole lifetime.
@@ -620,9 +620,9 @@ fn find_session(
         return None;
     }
     let ticket = ch.session_ticket().filter(|t| !t.is_empty());
-    let (found, renew, how) = match (ticket, &config.ticket_keys, &config.server_cache) {
-        (Some(t), Some(keys), _) => match keys.open_checked(t, now) {
-            Some((s, retiring)) => (Some(s), retiring, "session ticket"),
+    let (found, renew, how) = match (ticket, &config.ticket_sealer, &config.server_cache) {
+        (Some(t), Some(sealer), _) => match crate::session::open_session(&**sealer, t) {
+            Some(s) => (Some(s), sealer.should_renew(t), "session ticket"),
             None => (None, false, "session ticket"),
         },
         (Some(_), None, _) => (None, false, "session ticket"),

@@ -345,7 +345,7 @@ fn send_tickets(
     resumption: &Secret,
 ) -> Result<(), Error> {
     let config = cx.config.clone();
-    let Some(keys) = &config.ticket_keys else {
+    let Some(sealer) = &config.ticket_sealer else {
         return Ok(());
     };
     let now = config.now_ms();
@@ -372,9 +372,10 @@ fn send_tickets(
             sni: cx.neg.sni.clone(),
             peer_certs: cx.neg.peer_certs.clone(),
         };
-        let Some(ticket) = keys.seal(&session, now)? else {
+        let Some(ticket) = crate::session::seal_session(&**sealer, &session) else {
             cx.trace(TraceKind::State, || {
-                "session ticket: the session is too large to seal; none sent".into()
+                "session ticket: the session is too large to seal or the sealer declined; none sent"
+                    .into()
             });
             return Ok(());
         };
@@ -413,7 +414,7 @@ pub(crate) fn choose_psk(
     prior: Option<&Transcript>,
 ) -> Result<Option<AcceptedPsk>, Error> {
     let config = cx.config.clone();
-    let (Some(keys), Some(psks)) = (&config.ticket_keys, ch.psk()) else {
+    let (Some(sealer), Some(psks)) = (&config.ticket_sealer, ch.psk()) else {
         return Ok(None);
     };
     if !ch
@@ -428,7 +429,7 @@ pub(crate) fn choose_psk(
     let now = config.now_ms();
     let mut why = "the ticket is not ours (unknown, forged, tampered or from a retired key)";
     for (i, id) in psks.identities.iter().enumerate().take(MAX_PSK_IDENTITIES) {
-        let Some(sess) = keys.open(&id.identity, now) else {
+        let Some(sess) = crate::session::open_session(&**sealer, &id.identity) else {
             continue;
         };
         let server_age = now.saturating_sub(sess.created_ms);

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod cert_info;
 pub mod pem;
 pub mod roots;
+pub mod verifier;
 
 use pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
 use webpki::ring as algs;
@@ -16,6 +17,7 @@ use crate::codec::enums::SignatureScheme;
 use crate::error::{CertErrorKind, Error};
 use cert_info::{CertInfo, format_unix_time};
 pub use roots::RootStore;
+pub use verifier::{ClientCertVerifier, ServerCertVerifier};
 
 /// Proof that the server's certificate chain and name were verified.
 #[derive(Debug)]
@@ -65,6 +67,50 @@ pub fn verify_client_cert(
         verify_chain(roots, chain, now, Role::Client).map(|_| ())
     })?;
     Ok(ClientCertVerified(()))
+}
+
+/// The server's chain through the built-in check and then `custom` (when configured), which
+/// has the last word (see [`verifier`]). Returns the proof and, when the custom verifier
+/// accepted a chain the built-in check refused, a note saying so for the trace.
+pub(crate) fn check_server_cert(
+    roots: &RootStore,
+    custom: Option<&dyn ServerCertVerifier>,
+    chain: &[CertificateDer<'static>],
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(ServerCertVerified, Option<String>), Error> {
+    let builtin = verify_server_cert(roots, chain, server_name, now).map(|_| ());
+    let Some(custom) = custom else {
+        return builtin.map(|()| (ServerCertVerified(()), None));
+    };
+    let name = server_name_text(server_name);
+    let (verdict, note) = verifier::final_verdict(builtin, "server", |b| {
+        custom.verify_server_cert(chain, &name, b)
+    });
+    verdict.map(|()| (ServerCertVerified(()), note))
+}
+
+/// The client's chain (possibly empty) through the built-in check and then `custom`. `missing`
+/// is the built-in verdict on an empty chain. `Ok(None)` when the chain is empty and accepted.
+pub(crate) fn check_client_cert(
+    roots: &RootStore,
+    custom: Option<&dyn ClientCertVerifier>,
+    chain: &[CertificateDer<'static>],
+    missing: Result<(), Error>,
+    now: UnixTime,
+) -> Result<(Option<ClientCertVerified>, Option<String>), Error> {
+    let builtin = if chain.is_empty() {
+        missing
+    } else {
+        verify_client_cert(roots, chain, now).map(|_| ())
+    };
+    let proof = || (!chain.is_empty()).then_some(ClientCertVerified(()));
+    let Some(custom) = custom else {
+        return builtin.map(|()| (proof(), None));
+    };
+    let (verdict, note) =
+        verifier::final_verdict(builtin, "client", |b| custom.verify_client_cert(chain, b));
+    verdict.map(|()| (proof(), note))
 }
 
 /// Run `verify` unless the verified-chain cache already holds this chain (for this server

@@ -1134,6 +1134,146 @@ static void test_failing_handshake(void) {
     pair_free(p);
 }
 
+/* ---- seams: the verify callback and the ALPN select callback ----------------------------- */
+
+struct verify_seen {
+    unsigned calls, bad_args;
+    ferrotls_result answer; /* FERROTLS_OK accepts; anything else is returned as is */
+    ferrotls_result builtin;
+    char detail[512];
+};
+
+static ferrotls_result verify_cb(void *userdata, const uint8_t *const *certs, const size_t *cert_lens, size_t n,
+                                 const char *server_name, ferrotls_result builtin_result,
+                                 const char *builtin_detail) {
+    struct verify_seen *v = userdata;
+    v->calls++;
+    if (n < 1 || certs == NULL || cert_lens == NULL || certs[0] == NULL || cert_lens[0] < 100 ||
+        certs[0][0] != 0x30 || server_name == NULL || strcmp(server_name, "localhost") != 0 ||
+        builtin_detail == NULL)
+        v->bad_args++;
+    v->builtin = builtin_result;
+    snprintf(v->detail, sizeof v->detail, "%s", builtin_detail != NULL ? builtin_detail : "");
+    return v->answer;
+}
+
+static ferrotls_config *client_with_verify_cb(const char *ca, struct verify_seen *v) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of(ca)), FERROTLS_OK, "client add_roots_file");
+    EXPECT_CODE(ferrotls_config_builder_set_verify_callback(b, verify_cb, v), FERROTLS_OK, "set_verify_callback");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "client build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+static int32_t alpn_second(void *userdata, const uint8_t *wire, size_t len, const uint8_t **out, size_t *out_len) {
+    unsigned *calls = userdata;
+    (*calls)++;
+    /* the second protocol of the list */
+    if (len < 1 || (size_t)wire[0] + 1 >= len)
+        return FERROTLS_ALPN_REFUSE;
+    const uint8_t *second = wire + 1 + wire[0];
+    *out = second + 1;
+    *out_len = second[0];
+    return FERROTLS_ALPN_SELECT;
+}
+
+static int32_t alpn_refuse(void *userdata, const uint8_t *wire, size_t len, const uint8_t **out, size_t *out_len) {
+    (void)userdata, (void)wire, (void)len, (void)out, (void)out_len;
+    return FERROTLS_ALPN_REFUSE;
+}
+
+static ferrotls_config *server_with_alpn_cb(ferrotls_alpn_select_cb cb, void *userdata) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("server.pem"), path_of("server.key")),
+                FERROTLS_OK, "server add_cert_key_file");
+    EXPECT_CODE(ferrotls_config_builder_set_alpn_select_callback(b, cb, userdata), FERROTLS_OK,
+                "set_alpn_select_callback");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "server build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+static void test_callbacks(void) {
+    section = "verify and ALPN callbacks";
+    ferrotls_config_builder *b = NULL;
+    struct verify_seen v = {0};
+    unsigned alpn_calls = 0;
+
+    /* NULL arguments and the role check */
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "builder_new");
+    NULL_ARG(ferrotls_config_builder_set_verify_callback(NULL, verify_cb, &v), "builder");
+    NULL_ARG(ferrotls_config_builder_set_verify_callback(b, NULL, &v), "cb");
+    NULL_ARG(ferrotls_config_builder_set_alpn_select_callback(NULL, alpn_second, NULL), "builder");
+    NULL_ARG(ferrotls_config_builder_set_alpn_select_callback(b, NULL, NULL), "cb");
+    EXPECT_CODE(ferrotls_config_builder_set_alpn_select_callback(b, alpn_second, NULL), FERROTLS_ERR_WRONG_ROLE,
+                "client set_alpn_select_callback");
+    ferrotls_config_builder_free(b);
+
+    /* the callback accepts a server from a CA the client does not trust */
+    ferrotls_config *scfg = server_config(0, NULL);
+    v.answer = FERROTLS_OK;
+    ferrotls_config *ccfg = client_with_verify_cb("other-ca.pem", &v);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake with an accepting verify callback: client %s (%s), server %s (%s)",
+              ferrotls_result_name(p->rc), ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs),
+              ferrotls_conn_error_detail(p->s)))
+        CHECK(transfer(p, p->c, p->s, (const uint8_t *)"cb", 2), "data after the verify callback accepted");
+    CHECK(v.calls == 1 && v.bad_args == 0, "verify callback: %u calls, %u with bad arguments", v.calls, v.bad_args);
+    EXPECT_CODE(v.builtin, FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "builtin_result given to the verify callback");
+    CHECK(contains_ci(v.detail, "certificate"), "builtin_detail \"%s\"", v.detail);
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+
+    /* the callback refuses a chain the built-in check accepts */
+    memset(&v, 0, sizeof v);
+    v.answer = FERROTLS_ERR_CERT_OTHER;
+    ccfg = client_with_verify_cb("ca.pem", &v);
+    p = pair_new(ccfg, scfg, "localhost");
+    CHECK(!handshake(p), "handshake with a refusing verify callback succeeded");
+    EXPECT_CODE(v.builtin, FERROTLS_OK, "builtin_result given to the verify callback");
+    EXPECT_CODE(ferrotls_conn_error(p->c), FERROTLS_ERR_CERT_OTHER, "client error after the callback refused");
+    CHECK(contains_ci(ferrotls_conn_error_detail(p->c), "verify callback refused"), "client detail \"%s\"",
+          ferrotls_conn_error_detail(p->c));
+    EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_ALERT_BASE + 42, "server error (bad_certificate received)");
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+
+    /* the ALPN callback chooses the client's second offer */
+    static const uint8_t offer[] = "\x02h2\x08http/1.1";
+    scfg = server_with_alpn_cb(alpn_second, &alpn_calls);
+    ccfg = client_config("ca.pem", 0, NULL, offer, sizeof offer - 1);
+    p = pair_new(ccfg, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake with the ALPN callback: client %s (%s), server %s (%s)",
+              ferrotls_result_name(p->rc), ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs),
+              ferrotls_conn_error_detail(p->s))) {
+        const uint8_t *proto = NULL;
+        size_t plen = 0;
+        EXPECT_CODE(ferrotls_conn_alpn(p->c, &proto, &plen), FERROTLS_OK, "client conn_alpn");
+        CHECK(plen == 8 && proto != NULL && memcmp(proto, "http/1.1", 8) == 0, "client ALPN %.*s", (int)plen,
+              proto != NULL ? (const char *)proto : "");
+    }
+    CHECK(alpn_calls == 1, "ALPN callback called %u times", alpn_calls);
+    pair_free(p);
+    ferrotls_config_free(scfg);
+
+    /* ... and refuses */
+    scfg = server_with_alpn_cb(alpn_refuse, NULL);
+    p = pair_new(ccfg, scfg, "localhost");
+    CHECK(!handshake(p), "handshake with a refusing ALPN callback succeeded");
+    EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_NO_ALPN_MATCH, "server error after the ALPN callback refused");
+    EXPECT_CODE(ferrotls_conn_error(p->c), FERROTLS_ERR_ALERT_BASE + 120,
+                "client error (no_application_protocol received)");
+    pair_free(p);
+    ferrotls_config_free(scfg);
+    ferrotls_config_free(ccfg);
+}
+
 static void test_refcount(void) {
     section = "config refcount";
     ferrotls_config *scfg = server_config(0, NULL);
@@ -1176,6 +1316,156 @@ static void test_refcount(void) {
     ferrotls_config_free(a);
 }
 
+/* ---- session store callbacks (an external cache, e.g. shared memory) --------------------- */
+
+/* A fixed table; this test is single-threaded (a real store must be thread-safe). */
+#define STORE_SLOTS 8
+struct store {
+    struct {
+        uint8_t key[256];
+        size_t key_len;
+        uint8_t *value;
+        size_t value_len;
+    } slot[STORE_SLOTS];
+    unsigned puts, gets, hits, retries, next;
+};
+
+static int store_put(void *ud, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len) {
+    struct store *st = ud;
+    if (key_len > sizeof st->slot[0].key)
+        return 0;
+    uint8_t *copy = malloc(value_len);
+    if (copy == NULL)
+        return 0;
+    memcpy(copy, value, value_len);
+    st->puts++;
+    unsigned i = st->next++ % STORE_SLOTS;
+    for (unsigned j = 0; j < STORE_SLOTS; j++)
+        if (st->slot[j].key_len == key_len && memcmp(st->slot[j].key, key, key_len) == 0)
+            i = j;
+    free(st->slot[i].value);
+    memcpy(st->slot[i].key, key, key_len);
+    st->slot[i].key_len = key_len;
+    st->slot[i].value = copy;
+    st->slot[i].value_len = value_len;
+    return 1;
+}
+
+/* Deliberately answers "too small" first when cap is under 8 KiB: the engine must retry. */
+static size_t store_get(void *ud, const uint8_t *key, size_t key_len, uint8_t *buf, size_t cap) {
+    struct store *st = ud;
+    size_t n = 0;
+    st->gets++;
+    for (unsigned j = 0; j < STORE_SLOTS; j++) {
+        if (st->slot[j].value != NULL && st->slot[j].key_len == key_len &&
+            memcmp(st->slot[j].key, key, key_len) == 0) {
+            n = st->slot[j].value_len;
+            if (cap < 8192 && n < 8192) {
+                st->retries++;
+                n = 8192; /* claim more than fits, so the engine offers a bigger buffer */
+            } else if (n <= cap) {
+                memcpy(buf, st->slot[j].value, n);
+                st->hits++;
+            }
+            break;
+        }
+    }
+    return n;
+}
+
+static void store_clear(struct store *st) {
+    for (unsigned j = 0; j < STORE_SLOTS; j++)
+        free(st->slot[j].value);
+}
+
+static ferrotls_config *store_config(uint32_t role, struct store *st, uint16_t max_version) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(role, &b), FERROTLS_OK, "store builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, max_version), FERROTLS_OK, "store set_versions");
+    if (role == FERROTLS_ROLE_SERVER) {
+        size_t clen, klen;
+        uint8_t *chain = slurp("server.pem", &clen), *key = slurp("server.key", &klen);
+        EXPECT_CODE(ferrotls_config_builder_add_cert_key_pem(b, chain, clen, key, klen), FERROTLS_OK,
+                    "store add_cert_key_pem");
+        EXPECT_CODE(ferrotls_config_builder_set_ticket_lifetime(b, 0), FERROTLS_OK, "session IDs only");
+        free(chain);
+        free(key);
+    } else {
+        EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "store roots");
+    }
+    if (st != NULL)
+        EXPECT_CODE(ferrotls_config_builder_set_session_store(b, store_put, store_get, st), FERROTLS_OK,
+                    "set_session_store");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "store build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* One connection; returns its handshake kind on both sides (0 when it failed). */
+static uint32_t store_connect(const ferrotls_config *ccfg, const ferrotls_config *scfg, uint32_t *server_kind) {
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    uint32_t kind = 0;
+    *server_kind = 0;
+    if (CHECK(handshake(p), "store handshake: client %s (%s), server %s (%s)", ferrotls_result_name(p->rc),
+              ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s))) {
+        /* TLS 1.3 tickets arrive after the handshake. */
+        transfer(p, p->s, p->c, (const uint8_t *)"ping", 4);
+        kind = ferrotls_conn_handshake_kind(p->c);
+        *server_kind = ferrotls_conn_handshake_kind(p->s);
+    }
+    pair_free(p);
+    return kind;
+}
+
+static void test_session_store(void) {
+    section = "session store";
+    struct store st;
+    memset(&st, 0, sizeof st);
+    uint32_t sk = 0;
+
+    /* NULL builder, NULL callbacks. */
+    ferrotls_config_builder *b = NULL;
+    NULL_ARG(ferrotls_config_builder_set_session_store(NULL, store_put, store_get, &st), "builder");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "builder_new");
+    NULL_ARG(ferrotls_config_builder_set_session_store(b, NULL, store_get, &st), "put");
+    NULL_ARG(ferrotls_config_builder_set_session_store(b, store_put, NULL, &st), "get");
+    ferrotls_config_builder_free(b);
+
+    /* Server side: TLS 1.2 sessions by session ID in the C store. */
+    ferrotls_config *scfg = store_config(FERROTLS_ROLE_SERVER, &st, 0x0303);
+    ferrotls_config *ccfg = store_config(FERROTLS_ROLE_CLIENT, NULL, 0x0304);
+    uint32_t k1 = store_connect(ccfg, scfg, &sk);
+    CHECK(k1 == FERROTLS_HANDSHAKE_FULL && sk == FERROTLS_HANDSHAKE_FULL, "first: full (%u, %u)", k1, sk);
+    CHECK(st.puts == 1 && st.slot[0].key_len == 32, "server store: one session under a 32-byte ID (%u puts)",
+          st.puts);
+    uint32_t k2 = store_connect(ccfg, scfg, &sk);
+    CHECK(k2 == FERROTLS_HANDSHAKE_RESUMED && sk == FERROTLS_HANDSHAKE_RESUMED,
+          "second: resumed from the C store (%u, %u)", k2, sk);
+    CHECK(st.hits == 1 && st.retries >= 1, "server store: %u hits, %u retries with a bigger buffer", st.hits,
+          st.retries);
+    ferrotls_config_free(scfg);
+    ferrotls_config_free(ccfg);
+    store_clear(&st);
+
+    /* Client side: session blobs by server name, shared by two client configurations. */
+    memset(&st, 0, sizeof st);
+    scfg = store_config(FERROTLS_ROLE_SERVER, NULL, 0x0303);
+    ferrotls_config *c1 = store_config(FERROTLS_ROLE_CLIENT, &st, 0x0304);
+    ferrotls_config *c2 = store_config(FERROTLS_ROLE_CLIENT, &st, 0x0304);
+    k1 = store_connect(c1, scfg, &sk);
+    CHECK(k1 == FERROTLS_HANDSHAKE_FULL, "client store: first full (%u)", k1);
+    CHECK(st.puts >= 1 && st.slot[0].key_len == 9 && memcmp(st.slot[0].key, "localhost", 9) == 0,
+          "client store: the session is stored under the server name (%u puts)", st.puts);
+    k2 = store_connect(c2, scfg, &sk);
+    CHECK(k2 == FERROTLS_HANDSHAKE_RESUMED && sk == FERROTLS_HANDSHAKE_RESUMED,
+          "client store: another configuration resumed (%u, %u)", k2, sk);
+    ferrotls_config_free(scfg);
+    ferrotls_config_free(c1);
+    ferrotls_config_free(c2);
+    store_clear(&st);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         CERTS = argv[1];
@@ -1188,7 +1478,9 @@ int main(int argc, char **argv) {
     test_handshake();
     test_mtls();
     test_failing_handshake();
+    test_callbacks();
     test_refcount();
+    test_session_store();
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

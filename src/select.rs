@@ -1,0 +1,158 @@
+//! Server-side choice seams: which certificate to present ([`CertResolver`]) and which ALPN
+//! protocol to speak ([`AlpnSelector`]). Without one configured the server behaves as it always
+//! did: the first certificate covering the SNI name (else the first configured), and the first
+//! of its own ALPN protocols that the client offered.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use crate::codec::enums::{CipherSuite, ProtocolVersion, SignatureScheme};
+use crate::config::{CertifiedKey, Config};
+use crate::error::Error;
+
+/// What a server knows of a ClientHello when it chooses a certificate.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct ClientHelloInfo<'a> {
+    /// The SNI host name, if the client sent one.
+    pub server_name: Option<&'a str>,
+    /// The signature schemes the client accepts (signature_algorithms; empty if absent).
+    pub signature_schemes: &'a [SignatureScheme],
+    /// The cipher suites the client offered, in its order.
+    pub cipher_suites: &'a [CipherSuite],
+    /// The ALPN protocols the client offered, in its order (empty if none).
+    pub alpn: &'a [Vec<u8>],
+    /// The protocol version this handshake negotiated (TLSv1.2 or TLSv1.3).
+    pub version: ProtocolVersion,
+}
+
+/// Chooses the server's certificate for a handshake. Must be thread-safe.
+///
+/// Called once per ClientHello (a TLS 1.3 handshake with a HelloRetryRequest asks again for
+/// the second ClientHello). The engine then picks a signature scheme the key can make and the
+/// client accepts (no_shared_signature_scheme otherwise), and in TLS 1.2 a suite matching the
+/// key type.
+pub trait CertResolver: Send + Sync + Debug {
+    /// The certified key to present, or `None` to refuse the handshake (handshake_failure).
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>>;
+}
+
+/// The built-in resolver: the first certificate that covers the SNI name, else the first.
+#[derive(Debug, Default)]
+pub struct ResolveBySni {
+    certs: Vec<Arc<CertifiedKey>>,
+}
+
+impl ResolveBySni {
+    /// A resolver over `certs`, in preference order.
+    pub fn new(certs: Vec<Arc<CertifiedKey>>) -> Self {
+        Self { certs }
+    }
+}
+
+impl CertResolver for ResolveBySni {
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        by_sni(&self.certs, hello.server_name).cloned()
+    }
+}
+
+/// The first of `certs` covering `sni`, else the first.
+pub(crate) fn by_sni<'c>(
+    certs: &'c [Arc<CertifiedKey>],
+    sni: Option<&str>,
+) -> Option<&'c Arc<CertifiedKey>> {
+    sni.and_then(|n| certs.iter().find(|c| c.covers(n)))
+        .or_else(|| certs.first())
+}
+
+/// The certificate for this handshake: the configured resolver's choice, or the built-in one.
+pub(crate) fn resolve_cert(
+    config: &Config,
+    hello: &ClientHelloInfo<'_>,
+) -> Result<Arc<CertifiedKey>, Error> {
+    let name = || {
+        hello
+            .server_name
+            .unwrap_or("(none: the client sent no SNI)")
+    };
+    match &config.hooks.cert_resolver {
+        Some(r) => r.resolve(hello).ok_or_else(|| {
+            Error::HandshakeFailure(format!(
+                "the certificate resolver chose no certificate for server name {}",
+                name()
+            ))
+        }),
+        None => by_sni(&config.certs, hello.server_name)
+            .cloned()
+            .ok_or_else(|| Error::Config("no certificate configured".into())),
+    }
+}
+
+/// An [`AlpnSelector`]'s answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlpnChoice {
+    /// Speak this protocol; it must be one the client offered.
+    Select(Vec<u8>),
+    /// Go on without ALPN (no extension in the ServerHello).
+    None,
+    /// Refuse the handshake with a no_application_protocol alert.
+    Refuse,
+}
+
+/// Chooses the ALPN protocol from the client's offers (RFC 7301 §3.2). Called only when the
+/// client offered ALPN. Must be thread-safe. Any `Fn(&[Vec<u8>]) -> AlpnChoice + Send + Sync`
+/// is one.
+pub trait AlpnSelector: Send + Sync {
+    /// Choose from `offered` (the client's protocols, in its order).
+    fn select(&self, offered: &[Vec<u8>]) -> AlpnChoice;
+}
+
+impl<F: Fn(&[Vec<u8>]) -> AlpnChoice + Send + Sync> AlpnSelector for F {
+    fn select(&self, offered: &[Vec<u8>]) -> AlpnChoice {
+        self(offered)
+    }
+}
+
+fn show(l: &[Vec<u8>]) -> String {
+    l.iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ALPN (RFC 7301 §3.2): the configured selector's choice, else our preference among the
+/// client's; none in common is fatal.
+pub(crate) fn choose_alpn(
+    config: &Config,
+    offered: Option<&[Vec<u8>]>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(theirs) = offered else {
+        return Ok(None);
+    };
+    if let Some(selector) = &config.hooks.alpn_selector {
+        return match selector.select(theirs) {
+            AlpnChoice::Select(p) if theirs.contains(&p) => Ok(Some(p)),
+            AlpnChoice::Select(p) => Err(Error::Internal(format!(
+                "the ALPN selector chose '{}', which the client did not offer (it offered {})",
+                String::from_utf8_lossy(&p),
+                show(theirs)
+            ))),
+            AlpnChoice::None => Ok(None),
+            AlpnChoice::Refuse => Err(Error::NoApplicationProtocol(format!(
+                "the ALPN selector refused every protocol the client offered ({})",
+                show(theirs)
+            ))),
+        };
+    }
+    if config.alpn.is_empty() {
+        return Ok(None);
+    }
+    let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
+        return Err(Error::NoApplicationProtocol(format!(
+            "no ALPN protocol in common: the client offered {}; we support {}",
+            show(theirs),
+            show(&config.alpn)
+        )));
+    };
+    Ok(Some(p.clone()))
+}

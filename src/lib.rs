@@ -8,6 +8,7 @@
 //! engine with `default-features = false` exports no `ferrotls_*` symbol).
 #![deny(unsafe_code)]
 
+pub mod certified;
 mod client;
 pub mod codec;
 pub mod config;

@@ -6,9 +6,8 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use crate::certified::CertifiedKey;
 use crate::codec::enums::{CipherSuite, ProtocolVersion, SignatureScheme};
-use crate::config::{CertifiedKey, Config};
-use crate::error::Error;
 
 /// What a server knows of a ClientHello when it chooses a certificate.
 #[derive(Clone, Copy, Debug)]
@@ -65,29 +64,6 @@ pub(crate) fn by_sni<'c>(
         .or_else(|| certs.first())
 }
 
-/// The certificate for this handshake: the configured resolver's choice, or the built-in one.
-pub(crate) fn resolve_cert(
-    config: &Config,
-    hello: &ClientHelloInfo<'_>,
-) -> Result<Arc<CertifiedKey>, Error> {
-    let name = || {
-        hello
-            .server_name
-            .unwrap_or("(none: the client sent no SNI)")
-    };
-    match &config.hooks.cert_resolver {
-        Some(r) => r.resolve(hello).ok_or_else(|| {
-            Error::HandshakeFailure(format!(
-                "the certificate resolver chose no certificate for server name {}",
-                name()
-            ))
-        }),
-        None => by_sni(&config.certs, hello.server_name)
-            .cloned()
-            .ok_or_else(|| Error::Config("no certificate configured".into())),
-    }
-}
-
 /// An [`AlpnSelector`]'s answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AlpnChoice {
@@ -111,48 +87,4 @@ impl<F: Fn(&[Vec<u8>]) -> AlpnChoice + Send + Sync> AlpnSelector for F {
     fn select(&self, offered: &[Vec<u8>]) -> AlpnChoice {
         self(offered)
     }
-}
-
-fn show(l: &[Vec<u8>]) -> String {
-    l.iter()
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// ALPN (RFC 7301 §3.2): the configured selector's choice, else our preference among the
-/// client's; none in common is fatal.
-pub(crate) fn choose_alpn(
-    config: &Config,
-    offered: Option<&[Vec<u8>]>,
-) -> Result<Option<Vec<u8>>, Error> {
-    let Some(theirs) = offered else {
-        return Ok(None);
-    };
-    if let Some(selector) = &config.hooks.alpn_selector {
-        return match selector.select(theirs) {
-            AlpnChoice::Select(p) if theirs.contains(&p) => Ok(Some(p)),
-            AlpnChoice::Select(p) => Err(Error::Internal(format!(
-                "the ALPN selector chose '{}', which the client did not offer (it offered {})",
-                String::from_utf8_lossy(&p),
-                show(theirs)
-            ))),
-            AlpnChoice::None => Ok(None),
-            AlpnChoice::Refuse => Err(Error::NoApplicationProtocol(format!(
-                "the ALPN selector refused every protocol the client offered ({})",
-                show(theirs)
-            ))),
-        };
-    }
-    if config.alpn.is_empty() {
-        return Ok(None);
-    }
-    let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
-        return Err(Error::NoApplicationProtocol(format!(
-            "no ALPN protocol in common: the client offered {}; we support {}",
-            show(theirs),
-            show(&config.alpn)
-        )));
-    };
-    Ok(Some(p.clone()))
 }

@@ -1,5 +1,6 @@
 //! The server's handshake: one struct per expected message, listed by [`ServerState`].
 
+mod choose;
 mod hs;
 mod tls12;
 mod tls13;

@@ -140,7 +140,7 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     }
     // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
     //    certificate type fits its key, in our order (or the client's, when configured).
-    let cert = crate::select::resolve_cert(
+    let cert = super::choose::resolve_cert(
         &config,
         &super::hs::hello_info(ch, ProtocolVersion::TLSv1_2),
     )?;

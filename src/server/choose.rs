@@ -1,0 +1,77 @@
+//! The server's choices that read its configuration: which certificate (the configured
+//! resolver, else the built-in choice by SNI) and which ALPN protocol (the configured selector,
+//! else our preference). Kept here, above both `config` and `select`, so neither names the other.
+
+use std::sync::Arc;
+
+use crate::certified::CertifiedKey;
+use crate::config::Config;
+use crate::error::Error;
+use crate::select::{AlpnChoice, ClientHelloInfo, by_sni};
+
+/// The certificate for this handshake: the configured resolver's choice, or the built-in one.
+pub(crate) fn resolve_cert(
+    config: &Config,
+    hello: &ClientHelloInfo<'_>,
+) -> Result<Arc<CertifiedKey>, Error> {
+    let name = || {
+        hello
+            .server_name
+            .unwrap_or("(none: the client sent no SNI)")
+    };
+    match &config.hooks.cert_resolver {
+        Some(r) => r.resolve(hello).ok_or_else(|| {
+            Error::HandshakeFailure(format!(
+                "the certificate resolver chose no certificate for server name {}",
+                name()
+            ))
+        }),
+        None => by_sni(&config.certs, hello.server_name)
+            .cloned()
+            .ok_or_else(|| Error::Config("no certificate configured".into())),
+    }
+}
+
+fn show(l: &[Vec<u8>]) -> String {
+    l.iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ALPN (RFC 7301 §3.2): the configured selector's choice, else our preference among the
+/// client's; none in common is fatal.
+pub(crate) fn choose_alpn(
+    config: &Config,
+    offered: Option<&[Vec<u8>]>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(theirs) = offered else {
+        return Ok(None);
+    };
+    if let Some(selector) = &config.hooks.alpn_selector {
+        return match selector.select(theirs) {
+            AlpnChoice::Select(p) if theirs.contains(&p) => Ok(Some(p)),
+            AlpnChoice::Select(p) => Err(Error::Internal(format!(
+                "the ALPN selector chose '{}', which the client did not offer (it offered {})",
+                String::from_utf8_lossy(&p),
+                show(theirs)
+            ))),
+            AlpnChoice::None => Ok(None),
+            AlpnChoice::Refuse => Err(Error::NoApplicationProtocol(format!(
+                "the ALPN selector refused every protocol the client offered ({})",
+                show(theirs)
+            ))),
+        };
+    }
+    if config.alpn.is_empty() {
+        return Ok(None);
+    }
+    let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
+        return Err(Error::NoApplicationProtocol(format!(
+            "no ALPN protocol in common: the client offered {}; we support {}",
+            show(theirs),
+            show(&config.alpn)
+        )));
+    };
+    Ok(Some(p.clone()))
+}

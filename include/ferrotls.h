@@ -105,6 +105,17 @@
 #define FERROTLS_MAX_SESSION_VALUE 65536
 
 /**
+ * The largest ticket a server issues or opens, in bytes.
+ */
+#define FERROTLS_MAX_TICKET_LEN 16384
+
+/**
+ * The room a `ferrotls_ticket_seal_cb` gets beyond the plaintext: `cap` is
+ * `len + FERROTLS_TICKET_SEAL_OVERHEAD`, at most `FERROTLS_MAX_TICKET_LEN`.
+ */
+#define FERROTLS_TICKET_SEAL_OVERHEAD 256
+
+/**
  * `ferrotls_conn_wants`: the engine needs ciphertext from the peer.
  */
 #define FERROTLS_WANTS_READ 1
@@ -240,6 +251,12 @@
 #define FERROTLS_CATEGORY_INTERNAL 9
 
 /**
+ * A certificate chain with its private key (opaque, immutable, reference-counted), for a
+ * `ferrotls_cert_cb` to return. Usable from any number of threads.
+ */
+typedef struct ferrotls_certified_key ferrotls_certified_key;
+
+/**
  * An immutable, reference-counted configuration (opaque). Usable from any number of threads.
  */
 typedef struct ferrotls_config ferrotls_config;
@@ -327,6 +344,59 @@ typedef size_t (*ferrotls_session_get_cb)(void *userdata,
                                           const uint8_t *key,
                                           size_t key_len,
                                           uint8_t *buf,
+                                          size_t cap);
+
+/**
+ * Certificate selection callback (server): choose the certificate for one ClientHello.
+ * `server_name` is the SNI host name (NUL-terminated; NULL when the client sent no SNI);
+ * `sig_schemes[i]` for `i < n_schemes` are the signature schemes the client accepts, as IANA
+ * numbers (0x0403 = ecdsa_secp256r1_sha256; `n_schemes` is 0 if it sent none);
+ * `alpn_wire`/`alpn_len` are the client's ALPN protocols in the wire form of
+ * `ferrotls_config_builder_set_alpn` ("\x02h2\x08http/1.1"; NULL and 0 when it offered none).
+ * Every pointer is valid only during the call. Return a live `ferrotls_certified_key` (the
+ * library takes its own reference before the callback's return is used, so the connection
+ * never depends on the handle afterwards), or NULL to refuse: the handshake fails with
+ * `FERROTLS_ERR_HANDSHAKE_FAILURE` and a handshake_failure alert. A pointer that is not a
+ * live `ferrotls_certified_key` counts as NULL. Called once per ClientHello (twice after a
+ * TLS 1.3 HelloRetryRequest); the library then picks a signature scheme the key can make
+ * and the client accepts. It may run concurrently for different connections and must be
+ * thread-safe.
+ */
+typedef const ferrotls_certified_key *(*ferrotls_cert_cb)(void *userdata,
+                                                          const char *server_name,
+                                                          const uint16_t *sig_schemes,
+                                                          size_t n_schemes,
+                                                          const uint8_t *alpn_wire,
+                                                          size_t alpn_len);
+
+/**
+ * Ticket seal callback (server): seal `plain` (`len` bytes: the engine's serialized session,
+ * which holds the session secret) into a ticket written to `out`, and return its length, at
+ * most `cap`; 0 means "no ticket this time". `cap` is `len + FERROTLS_TICKET_SEAL_OVERHEAD`,
+ * capped at `FERROTLS_MAX_TICKET_LEN`. The ticket travels to the client in the clear: the
+ * callback must encrypt and authenticate it (an AEAD under a key it owns and rotates); the
+ * library adds no cryptography of its own. A return above `cap` counts as 0. Every pointer
+ * is valid only during the call. It may run concurrently and must be thread-safe.
+ */
+typedef size_t (*ferrotls_ticket_seal_cb)(void *userdata,
+                                          const uint8_t *plain,
+                                          size_t len,
+                                          uint8_t *out,
+                                          size_t cap);
+
+/**
+ * Ticket open callback (server): open `ticket` (`len` bytes, 1 to `FERROTLS_MAX_TICKET_LEN`,
+ * as the client sent it: untrusted) into `out`, and return the plaintext's length, at most
+ * `cap`; 0 means "cannot open" (not ours, tampered, or its key retired): the client gets a
+ * full handshake. `cap` equals `len`: the plaintext is never longer than its ticket. A return
+ * above `cap` counts as 0. Every pointer is valid only during the call; `out` receives the
+ * session secret (the library wipes it after use). It may run concurrently and must be
+ * thread-safe.
+ */
+typedef size_t (*ferrotls_ticket_open_cb)(void *userdata,
+                                          const uint8_t *ticket,
+                                          size_t len,
+                                          uint8_t *out,
                                           size_t cap);
 
 /**
@@ -775,7 +845,8 @@ ferrotls_result ferrotls_config_builder_set_session_cache(ferrotls_config_builde
 /**
  * Server: lifetime of session tickets (TLS 1.2 and 1.3) and cached sessions, in seconds
  * (default 7200, at most 604800; 0 turns tickets off). The ticket key rotates with the same
- * period; a ticket sealed two periods ago falls back to a full handshake.
+ * period; a ticket sealed two periods ago falls back to a full handshake. With
+ * `ferrotls_config_builder_set_ticket_callbacks`, the lifetime given there applies instead.
  */
 ferrotls_result ferrotls_config_builder_set_ticket_lifetime(ferrotls_config_builder *builder,
                                                             uint32_t seconds);
@@ -794,6 +865,55 @@ ferrotls_result ferrotls_config_builder_set_session_store(ferrotls_config_builde
                                                           ferrotls_session_put_cb put,
                                                           ferrotls_session_get_cb get,
                                                           void *userdata);
+
+/**
+ * Load a certificate chain (PEM, leaf first) and its private key (PEM) into a certified key
+ * for a `ferrotls_cert_cb`. Both are copied. A key that does not match the leaf gives
+ * `FERROTLS_ERR_KEY`. `*out` receives the handle (NULL on failure); release it with
+ * `ferrotls_certified_key_free`, once no callback can return it any more (see
+ * `ferrotls_config_builder_set_cert_callback`).
+ */
+ferrotls_result ferrotls_certified_key_new_pem(const uint8_t *chain_pem,
+                                               size_t chain_len,
+                                               const uint8_t *key_pem,
+                                               size_t key_len,
+                                               ferrotls_certified_key **out);
+
+/**
+ * Release a certified key handle. A connection that chose this key keeps its own reference,
+ * so the handshake in progress is unaffected; but a `ferrotls_cert_cb` must never return a
+ * freed handle. NULL is a no-op.
+ */
+void ferrotls_certified_key_free(ferrotls_certified_key *key);
+
+/**
+ * Server: have `cb` choose the certificate for each handshake (see `ferrotls_cert_cb`)
+ * instead of from the certificates added with `ferrotls_config_builder_add_cert_key_*`
+ * (which are then unused; none are needed). `cb` must not be NULL. `userdata` is passed back
+ * to `cb`; it, and every `ferrotls_certified_key` the callback may return, must stay valid
+ * as long as any config built from this builder (or a connection made from one) lives. A
+ * client builder gives `FERROTLS_ERR_WRONG_ROLE`.
+ */
+ferrotls_result ferrotls_config_builder_set_cert_callback(ferrotls_config_builder *builder,
+                                                          ferrotls_cert_cb cb,
+                                                          void *userdata);
+
+/**
+ * Server: seal and open session tickets (TLS 1.3 and TLS 1.2) with `seal_cb` / `open_cb`
+ * instead of the built-in rotating keys, e.g. keys rotated outside the process and shared by
+ * several servers (see `ferrotls_ticket_seal_cb` and `ferrotls_ticket_open_cb`). Both
+ * callbacks are required. `lifetime_secs` (1 to 604800, RFC 8446's 7 days) is the lifetime
+ * announced with each ticket and replaces `ferrotls_config_builder_set_ticket_lifetime`;
+ * a ticket the callback still opens after that is refused by the library. `userdata` is passed
+ * back to both callbacks; it must stay valid, with them, as long as any config built from this
+ * builder (or a connection made from one) lives. A client builder gives
+ * `FERROTLS_ERR_WRONG_ROLE`.
+ */
+ferrotls_result ferrotls_config_builder_set_ticket_callbacks(ferrotls_config_builder *builder,
+                                                             ferrotls_ticket_seal_cb seal_cb,
+                                                             ferrotls_ticket_open_cb open_cb,
+                                                             uint32_t lifetime_secs,
+                                                             void *userdata);
 
 /**
  * Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`
@@ -1114,6 +1234,30 @@ ferrotls_result ferrotls_conn_export_keying_material(const ferrotls_conn *conn,
  * leaves the connection as it was, ready for a full handshake.
  */
 ferrotls_result ferrotls_conn_set_session(ferrotls_conn *conn, const uint8_t *blob, size_t len);
+
+/**
+ * Before the handshake starts: this connection's ALPN protocols, a comma-separated list
+ * ("h2,http/1.1"; "" for none), instead of its configuration's. The configuration (shared,
+ * with its session cache) is unchanged. A client's ClientHello is rebuilt to carry them.
+ */
+ferrotls_result ferrotls_conn_set_alpn_list(ferrotls_conn *conn, const char *csv);
+
+/**
+ * Before the handshake starts: this connection's verification mode (`FERROTLS_VERIFY_*`
+ * of its role, as for `ferrotls_config_builder_set_verify`) instead of its configuration's.
+ * A mode of the other role gives `FERROTLS_ERR_WRONG_ROLE`; one that needs trust anchors
+ * the configuration lacks, or a call after the handshake started, gives
+ * `FERROTLS_ERR_WRONG_STATE` with a detail.
+ */
+ferrotls_result ferrotls_conn_set_verify(ferrotls_conn *conn, uint32_t mode);
+
+/**
+ * Before the handshake starts: the certificate this connection presents (a server's, or a
+ * client's for client authentication) instead of its configuration's. The connection takes
+ * its own reference: `key` may be freed afterwards.
+ */
+ferrotls_result ferrotls_conn_set_certified_key(ferrotls_conn *conn,
+                                                const ferrotls_certified_key *key);
 
 /**
  * Client: copy the newest resumable session into `buf` (capacity `cap`); `*needed`

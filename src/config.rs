@@ -364,13 +364,7 @@ impl ConfigBuilder {
 
     /// Set ALPN protocols from a comma-separated list ("h2,http/1.1").
     pub fn set_alpn_list(&mut self, csv: &str) -> Result<(), Error> {
-        let list: Vec<Vec<u8>> = csv
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| p.as_bytes().to_vec())
-            .collect();
-        self.set_alpn(&list)
+        self.set_alpn(&alpn_from_csv(csv))
     }
 
     /// Add trust anchors from PEM text.
@@ -890,4 +884,13 @@ impl Config {
             k.log(label, client_random, secret);
         }
     }
+}
+
+/// ALPN protocol names from a comma-separated list ("h2, http/1.1"); empty items are dropped.
+pub(crate) fn alpn_from_csv(csv: &str) -> Vec<Vec<u8>> {
+    csv.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.as_bytes().to_vec())
+        .collect()
 }

@@ -184,7 +184,7 @@ impl ExpectServerHello {
                     })?
                     .to_owned(),
             ),
-            None if config.verify == VerifyMode::VerifyServer => {
+            None if cx.verify_mode() == VerifyMode::VerifyServer => {
                 return Err(Error::Usage(
                     "a server name is needed to verify the server's certificate".into(),
                 ));
@@ -309,8 +309,8 @@ impl ExpectServerHello {
                 PskKeyExchangeMode::PSK_DHE_KE,
             ]));
         }
-        if !config.alpn.is_empty() {
-            extensions.push(ClientExtension::Alpn(config.alpn.clone()));
+        if !cx.alpn().is_empty() {
+            extensions.push(ClientExtension::Alpn(cx.alpn().to_vec()));
         }
         // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers all before it.
         if let Some(t) = &resume13 {

@@ -80,7 +80,7 @@ pub(crate) fn check_server_chain(
         ));
     };
     cx.neg.peer_certs = chain.iter().map(|c| c.as_ref().to_vec()).collect();
-    let verified = match (cx.config.verify, server_name) {
+    let verified = match (cx.verify_mode(), server_name) {
         (VerifyMode::DangerousNoVerify, _) => None,
         (_, Some(name)) => {
             let (proof, note) = crate::verify::check_server_cert(

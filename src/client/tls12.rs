@@ -170,7 +170,7 @@ impl State {
                     }
                 }
                 ServerExtension::Alpn(p) => {
-                    if !config.alpn.iter().any(|o| o == p) {
+                    if !cx.alpn().iter().any(|o| o == p) {
                         return Err(Error::IllegalParameter(format!(
                             "the server chose ALPN protocol '{}', which we did not offer",
                             String::from_utf8_lossy(p)
@@ -526,8 +526,7 @@ fn send_client_certificate(
     transcript: &mut TranscriptBuffer,
     req: &CertificateRequestTls12,
 ) -> Result<Option<(std::sync::Arc<crate::config::CertifiedKey>, SignatureScheme)>, Error> {
-    let config = cx.config.clone();
-    let chosen = config.certs.first().and_then(|ck| {
+    let chosen = cx.certs().first().and_then(|ck| {
         let wanted = match key_auth(&ck.key) {
             AuthKind::Rsa => ClientCertificateType::RSASign,
             AuthKind::Ecdsa => ClientCertificateType::ECDSASign,
@@ -539,7 +538,7 @@ fn send_client_certificate(
             .choose_scheme(&req.signature_schemes, false)
             .map(|sch| (ck.clone(), sch))
     });
-    if chosen.is_none() && !config.certs.is_empty() {
+    if chosen.is_none() && !cx.certs().is_empty() {
         cx.trace(TraceKind::State, || {
             "client certificate: ours does not fit the server's certificate types or signature schemes; sending none".into()
         });

@@ -181,7 +181,7 @@ impl ExpectEncryptedExtensions {
             match ext {
                 ServerExtension::Alpn(proto) => {
                     // RFC 7301 §3.1: the server's choice must be one we offered.
-                    if !cx.config.alpn.iter().any(|p| p == proto) {
+                    if !cx.alpn().iter().any(|p| p == proto) {
                         return Err(Error::IllegalParameter(format!(
                             "the server chose ALPN protocol '{}', which we did not offer",
                             String::from_utf8_lossy(proto)
@@ -338,13 +338,12 @@ fn send_client_certificate(
     context: Vec<u8>,
     schemes: &[SignatureScheme],
 ) -> Result<(), Error> {
-    let config = cx.config.clone();
     // Use our certificate only if its key can sign with a scheme the server accepts.
-    let chosen = config
-        .certs
-        .first()
+    let ours = cx.certs().first().cloned();
+    let chosen = ours
+        .as_ref()
         .and_then(|ck| ck.key.choose_scheme(schemes, true).map(|sch| (ck, sch)));
-    if chosen.is_none() && !config.certs.is_empty() {
+    if chosen.is_none() && !cx.certs().is_empty() {
         cx.trace(TraceKind::State, || {
             "client certificate: our key cannot sign with any scheme the server accepts; sending none".into()
         });

@@ -101,6 +101,17 @@ pub(crate) struct Common {
     /// Server: bytes of rejected 0-RTT records still to skip (RFC 8446 §4.2.10); 0 when the
     /// client offered no early data, or once a record decrypts under the handshake key.
     pub(crate) early_data_skip: usize,
+    /// Settings of this connection that replace the configuration's (see
+    /// `Connection::set_alpn` and friends); the states read them through the accessors below.
+    pub(crate) settings: ConnSettings,
+}
+
+/// Per-connection replacements for configuration values; `None` keeps the configuration's.
+#[derive(Clone, Default)]
+pub(crate) struct ConnSettings {
+    pub(crate) alpn: Option<Vec<Vec<u8>>>,
+    pub(crate) verify: Option<crate::config::VerifyMode>,
+    pub(crate) certs: Option<Vec<Arc<crate::config::CertifiedKey>>>,
 }
 
 impl Common {
@@ -128,7 +139,23 @@ impl Common {
             last_alert: None,
             sent_no_client_cert: false,
             early_data_skip: 0,
+            settings: ConnSettings::default(),
         }
+    }
+
+    /// The ALPN protocols this connection offers (client) or accepts (server).
+    pub(crate) fn alpn(&self) -> &[Vec<u8>] {
+        self.settings.alpn.as_deref().unwrap_or(&self.config.alpn)
+    }
+
+    /// How this connection authenticates its peer.
+    pub(crate) fn verify_mode(&self) -> crate::config::VerifyMode {
+        self.settings.verify.unwrap_or(self.config.verify)
+    }
+
+    /// The certificates this connection may present.
+    pub(crate) fn certs(&self) -> &[Arc<crate::config::CertifiedKey>] {
+        self.settings.certs.as_deref().unwrap_or(&self.config.certs)
     }
 
     pub(crate) fn is_tls13(&self) -> bool {

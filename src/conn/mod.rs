@@ -20,7 +20,7 @@ use crate::codec::enums::{
     NamedGroup, ProtocolVersion, SignatureScheme,
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
-use crate::config::{Config, Role};
+use crate::config::{CertifiedKey, Config, Role, VerifyMode};
 use crate::error::Error;
 use crate::record::deframer::{
     Deframer, MAX_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN,
@@ -188,6 +188,9 @@ pub struct Connection {
     server_name: Option<String>,
     /// Whether bytes were fed or taken (after which the ClientHello can no longer change).
     io_started: bool,
+    /// Client: the session blob given to `set_session`, so a later per-connection setting can
+    /// rebuild the ClientHello offering it again.
+    offered_session: Option<Vec<u8>>,
 }
 
 impl Connection {
@@ -209,6 +212,7 @@ impl Connection {
             idle_records: 0,
             server_name: None,
             io_started: false,
+            offered_session: None,
         }
     }
 
@@ -224,12 +228,23 @@ impl Connection {
         server_name: Option<&str>,
         session: Option<crate::session::ClientSession>,
     ) -> Result<Self, Error> {
+        Self::client_fresh(config, server_name, session, Default::default())
+    }
+
+    /// A client connection whose ClientHello is built with `settings` in force.
+    fn client_fresh(
+        config: Arc<Config>,
+        server_name: Option<&str>,
+        session: Option<crate::session::ClientSession>,
+        settings: crate::conn::common::ConnSettings,
+    ) -> Result<Self, Error> {
         if config.role() != Role::Client {
             return Err(Error::Usage(
                 "a server configuration cannot make a client connection".into(),
             ));
         }
         let mut conn = Self::new(config, true);
+        conn.common.settings = settings;
         conn.server_name = server_name.map(str::to_owned);
         conn.common.early_trace = Some(Vec::new());
         let state = ClientState::start(&mut conn.common, server_name, session)?;
@@ -265,11 +280,13 @@ impl Connection {
             )));
         }
         let trace = self.common.trace.take();
-        let mut fresh = Self::client_with(
+        let mut fresh = Self::client_fresh(
             self.common.config.clone(),
             self.server_name.clone().as_deref(),
             Some(session),
+            self.common.settings.clone(),
         )?;
+        fresh.offered_session = Some(blob.to_vec());
         fresh.set_trace(trace);
         *self = fresh;
         Ok(())
@@ -287,6 +304,105 @@ impl Connection {
             .latest_session
             .as_ref()
             .map(|s| s.to_blob().to_vec())
+    }
+
+    /// This connection's ALPN protocols, in preference order, instead of the configuration's
+    /// (an empty list offers / accepts none). Before any I/O; a client's ClientHello is
+    /// rebuilt to carry them. The configuration is shared and unchanged, so its session
+    /// caches and verified chains keep serving every connection.
+    pub fn set_alpn(&mut self, protocols: &[Vec<u8>]) -> Result<(), Error> {
+        if let Some(p) = protocols.iter().find(|p| p.is_empty() || p.len() > 255) {
+            return Err(Error::Usage(format!(
+                "ALPN protocol names must be 1 to 255 bytes; got {} bytes",
+                p.len()
+            )));
+        }
+        self.change_settings("set_alpn", |s| s.alpn = Some(protocols.to_vec()))
+    }
+
+    /// [`Self::set_alpn`] from a comma-separated list ("h2,http/1.1").
+    pub fn set_alpn_list(&mut self, csv: &str) -> Result<(), Error> {
+        self.set_alpn(&crate::config::alpn_from_csv(csv))
+    }
+
+    /// How this connection authenticates its peer, instead of the configuration's mode (the
+    /// modes of [`crate::config::ConfigBuilder::set_verify_mode`] for this role). Before any I/O.
+    pub fn set_verify_mode(&mut self, mode: VerifyMode) -> Result<(), Error> {
+        let client = self.common.is_client;
+        let fits = match mode {
+            VerifyMode::VerifyServer | VerifyMode::DangerousNoVerify => client,
+            VerifyMode::NoClientAuth
+            | VerifyMode::RequestClientCert
+            | VerifyMode::RequireClientCert => !client,
+        };
+        if !fits {
+            return Err(Error::Usage(format!(
+                "verify mode {mode:?} is not for a {} connection",
+                if client { "client" } else { "server" }
+            )));
+        }
+        let config = &self.common.config;
+        let needs_roots = matches!(
+            mode,
+            VerifyMode::VerifyServer
+                | VerifyMode::RequestClientCert
+                | VerifyMode::RequireClientCert
+        );
+        let custom = if client {
+            config.hooks.server_verifier.is_some()
+        } else {
+            config.hooks.client_verifier.is_some()
+        };
+        if needs_roots && config.roots.is_empty() && !custom {
+            return Err(Error::Usage(format!(
+                "verify mode {mode:?} needs trust anchors, and this connection's configuration has none"
+            )));
+        }
+        self.change_settings("set_verify_mode", |s| s.verify = Some(mode))
+    }
+
+    /// The certificate (chain and key) this connection presents, instead of the
+    /// configuration's: a server's certificate, or a client's for client authentication.
+    /// Before any I/O.
+    pub fn set_certificate(&mut self, cert: Arc<CertifiedKey>) -> Result<(), Error> {
+        self.change_settings("set_certificate", |s| s.certs = Some(vec![cert]))
+    }
+
+    /// Apply a per-connection setting: only before any I/O; a client's ClientHello (queued at
+    /// creation) is rebuilt with the setting, offering the same session if one was set.
+    fn change_settings(
+        &mut self,
+        what: &str,
+        change: impl FnOnce(&mut crate::conn::common::ConnSettings),
+    ) -> Result<(), Error> {
+        self.sticky()?;
+        if self.io_started {
+            return Err(Error::Usage(format!(
+                "{what} must be called before the handshake starts (before any feed or send)"
+            )));
+        }
+        let mut settings = self.common.settings.clone();
+        change(&mut settings);
+        if !self.common.is_client {
+            self.common.settings = settings;
+            return Ok(());
+        }
+        let trace = self.common.trace.take();
+        let session = self
+            .offered_session
+            .as_deref()
+            .map(crate::session::ClientSession::from_blob)
+            .transpose()?;
+        let mut fresh = Self::client_fresh(
+            self.common.config.clone(),
+            self.server_name.clone().as_deref(),
+            session,
+            settings,
+        )?;
+        fresh.offered_session = self.offered_session.take();
+        fresh.set_trace(trace);
+        *self = fresh;
+        Ok(())
     }
 
     /// Start a server connection; it waits for a ClientHello.

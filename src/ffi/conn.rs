@@ -921,6 +921,89 @@ pub unsafe extern "C" fn ferrotls_conn_set_session(
     })
 }
 
+/// Before the handshake starts: this connection's ALPN protocols, a comma-separated list
+/// ("h2,http/1.1"; "" for none), instead of its configuration's. The configuration (shared,
+/// with its session cache) is unchanged. A client's ClientHello is rebuilt to carry them.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_alpn_list(
+    conn: *mut ferrotls_conn,
+    csv: *const c_char,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `csv` is NULL or NUL-terminated.
+        let csv = unsafe { in_str(csv, "csv")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if let Err(e) = st.conn.set_alpn_list(csv) {
+                    return Err(st.fail(&e));
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Before the handshake starts: this connection's verification mode (`FERROTLS_VERIFY_*`
+/// of its role, as for `ferrotls_config_builder_set_verify`) instead of its configuration's.
+/// A mode of the other role gives `FERROTLS_ERR_WRONG_ROLE`; one that needs trust anchors
+/// the configuration lacks, or a call after the handshake started, gives
+/// `FERROTLS_ERR_WRONG_STATE` with a detail.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_verify(
+    conn: *mut ferrotls_conn,
+    mode: u32,
+) -> ferrotls_result {
+    ffi_call(|| {
+        let (mode, role) = super::config::verify_mode_from_c(mode)?;
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.conn.is_client() != (role == Role::Client) {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_WRONG_ROLE,
+                        format!("verify mode {mode:?} is not for this connection's role"),
+                    ));
+                }
+                if let Err(e) = st.conn.set_verify_mode(mode) {
+                    return Err(st.fail(&e));
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Before the handshake starts: the certificate this connection presents (a server's, or a
+/// client's for client authentication) instead of its configuration's. The connection takes
+/// its own reference: `key` may be freed afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_set_certified_key(
+    conn: *mut ferrotls_conn,
+    key: *const super::config::ferrotls_certified_key,
+) -> ferrotls_result {
+    ffi_call(|| {
+        if key.is_null() {
+            return Err(Fail::null("key"));
+        }
+        // SAFETY: `key` is a live handle per the API contract; the tag check refuses others.
+        unsafe { check_tag(key.cast(), TAG_CERTKEY, "key")? };
+        // SAFETY: the tag says this is a live CertKeyHandle; we take our own reference.
+        let ck = unsafe { &*key.cast::<super::config::CertKeyHandle>() }
+            .key
+            .clone();
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if let Err(e) = st.conn.set_certificate(ck) {
+                    return Err(st.fail(&e));
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
 /// Client: copy the newest resumable session into `buf` (capacity `cap`); `*needed`
 /// (required) receives its size. `FERROTLS_ERR_BUFFER_TOO_SMALL` when `cap` is less (call
 /// with NULL, 0 to ask the size); `FERROTLS_ERR_NOT_FOUND` while there is none: a TLS 1.2

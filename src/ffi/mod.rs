@@ -40,6 +40,8 @@ pub(crate) const TAG_BUILDER: u64 = u64::from_be_bytes(*b"FTLSBLDR");
 pub(crate) const TAG_CONFIG: u64 = u64::from_be_bytes(*b"FTLSCONF");
 /// Tag word of a live connection.
 pub(crate) const TAG_CONN: u64 = u64::from_be_bytes(*b"FTLSCONN");
+/// Tag word of a live certified key.
+pub(crate) const TAG_CERTKEY: u64 = u64::from_be_bytes(*b"FTLSCKEY");
 /// Tag word written into a handle when it is freed.
 pub(crate) const TAG_FREED: u64 = u64::from_be_bytes(*b"FTLSFREE");
 
@@ -137,6 +139,7 @@ fn tag_name(tag: u64) -> Option<&'static str> {
         TAG_BUILDER => Some("ferrotls_config_builder"),
         TAG_CONFIG => Some("ferrotls_config"),
         TAG_CONN => Some("ferrotls_conn"),
+        TAG_CERTKEY => Some("ferrotls_certified_key"),
         _ => None,
     }
 }
@@ -371,7 +374,7 @@ mod tests {
 
     #[test]
     fn tags_are_distinct() {
-        let tags = [TAG_BUILDER, TAG_CONFIG, TAG_CONN, TAG_FREED];
+        let tags = [TAG_BUILDER, TAG_CONFIG, TAG_CONN, TAG_CERTKEY, TAG_FREED];
         for (i, a) in tags.iter().enumerate() {
             for b in &tags[i + 1..] {
                 assert_ne!(a, b);

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use crate::certified::CertifiedKey;
-use crate::config::Config;
+use crate::conn::Common;
 use crate::error::Error;
 use crate::select::{AlpnChoice, ClientHelloInfo, by_sni};
 
-/// The certificate for this handshake: the configured resolver's choice, or the built-in one.
+/// The certificate for this handshake: the connection's own (`Connection::set_certificate`),
+/// else the configured resolver's choice, else the built-in choice by SNI.
 pub(crate) fn resolve_cert(
-    config: &Config,
+    cx: &Common,
     hello: &ClientHelloInfo<'_>,
 ) -> Result<Arc<CertifiedKey>, Error> {
     let name = || {
@@ -19,14 +20,18 @@ pub(crate) fn resolve_cert(
             .server_name
             .unwrap_or("(none: the client sent no SNI)")
     };
-    match &config.hooks.cert_resolver {
+    let resolver = match cx.settings.certs {
+        Some(_) => None,
+        None => cx.config.hooks.cert_resolver.as_ref(),
+    };
+    match resolver {
         Some(r) => r.resolve(hello).ok_or_else(|| {
             Error::HandshakeFailure(format!(
                 "the certificate resolver chose no certificate for server name {}",
                 name()
             ))
         }),
-        None => by_sni(&config.certs, hello.server_name)
+        None => by_sni(cx.certs(), hello.server_name)
             .cloned()
             .ok_or_else(|| Error::Config("no certificate configured".into())),
     }
@@ -42,13 +47,13 @@ fn show(l: &[Vec<u8>]) -> String {
 /// ALPN (RFC 7301 §3.2): the configured selector's choice, else our preference among the
 /// client's; none in common is fatal.
 pub(crate) fn choose_alpn(
-    config: &Config,
+    cx: &Common,
     offered: Option<&[Vec<u8>]>,
 ) -> Result<Option<Vec<u8>>, Error> {
     let Some(theirs) = offered else {
         return Ok(None);
     };
-    if let Some(selector) = &config.hooks.alpn_selector {
+    if let Some(selector) = &cx.config.hooks.alpn_selector {
         return match selector.select(theirs) {
             AlpnChoice::Select(p) if theirs.contains(&p) => Ok(Some(p)),
             AlpnChoice::Select(p) => Err(Error::Internal(format!(
@@ -63,14 +68,14 @@ pub(crate) fn choose_alpn(
             ))),
         };
     }
-    if config.alpn.is_empty() {
+    if cx.alpn().is_empty() {
         return Ok(None);
     }
-    let Some(p) = config.alpn.iter().find(|p| theirs.contains(p)) else {
+    let Some(p) = cx.alpn().iter().find(|p| theirs.contains(p)) else {
         return Err(Error::NoApplicationProtocol(format!(
             "no ALPN protocol in common: the client offered {}; we support {}",
             show(theirs),
-            show(&config.alpn)
+            show(cx.alpn())
         )));
     };
     Ok(Some(p.clone()))

@@ -254,11 +254,8 @@ fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<ProtocolVersio
 
 /// ALPN (RFC 7301 §3.2): the configured selector's choice, or our preference among the
 /// client's ([`super::choose::choose_alpn`]).
-pub(crate) fn choose_alpn(
-    config: &crate::config::Config,
-    ch: &ClientHelloPayload,
-) -> Result<Option<Vec<u8>>, Error> {
-    super::choose::choose_alpn(config, ch.alpn())
+pub(crate) fn choose_alpn(cx: &Common, ch: &ClientHelloPayload) -> Result<Option<Vec<u8>>, Error> {
+    super::choose::choose_alpn(cx, ch.alpn())
 }
 
 /// What a certificate resolver sees of `ch`, negotiating `version`.
@@ -311,7 +308,7 @@ fn choose(
             "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)".into(),
         )
     })?;
-    let cert = super::choose::resolve_cert(&config, &hello_info(ch, ProtocolVersion::TLSv1_3))?;
+    let cert = super::choose::resolve_cert(cx, &hello_info(ch, ProtocolVersion::TLSv1_3))?;
     let scheme = cert.key.choose_scheme(schemes, true).ok_or_else(|| {
         Error::NoSharedSignatureScheme(format!(
             "our certificate's key ({}) can sign with {}; the client accepts only {}",
@@ -354,7 +351,7 @@ fn choose(
             return Ok(Err((suite, *g)));
         }
     };
-    let alpn = choose_alpn(&config, ch)?;
+    let alpn = choose_alpn(cx, ch)?;
     Ok(Ok(Choices {
         suite,
         group: choice.group,

@@ -69,7 +69,7 @@ pub(crate) fn check_client_chain(
 > {
     use crate::conn::TraceKind;
     let config = cx.config.clone();
-    let missing = if config.verify == crate::config::VerifyMode::RequireClientCert {
+    let missing = if cx.verify_mode() == crate::config::VerifyMode::RequireClientCert {
         Err(missing(
             "the client sent no certificate, but this server requires one (--verify-client): \
              configure a client certificate and key"

@@ -140,10 +140,8 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     }
     // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
     //    certificate type fits its key, in our order (or the client's, when configured).
-    let cert = super::choose::resolve_cert(
-        &config,
-        &super::hs::hello_info(ch, ProtocolVersion::TLSv1_2),
-    )?;
+    let cert =
+        super::choose::resolve_cert(cx, &super::hs::hello_info(ch, ProtocolVersion::TLSv1_2))?;
     let auth = key_auth(&cert.key);
     let ours: Vec<&'static SuiteInfo> = config.suites_for(ProtocolVersion::TLSv1_2).collect();
     let fits = |s: &SuiteInfo| s.auth == Some(auth);
@@ -201,7 +199,7 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
             "the client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)".into(),
         ));
     }
-    let alpn = choose_alpn(&config, ch)?;
+    let alpn = choose_alpn(cx, ch)?;
     Ok(Choices {
         suite,
         cert,
@@ -343,7 +341,7 @@ impl State {
 
         // Step Five: CertificateRequest, with the CA names we trust for client certificates.
         let config = cx.config.clone();
-        let want_client_cert = config.verify != VerifyMode::NoClientAuth;
+        let want_client_cert = cx.verify_mode() != VerifyMode::NoClientAuth;
         if want_client_cert {
             let req = CertificateRequestTls12 {
                 cert_types: vec![
@@ -646,7 +644,7 @@ fn find_session(
             "its Extended Master Secret state differs from this ClientHello's (RFC 7627 §5.3)"
         }
         Some(s) if s.sni != cx.neg.sni => "it was established for another server name",
-        Some(s) if config.verify == VerifyMode::RequireClientCert && s.peer_certs.is_empty() => {
+        Some(s) if cx.verify_mode() == VerifyMode::RequireClientCert && s.peer_certs.is_empty() => {
             "it has no client certificate, which we require"
         }
         Some(_) => {

@@ -158,7 +158,7 @@ pub(crate) fn send_first_flight(
 
     // Step Five: CertificateRequest, with the CA names we trust for client certificates.
     let config = cx.config.clone();
-    let want_client_cert = config.verify != VerifyMode::NoClientAuth;
+    let want_client_cert = cx.verify_mode() != VerifyMode::NoClientAuth;
     if want_client_cert {
         let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
             config.verify_schemes(true),
@@ -444,7 +444,7 @@ pub(crate) fn choose_psk(
             why = "the ticket's suite hash differs from the chosen suite's";
         } else if sess.sni != cx.neg.sni {
             why = "the ticket was issued for another server name";
-        } else if config.verify == VerifyMode::RequireClientCert && sess.peer_certs.is_empty() {
+        } else if cx.verify_mode() == VerifyMode::RequireClientCert && sess.peer_certs.is_empty() {
             why = "the ticket carries no client certificate, which we require";
         } else {
             let cut = raw.len().saturating_sub(psks.binders_encoded_len());

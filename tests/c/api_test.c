@@ -5,15 +5,17 @@
  * and run with ASAN_OPTIONS=detect_leaks=1. Everything happens in memory (sans-IO: feed,
  * peek_outgoing / consume_outgoing, take_outgoing); no sockets, no threads.
  *
- *   api_test CERTS-DIR        (examples-c/certs: ca.pem, server.pem, server.key, client.pem,
- *                              client.key, other-ca.pem)
+ *   api_test CERTS-DIR        (examples-c/certs: ca.pem, server.pem, server.key, server-rsa.pem,
+ *                              server-rsa.key, client.pem, client.key, other-ca.pem)
  *
  * Covers: NULL arguments of every function (FERROTLS_ERR_NULL_ARGUMENT plus a detail naming the
  * argument), handles of the wrong type, calls in the wrong state or role, the name / message /
  * category of every result code in the header, version macros against the library, a full
  * TLS 1.3 handshake with data both ways and the introspection getters, mutual TLS, a failing
  * handshake (unknown issuer: code, detail, stickiness, the alert on both sides), the trace and
- * key log callbacks, config reference counting and free(NULL).
+ * key log callbacks, config reference counting and free(NULL), the verify / ALPN / session store
+ * callbacks, the certificate selection callback (two certificates chosen by SNI, NULL refusing)
+ * and the ticket seal / open callbacks (TLS 1.3 and TLS 1.2 resumption, a refused ticket).
  *
  * Prints one line per failed check and "N passed, N failed" at the end; exit 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -1466,6 +1468,361 @@ static void test_session_store(void) {
     store_clear(&st);
 }
 
+/* ---- certificate selection callback ------------------------------------------------------ */
+
+struct certsel {
+    const ferrotls_certified_key *ec, *rsa; /* server.pem (ECDSA P-256), server-rsa.pem (RSA) */
+    const void *bogus;                      /* returned for "bogus.test": not a certified key */
+    unsigned calls, no_sni, bad_args, saw_alpn;
+};
+
+/* "localhost" -> the ECDSA certificate, no SNI (the client connects to 127.0.0.1, which is
+ * never sent as SNI) -> the RSA one; any other name -> NULL (refuse). Both certificates cover
+ * DNS:localhost and IP:127.0.0.1, so either verifies for either name: the signature scheme
+ * tells which one was chosen. */
+static const ferrotls_certified_key *cert_by_sni(void *userdata, const char *server_name, const uint16_t *sig_schemes,
+                                                 size_t n_schemes, const uint8_t *alpn_wire, size_t alpn_len) {
+    struct certsel *cs = userdata;
+    cs->calls++;
+    int has_ecdsa = 0;
+    for (size_t i = 0; sig_schemes != NULL && i < n_schemes; i++)
+        has_ecdsa |= sig_schemes[i] == 0x0403;
+    if (sig_schemes == NULL || n_schemes == 0 || !has_ecdsa || (alpn_wire == NULL) != (alpn_len == 0))
+        cs->bad_args++;
+    if (alpn_wire != NULL && alpn_len == 3 && memcmp(alpn_wire, "\x02h2", 3) == 0)
+        cs->saw_alpn++;
+    if (server_name == NULL) {
+        cs->no_sni++;
+        return cs->rsa;
+    }
+    if (strcmp(server_name, "localhost") == 0)
+        return cs->ec;
+    if (strcmp(server_name, "bogus.test") == 0)
+        return cs->bogus;
+    return NULL;
+}
+
+static ferrotls_certified_key *load_key(const char *chain_file, const char *key_file) {
+    size_t clen, klen;
+    uint8_t *chain = slurp(chain_file, &clen), *key = slurp(key_file, &klen);
+    ferrotls_certified_key *k = NULL;
+    EXPECT_CODE(ferrotls_certified_key_new_pem(chain, clen, key, klen, &k), FERROTLS_OK, "certified_key_new_pem");
+    CHECK(k != NULL, "certified_key_new_pem(%s) gave NULL", chain_file);
+    free(chain);
+    free(key);
+    return k;
+}
+
+/* One handshake against the cert-callback server; returns 1 when it completed, with the
+ * client's signature scheme and version. */
+static int cert_connect(const ferrotls_config *ccfg, const ferrotls_config *scfg, const char *name, uint16_t *scheme,
+                        uint16_t *version) {
+    struct pair *p = pair_new(ccfg, scfg, name);
+    int ok = CHECK(handshake(p), "cert callback handshake to %s: client %s (%s), server %s (%s)", name,
+                   ferrotls_result_name(p->rc), ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs),
+                   ferrotls_conn_error_detail(p->s));
+    *scheme = ferrotls_conn_signature_scheme(p->c);
+    *version = ferrotls_conn_protocol_version(p->c);
+    if (ok)
+        ok = transfer(p, p->c, p->s, (const uint8_t *)"sni", 3);
+    pair_free(p);
+    return ok;
+}
+
+static void test_cert_callback(void) {
+    section = "certificate callback";
+    struct certsel cs;
+    memset(&cs, 0, sizeof cs);
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *scfg = NULL;
+    ferrotls_certified_key *k = NULL;
+    size_t clen, klen, ck_len;
+    uint8_t *chain = slurp("server.pem", &clen), *key = slurp("server.key", &klen);
+    uint8_t *client_key = slurp("client.key", &ck_len);
+
+    /* ferrotls_certified_key_new_pem / _free: NULL arguments, bad PEM, a mismatched key */
+    NULL_ARG(ferrotls_certified_key_new_pem(NULL, 10, key, klen, &k), "chain_pem");
+    CHECK(k == NULL, "new_pem(NULL chain) left *out set");
+    NULL_ARG(ferrotls_certified_key_new_pem(chain, clen, NULL, 10, &k), "key_pem");
+    NULL_ARG(ferrotls_certified_key_new_pem(chain, clen, key, klen, NULL), "out");
+    EXPECT_CODE(ferrotls_certified_key_new_pem((const uint8_t *)"not pem", 7, key, klen, &k), FERROTLS_ERR_PEM,
+                "new_pem(garbage chain)");
+    CHECK(k == NULL, "new_pem(garbage) left *out set");
+    EXPECT_CODE(ferrotls_certified_key_new_pem(chain, clen, client_key, ck_len, &k), FERROTLS_ERR_KEY,
+                "new_pem(mismatched key)");
+    CHECK(k == NULL, "new_pem(mismatched key) left *out set");
+    ferrotls_certified_key_free(NULL);
+    free(chain);
+    free(key);
+    free(client_key);
+
+    /* ferrotls_config_builder_set_cert_callback: NULL arguments, the role check */
+    NULL_ARG(ferrotls_config_builder_set_cert_callback(NULL, cert_by_sni, &cs), "builder");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "client builder_new");
+    NULL_ARG(ferrotls_config_builder_set_cert_callback(b, NULL, &cs), "cb");
+    EXPECT_CODE(ferrotls_config_builder_set_cert_callback(b, cert_by_sni, &cs), FERROTLS_ERR_WRONG_ROLE,
+                "client set_cert_callback");
+    CHECK(ferrotls_last_error_detail()[0] != '\0', "WRONG_ROLE without detail");
+    ferrotls_config_builder_free(b);
+    b = NULL;
+
+    /* Two certificates; the server has none of its own, only the callback. */
+    cs.ec = load_key("server.pem", "server.key");
+    cs.rsa = load_key("server-rsa.pem", "server-rsa.key");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, 0x0304), FERROTLS_OK, "server set_versions");
+    EXPECT_CODE(ferrotls_config_builder_set_cert_callback(b, cert_by_sni, &cs), FERROTLS_OK, "set_cert_callback");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &scfg), FERROTLS_OK, "server build without certificates");
+    ferrotls_config_builder_free(b);
+    cs.bogus = scfg; /* a handle, but not a certified key */
+
+    /* wrong handle types both ways: refused, and both objects still work afterwards */
+    reset_detail();
+    ferrotls_certified_key_free((ferrotls_certified_key *)(void *)scfg);
+    CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_certified_key") != NULL,
+          "certified_key_free(config): detail \"%s\"", ferrotls_last_error_detail());
+    reset_detail();
+    ferrotls_config_free((ferrotls_config *)(void *)cs.ec);
+    CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_certified_key") != NULL,
+          "config_free(certified key): detail \"%s\"", ferrotls_last_error_detail());
+    CHECK(ferrotls_config_role(scfg) == FERROTLS_ROLE_SERVER, "config damaged by certified_key_free");
+
+    static const uint8_t h2[] = "\x02h2";
+    ferrotls_config *c13 = client_config("ca.pem", 0, NULL, h2, sizeof h2 - 1);
+    ferrotls_config *c12 = store_config(FERROTLS_ROLE_CLIENT, NULL, 0x0303);
+    uint16_t scheme = 0, version = 0;
+
+    /* SNI "localhost": the ECDSA certificate (TLS 1.3 and TLS 1.2) */
+    if (cert_connect(c13, scfg, "localhost", &scheme, &version))
+        CHECK(scheme == 0x0403 && version == 0x0304, "localhost, TLS 1.3: scheme %#06x version %#06x, want ECDSA",
+              scheme, version);
+    CHECK(cs.calls == 1 && cs.saw_alpn == 1, "cert callback: %u calls, saw the ALPN offer %u times", cs.calls,
+          cs.saw_alpn);
+    if (cert_connect(c12, scfg, "localhost", &scheme, &version))
+        CHECK(scheme == 0x0403 && version == 0x0303, "localhost, TLS 1.2: scheme %#06x version %#06x, want ECDSA",
+              scheme, version);
+    /* no SNI (an IP address): the RSA certificate */
+    if (cert_connect(c13, scfg, "127.0.0.1", &scheme, &version))
+        CHECK(scheme >= 0x0804 && scheme <= 0x0806 && version == 0x0304,
+              "no SNI, TLS 1.3: scheme %#06x version %#06x, want RSA-PSS", scheme, version);
+    if (cert_connect(c12, scfg, "127.0.0.1", &scheme, &version))
+        CHECK(((scheme >= 0x0804 && scheme <= 0x0806) || (scheme & 0xff) == 0x01) && version == 0x0303,
+              "no SNI, TLS 1.2: scheme %#06x version %#06x, want RSA", scheme, version);
+    CHECK(cs.no_sni == 2, "cert callback saw no SNI %u times, want 2", cs.no_sni);
+
+    /* NULL (an unknown name) and a pointer that is not a certified key: handshake_failure */
+    const char *refused[2] = {"unknown.test", "bogus.test"};
+    for (int i = 0; i < 2; i++) {
+        struct pair *p = pair_new(c13, scfg, refused[i]);
+        CHECK(!handshake(p), "handshake to %s succeeded without a certificate", refused[i]);
+        EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_HANDSHAKE_FAILURE, "server error without a certificate");
+        CHECK(contains_ci(ferrotls_conn_error_detail(p->s), "certificate"), "server detail \"%s\"",
+              ferrotls_conn_error_detail(p->s));
+        EXPECT_CODE(ferrotls_conn_error(p->c), FERROTLS_ERR_ALERT_BASE + 40, "client error (handshake_failure received)");
+        uint8_t desc = 0;
+        bool ours = true;
+        EXPECT_CODE(ferrotls_conn_last_alert(p->c, &desc, &ours), FERROTLS_OK, "client last_alert");
+        CHECK(desc == 40 && !ours, "client last_alert %u sent_by_us %d, want 40 / false", desc, ours);
+        pair_free(p);
+    }
+    CHECK(cs.bad_args == 0, "cert callback: %u calls with bad arguments", cs.bad_args);
+
+    ferrotls_config_free(c13);
+    ferrotls_config_free(c12);
+    ferrotls_config_free(scfg);
+    /* The keys go last: the callback of a live config may return them. */
+    ferrotls_certified_key_free((ferrotls_certified_key *)cs.ec);
+    ferrotls_certified_key_free((ferrotls_certified_key *)cs.rsa);
+}
+
+/* ---- ticket seal / open callbacks -------------------------------------------------------- */
+
+/* TEST-ONLY stand-in for a ticket sealer: a magic tag, then the plaintext XORed with a fixed
+ * pad. This is NOT cryptography -- it gives neither secrecy nor integrity, and anyone can
+ * read and forge such tickets. A real sealer must encrypt and authenticate (an AEAD under a
+ * key it owns and rotates). It exists only to see the callbacks' plumbing work. */
+static const uint8_t TOY_MAGIC[4] = {'T', 'O', 'Y', '!'};
+
+struct toy_sealer {
+    unsigned seals, opens, opened, refused, bad_open_cap;
+    int refuse;       /* open_cb answers 0 ("cannot open") */
+    size_t min_room;  /* smallest cap - len the engine gave seal_cb */
+};
+
+static uint8_t toy_pad(size_t i) { return (uint8_t)(0x5A ^ (i * 31u)); }
+
+static size_t toy_seal(void *userdata, const uint8_t *plain, size_t len, uint8_t *out, size_t cap) {
+    struct toy_sealer *t = userdata;
+    t->seals++;
+    size_t room = cap >= len ? cap - len : 0;
+    if (room < t->min_room)
+        t->min_room = room;
+    if (cap < len || cap - len < sizeof TOY_MAGIC)
+        return 0;
+    memcpy(out, TOY_MAGIC, sizeof TOY_MAGIC);
+    for (size_t i = 0; i < len; i++)
+        out[sizeof TOY_MAGIC + i] = plain[i] ^ toy_pad(i);
+    return len + sizeof TOY_MAGIC;
+}
+
+static size_t toy_open(void *userdata, const uint8_t *ticket, size_t len, uint8_t *out, size_t cap) {
+    struct toy_sealer *t = userdata;
+    t->opens++;
+    if (cap != len)
+        t->bad_open_cap++;
+    if (t->refuse) {
+        t->refused++;
+        return 0;
+    }
+    if (len <= sizeof TOY_MAGIC || memcmp(ticket, TOY_MAGIC, sizeof TOY_MAGIC) != 0 || len - sizeof TOY_MAGIC > cap)
+        return 0;
+    size_t n = len - sizeof TOY_MAGIC;
+    for (size_t i = 0; i < n; i++)
+        out[i] = ticket[sizeof TOY_MAGIC + i] ^ toy_pad(i);
+    t->opened++;
+    return n;
+}
+
+static ferrotls_config *ticket_server(struct toy_sealer *t, uint16_t max_version) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    size_t clen, klen;
+    uint8_t *chain = slurp("server.pem", &clen), *key = slurp("server.key", &klen);
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "ticket builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, max_version), FERROTLS_OK, "ticket set_versions");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_pem(b, chain, clen, key, klen), FERROTLS_OK,
+                "ticket add_cert_key_pem");
+    /* no session-ID cache: only a ticket can resume */
+    EXPECT_CODE(ferrotls_config_builder_set_session_cache(b, 0), FERROTLS_OK, "ticket set_session_cache(0)");
+    EXPECT_CODE(ferrotls_config_builder_set_ticket_callbacks(b, toy_seal, toy_open, 3600, t), FERROTLS_OK,
+                "set_ticket_callbacks");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "ticket build");
+    ferrotls_config_builder_free(b);
+    free(chain);
+    free(key);
+    return cfg;
+}
+
+static void test_ticket_callbacks(void) {
+    section = "ticket callbacks";
+    struct toy_sealer t;
+    ferrotls_config_builder *b = NULL;
+
+    /* NULL arguments, the role check, the lifetime's bounds */
+    NULL_ARG(ferrotls_config_builder_set_ticket_callbacks(NULL, toy_seal, toy_open, 3600, &t), "builder");
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "server builder_new");
+    NULL_ARG(ferrotls_config_builder_set_ticket_callbacks(b, NULL, toy_open, 3600, &t), "seal_cb");
+    NULL_ARG(ferrotls_config_builder_set_ticket_callbacks(b, toy_seal, NULL, 3600, &t), "open_cb");
+    EXPECT_CODE(ferrotls_config_builder_set_ticket_callbacks(b, toy_seal, toy_open, 0, &t),
+                FERROTLS_ERR_INVALID_ARGUMENT, "set_ticket_callbacks(lifetime 0)");
+    CHECK(detail_names("lifetime_secs"), "lifetime 0: detail \"%s\"", ferrotls_last_error_detail());
+    EXPECT_CODE(ferrotls_config_builder_set_ticket_callbacks(b, toy_seal, toy_open, 604801, &t),
+                FERROTLS_ERR_INVALID_ARGUMENT, "set_ticket_callbacks(lifetime over 7 days)");
+    ferrotls_config_builder_free(b);
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_set_ticket_callbacks(b, toy_seal, toy_open, 3600, &t),
+                FERROTLS_ERR_WRONG_ROLE, "client set_ticket_callbacks");
+    CHECK(ferrotls_last_error_detail()[0] != '\0', "WRONG_ROLE without detail");
+    ferrotls_config_builder_free(b);
+
+    /* TLS 1.3, then TLS 1.2: full, resumed through the callbacks, and full again when
+     * open_cb cannot open the ticket. */
+    const uint16_t versions[2] = {0x0304, 0x0303};
+    for (int v = 0; v < 2; v++) {
+        memset(&t, 0, sizeof t);
+        t.min_room = (size_t)-1;
+        uint32_t sk = 0;
+        ferrotls_config *scfg = ticket_server(&t, versions[v]);
+        ferrotls_config *ccfg = store_config(FERROTLS_ROLE_CLIENT, NULL, versions[v]);
+        uint32_t k1 = store_connect(ccfg, scfg, &sk);
+        CHECK(k1 == FERROTLS_HANDSHAKE_FULL && sk == FERROTLS_HANDSHAKE_FULL, "%#06x first: full (%u, %u)",
+              versions[v], k1, sk);
+        CHECK(t.seals >= 1 && t.opens == 0, "%#06x first: %u seals, %u opens", versions[v], t.seals, t.opens);
+        CHECK(t.min_room == FERROTLS_TICKET_SEAL_OVERHEAD, "%#06x: seal_cb got %zu bytes of room, want %d",
+              versions[v], t.min_room, FERROTLS_TICKET_SEAL_OVERHEAD);
+        uint32_t k2 = store_connect(ccfg, scfg, &sk);
+        CHECK(k2 == FERROTLS_HANDSHAKE_RESUMED && sk == FERROTLS_HANDSHAKE_RESUMED,
+              "%#06x second: resumed through the ticket callbacks (%u, %u)", versions[v], k2, sk);
+        CHECK(t.opened == 1, "%#06x second: %u tickets opened", versions[v], t.opened);
+        t.refuse = 1;
+        uint32_t k3 = store_connect(ccfg, scfg, &sk);
+        CHECK(k3 == FERROTLS_HANDSHAKE_FULL && sk == FERROTLS_HANDSHAKE_FULL,
+              "%#06x third: open_cb returned 0, so a full handshake (%u, %u)", versions[v], k3, sk);
+        CHECK(t.refused >= 1, "%#06x third: open_cb was not asked", versions[v]);
+        CHECK(t.bad_open_cap == 0, "%#06x: open_cb got cap != len %u times", versions[v], t.bad_open_cap);
+        ferrotls_config_free(ccfg);
+        ferrotls_config_free(scfg);
+    }
+}
+
+/* Per-connection settings over one shared configuration (ALPN, verification, certificate). */
+static void test_per_connection(void) {
+    section = "per-connection settings";
+    static const uint8_t h2[] = "\x02h2";
+    ferrotls_config *scfg = server_config(0, "h2,http/1.1");
+    ferrotls_config *ccfg = client_config("ca.pem", 0, NULL, h2, sizeof h2 - 1);
+
+    /* NULL arguments, wrong role, wrong handle */
+    NULL_ARG(ferrotls_conn_set_alpn_list(NULL, "h2"), "conn");
+    NULL_ARG(ferrotls_conn_set_verify(NULL, FERROTLS_VERIFY_SERVER), "conn");
+    NULL_ARG(ferrotls_conn_set_certified_key(NULL, NULL), "key");
+
+    /* ALPN: this client offers http/1.1 instead of its configuration's h2 */
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    NULL_ARG(ferrotls_conn_set_alpn_list(p->c, NULL), "csv");
+    EXPECT_CODE(ferrotls_conn_set_verify(p->c, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), FERROTLS_ERR_WRONG_ROLE,
+                "client set_verify with a server mode");
+    EXPECT_CODE(ferrotls_conn_set_alpn_list(p->c, "http/1.1"), FERROTLS_OK, "conn_set_alpn_list");
+    if (CHECK(handshake(p), "handshake with a per-connection ALPN list: %s", ferrotls_conn_error_detail(p->c))) {
+        const uint8_t *proto = NULL;
+        size_t plen = 0;
+        EXPECT_CODE(ferrotls_conn_alpn(p->s, &proto, &plen), FERROTLS_OK, "server conn_alpn");
+        CHECK(plen == 8 && memcmp(proto, "http/1.1", 8) == 0, "server ALPN %.*s", (int)plen, (const char *)proto);
+    }
+    EXPECT_CODE(ferrotls_conn_set_alpn_list(p->c, "h2"), FERROTLS_ERR_WRONG_STATE, "conn_set_alpn_list after the handshake");
+    pair_free(p);
+
+    /* the next connection from the same configuration offers h2 */
+    p = pair_new(ccfg, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake with the configuration's ALPN list")) {
+        const uint8_t *proto = NULL;
+        size_t plen = 0;
+        EXPECT_CODE(ferrotls_conn_alpn(p->c, &proto, &plen), FERROTLS_OK, "client conn_alpn");
+        CHECK(plen == 2 && memcmp(proto, "h2", 2) == 0, "client ALPN %.*s", (int)plen, (const char *)proto);
+    }
+    pair_free(p);
+
+    /* verification: a server configuration without trust anchors cannot require client certs */
+    p = pair_new(ccfg, scfg, "localhost");
+    EXPECT_CODE(ferrotls_conn_set_verify(p->s, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), FERROTLS_ERR_WRONG_STATE,
+                "server set_verify without trust anchors");
+    pair_free(p);
+    ferrotls_config *vcfg = server_config(FERROTLS_VERIFY_NO_CLIENT_AUTH, NULL);
+    p = pair_new(ccfg, vcfg, "localhost");
+    EXPECT_CODE(ferrotls_conn_set_verify(p->s, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), FERROTLS_OK, "server set_verify");
+    CHECK(!handshake(p), "a client without a certificate passed a server that requires one");
+    EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_CERTIFICATE_REQUIRED, "server error without a client certificate");
+    pair_free(p);
+    ferrotls_config_free(vcfg);
+
+    /* certificate: this server presents the RSA certificate instead of its configuration's ECDSA one */
+    size_t clen, klen;
+    uint8_t *chain = slurp("server-rsa.pem", &clen), *key = slurp("server-rsa.key", &klen);
+    ferrotls_certified_key *rsa = NULL;
+    EXPECT_CODE(ferrotls_certified_key_new_pem(chain, clen, key, klen, &rsa), FERROTLS_OK, "certified_key_new_pem");
+    free(chain);
+    free(key);
+    p = pair_new(ccfg, scfg, "localhost");
+    EXPECT_CODE(ferrotls_conn_set_certified_key(p->s, rsa), FERROTLS_OK, "conn_set_certified_key");
+    ferrotls_certified_key_free(rsa); /* the connection holds its own reference */
+    if (CHECK(handshake(p), "handshake with a per-connection certificate: %s", ferrotls_conn_error_detail(p->c)))
+        CHECK(ferrotls_conn_signature_scheme(p->c) == 0x0804, "signature scheme 0x%04x, expected rsa_pss_rsae_sha256",
+              ferrotls_conn_signature_scheme(p->c));
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         CERTS = argv[1];
@@ -1481,6 +1838,9 @@ int main(int argc, char **argv) {
     test_callbacks();
     test_refcount();
     test_session_store();
+    test_cert_callback();
+    test_ticket_callbacks();
+    test_per_connection();
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -10,8 +10,8 @@ use crate::codec::enums::{
 };
 use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
-    CertificateRequestTls12, DigitallySigned, HandshakeMessage, HandshakePayload,
-    ServerHelloPayload, ServerKeyExchangeTls12,
+    CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
+    ServerKeyExchangeTls12,
 };
 use crate::conn::{Common, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
@@ -484,12 +484,9 @@ impl ExpectServerHelloDone {
             None => None,
         };
         // Step Eight: our ECDHE share; the pre-master secret is the agreed point.
-        let msg = HandshakeMessage {
-            typ: HandshakeType::ClientKeyExchange,
-            payload: HandshakePayload::ClientKeyExchange(kx.share().to_vec()),
-        };
+        let msg = HandshakePayload::ClientKeyExchange(kx.share().to_vec());
         let pre_master: Secret = kx.complete(&server_share)?;
-        let enc = cx.send_hs(&msg)?;
+        let enc = cx.send_hs(msg)?;
         s.transcript.add(&enc);
         let secrets = Tls12Secrets::new(
             cx,
@@ -502,11 +499,8 @@ impl ExpectServerHelloDone {
         // Step Nine: prove we hold our certificate's key, over every message so far.
         if let Some((ck, scheme)) = signer {
             let signature = ck.key.sign(scheme, s.transcript.bytes())?;
-            let msg = HandshakeMessage {
-                typ: HandshakeType::CertificateVerify,
-                payload: HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature }),
-            };
-            let enc = cx.send_hs(&msg)?;
+            let msg = HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature });
+            let enc = cx.send_hs(msg)?;
             s.transcript.add(&enc);
         }
         // Step Ten.
@@ -548,11 +542,8 @@ fn send_client_certificate(
         .map(|(ck, _)| ck.chain.iter().map(|c| c.as_ref().to_vec()).collect())
         .unwrap_or_default();
     cx.sent_no_client_cert = chosen.is_none();
-    let msg = HandshakeMessage {
-        typ: HandshakeType::Certificate,
-        payload: HandshakePayload::CertificateTls12(chain),
-    };
-    let enc = cx.send_hs(&msg)?;
+    let msg = HandshakePayload::CertificateTls12(chain);
+    let enc = cx.send_hs(msg)?;
     transcript.add(&enc);
     Ok(chosen)
 }

@@ -322,7 +322,7 @@ impl ExpectFinished {
             send_client_certificate(cx, &mut transcript, context, &schemes)?;
         }
         let fin = hs::finished_message(suite, &finished.client, &transcript);
-        let enc = cx.send_hs(&fin)?;
+        let enc = cx.send_hs(fin)?;
         transcript.add(&enc);
         hs::install_app_writer(cx, suite, &app)?;
         let resumption = master.resumption_secret(transcript.current_hash().as_ref());
@@ -360,22 +360,16 @@ fn send_client_certificate(
         })
         .unwrap_or_default();
     cx.sent_no_client_cert = chosen.is_none();
-    let msg = HandshakeMessage {
-        typ: HandshakeType::Certificate,
-        payload: HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries }),
-    };
-    let enc = cx.send_hs(&msg)?;
+    let msg = HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries });
+    let enc = cx.send_hs(msg)?;
     transcript.add(&enc);
     if let Some((ck, scheme)) = chosen {
         let hash = transcript.current_hash();
         let signature = ck
             .key
             .sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
-        let msg = HandshakeMessage {
-            typ: HandshakeType::CertificateVerify,
-            payload: HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature }),
-        };
-        let enc = cx.send_hs(&msg)?;
+        let msg = HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature });
+        let enc = cx.send_hs(msg)?;
         transcript.add(&enc);
     }
     Ok(())

@@ -919,7 +919,14 @@ impl HandshakeMessage {
 
     /// The message name for logs and error details.
     pub fn name(&self) -> &'static str {
-        match &self.payload {
+        self.payload.name()
+    }
+}
+
+impl HandshakePayload {
+    /// The message name for logs and error details.
+    pub fn name(&self) -> &'static str {
+        match self {
             HandshakePayload::HelloRequest => "HelloRequest",
             HandshakePayload::ClientHello(_) => "ClientHello",
             HandshakePayload::ServerHello(_) => "ServerHello",
@@ -943,6 +950,30 @@ impl HandshakeMessage {
             HandshakePayload::MessageHash(_) => "message_hash",
             HandshakePayload::Unknown(_) => "unknown handshake message",
         }
+    }
+
+    /// The wire type of this message (ServerHello for a HelloRetryRequest); `None` for an
+    /// undecoded one, whose type only its header knew.
+    pub fn typ(&self) -> Option<HandshakeType> {
+        use HandshakeType as T;
+        Some(match self {
+            Self::HelloRequest => T::HelloRequest,
+            Self::ClientHello(_) => T::ClientHello,
+            Self::ServerHello(_) | Self::HelloRetryRequest(_) => T::ServerHello,
+            Self::EncryptedExtensions(_) => T::EncryptedExtensions,
+            Self::Certificate(_) | Self::CertificateTls12(_) => T::Certificate,
+            Self::CertificateRequest(_) | Self::CertificateRequestTls12(_) => T::CertificateRequest,
+            Self::CertificateVerify(_) => T::CertificateVerify,
+            Self::ServerKeyExchange(_) => T::ServerKeyExchange,
+            Self::ServerHelloDone => T::ServerHelloDone,
+            Self::ClientKeyExchange(_) => T::ClientKeyExchange,
+            Self::Finished(_) => T::Finished,
+            Self::NewSessionTicket(_) | Self::NewSessionTicketTls12(_) => T::NewSessionTicket,
+            Self::KeyUpdate(_) => T::KeyUpdate,
+            Self::EndOfEarlyData => T::EndOfEarlyData,
+            Self::MessageHash(_) => T::MessageHash,
+            Self::Unknown(_) => return None,
+        })
     }
 }
 

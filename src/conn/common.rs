@@ -8,7 +8,7 @@ use crate::codec::enums::{
     AlertDescription, AlertLevel, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
     SignatureScheme,
 };
-use crate::codec::handshake::HandshakeMessage;
+use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::Config;
 use crate::crypto::hash::HashAlgorithm;
 use crate::crypto::hkdf::Secret;
@@ -300,8 +300,14 @@ impl Common {
     }
 
     /// Encode and send a handshake message; returns its encoding for the transcript.
-    pub(crate) fn send_hs(&mut self, msg: &HandshakeMessage) -> Result<Vec<u8>, Error> {
-        self.send_hs_encoded(msg.typ, msg.name(), msg.get_encoding())
+    /// The one way a state sends a handshake message: its type comes from the payload.
+    pub(crate) fn send_hs(&mut self, payload: HandshakePayload) -> Result<Vec<u8>, Error> {
+        let typ = payload.typ().ok_or_else(|| {
+            Error::Internal("an undecoded handshake message cannot be sent".into())
+        })?;
+        let name = payload.name();
+        let enc = HandshakeMessage { typ, payload }.get_encoding();
+        self.send_hs_encoded(typ, name, enc)
     }
 
     /// Send a handshake message already encoded (`name` for the trace); returns `enc`.

@@ -61,7 +61,7 @@ fn hello_request() -> HandshakeMessage {
 #[test]
 fn client_declines_hello_request_and_carries_on() {
     let (mut c, mut s) = established();
-    s.common.send_hs(&hello_request()).unwrap();
+    s.common.send_hs(hello_request().payload).unwrap();
     transfer(&mut s, &mut c).unwrap();
     assert_eq!(
         c.last_alert(),
@@ -83,7 +83,7 @@ fn server_declines_client_hello_and_carries_on() {
     let (cc, _) = configs();
     let fresh = Connection::new_client(cc, Some("localhost")).unwrap();
     let ch = HandshakeMessage::read(&fresh.peek_outgoing()[5..], ProtocolVersion::TLSv1_2).unwrap();
-    c.common.send_hs(&ch).unwrap();
+    c.common.send_hs(ch.payload).unwrap();
     transfer(&mut c, &mut s).unwrap();
     assert_eq!(
         s.last_alert(),
@@ -99,7 +99,7 @@ fn server_declines_client_hello_and_carries_on() {
 fn endless_hello_requests_are_cut_off() {
     let (mut c, mut s) = established();
     for _ in 0..=MAX_IDLE_RECORDS {
-        s.common.send_hs(&hello_request()).unwrap();
+        s.common.send_hs(hello_request().payload).unwrap();
     }
     let err = transfer(&mut s, &mut c).unwrap_err();
     assert!(

@@ -2,13 +2,10 @@
 //! certificate, signature scheme and ALPN protocol — or ask for another key share.
 
 use crate::codec::enums::{
-    CipherSuite, Compression, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
-    SignatureScheme,
+    CipherSuite, Compression, ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
-use crate::codec::handshake::{
-    ClientHelloPayload, HandshakeMessage, HandshakePayload, HelloRetryRequestPayload,
-};
+use crate::codec::handshake::{ClientHelloPayload, HandshakePayload, HelloRetryRequestPayload};
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::suites::SuiteInfo;
@@ -153,11 +150,8 @@ impl ExpectClientHello {
         cx.trace(TraceKind::Negotiated, || {
             format!("HelloRetryRequest: asking the client for a {group} key share")
         });
-        let msg = HandshakeMessage {
-            typ: HandshakeType::ServerHello,
-            payload: HandshakePayload::HelloRetryRequest(hrr),
-        };
-        let enc = cx.send_hs(&msg)?;
+        let msg = HandshakePayload::HelloRetryRequest(hrr);
+        let enc = cx.send_hs(msg)?;
         transcript.add(&enc);
         if !ch.session_id.is_empty() {
             cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;

@@ -13,8 +13,8 @@ use crate::codec::enums::{
 use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::NewSessionTicketTls12;
 use crate::codec::handshake::{
-    CertificateRequestTls12, ClientHelloPayload, DigitallySigned, EcdheParams, HandshakeMessage,
-    HandshakePayload, ServerHelloPayload, ServerKeyExchangeTls12,
+    CertificateRequestTls12, ClientHelloPayload, DigitallySigned, EcdheParams, HandshakePayload,
+    ServerHelloPayload, ServerKeyExchangeTls12,
 };
 use crate::config::{CertifiedKey, VerifyMode};
 use crate::conn::{Common, Incoming, TraceKind};
@@ -211,13 +211,8 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     })
 }
 
-fn send(
-    cx: &mut Common,
-    t: &mut TranscriptBuffer,
-    typ: HandshakeType,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let enc = cx.send_hs(&HandshakeMessage { typ, payload })?;
+fn send(cx: &mut Common, t: &mut TranscriptBuffer, payload: HandshakePayload) -> Result<(), Error> {
+    let enc = cx.send_hs(payload)?;
     t.add(&enc);
     Ok(())
 }
@@ -301,19 +296,13 @@ impl State {
             compression_method: Compression::Null,
             extensions,
         };
-        send(
-            cx,
-            &mut transcript,
-            HandshakeType::ServerHello,
-            HandshakePayload::ServerHello(sh),
-        )?;
+        send(cx, &mut transcript, HandshakePayload::ServerHello(sh))?;
 
         // Step Three: our certificate chain.
         let chain = c.cert.chain.iter().map(|d| d.as_ref().to_vec()).collect();
         send(
             cx,
             &mut transcript,
-            HandshakeType::Certificate,
             HandshakePayload::CertificateTls12(chain),
         )?;
 
@@ -335,7 +324,6 @@ impl State {
         send(
             cx,
             &mut transcript,
-            HandshakeType::ServerKeyExchange,
             HandshakePayload::ServerKeyExchange(ske),
         )?;
 
@@ -354,18 +342,12 @@ impl State {
             send(
                 cx,
                 &mut transcript,
-                HandshakeType::CertificateRequest,
                 HandshakePayload::CertificateRequestTls12(req),
             )?;
         }
 
         // Step Six.
-        send(
-            cx,
-            &mut transcript,
-            HandshakeType::ServerHelloDone,
-            HandshakePayload::ServerHelloDone,
-        )?;
+        send(cx, &mut transcript, HandshakePayload::ServerHelloDone)?;
         let next = Box::new(ExpectClientKeyExchange {
             suite,
             transcript,
@@ -593,7 +575,6 @@ fn send_ticket(
     send(
         cx,
         transcript,
-        HandshakeType::NewSessionTicket,
         HandshakePayload::NewSessionTicketTls12(NewSessionTicketTls12 {
             lifetime_hint: remaining as u32,
             ticket,
@@ -712,12 +693,7 @@ fn abbreviated(
         compression_method: Compression::Null,
         extensions,
     };
-    send(
-        cx,
-        &mut transcript,
-        HandshakeType::ServerHello,
-        HandshakePayload::ServerHello(sh),
-    )?;
+    send(cx, &mut transcript, HandshakePayload::ServerHello(sh))?;
     let secrets = Tls12Secrets::from_master(cx, suite, sess.secret.clone(), random, sess.ems);
     if ticket_ack {
         send_ticket(cx, &mut transcript, &sess)?;

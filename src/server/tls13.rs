@@ -9,7 +9,7 @@ use crate::codec::extensions::{CertReqExtension, KeyShareEntry, ServerExtension}
 use crate::codec::handshake::NewSessionTicketTls13;
 use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, CertificateRequestPayloadTls13, ClientHelloPayload,
-    DigitallySigned, HandshakeMessage, HandshakePayload, ServerHelloPayload,
+    DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
 use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
@@ -45,13 +45,8 @@ pub(crate) struct Pending {
     resumption_master: crate::tls13::key_schedule::MasterSecret,
 }
 
-fn send(
-    cx: &mut Common,
-    t: &mut Transcript,
-    typ: HandshakeType,
-    payload: HandshakePayload,
-) -> Result<(), Error> {
-    let enc = cx.send_hs(&HandshakeMessage { typ, payload })?;
+fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
+    let enc = cx.send_hs(payload)?;
     t.add(&enc);
     Ok(())
 }
@@ -115,12 +110,7 @@ pub(crate) fn send_first_flight(
     if let Some(p) = &psk {
         sh.extensions.push(ServerExtension::PreSharedKey(p.index));
     }
-    send(
-        cx,
-        &mut transcript,
-        HandshakeType::ServerHello,
-        HandshakePayload::ServerHello(sh),
-    )?;
+    send(cx, &mut transcript, HandshakePayload::ServerHello(sh))?;
     if !ch.session_id.is_empty() && !sent_ccs_for_retry {
         cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
     }
@@ -142,7 +132,6 @@ pub(crate) fn send_first_flight(
     send(
         cx,
         &mut transcript,
-        HandshakeType::EncryptedExtensions,
         HandshakePayload::EncryptedExtensions(ee),
     )?;
 
@@ -175,7 +164,6 @@ pub(crate) fn send_first_flight(
         send(
             cx,
             &mut transcript,
-            HandshakeType::CertificateRequest,
             HandshakePayload::CertificateRequest(req),
         )?;
     }
@@ -194,12 +182,7 @@ pub(crate) fn send_first_flight(
         context: Vec::new(),
         entries,
     };
-    send(
-        cx,
-        &mut transcript,
-        HandshakeType::Certificate,
-        HandshakePayload::Certificate(cert),
-    )?;
+    send(cx, &mut transcript, HandshakePayload::Certificate(cert))?;
     let hash = transcript.current_hash();
     let signature = c
         .cert
@@ -209,12 +192,7 @@ pub(crate) fn send_first_flight(
         scheme: c.scheme,
         signature,
     };
-    send(
-        cx,
-        &mut transcript,
-        HandshakeType::CertificateVerify,
-        HandshakePayload::CertificateVerify(cv),
-    )?;
+    send(cx, &mut transcript, HandshakePayload::CertificateVerify(cv))?;
 
     finish_flight(cx, suite, keys, transcript, want_client_cert)
 }
@@ -228,7 +206,7 @@ fn finish_flight(
     want_client_cert: bool,
 ) -> Result<ServerState, Error> {
     let fin = hs::finished_message(suite, &keys.finished.server, &transcript);
-    let enc = cx.send_hs(&fin)?;
+    let enc = cx.send_hs(fin)?;
     transcript.add(&enc);
 
     let client_finished = keys.finished.client;
@@ -379,17 +357,14 @@ fn send_tickets(
             });
             return Ok(());
         };
-        let msg = HandshakeMessage {
-            typ: HandshakeType::NewSessionTicket,
-            payload: HandshakePayload::NewSessionTicket(NewSessionTicketTls13 {
-                lifetime: config.ticket_lifetime,
-                age_add,
-                nonce,
-                ticket,
-                extensions: Vec::new(),
-            }),
-        };
-        cx.send_hs(&msg)?;
+        let msg = HandshakePayload::NewSessionTicket(NewSessionTicketTls13 {
+            lifetime: config.ticket_lifetime,
+            age_add,
+            nonce,
+            ticket,
+            extensions: Vec::new(),
+        });
+        cx.send_hs(msg)?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! content, the master secret with its key block, Finished and the exporter.
 
 use crate::codec::Codec as _;
-use crate::codec::enums::{HandshakeType, SignatureScheme};
-use crate::codec::handshake::{EcdheParams, HandshakeMessage, HandshakePayload};
+use crate::codec::enums::SignatureScheme;
+use crate::codec::handshake::{EcdheParams, HandshakePayload};
 use crate::conn::{Common, Exporter, HandshakeKind, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::TranscriptBuffer;
@@ -198,11 +198,8 @@ impl Tls12Secrets {
         &self,
         from_client: bool,
         transcript: &mut TranscriptBuffer,
-    ) -> HandshakeMessage {
-        HandshakeMessage {
-            typ: HandshakeType::Finished,
-            payload: HandshakePayload::Finished(self.verify_data(from_client, transcript).to_vec()),
-        }
+    ) -> HandshakePayload {
+        HandshakePayload::Finished(self.verify_data(from_client, transcript).to_vec())
     }
 
     /// Check the peer's Finished in constant time.
@@ -263,7 +260,7 @@ pub(crate) fn send_ccs_and_finished(
     secrets.install_writer(cx)?;
     let is_client = cx.is_client;
     let fin = secrets.finished_message(is_client, transcript);
-    let enc = cx.send_hs(&fin)?;
+    let enc = cx.send_hs(fin)?;
     transcript.add(&enc);
     Ok(())
 }

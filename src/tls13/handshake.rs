@@ -2,7 +2,7 @@
 //! key-log lines, the CertificateVerify input, Finished checks and KeyUpdate.
 
 use crate::codec::enums::{KeyUpdateRequest, SignatureScheme};
-use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
+use crate::codec::handshake::HandshakePayload;
 use crate::conn::{AppSecrets, Common, Exporter};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
@@ -166,13 +166,10 @@ pub(crate) fn finished_message(
     suite: &SuiteInfo,
     key: &FinishedKey,
     transcript: &Transcript,
-) -> HandshakeMessage {
+) -> HandshakePayload {
     let hash = transcript.current_hash();
     let verify = key.verify_data(suite.hash, hash.as_ref());
-    HandshakeMessage {
-        typ: crate::codec::enums::HandshakeType::Finished,
-        payload: HandshakePayload::Finished(verify.as_ref().to_vec()),
-    }
+    HandshakePayload::Finished(verify.as_ref().to_vec())
 }
 
 /// Check the peer's Finished in constant time (RFC 8446 §4.4.4).
@@ -243,11 +240,8 @@ fn next_secret(cx: &mut Common, client_side: bool) -> Result<(&'static SuiteInfo
 
 /// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
 pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
-    let msg = HandshakeMessage {
-        typ: crate::codec::enums::HandshakeType::KeyUpdate,
-        payload: HandshakePayload::KeyUpdate(req),
-    };
-    cx.send_hs(&msg)?;
+    let msg = HandshakePayload::KeyUpdate(req);
+    cx.send_hs(msg)?;
     let (suite, mine) = next_secret(cx, cx.is_client)?;
     cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
     Ok(())

@@ -143,7 +143,7 @@ static ferrotls_config *build_config(const struct options *o) {
 #define REQUEST_MAX 16384   /* an HTTP request head larger than this is refused */
 #define RECORD_MAX 16384    /* one TLS record's plaintext */
 #define LINGER_SECONDS 5    /* after our close_notify or alert: how long the peer may stay quiet */
-#define LINGER_MAX_SECONDS 60 /* ... and the bound on the whole linger while it keeps sending */
+#define LINGER_MAX_SECONDS 120 /* ... and the bound on the whole linger while it keeps sending */
 
 enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
 

@@ -1018,6 +1018,28 @@ fn tls13_0rtt_garbage_is_skipped() {
     );
 }
 
+/// RFC 8446 §4.2.10 bounds the early data a server skips: more than
+/// `MAX_EARLY_DATA_SKIPPED` bytes of it, headers counted (so empty records too), ends the
+/// connection instead of being skipped without end.
+#[test]
+fn tls13_0rtt_skipping_is_bounded_also_for_empty_records() {
+    let (mut s, _) = server();
+    let mut h = Hello::tls13();
+    h.with_early_data();
+    feed(&mut s, &h.records()).unwrap();
+    let empty = [23u8, 3, 3, 0, 0];
+    let fits = ferrotls::conn::MAX_EARLY_DATA_SKIPPED / empty.len();
+    feed(&mut s, &empty.repeat(fits))
+        .expect("empty early-data records within the bound are skipped");
+    expect_no_error(&s, "after skipping records up to the bound");
+    let _ = feed(&mut s, &empty);
+    expect_fatal(
+        &s,
+        AlertDescription::UnexpectedMessage,
+        &["more than 17408 bytes of early data"],
+    );
+}
+
 /// test-tls13-0rtt-garbage.py, negative: the same records without the early_data extension
 /// are not early data: the first one fails authentication → bad_record_mac.
 #[test]

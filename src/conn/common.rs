@@ -98,9 +98,10 @@ pub(crate) struct Common {
     /// The server asked for our certificate and we sent none: explains a later
     /// handshake_failure alert.
     pub(crate) sent_no_client_cert: bool,
-    /// Server: bytes of rejected 0-RTT records still to skip (RFC 8446 §4.2.10); 0 when the
-    /// client offered no early data, or once a record decrypts under the handshake key.
-    pub(crate) early_data_skip: usize,
+    /// Server: while rejected 0-RTT records are being skipped (RFC 8446 §4.2.10), how many
+    /// bytes of them may still come; `None` when the client offered no early data, or once a
+    /// record decrypts under the handshake key.
+    pub(crate) early_data_skip: Option<usize>,
     /// Settings of this connection that replace the configuration's (see
     /// `Connection::set_alpn` and friends); the states read them through the accessors below.
     pub(crate) settings: ConnSettings,
@@ -138,7 +139,7 @@ impl Common {
             record_version: 0x0303,
             last_alert: None,
             sent_no_client_cert: false,
-            early_data_skip: 0,
+            early_data_skip: None,
             settings: ConnSettings::default(),
         }
     }

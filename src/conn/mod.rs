@@ -723,7 +723,7 @@ impl Connection {
             return Ok(());
         }
 
-        if self.common.early_data_skip > 0
+        if self.common.early_data_skip.is_some()
             && hdr.typ == ContentType::ApplicationData
             && handshaking
             && self.skip_early_data(&hdr)?
@@ -847,17 +847,19 @@ impl Connection {
                 .would_decrypt(&header, self.deframer.body_mut(hdr))
         {
             // The client's handshake flight has begun: no early data can follow.
-            self.common.early_data_skip = 0;
+            self.common.early_data_skip = None;
             return Ok(false);
         }
-        let Some(left) = self.common.early_data_skip.checked_sub(hdr.len) else {
+        // Each record is charged with its header too, so empty records cannot be skipped
+        // without end.
+        let left = self.common.early_data_skip.unwrap_or(0);
+        let Some(left) = left.checked_sub(crate::record::deframer::HEADER_LEN + hdr.len) else {
             return Err(Error::LimitExceeded(format!(
                 "the client sent more than {MAX_EARLY_DATA_SKIPPED} bytes of early data (0-RTT), \
                  which this server does not accept and skips only up to that bound"
             )));
         };
-        // At 0 left the mode stays on: the next early record then exceeds the bound.
-        self.common.early_data_skip = left.max(1);
+        self.common.early_data_skip = Some(left);
         self.common.trace(TraceKind::RecordIn, || {
             format!(
                 "{} (early data we do not accept: skipped, RFC 8446 §4.2.10)",

@@ -88,9 +88,9 @@ impl ExpectClientHello {
                 "the client offered early data (0-RTT); not accepted: its records will be skipped"
                     .to_string()
             });
-            crate::conn::MAX_EARLY_DATA_SKIPPED
+            Some(crate::conn::MAX_EARLY_DATA_SKIPPED)
         } else {
-            0
+            None
         };
         // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).
         if ch.compression_methods != [Compression::Null] {

@@ -13,6 +13,7 @@ mod client;
 pub mod codec;
 pub mod config;
 pub mod conn;
+mod context;
 pub mod crypto;
 pub mod error;
 #[cfg(feature = "capi")]

@@ -20,7 +20,7 @@ use ferrotls::conn::Connection;
 use ferrotls::crypto::kx::KeyExchange;
 use ferrotls::crypto::suites::{self, SuiteInfo};
 use ferrotls::error::Error;
-use ferrotls::record::cipher::{RecordDecrypter, RecordEncrypter};
+use ferrotls::record::cipher::RecordEncrypter;
 
 // ================================================================================================
 // Wire constants and byte helpers
@@ -425,8 +425,11 @@ fn finish_by_hand(
     expect_no_error(s, "before our Finished");
     let suite = suite_info(s);
     let flight = take_all(s);
-    let dec =
-        RecordDecrypter::tls13(suite, &secret(keys, "SERVER_HANDSHAKE_TRAFFIC_SECRET")).unwrap();
+    let dec = ferrotls::tls13::key_schedule::decrypter(
+        suite,
+        &secret(keys, "SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+    )
+    .unwrap();
     let mut seq = 0;
     let mut messages = Vec::new();
     for mut r in split_records(&flight) {
@@ -465,7 +468,7 @@ fn finish_by_hand(
     );
     let finished = handshake_message(HS_FINISHED, verify_data.as_ref());
     let mut rec = Vec::new();
-    RecordEncrypter::tls13(suite, &client_hs)
+    ferrotls::tls13::key_schedule::encrypter(suite, &client_hs)
         .unwrap()
         .encrypt(0, ContentType::Handshake, &finished, &mut rec)
         .unwrap();
@@ -474,14 +477,16 @@ fn finish_by_hand(
 
     // Data, both ways, under the application secrets.
     let mut rec = Vec::new();
-    RecordEncrypter::tls13(suite, &secret(keys, "CLIENT_TRAFFIC_SECRET_0"))
+    ferrotls::tls13::key_schedule::encrypter(suite, &secret(keys, "CLIENT_TRAFFIC_SECRET_0"))
         .unwrap()
         .encrypt(0, ContentType::ApplicationData, b"ping", &mut rec)
         .unwrap();
     feed(s, &rec).unwrap();
     assert_eq!(read_all(s), b"ping");
     assert_eq!(s.write(b"pong").unwrap(), 4);
-    let dec = RecordDecrypter::tls13(suite, &secret(keys, "SERVER_TRAFFIC_SECRET_0")).unwrap();
+    let dec =
+        ferrotls::tls13::key_schedule::decrypter(suite, &secret(keys, "SERVER_TRAFFIC_SECRET_0"))
+            .unwrap();
     let mut got = Vec::new();
     for (seq, mut r) in split_records(&take_all(s)).into_iter().enumerate() {
         let header: [u8; 5] = r[..5].try_into().unwrap();
@@ -540,7 +545,7 @@ impl ClientFinishedFlight {
         transfer(&mut s, &mut c).unwrap();
         let suite = suite_info(&c);
         let client_hs = secret(&keys, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
-        let dec = RecordDecrypter::tls13(suite, &client_hs).unwrap();
+        let dec = ferrotls::tls13::key_schedule::decrypter(suite, &client_hs).unwrap();
         let (mut ccs, mut finished) = (Vec::new(), None);
         for mut r in split_records(&take_all(&mut c)) {
             match r[0] {
@@ -571,7 +576,7 @@ impl ClientFinishedFlight {
     /// `payload` of type `typ` protected as the client's first handshake-key record.
     fn protect(&self, typ: ContentType, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        RecordEncrypter::tls13(self.suite, &self.client_hs)
+        ferrotls::tls13::key_schedule::encrypter(self.suite, &self.client_hs)
             .unwrap()
             .encrypt(0, typ, payload, &mut out)
             .unwrap();
@@ -608,7 +613,9 @@ fn tls13_after_handshake() -> (Connection, &'static SuiteInfo, RecordEncrypter) 
     let (mut c, mut s) = pair(&cb.build().unwrap(), &server, "localhost");
     handshake(&mut c, &mut s).unwrap();
     let suite = suite_info(&c);
-    let enc = RecordEncrypter::tls13(suite, &secret(&keys, "CLIENT_TRAFFIC_SECRET_0")).unwrap();
+    let enc =
+        ferrotls::tls13::key_schedule::encrypter(suite, &secret(&keys, "CLIENT_TRAFFIC_SECRET_0"))
+            .unwrap();
     let mut rec = Vec::new();
     enc.encrypt(0, ContentType::ApplicationData, b"ping", &mut rec)
         .unwrap();
@@ -1285,8 +1292,8 @@ fn client_refuses_rsa_1024_server_certificate() {
     // Re-encrypt the server's flight with our Certificate in place of its own.
     let suite = suite_info(&s);
     let shs = secret(&keys, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
-    let dec = RecordDecrypter::tls13(suite, &shs).unwrap();
-    let enc = RecordEncrypter::tls13(suite, &shs).unwrap();
+    let dec = ferrotls::tls13::key_schedule::decrypter(suite, &shs).unwrap();
+    let enc = ferrotls::tls13::key_schedule::encrypter(suite, &shs).unwrap();
     let mut entry = u24_vec(&leaf);
     entry.extend_from_slice(&[0, 0]); // no extensions
     let mut body = vec![0]; // empty certificate_request_context

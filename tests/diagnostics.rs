@@ -1096,8 +1096,8 @@ fn peer_scenarios(out: &mut Vec<Entry>) {
         let mut recs = split_records(c.peek_outgoing());
         let suite = ferrotls::crypto::suites::lookup(c.cipher_suite().unwrap()).unwrap();
         let secret = keys.get("SERVER_HANDSHAKE_TRAFFIC_SECRET");
-        let dec = ferrotls::record::cipher::RecordDecrypter::tls13(suite, &secret).unwrap();
-        let enc = ferrotls::record::cipher::RecordEncrypter::tls13(suite, &secret).unwrap();
+        let dec = ferrotls::tls13::key_schedule::decrypter(suite, &secret).unwrap();
+        let enc = ferrotls::tls13::key_schedule::encrypter(suite, &secret).unwrap();
         let mut fin = recs[5].clone();
         let header: [u8; 5] = fin[..5].try_into().unwrap();
         let (typ, plain) = dec.decrypt(3, &header, &mut fin[5..]).unwrap();

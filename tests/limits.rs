@@ -9,7 +9,6 @@ use common::*;
 use ferrotls::codec::enums::{ContentType, NamedGroup};
 use ferrotls::conn::{Connection, MAX_IDLE_RECORDS, ReadStatus};
 use ferrotls::crypto::suites;
-use ferrotls::record::cipher::RecordEncrypter;
 
 fn established() -> (Connection, Connection, Arc<CapturedKeys>) {
     let pki = Pki::new("Limits CA");
@@ -26,7 +25,8 @@ fn established() -> (Connection, Connection, Arc<CapturedKeys>) {
 fn endless_empty_records() {
     let (c, mut s, keys) = established();
     let suite = suites::lookup(c.cipher_suite().unwrap()).unwrap();
-    let enc = RecordEncrypter::tls13(suite, &keys.get("CLIENT_TRAFFIC_SECRET_0")).unwrap();
+    let enc = ferrotls::tls13::key_schedule::encrypter(suite, &keys.get("CLIENT_TRAFFIC_SECRET_0"))
+        .unwrap();
     let mut err = None;
     for seq in 0..(u64::from(MAX_IDLE_RECORDS) + 5) {
         let mut rec = Vec::new();

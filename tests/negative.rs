@@ -14,7 +14,6 @@ use ferrotls::codec::extensions::{ClientExtension, KeyShareEntry};
 use ferrotls::codec::handshake::{ClientHelloPayload, HandshakeMessage, HandshakePayload};
 use ferrotls::conn::Connection;
 use ferrotls::crypto::suites;
-use ferrotls::record::cipher::{RecordDecrypter, RecordEncrypter};
 
 fn server() -> (Pki, Arc<ferrotls::config::Config>) {
     let pki = Pki::new("Negative CA");
@@ -108,8 +107,8 @@ fn tampered_server_finished() {
     c.feed(&records[0]).unwrap();
     c.feed(&records[1]).unwrap();
     let secret = secret.unwrap_or_else(|| keys.get("SERVER_HANDSHAKE_TRAFFIC_SECRET"));
-    let dec = RecordDecrypter::tls13(suite, &secret).unwrap();
-    let enc = RecordEncrypter::tls13(suite, &secret).unwrap();
+    let dec = ferrotls::tls13::key_schedule::decrypter(suite, &secret).unwrap();
+    let enc = ferrotls::tls13::key_schedule::encrypter(suite, &secret).unwrap();
     let mut fin = records[5].clone();
     let header: [u8; 5] = fin[..5].try_into().unwrap();
     let (typ, plain) = dec.decrypt(3, &header, &mut fin[5..]).unwrap();

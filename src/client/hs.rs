@@ -13,7 +13,7 @@ use crate::codec::handshake::{
     ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::{rand, suites};

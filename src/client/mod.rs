@@ -4,7 +4,7 @@ mod hs;
 mod tls12;
 mod tls13;
 
-use crate::conn::{Common, Incoming};
+use crate::context::{Common, Incoming};
 use crate::error::Error;
 
 /// Where the client is in the handshake.
@@ -35,6 +35,24 @@ impl ClientState {
             Self::ExpectServerHello(_) => &[crate::codec::enums::HandshakeType::ServerHello],
             Self::Tls13(s) => s.expects(),
             Self::Tls12(s) => s.expects(),
+        }
+    }
+
+    /// The established connection's secrets, once the handshake is complete.
+    pub(crate) fn established(&self) -> Option<&dyn crate::context::Established> {
+        match self {
+            Self::ExpectServerHello(_) => None,
+            Self::Tls13(s) => s.established(),
+            Self::Tls12(s) => s.established(),
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn crate::context::Established> {
+        match self {
+            Self::ExpectServerHello(_) => None,
+            Self::Tls13(s) => s.established_mut(),
+            Self::Tls12(s) => s.established_mut(),
         }
     }
 
@@ -91,7 +109,7 @@ pub(crate) fn check_server_chain(
                 pki_types::UnixTime::now(),
             )?;
             if let Some(note) = note {
-                cx.trace(crate::conn::TraceKind::State, || {
+                cx.trace(crate::context::TraceKind::State, || {
                     format!("certificate: {note}")
                 });
             }
@@ -104,7 +122,7 @@ pub(crate) fn check_server_chain(
         }
     };
     if verified.is_some() {
-        cx.trace(crate::conn::TraceKind::State, || {
+        cx.trace(crate::context::TraceKind::State, || {
             "certificate: the server's chain and name verified".into()
         });
     }

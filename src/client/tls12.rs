@@ -13,7 +13,7 @@ use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
     ServerKeyExchangeTls12,
 };
-use crate::conn::{Common, Incoming, TraceKind};
+use crate::context::{Common, Established, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::ActiveKeyExchange;
@@ -34,7 +34,8 @@ pub(crate) enum State {
     ServerHelloDone(Box<ExpectServerHelloDone>),
     Ccs(Box<ExpectCcs>),
     Finished(Box<ExpectFinished>),
-    Traffic,
+    /// The handshake is complete.
+    Traffic(Box<crate::tls12::handshake::Tls12Established>),
 }
 
 /// What every state until the master secret carries.
@@ -222,7 +223,7 @@ impl State {
             // server's ChangeCipherSpec and Finished come next, then ours.
             transcript.add(raw);
             cx.neg.peer_certs = sess.peer_certs.clone();
-            cx.neg.kind = Some(crate::conn::HandshakeKind::Resumed);
+            cx.neg.kind = Some(crate::context::HandshakeKind::Resumed);
             cx.trace(TraceKind::State, || {
                 format!(
                     "abbreviated handshake (resumed session): TLSv1.2, {}; no Steps Three to \
@@ -260,6 +261,22 @@ impl State {
         })))
     }
 
+    /// The established connection's secrets, once in the traffic state.
+    pub(crate) fn established(&self) -> Option<&dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&**t),
+            _ => None,
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&mut **t),
+            _ => None,
+        }
+    }
+
     pub(crate) fn step(&self) -> &'static str {
         match self {
             Self::Certificate(_) => "Step Three: ServerCertificate",
@@ -270,7 +287,7 @@ impl State {
             Self::ServerHelloDone(_) => "Step Six: ServerHelloDone",
             Self::Ccs(_) => "Step Eleven: ChangeCipherSpec",
             Self::Finished(_) => "Step Eleven: the server's Finished",
-            Self::Traffic => "application data",
+            Self::Traffic(_) => "application data",
         }
     }
 
@@ -290,7 +307,7 @@ impl State {
             }
             Self::Ccs(_) => &[],
             Self::Finished(_) => &[T::Finished],
-            Self::Traffic => &[T::HelloRequest],
+            Self::Traffic(_) => &[T::HelloRequest],
         }
     }
 
@@ -366,12 +383,11 @@ impl State {
                     send_ccs_and_finished(cx, &secrets, &mut transcript)?;
                 }
                 save_session(cx, &secrets, pending);
-                secrets.complete(cx);
-                Ok(Self::Traffic)
+                Ok(Self::Traffic(secrets.complete(cx)))
             }
-            (Self::Traffic, HandshakePayload::HelloRequest) => {
+            (Self::Traffic(t), HandshakePayload::HelloRequest) => {
                 decline_renegotiation(cx, "a HelloRequest");
-                Ok(Self::Traffic)
+                Ok(Self::Traffic(t))
             }
             (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
         }

@@ -9,7 +9,7 @@ use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
     NewSessionTicketTls13,
 };
-use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
@@ -72,6 +72,7 @@ pub(crate) struct ExpectFinished {
 pub(crate) struct Traffic {
     suite: &'static SuiteInfo,
     resumption: Secret,
+    pub(crate) secrets: hs::Tls13Established,
 }
 
 fn expect_hs<'a>(m: Incoming<'a>, step: &str) -> Result<(HandshakeMessage, &'a [u8]), Error> {
@@ -98,6 +99,22 @@ impl State {
             },
             resumed,
         }))
+    }
+
+    /// The established connection's secrets, once in the traffic state.
+    pub(crate) fn established(&self) -> Option<&dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&t.secrets),
+            _ => None,
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&mut t.secrets),
+            _ => None,
+        }
     }
 
     pub(crate) fn step(&self) -> &'static str {
@@ -161,8 +178,8 @@ impl State {
                 s.ticket(cx, &t);
                 Ok(Self::Traffic(s))
             }
-            (Self::Traffic(s), HandshakePayload::KeyUpdate(req)) => {
-                hs::receive_key_update(cx, req)?;
+            (Self::Traffic(mut s), HandshakePayload::KeyUpdate(req)) => {
+                s.secrets.receive_key_update(cx, req)?;
                 Ok(Self::Traffic(s))
             }
             (_, _) => Err(Error::unexpected(step, msg_name(msg.typ))),
@@ -316,7 +333,7 @@ impl ExpectFinished {
         let HandshakeKeys { schedule, finished } = keys;
         let (master, app) = hs::application_secrets(cx, suite, schedule, &transcript);
         // The server may send application data right after its Finished.
-        hs::install_app_reader(cx, suite, &app)?;
+        app.install_reader(cx)?;
 
         if let Some((context, schemes)) = cert_request {
             send_client_certificate(cx, &mut transcript, context, &schemes)?;
@@ -324,10 +341,14 @@ impl ExpectFinished {
         let fin = hs::finished_message(suite, &finished.client, &transcript);
         let enc = cx.send_hs(fin)?;
         transcript.add(&enc);
-        hs::install_app_writer(cx, suite, &app)?;
+        app.install_writer(cx)?;
         let resumption = master.resumption_secret(transcript.current_hash().as_ref());
-        hs::complete(cx, suite, app);
-        Ok(State::Traffic(Box::new(Traffic { suite, resumption })))
+        let secrets = app.complete(cx);
+        Ok(State::Traffic(Box::new(Traffic {
+            suite,
+            resumption,
+            secrets,
+        })))
     }
 }
 

@@ -2,22 +2,19 @@
 //! record deframer, joins handshake messages across records, dispatches them to the
 //! handshake state of its side, and turns every error into one alert and a sticky error.
 
-mod common;
-pub mod trace;
-
 use std::fmt;
 use std::sync::Arc;
 
-pub use common::HandshakeKind;
-pub(crate) use common::{AppSecrets, Common, Exporter};
-pub use trace::{TraceEvent, TraceFn, TraceKind};
+pub use crate::context::trace;
+use crate::context::{Common, ConnSettings, Established, Incoming};
+pub use crate::context::{HandshakeKind, MAX_EARLY_DATA_SKIPPED, TraceEvent, TraceFn, TraceKind};
 
 use crate::client::ClientState;
 use crate::codec::Codec;
 use crate::codec::alert::AlertMessage;
 use crate::codec::enums::{
-    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, KeyUpdateRequest,
-    NamedGroup, ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ContentType, HandshakeType, NamedGroup,
+    ProtocolVersion, SignatureScheme,
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::{CertifiedKey, Config, Role, VerifyMode};
@@ -39,11 +36,6 @@ pub const MAX_CLIENT_HELLO: usize = 2 + 32 + 1 + 32 + 2 + 65_534 + 1 + 255 + 2 +
 /// a client or server in compatibility mode sends exactly one (RFC 8446 Appendix D.4), so a
 /// second one is refused, as tlsfuzzer's test-tls13-multiple-ccs-messages expects.
 pub const MAX_MIDDLEBOX_CCS: u32 = 1;
-/// Bytes of 0-RTT records a server that does not accept early data skips (RFC 8446
-/// §4.2.10 bounds it by the max_early_data_size a ticket allowed; 16 KiB of plaintext in
-/// records of at most 2^14 + 256 bytes, with room for record overhead).
-pub const MAX_EARLY_DATA_SKIPPED: usize = 16_384 + 4 * 256;
-
 /// The largest body we buffer for a handshake message of type `typ` (its first byte).
 fn handshake_limit(typ: u8) -> usize {
     if typ == HandshakeType::ClientHello.to_int() {
@@ -135,15 +127,6 @@ pub(crate) enum State {
     Server(ServerState),
 }
 
-/// An incoming handshake-layer message for a state.
-pub(crate) enum Incoming<'a> {
-    Handshake {
-        msg: HandshakeMessage,
-        raw: &'a [u8],
-    },
-    ChangeCipherSpec,
-}
-
 impl State {
     fn step(&self) -> &'static str {
         match self {
@@ -165,6 +148,22 @@ impl State {
             Self::Server(s) => Self::Server(s.handle(cx, m)?),
         })
     }
+
+    /// What the handshake left, once this is a traffic state.
+    fn established(&self) -> Option<&dyn Established> {
+        match self {
+            Self::Client(s) => s.established(),
+            Self::Server(s) => s.established(),
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    fn established_mut(&mut self) -> Option<&mut dyn Established> {
+        match self {
+            Self::Client(s) => s.established_mut(),
+            Self::Server(s) => s.established_mut(),
+        }
+    }
 }
 
 /// A TLS connection of either role, driven by the caller's I/O.
@@ -183,6 +182,9 @@ pub struct Connection {
     /// Whether any application data has arrived (to word a late handshake verdict).
     data_received: bool,
     middlebox_ccs: u32,
+    /// Whether the handshake has completed: the state reached its version's traffic state
+    /// (kept after a failure, to word the error).
+    established: bool,
     idle_records: u32,
     /// Client: the name given to `new_client`, to rebuild the ClientHello in `set_session`.
     server_name: Option<String>,
@@ -209,6 +211,7 @@ impl Connection {
             sent_close: false,
             data_received: false,
             middlebox_ccs: 0,
+            established: false,
             idle_records: 0,
             server_name: None,
             io_started: false,
@@ -236,7 +239,7 @@ impl Connection {
         config: Arc<Config>,
         server_name: Option<&str>,
         session: Option<crate::session::ClientSession>,
-        settings: crate::conn::common::ConnSettings,
+        settings: ConnSettings,
     ) -> Result<Self, Error> {
         if config.role() != Role::Client {
             return Err(Error::Usage(
@@ -373,7 +376,7 @@ impl Connection {
     fn change_settings(
         &mut self,
         what: &str,
-        change: impl FnOnce(&mut crate::conn::common::ConnSettings),
+        change: impl FnOnce(&mut ConnSettings),
     ) -> Result<(), Error> {
         self.sticky()?;
         if self.io_started {
@@ -452,7 +455,7 @@ impl Connection {
             self.common.send_alert(AlertLevel::Fatal, a);
         }
         let step = self.state.as_ref().map(State::step).unwrap_or(self.step);
-        let step = match (&err, self.common.handshake_complete) {
+        let step = match (&err, self.established) {
             // In TLS 1.3 a client is done once its Finished is sent; the server judges our
             // certificate only then, so its verdict arrives as an alert "after" the handshake.
             (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
@@ -540,7 +543,7 @@ impl Connection {
             return Ok(0);
         };
         let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        if !self.common.handshake_complete
+        if !self.established
             || header[0] != ContentType::ApplicationData.to_int()
             || header[1] != 3
             || len > limit
@@ -634,7 +637,7 @@ impl Connection {
             return Ok(());
         }
         self.sticky()?;
-        let what = if self.common.handshake_complete {
+        let what = if self.established {
             "the peer closed the connection without sending close_notify: the data may be truncated"
                 .to_string()
         } else {
@@ -668,7 +671,7 @@ impl Connection {
                 return Ok(());
             }
             if hdr.typ == ContentType::ApplicationData
-                && self.common.handshake_complete
+                && self.established
                 && self.plaintext_buffered() >= self.common.config.buffer_limit
             {
                 return Ok(()); // back-pressure: the caller must read first
@@ -679,7 +682,7 @@ impl Connection {
 
     /// Handle one complete record at the front of the deframer.
     fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
-        let handshaking = !self.common.handshake_complete;
+        let handshaking = !self.established;
         if hdr.typ == ContentType::ChangeCipherSpec {
             let body = self.deframer.body_mut(&hdr);
             let ok = body == [1];
@@ -795,7 +798,7 @@ impl Connection {
                 self.hs_buf.extend_from_slice(content);
             }
             ContentType::ApplicationData => {
-                if !self.common.handshake_complete {
+                if !self.established {
                     return Err(Error::unexpected(
                         format!("the handshake message {}", self.step),
                         "application data before the handshake finished",
@@ -876,7 +879,7 @@ impl Connection {
         });
         self.common.last_alert = Some((a.description, false));
         if a.description == AlertDescription::CloseNotify {
-            if !self.common.handshake_complete {
+            if !self.established {
                 // The peer ended the connection before the handshake completed: a failure
                 // with a detail, not a clean close (no alert goes back).
                 return Err(Error::AlertReceived {
@@ -967,7 +970,7 @@ impl Connection {
                     format!("handshake in:  {step} [{name}] ({} bytes)", raw.len())
                 }
             });
-            if self.common.handshake_complete {
+            if self.established {
                 self.post_handshake(&msg)?;
             }
             let epoch = self.common.read_epoch;
@@ -1010,11 +1013,12 @@ impl Connection {
             .take()
             .ok_or_else(|| Error::Internal("no handshake state to handle a message".into()))?;
         self.step = state.step();
-        let was_complete = self.common.handshake_complete;
         let next = state.handle(&mut self.common, m)?;
         self.step = next.step();
+        let now_established = !self.established && next.established().is_some();
         self.state = Some(next);
-        if !was_complete && self.common.handshake_complete {
+        if now_established {
+            self.established = true;
             self.handshake_done()?;
         }
         Ok(())
@@ -1078,7 +1082,7 @@ impl Connection {
 
     /// Whether the handshake is still running (false after completion or failure).
     pub fn is_handshaking(&self) -> bool {
-        !self.common.handshake_complete && self.error.is_none()
+        !self.established && self.error.is_none()
     }
 
     /// What the connection waits for, in the seed's step names ("Step Two: ServerHello");
@@ -1098,7 +1102,7 @@ impl Connection {
             ));
         }
         let limit = self.common.config.buffer_limit;
-        if !self.common.handshake_complete {
+        if !self.established {
             let n = data.len().min(limit.saturating_sub(self.pending_out.len()));
             self.pending_out.extend_from_slice(&data[..n]);
             return Ok(n);
@@ -1249,66 +1253,37 @@ impl Connection {
         label: &[u8],
         context: Option<&[u8]>,
     ) -> Result<(), Error> {
-        if !self.common.handshake_complete {
+        if !self.established {
             return Err(Error::Usage(
                 "keying material can be exported only after the handshake".into(),
             ));
         }
-        match &self.common.exporter {
-            Some(Exporter::Tls13 { alg, secret }) => {
-                crate::tls13::key_schedule::export_keying_material(
-                    *alg,
-                    secret.as_bytes(),
-                    label,
-                    context.unwrap_or(&[]),
-                    out,
-                );
-                Ok(())
-            }
-            Some(Exporter::Tls12 {
-                suite,
-                master,
-                client_random,
-                server_random,
-            }) => {
-                if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) {
-                    return Err(Error::Usage(format!(
-                        "an exporter context is at most {} bytes in TLS 1.2 (RFC 5705 §4)",
-                        u16::MAX
-                    )));
-                }
-                crate::tls12::key_schedule::export(
-                    suite.hash,
-                    master.as_bytes(),
-                    label,
-                    client_random,
-                    server_random,
-                    context,
-                    out,
-                );
-                Ok(())
-            }
-            None => Err(Error::Usage(
-                "no exporter secret for this connection".into(),
-            )),
-        }
+        // `self.established` stays true after a failure, which drops the state.
+        let state = self
+            .state
+            .as_ref()
+            .and_then(State::established)
+            .ok_or_else(|| Error::Usage("the connection has failed".into()))?;
+        state.export_keying_material(out, label, context)
     }
 
     /// Update our sending keys (TLS 1.3 KeyUpdate), asking the peer to update too if
     /// `request_peer`.
     pub fn key_update(&mut self, request_peer: bool) -> Result<(), Error> {
         self.sticky()?;
-        if !self.common.handshake_complete || !self.common.is_tls13() {
+        if !self.established || !self.common.is_tls13() {
             return Err(Error::Usage(
                 "KeyUpdate needs a completed TLS 1.3 handshake".into(),
             ));
         }
-        let req = if request_peer {
-            KeyUpdateRequest::UpdateRequested
-        } else {
-            KeyUpdateRequest::UpdateNotRequested
+        let Some(state) = self.state.as_mut().and_then(State::established_mut) else {
+            return Err(Error::Internal(
+                "an established connection without its state".into(),
+            ));
         };
-        crate::tls13::send_key_update(&mut self.common, req).map_err(|e| self.fail(e))
+        state
+            .send_key_update(&mut self.common, request_peer)
+            .map_err(|e| self.fail(e))
     }
 }
 

@@ -8,10 +8,8 @@
 
 use crate::codec::enums::ContentType;
 use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
-use crate::crypto::hkdf::Expander;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
-use crate::tls13::key_schedule::prepared_key_iv;
 
 /// The record header length: type, version, length.
 pub const HEADER_LEN: usize = 5;
@@ -34,17 +32,15 @@ struct Protection {
 }
 
 impl Protection {
-    fn tls13(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
+    fn tls13(suite: &SuiteInfo, key: &[u8], iv: [u8; NONCE_LEN]) -> Result<Self, Error> {
         if !suite.is_tls13() {
             return Err(Error::Internal(format!(
                 "{} is not a TLS 1.3 suite",
                 suite.suite
             )));
         }
-        debug_assert_eq!(traffic_secret.algorithm(), suite.hash);
-        let (key, iv) = prepared_key_iv(suite.aead, traffic_secret);
         Ok(Self {
-            key: AeadKey::new(suite.aead, key.as_bytes())?,
+            key: AeadKey::new(suite.aead, key)?,
             iv,
             explicit_nonce: false,
         })
@@ -127,16 +123,11 @@ pub struct Tls13Protection(Protection);
 pub struct Tls12Protection(Protection);
 
 impl RecordEncrypter {
-    /// TLS 1.3 protection from a traffic secret (derives the key and IV, RFC 8446 §7.3).
-    pub fn tls13(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<Self, Error> {
-        Self::tls13_prepared(suite, &Expander::new(suite.hash, traffic_secret))
-    }
-
-    /// [`Self::tls13`] from a traffic secret already prepared with the suite's hash.
-    pub fn tls13_prepared(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
+    /// TLS 1.3 protection from the record key and IV of one traffic secret (the key
+    /// schedule derives them, RFC 8446 §7.3: `tls13::key_schedule::encrypter`).
+    pub fn tls13(suite: &SuiteInfo, key: &[u8], iv: [u8; NONCE_LEN]) -> Result<Self, Error> {
         Ok(Self::Tls13(Tls13Protection(Protection::tls13(
-            suite,
-            traffic_secret,
+            suite, key, iv,
         )?)))
     }
 
@@ -224,16 +215,11 @@ impl RecordEncrypter {
 }
 
 impl RecordDecrypter {
-    /// TLS 1.3 protection from a traffic secret (derives the key and IV, RFC 8446 §7.3).
-    pub fn tls13(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<Self, Error> {
-        Self::tls13_prepared(suite, &Expander::new(suite.hash, traffic_secret))
-    }
-
-    /// [`Self::tls13`] from a traffic secret already prepared with the suite's hash.
-    pub fn tls13_prepared(suite: &SuiteInfo, traffic_secret: &Expander) -> Result<Self, Error> {
+    /// TLS 1.3 protection from the record key and IV of one traffic secret (the key
+    /// schedule derives them, RFC 8446 §7.3: `tls13::key_schedule::encrypter`).
+    pub fn tls13(suite: &SuiteInfo, key: &[u8], iv: [u8; NONCE_LEN]) -> Result<Self, Error> {
         Ok(Self::Tls13(Tls13Protection(Protection::tls13(
-            suite,
-            traffic_secret,
+            suite, key, iv,
         )?)))
     }
 
@@ -325,15 +311,16 @@ mod tests {
     use super::*;
     use crate::codec::enums::CipherSuite;
     use crate::crypto::suites::{ALL_SUITES, lookup};
-    use crate::crypto::unhex;
-    use crate::tls13::key_schedule::traffic_key_iv;
+
+    /// A TLS 1.3 IV for the tests that need no particular one.
+    const IV13: [u8; NONCE_LEN] = [0x11; NONCE_LEN];
 
     fn pair(suite: &SuiteInfo) -> (RecordEncrypter, RecordDecrypter) {
         if suite.is_tls13() {
-            let secret = vec![0x42u8; suite.hash.output_len()];
+            let key = vec![0x42u8; suite.aead.key_len()];
             (
-                RecordEncrypter::tls13(suite, &secret).unwrap(),
-                RecordDecrypter::tls13(suite, &secret).unwrap(),
+                RecordEncrypter::tls13(suite, &key, IV13).unwrap(),
+                RecordDecrypter::tls13(suite, &key, IV13).unwrap(),
             )
         } else {
             let key = vec![0x24u8; suite.aead.key_len()];
@@ -442,11 +429,10 @@ mod tests {
 
     /// Seal a raw TLS 1.3 inner plaintext (for padding and oversize tests).
     fn seal13(suite: &SuiteInfo, seq: u64, inner: &[u8]) -> Vec<u8> {
-        let secret = vec![0x42u8; suite.hash.output_len()];
-        let (key, iv) = traffic_key_iv(suite.hash, suite.aead, &secret);
+        let key = vec![0x42u8; suite.aead.key_len()];
         let p = Protection {
-            key: AeadKey::new(suite.aead, key.as_bytes()).unwrap(),
-            iv,
+            key: AeadKey::new(suite.aead, &key).unwrap(),
+            iv: IV13,
             explicit_nonce: false,
         };
         let len = (inner.len() + TAG_LEN) as u16;
@@ -548,38 +534,8 @@ mod tests {
         let gcm = lookup(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256).unwrap();
         assert!(RecordEncrypter::tls12(gcm, &[0; 16], &[0; 12]).is_err());
         assert!(RecordEncrypter::tls12(gcm, &[0; 15], &[0; 4]).is_err());
-        assert!(RecordEncrypter::tls13(gcm, &[0; 32]).is_err());
+        assert!(RecordEncrypter::tls13(gcm, &[0; 16], IV13).is_err());
         let t13 = lookup(CipherSuite::TLS_AES_128_GCM_SHA256).unwrap();
         assert!(RecordDecrypter::tls12(t13, &[0; 16], &[0; 12]).is_err());
-    }
-
-    /// RFC 8448 §3: the client's first application_data record (sequence number 0 under
-    /// the client application traffic secret), 50 bytes 00..31 of payload.
-    #[test]
-    fn rfc8448_client_application_record() {
-        let suite = lookup(CipherSuite::TLS_AES_128_GCM_SHA256).unwrap();
-        let secret = unhex(
-            "9e 40 64 6c e7 9a 7f 9d c0 5a f8 88 9b ce 65 52 87 5a fa 0b 06 df 00 87 f7 92 eb b7 c1 75 04 a5",
-        );
-        let record = unhex(
-            "17 03 03 00 43 a2 3f 70 54 b6 2c 94 d0 af fa fe 82 28 ba 55 cb ef ac ea 42 f9 14 aa 66 bc ab
-             3f 2b 98 19 a8 a5 b4 6b 39 5b d5 4a 9a 20 44 1e 2b 62 97 4e 1f 5a 62 92 a2 97 70 14 bd 1e 3d
-             ea e6 3a ee bb 21 69 49 15 e4",
-        );
-        let payload: Vec<u8> = (0u8..=0x31).collect();
-
-        let enc = RecordEncrypter::tls13(suite, &secret).unwrap();
-        let mut out = Vec::new();
-        enc.encrypt(0, ContentType::ApplicationData, &payload, &mut out)
-            .unwrap();
-        assert_eq!(out, record);
-
-        let dec = RecordDecrypter::tls13(suite, &secret).unwrap();
-        let mut rec = record.clone();
-        let (h, b) = split(&mut rec);
-        assert_eq!(
-            dec.decrypt(0, &h, b).unwrap(),
-            (ContentType::ApplicationData, payload.as_slice())
-        );
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::certified::CertifiedKey;
-use crate::conn::Common;
+use crate::context::Common;
 use crate::error::Error;
 use crate::select::{AlpnChoice, ClientHelloInfo, by_sni};
 

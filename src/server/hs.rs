@@ -6,7 +6,7 @@ use crate::codec::enums::{
 };
 use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
 use crate::codec::handshake::{ClientHelloPayload, HandshakePayload, HelloRetryRequestPayload};
-use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
@@ -88,7 +88,7 @@ impl ExpectClientHello {
                 "the client offered early data (0-RTT); not accepted: its records will be skipped"
                     .to_string()
             });
-            Some(crate::conn::MAX_EARLY_DATA_SKIPPED)
+            Some(crate::context::MAX_EARLY_DATA_SKIPPED)
         } else {
             None
         };

@@ -5,7 +5,7 @@ mod hs;
 mod tls12;
 mod tls13;
 
-use crate::conn::{Common, Incoming};
+use crate::context::{Common, Incoming};
 use crate::error::Error;
 
 /// Where the server is in the handshake.
@@ -33,6 +33,24 @@ impl ServerState {
     }
 
     /// What this state is waiting for, in the seed's words.
+    /// The established connection's secrets, once the handshake is complete.
+    pub(crate) fn established(&self) -> Option<&dyn crate::context::Established> {
+        match self {
+            Self::ExpectClientHello(_) => None,
+            Self::Tls13(s) => s.established(),
+            Self::Tls12(s) => s.established(),
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn crate::context::Established> {
+        match self {
+            Self::ExpectClientHello(_) => None,
+            Self::Tls13(s) => s.established_mut(),
+            Self::Tls12(s) => s.established_mut(),
+        }
+    }
+
     pub(crate) fn step(&self) -> &'static str {
         match self {
             Self::ExpectClientHello(_) => "Step One: ClientHello",
@@ -67,7 +85,7 @@ pub(crate) fn check_client_chain(
     )>,
     Error,
 > {
-    use crate::conn::TraceKind;
+    use crate::context::TraceKind;
     let config = cx.config.clone();
     let missing = if cx.verify_mode() == crate::config::VerifyMode::RequireClientCert {
         Err(missing(

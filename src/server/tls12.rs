@@ -17,7 +17,7 @@ use crate::codec::handshake::{
     ServerHelloPayload, ServerKeyExchangeTls12,
 };
 use crate::config::{CertifiedKey, VerifyMode};
-use crate::conn::{Common, Incoming, TraceKind};
+use crate::context::{Common, Established, Incoming, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::rand;
@@ -39,7 +39,8 @@ pub(crate) enum State {
     CertificateVerify(Box<ExpectCertificateVerify>),
     Ccs(Box<ExpectCcs>),
     Finished(Box<ExpectFinished>),
-    Traffic,
+    /// The handshake is complete.
+    Traffic(Box<crate::tls12::handshake::Tls12Established>),
 }
 
 /// Step Seven (optional) and Step Eight.
@@ -364,6 +365,22 @@ impl State {
         })
     }
 
+    /// The established connection's secrets, once in the traffic state.
+    pub(crate) fn established(&self) -> Option<&dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&**t),
+            _ => None,
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&mut **t),
+            _ => None,
+        }
+    }
+
     pub(crate) fn step(&self) -> &'static str {
         match self {
             Self::Certificate(_) => "Step Seven: Client Certificate",
@@ -371,7 +388,7 @@ impl State {
             Self::CertificateVerify(_) => "Step Nine: CertificateVerify",
             Self::Ccs(_) => "Step Ten: ChangeCipherSpec",
             Self::Finished(_) => "Step Ten: the client's Finished",
-            Self::Traffic => "application data",
+            Self::Traffic(_) => "application data",
         }
     }
 
@@ -386,7 +403,7 @@ impl State {
             Self::CertificateVerify(_) => &[T::CertificateVerify],
             Self::Ccs(_) => &[],
             Self::Finished(_) => &[T::Finished],
-            Self::Traffic => &[T::ClientHello],
+            Self::Traffic(_) => &[T::ClientHello],
         }
     }
 
@@ -437,12 +454,11 @@ impl State {
                         cache.put(resumable.session_id, session);
                     }
                 }
-                secrets.complete(cx);
-                Ok(Self::Traffic)
+                Ok(Self::Traffic(secrets.complete(cx)))
             }
-            (Self::Traffic, HandshakePayload::ClientHello(_)) => {
+            (Self::Traffic(t), HandshakePayload::ClientHello(_)) => {
                 decline_renegotiation(cx, "a ClientHello");
-                Ok(Self::Traffic)
+                Ok(Self::Traffic(t))
             }
             (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
         }
@@ -659,7 +675,7 @@ fn abbreviated(
     cx.neg.group = None;
     cx.neg.sig_scheme = None;
     cx.neg.peer_certs = sess.peer_certs.clone();
-    cx.neg.kind = Some(crate::conn::HandshakeKind::Resumed);
+    cx.neg.kind = Some(crate::context::HandshakeKind::Resumed);
     cx.trace(TraceKind::Negotiated, || {
         format!(
             "abbreviated handshake (resumed session): TLSv1.2, {}; Steps Three to Ten are skipped, \

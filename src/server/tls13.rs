@@ -12,7 +12,7 @@ use crate::codec::handshake::{
     DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::conn::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, Incoming, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
@@ -21,8 +21,8 @@ use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
+use crate::tls13::key_schedule::FinishedKey;
 use crate::tls13::key_schedule::{EarlySecret, ticket_psk};
-use crate::tls13::key_schedule::{FinishedKey, TrafficSecrets};
 use crate::verify::{self, ClientCertVerified};
 
 use super::ServerState;
@@ -33,7 +33,8 @@ pub(crate) enum State {
     Certificate(Box<Pending>),
     CertificateVerify(Box<Pending>, CertificateDer<'static>, ClientCertVerified),
     Finished(Box<Pending>),
-    Traffic,
+    /// The handshake is complete.
+    Traffic(Box<hs::Tls13Established>),
 }
 
 /// Waiting for the client's second flight.
@@ -41,7 +42,7 @@ pub(crate) struct Pending {
     suite: &'static SuiteInfo,
     transcript: Transcript,
     client_finished: FinishedKey,
-    app: TrafficSecrets,
+    app: hs::Tls13Established,
     resumption_master: crate::tls13::key_schedule::MasterSecret,
 }
 
@@ -211,7 +212,7 @@ fn finish_flight(
 
     let client_finished = keys.finished.client;
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);
-    hs::install_app_writer(cx, suite, &app)?;
+    app.install_writer(cx)?;
     let pending = Box::new(Pending {
         suite,
         transcript,
@@ -227,12 +228,28 @@ fn finish_flight(
 }
 
 impl State {
+    /// The established connection's secrets, once in the traffic state.
+    pub(crate) fn established(&self) -> Option<&dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&**t),
+            _ => None,
+        }
+    }
+
+    /// [`Self::established`], to update keys.
+    pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
+        match self {
+            Self::Traffic(t) => Some(&mut **t),
+            _ => None,
+        }
+    }
+
     pub(crate) fn step(&self) -> &'static str {
         match self {
             Self::Certificate(_) => "Step Seven: Client Certificate",
             Self::CertificateVerify(..) => "Step Nine: CertificateVerify",
             Self::Finished(_) => "the client's Finished",
-            Self::Traffic => "application data",
+            Self::Traffic(_) => "application data",
         }
     }
 
@@ -245,7 +262,7 @@ impl State {
             Self::Certificate(_) => &[T::Certificate],
             Self::CertificateVerify(..) => &[T::CertificateVerify],
             Self::Finished(_) => &[T::Finished],
-            Self::Traffic => &[T::KeyUpdate],
+            Self::Traffic(_) => &[T::KeyUpdate],
         }
     }
 
@@ -297,16 +314,16 @@ impl State {
                 } = *p;
                 hs::check_finished(suite, &client_finished, &transcript, &f, "client")?;
                 transcript.add(raw);
-                hs::install_app_reader(cx, suite, &app)?;
+                app.install_reader(cx)?;
                 let resumption =
                     resumption_master.resumption_secret(transcript.current_hash().as_ref());
-                hs::complete(cx, suite, app);
+                let established = Box::new(app.complete(cx));
                 send_tickets(cx, suite, &resumption)?;
-                Ok(Self::Traffic)
+                Ok(Self::Traffic(established))
             }
-            (Self::Traffic, HandshakePayload::KeyUpdate(req)) => {
-                hs::receive_key_update(cx, req)?;
-                Ok(Self::Traffic)
+            (Self::Traffic(mut t), HandshakePayload::KeyUpdate(req)) => {
+                t.receive_key_update(cx, req)?;
+                Ok(Self::Traffic(t))
             }
             (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
         }
@@ -328,7 +345,7 @@ fn send_tickets(
     };
     let now = config.now_ms();
     let count = match cx.neg.kind {
-        Some(crate::conn::HandshakeKind::Resumed) => config.tls13_tickets.min(1),
+        Some(crate::context::HandshakeKind::Resumed) => config.tls13_tickets.min(1),
         _ => config.tls13_tickets,
     };
     if count == 0 {

@@ -4,7 +4,7 @@
 use crate::codec::Codec as _;
 use crate::codec::enums::SignatureScheme;
 use crate::codec::handshake::{EcdheParams, HandshakePayload};
-use crate::conn::{Common, Exporter, HandshakeKind, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
@@ -230,18 +230,60 @@ impl Tls12Secrets {
         )))
     }
 
-    /// Keep the exporter inputs and mark the handshake complete.
-    pub(crate) fn complete(self, cx: &mut Common) {
-        cx.exporter = Some(Exporter::Tls12 {
+    /// The handshake is complete: note a full handshake unless it was another kind, and
+    /// keep what the exporter needs for the traffic state.
+    pub(crate) fn complete(self, cx: &mut Common) -> Box<Tls12Established> {
+        if cx.neg.kind.is_none() {
+            cx.neg.kind = Some(HandshakeKind::Full);
+        }
+        Box::new(Tls12Established {
             suite: self.suite,
             master: self.master,
             client_random: self.client_random,
             server_random: self.server_random,
-        });
-        cx.handshake_complete = true;
-        if cx.neg.kind.is_none() {
-            cx.neg.kind = Some(HandshakeKind::Full);
+        })
+    }
+}
+
+/// What a TLS 1.2 handshake leaves for the connection: the exporter's inputs (RFC 5705
+/// works from the master secret and both randoms).
+pub(crate) struct Tls12Established {
+    suite: &'static SuiteInfo,
+    master: Secret,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+}
+
+impl Established for Tls12Established {
+    fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        if context.is_some_and(|c| c.len() > usize::from(u16::MAX)) {
+            return Err(Error::Usage(format!(
+                "an exporter context is at most {} bytes in TLS 1.2 (RFC 5705 §4)",
+                u16::MAX
+            )));
         }
+        key_schedule::export(
+            self.suite.hash,
+            self.master.as_bytes(),
+            label,
+            &self.client_random,
+            &self.server_random,
+            context,
+            out,
+        );
+        Ok(())
+    }
+
+    fn send_key_update(&mut self, _cx: &mut Common, _request_peer: bool) -> Result<(), Error> {
+        Err(Error::Usage(
+            "KeyUpdate needs a completed TLS 1.3 handshake; TLS 1.2 has none (RFC 8446 §4.6.3)"
+                .into(),
+        ))
     }
 }
 

@@ -3,16 +3,15 @@
 
 use crate::codec::enums::{KeyUpdateRequest, SignatureScheme};
 use crate::codec::handshake::HandshakePayload;
-use crate::conn::{AppSecrets, Common, Exporter};
+use crate::context::{Common, Established, HandshakeKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
-use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::tls13::key_schedule::{
-    EarlySecret, FinishedKey, HandshakeSecret, MasterSecret, TrafficSecrets, finished_verify_data,
-    next_traffic_secret,
+    EarlySecret, FinishedKey, HandshakeSecret, MasterSecret, TrafficSecrets, decrypter,
+    decrypter_prepared, encrypter, encrypter_prepared, finished_verify_data, next_traffic_secret,
 };
 
 /// Handshake-stage secrets: the schedule (to continue to the master secret) and the
@@ -51,9 +50,9 @@ pub(crate) fn start_handshake_keys(
     } else {
         (&server, &client)
     };
-    cx.set_encrypter(RecordEncrypter::tls13_prepared(suite, mine)?);
-    cx.set_decrypter(RecordDecrypter::tls13_prepared(suite, theirs)?);
-    cx.trace(crate::conn::TraceKind::State, || {
+    cx.set_encrypter(encrypter_prepared(suite, mine)?);
+    cx.set_decrypter(decrypter_prepared(suite, theirs)?);
+    cx.trace(crate::context::TraceKind::State, || {
         "keys: handshake traffic keys installed; everything after ServerHello is encrypted".into()
     });
     let finished = FinishedKeys {
@@ -63,6 +62,16 @@ pub(crate) fn start_handshake_keys(
     Ok(HandshakeKeys { schedule, finished })
 }
 
+/// What a TLS 1.3 handshake leaves for the connection: the application traffic secrets,
+/// moved forward by KeyUpdate, and the exporter secret. The traffic state of each side holds
+/// it.
+pub(crate) struct Tls13Established {
+    suite: &'static SuiteInfo,
+    client: Secret,
+    server: Secret,
+    exporter: Secret,
+}
+
 /// Derive the application traffic secrets once the server's Finished is in the transcript.
 /// Returns the master secret for the resumption secret later.
 pub(crate) fn application_secrets(
@@ -70,61 +79,126 @@ pub(crate) fn application_secrets(
     suite: &'static SuiteInfo,
     schedule: HandshakeSecret,
     transcript: &Transcript,
-) -> (MasterSecret, TrafficSecrets) {
+) -> (MasterSecret, Tls13Established) {
     let master = schedule.into_master();
     let hash = transcript.current_hash();
-    let app = master.traffic_secrets(hash.as_ref());
+    let TrafficSecrets { client, server } = master.traffic_secrets(hash.as_ref());
     let exporter = master.exporter_secret(hash.as_ref());
-    cx.log_key("CLIENT_TRAFFIC_SECRET_0", app.client.as_bytes());
-    cx.log_key("SERVER_TRAFFIC_SECRET_0", app.server.as_bytes());
+    cx.log_key("CLIENT_TRAFFIC_SECRET_0", client.as_bytes());
+    cx.log_key("SERVER_TRAFFIC_SECRET_0", server.as_bytes());
     cx.log_key("EXPORTER_SECRET", exporter.as_bytes());
-    cx.exporter = Some(Exporter::Tls13 {
-        alg: suite.hash,
-        secret: exporter,
-    });
-    (master, app)
-}
-
-/// Switch our sending direction to the application keys.
-pub(crate) fn install_app_writer(
-    cx: &mut Common,
-    suite: &'static SuiteInfo,
-    app: &TrafficSecrets,
-) -> Result<(), Error> {
-    let mine = if cx.is_client {
-        &app.client
-    } else {
-        &app.server
-    };
-    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
-    Ok(())
-}
-
-/// Switch our receiving direction to the application keys.
-pub(crate) fn install_app_reader(
-    cx: &mut Common,
-    suite: &'static SuiteInfo,
-    app: &TrafficSecrets,
-) -> Result<(), Error> {
-    let theirs = if cx.is_client {
-        &app.server
-    } else {
-        &app.client
-    };
-    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
-    Ok(())
-}
-
-/// Keep the application secrets for KeyUpdate and mark the handshake complete.
-pub(crate) fn complete(cx: &mut Common, suite: &'static SuiteInfo, app: TrafficSecrets) {
-    cx.app_secrets = Some(AppSecrets {
+    let secrets = Tls13Established {
         suite,
-        client: app.client,
-        server: app.server,
-    });
-    cx.handshake_complete = true;
-    if cx.neg.kind.is_none() {
-        cx.neg.kind = Some(crate::conn::HandshakeKind::Full);
+        client,
+        server,
+        exporter,
+    };
+    (master, secrets)
+}
+
+impl Tls13Established {
+    /// Switch our sending direction to the application keys.
+    pub(crate) fn install_writer(&self, cx: &mut Common) -> Result<(), Error> {
+        let mine = if cx.is_client {
+            &self.client
+        } else {
+            &self.server
+        };
+        cx.set_encrypter(encrypter(self.suite, mine.as_bytes())?);
+        Ok(())
+    }
+
+    /// Switch our receiving direction to the application keys.
+    pub(crate) fn install_reader(&self, cx: &mut Common) -> Result<(), Error> {
+        let theirs = if cx.is_client {
+            &self.server
+        } else {
+            &self.client
+        };
+        cx.set_decrypter(decrypter(self.suite, theirs.as_bytes())?);
+        Ok(())
+    }
+
+    /// The handshake is complete: note a full handshake unless it was another kind, and
+    /// hand the secrets to the traffic state.
+    pub(crate) fn complete(self, cx: &mut Common) -> Self {
+        if cx.neg.kind.is_none() {
+            cx.neg.kind = Some(HandshakeKind::Full);
+        }
+        self
+    }
+
+    /// Move one direction's application traffic secret forward ("traffic upd", RFC 8446
+    /// §7.2) and return the new secret.
+    fn next_secret(&mut self, client_side: bool) -> &Secret {
+        let secret = if client_side {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        *secret = next_traffic_secret(self.suite.hash, secret.as_bytes());
+        secret
+    }
+
+    /// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
+    fn send(&mut self, cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
+        cx.send_hs(HandshakePayload::KeyUpdate(req))?;
+        let suite = self.suite;
+        let mine = self.next_secret(cx.is_client);
+        cx.set_encrypter(encrypter(suite, mine.as_bytes())?);
+        Ok(())
+    }
+
+    /// Handle the peer's KeyUpdate: move our receiving direction forward, and answer when
+    /// asked.
+    pub(crate) fn receive_key_update(
+        &mut self,
+        cx: &mut Common,
+        req: KeyUpdateRequest,
+    ) -> Result<(), Error> {
+        let answer = match req {
+            KeyUpdateRequest::UpdateRequested => true,
+            KeyUpdateRequest::UpdateNotRequested => false,
+            KeyUpdateRequest::Unknown(v) => {
+                return Err(Error::IllegalParameter(format!(
+                    "KeyUpdate request value {v} is neither 0 nor 1"
+                )));
+            }
+        };
+        let suite = self.suite;
+        let theirs = self.next_secret(!cx.is_client);
+        cx.set_decrypter(decrypter(suite, theirs.as_bytes())?);
+        if answer {
+            self.send(cx, KeyUpdateRequest::UpdateNotRequested)?;
+        }
+        Ok(())
+    }
+}
+
+impl Established for Tls13Established {
+    fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        crate::tls13::key_schedule::export_keying_material(
+            self.suite.hash,
+            self.exporter.as_bytes(),
+            label,
+            context.unwrap_or(&[]),
+            out,
+        );
+        Ok(())
+    }
+
+    fn send_key_update(&mut self, cx: &mut Common, request_peer: bool) -> Result<(), Error> {
+        let req = if request_peer {
+            KeyUpdateRequest::UpdateRequested
+        } else {
+            KeyUpdateRequest::UpdateNotRequested
+        };
+        self.send(cx, req)
     }
 }
 
@@ -219,45 +293,4 @@ pub(crate) fn check_offered_scheme(
             .collect::<Vec<_>>()
             .join(", ")
     )))
-}
-
-/// Move one direction's application traffic secret forward ("traffic upd", RFC 8446
-/// §7.2) and return the new secret with its suite.
-fn next_secret(cx: &mut Common, client_side: bool) -> Result<(&'static SuiteInfo, Secret), Error> {
-    let secrets = cx
-        .app_secrets
-        .as_mut()
-        .ok_or_else(|| Error::Internal("KeyUpdate without application secrets".into()))?;
-    let suite = secrets.suite;
-    let secret = if client_side {
-        &mut secrets.client
-    } else {
-        &mut secrets.server
-    };
-    *secret = next_traffic_secret(suite.hash, secret.as_bytes());
-    Ok((suite, secret.clone()))
-}
-
-/// Send KeyUpdate, then move our sending direction to the next secret (RFC 8446 §4.6.3).
-pub(crate) fn send_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
-    let msg = HandshakePayload::KeyUpdate(req);
-    cx.send_hs(msg)?;
-    let (suite, mine) = next_secret(cx, cx.is_client)?;
-    cx.set_encrypter(RecordEncrypter::tls13(suite, mine.as_bytes())?);
-    Ok(())
-}
-
-/// Handle the peer's KeyUpdate: move our receiving direction forward, and answer when asked.
-pub(crate) fn receive_key_update(cx: &mut Common, req: KeyUpdateRequest) -> Result<(), Error> {
-    let (suite, theirs) = next_secret(cx, !cx.is_client)?;
-    cx.set_decrypter(RecordDecrypter::tls13(suite, theirs.as_bytes())?);
-    match req {
-        KeyUpdateRequest::UpdateRequested => {
-            send_key_update(cx, KeyUpdateRequest::UpdateNotRequested)
-        }
-        KeyUpdateRequest::UpdateNotRequested => Ok(()),
-        KeyUpdateRequest::Unknown(v) => Err(Error::IllegalParameter(format!(
-            "KeyUpdate request value {v} is neither 0 nor 1"
-        ))),
-    }
 }

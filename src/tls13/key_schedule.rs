@@ -7,6 +7,9 @@ use crate::crypto::hash::{HashAlgorithm, Output};
 #[cfg(test)]
 use crate::crypto::hkdf::extract;
 use crate::crypto::hkdf::{self, Expander, Secret, derive_secret, expand_label};
+use crate::crypto::suites::SuiteInfo;
+use crate::error::Error;
+use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 
 /// The client and server secrets of one stage (handshake or application traffic).
 #[derive(Clone, Debug)]
@@ -262,6 +265,35 @@ pub fn prepared_key_iv(aead: AeadAlgorithm, secret: &Expander) -> (Secret, [u8; 
     (key, iv)
 }
 
+/// Record protection for sending under a traffic secret: its key and IV (RFC 8446 §7.3)
+/// handed to the record layer, which knows nothing of the key schedule.
+pub fn encrypter(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<RecordEncrypter, Error> {
+    encrypter_prepared(suite, &Expander::new(suite.hash, traffic_secret))
+}
+
+/// [`encrypter`] from a traffic secret already prepared with the suite's hash.
+pub fn encrypter_prepared(
+    suite: &SuiteInfo,
+    traffic_secret: &Expander,
+) -> Result<RecordEncrypter, Error> {
+    let (key, iv) = prepared_key_iv(suite.aead, traffic_secret);
+    RecordEncrypter::tls13(suite, key.as_bytes(), iv)
+}
+
+/// Record protection for receiving under a traffic secret (see [`encrypter`]).
+pub fn decrypter(suite: &SuiteInfo, traffic_secret: &[u8]) -> Result<RecordDecrypter, Error> {
+    decrypter_prepared(suite, &Expander::new(suite.hash, traffic_secret))
+}
+
+/// [`decrypter`] from a traffic secret already prepared with the suite's hash.
+pub fn decrypter_prepared(
+    suite: &SuiteInfo,
+    traffic_secret: &Expander,
+) -> Result<RecordDecrypter, Error> {
+    let (key, iv) = prepared_key_iv(suite.aead, traffic_secret);
+    RecordDecrypter::tls13(suite, key.as_bytes(), iv)
+}
+
 #[cfg(test)]
 mod tests {
     //! Values from RFC 8448 §3 ("Simple 1-RTT Handshake", TLS_AES_128_GCM_SHA256, X25519).
@@ -459,7 +491,6 @@ mod rfc8448_client_finished {
     use super::*;
     use crate::codec::enums::{CipherSuite, ContentType};
     use crate::crypto::unhex;
-    use crate::record::cipher::RecordEncrypter;
 
     /// RFC 8448 §3: the client's Finished verify_data over the transcript through the
     /// server's Finished, and that Finished message protected with the client handshake
@@ -480,7 +511,7 @@ mod rfc8448_client_finished {
         assert_eq!(verify.as_ref(), expected.as_slice());
 
         let suite = crate::crypto::suites::lookup(CipherSuite::TLS_AES_128_GCM_SHA256).unwrap();
-        let enc = RecordEncrypter::tls13(suite, &c_hs).unwrap();
+        let enc = encrypter(suite, &c_hs).unwrap();
         let mut msg = unhex("14 00 00 20");
         msg.extend_from_slice(&expected);
         let mut record = Vec::new();
@@ -491,5 +522,36 @@ mod rfc8448_client_finished {
              44 d8 7f 38 f8 03 38 ac 98 fc 46 de b3 84 bd 1c ae ac ab 68 67 d7 26 c4 05 46",
         );
         assert_eq!(record, want);
+    }
+
+    /// RFC 8448 §3: the client's first application_data record (sequence number 0 under
+    /// the client application traffic secret), 50 bytes 00..31 of payload.
+    #[test]
+    fn rfc8448_client_application_record() {
+        let suite = crate::crypto::suites::lookup(CipherSuite::TLS_AES_128_GCM_SHA256).unwrap();
+        let secret = unhex(
+            "9e 40 64 6c e7 9a 7f 9d c0 5a f8 88 9b ce 65 52 87 5a fa 0b 06 df 00 87 f7 92 eb b7 c1 75 04 a5",
+        );
+        let record = unhex(
+            "17 03 03 00 43 a2 3f 70 54 b6 2c 94 d0 af fa fe 82 28 ba 55 cb ef ac ea 42 f9 14 aa 66 bc ab
+             3f 2b 98 19 a8 a5 b4 6b 39 5b d5 4a 9a 20 44 1e 2b 62 97 4e 1f 5a 62 92 a2 97 70 14 bd 1e 3d
+             ea e6 3a ee bb 21 69 49 15 e4",
+        );
+        let payload: Vec<u8> = (0u8..=0x31).collect();
+
+        let enc = encrypter(suite, &secret).unwrap();
+        let mut out = Vec::new();
+        enc.encrypt(0, ContentType::ApplicationData, &payload, &mut out)
+            .unwrap();
+        assert_eq!(out, record);
+
+        let dec = decrypter(suite, &secret).unwrap();
+        let mut rec = record.clone();
+        let (h, b) = rec.split_at_mut(5);
+        let h: [u8; 5] = h.try_into().unwrap();
+        assert_eq!(
+            dec.decrypt(0, &h, b).unwrap(),
+            (ContentType::ApplicationData, payload.as_slice())
+        );
     }
 }

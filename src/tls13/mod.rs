@@ -2,5 +2,3 @@
 
 pub(crate) mod handshake;
 pub mod key_schedule;
-
-pub(crate) use handshake::send_key_update;

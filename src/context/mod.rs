@@ -1,5 +1,9 @@
-//! What every handshake state may touch: the record protection for each direction with its
+//! The handshake context: what every handshake state may touch, below the states (as
+//! rustls keeps `common_state.rs`): the record protection for each direction with its
 //! sequence number, the outgoing ciphertext queue, the negotiated parameters and the trace.
+//! Nothing here names a state, a protocol version's module or the connection above it.
+
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -10,14 +14,13 @@ use crate::codec::enums::{
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::Config;
-use crate::crypto::hash::HashAlgorithm;
-use crate::crypto::hkdf::Secret;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::record::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
 
-use super::trace::{TraceEvent, TraceFn, TraceKind, record_line, step_name};
+pub use trace::{TraceEvent, TraceFn, TraceKind};
+use trace::{record_line, step_name};
 
 /// How the handshake went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,26 +46,37 @@ pub(crate) struct Negotiated {
     pub(crate) kind: Option<HandshakeKind>,
 }
 
-/// TLS 1.3 application traffic secrets, kept for KeyUpdate.
-pub(crate) struct AppSecrets {
-    pub(crate) suite: &'static SuiteInfo,
-    pub(crate) client: Secret,
-    pub(crate) server: Secret,
+/// Bytes of 0-RTT records a server that does not accept early data skips (RFC 8446
+/// §4.2.10 bounds it by the max_early_data_size a ticket allowed; 16 KiB of plaintext in
+/// records of at most 2^14 + 256 bytes, with room for record overhead).
+pub const MAX_EARLY_DATA_SKIPPED: usize = 16_384 + 4 * 256;
+
+/// An incoming handshake-layer message for a state.
+pub(crate) enum Incoming<'a> {
+    Handshake {
+        msg: HandshakeMessage,
+        raw: &'a [u8],
+    },
+    ChangeCipherSpec,
 }
 
-/// The exporter secret of either version.
-pub(crate) enum Exporter {
-    Tls13 {
-        alg: HashAlgorithm,
-        secret: Secret,
-    },
-    /// RFC 5705 works from the master secret and both randoms.
-    Tls12 {
-        suite: &'static SuiteInfo,
-        master: Secret,
-        client_random: [u8; 32],
-        server_random: [u8; 32],
-    },
+/// What a completed handshake leaves for the application: the secrets of the version that
+/// ran, behind the operations an established connection offers. The version's last state
+/// (its traffic state) holds it and the connection reaches it through the state, so the
+/// connection never names a protocol version and no flag says "done": a state that has one
+/// of these is established.
+pub(crate) trait Established {
+    /// Keying material for the application (RFC 8446 §7.5, RFC 5705).
+    fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error>;
+
+    /// Update our sending keys (TLS 1.3 KeyUpdate, RFC 8446 §4.6.3), asking the peer to
+    /// update too if `request_peer`; a version without KeyUpdate says so.
+    fn send_key_update(&mut self, cx: &mut Common, request_peer: bool) -> Result<(), Error>;
 }
 
 /// Shared connection state the handshake states work on.
@@ -84,9 +98,6 @@ pub(crate) struct Common {
     /// by the constructor); replayed to the first sink.
     pub(crate) early_trace: Option<Vec<(TraceKind, String)>>,
     pub(crate) client_random: [u8; 32],
-    pub(crate) handshake_complete: bool,
-    pub(crate) exporter: Option<Exporter>,
-    pub(crate) app_secrets: Option<AppSecrets>,
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
     pub(crate) latest_session: Option<crate::session::ClientSession>,
     /// Client: the name sessions are filed under (the server name as given).
@@ -131,9 +142,6 @@ impl Common {
             trace: None,
             early_trace: None,
             client_random: [0; 32],
-            handshake_complete: false,
-            exporter: None,
-            app_secrets: None,
             latest_session: None,
             resume_name: None,
             record_version: 0x0303,

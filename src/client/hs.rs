@@ -13,7 +13,7 @@ use crate::codec::handshake::{
     ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::context::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::{rand, suites};
@@ -373,14 +373,14 @@ impl ExpectServerHello {
     ) -> Result<ClientState, Error> {
         let Incoming::Handshake { msg, raw } = m else {
             return Err(Error::unexpected(
-                "Step Two: ServerHello",
+                Step::ServerHello,
                 "a change_cipher_spec record",
             ));
         };
         match msg.payload {
             HandshakePayload::ServerHello(sh) => self.server_hello(cx, sh, raw),
             HandshakePayload::HelloRetryRequest(hrr) => self.hello_retry(cx, hrr, raw),
-            _ => Err(Error::unexpected("Step Two: ServerHello", msg.name())),
+            _ => Err(Error::unexpected(Step::ServerHello, msg.name())),
         }
     }
 
@@ -435,7 +435,7 @@ impl ExpectServerHello {
     ) -> Result<ClientState, Error> {
         if self.retried_suite.is_some() {
             return Err(Error::unexpected(
-                "Step Two: ServerHello",
+                Step::ServerHello,
                 "a second HelloRetryRequest",
             ));
         }
@@ -522,7 +522,7 @@ impl ExpectServerHello {
         } else {
             HandshakeMessage::client_hello_encoding(&self.hello)
         };
-        cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+        cx.send_middlebox_ccs()?;
         self.sent_ccs = true;
         let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
         transcript.add(&enc);
@@ -639,7 +639,7 @@ impl ExpectServerHello {
         };
         transcript.add(raw);
         if !self.sent_ccs {
-            cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+            cx.send_middlebox_ccs()?;
         }
         let (resumed, early) = match resumed {
             Some((t, early)) => (Some(t), early),

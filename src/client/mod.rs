@@ -4,7 +4,7 @@ mod hs;
 mod tls12;
 mod tls13;
 
-use crate::context::{Common, Incoming};
+use crate::context::{Common, Incoming, Step};
 use crate::error::Error;
 
 /// Where the client is in the handshake.
@@ -57,9 +57,9 @@ impl ClientState {
     }
 
     /// What this state is waiting for, in the seed's words.
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::ExpectServerHello(_) => "Step Two: ServerHello",
+            Self::ExpectServerHello(_) => Step::ServerHello,
             Self::Tls13(s) => s.step(),
             Self::Tls12(s) => s.step(),
         }

@@ -13,7 +13,7 @@ use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
     ServerKeyExchangeTls12,
 };
-use crate::context::{Common, Established, Incoming, TraceKind};
+use crate::context::{Common, Established, Incoming, Step, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::ActiveKeyExchange;
@@ -277,17 +277,15 @@ impl State {
         }
     }
 
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => "Step Three: ServerCertificate",
-            Self::ServerKeyExchange(_) => "Step Four: ServerKeyExchange",
-            Self::CertificateRequestOrDone(_) => {
-                "Step Five: CertificateRequest or Step Six: ServerHelloDone"
-            }
-            Self::ServerHelloDone(_) => "Step Six: ServerHelloDone",
-            Self::Ccs(_) => "Step Eleven: ChangeCipherSpec",
-            Self::Finished(_) => "Step Eleven: the server's Finished",
-            Self::Traffic(_) => "application data",
+            Self::Certificate(_) => Step::ServerCertificate,
+            Self::ServerKeyExchange(_) => Step::ServerKeyExchange,
+            Self::CertificateRequestOrDone(_) => Step::CertificateRequestOrServerHelloDone,
+            Self::ServerHelloDone(_) => Step::ServerHelloDone,
+            Self::Ccs(_) => Step::ServerChangeCipherSpec,
+            Self::Finished(_) => Step::ServerFinished,
+            Self::Traffic(_) => Step::ApplicationData,
         }
     }
 

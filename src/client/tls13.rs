@@ -9,7 +9,7 @@ use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
     NewSessionTicketTls13,
 };
-use crate::context::{Common, Established, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
@@ -75,7 +75,7 @@ pub(crate) struct Traffic {
     pub(crate) secrets: hs::Tls13Established,
 }
 
-fn expect_hs<'a>(m: Incoming<'a>, step: &str) -> Result<(HandshakeMessage, &'a [u8]), Error> {
+fn expect_hs<'a>(m: Incoming<'a>, step: Step) -> Result<(HandshakeMessage, &'a [u8]), Error> {
     match m {
         Incoming::Handshake { msg, raw } => Ok((msg, raw)),
         Incoming::ChangeCipherSpec => Err(Error::unexpected(step, "a change_cipher_spec record")),
@@ -117,13 +117,13 @@ impl State {
         }
     }
 
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::EncryptedExtensions(_) => "EncryptedExtensions (the rest of Step Two)",
-            Self::CertificateOrRequest(_) | Self::Certificate(_) => "Step Three: ServerCertificate",
-            Self::CertificateVerify(_) => "the server's CertificateVerify",
-            Self::Finished(_) => "the server's Finished",
-            Self::Traffic(_) => "application data",
+            Self::EncryptedExtensions(_) => Step::EncryptedExtensions,
+            Self::CertificateOrRequest(_) | Self::Certificate(_) => Step::ServerCertificate,
+            Self::CertificateVerify(_) => Step::ServerCertificateVerify,
+            Self::Finished(_) => Step::ServerFinished13,
+            Self::Traffic(_) => Step::ApplicationData,
         }
     }
 

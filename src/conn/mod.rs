@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 pub use crate::context::trace;
 use crate::context::{Common, ConnSettings, Established, Incoming};
-pub use crate::context::{HandshakeKind, MAX_EARLY_DATA_SKIPPED, TraceEvent, TraceFn, TraceKind};
+pub use crate::context::{
+    HandshakeKind, MAX_EARLY_DATA_SKIPPED, Step, TraceEvent, TraceFn, TraceKind,
+};
 
 use crate::client::ClientState;
 use crate::codec::Codec;
@@ -81,8 +83,9 @@ pub enum ReadStatus {
 pub struct ConnError {
     /// What went wrong.
     pub error: Error,
-    /// The handshake step (in the seed's words) or "application data".
-    pub step: String,
+    /// The handshake step it happened at (its name is the seed's words), or
+    /// [`Step::ApplicationData`].
+    pub step: Step,
     /// The alert we sent, if any.
     pub alert_sent: Option<AlertDescription>,
 }
@@ -94,7 +97,7 @@ impl fmt::Display for ConnError {
             self.error,
             Error::AlertReceived { .. } | Error::UnexpectedEof(_)
         );
-        let during = if self.step == "application data" {
+        let during = if self.step == Step::ApplicationData {
             "TLS connection failed after the handshake".to_string()
         } else if waiting {
             format!("TLS handshake failed while waiting for {}", self.step)
@@ -128,7 +131,7 @@ pub(crate) enum State {
 }
 
 impl State {
-    fn step(&self) -> &'static str {
+    fn step(&self) -> Step {
         match self {
             Self::Client(s) => s.step(),
             Self::Server(s) => s.step(),
@@ -170,7 +173,7 @@ impl State {
 pub struct Connection {
     common: Common,
     state: Option<State>,
-    step: &'static str,
+    step: Step,
     deframer: Deframer,
     hs_buf: Vec<u8>,
     plain_in: Vec<u8>,
@@ -200,7 +203,7 @@ impl Connection {
         Self {
             common: Common::new(config, is_client),
             state: None,
-            step: "Step One: ClientHello",
+            step: Step::ClientHello,
             deframer: Deframer::default(),
             hs_buf: Vec::new(),
             plain_in: Vec::new(),
@@ -459,15 +462,15 @@ impl Connection {
             // In TLS 1.3 a client is done once its Finished is sent; the server judges our
             // certificate only then, so its verdict arrives as an alert "after" the handshake.
             (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
-                "the server's answer to our Finished"
+                Step::ServerAnswerToFinished
             }
-            (_, true) => "application data",
+            (_, true) => Step::ApplicationData,
             (_, false) => step,
         };
         self.step = step; // `awaiting` names it from now on
         let ce = ConnError {
             error: err.clone(),
-            step: step.to_string(),
+            step,
             alert_sent: alert,
         };
         let text = ce.to_string();
@@ -1089,6 +1092,11 @@ impl Connection {
     /// "application data" once the handshake is done; after a failure, the step at which it
     /// failed (the one its error detail names). For a program that gives up on a silent peer.
     pub fn awaiting(&self) -> &'static str {
+        self.awaiting_step().name()
+    }
+
+    /// [`Self::awaiting`] as a [`Step`], to compare rather than read.
+    pub fn awaiting_step(&self) -> Step {
         self.state.as_ref().map(State::step).unwrap_or(self.step)
     }
 

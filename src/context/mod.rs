@@ -3,6 +3,7 @@
 //! sequence number, the outgoing ciphertext queue, the negotiated parameters and the trace.
 //! Nothing here names a state, a protocol version's module or the connection above it.
 
+mod step;
 pub mod trace;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::record::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
 
+pub use step::Step;
 pub use trace::{TraceEvent, TraceFn, TraceKind};
 use trace::{record_line, step_name};
 
@@ -341,9 +343,16 @@ impl Common {
     }
 
     /// Send the one-byte ChangeCipherSpec record.
-    pub(crate) fn send_ccs(&mut self, what: &str) -> Result<(), Error> {
-        let what = what.to_owned();
-        self.trace(TraceKind::HandshakeOut, || format!("handshake out: {what}"));
+    pub(crate) fn send_ccs(&mut self, step: Step) -> Result<(), Error> {
+        self.trace(TraceKind::HandshakeOut, || format!("handshake out: {step}"));
+        self.write_records(ContentType::ChangeCipherSpec, &[1])
+    }
+
+    /// Send the ChangeCipherSpec a TLS 1.3 peer sends only for middleboxes (RFC 8446 D.4).
+    pub(crate) fn send_middlebox_ccs(&mut self) -> Result<(), Error> {
+        self.trace(TraceKind::HandshakeOut, || {
+            "handshake out: ChangeCipherSpec (TLS 1.3 middlebox compatibility only)".into()
+        });
         self.write_records(ContentType::ChangeCipherSpec, &[1])
     }
 

@@ -1,6 +1,7 @@
 //! Trace events and their wording. Handshake messages are named with the seed's steps
 //! ("Step One: ClientHello") so a trace reads like the protocol walk-through.
 
+use super::Step;
 use crate::codec::enums::{ContentType, HandshakeType, ProtocolVersion};
 
 /// What a trace event reports.
@@ -41,18 +42,18 @@ pub type TraceFn = Box<dyn FnMut(&TraceEvent<'_>) + Send>;
 pub fn step_name(typ: HandshakeType, from_client: bool, tls13: bool) -> &'static str {
     use HandshakeType as H;
     match (typ, from_client) {
-        (H::ClientHello, _) => "Step One: ClientHello",
-        (H::ServerHello, _) => "Step Two: ServerHello",
+        (H::ClientHello, _) => Step::ClientHello.name(),
+        (H::ServerHello, _) => Step::ServerHello.name(),
         (H::EncryptedExtensions, _) => {
             "EncryptedExtensions (TLS 1.3: the rest of the ServerHello, now encrypted)"
         }
-        (H::Certificate, false) => "Step Three: ServerCertificate",
-        (H::Certificate, true) => "Step Seven: Client Certificate",
-        (H::ServerKeyExchange, _) => "Step Four: ServerKeyExchange",
-        (H::CertificateRequest, _) => "Step Five: CertificateRequest",
-        (H::ServerHelloDone, _) => "Step Six: ServerHelloDone",
-        (H::ClientKeyExchange, _) => "Step Eight: ClientKeyExchange",
-        (H::CertificateVerify, true) => "Step Nine: CertificateVerify",
+        (H::Certificate, false) => Step::ServerCertificate.name(),
+        (H::Certificate, true) => Step::ClientCertificate.name(),
+        (H::ServerKeyExchange, _) => Step::ServerKeyExchange.name(),
+        (H::CertificateRequest, _) => Step::CertificateRequest.name(),
+        (H::ServerHelloDone, _) => Step::ServerHelloDone.name(),
+        (H::ClientKeyExchange, _) => Step::ClientKeyExchange.name(),
+        (H::CertificateVerify, true) => Step::ClientCertificateVerify.name(),
         (H::CertificateVerify, false) if tls13 => {
             "CertificateVerify (TLS 1.3: the server signs the handshake with its certificate's key)"
         }

@@ -6,7 +6,7 @@ use crate::codec::enums::{
 };
 use crate::codec::extensions::{HelloRetryExtension, KeyShareEntry};
 use crate::codec::handshake::{ClientHelloPayload, HandshakePayload, HelloRetryRequestPayload};
-use crate::context::{Common, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
@@ -56,12 +56,12 @@ impl ExpectClientHello {
     ) -> Result<ServerState, Error> {
         let Incoming::Handshake { msg, raw } = m else {
             return Err(Error::unexpected(
-                "Step One: ClientHello",
+                Step::ClientHello,
                 "a change_cipher_spec record",
             ));
         };
         let HandshakePayload::ClientHello(ch) = msg.payload else {
-            return Err(Error::unexpected("Step One: ClientHello", msg.name()));
+            return Err(Error::unexpected(Step::ClientHello, msg.name()));
         };
         // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions; TLS 1.2
         //    through either.
@@ -154,7 +154,7 @@ impl ExpectClientHello {
         let enc = cx.send_hs(msg)?;
         transcript.add(&enc);
         if !ch.session_id.is_empty() {
-            cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+            cx.send_middlebox_ccs()?;
         }
         cx.neg.kind = Some(HandshakeKind::FullWithHelloRetry);
         Ok(ServerState::ExpectClientHello(Box::new(Self {

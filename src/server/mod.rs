@@ -5,7 +5,7 @@ mod hs;
 mod tls12;
 mod tls13;
 
-use crate::context::{Common, Incoming};
+use crate::context::{Common, Incoming, Step};
 use crate::error::Error;
 
 /// Where the server is in the handshake.
@@ -51,9 +51,9 @@ impl ServerState {
         }
     }
 
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::ExpectClientHello(_) => "Step One: ClientHello",
+            Self::ExpectClientHello(_) => Step::ClientHello,
             Self::Tls13(s) => s.step(),
             Self::Tls12(s) => s.step(),
         }

@@ -17,7 +17,7 @@ use crate::codec::handshake::{
     ServerHelloPayload, ServerKeyExchangeTls12,
 };
 use crate::config::{CertifiedKey, VerifyMode};
-use crate::context::{Common, Established, Incoming, TraceKind};
+use crate::context::{Common, Established, Incoming, Step, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::rand;
@@ -381,14 +381,14 @@ impl State {
         }
     }
 
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => "Step Seven: Client Certificate",
-            Self::ClientKeyExchange(_) => "Step Eight: ClientKeyExchange",
-            Self::CertificateVerify(_) => "Step Nine: CertificateVerify",
-            Self::Ccs(_) => "Step Ten: ChangeCipherSpec",
-            Self::Finished(_) => "Step Ten: the client's Finished",
-            Self::Traffic(_) => "application data",
+            Self::Certificate(_) => Step::ClientCertificate,
+            Self::ClientKeyExchange(_) => Step::ClientKeyExchange,
+            Self::CertificateVerify(_) => Step::ClientCertificateVerify,
+            Self::Ccs(_) => Step::ClientChangeCipherSpec,
+            Self::Finished(_) => Step::ClientFinished,
+            Self::Traffic(_) => Step::ApplicationData,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::codec::handshake::{
     DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::context::{Common, Established, HandshakeKind, Incoming, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
@@ -113,7 +113,7 @@ pub(crate) fn send_first_flight(
     }
     send(cx, &mut transcript, HandshakePayload::ServerHello(sh))?;
     if !ch.session_id.is_empty() && !sent_ccs_for_retry {
-        cx.send_ccs("ChangeCipherSpec (TLS 1.3 middlebox compatibility only)")?;
+        cx.send_middlebox_ccs()?;
     }
     let resumed = psk.is_some();
     let early = match psk {
@@ -244,12 +244,12 @@ impl State {
         }
     }
 
-    pub(crate) fn step(&self) -> &'static str {
+    pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => "Step Seven: Client Certificate",
-            Self::CertificateVerify(..) => "Step Nine: CertificateVerify",
-            Self::Finished(_) => "the client's Finished",
-            Self::Traffic(_) => "application data",
+            Self::Certificate(_) => Step::ClientCertificate,
+            Self::CertificateVerify(..) => Step::ClientCertificateVerify,
+            Self::Finished(_) => Step::ClientFinished13,
+            Self::Traffic(_) => Step::ApplicationData,
         }
     }
 

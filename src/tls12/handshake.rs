@@ -4,7 +4,7 @@
 use crate::codec::Codec as _;
 use crate::codec::enums::SignatureScheme;
 use crate::codec::handshake::{EcdheParams, HandshakePayload};
-use crate::context::{Common, Established, HandshakeKind, TraceKind};
+use crate::context::{Common, Established, HandshakeKind, Step, TraceKind};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
@@ -293,12 +293,7 @@ pub(crate) fn send_ccs_and_finished(
     secrets: &Tls12Secrets,
     transcript: &mut TranscriptBuffer,
 ) -> Result<(), Error> {
-    let step = if cx.is_client {
-        "Step Ten: ChangeCipherSpec"
-    } else {
-        "Step Eleven: ChangeCipherSpec"
-    };
-    cx.send_ccs(step)?;
+    cx.send_ccs(Step::change_cipher_spec(cx.is_client))?;
     secrets.install_writer(cx)?;
     let is_client = cx.is_client;
     let fin = secrets.finished_message(is_client, transcript);
@@ -309,11 +304,7 @@ pub(crate) fn send_ccs_and_finished(
 
 /// The peer's ChangeCipherSpec: trace it and switch our reading direction to its keys.
 pub(crate) fn receive_ccs(cx: &mut Common, secrets: &Tls12Secrets) -> Result<(), Error> {
-    let step = if cx.is_client {
-        "Step Eleven: ChangeCipherSpec"
-    } else {
-        "Step Ten: ChangeCipherSpec"
-    };
+    let step = Step::change_cipher_spec(!cx.is_client);
     cx.trace(TraceKind::HandshakeIn, || format!("handshake in:  {step}"));
     secrets.install_reader(cx)
 }

@@ -347,9 +347,9 @@ impl ExpectServerHello {
         };
         cx.client_random = random;
         cx.neg.sni = sni;
-        cx.record_version = 0x0301;
+        cx.record.plaintext_version = 0x0301;
         let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
-        cx.record_version = 0x0303;
+        cx.record.plaintext_version = 0x0303;
         let mut buf = TranscriptBuffer::new();
         buf.add(&enc);
         Ok(Self {

@@ -22,30 +22,20 @@ use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::{CertifiedKey, Config, Role, VerifyMode};
 use crate::error::Error;
 use crate::record::deframer::{
-    Deframer, MAX_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN,
+    self, Deframer, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN,
 };
+use crate::record::idle::IdleRecords;
+use crate::record::joiner::HandshakeJoiner;
 use crate::server::ServerState;
 use trace::{record_line, step_name};
 
-/// Largest handshake message we buffer (a certificate chain of several certificates fits),
-/// except a ClientHello, which may be up to [`MAX_CLIENT_HELLO`].
-pub const MAX_HANDSHAKE_MESSAGE: usize = 0xffff;
-/// Largest ClientHello body the encoding allows: version (2), random (32), session_id
-/// (1 + 32), cipher_suites (2 + 65,534), compression_methods (1 + 255) and extensions
-/// (2 + 65,535). Every legal ClientHello fits, so the bound refuses only impossible ones.
-pub const MAX_CLIENT_HELLO: usize = 2 + 32 + 1 + 32 + 2 + 65_534 + 1 + 255 + 2 + 65_535;
+pub use crate::record::idle::MAX_IDLE_RECORDS;
+pub use crate::record::joiner::{MAX_CLIENT_HELLO, MAX_HANDSHAKE_MESSAGE};
+
 /// Middlebox-compatibility ChangeCipherSpec records tolerated during a TLS 1.3 handshake:
 /// a client or server in compatibility mode sends exactly one (RFC 8446 Appendix D.4), so a
 /// second one is refused, as tlsfuzzer's test-tls13-multiple-ccs-messages expects.
 pub const MAX_MIDDLEBOX_CCS: u32 = 1;
-/// The largest body we buffer for a handshake message of type `typ` (its first byte).
-fn handshake_limit(typ: u8) -> usize {
-    if typ == HandshakeType::ClientHello.to_int() {
-        MAX_CLIENT_HELLO
-    } else {
-        MAX_HANDSHAKE_MESSAGE
-    }
-}
 
 /// One alert record holds exactly one alert (RFC 8446 §5.1; RFC 5246 §6.2.1 forbids
 /// zero-length alert fragments): an empty one is out of place, any other length malformed.
@@ -63,10 +53,6 @@ fn read_alert(content: &[u8]) -> Result<AlertMessage, Error> {
         ))
     })
 }
-/// Consecutive warning alerts, empty records or KeyUpdates tolerated without application
-/// data in between; past this the peer is wasting our CPU.
-pub const MAX_IDLE_RECORDS: u32 = 32;
-
 /// Result of [`Connection::read`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadStatus {
@@ -175,7 +161,8 @@ pub struct Connection {
     state: Option<State>,
     step: Step,
     deframer: Deframer,
-    hs_buf: Vec<u8>,
+    /// Handshake messages across records.
+    joiner: HandshakeJoiner,
     plain_in: Vec<u8>,
     plain_start: usize,
     pending_out: Vec<u8>,
@@ -188,7 +175,7 @@ pub struct Connection {
     /// Whether the handshake has completed: the state reached its version's traffic state
     /// (kept after a failure, to word the error).
     established: bool,
-    idle_records: u32,
+    idle: IdleRecords,
     /// Client: the name given to `new_client`, to rebuild the ClientHello in `set_session`.
     server_name: Option<String>,
     /// Whether bytes were fed or taken (after which the ClientHello can no longer change).
@@ -205,7 +192,7 @@ impl Connection {
             state: None,
             step: Step::ClientHello,
             deframer: Deframer::default(),
-            hs_buf: Vec::new(),
+            joiner: HandshakeJoiner::default(),
             plain_in: Vec::new(),
             plain_start: 0,
             pending_out: Vec::new(),
@@ -215,7 +202,7 @@ impl Connection {
             data_received: false,
             middlebox_ccs: 0,
             established: false,
-            idle_records: 0,
+            idle: IdleRecords::default(),
             server_name: None,
             io_started: false,
             offered_session: None,
@@ -493,9 +480,7 @@ impl Connection {
     /// (they are kept only while one `feed` works through its records).
     fn release_idle_buffers(&mut self) {
         self.deframer.release();
-        if self.hs_buf.is_empty() {
-            self.hs_buf = Vec::new();
-        }
+        self.joiner.release();
     }
 
     fn feed_records(&mut self, data: &[u8]) -> Result<usize, Error> {
@@ -537,30 +522,30 @@ impl Connection {
     /// there (the deframer would cost a second copy). Returns the bytes consumed; 0 hands the
     /// input to the deframer, which also reports anything malformed.
     fn direct_record(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if !self.established
+            || self.plaintext_buffered() >= self.common.config.buffer_limit
+            || !self.joiner.is_empty()
+        {
+            return Ok(0);
+        }
         let limit = if self.common.is_tls13() {
             MAX_CIPHERTEXT_LEN_TLS13
         } else {
             MAX_CIPHERTEXT_LEN
         };
-        let Some(header) = data.first_chunk::<5>().copied() else {
+        let Some((header, body)) = deframer::whole_application_record(data, limit) else {
             return Ok(0);
         };
-        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        if !self.established
-            || header[0] != ContentType::ApplicationData.to_int()
-            || header[1] != 3
-            || len > limit
-            || data.len() < 5 + len
-            || self.plaintext_buffered() >= self.common.config.buffer_limit
-            || !self.hs_buf.is_empty()
-        {
-            return Ok(0);
-        }
+        let record_len = HEADER_LEN + body.len();
         compact_plaintext(&mut self.plain_in, &mut self.plain_start);
         let start = self.plain_in.len();
-        self.plain_in.extend_from_slice(&data[5..5 + len]);
+        self.plain_in.extend_from_slice(body);
         let base = self.plain_in[start..].as_ptr() as usize;
-        let (typ, off, clen) = match self.common.decrypt(&header, &mut self.plain_in[start..]) {
+        let (typ, off, clen) = match self
+            .common
+            .record
+            .decrypt(&header, &mut self.plain_in[start..])
+        {
             Ok(Some((typ, content))) => (typ, content.as_ptr() as usize - base, content.len()),
             Ok(None) => {
                 self.plain_in.truncate(start);
@@ -590,37 +575,22 @@ impl Connection {
                     .copy_within(start + off..start + off + clen, start);
             }
             self.plain_in.truncate(start + clen);
-            self.count_data_record(clen)?;
+            self.idle.data_record(clen)?;
+            self.data_received |= clen > 0;
         } else {
             // A KeyUpdate, ticket or alert inside a protected record: rare, so copy it out.
             let content = self.plain_in[start + off..start + off + clen].to_vec();
             self.plain_in.truncate(start);
             self.protected_content(typ, &content)?;
         }
-        Ok(5 + len)
-    }
-
-    /// Bookkeeping for one application-data record: empty records count against the limit.
-    fn count_data_record(&mut self, len: usize) -> Result<(), Error> {
-        if len == 0 {
-            self.idle_records += 1;
-            if self.idle_records > MAX_IDLE_RECORDS {
-                return Err(Error::LimitExceeded(format!(
-                    "the peer sent more than {MAX_IDLE_RECORDS} empty records, warning alerts or KeyUpdates in a row"
-                )));
-            }
-        } else {
-            self.idle_records = 0;
-            self.data_received = true;
-        }
-        Ok(())
+        Ok(record_len)
     }
 
     /// Handshake or alert content found in a record on the direct path.
     fn protected_content(&mut self, typ: ContentType, content: &[u8]) -> Result<(), Error> {
         match typ {
-            ContentType::Handshake if !content.is_empty() => {
-                self.hs_buf.extend_from_slice(content);
+            ContentType::Handshake => {
+                self.joiner.push(content)?;
                 self.handshake_messages()
             }
             ContentType::Alert => {
@@ -700,7 +670,7 @@ impl Connection {
             }
             if self.common.neg.version == Some(ProtocolVersion::TLSv1_2) {
                 // The keys change here (RFC 5246 §7.1): no handshake message may span it.
-                if !self.hs_buf.is_empty() {
+                if !self.joiner.is_empty() {
                     return Err(Error::unexpected(
                         "the rest of a handshake message split across records",
                         "a change_cipher_spec record in the middle of it",
@@ -745,7 +715,7 @@ impl Connection {
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
         let (typ, content): (ContentType, &[u8]) =
-            if plaintext_alert_ok || !self.common.has_decrypter() {
+            if plaintext_alert_ok || !self.common.record.has_decrypter() {
                 (hdr.typ, &*body)
             } else {
                 if self.common.is_tls13() && hdr.typ != ContentType::ApplicationData {
@@ -757,7 +727,7 @@ impl Connection {
                         ),
                     ));
                 }
-                match self.common.decrypt(&header, body)? {
+                match self.common.record.decrypt(&header, body)? {
                     Some(x) => x,
                     None => (hdr.typ, &[][..]),
                 }
@@ -775,7 +745,7 @@ impl Connection {
                 content.len()
             )));
         }
-        if !self.hs_buf.is_empty() && typ != ContentType::Handshake {
+        if !self.joiner.is_empty() && typ != ContentType::Handshake {
             return Err(Error::unexpected(
                 "the rest of a handshake message split across records",
                 format!("a {typ} record in the middle of it"),
@@ -783,23 +753,7 @@ impl Connection {
         }
         let mut alert = None;
         match typ {
-            ContentType::Handshake => {
-                if content.is_empty() {
-                    return Err(Error::unexpected(
-                        "a handshake record with content",
-                        "an empty handshake record",
-                    ));
-                }
-                let typ = self.hs_buf.first().copied().unwrap_or(content[0]);
-                let limit = handshake_limit(typ);
-                if self.hs_buf.len() + content.len() > limit + 4 + MAX_FRAGMENT_LEN {
-                    return Err(Error::Decode(format!(
-                        "more than {limit} bytes of incomplete {} data",
-                        HandshakeType::from(typ)
-                    )));
-                }
-                self.hs_buf.extend_from_slice(content);
-            }
+            ContentType::Handshake => self.joiner.push(content)?,
             ContentType::ApplicationData => {
                 if !self.established {
                     return Err(Error::unexpected(
@@ -807,12 +761,8 @@ impl Connection {
                         "application data before the handshake finished",
                     ));
                 }
-                if content.is_empty() {
-                    self.idle_records += 1;
-                } else {
-                    self.idle_records = 0;
-                    self.data_received = true;
-                }
+                self.idle.data_record(content.len())?;
+                self.data_received |= !content.is_empty();
                 compact_plaintext(&mut self.plain_in, &mut self.plain_start);
                 self.plain_in.extend_from_slice(content);
             }
@@ -827,11 +777,6 @@ impl Connection {
             }
         }
         self.deframer.discard(&hdr);
-        if self.idle_records > MAX_IDLE_RECORDS {
-            return Err(Error::LimitExceeded(format!(
-                "the peer sent more than {MAX_IDLE_RECORDS} empty records, warning alerts or KeyUpdates in a row"
-            )));
-        }
         if let Some(a) = alert {
             return self.alert(a);
         }
@@ -847,9 +792,10 @@ impl Connection {
         hdr: &crate::record::deframer::RecordHeader,
     ) -> Result<bool, Error> {
         let header = hdr.raw;
-        if self.common.has_decrypter()
+        if self.common.record.has_decrypter()
             && self
                 .common
+                .record
                 .would_decrypt(&header, self.deframer.body_mut(hdr))
         {
             // The client's handshake flight has begun: no early data can follow.
@@ -859,7 +805,7 @@ impl Connection {
         // Each record is charged with its header too, so empty records cannot be skipped
         // without end.
         let left = self.common.early_data_skip.unwrap_or(0);
-        let Some(left) = left.checked_sub(crate::record::deframer::HEADER_LEN + hdr.len) else {
+        let Some(left) = left.checked_sub(HEADER_LEN + hdr.len) else {
             return Err(Error::LimitExceeded(format!(
                 "the client sent more than {MAX_EARLY_DATA_SKIPPED} bytes of early data (0-RTT), \
                  which this server does not accept and skips only up to that bound"
@@ -902,13 +848,9 @@ impl Connection {
         let warning = a.level == AlertLevel::Warning
             && (!self.common.is_tls13() || a.description == AlertDescription::UserCanceled);
         if warning {
-            self.idle_records += 1;
-            if self.idle_records > MAX_IDLE_RECORDS {
-                return Err(Error::LimitExceeded(format!(
-                    "the peer sent more than {MAX_IDLE_RECORDS} warning alerts"
-                )));
-            }
-            return Ok(());
+            return self
+                .idle
+                .idle("warning alerts, empty records or KeyUpdates");
         }
         if a.description == AlertDescription::HandshakeFailure && self.common.sent_no_client_cert {
             return Err(Error::AlertReceived {
@@ -921,23 +863,12 @@ impl Connection {
         Err(Error::alert_received(a.description, self.common.is_client))
     }
 
-    /// Dispatch every complete handshake message in `hs_buf`.
+    /// Dispatch every complete handshake message the joiner holds.
     fn handshake_messages(&mut self) -> Result<(), Error> {
-        while self.hs_buf.len() >= 4 {
-            let len = usize::from(self.hs_buf[1]) << 16
-                | usize::from(self.hs_buf[2]) << 8
-                | usize::from(self.hs_buf[3]);
-            let limit = handshake_limit(self.hs_buf[0]);
-            if len > limit {
-                return Err(Error::Decode(format!(
-                    "a {} message announces {len} bytes; the limit is {limit}",
-                    HandshakeType::from(self.hs_buf[0])
-                )));
-            }
+        while let Some((typ, len)) = self.joiner.peek()? {
             // The state judges the type from the header, before the body is buffered or
             // decoded: a message that does not belong here is unexpected_message whatever its
             // body holds (RFC 8446 §6.2).
-            let typ = HandshakeType::from(self.hs_buf[0]);
             if let Some(state) = &self.state
                 && !state.expects().contains(&typ)
             {
@@ -946,19 +877,10 @@ impl Connection {
                     format!("{typ} ({len} bytes)"),
                 ));
             }
-            if self.hs_buf.len() < 4 + len {
+            let Some(raw) = self.joiner.take(len) else {
                 return Ok(());
-            }
-            // Usually the buffer holds exactly this message: take it whole (no copy); its
-            // memory comes back for the next message once this one is handled.
-            let whole = self.hs_buf.len() == 4 + len;
-            let mut raw: Vec<u8> = if whole {
-                std::mem::take(&mut self.hs_buf)
-            } else {
-                self.hs_buf.drain(..4 + len).collect()
             };
             let version = self.common.neg.version.unwrap_or(ProtocolVersion::TLSv1_3);
-            let typ = HandshakeType::from(raw[0]);
             let msg = HandshakeMessage::read(&raw, version).map_err(|e| {
                 Error::from(e).with_context(&format!("the peer's {typ} could not be decoded"))
             })?;
@@ -976,13 +898,10 @@ impl Connection {
             if self.established {
                 self.post_handshake(&msg)?;
             }
-            let epoch = self.common.read_epoch;
+            let epoch = self.common.record.read_epoch();
             self.dispatch(Incoming::Handshake { msg, raw: &raw })?;
-            if whole && self.hs_buf.is_empty() {
-                raw.clear();
-                self.hs_buf = raw;
-            }
-            if self.common.read_epoch != epoch && !self.hs_buf.is_empty() {
+            self.joiner.recycle(raw);
+            if self.common.record.read_epoch() != epoch && !self.joiner.is_empty() {
                 return Err(Error::unexpected(
                     "the end of the record at a key change (RFC 8446 §5.1)",
                     "more handshake data in the same record",
@@ -995,19 +914,12 @@ impl Connection {
     /// Limits on post-handshake messages, before the state sees them.
     fn post_handshake(&mut self, msg: &HandshakeMessage) -> Result<(), Error> {
         // KeyUpdates and declined renegotiation attempts cost us work but carry no data.
-        if let HandshakePayload::KeyUpdate(_)
-        | HandshakePayload::HelloRequest
-        | HandshakePayload::ClientHello(_) = msg.payload
-        {
-            self.idle_records += 1;
-            if self.idle_records > MAX_IDLE_RECORDS {
-                return Err(Error::LimitExceeded(format!(
-                    "the peer sent more than {MAX_IDLE_RECORDS} {}s without application data",
-                    msg.name()
-                )));
-            }
+        match msg.payload {
+            HandshakePayload::KeyUpdate(_)
+            | HandshakePayload::HelloRequest
+            | HandshakePayload::ClientHello(_) => self.idle.idle(&format!("{}s", msg.name())),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn dispatch(&mut self, m: Incoming<'_>) -> Result<(), Error> {
@@ -1059,27 +971,27 @@ impl Connection {
 
     /// Ciphertext waiting to be sent.
     pub fn outgoing_len(&self) -> usize {
-        self.common.pending().len()
+        self.common.record.pending().len()
     }
 
     /// The waiting ciphertext, without consuming it.
     pub fn peek_outgoing(&self) -> &[u8] {
-        self.common.pending()
+        self.common.record.pending()
     }
 
     /// Mark `n` bytes of ciphertext as sent.
     pub fn consume_outgoing(&mut self, n: usize) {
         self.io_started |= n > 0;
-        self.common.consume(n);
+        self.common.record.consume(n);
     }
 
     /// Copy waiting ciphertext into `buf`; returns the bytes copied.
     pub fn take_outgoing(&mut self, buf: &mut [u8]) -> usize {
-        let pending = self.common.pending();
+        let pending = self.common.record.pending();
         let n = pending.len().min(buf.len());
         buf[..n].copy_from_slice(&pending[..n]);
         self.io_started |= n > 0;
-        self.common.consume(n);
+        self.common.record.consume(n);
         n
     }
 

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
-use crate::record::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
+use crate::record::layer::RecordLayer;
 
 pub use step::Step;
 pub use trace::{TraceEvent, TraceFn, TraceKind};
@@ -85,15 +85,8 @@ pub(crate) trait Established {
 pub(crate) struct Common {
     pub(crate) config: Arc<Config>,
     pub(crate) is_client: bool,
-    enc: Option<RecordEncrypter>,
-    write_seq: u64,
-    dec: Option<RecordDecrypter>,
-    read_seq: u64,
-    /// Bumped whenever the read keys change, so the connection can refuse a handshake
-    /// message that spans a key change (RFC 8446 §5.1).
-    pub(crate) read_epoch: u32,
-    out: Vec<u8>,
-    out_start: usize,
+    /// Record protection both ways and the outgoing records.
+    pub(crate) record: RecordLayer,
     pub(crate) neg: Negotiated,
     pub(crate) trace: Option<TraceFn>,
     /// Events from before a trace sink could be installed (the client's ClientHello is sent
@@ -104,9 +97,6 @@ pub(crate) struct Common {
     pub(crate) latest_session: Option<crate::session::ClientSession>,
     /// Client: the name sessions are filed under (the server name as given).
     pub(crate) resume_name: Option<String>,
-    /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
-    /// for compatibility with old middleboxes, RFC 8446 §5.1).
-    pub(crate) record_version: u16,
     pub(crate) last_alert: Option<(AlertDescription, bool)>,
     /// The server asked for our certificate and we sent none: explains a later
     /// handshake_failure alert.
@@ -133,20 +123,13 @@ impl Common {
         Self {
             config,
             is_client,
-            enc: None,
-            write_seq: 0,
-            dec: None,
-            read_seq: 0,
-            read_epoch: 0,
-            out: Vec::new(),
-            out_start: 0,
+            record: RecordLayer::default(),
             neg: Negotiated::default(),
             trace: None,
             early_trace: None,
             client_random: [0; 32],
             latest_session: None,
             resume_name: None,
-            record_version: 0x0303,
             last_alert: None,
             sent_no_client_cert: false,
             early_data_skip: None,
@@ -187,12 +170,7 @@ impl Common {
 
     /// Emit a trace line; the text is built only when someone listens.
     pub(crate) fn trace(&mut self, kind: TraceKind, text: impl FnOnce() -> String) {
-        if let Some(t) = self.trace.as_mut() {
-            let text = text();
-            t(&TraceEvent { kind, text: &text });
-        } else if let Some(early) = self.early_trace.as_mut() {
-            early.push((kind, text()));
-        }
+        emit(&mut self.trace, &mut self.early_trace, kind, text);
     }
 
     pub(crate) fn has_trace(&self) -> bool {
@@ -206,108 +184,24 @@ impl Common {
 
     /// Protect outgoing records from now on.
     pub(crate) fn set_encrypter(&mut self, enc: RecordEncrypter) {
-        self.enc = Some(enc);
-        self.write_seq = 0;
+        self.record.set_encrypter(enc);
     }
 
     /// Decrypt incoming records from now on.
     pub(crate) fn set_decrypter(&mut self, dec: RecordDecrypter) {
-        self.dec = Some(dec);
-        self.read_seq = 0;
-        self.read_epoch = self.read_epoch.wrapping_add(1);
+        self.record.set_decrypter(dec);
     }
 
-    pub(crate) fn has_decrypter(&self) -> bool {
-        self.dec.is_some()
-    }
-
-    /// Whether `body` decrypts under the current read key at the current sequence number,
-    /// tried on a copy: nothing changes (a rejected 0-RTT record is not counted).
-    pub(crate) fn would_decrypt(&self, header: &[u8; HEADER_LEN], body: &[u8]) -> bool {
-        let Some(dec) = self.dec.as_ref() else {
-            return false;
-        };
-        let mut copy = body.to_vec();
-        dec.decrypt(self.read_seq, header, &mut copy).is_ok()
-    }
-
-    /// Decrypt one record body in place; returns the real content type and the plaintext.
-    pub(crate) fn decrypt<'a>(
-        &mut self,
-        header: &[u8; HEADER_LEN],
-        body: &'a mut [u8],
-    ) -> Result<Option<(ContentType, &'a [u8])>, Error> {
-        let Some(dec) = self.dec.as_ref() else {
-            return Ok(None);
-        };
-        let seq = self.read_seq;
-        self.read_seq = seq
-            .checked_add(1)
-            .ok_or_else(|| Error::LimitExceeded("the read sequence number would wrap".into()))?;
-        dec.decrypt(seq, header, body).map(Some)
-    }
-
-    /// Bytes of ciphertext waiting to be sent.
-    pub(crate) fn pending(&self) -> &[u8] {
-        &self.out[self.out_start..]
-    }
-
-    pub(crate) fn consume(&mut self, n: usize) {
-        self.out_start = (self.out_start + n).min(self.out.len());
-        if self.out_start == self.out.len() {
-            // Everything was sent: free the buffer rather than keep it for an idle connection.
-            self.out = Vec::new();
-            self.out_start = 0;
-        } else if self.out_start > 64 * 1024 {
-            self.out.drain(..self.out_start);
-            self.out_start = 0;
-        }
-    }
-
-    /// Write `payload` as records of type `typ`, split at 2^14 bytes.
+    /// Write `payload` as records of type `typ` (split at 2^14 bytes), tracing each header.
     pub(crate) fn write_records(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
-        if payload.is_empty() {
-            return self.write_one(typ, payload);
-        }
-        if let Some(enc) = &self.enc {
-            // Room for every record at once: one allocation rather than a doubling series.
-            let full = payload.len() / MAX_FRAGMENT_LEN;
-            let rest = payload.len() % MAX_FRAGMENT_LEN;
-            let need = full * enc.encrypted_len(MAX_FRAGMENT_LEN)
-                + if rest > 0 { enc.encrypted_len(rest) } else { 0 };
-            self.out.reserve(need);
-        }
-        for chunk in payload.chunks(MAX_FRAGMENT_LEN) {
-            self.write_one(typ, chunk)?;
-        }
-        Ok(())
-    }
-
-    fn write_one(&mut self, typ: ContentType, fragment: &[u8]) -> Result<(), Error> {
-        let start = self.out.len();
-        match self.enc.as_ref() {
-            Some(enc) => {
-                let seq = self.write_seq;
-                self.write_seq = seq.checked_add(1).ok_or_else(|| {
-                    Error::LimitExceeded("the write sequence number would wrap".into())
-                })?;
-                enc.encrypt(seq, typ, fragment, &mut self.out)?;
+        let (trace, early) = (&mut self.trace, &mut self.early_trace);
+        self.record.write(typ, payload, |raw| {
+            if trace.is_some() || early.is_some() {
+                emit(trace, early, TraceKind::RecordOut, || {
+                    record_line("out", raw, Some(typ))
+                });
             }
-            None => {
-                self.out.push(typ.to_int());
-                self.out
-                    .extend_from_slice(&self.record_version.to_be_bytes());
-                self.out
-                    .extend_from_slice(&(fragment.len() as u16).to_be_bytes());
-                self.out.extend_from_slice(fragment);
-            }
-        }
-        if self.has_trace() {
-            let mut raw = [0u8; HEADER_LEN];
-            raw.copy_from_slice(&self.out[start..start + HEADER_LEN]);
-            self.trace(TraceKind::RecordOut, || record_line("out", &raw, Some(typ)));
-        }
-        Ok(())
+        })
     }
 
     /// Encode and send a handshake message; returns its encoding for the transcript.
@@ -371,3 +265,18 @@ impl Common {
 }
 
 use crate::codec::Codec as _;
+
+/// Give a trace line to the sink, or keep it for the first sink; built only when needed.
+fn emit(
+    trace: &mut Option<TraceFn>,
+    early: &mut Option<Vec<(TraceKind, String)>>,
+    kind: TraceKind,
+    text: impl FnOnce() -> String,
+) {
+    if let Some(t) = trace.as_mut() {
+        let text = text();
+        t(&TraceEvent { kind, text: &text });
+    } else if let Some(early) = early.as_mut() {
+        early.push((kind, text()));
+    }
+}

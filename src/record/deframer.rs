@@ -27,6 +27,19 @@ pub struct RecordHeader {
     pub raw: [u8; HEADER_LEN],
 }
 
+/// The bulk path's test: whether `data` starts with a whole application_data record whose
+/// body is at most `limit` bytes; its header and body if so. Anything else (a partial or
+/// other record, or garbage) goes through the [`Deframer`], which also reports errors.
+pub fn whole_application_record(data: &[u8], limit: usize) -> Option<([u8; HEADER_LEN], &[u8])> {
+    let header = *data.first_chunk::<HEADER_LEN>()?;
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    let whole = header[0] == ContentType::ApplicationData.to_int()
+        && header[1] == 3
+        && len <= limit
+        && data.len() >= HEADER_LEN + len;
+    whole.then(|| (header, &data[HEADER_LEN..HEADER_LEN + len]))
+}
+
 /// Accumulates peer bytes and yields whole records. Holds at most one maximum-size record,
 /// so a peer can never make it grow beyond that.
 #[derive(Default)]

@@ -1,0 +1,174 @@
+//! Record protection for both directions with their sequence numbers, and the outgoing
+//! queue: plaintext of any content type in, records out, split at 2^14 bytes and sealed
+//! under the current key. The key schedules hand it keys; it knows no protocol version.
+
+use crate::codec::enums::ContentType;
+use crate::error::Error;
+
+use super::cipher::{RecordDecrypter, RecordEncrypter};
+use super::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
+use super::header::Framing;
+
+/// The record layer of one connection.
+pub struct RecordLayer {
+    framing: Framing,
+    enc: Option<RecordEncrypter>,
+    write_seq: u64,
+    dec: Option<RecordDecrypter>,
+    read_seq: u64,
+    /// Bumped whenever the read keys change, so the connection can refuse a handshake
+    /// message that spans a key change (RFC 8446 §5.1).
+    read_epoch: u32,
+    out: Vec<u8>,
+    out_start: usize,
+    /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
+    /// for compatibility with old middleboxes, RFC 8446 §5.1).
+    pub plaintext_version: u16,
+}
+
+impl Default for RecordLayer {
+    fn default() -> Self {
+        Self::new(Framing::Tls)
+    }
+}
+
+impl RecordLayer {
+    /// A layer without keys, writing headers of `framing`.
+    pub fn new(framing: Framing) -> Self {
+        Self {
+            framing,
+            enc: None,
+            write_seq: 0,
+            dec: None,
+            read_seq: 0,
+            read_epoch: 0,
+            out: Vec::new(),
+            out_start: 0,
+            plaintext_version: 0x0303,
+        }
+    }
+
+    /// Protect outgoing records from now on.
+    pub fn set_encrypter(&mut self, enc: RecordEncrypter) {
+        self.enc = Some(enc);
+        self.write_seq = 0;
+    }
+
+    /// Decrypt incoming records from now on.
+    pub fn set_decrypter(&mut self, dec: RecordDecrypter) {
+        self.dec = Some(dec);
+        self.read_seq = 0;
+        self.read_epoch = self.read_epoch.wrapping_add(1);
+    }
+
+    /// Whether incoming records are protected.
+    pub fn has_decrypter(&self) -> bool {
+        self.dec.is_some()
+    }
+
+    /// Changes whenever the read key does.
+    pub fn read_epoch(&self) -> u32 {
+        self.read_epoch
+    }
+
+    /// Whether `body` decrypts under the current read key at the current sequence number,
+    /// tried on a copy: nothing changes (a rejected 0-RTT record is not counted).
+    pub fn would_decrypt(&self, header: &[u8; HEADER_LEN], body: &[u8]) -> bool {
+        let Some(dec) = self.dec.as_ref() else {
+            return false;
+        };
+        let mut copy = body.to_vec();
+        dec.decrypt(self.read_seq, header, &mut copy).is_ok()
+    }
+
+    /// Decrypt one record body in place; returns the real content type and the plaintext,
+    /// or `None` while there is no read key.
+    pub fn decrypt<'a>(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        body: &'a mut [u8],
+    ) -> Result<Option<(ContentType, &'a [u8])>, Error> {
+        let Some(dec) = self.dec.as_ref() else {
+            return Ok(None);
+        };
+        let seq = self.read_seq;
+        self.read_seq = seq
+            .checked_add(1)
+            .ok_or_else(|| Error::LimitExceeded("the read sequence number would wrap".into()))?;
+        dec.decrypt(seq, header, body).map(Some)
+    }
+
+    /// Bytes of records waiting to be sent.
+    pub fn pending(&self) -> &[u8] {
+        &self.out[self.out_start..]
+    }
+
+    /// `n` bytes of [`Self::pending`] were sent.
+    pub fn consume(&mut self, n: usize) {
+        self.out_start = (self.out_start + n).min(self.out.len());
+        if self.out_start == self.out.len() {
+            // Everything was sent: free the buffer rather than keep it for an idle connection.
+            self.out = Vec::new();
+            self.out_start = 0;
+        } else if self.out_start > 64 * 1024 {
+            self.out.drain(..self.out_start);
+            self.out_start = 0;
+        }
+    }
+
+    /// Write `payload` as records of type `typ`, split at 2^14 bytes; `on_record` sees
+    /// each record's header (for the trace).
+    pub fn write(
+        &mut self,
+        typ: ContentType,
+        payload: &[u8],
+        mut on_record: impl FnMut(&[u8; HEADER_LEN]),
+    ) -> Result<(), Error> {
+        if payload.is_empty() {
+            return self.write_one(typ, payload, &mut on_record);
+        }
+        if let Some(enc) = &self.enc {
+            // Room for every record at once: one allocation rather than a doubling series.
+            let full = payload.len() / MAX_FRAGMENT_LEN;
+            let rest = payload.len() % MAX_FRAGMENT_LEN;
+            let need = full * enc.encrypted_len(MAX_FRAGMENT_LEN)
+                + if rest > 0 { enc.encrypted_len(rest) } else { 0 };
+            self.out.reserve(need);
+        }
+        for chunk in payload.chunks(MAX_FRAGMENT_LEN) {
+            self.write_one(typ, chunk, &mut on_record)?;
+        }
+        Ok(())
+    }
+
+    fn write_one(
+        &mut self,
+        typ: ContentType,
+        fragment: &[u8],
+        on_record: &mut impl FnMut(&[u8; HEADER_LEN]),
+    ) -> Result<(), Error> {
+        let start = self.out.len();
+        match self.enc.as_ref() {
+            Some(enc) => {
+                let seq = self.write_seq;
+                self.write_seq = seq.checked_add(1).ok_or_else(|| {
+                    Error::LimitExceeded("the write sequence number would wrap".into())
+                })?;
+                enc.encrypt(seq, typ, fragment, &mut self.out)?;
+            }
+            None => {
+                self.framing.write_header(
+                    &mut self.out,
+                    typ,
+                    self.plaintext_version,
+                    fragment.len(),
+                );
+                self.out.extend_from_slice(fragment);
+            }
+        }
+        if let Some(raw) = self.out[start..].first_chunk::<HEADER_LEN>() {
+            on_record(raw);
+        }
+        Ok(())
+    }
+}

@@ -34,25 +34,30 @@ use super::hs::{choose_alpn, list};
 
 /// The server's TLS 1.2 states.
 pub(crate) enum State {
-    Certificate(Box<ExpectClientKeyExchange>),
+    Certificate(Box<ExpectCertificate>),
     ClientKeyExchange(Box<ExpectClientKeyExchange>),
     CertificateVerify(Box<ExpectCertificateVerify>),
     Ccs(Box<ExpectCcs>),
     Finished(Box<ExpectFinished>),
     /// The handshake is complete.
-    Traffic(Box<crate::tls12::handshake::Tls12Established>),
+    Traffic(Box<Traffic>),
 }
 
-/// Step Seven (optional) and Step Eight.
-pub(crate) struct ExpectClientKeyExchange {
+/// What our flight (Steps Two to Six) leaves for the client's Steps Seven and Eight.
+struct Flight {
     suite: &'static SuiteInfo,
     transcript: TranscriptBuffer,
     server_random: [u8; 32],
     ems: bool,
     kx: Box<dyn ActiveKeyExchange>,
     resumable: Resumable,
-    /// The client's verified certificate, once Step Seven brought one.
-    client_cert: Option<(CertificateDer<'static>, ClientCertVerified)>,
+}
+
+/// What every state after the key exchange (or a resumption's ServerHello) carries.
+struct Keyed {
+    secrets: Tls12Secrets,
+    resumable: Resumable,
+    transcript: TranscriptBuffer,
 }
 
 /// How this handshake's session can be resumed later, and whether it is a resumption.
@@ -68,27 +73,38 @@ struct Resumable {
     created_ms: u64,
 }
 
+/// Step Seven: the client's certificate chain (we sent a CertificateRequest).
+pub(crate) struct ExpectCertificate {
+    f: Flight,
+}
+
+/// Step Eight: the client's ECDHE share.
+pub(crate) struct ExpectClientKeyExchange {
+    f: Flight,
+    /// The client's verified certificate, once Step Seven brought one.
+    client_cert: Option<(CertificateDer<'static>, ClientCertVerified)>,
+}
+
 /// Step Nine: the client signs every handshake message so far with its certificate's key.
 pub(crate) struct ExpectCertificateVerify {
-    secrets: Tls12Secrets,
-    resumable: Resumable,
-    transcript: TranscriptBuffer,
+    k: Keyed,
     leaf: CertificateDer<'static>,
     _verified: ClientCertVerified,
 }
 
 /// Step Ten: the client's ChangeCipherSpec.
 pub(crate) struct ExpectCcs {
-    secrets: Tls12Secrets,
-    resumable: Resumable,
-    transcript: TranscriptBuffer,
+    k: Keyed,
 }
 
 /// Step Ten: the client's Finished.
 pub(crate) struct ExpectFinished {
-    secrets: Tls12Secrets,
-    resumable: Resumable,
-    transcript: TranscriptBuffer,
+    k: Keyed,
+}
+
+/// The handshake is complete: the exporter's inputs; a renegotiation is declined.
+pub(crate) struct Traffic {
+    secrets: Box<crate::tls12::handshake::Tls12Established>,
 }
 
 /// What the server settled on for TLS 1.2.
@@ -349,26 +365,28 @@ impl State {
 
         // Step Six.
         send(cx, &mut transcript, HandshakePayload::ServerHelloDone)?;
-        let next = Box::new(ExpectClientKeyExchange {
+        let f = Flight {
             suite,
             transcript,
             server_random: random,
             ems: c.ems,
             kx,
             resumable,
-            client_cert: None,
-        });
+        };
         Ok(if want_client_cert {
-            Self::Certificate(next)
+            Self::Certificate(Box::new(ExpectCertificate { f }))
         } else {
-            Self::ClientKeyExchange(next)
+            Self::ClientKeyExchange(Box::new(ExpectClientKeyExchange {
+                f,
+                client_cert: None,
+            }))
         })
     }
 
     /// The established connection's secrets, once in the traffic state.
     pub(crate) fn established(&self) -> Option<&dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&**t),
+            Self::Traffic(t) => Some(&*t.secrets),
             _ => None,
         }
     }
@@ -376,19 +394,19 @@ impl State {
     /// [`Self::established`], to update keys.
     pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&mut **t),
+            Self::Traffic(t) => Some(&mut *t.secrets),
             _ => None,
         }
     }
 
     pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => Step::ClientCertificate,
-            Self::ClientKeyExchange(_) => Step::ClientKeyExchange,
-            Self::CertificateVerify(_) => Step::ClientCertificateVerify,
-            Self::Ccs(_) => Step::ClientChangeCipherSpec,
-            Self::Finished(_) => Step::ClientFinished,
-            Self::Traffic(_) => Step::ApplicationData,
+            Self::Certificate(_) => ExpectCertificate::STEP,
+            Self::ClientKeyExchange(_) => ExpectClientKeyExchange::STEP,
+            Self::CertificateVerify(_) => ExpectCertificateVerify::STEP,
+            Self::Ccs(_) => ExpectCcs::STEP,
+            Self::Finished(_) => ExpectFinished::STEP,
+            Self::Traffic(_) => Traffic::STEP,
         }
     }
 
@@ -408,126 +426,91 @@ impl State {
     }
 
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
-        let step = self.step();
-        let (state, msg, raw) = match (self, m) {
-            (Self::Ccs(s), Incoming::ChangeCipherSpec) => {
-                receive_ccs(cx, &s.secrets)?;
-                return Ok(Self::Finished(Box::new(ExpectFinished {
-                    secrets: s.secrets,
-                    resumable: s.resumable,
-                    transcript: s.transcript,
-                })));
-            }
-            (_, Incoming::ChangeCipherSpec) => {
-                return Err(Error::unexpected(step, "a change_cipher_spec record"));
-            }
-            (state, Incoming::Handshake { msg, raw }) => (state, msg, raw),
-        };
-        match (state, msg.payload) {
-            (Self::Certificate(s), HandshakePayload::CertificateTls12(chain)) => {
-                s.certificate(cx, chain, raw)
-            }
-            (Self::ClientKeyExchange(s), HandshakePayload::ClientKeyExchange(point)) => {
-                (*s).handle(cx, &point, raw)
-            }
-            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => {
-                (*s).handle(cx, cv, raw)
-            }
-            (Self::Finished(s), HandshakePayload::Finished(f)) => {
-                let ExpectFinished {
-                    secrets,
-                    resumable,
-                    mut transcript,
-                } = *s;
-                secrets.check_finished(true, &mut transcript, &f)?;
-                transcript.add(raw);
-                if !resumable.resumed {
-                    let session = session_state(cx, &secrets, resumable.created_ms);
-                    if resumable.ticket_ack {
-                        send_ticket(cx, &mut transcript, &session)?;
-                    }
-                    // Step Eleven: our ChangeCipherSpec and Finished.
-                    send_ccs_and_finished(cx, &secrets, &mut transcript)?;
-                    if let Some(cache) = &cx.config.server_cache
-                        && !resumable.session_id.is_empty()
-                    {
-                        cache.put(resumable.session_id, session);
-                    }
-                }
-                Ok(Self::Traffic(secrets.complete(cx)))
-            }
-            (Self::Traffic(t), HandshakePayload::ClientHello(_)) => {
-                decline_renegotiation(cx, "a ClientHello");
-                Ok(Self::Traffic(t))
-            }
-            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        match self {
+            Self::Certificate(s) => s.handle(cx, m),
+            Self::ClientKeyExchange(s) => s.handle(cx, m),
+            Self::CertificateVerify(s) => s.handle(cx, m),
+            Self::Ccs(s) => s.handle(cx, m),
+            Self::Finished(s) => s.handle(cx, m),
+            Self::Traffic(s) => s.handle(cx, m),
         }
     }
 }
 
-impl ExpectClientKeyExchange {
+impl ExpectCertificate {
+    const STEP: Step = Step::ClientCertificate;
+
     /// Step Seven: the client's certificate chain, verified for client authentication.
-    fn certificate(
-        mut self: Box<Self>,
-        cx: &mut Common,
-        chain: Vec<Vec<u8>>,
-        raw: &[u8],
-    ) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (chain, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateTls12)?;
+        let mut f = self.f;
+        // 1. The chain (RFC 5246 §7.4.6), into the transcript whatever the verdict.
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
-        self.transcript.add(raw);
-        // certificate_required is TLS 1.3 only; TLS 1.2 says handshake_failure.
-        let Some((leaf, proof)) = super::check_client_chain(cx, &chain, Error::HandshakeFailure)?
-        else {
-            return Ok(State::ClientKeyExchange(self));
-        };
-        self.client_cert = Some((leaf, proof));
-        Ok(State::ClientKeyExchange(self))
+        f.transcript.add(raw);
+        // 2. Verified for client authentication; none sent may be accepted, and then no
+        //    CertificateVerify follows. certificate_required is TLS 1.3 only; TLS 1.2 says
+        //    handshake_failure.
+        let client_cert = super::check_client_chain(cx, &chain, Error::HandshakeFailure)?;
+        Ok(State::ClientKeyExchange(Box::new(
+            ExpectClientKeyExchange { f, client_cert },
+        )))
     }
+}
+
+impl ExpectClientKeyExchange {
+    const STEP: Step = Step::ClientKeyExchange;
 
     /// Step Eight: the client's ECDHE share gives the pre-master and master secrets.
-    fn handle(self, cx: &mut Common, point: &[u8], raw: &[u8]) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (point, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::ClientKeyExchange)?;
         let ExpectClientKeyExchange {
-            suite,
-            mut transcript,
-            server_random,
-            ems,
-            kx,
-            resumable,
+            f:
+                Flight {
+                    suite,
+                    mut transcript,
+                    server_random,
+                    ems,
+                    kx,
+                    resumable,
+                },
             client_cert,
-        } = self;
-        let pre_master = kx.complete(point)?;
+        } = *self;
+        // 1. The pre-master secret from the client's share (RFC 8422 §5.7).
+        let pre_master = kx.complete(&point)?;
         transcript.add(raw);
+        // 2. The master secret: over the session hash with Extended Master Secret (RFC 7627
+        //    §4), else over the two randoms (RFC 5246 §8.1).
         let secrets =
             Tls12Secrets::new(cx, suite, &pre_master, ems, &mut transcript, server_random);
+        let k = Keyed {
+            secrets,
+            resumable,
+            transcript,
+        };
+        // 3. A client that sent a certificate proves it holds the key next (RFC 5246 §7.4.8).
         Ok(match client_cert {
             Some((leaf, verified)) => State::CertificateVerify(Box::new(ExpectCertificateVerify {
-                secrets,
-                resumable,
-                transcript,
+                k,
                 leaf,
                 _verified: verified,
             })),
-            None => State::Ccs(Box::new(ExpectCcs {
-                secrets,
-                resumable,
-                transcript,
-            })),
+            None => State::Ccs(Box::new(ExpectCcs { k })),
         })
     }
 }
 
 impl ExpectCertificateVerify {
+    const STEP: Step = Step::ClientCertificateVerify;
+
     /// Step Nine: the client's signature over every handshake message so far (RFC 5246
     /// §7.4.8), with a scheme from our CertificateRequest.
-    fn handle(self, cx: &mut Common, cv: DigitallySigned, raw: &[u8]) -> Result<State, Error> {
-        let ExpectCertificateVerify {
-            secrets,
-            resumable,
-            mut transcript,
-            leaf,
-            ..
-        } = self;
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (cv, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateVerify)?;
+        let ExpectCertificateVerify { mut k, leaf, .. } = *self;
+        // 1. A scheme our CertificateRequest offered.
         let offered = cx.config.verify_schemes(false);
         if !offered.contains(&cv.scheme) {
             return Err(Error::IllegalParameter(format!(
@@ -536,19 +519,76 @@ impl ExpectCertificateVerify {
                 list(&offered)
             )));
         }
+        // 2. The signature over the transcript so far.
         verify::verify_tls12_signature(
             &leaf,
             cv.scheme,
-            transcript.bytes(),
+            k.transcript.bytes(),
             &cv.signature,
             "client",
         )?;
-        transcript.add(raw);
-        Ok(State::Ccs(Box::new(ExpectCcs {
+        k.transcript.add(raw);
+        Ok(State::Ccs(Box::new(ExpectCcs { k })))
+    }
+}
+
+impl ExpectCcs {
+    const STEP: Step = Step::ClientChangeCipherSpec;
+
+    /// Step Ten: the client's ChangeCipherSpec switches its direction to the new keys.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        if let Incoming::Handshake { msg, .. } = m {
+            return Err(Error::unexpected(Self::STEP, msg.typ.to_string()));
+        }
+        receive_ccs(cx, &self.k.secrets)?;
+        Ok(State::Finished(Box::new(ExpectFinished { k: self.k })))
+    }
+}
+
+impl ExpectFinished {
+    const STEP: Step = Step::ClientFinished;
+
+    /// Step Ten: the client's Finished; after a full handshake, our Step Eleven.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (f, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Finished)?;
+        let Keyed {
             secrets,
             resumable,
-            transcript,
+            mut transcript,
+        } = self.k;
+        // 1. The client's verify_data (RFC 5246 §7.4.9).
+        secrets.check_finished(true, &mut transcript, &f)?;
+        transcript.add(raw);
+        // 2. After a full handshake: [NewSessionTicket,] our Step Eleven, and the session
+        //    into the cache. An abbreviated one sent its Step Eleven first.
+        if !resumable.resumed {
+            let session = session_state(cx, &secrets, resumable.created_ms);
+            if resumable.ticket_ack {
+                send_ticket(cx, &mut transcript, &session)?;
+            }
+            // Step Eleven: our ChangeCipherSpec and Finished.
+            send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+            if let Some(cache) = &cx.config.server_cache
+                && !resumable.session_id.is_empty()
+            {
+                cache.put(resumable.session_id, session);
+            }
+        }
+        Ok(State::Traffic(Box::new(Traffic {
+            secrets: secrets.complete(cx),
         })))
+    }
+}
+
+impl Traffic {
+    const STEP: Step = Step::ApplicationData;
+
+    /// Handshake Again: a renegotiating ClientHello, declined with a warning (RFC 5746
+    /// §4.2).
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        require_handshake_msg!(m, Self::STEP, HandshakePayload::ClientHello)?;
+        decline_renegotiation(cx, "a ClientHello");
+        Ok(State::Traffic(self))
     }
 }
 
@@ -716,11 +756,13 @@ fn abbreviated(
     }
     send_ccs_and_finished(cx, &secrets, &mut transcript)?;
     Ok(State::Ccs(Box::new(ExpectCcs {
-        secrets,
-        resumable: Resumable {
-            resumed: true,
-            ..Resumable::default()
+        k: Keyed {
+            secrets,
+            resumable: Resumable {
+                resumed: true,
+                ..Resumable::default()
+            },
+            transcript,
         },
-        transcript,
     })))
 }

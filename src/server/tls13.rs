@@ -30,20 +30,42 @@ use super::hs::Choices;
 
 /// The server's TLS 1.3 states.
 pub(crate) enum State {
-    Certificate(Box<Pending>),
-    CertificateVerify(Box<Pending>, CertificateDer<'static>, ClientCertVerified),
-    Finished(Box<Pending>),
+    Certificate(Box<ExpectCertificate>),
+    CertificateVerify(Box<ExpectCertificateVerify>),
+    Finished(Box<ExpectFinished>),
     /// The handshake is complete.
-    Traffic(Box<hs::Tls13Established>),
+    Traffic(Box<Traffic>),
 }
 
-/// Waiting for the client's second flight.
-pub(crate) struct Pending {
+/// What every state after our flight carries, until the client's Finished.
+struct Shared {
     suite: &'static SuiteInfo,
     transcript: Transcript,
     client_finished: FinishedKey,
     app: hs::Tls13Established,
     resumption_master: crate::tls13::key_schedule::MasterSecret,
+}
+
+/// Step Seven: the client's certificate (we sent a CertificateRequest).
+pub(crate) struct ExpectCertificate {
+    s: Shared,
+}
+
+/// Step Nine: the client's signature with its certificate's key.
+pub(crate) struct ExpectCertificateVerify {
+    s: Shared,
+    leaf: CertificateDer<'static>,
+    _verified: ClientCertVerified,
+}
+
+/// The client's Finished, which ends the handshake.
+pub(crate) struct ExpectFinished {
+    s: Shared,
+}
+
+/// The handshake is complete: the application secrets, moved on by KeyUpdate.
+pub(crate) struct Traffic {
+    secrets: hs::Tls13Established,
 }
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
@@ -213,17 +235,17 @@ fn finish_flight(
     let client_finished = keys.finished.client;
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);
     app.install_writer(cx)?;
-    let pending = Box::new(Pending {
+    let s = Shared {
         suite,
         transcript,
         client_finished,
         app,
         resumption_master: master,
-    });
+    };
     Ok(ServerState::Tls13(if want_client_cert {
-        State::Certificate(pending)
+        State::Certificate(Box::new(ExpectCertificate { s }))
     } else {
-        State::Finished(pending)
+        State::Finished(Box::new(ExpectFinished { s }))
     }))
 }
 
@@ -231,7 +253,7 @@ impl State {
     /// The established connection's secrets, once in the traffic state.
     pub(crate) fn established(&self) -> Option<&dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&**t),
+            Self::Traffic(t) => Some(&t.secrets),
             _ => None,
         }
     }
@@ -239,17 +261,17 @@ impl State {
     /// [`Self::established`], to update keys.
     pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&mut **t),
+            Self::Traffic(t) => Some(&mut t.secrets),
             _ => None,
         }
     }
 
     pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => Step::ClientCertificate,
-            Self::CertificateVerify(..) => Step::ClientCertificateVerify,
-            Self::Finished(_) => Step::ClientFinished13,
-            Self::Traffic(_) => Step::ApplicationData,
+            Self::Certificate(_) => ExpectCertificate::STEP,
+            Self::CertificateVerify(_) => ExpectCertificateVerify::STEP,
+            Self::Finished(_) => ExpectFinished::STEP,
+            Self::Traffic(_) => Traffic::STEP,
         }
     }
 
@@ -260,73 +282,110 @@ impl State {
         use HandshakeType as T;
         match self {
             Self::Certificate(_) => &[T::Certificate],
-            Self::CertificateVerify(..) => &[T::CertificateVerify],
+            Self::CertificateVerify(_) => &[T::CertificateVerify],
             Self::Finished(_) => &[T::Finished],
             Self::Traffic(_) => &[T::KeyUpdate],
         }
     }
 
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
-        let step = self.step();
-        let Incoming::Handshake { msg, raw } = m else {
-            return Err(Error::unexpected(step, "a change_cipher_spec record"));
-        };
-        match (self, msg.payload) {
-            (Self::Certificate(mut p), HandshakePayload::Certificate(c)) => {
-                // Step Seven: the client's certificate (mutual TLS).
-                if !c.context.is_empty() {
-                    return Err(Error::IllegalParameter(
-                        "the client's Certificate must have an empty context".into(),
-                    ));
-                }
-                let chain: Vec<CertificateDer<'static>> = c
-                    .entries
-                    .into_iter()
-                    .map(|e| CertificateDer::from(e.cert))
-                    .collect();
-                p.transcript.add(raw);
-                let Some((leaf, proof)) =
-                    super::check_client_chain(cx, &chain, Error::CertificateRequired)?
-                else {
-                    return Ok(Self::Finished(p));
-                };
-                Ok(Self::CertificateVerify(p, leaf, proof))
-            }
-            (
-                Self::CertificateVerify(mut p, leaf, _proof),
-                HandshakePayload::CertificateVerify(cv),
-            ) => {
-                // Step Nine: the client proves it holds its certificate's key.
-                hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "client")?;
-                let hash = p.transcript.current_hash();
-                let input = hs::certificate_verify_input(hash.as_ref(), false);
-                verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "client")?;
-                p.transcript.add(raw);
-                Ok(Self::Finished(p))
-            }
-            (Self::Finished(p), HandshakePayload::Finished(f)) => {
-                let Pending {
-                    suite,
-                    mut transcript,
-                    client_finished,
-                    app,
-                    resumption_master,
-                } = *p;
-                hs::check_finished(suite, &client_finished, &transcript, &f, "client")?;
-                transcript.add(raw);
-                app.install_reader(cx)?;
-                let resumption =
-                    resumption_master.resumption_secret(transcript.current_hash().as_ref());
-                let established = Box::new(app.complete(cx));
-                send_tickets(cx, suite, &resumption)?;
-                Ok(Self::Traffic(established))
-            }
-            (Self::Traffic(mut t), HandshakePayload::KeyUpdate(req)) => {
-                t.receive_key_update(cx, req)?;
-                Ok(Self::Traffic(t))
-            }
-            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        match self {
+            Self::Certificate(s) => s.handle(cx, m),
+            Self::CertificateVerify(s) => s.handle(cx, m),
+            Self::Finished(s) => s.handle(cx, m),
+            Self::Traffic(s) => s.handle(cx, m),
         }
+    }
+}
+
+impl ExpectCertificate {
+    const STEP: Step = Step::ClientCertificate;
+
+    /// Step Seven: the client's certificate (mutual TLS).
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (c, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Certificate)?;
+        let mut s = self.s;
+        // 1. Our CertificateRequest had an empty context, so this must too (RFC 8446 §4.4.2).
+        if !c.context.is_empty() {
+            return Err(Error::IllegalParameter(
+                "the client's Certificate must have an empty context".into(),
+            ));
+        }
+        let chain: Vec<CertificateDer<'static>> = c
+            .entries
+            .into_iter()
+            .map(|e| CertificateDer::from(e.cert))
+            .collect();
+        s.transcript.add(raw);
+        // 2. The chain, verified for client authentication; none sent may be accepted, and
+        //    then no CertificateVerify follows.
+        let Some((leaf, verified)) =
+            super::check_client_chain(cx, &chain, Error::CertificateRequired)?
+        else {
+            return Ok(State::Finished(Box::new(ExpectFinished { s })));
+        };
+        Ok(State::CertificateVerify(Box::new(
+            ExpectCertificateVerify {
+                s,
+                leaf,
+                _verified: verified,
+            },
+        )))
+    }
+}
+
+impl ExpectCertificateVerify {
+    const STEP: Step = Step::ClientCertificateVerify;
+
+    /// Step Nine: the client proves it holds its certificate's key.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (cv, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateVerify)?;
+        let ExpectCertificateVerify { mut s, leaf, .. } = *self;
+        // 1. A scheme our CertificateRequest offered.
+        hs::check_offered_scheme(cv.scheme, &cx.config.verify_schemes(true), "client")?;
+        // 2. The signature over the transcript so far (RFC 8446 §4.4.3).
+        let hash = s.transcript.current_hash();
+        let input = hs::certificate_verify_input(hash.as_ref(), false);
+        verify::verify_tls13_signature(&leaf, cv.scheme, &input, &cv.signature, "client")?;
+        s.transcript.add(raw);
+        Ok(State::Finished(Box::new(ExpectFinished { s })))
+    }
+}
+
+impl ExpectFinished {
+    const STEP: Step = Step::ClientFinished13;
+
+    /// The client's Finished; then its application keys and our tickets.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (f, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Finished)?;
+        let Shared {
+            suite,
+            mut transcript,
+            client_finished,
+            app,
+            resumption_master,
+        } = self.s;
+        // 1. The client's verify_data (RFC 8446 §4.4.4).
+        hs::check_finished(suite, &client_finished, &transcript, &f, "client")?;
+        transcript.add(raw);
+        // 2. Read with the client's application keys.
+        app.install_reader(cx)?;
+        // 3. The resumption secret, then our NewSessionTickets.
+        let resumption = resumption_master.resumption_secret(transcript.current_hash().as_ref());
+        let secrets = app.complete(cx);
+        send_tickets(cx, suite, &resumption)?;
+        Ok(State::Traffic(Box::new(Traffic { secrets })))
+    }
+}
+
+impl Traffic {
+    const STEP: Step = Step::ApplicationData;
+
+    /// The client's KeyUpdate (RFC 8446 §4.6.3).
+    fn handle(mut self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (req, _) = require_handshake_msg!(m, Self::STEP, HandshakePayload::KeyUpdate)?;
+        self.secrets.receive_key_update(cx, req)?;
+        Ok(State::Traffic(self))
     }
 }
 

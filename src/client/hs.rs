@@ -166,6 +166,8 @@ impl Shares {
 }
 
 impl ExpectServerHello {
+    pub(crate) const STEP: Step = Step::ServerHello;
+
     /// Step One: build and send the ClientHello.
     pub(crate) fn start(
         cx: &mut Common,
@@ -366,21 +368,19 @@ impl ExpectServerHello {
         })
     }
 
+    /// Step Two: a ServerHello, or a HelloRetryRequest (which has the ServerHello's type).
     pub(crate) fn handle(
         self: Box<Self>,
         cx: &mut Common,
         m: Incoming<'_>,
     ) -> Result<ClientState, Error> {
         let Incoming::Handshake { msg, raw } = m else {
-            return Err(Error::unexpected(
-                Step::ServerHello,
-                "a change_cipher_spec record",
-            ));
+            return Err(Error::unexpected(Self::STEP, "a change_cipher_spec record"));
         };
         match msg.payload {
             HandshakePayload::ServerHello(sh) => self.server_hello(cx, sh, raw),
             HandshakePayload::HelloRetryRequest(hrr) => self.hello_retry(cx, hrr, raw),
-            _ => Err(Error::unexpected(Step::ServerHello, msg.name())),
+            _ => Err(Error::unexpected(Self::STEP, msg.name())),
         }
     }
 
@@ -434,10 +434,7 @@ impl ExpectServerHello {
         raw: &[u8],
     ) -> Result<ClientState, Error> {
         if self.retried_suite.is_some() {
-            return Err(Error::unexpected(
-                Step::ServerHello,
-                "a second HelloRetryRequest",
-            ));
+            return Err(Error::unexpected(Self::STEP, "a second HelloRetryRequest"));
         }
         self.check_version(hrr.supported_versions(), hrr.legacy_version)?;
         let suite = self.check_suite(hrr.cipher_suite, ProtocolVersion::TLSv1_3)?;

@@ -11,7 +11,6 @@ use crate::codec::enums::{
 use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
-    ServerKeyExchangeTls12,
 };
 use crate::context::{Common, Established, Incoming, Step, TraceKind};
 use crate::crypto::hash::TranscriptBuffer;
@@ -30,12 +29,12 @@ use crate::verify::{self, HandshakeSignatureValid, ServerCertVerified};
 pub(crate) enum State {
     Certificate(Box<ExpectCertificate>),
     ServerKeyExchange(Box<ExpectServerKeyExchange>),
-    CertificateRequestOrDone(Box<ExpectServerHelloDone>),
+    CertificateRequestOrDone(Box<ExpectCertificateRequestOrServerHelloDone>),
     ServerHelloDone(Box<ExpectServerHelloDone>),
     Ccs(Box<ExpectCcs>),
     Finished(Box<ExpectFinished>),
     /// The handshake is complete.
-    Traffic(Box<crate::tls12::handshake::Tls12Established>),
+    Traffic(Box<Traffic>),
 }
 
 /// What every state until the master secret carries.
@@ -83,14 +82,24 @@ pub(crate) struct ExpectServerKeyExchange {
     _verified: Option<ServerCertVerified>,
 }
 
-/// Step Five (optional) and Step Six.
-pub(crate) struct ExpectServerHelloDone {
+/// What Step Four leaves for Steps Five and Six: the server's signed share and our key.
+struct KeyShared {
     s: Shared,
     /// The server's ECDHE share, checked and signed.
     server_share: Vec<u8>,
     kx: Box<dyn ActiveKeyExchange>,
-    cert_request: Option<CertificateRequestTls12>,
     _signature: HandshakeSignatureValid,
+}
+
+/// Step Five (optional) or Step Six.
+pub(crate) struct ExpectCertificateRequestOrServerHelloDone {
+    k: KeyShared,
+}
+
+/// Step Six (after a Step Five, or straight away).
+pub(crate) struct ExpectServerHelloDone {
+    k: KeyShared,
+    cert_request: Option<CertificateRequestTls12>,
 }
 
 /// Step Eleven: the server's ChangeCipherSpec (after a NewSessionTicket, if promised).
@@ -105,6 +114,11 @@ pub(crate) struct ExpectFinished {
     secrets: Tls12Secrets,
     transcript: TranscriptBuffer,
     pending: Pending,
+}
+
+/// The handshake is complete: the exporter's inputs; a renegotiation is declined.
+pub(crate) struct Traffic {
+    secrets: Box<crate::tls12::handshake::Tls12Established>,
 }
 
 impl State {
@@ -264,7 +278,7 @@ impl State {
     /// The established connection's secrets, once in the traffic state.
     pub(crate) fn established(&self) -> Option<&dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&**t),
+            Self::Traffic(t) => Some(&*t.secrets),
             _ => None,
         }
     }
@@ -272,20 +286,20 @@ impl State {
     /// [`Self::established`], to update keys.
     pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
         match self {
-            Self::Traffic(t) => Some(&mut **t),
+            Self::Traffic(t) => Some(&mut *t.secrets),
             _ => None,
         }
     }
 
     pub(crate) fn step(&self) -> Step {
         match self {
-            Self::Certificate(_) => Step::ServerCertificate,
-            Self::ServerKeyExchange(_) => Step::ServerKeyExchange,
-            Self::CertificateRequestOrDone(_) => Step::CertificateRequestOrServerHelloDone,
-            Self::ServerHelloDone(_) => Step::ServerHelloDone,
-            Self::Ccs(_) => Step::ServerChangeCipherSpec,
-            Self::Finished(_) => Step::ServerFinished,
-            Self::Traffic(_) => Step::ApplicationData,
+            Self::Certificate(_) => ExpectCertificate::STEP,
+            Self::ServerKeyExchange(_) => ExpectServerKeyExchange::STEP,
+            Self::CertificateRequestOrDone(_) => ExpectCertificateRequestOrServerHelloDone::STEP,
+            Self::ServerHelloDone(_) => ExpectServerHelloDone::STEP,
+            Self::Ccs(_) => ExpectCcs::STEP,
+            Self::Finished(_) => ExpectFinished::STEP,
+            Self::Traffic(_) => Traffic::STEP,
         }
     }
 
@@ -300,9 +314,7 @@ impl State {
             Self::CertificateRequestOrDone(_) => &[T::CertificateRequest, T::ServerHelloDone],
             Self::ServerHelloDone(_) => &[T::ServerHelloDone],
             // RFC 5077 §3.3: a promised ticket comes before the ChangeCipherSpec.
-            Self::Ccs(s) if s.pending.ticket_ack && s.pending.ticket.is_none() => {
-                &[T::NewSessionTicket]
-            }
+            Self::Ccs(s) if s.ticket_due() => &[T::NewSessionTicket],
             Self::Ccs(_) => &[],
             Self::Finished(_) => &[T::Finished],
             Self::Traffic(_) => &[T::HelloRequest],
@@ -310,92 +322,26 @@ impl State {
     }
 
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
-        let step = self.step();
-        let (msg, raw) = match (self, m) {
-            (Self::Ccs(s), Incoming::ChangeCipherSpec) => {
-                receive_ccs(cx, &s.secrets)?;
-                return Ok(Self::Finished(Box::new(ExpectFinished {
-                    secrets: s.secrets,
-                    transcript: s.transcript,
-                    pending: s.pending,
-                })));
-            }
-            (_, Incoming::ChangeCipherSpec) => {
-                return Err(Error::unexpected(step, "a change_cipher_spec record"));
-            }
-            (state, Incoming::Handshake { msg, raw }) => ((state, msg), raw),
-        };
-        let (state, msg) = msg;
-        match (state, msg.payload) {
-            (Self::Certificate(s), HandshakePayload::CertificateTls12(chain)) => {
-                (*s).handle(cx, chain, raw)
-            }
-            (Self::ServerKeyExchange(s), HandshakePayload::ServerKeyExchange(ske)) => {
-                (*s).handle(cx, ske, raw)
-            }
-            (
-                Self::CertificateRequestOrDone(mut s),
-                HandshakePayload::CertificateRequestTls12(req),
-            ) => {
-                // Step Five: the server wants our certificate (mutual TLS).
-                cx.trace(TraceKind::State, || {
-                    format!(
-                        "client certificate requested: types {}, {} acceptable CA names",
-                        req.cert_types
-                            .iter()
-                            .map(|t| t.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        req.ca_names.len()
-                    )
-                });
-                s.s.transcript.add(raw);
-                s.cert_request = Some(req);
-                Ok(Self::ServerHelloDone(s))
-            }
-            (
-                Self::CertificateRequestOrDone(s) | Self::ServerHelloDone(s),
-                HandshakePayload::ServerHelloDone,
-            ) => s.handle(cx, raw),
-            (Self::Ccs(mut s), HandshakePayload::NewSessionTicketTls12(t))
-                if s.pending.ticket_ack && s.pending.ticket.is_none() =>
-            {
-                // RFC 5077 §3.3: the ticket comes before the server's ChangeCipherSpec.
-                s.transcript.add(raw);
-                cx.trace(TraceKind::State, || {
-                    format!("session ticket received ({} bytes)", t.ticket.len())
-                });
-                s.pending.ticket = Some((t.ticket, t.lifetime_hint));
-                Ok(Self::Ccs(s))
-            }
-            (Self::Finished(s), HandshakePayload::Finished(f)) => {
-                let ExpectFinished {
-                    secrets,
-                    mut transcript,
-                    pending,
-                } = *s;
-                secrets.check_finished(false, &mut transcript, &f)?;
-                transcript.add(raw);
-                if pending.resumed.is_some() {
-                    // Abbreviated handshake: our ChangeCipherSpec and Finished come last.
-                    send_ccs_and_finished(cx, &secrets, &mut transcript)?;
-                }
-                save_session(cx, &secrets, pending);
-                Ok(Self::Traffic(secrets.complete(cx)))
-            }
-            (Self::Traffic(t), HandshakePayload::HelloRequest) => {
-                decline_renegotiation(cx, "a HelloRequest");
-                Ok(Self::Traffic(t))
-            }
-            (_, _) => Err(Error::unexpected(step, msg.typ.to_string())),
+        match self {
+            Self::Certificate(s) => s.handle(cx, m),
+            Self::ServerKeyExchange(s) => s.handle(cx, m),
+            Self::CertificateRequestOrDone(s) => s.handle(cx, m),
+            Self::ServerHelloDone(s) => s.handle(cx, m),
+            Self::Ccs(s) => s.handle(cx, m),
+            Self::Finished(s) => s.handle(cx, m),
+            Self::Traffic(s) => s.handle(cx, m),
         }
     }
 }
 
 impl ExpectCertificate {
+    const STEP: Step = Step::ServerCertificate;
+
     /// Step Three: the chain, checked against our trust anchors and the name we asked for.
-    fn handle(self, cx: &mut Common, chain: Vec<Vec<u8>>, raw: &[u8]) -> Result<State, Error> {
-        let ExpectCertificate { mut s, server_name } = self;
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (chain, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateTls12)?;
+        let ExpectCertificate { mut s, server_name } = *self;
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
         let (leaf, verified) = super::check_server_chain(cx, &chain, server_name.as_ref())?;
@@ -411,14 +357,13 @@ impl ExpectCertificate {
 }
 
 impl ExpectServerKeyExchange {
+    const STEP: Step = Step::ServerKeyExchange;
+
     /// Step Four: the server's ECDHE share, signed with its certificate's key (RFC 8422 §5.4).
-    fn handle(
-        self,
-        cx: &mut Common,
-        ske: ServerKeyExchangeTls12,
-        raw: &[u8],
-    ) -> Result<State, Error> {
-        let ExpectServerKeyExchange { mut s, leaf, .. } = self;
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (ske, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::ServerKeyExchange)?;
+        let ExpectServerKeyExchange { mut s, leaf, .. } = *self;
         let config = cx.config.clone();
         // 1. A group we offered in supported_groups, one ECDHE can use (RFC 8422 §5.1.1;
         //    a KEM we offered for TLS 1.3 is not one).
@@ -469,27 +414,72 @@ impl ExpectServerKeyExchange {
         });
         s.transcript.add(raw);
         Ok(State::CertificateRequestOrDone(Box::new(
-            ExpectServerHelloDone {
-                s,
-                server_share: ske.params.public,
-                kx,
-                cert_request: None,
-                _signature: proof,
+            ExpectCertificateRequestOrServerHelloDone {
+                k: KeyShared {
+                    s,
+                    server_share: ske.params.public,
+                    kx,
+                    _signature: proof,
+                },
             },
         )))
     }
 }
 
+impl ExpectCertificateRequestOrServerHelloDone {
+    const STEP: Step = Step::CertificateRequestOrServerHelloDone;
+
+    /// A CertificateRequest (the optional Step Five), or Step Six straight away.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        if let Incoming::Handshake { msg, .. } = &m
+            && matches!(msg.payload, HandshakePayload::ServerHelloDone)
+        {
+            let next = ExpectServerHelloDone {
+                k: self.k,
+                cert_request: None,
+            };
+            return Box::new(next).handle(cx, m);
+        }
+        let (req, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateRequestTls12)?;
+        let mut k = self.k;
+        // Step Five: the server wants our certificate (mutual TLS).
+        cx.trace(TraceKind::State, || {
+            format!(
+                "client certificate requested: types {}, {} acceptable CA names",
+                req.cert_types
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                req.ca_names.len()
+            )
+        });
+        k.s.transcript.add(raw);
+        Ok(State::ServerHelloDone(Box::new(ExpectServerHelloDone {
+            k,
+            cert_request: Some(req),
+        })))
+    }
+}
+
 impl ExpectServerHelloDone {
+    const STEP: Step = Step::ServerHelloDone;
+
     /// Step Six received; our flight: Seven (Certificate), Eight (ClientKeyExchange), Nine
     /// (CertificateVerify), Ten (ChangeCipherSpec, Finished).
-    fn handle(self: Box<Self>, cx: &mut Common, raw: &[u8]) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let ((), raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::ServerHelloDone => ())?;
         let ExpectServerHelloDone {
-            mut s,
-            server_share,
-            kx,
+            k:
+                KeyShared {
+                    mut s,
+                    server_share,
+                    kx,
+                    ..
+                },
             cert_request,
-            ..
         } = *self;
         s.transcript.add(raw);
         // Step Seven: our certificate, or an empty list when we have none that fits.
@@ -524,6 +514,80 @@ impl ExpectServerHelloDone {
             transcript: s.transcript,
             pending: s.pending,
         })))
+    }
+}
+
+impl ExpectCcs {
+    const STEP: Step = Step::ServerChangeCipherSpec;
+
+    /// RFC 5077 §3.3: the server promised a NewSessionTicket, which comes before its
+    /// ChangeCipherSpec, and it has not come yet.
+    fn ticket_due(&self) -> bool {
+        self.pending.ticket_ack && self.pending.ticket.is_none()
+    }
+
+    /// Step Eleven: the server's ChangeCipherSpec (after the ticket it promised, if any).
+    fn handle(mut self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        if self.ticket_due() && matches!(m, Incoming::Handshake { .. }) {
+            let (t, raw) =
+                require_handshake_msg!(m, Self::STEP, HandshakePayload::NewSessionTicketTls12)?;
+            // RFC 5077 §3.3: the ticket comes before the server's ChangeCipherSpec.
+            self.transcript.add(raw);
+            cx.trace(TraceKind::State, || {
+                format!("session ticket received ({} bytes)", t.ticket.len())
+            });
+            self.pending.ticket = Some((t.ticket, t.lifetime_hint));
+            return Ok(State::Ccs(self));
+        }
+        if let Incoming::Handshake { msg, .. } = m {
+            return Err(Error::unexpected(Self::STEP, msg.typ.to_string()));
+        }
+        receive_ccs(cx, &self.secrets)?;
+        let ExpectCcs {
+            secrets,
+            transcript,
+            pending,
+        } = *self;
+        Ok(State::Finished(Box::new(ExpectFinished {
+            secrets,
+            transcript,
+            pending,
+        })))
+    }
+}
+
+impl ExpectFinished {
+    const STEP: Step = Step::ServerFinished;
+
+    /// Step Eleven: the server's Finished; after an abbreviated handshake, our Step Ten.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (f, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Finished)?;
+        let ExpectFinished {
+            secrets,
+            mut transcript,
+            pending,
+        } = *self;
+        secrets.check_finished(false, &mut transcript, &f)?;
+        transcript.add(raw);
+        if pending.resumed.is_some() {
+            // Abbreviated handshake: our ChangeCipherSpec and Finished come last.
+            send_ccs_and_finished(cx, &secrets, &mut transcript)?;
+        }
+        save_session(cx, &secrets, pending);
+        Ok(State::Traffic(Box::new(Traffic {
+            secrets: secrets.complete(cx),
+        })))
+    }
+}
+
+impl Traffic {
+    const STEP: Step = Step::ApplicationData;
+
+    /// Handshake Again: the server's HelloRequest, declined with a warning (RFC 5246 §7.4.1.1).
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        require_handshake_msg!(m, Self::STEP, HandshakePayload::HelloRequest => ())?;
+        decline_renegotiation(cx, "a HelloRequest");
+        Ok(State::Traffic(self))
     }
 }
 

@@ -6,7 +6,7 @@ use pki_types::{CertificateDer, ServerName};
 use crate::codec::enums::{HandshakeType, SignatureScheme};
 use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
-    CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakeMessage, HandshakePayload,
+    CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakePayload,
     NewSessionTicketTls13,
 };
 use crate::context::{Common, Established, HandshakeKind, Incoming, Step, TraceKind};
@@ -22,7 +22,7 @@ use crate::verify::{self, ServerCertVerified};
 /// The client's TLS 1.3 states.
 pub(crate) enum State {
     EncryptedExtensions(Box<ExpectEncryptedExtensions>),
-    CertificateOrRequest(Box<ExpectCertificate>),
+    CertificateOrRequest(Box<ExpectCertificateOrCertificateRequest>),
     Certificate(Box<ExpectCertificate>),
     CertificateVerify(Box<ExpectCertificateVerify>),
     Finished(Box<ExpectFinished>),
@@ -49,6 +49,13 @@ enum ServerAuth {
     Resumed,
 }
 
+/// Step Five (optional) or Step Three: a full handshake's next message after
+/// EncryptedExtensions.
+pub(crate) struct ExpectCertificateOrCertificateRequest {
+    s: Shared,
+}
+
+/// Step Three: the server's certificate chain.
 pub(crate) struct ExpectCertificate {
     s: Shared,
     /// Signature schemes of the server's CertificateRequest, if it asked for our certificate.
@@ -73,13 +80,6 @@ pub(crate) struct Traffic {
     suite: &'static SuiteInfo,
     resumption: Secret,
     pub(crate) secrets: hs::Tls13Established,
-}
-
-fn expect_hs<'a>(m: Incoming<'a>, step: Step) -> Result<(HandshakeMessage, &'a [u8]), Error> {
-    match m {
-        Incoming::Handshake { msg, raw } => Ok((msg, raw)),
-        Incoming::ChangeCipherSpec => Err(Error::unexpected(step, "a change_cipher_spec record")),
-    }
 }
 
 impl State {
@@ -119,11 +119,12 @@ impl State {
 
     pub(crate) fn step(&self) -> Step {
         match self {
-            Self::EncryptedExtensions(_) => Step::EncryptedExtensions,
-            Self::CertificateOrRequest(_) | Self::Certificate(_) => Step::ServerCertificate,
-            Self::CertificateVerify(_) => Step::ServerCertificateVerify,
-            Self::Finished(_) => Step::ServerFinished13,
-            Self::Traffic(_) => Step::ApplicationData,
+            Self::EncryptedExtensions(_) => ExpectEncryptedExtensions::STEP,
+            Self::CertificateOrRequest(_) => ExpectCertificateOrCertificateRequest::STEP,
+            Self::Certificate(_) => ExpectCertificate::STEP,
+            Self::CertificateVerify(_) => ExpectCertificateVerify::STEP,
+            Self::Finished(_) => ExpectFinished::STEP,
+            Self::Traffic(_) => Traffic::STEP,
         }
     }
 
@@ -143,58 +144,26 @@ impl State {
     }
 
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
-        let step = self.step();
-        let (msg, raw) = expect_hs(m, step)?;
-        match (self, msg.payload) {
-            (Self::EncryptedExtensions(s), HandshakePayload::EncryptedExtensions(exts)) => {
-                s.handle(cx, &exts, raw)
-            }
-            (Self::CertificateOrRequest(mut s), HandshakePayload::CertificateRequest(req)) => {
-                // Step Five: the server wants our certificate (mutual TLS).
-                if !req.context.is_empty() {
-                    return Err(Error::IllegalParameter(
-                        "a CertificateRequest during the handshake must have an empty context"
-                            .into(),
-                    ));
-                }
-                let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
-                    Error::MissingExtension(
-                        "the CertificateRequest has no signature_algorithms".into(),
-                    )
-                })?;
-                s.s.transcript.add(raw);
-                s.cert_request = Some((req.context.clone(), schemes));
-                Ok(Self::Certificate(s))
-            }
-            (
-                Self::CertificateOrRequest(s) | Self::Certificate(s),
-                HandshakePayload::Certificate(c),
-            ) => s.handle(cx, c, raw),
-            (Self::CertificateVerify(s), HandshakePayload::CertificateVerify(cv)) => {
-                s.handle(cx, cv, raw)
-            }
-            (Self::Finished(s), HandshakePayload::Finished(f)) => s.handle(cx, &f, raw),
-            (Self::Traffic(s), HandshakePayload::NewSessionTicket(t)) => {
-                s.ticket(cx, &t);
-                Ok(Self::Traffic(s))
-            }
-            (Self::Traffic(mut s), HandshakePayload::KeyUpdate(req)) => {
-                s.secrets.receive_key_update(cx, req)?;
-                Ok(Self::Traffic(s))
-            }
-            (_, _) => Err(Error::unexpected(step, msg_name(msg.typ))),
+        match self {
+            Self::EncryptedExtensions(s) => s.handle(cx, m),
+            Self::CertificateOrRequest(s) => s.handle(cx, m),
+            Self::Certificate(s) => s.handle(cx, m),
+            Self::CertificateVerify(s) => s.handle(cx, m),
+            Self::Finished(s) => s.handle(cx, m),
+            Self::Traffic(s) => s.handle(cx, m),
         }
     }
 }
 
-fn msg_name(t: HandshakeType) -> String {
-    t.to_string()
-}
-
 impl ExpectEncryptedExtensions {
-    fn handle(self, cx: &mut Common, exts: &[ServerExtension], raw: &[u8]) -> Result<State, Error> {
+    const STEP: Step = Step::EncryptedExtensions;
+
+    /// The rest of Step Two, under the handshake keys: the server's answers to our extensions.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (exts, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::EncryptedExtensions)?;
         let mut s = self.s;
-        for ext in exts {
+        for ext in &exts {
             match ext {
                 ServerExtension::Alpn(proto) => {
                     // RFC 7301 §3.1: the server's choice must be one we offered.
@@ -233,22 +202,53 @@ impl ExpectEncryptedExtensions {
                 _auth: ServerAuth::Resumed,
             })));
         }
-        Ok(State::CertificateOrRequest(Box::new(ExpectCertificate {
+        Ok(State::CertificateOrRequest(Box::new(
+            ExpectCertificateOrCertificateRequest { s },
+        )))
+    }
+}
+
+impl ExpectCertificateOrCertificateRequest {
+    const STEP: Step = Step::ServerCertificate;
+
+    /// A CertificateRequest (the optional Step Five), or Step Three straight away.
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        if let Incoming::Handshake { msg, .. } = &m
+            && matches!(msg.payload, HandshakePayload::Certificate(_))
+        {
+            let next = ExpectCertificate {
+                s: self.s,
+                cert_request: None,
+            };
+            return Box::new(next).handle(cx, m);
+        }
+        let (req, raw) =
+            require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateRequest)?;
+        let mut s = self.s;
+        // Step Five: the server wants our certificate (mutual TLS).
+        if !req.context.is_empty() {
+            return Err(Error::IllegalParameter(
+                "a CertificateRequest during the handshake must have an empty context".into(),
+            ));
+        }
+        let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
+            Error::MissingExtension("the CertificateRequest has no signature_algorithms".into())
+        })?;
+        s.transcript.add(raw);
+        Ok(State::Certificate(Box::new(ExpectCertificate {
             s,
-            cert_request: None,
+            cert_request: Some((req.context.clone(), schemes)),
         })))
     }
 }
 
 impl ExpectCertificate {
+    const STEP: Step = Step::ServerCertificate;
+
     /// Step Three: the server's certificate chain, checked against our trust anchors and the
     /// name we asked for.
-    fn handle(
-        self: Box<Self>,
-        cx: &mut Common,
-        c: CertificatePayloadTls13,
-        raw: &[u8],
-    ) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (c, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Certificate)?;
         let ExpectCertificate {
             mut s,
             cert_request,
@@ -277,13 +277,11 @@ impl ExpectCertificate {
 }
 
 impl ExpectCertificateVerify {
+    const STEP: Step = Step::ServerCertificateVerify;
+
     /// The server proves it holds the certificate's private key by signing the transcript.
-    fn handle(
-        self: Box<Self>,
-        cx: &mut Common,
-        cv: DigitallySigned,
-        raw: &[u8],
-    ) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (cv, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateVerify)?;
         let ExpectCertificateVerify {
             mut s,
             cert_request,
@@ -306,13 +304,11 @@ impl ExpectCertificateVerify {
 }
 
 impl ExpectFinished {
+    const STEP: Step = Step::ServerFinished13;
+
     /// The server's Finished, then our flight: [Certificate, CertificateVerify,] Finished.
-    fn handle(
-        self: Box<Self>,
-        cx: &mut Common,
-        verify_data: &[u8],
-        raw: &[u8],
-    ) -> Result<State, Error> {
+    fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let (verify_data, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Finished)?;
         let ExpectFinished {
             s, cert_request, ..
         } = *self;
@@ -326,7 +322,7 @@ impl ExpectFinished {
             suite,
             &keys.finished.server,
             &transcript,
-            verify_data,
+            &verify_data,
             "server",
         )?;
         transcript.add(raw);
@@ -397,6 +393,22 @@ fn send_client_certificate(
 }
 
 impl Traffic {
+    const STEP: Step = Step::ApplicationData;
+
+    /// After the handshake: a NewSessionTicket to keep (RFC 8446 §4.6.1), or the server's
+    /// KeyUpdate (RFC 8446 §4.6.3).
+    fn handle(mut self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
+        let Incoming::Handshake { msg, .. } = m else {
+            return Err(Error::unexpected(Self::STEP, "a change_cipher_spec record"));
+        };
+        match msg.payload {
+            HandshakePayload::NewSessionTicket(t) => self.ticket(cx, &t),
+            HandshakePayload::KeyUpdate(req) => self.secrets.receive_key_update(cx, req)?,
+            _ => return Err(Error::unexpected(Self::STEP, msg.typ.to_string())),
+        }
+        Ok(State::Traffic(self))
+    }
+
     /// Keep a NewSessionTicket for a later resumption (RFC 8446 §4.6.1).
     fn ticket(&self, cx: &mut Common, t: &NewSessionTicketTls13) {
         if t.lifetime == 0 {

@@ -119,7 +119,7 @@ static ferrotls_config *build_config(const struct options *o) {
     else
         config_check(PROG, ferrotls_config_builder_add_system_roots(b), "loading the system trust store");
     if (o->cert != NULL)
-        config_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
+        cert_key_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key));
     if (o->keylog != NULL)
         config_check(PROG, ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
     config_check(PROG, ferrotls_config_builder_build(b, &cfg), "building the configuration");
@@ -228,6 +228,7 @@ struct client {
     uint8_t plain[16384]; /* stdin bytes not yet accepted by the engine */
     size_t plain_off, plain_len;
     int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
+    int have_cert; /* --cert was given (for the hints) */
     long long last_io; /* now_ms() of the last bytes moved on the socket, or of stdin's end */
 };
 
@@ -241,6 +242,7 @@ static void fail(struct client *cl, ferrotls_result r) {
     if (sticky != FERROTLS_OK)
         r = sticky;
     print_error(PROG, r, ferrotls_conn_error_detail(cl->conn));
+    print_hint(PROG, r, HINT_CLIENT, cl->have_cert);
     exit(EXIT_FAIL);
 }
 
@@ -442,6 +444,7 @@ int main(int argc, char **argv) {
     ferrotls_config *cfg = build_config(&o);
     const char *name = o.servername != NULL ? o.servername : o.host;
     cl.fd = -1;
+    cl.have_cert = o.cert != NULL;
     r = ferrotls_conn_new_client(cfg, name, &cl.conn);
     if (r != FERROTLS_OK) {
         print_error(PROG, r, ferrotls_last_error_detail());

@@ -200,6 +200,15 @@ void config_check(const char *prog, ferrotls_result r, const char *what) {
     exit(1);
 }
 
+void cert_key_check(const char *prog, ferrotls_result r) {
+    if (r == FERROTLS_OK)
+        return;
+    fprintf(stderr, "%s: loading --cert/--key failed\n", prog);
+    print_error(prog, r, ferrotls_last_error_detail());
+    print_hint(prog, r, HINT_CERT_KEY, 1);
+    exit(1);
+}
+
 void protocol_options_apply(const char *prog, ferrotls_config_builder *b, const struct protocol_options *p) {
     if (p->tls12)
         config_check(prog, ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), "--tls1.2");
@@ -340,6 +349,31 @@ void print_error(const char *prog, ferrotls_result r, const char *detail) {
         detail = ferrotls_result_message(r);
     fprintf(stderr, "%s: error: %s (%s)\n", prog, detail != NULL ? detail : "unknown error",
             name != NULL ? name : "?");
+}
+
+void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int flag) {
+    const char *hint = NULL;
+    if (where == HINT_CERT_KEY) {
+        if (r == FERROTLS_ERR_KEY)
+            hint = "check that --cert and --key belong together: --key must be the private key (RSA of 2048 bits "
+                   "or more, ECDSA P-256 or P-384, or Ed25519) of the first certificate in --cert";
+        else if (r == FERROTLS_ERR_PEM)
+            hint = "--cert takes a PEM certificate chain (leaf first) and --key its PEM private key";
+    } else if (r == FERROTLS_ERR_CERT_UNKNOWN_ISSUER) {
+        hint = where == HINT_CLIENT ? "if you trust the CA that issued the server's certificate, pass it with --cafile FILE"
+                                    : "pass the CA that issues your clients' certificates with --cafile FILE";
+    } else if (where == HINT_CLIENT && !flag /* no --cert */ &&
+               (r == FERROTLS_ERR_ALERT_BASE + 116 /* certificate_required */ ||
+                r == FERROTLS_ERR_ALERT_BASE + 40 /* handshake_failure */)) {
+        hint = "if the server requires a client certificate, pass one with --cert FILE --key FILE";
+    } else if (where == HINT_SERVER && r == FERROTLS_ERR_CERTIFICATE_REQUIRED) {
+        hint = "this server runs with --verify-client; --request-client makes the client certificate optional";
+    } else if (where == HINT_SERVER && flag /* --verify-client */ && r == FERROTLS_ERR_HANDSHAKE_FAILURE) {
+        hint = "if the client sent no certificate: this server runs with --verify-client; --request-client "
+               "makes the client certificate optional";
+    }
+    if (hint != NULL)
+        fprintf(stderr, "%s: hint: %s\n", prog, hint);
 }
 
 void trace_print(void *userdata, const ferrotls_conn *conn, uint32_t event, const char *text) {

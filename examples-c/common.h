@@ -59,6 +59,8 @@ void protocol_options_check(const char *prog, const char *usage, struct protocol
 
 /* Exits 1 with the thread-local detail when a configuration call failed. */
 void config_check(const char *prog, ferrotls_result r, const char *what);
+/* config_check for loading --cert/--key, with the hint for a mismatch or a swap. */
+void cert_key_check(const char *prog, ferrotls_result r);
 
 /* Apply the protocol options to a configuration builder (exits 1 on failure). */
 void protocol_options_apply(const char *prog, ferrotls_config_builder *b, const struct protocol_options *p);
@@ -73,6 +75,16 @@ int cert_subject(const uint8_t *der, size_t len, char *out, size_t cap);
 
 /* "PROG: error: <detail> (<FERROTLS_ERR_NAME>)" on stderr. detail may be NULL or "". */
 void print_error(const char *prog, ferrotls_result r, const char *detail);
+
+/* Where a hint is asked for: the library's messages say what is wrong in the library's terms
+ * and name no command-line flag; these programs add what to do about it in their flags. */
+enum hint_where {
+    HINT_CERT_KEY,     /* loading --cert/--key */
+    HINT_CLIENT,       /* a client connection; have_cert: --cert was given */
+    HINT_SERVER,       /* a server connection; flag: --verify-client was given */
+};
+/* "PROG: hint: ..." on stderr for the errors one of this program's flags can fix. */
+void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int flag);
 /* The trace callback: prints "PREFIX<text>" on stderr; userdata is the prefix (a string). */
 void trace_print(void *userdata, const ferrotls_conn *conn, uint32_t event, const char *text);
 /* Fills the negotiated parameters of a finished handshake (all never NULL). */

@@ -123,7 +123,7 @@ static ferrotls_config *build_config(const struct options *o) {
     ferrotls_config *cfg = NULL;
     config_check(PROG, ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), "creating the configuration");
     protocol_options_apply(PROG, b, &o->proto);
-    config_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key), "loading --cert/--key");
+    cert_key_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key));
     if (o->cafile != NULL)
         config_check(PROG, ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
     if (o->verify_client)
@@ -234,6 +234,8 @@ static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
     fprintf(stderr, "%s: connection from %s failed: %s%s%s%s\n", PROG, c->peer,
             detail != NULL ? detail : "unknown error", name != NULL ? " (" : "", name != NULL ? name : "",
             name != NULL ? ")" : "");
+    if (what == NULL)
+        print_hint(PROG, r, HINT_SERVER, OPTS.verify_client);
     /* Best effort to let the queued alert out (the socket is non-blocking), then linger as
      * after a clean close: closing at once while the peer is still sending (a 128 KiB
      * handshake message we refused at its header, say) would make the kernel answer with a

@@ -103,7 +103,7 @@ fn check_key_matches(
     let sig = key.sign(scheme, probe)?;
     crate::verify::verify_tls12_signature(leaf, scheme, probe, &sig, "local").map_err(|_| {
         Error::Key(format!(
-            "the private key ({}) does not match the certificate {}: check that --cert and --key belong together",
+            "the private key ({}) does not match the certificate {}: check that the certificate and the key belong together",
             key.kind(),
             info.short_name()
         ))

@@ -722,8 +722,8 @@ impl ConfigBuilder {
         };
         if needs_roots && self.roots.is_empty() && !custom_verifier {
             return Err(Error::Config(match self.role {
-                Role::Client => "no trust anchors: add a CA file (--cafile) or the system store to verify the server".into(),
-                Role::Server => "client authentication needs trust anchors for client certificates (--cafile)".into(),
+                Role::Client => "no trust anchors: load a CA file or the system store to verify the server".into(),
+                Role::Server => "client authentication needs trust anchors for client certificates: load a CA file".into(),
             }));
         }
         let (ticket_sealer, ticket_lifetime) = self.ticket_sealer()?;

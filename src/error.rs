@@ -3,6 +3,11 @@
 //! Handshake states never send alerts: they return an [`Error`] that says precisely what was
 //! wrong, with the values involved. The connection looks up [`Error::alert`] once, sends that
 //! alert, and keeps the error as its sticky state.
+//!
+//! A protocol violation carries a typed [`Reason`] (which check failed, in the style of
+//! rustls's `PeerMisbehaved`) next to its prose: programs and tests match on the reason, people
+//! read the prose. [`Error::peer`] files each reason under its category, and the category
+//! decides the alert: the two tables below are the only places either mapping is written.
 
 use std::fmt;
 
@@ -38,31 +43,171 @@ pub enum CertErrorKind {
     Other,
 }
 
+/// Which check refused the peer's input: one reason per rule, so a program or a test can tell
+/// failures apart without reading sentences. New reasons may be added in any release.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // Records (RFC 8446 §5, RFC 5246 §6.2).
+    /// The bytes are not TLS records at all (plaintext HTTP, SSH, SSLv2, a wrong version).
+    NotTls,
+    /// A record of a content type that does not exist.
+    UnknownContentType,
+    /// A record longer than the protocol allows, before or after decryption.
+    RecordTooLarge,
+    /// A protected record failed authentication, or is too short to hold its tag.
+    RecordAuthenticationFailed,
+    /// A TLS 1.3 protected record with nothing but padding inside.
+    RecordWithoutContentType,
+    /// An unencrypted record after keys were established (TLS 1.3).
+    UnencryptedRecord,
+    /// An alert record that is empty.
+    EmptyAlertRecord,
+    /// An alert record that does not hold exactly one alert.
+    MalformedAlertRecord,
+    /// A handshake record that is empty.
+    EmptyHandshakeRecord,
+    /// A ChangeCipherSpec record that is not the single byte 1.
+    MalformedChangeCipherSpec,
+    /// A ChangeCipherSpec where none may be (a second one, or outside the TLS 1.3 handshake).
+    UnexpectedChangeCipherSpec,
+    /// Another record between the fragments of one handshake message.
+    InterleavedRecord,
+    /// A handshake message that continues across a key change (RFC 8446 §5.1).
+    HandshakeAcrossKeyChange,
+    /// Application data before the handshake completed.
+    ApplicationDataBeforeHandshake,
+    /// A handshake message longer than we buffer for its type.
+    HandshakeMessageTooLarge,
+
+    // Handshake messages.
+    /// A handshake message that this state does not expect.
+    UnexpectedMessageType,
+    /// A message or field that does not decode (truncated, trailing bytes, bad lengths).
+    MalformedMessage,
+    /// A field with a value the protocol forbids.
+    InvalidValue,
+    /// The same extension twice in one message (RFC 8446 §4.2).
+    DuplicateExtension,
+    /// A TLS 1.2 ClientHello without the null compression method.
+    NoNullCompression,
+    /// A non-null compression method chosen or offered in TLS 1.3.
+    BadCompression,
+    /// An extension that must not appear in this message or version.
+    UnsolicitedExtension,
+    /// A required extension is absent.
+    MissingExtension,
+    /// The server chose a version we did not offer, or contradicts its own choice.
+    UnofferedVersion,
+    /// The server chose a cipher suite we did not offer.
+    UnofferedCipherSuite,
+    /// The peer used a group we did not offer, or a key share for another group.
+    UnofferedGroup,
+    /// The peer signed with a scheme we did not offer or that its key cannot make.
+    UnofferedSignatureScheme,
+    /// The server chose an ALPN protocol we did not offer.
+    UnofferedAlpn,
+    /// A key share of the wrong size or encoding, or not a valid public key.
+    InvalidKeyShare,
+    /// A HelloRetryRequest that breaks RFC 8446 §4.1.4 (a second one, or one that changes
+    /// nothing).
+    BadHelloRetryRequest,
+    /// A ServerHello after a HelloRetryRequest that contradicts it.
+    HelloRetryMismatch,
+    /// A pre-shared key or ticket field the protocol forbids (RFC 8446 §4.2.11).
+    BadPreSharedKey,
+    /// A PSK binder that does not verify.
+    BadPskBinder,
+    /// The downgrade sentinel in the server's random (RFC 8446 §4.1.3).
+    DowngradeSentinel,
+    /// TLS_FALLBACK_SCSV from a client whose highest version is below ours (RFC 7507).
+    FallbackScsv,
+    /// A session id that the peer should have echoed and did not.
+    SessionIdMismatch,
+    /// An ec_point_formats list without the uncompressed format (RFC 8422 §5.1.2).
+    NoUncompressedPointFormat,
+    /// The renegotiation_info extension does not match (RFC 5746).
+    BadRenegotiationInfo,
+    /// The peer left out Extended Master Secret, which we require (RFC 7627).
+    NoExtendedMasterSecret,
+    /// A resumption that changes whether Extended Master Secret is used (RFC 7627 §5.3).
+    ExtendedMasterSecretMismatch,
+    /// TLS 1.2: the client sent no certificate where one is required.
+    NoClientCertificate,
+    /// No certificate of ours fits the server name and signature schemes asked for.
+    NoCertificateForName,
+    /// An application callback refused the handshake.
+    RefusedByCallback,
+    /// A resumed session whose parameters do not match the original.
+    ResumptionMismatch,
+    /// A certificate message the protocol forbids here (a context, an empty chain, entries).
+    BadCertificateMessage,
+    /// A CertificateVerify or ServerKeyExchange signature that does not verify.
+    BadSignature,
+    /// A Finished message of the wrong length.
+    FinishedWrongLength,
+    /// A Finished message that does not match the transcript.
+    FinishedMismatch,
+    /// A KeyUpdate with a request value other than 0 or 1.
+    BadKeyUpdate,
+
+    // Limits on what a peer may make us do.
+    /// Too many idle records (empty records, warning alerts, KeyUpdates, declined
+    /// renegotiations) in a row.
+    TooManyIdleRecords,
+    /// More 0-RTT data than a server that does not accept it skips.
+    TooMuchEarlyData,
+    /// A sequence number would wrap.
+    SequenceNumberExhausted,
+
+    // Local input.
+    /// A session blob that is corrupt or from another build.
+    CorruptSessionBlob,
+}
+
+/// A protocol error's detail: the [`Reason`] and our prose with the values involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    /// Which check failed.
+    pub reason: Reason,
+    /// What arrived, in words.
+    pub text: String,
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// An error from the engine. Each variant carries a human-readable detail with the values
-/// involved ("the server chose TLS_AES_128_CCM_SHA256, which we did not offer").
+/// involved ("the server chose TLS_AES_128_CCM_SHA256, which we did not offer"); protocol
+/// violations also carry their [`Reason`] ([`Error::reason`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// A message from the peer could not be decoded.
-    Decode(String),
+    Decode(Detail),
     /// A message arrived that is not allowed in the current state.
     UnexpectedMessage {
+        /// Which check failed.
+        reason: Reason,
         /// What the state machine was waiting for.
         expected: String,
         /// What arrived instead.
         got: String,
     },
     /// A field held a value the protocol forbids here.
-    IllegalParameter(String),
+    IllegalParameter(Detail),
     /// A required extension was absent.
-    MissingExtension(String),
+    MissingExtension(Detail),
     /// The peer sent an extension it must not send here.
-    UnsupportedExtension(String),
+    UnsupportedExtension(Detail),
     /// A record exceeded the size limits of RFC 8446 §5.
-    RecordOverflow(String),
+    RecordOverflow(Detail),
     /// A protected record failed authentication.
-    BadRecordMac(String),
+    BadRecordMac(Detail),
     /// A Finished value or a handshake signature did not verify.
-    DecryptError(String),
+    DecryptError(Detail),
     /// The two sides share no protocol version.
     NoSharedVersion(String),
     /// The two sides share no cipher suite.
@@ -74,9 +219,9 @@ pub enum Error {
     /// ALPN was required and the two sides share no protocol.
     NoApplicationProtocol(String),
     /// Any other negotiation failure.
-    HandshakeFailure(String),
+    HandshakeFailure(Detail),
     /// A downgrade was detected (TLS_FALLBACK_SCSV, RFC 7507, or the RFC 8446 sentinel).
-    InappropriateFallback(String),
+    InappropriateFallback(Detail),
     /// A certificate failed verification.
     Certificate {
         /// What kind of failure.
@@ -96,9 +241,9 @@ pub enum Error {
     /// The transport ended without close_notify.
     UnexpectedEof(String),
     /// The peer crossed a limit we set to bound its resource use.
-    LimitExceeded(String),
+    LimitExceeded(Detail),
     /// The peer asked to renegotiate, which we decline.
-    NoRenegotiation(String),
+    NoRenegotiation(Detail),
     /// The connection was closed cleanly (close_notify) and cannot be used any more.
     Closed,
     /// The local configuration is unusable.
@@ -113,6 +258,27 @@ pub enum Error {
     Usage(String),
     /// A bug or an unexpected failure of a primitive.
     Internal(String),
+}
+
+/// The variants of [`Error`] that hold a [`Detail`] (the one list of them), for a shared or a
+/// mutable borrow alike.
+macro_rules! typed_detail {
+    ($e:expr) => {
+        match $e {
+            Error::Decode(d)
+            | Error::IllegalParameter(d)
+            | Error::MissingExtension(d)
+            | Error::UnsupportedExtension(d)
+            | Error::RecordOverflow(d)
+            | Error::BadRecordMac(d)
+            | Error::DecryptError(d)
+            | Error::InappropriateFallback(d)
+            | Error::LimitExceeded(d)
+            | Error::NoRenegotiation(d)
+            | Error::HandshakeFailure(d) => Some(d),
+            _ => None,
+        }
+    };
 }
 
 impl Error {
@@ -167,37 +333,32 @@ impl Error {
 
     /// The human-readable detail, without the category prefix.
     pub fn detail(&self) -> String {
+        if let Some(d) = self.typed() {
+            return d.text.clone();
+        }
         match self {
-            Self::UnexpectedMessage { expected, got } => {
+            Self::UnexpectedMessage { expected, got, .. } if expected.is_empty() => got.clone(),
+            Self::UnexpectedMessage { expected, got, .. } => {
                 format!("expected {expected}, but received {got}")
             }
             Self::Certificate { detail, .. } => detail.clone(),
             Self::AlertReceived { detail, .. } => detail.clone(),
             Self::Closed => "the connection was closed with close_notify".into(),
-            Self::Decode(s)
-            | Self::IllegalParameter(s)
-            | Self::MissingExtension(s)
-            | Self::UnsupportedExtension(s)
-            | Self::RecordOverflow(s)
-            | Self::BadRecordMac(s)
-            | Self::DecryptError(s)
-            | Self::NoSharedVersion(s)
+            Self::NoSharedVersion(s)
             | Self::NoSharedCipherSuite(s)
             | Self::NoSharedGroup(s)
             | Self::NoSharedSignatureScheme(s)
             | Self::NoApplicationProtocol(s)
-            | Self::HandshakeFailure(s)
-            | Self::InappropriateFallback(s)
             | Self::CertificateRequired(s)
             | Self::UnexpectedEof(s)
-            | Self::LimitExceeded(s)
-            | Self::NoRenegotiation(s)
             | Self::Config(s)
             | Self::Pem(s)
             | Self::Key(s)
             | Self::File(s)
             | Self::Usage(s)
             | Self::Internal(s) => s.clone(),
+            // Handled through `typed` above.
+            _ => String::new(),
         }
     }
 
@@ -232,7 +393,7 @@ impl Error {
             A::CertificateUnknown => format!("the {peer} rejected {ours}: certificate_unknown"),
             A::CertificateRequired => {
                 "the server requires a client certificate and we sent none: certificate_required \
-                 (configure one with --cert/--key)"
+                 (configure a client certificate and its key)"
                     .to_string()
             }
             other => {
@@ -269,16 +430,111 @@ impl Error {
         Self::AlertReceived { alert, detail }
     }
 
+    /// The error for a protocol violation: `reason` decides the category and so the alert
+    /// (the one table from reasons to categories).
+    pub fn peer(reason: Reason, text: impl Into<String>) -> Self {
+        use Reason as R;
+        let d = Detail {
+            reason,
+            text: text.into(),
+        };
+        match reason {
+            R::NotTls
+            | R::MalformedAlertRecord
+            | R::HandshakeMessageTooLarge
+            | R::MalformedMessage
+            | R::FinishedWrongLength
+            | R::CorruptSessionBlob => Self::Decode(d),
+            R::UnknownContentType
+            | R::RecordWithoutContentType
+            | R::UnencryptedRecord
+            | R::EmptyAlertRecord
+            | R::EmptyHandshakeRecord
+            | R::MalformedChangeCipherSpec
+            | R::UnexpectedChangeCipherSpec
+            | R::InterleavedRecord
+            | R::HandshakeAcrossKeyChange
+            | R::ApplicationDataBeforeHandshake
+            | R::UnexpectedMessageType => Self::UnexpectedMessage {
+                reason,
+                expected: String::new(),
+                got: d.text,
+            },
+            R::RecordTooLarge => Self::RecordOverflow(d),
+            R::RecordAuthenticationFailed => Self::BadRecordMac(d),
+            R::InvalidValue
+            | R::DuplicateExtension
+            | R::NoNullCompression
+            | R::BadCompression
+            | R::UnofferedVersion
+            | R::UnofferedCipherSuite
+            | R::UnofferedGroup
+            | R::UnofferedSignatureScheme
+            | R::UnofferedAlpn
+            | R::DowngradeSentinel
+            | R::SessionIdMismatch
+            | R::NoUncompressedPointFormat
+            | R::InvalidKeyShare
+            | R::BadHelloRetryRequest
+            | R::HelloRetryMismatch
+            | R::BadPreSharedKey
+            | R::ResumptionMismatch
+            | R::BadCertificateMessage
+            | R::BadKeyUpdate => Self::IllegalParameter(d),
+            R::UnsolicitedExtension => Self::UnsupportedExtension(d),
+            R::MissingExtension => Self::MissingExtension(d),
+            R::BadSignature | R::FinishedMismatch | R::BadPskBinder => Self::DecryptError(d),
+            R::FallbackScsv => Self::InappropriateFallback(d),
+            R::BadRenegotiationInfo
+            | R::NoExtendedMasterSecret
+            | R::ExtendedMasterSecretMismatch
+            | R::NoClientCertificate
+            | R::NoCertificateForName
+            | R::RefusedByCallback => Self::HandshakeFailure(d),
+            R::TooManyIdleRecords | R::TooMuchEarlyData | R::SequenceNumberExhausted => {
+                Self::LimitExceeded(d)
+            }
+        }
+    }
+
+    /// Which check failed, for a protocol violation or a handshake failure (`None` for
+    /// other errors, and for the failures whose variant says it: [`Error::NoSharedCipherSuite`]
+    /// …).
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::UnexpectedMessage { reason, .. } => Some(*reason),
+            _ => self.typed().map(|d| d.reason),
+        }
+    }
+
     /// The same error with `context` put in front of its detail ("the peer's ServerHello
     /// could not be decoded: ...").
     pub fn with_context(self, context: &str) -> Self {
-        let wrap = |s: String| format!("{context}: {s}");
-        match self {
-            Self::Decode(s) => Self::Decode(wrap(s)),
-            Self::IllegalParameter(s) => Self::IllegalParameter(wrap(s)),
-            Self::LimitExceeded(s) => Self::LimitExceeded(wrap(s)),
-            other => other,
+        self.map_detail(|s| format!("{context}: {s}"))
+    }
+
+    /// The [`Detail`] of a variant that holds one.
+    fn typed(&self) -> Option<&Detail> {
+        typed_detail!(self)
+    }
+
+    fn typed_mut(&mut self) -> Option<&mut Detail> {
+        typed_detail!(self)
+    }
+
+    /// The same error with its free-form detail rewritten (variants without one unchanged).
+    pub fn map_detail(mut self, f: impl FnOnce(String) -> String) -> Self {
+        if let Some(d) = self.typed_mut() {
+            d.text = f(std::mem::take(&mut d.text));
+            return self;
         }
+        let text = match &mut self {
+            Self::Certificate { detail, .. } => detail,
+            Self::CertificateRequired(s) | Self::Internal(s) => s,
+            _ => return self,
+        };
+        *text = f(std::mem::take(text));
+        self
     }
 
     /// Shorthand for a certificate error.
@@ -289,9 +545,19 @@ impl Error {
         }
     }
 
-    /// Shorthand for an unexpected-message error.
+    /// Shorthand for a message this state does not expect.
     pub fn unexpected(expected: impl Into<String>, got: impl Into<String>) -> Self {
+        Self::unexpected_because(Reason::UnexpectedMessageType, expected, got)
+    }
+
+    /// An unexpected-message error for a more precise reason than the message type.
+    pub fn unexpected_because(
+        reason: Reason,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+    ) -> Self {
         Self::UnexpectedMessage {
+            reason,
             expected: expected.into(),
             got: got.into(),
         }
@@ -308,12 +574,12 @@ impl std::error::Error for Error {}
 
 impl From<InvalidMessage> for Error {
     fn from(e: InvalidMessage) -> Self {
-        match e {
-            InvalidMessage::InvalidValue(_) | InvalidMessage::DuplicateExtension(_) => {
-                Self::IllegalParameter(e.to_string())
-            }
-            _ => Self::Decode(e.to_string()),
-        }
+        let reason = match e {
+            InvalidMessage::InvalidValue(_) => Reason::InvalidValue,
+            InvalidMessage::DuplicateExtension(_) => Reason::DuplicateExtension,
+            _ => Reason::MalformedMessage,
+        };
+        Self::peer(reason, e.to_string())
     }
 }
 
@@ -324,7 +590,7 @@ mod tests {
     #[test]
     fn every_peer_facing_error_has_one_alert() {
         assert_eq!(
-            Error::Decode("x".into()).alert(),
+            Error::peer(Reason::MalformedMessage, "x").alert(),
             Some(AlertDescription::DecodeError)
         );
         assert_eq!(

@@ -29,7 +29,7 @@ use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::HashAlgorithm;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::rand;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 /// A peer's certificate chain (DER, leaf first), shared between the connection and the
 /// sessions it saves rather than copied into each.
@@ -618,12 +618,17 @@ impl ClientSession {
         }
         let (body, sum) = b.split_at(b.len() - 32);
         if !constant_time_eq(HashAlgorithm::Sha256.hash(body).as_ref(), sum) {
-            return Err(Error::Decode(
-                "the session blob's checksum does not match: it is corrupt or was edited".into(),
+            return Err(Error::peer(
+                Reason::CorruptSessionBlob,
+                "the session blob's checksum does not match: it is corrupt or was edited",
             ));
         }
-        Self::parse(&body[5..])
-            .map_err(|e| Error::Decode(format!("the session blob is malformed: {e}")))
+        Self::parse(&body[5..]).map_err(|e| {
+            Error::peer(
+                Reason::CorruptSessionBlob,
+                format!("the session blob is malformed: {e}"),
+            )
+        })
     }
 
     fn parse(body: &[u8]) -> Result<Self, InvalidMessage> {

@@ -19,7 +19,7 @@ use ferrotls::config::{Config, ConfigBuilder, Role};
 use ferrotls::conn::Connection;
 use ferrotls::crypto::kx::KeyExchange;
 use ferrotls::crypto::suites::{self, SuiteInfo};
-use ferrotls::error::Error;
+use ferrotls::error::{Error, Reason};
 use ferrotls::record::cipher::RecordEncrypter;
 
 // ================================================================================================
@@ -371,10 +371,16 @@ fn suite_info(conn: &Connection) -> &'static SuiteInfo {
     suites::lookup(conn.cipher_suite().expect("a cipher suite was chosen")).unwrap()
 }
 
-/// The connection failed with `alert`, and its error detail mentions every entry of `words`
+/// The connection failed with `alert` sent, for `reason` (`None`: an error whose variant is its
+/// reason, such as `NoSharedVersion`), and its detail mentions every entry of `words`
 /// (case-insensitive; "a|b" accepts either). Returns the detail.
 #[track_caller]
-fn expect_fatal(conn: &Connection, alert: AlertDescription, words: &[&str]) -> String {
+fn expect_fatal(
+    conn: &Connection,
+    alert: AlertDescription,
+    reason: Option<Reason>,
+    words: &[&str],
+) -> String {
     let err = conn.error().unwrap_or_else(|| {
         panic!(
             "expected a fatal {alert} alert, but the connection has no error (handshaking: {})",
@@ -383,6 +389,7 @@ fn expect_fatal(conn: &Connection, alert: AlertDescription, words: &[&str]) -> S
     });
     let detail = err.to_string();
     assert_eq!(err.alert_sent, Some(alert), "wrong alert; detail: {detail}");
+    assert_eq!(err.error.reason(), reason, "wrong reason; detail: {detail}");
     let low = detail.to_lowercase();
     for w in words {
         assert!(
@@ -651,7 +658,12 @@ fn legacy_version_is_refused(v: u16) {
     let mut h = Hello::tls13();
     h.legacy_version = v;
     let s = send_hello_bytes(&h.message());
-    expect_fatal(&s, AlertDescription::ProtocolVersion, &["legacy_version"]);
+    expect_fatal(
+        &s,
+        AlertDescription::ProtocolVersion,
+        None,
+        &["legacy_version"],
+    );
 }
 
 /// test-tls13-legacy-version.py "legacy_version 0x0300" (SSL 3.0) with supported_versions
@@ -703,7 +715,12 @@ fn tls13_finished_reencrypted_unchanged_is_accepted() {
 fn tls13_finished_empty_is_decode_error() {
     let mut f = ClientFinishedFlight::new();
     f.send_finished_body(&[]);
-    expect_fatal(&f.s, AlertDescription::DecodeError, &["Finished", "bytes"]);
+    expect_fatal(
+        &f.s,
+        AlertDescription::DecodeError,
+        Some(Reason::FinishedWrongLength),
+        &["Finished", "bytes"],
+    );
 }
 
 /// test-tls13-finished.py "truncated Finished" (31 of 32 bytes) → decode_error.
@@ -712,7 +729,12 @@ fn tls13_finished_31_bytes_is_decode_error() {
     let mut f = ClientFinishedFlight::new();
     let body = f.finished[4..35].to_vec();
     f.send_finished_body(&body);
-    expect_fatal(&f.s, AlertDescription::DecodeError, &["Finished", "bytes"]);
+    expect_fatal(
+        &f.s,
+        AlertDescription::DecodeError,
+        Some(Reason::FinishedWrongLength),
+        &["Finished", "bytes"],
+    );
 }
 
 /// test-tls13-finished.py "padded Finished" (33 bytes where SHA-256 gives 32) → decode_error.
@@ -723,7 +745,12 @@ fn tls13_finished_33_bytes_is_decode_error() {
     assert_eq!(body.len(), 32);
     body.push(0);
     f.send_finished_body(&body);
-    expect_fatal(&f.s, AlertDescription::DecodeError, &["Finished", "bytes"]);
+    expect_fatal(
+        &f.s,
+        AlertDescription::DecodeError,
+        Some(Reason::FinishedWrongLength),
+        &["Finished", "bytes"],
+    );
 }
 
 /// test-tls13-finished.py "fuzzed Finished": right length, one bit flipped → decrypt_error.
@@ -733,7 +760,12 @@ fn tls13_finished_bit_flip_is_decrypt_error() {
     let mut body = f.finished[4..].to_vec();
     body[7] ^= 0x01;
     f.send_finished_body(&body);
-    expect_fatal(&f.s, AlertDescription::DecryptError, &["Finished"]);
+    expect_fatal(
+        &f.s,
+        AlertDescription::DecryptError,
+        Some(Reason::FinishedMismatch),
+        &["Finished"],
+    );
 }
 
 // ================================================================================================
@@ -748,7 +780,12 @@ fn tls13_empty_alert_under_handshake_keys_is_unexpected_message() {
     let mut f = ClientFinishedFlight::new();
     let rec = f.protect(ContentType::Alert, &[]);
     f.send_instead_of_finished(&rec);
-    expect_fatal(&f.s, AlertDescription::UnexpectedMessage, &["alert"]);
+    expect_fatal(
+        &f.s,
+        AlertDescription::UnexpectedMessage,
+        Some(Reason::EmptyAlertRecord),
+        &["alert"],
+    );
 }
 
 /// An empty alert record under the client's application keys → unexpected_message.
@@ -758,7 +795,12 @@ fn tls13_empty_alert_under_application_keys_is_unexpected_message() {
     let mut rec = Vec::new();
     enc.encrypt(1, ContentType::Alert, &[], &mut rec).unwrap();
     let _ = feed(&mut s, &rec);
-    expect_fatal(&s, AlertDescription::UnexpectedMessage, &["alert"]);
+    expect_fatal(
+        &s,
+        AlertDescription::UnexpectedMessage,
+        Some(Reason::EmptyAlertRecord),
+        &["alert"],
+    );
 }
 
 /// A 1-byte alert under application keys → decode_error.
@@ -768,7 +810,12 @@ fn tls13_one_byte_alert_is_decode_error() {
     let mut rec = Vec::new();
     enc.encrypt(1, ContentType::Alert, &[2], &mut rec).unwrap();
     let _ = feed(&mut s, &rec);
-    expect_fatal(&s, AlertDescription::DecodeError, &["alert", "byte"]);
+    expect_fatal(
+        &s,
+        AlertDescription::DecodeError,
+        Some(Reason::MalformedAlertRecord),
+        &["alert", "byte"],
+    );
 }
 
 /// A 3-byte alert (fatal, handshake_failure, one extra byte) under application keys →
@@ -780,7 +827,12 @@ fn tls13_three_byte_alert_is_decode_error() {
     enc.encrypt(1, ContentType::Alert, &[2, 40, 0], &mut rec)
         .unwrap();
     let _ = feed(&mut s, &rec);
-    expect_fatal(&s, AlertDescription::DecodeError, &["alert", "byte"]);
+    expect_fatal(
+        &s,
+        AlertDescription::DecodeError,
+        Some(Reason::MalformedAlertRecord),
+        &["alert", "byte"],
+    );
 }
 
 /// TLS 1.2: a plaintext alert record of length 0 after the server's first flight →
@@ -789,7 +841,12 @@ fn tls13_three_byte_alert_is_decode_error() {
 fn tls12_empty_plaintext_alert_is_unexpected_message() {
     let mut s = tls12_after_server_flight();
     let _ = feed(&mut s, &[21, 3, 3, 0, 0]);
-    expect_fatal(&s, AlertDescription::UnexpectedMessage, &["alert"]);
+    expect_fatal(
+        &s,
+        AlertDescription::UnexpectedMessage,
+        Some(Reason::EmptyAlertRecord),
+        &["alert"],
+    );
 }
 
 /// TLS 1.2: a plaintext 1-byte alert after the server's first flight → decode_error.
@@ -797,7 +854,12 @@ fn tls12_empty_plaintext_alert_is_unexpected_message() {
 fn tls12_one_byte_plaintext_alert_is_decode_error() {
     let mut s = tls12_after_server_flight();
     let _ = feed(&mut s, &plaintext_record(21, &[2]));
-    expect_fatal(&s, AlertDescription::DecodeError, &["alert", "byte"]);
+    expect_fatal(
+        &s,
+        AlertDescription::DecodeError,
+        Some(Reason::MalformedAlertRecord),
+        &["alert", "byte"],
+    );
 }
 
 /// TLS 1.2: a plaintext 3-byte alert after the server's first flight → decode_error.
@@ -805,7 +867,12 @@ fn tls12_one_byte_plaintext_alert_is_decode_error() {
 fn tls12_three_byte_plaintext_alert_is_decode_error() {
     let mut s = tls12_after_server_flight();
     let _ = feed(&mut s, &plaintext_record(21, &[2, 40, 0]));
-    expect_fatal(&s, AlertDescription::DecodeError, &["alert", "byte"]);
+    expect_fatal(
+        &s,
+        AlertDescription::DecodeError,
+        Some(Reason::MalformedAlertRecord),
+        &["alert", "byte"],
+    );
 }
 
 // ================================================================================================
@@ -841,6 +908,7 @@ fn tls13_ccs_second_before_finished_is_unexpected_message() {
     expect_fatal(
         &f.s,
         AlertDescription::UnexpectedMessage,
+        Some(Reason::UnexpectedChangeCipherSpec),
         &["change_cipher_spec|ChangeCipherSpec", "one|once|single"],
     );
 }
@@ -857,6 +925,7 @@ fn tls13_ccs_two_after_client_hello_is_unexpected_message() {
     expect_fatal(
         &s,
         AlertDescription::UnexpectedMessage,
+        Some(Reason::UnexpectedChangeCipherSpec),
         &["change_cipher_spec|ChangeCipherSpec"],
     );
 }
@@ -869,6 +938,7 @@ fn tls13_ccs_before_client_hello_is_unexpected_message() {
     expect_fatal(
         &s,
         AlertDescription::UnexpectedMessage,
+        Some(Reason::UnexpectedChangeCipherSpec),
         &["change_cipher_spec|ChangeCipherSpec"],
     );
 }
@@ -908,7 +978,12 @@ fn tls12_hello_type_is_unexpected(typ: u8) {
     let mut h = Hello::tls12();
     h.typ = typ;
     let s = send_hello_bytes(&h.message());
-    expect_fatal(&s, AlertDescription::UnexpectedMessage, &["ClientHello"]);
+    expect_fatal(
+        &s,
+        AlertDescription::UnexpectedMessage,
+        Some(Reason::UnexpectedMessageType),
+        &["ClientHello"],
+    );
 }
 
 /// test-invalid-client-hello.py style: the ClientHello's type byte set to 0 (HelloRequest)
@@ -953,34 +1028,44 @@ fn tls12_session_id_length_33_is_decode_error() {
     assert_eq!(m[38], 32);
     m[38] = 33;
     let s = send_hello_bytes(&m);
-    expect_fatal(&s, AlertDescription::DecodeError, &["session_id"]);
+    expect_fatal(
+        &s,
+        AlertDescription::DecodeError,
+        Some(Reason::MalformedMessage),
+        &["session_id"],
+    );
 }
 
 #[track_caller]
-fn compression_is_illegal(mut h: Hello, methods: &[u8]) {
+fn compression_is_illegal(mut h: Hello, methods: &[u8], reason: Reason) {
     h.compression = methods.to_vec();
     let s = send_hello_bytes(&h.message());
-    expect_fatal(&s, AlertDescription::IllegalParameter, &["compression"]);
+    expect_fatal(
+        &s,
+        AlertDescription::IllegalParameter,
+        Some(reason),
+        &["compression"],
+    );
 }
 
 /// test-invalid-compression-methods.py: compression_methods [1] (DEFLATE, no null) →
 /// illegal_parameter.
 #[test]
 fn tls12_compression_deflate_only_is_illegal_parameter() {
-    compression_is_illegal(Hello::tls12(), &[1]);
+    compression_is_illegal(Hello::tls12(), &[1], Reason::NoNullCompression);
 }
 
 /// test-invalid-compression-methods.py: compression_methods [1, 2] (no null) →
 /// illegal_parameter.
 #[test]
 fn tls12_compression_without_null_is_illegal_parameter() {
-    compression_is_illegal(Hello::tls12(), &[1, 2]);
+    compression_is_illegal(Hello::tls12(), &[1, 2], Reason::NoNullCompression);
 }
 
 /// TLS 1.3 requires exactly [null] (RFC 8446 §4.1.2): [1] → illegal_parameter.
 #[test]
 fn tls13_compression_deflate_only_is_illegal_parameter() {
-    compression_is_illegal(Hello::tls13(), &[1]);
+    compression_is_illegal(Hello::tls13(), &[1], Reason::BadCompression);
 }
 
 // ================================================================================================
@@ -1043,6 +1128,7 @@ fn tls13_0rtt_skipping_is_bounded_also_for_empty_records() {
     expect_fatal(
         &s,
         AlertDescription::UnexpectedMessage,
+        Some(Reason::TooMuchEarlyData),
         &["more than 17408 bytes of early data"],
     );
 }
@@ -1058,6 +1144,7 @@ fn tls13_garbage_without_early_data_is_bad_record_mac() {
     expect_fatal(
         &s,
         AlertDescription::BadRecordMac,
+        Some(Reason::RecordAuthenticationFailed),
         &["authentication|decrypt|mac"],
     );
 }
@@ -1153,6 +1240,7 @@ fn handshake_header_of_16777215_bytes_is_decode_error_at_once() {
     expect_fatal(
         &s,
         AlertDescription::DecodeError,
+        Some(Reason::HandshakeMessageTooLarge),
         &["16777215|0xffffff", "bytes"],
     );
 }

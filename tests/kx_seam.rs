@@ -18,7 +18,7 @@ use ferrotls::config::{Config, ConfigBuilder, MAX_KEY_SHARES, Role};
 use ferrotls::conn::{Connection, HandshakeKind};
 use ferrotls::crypto::hkdf::Secret;
 use ferrotls::crypto::kx::{self, ActiveKeyExchange, SupportedGroup};
-use ferrotls::error::Error;
+use ferrotls::error::{Error, Reason};
 
 const V12: ProtocolVersion = ProtocolVersion::TLSv1_2;
 const V13: ProtocolVersion = ProtocolVersion::TLSv1_3;
@@ -492,7 +492,8 @@ fn server_hello_in_a_group_without_our_share() {
         rec.extend_from_slice(&(body.len() as u16).to_be_bytes());
         rec.extend_from_slice(&body);
         let err = c.feed(&rec).unwrap_err();
-        assert_eq!(err, Error::IllegalParameter(detail.into()));
+        assert_eq!(err, Error::peer(Reason::UnofferedGroup, detail));
+        assert_eq!(err.reason(), Some(Reason::UnofferedGroup));
         assert_eq!(
             c.error().unwrap().alert_sent,
             Some(AlertDescription::IllegalParameter)

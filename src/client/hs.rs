@@ -17,7 +17,7 @@ use crate::context::{Common, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::hash::{Transcript, TranscriptBuffer};
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::{rand, suites};
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::session::{ClientSession, ClientSession13};
 use crate::tls13::key_schedule::EarlySecret;
 
@@ -393,16 +393,20 @@ impl ExpectServerHello {
             Some(info) if self.offered_suites.contains(&suite) && info.version == version => {
                 Ok(info)
             }
-            Some(info) if self.offered_suites.contains(&suite) => {
-                Err(Error::IllegalParameter(format!(
+            Some(info) if self.offered_suites.contains(&suite) => Err(Error::peer(
+                Reason::UnofferedCipherSuite,
+                format!(
                     "the server chose cipher suite {suite}, a {} suite, for a {version} handshake",
                     info.version
-                )))
-            }
-            _ => Err(Error::IllegalParameter(format!(
-                "the server chose cipher suite {suite}, which we did not offer (we offered {})",
-                list(&self.offered_suites)
-            ))),
+                ),
+            )),
+            _ => Err(Error::peer(
+                Reason::UnofferedCipherSuite,
+                format!(
+                    "the server chose cipher suite {suite}, which we did not offer (we offered {})",
+                    list(&self.offered_suites)
+                ),
+            )),
         }
     }
 
@@ -417,9 +421,12 @@ impl ExpectServerHello {
                 Ok(())
             }
             // RFC 8446 §4.2.1: supported_versions selects TLS 1.3 or nothing.
-            Some(v) => Err(Error::IllegalParameter(format!(
-                "the server selected {v} in supported_versions, which we did not offer there (we offered {offered})"
-            ))),
+            Some(v) => Err(Error::peer(
+                Reason::UnofferedVersion,
+                format!(
+                    "the server selected {v} in supported_versions, which we did not offer there (we offered {offered})"
+                ),
+            )),
             None => Err(Error::NoSharedVersion(format!(
                 "the server chose {legacy} (no supported_versions extension), but we offered only {offered}"
             ))),
@@ -434,34 +441,43 @@ impl ExpectServerHello {
         raw: &[u8],
     ) -> Result<ClientState, Error> {
         if self.retried_suite.is_some() {
-            return Err(Error::unexpected(Self::STEP, "a second HelloRetryRequest"));
+            return Err(Error::unexpected_because(
+                Reason::BadHelloRetryRequest,
+                Self::STEP,
+                "a second HelloRetryRequest",
+            ));
         }
         self.check_version(hrr.supported_versions(), hrr.legacy_version)?;
         let suite = self.check_suite(hrr.cipher_suite, ProtocolVersion::TLSv1_3)?;
         if hrr.session_id != self.hello.session_id {
-            return Err(Error::IllegalParameter(
-                "the HelloRetryRequest does not echo our session id".into(),
+            return Err(Error::peer(
+                Reason::SessionIdMismatch,
+                "the HelloRetryRequest does not echo our session id",
             ));
         }
         let group = hrr.selected_group();
         if let Some(g) = group {
             if !cx.config.groups.contains(&g) {
-                return Err(Error::IllegalParameter(format!(
-                    "the server asked for a key share in {g}, which we did not offer (we offered {})",
-                    list(&cx.config.groups)
-                )));
+                return Err(Error::peer(
+                    Reason::UnofferedGroup,
+                    format!(
+                        "the server asked for a key share in {g}, which we did not offer (we offered {})",
+                        list(&cx.config.groups)
+                    ),
+                ));
             }
             if self.kx.contains(g) {
-                return Err(Error::IllegalParameter(format!(
-                    "the server asked for a key share in {g}, but we already sent one"
-                )));
+                return Err(Error::peer(
+                    Reason::BadHelloRetryRequest,
+                    format!("the server asked for a key share in {g}, but we already sent one"),
+                ));
             }
         }
         let cookie = hrr.cookie().map(<[u8]>::to_vec);
         if group.is_none() && cookie.is_none() {
-            return Err(Error::IllegalParameter(
-                "the HelloRetryRequest would not change the ClientHello (no key_share, no cookie)"
-                    .into(),
+            return Err(Error::peer(
+                Reason::BadHelloRetryRequest,
+                "the HelloRetryRequest would not change the ClientHello (no key_share, no cookie)",
             ));
         }
         cx.trace(TraceKind::Negotiated, || {
@@ -544,24 +560,31 @@ impl ExpectServerHello {
         self.check_version(sh.supported_versions(), sh.legacy_version)?;
         // 2. The server must echo our session id and pick a suite we offered.
         if sh.session_id != self.hello.session_id {
-            return Err(Error::IllegalParameter(
-                "the ServerHello does not echo our legacy_session_id".into(),
+            return Err(Error::peer(
+                Reason::SessionIdMismatch,
+                "the ServerHello does not echo our legacy_session_id",
             ));
         }
         let suite = self.check_suite(sh.cipher_suite, ProtocolVersion::TLSv1_3)?;
         if let Some(s) = self.retried_suite
             && s != suite.suite
         {
-            return Err(Error::IllegalParameter(format!(
-                "the ServerHello chose {}, but the HelloRetryRequest chose {s}",
-                suite.suite
-            )));
+            return Err(Error::peer(
+                Reason::HelloRetryMismatch,
+                format!(
+                    "the ServerHello chose {}, but the HelloRetryRequest chose {s}",
+                    suite.suite
+                ),
+            ));
         }
         if sh.compression_method != Compression::Null {
-            return Err(Error::IllegalParameter(format!(
-                "the server chose compression {}; TLS 1.3 allows none",
-                sh.compression_method
-            )));
+            return Err(Error::peer(
+                Reason::BadCompression,
+                format!(
+                    "the server chose compression {}; TLS 1.3 allows none",
+                    sh.compression_method
+                ),
+            ));
         }
         // 3. Only key_share, supported_versions and pre_shared_key belong in a TLS 1.3
         //    ServerHello (RFC 8446 §4.2).
@@ -571,34 +594,40 @@ impl ExpectServerHello {
                 ext,
                 S::KeyShare(_) | S::SupportedVersions(_) | S::PreSharedKey(_)
             ) {
-                return Err(Error::UnsupportedExtension(format!(
-                    "the ServerHello carries {}, which we did not offer or which does not belong there",
-                    crate::codec::extensions::HasExtType::ext_type(ext)
-                )));
+                return Err(Error::peer(
+                    Reason::UnsolicitedExtension,
+                    format!(
+                        "the ServerHello carries {}, which we did not offer or which does not belong there",
+                        crate::codec::extensions::HasExtType::ext_type(ext)
+                    ),
+                ));
             }
         }
         // 4. The key share must be in a group we sent one for (RFC 8446 §4.2.8); the
         //    secret is its agreement (DH) or decapsulation (KEM).
-        let share = sh
-            .key_share()
-            .ok_or_else(|| Error::MissingExtension("the ServerHello has no key_share".into()))?;
+        let share = sh.key_share().ok_or_else(|| {
+            Error::peer(Reason::MissingExtension, "the ServerHello has no key_share")
+        })?;
         if self.kx.is_empty() {
             return Err(Error::Internal("TLS 1.3 without our key share".into()));
         }
         let group: NamedGroup = share.group;
         let Some(kx) = self.kx.take(group) else {
             let ours = self.kx.groups();
-            return Err(Error::IllegalParameter(if ours.len() == 1 {
-                format!(
-                    "the server's key share is for {group}, but we sent one for {}",
-                    ours[0]
-                )
-            } else {
-                format!(
-                    "the server's key share is for {group}, but we sent shares for {}",
-                    list(&ours)
-                )
-            }));
+            return Err(Error::peer(
+                Reason::UnofferedGroup,
+                if ours.len() == 1 {
+                    format!(
+                        "the server's key share is for {group}, but we sent one for {}",
+                        ours[0]
+                    )
+                } else {
+                    format!(
+                        "the server's key share is for {group}, but we sent shares for {}",
+                        list(&ours)
+                    )
+                },
+            ));
         };
         let shared = kx.complete(&share.payload)?;
         // 5. A PSK the server accepted must be the one we offered, with the suite's hash
@@ -611,15 +640,19 @@ impl ExpectServerHello {
                 Some((t, early))
             }
             (Some(0), Some((t, _))) => {
-                return Err(Error::IllegalParameter(format!(
-                    "the server accepted our ticket (a {} session) with {}, whose hash differs",
-                    t.suite, suite.suite
-                )));
+                return Err(Error::peer(
+                    Reason::BadPreSharedKey,
+                    format!(
+                        "the server accepted our ticket (a {} session) with {}, whose hash differs",
+                        t.suite, suite.suite
+                    ),
+                ));
             }
             (Some(i), _) => {
-                return Err(Error::IllegalParameter(format!(
-                    "the server selected PSK identity {i}, which we did not offer"
-                )));
+                return Err(Error::peer(
+                    Reason::BadPreSharedKey,
+                    format!("the server selected PSK identity {i}, which we did not offer"),
+                ));
             }
         };
 
@@ -672,12 +705,15 @@ impl ExpectServerHello {
         //    the mark means someone removed TLS 1.3 from our ClientHello in transit.
         let tail: [u8; 8] = sh.random[24..].try_into().unwrap_or_default();
         if offered13 && (tail == DOWNGRADE_TLS12 || tail == DOWNGRADE_TLS11) {
-            return Err(Error::IllegalParameter(format!(
-                "downgrade detected: the server chose {} but its random ends in the RFC 8446 §4.1.3 \
+            return Err(Error::peer(
+                Reason::DowngradeSentinel,
+                format!(
+                    "downgrade detected: the server chose {} but its random ends in the RFC 8446 §4.1.3 \
                  sentinel (DOWNGRD), so it supports TLS 1.3; an attacker may have removed TLS 1.3 \
                  from our ClientHello",
-                sh.legacy_version
-            )));
+                    sh.legacy_version
+                ),
+            ));
         }
         // 2. Only TLS 1.2 is acceptable here (RFC 8996 retired 1.0 and 1.1).
         match sh.legacy_version {
@@ -689,8 +725,9 @@ impl ExpectServerHello {
                 )));
             }
             ProtocolVersion::TLSv1_3 => {
-                return Err(Error::IllegalParameter(
-                    "the server chose TLSv1.3 in legacy_version; TLS 1.3 is negotiated only through supported_versions (RFC 8446 §4.2.1)".into(),
+                return Err(Error::peer(
+                    Reason::UnofferedVersion,
+                    "the server chose TLSv1.3 in legacy_version; TLS 1.3 is negotiated only through supported_versions (RFC 8446 §4.2.1)",
                 ));
             }
             v => {
@@ -701,8 +738,9 @@ impl ExpectServerHello {
             }
         }
         if self.retried_suite.is_some() {
-            return Err(Error::IllegalParameter(
-                "the server sent a HelloRetryRequest (TLS 1.3), then a TLS 1.2 ServerHello".into(),
+            return Err(Error::peer(
+                Reason::HelloRetryMismatch,
+                "the server sent a HelloRetryRequest (TLS 1.3), then a TLS 1.2 ServerHello",
             ));
         }
         // 3. A suite we offered for TLS 1.2.

@@ -1,34 +1,5 @@
 //! The client's handshake: one struct per expected message, listed by [`ClientState`].
 
-/// The guard a state's `handle` opens with: `$m` must be a handshake message whose payload is
-/// `$payload`; a ChangeCipherSpec record or another message is unexpected_message at `$step`.
-/// Gives the payload's contents and the message's encoding (for the transcript). A payload
-/// without contents is named as a pattern with what to give for it, `Variant => ()`.
-macro_rules! require_handshake_msg {
-    ($m:expr, $step:expr, $payload:path) => {
-        require_handshake_msg!($m, $step, $payload(p) => p)
-    };
-    ($m:expr, $step:expr, $payload:pat => $out:expr) => {
-        match $m {
-            $crate::context::Incoming::Handshake {
-                msg:
-                    $crate::codec::handshake::HandshakeMessage {
-                        payload: $payload,
-                        ..
-                    },
-                raw,
-            } => Ok(($out, raw)),
-            $crate::context::Incoming::Handshake { msg, .. } => {
-                Err($crate::error::Error::unexpected($step, msg.typ.to_string()))
-            }
-            $crate::context::Incoming::ChangeCipherSpec => Err($crate::error::Error::unexpected(
-                $step,
-                "a change_cipher_spec record",
-            )),
-        }
-    };
-}
-
 mod hs;
 mod tls12;
 mod tls13;

@@ -12,12 +12,12 @@ use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
-use crate::context::{Common, Established, Incoming, Step, TraceKind};
+use crate::context::{Common, Established, Incoming, Step, TraceKind, require_handshake_msg};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::session::{ClientSession, ClientSession12};
 use crate::tls12::handshake::{
     Tls12Secrets, decline_renegotiation, key_auth, receive_ccs, scheme_auth, send_ccs_and_finished,
@@ -134,10 +134,13 @@ impl State {
     ) -> Result<Self, Error> {
         // 1. No compression (RFC 5246 §7.4.1.3: one we offered; we offered only null).
         if sh.compression_method != Compression::Null {
-            return Err(Error::IllegalParameter(format!(
-                "the server chose compression {}, which we did not offer (we offered null)",
-                sh.compression_method
-            )));
+            return Err(Error::peer(
+                Reason::BadCompression,
+                format!(
+                    "the server chose compression {}, which we did not offer (we offered null)",
+                    sh.compression_method
+                ),
+            ));
         }
         // 2. An echoed session id resumes the session we offered (RFC 5246 §7.4.1.3,
         //    RFC 5077 §3.4); echoing a random one would resume a session we never had.
@@ -145,8 +148,9 @@ impl State {
         let resumed = match offer.session {
             Some(sess) if echoed => Some(sess),
             _ if echoed => {
-                return Err(Error::IllegalParameter(
-                    "the server echoed our session id, resuming a session we never had".into(),
+                return Err(Error::peer(
+                    Reason::ResumptionMismatch,
+                    "the server echoed our session id, resuming a session we never had",
                 ));
             }
             _ => None,
@@ -154,10 +158,13 @@ impl State {
         if let Some(sess) = &resumed
             && sess.suite != suite.suite
         {
-            return Err(Error::IllegalParameter(format!(
-                "the server resumed our {} session with cipher suite {}",
-                sess.suite, suite.suite
-            )));
+            return Err(Error::peer(
+                Reason::ResumptionMismatch,
+                format!(
+                    "the server resumed our {} session with cipher suite {}",
+                    sess.suite, suite.suite
+                ),
+            ));
         }
         // 3. Extensions: only answers to what we offered (RFC 5246 §7.4.1.4).
         let config = cx.config.clone();
@@ -169,59 +176,71 @@ impl State {
                 ServerExtension::ExtendedMasterSecret => ems = true,
                 // RFC 5746 §3.4: on an initial handshake the server's must be empty.
                 ServerExtension::RenegotiationInfo(v) if !v.is_empty() => {
-                    return Err(Error::HandshakeFailure(format!(
-                        "the server's renegotiation_info holds {} bytes on an initial handshake; \
+                    return Err(Error::peer(
+                        Reason::BadRenegotiationInfo,
+                        format!(
+                            "the server's renegotiation_info holds {} bytes on an initial handshake; \
                          it must be empty (RFC 5746 §3.4)",
-                        v.len()
-                    )));
+                            v.len()
+                        ),
+                    ));
                 }
                 ServerExtension::RenegotiationInfo(_) => {}
                 ServerExtension::EcPointFormats(f) => {
                     if !f.contains(&ECPointFormat::Uncompressed) {
-                        return Err(Error::IllegalParameter(
-                            "the server's ec_point_formats lacks the uncompressed format (RFC 8422 §5.2)"
-                                .into(),
+                        return Err(Error::peer(
+                            Reason::NoUncompressedPointFormat,
+                            "the server's ec_point_formats lacks the uncompressed format (RFC 8422 §5.2)",
                         ));
                     }
                 }
                 ServerExtension::Alpn(p) => {
                     if !cx.alpn().iter().any(|o| o == p) {
-                        return Err(Error::IllegalParameter(format!(
-                            "the server chose ALPN protocol '{}', which we did not offer",
-                            String::from_utf8_lossy(p)
-                        )));
+                        return Err(Error::peer(
+                            Reason::UnofferedAlpn,
+                            format!(
+                                "the server chose ALPN protocol '{}', which we did not offer",
+                                String::from_utf8_lossy(p)
+                            ),
+                        ));
                     }
                     alpn = Some(p.clone());
                 }
                 ServerExtension::ServerNameAck if cx.neg.sni.is_some() => {}
                 ServerExtension::SessionTicketAck if offer.ticket_ext => ticket_ack = true,
                 other => {
-                    return Err(Error::UnsupportedExtension(format!(
-                        "the TLS 1.2 ServerHello carries {}, which we did not offer or which does not belong there",
-                        other.ext_type()
-                    )));
+                    return Err(Error::peer(
+                        Reason::UnsolicitedExtension,
+                        format!(
+                            "the TLS 1.2 ServerHello carries {}, which we did not offer or which does not belong there",
+                            other.ext_type()
+                        ),
+                    ));
                 }
             }
         }
         // 4. RFC 7627 §5.2: refuse a server without Extended Master Secret unless allowed.
         if !ems && config.require_ems {
-            return Err(Error::HandshakeFailure(
+            return Err(Error::peer(
+                Reason::NoExtendedMasterSecret,
                 "the server does not support Extended Master Secret (RFC 7627), which this \
                  configuration requires; upgrade the server, or call \
-                 set_require_extended_master_secret(false) to accept a legacy peer"
-                    .into(),
+                 set_require_extended_master_secret(false) to accept a legacy peer",
             ));
         }
         // 5. RFC 7627 §5.3: a resumption must keep the session's Extended Master Secret state.
         if let Some(sess) = &resumed
             && sess.ems != ems
         {
-            return Err(Error::HandshakeFailure(format!(
-                "the server resumed a session {} Extended Master Secret in a handshake {} it \
+            return Err(Error::peer(
+                Reason::ExtendedMasterSecretMismatch,
+                format!(
+                    "the server resumed a session {} Extended Master Secret in a handshake {} it \
                  (RFC 7627 §5.3 forbids both)",
-                if sess.ems { "with" } else { "without" },
-                if ems { "with" } else { "without" }
-            )));
+                    if sess.ems { "with" } else { "without" },
+                    if ems { "with" } else { "without" }
+                ),
+            ));
         }
         cx.neg.version = Some(ProtocolVersion::TLSv1_2);
         cx.neg.suite = Some(suite);
@@ -369,10 +388,13 @@ impl ExpectServerKeyExchange {
         //    a KEM we offered for TLS 1.3 is not one).
         let group = ske.params.group;
         if config.groups.contains(&group) && !config.groups12.contains(&group) {
-            return Err(Error::IllegalParameter(format!(
-                "the server's ServerKeyExchange uses {group}, which we offered for TLS 1.3 only; \
+            return Err(Error::peer(
+                Reason::UnofferedGroup,
+                format!(
+                    "the server's ServerKeyExchange uses {group}, which we offered for TLS 1.3 only; \
                  TLS 1.2 ECDHE cannot use it"
-            )));
+                ),
+            ));
         }
         if !config.groups12.contains(&group) {
             let offered = if config.allows(ProtocolVersion::TLSv1_3) {
@@ -380,26 +402,35 @@ impl ExpectServerKeyExchange {
             } else {
                 &config.groups12
             };
-            return Err(Error::IllegalParameter(format!(
-                "the server's ServerKeyExchange uses {group}, which we did not offer (we offered {})",
-                list(offered)
-            )));
+            return Err(Error::peer(
+                Reason::UnofferedGroup,
+                format!(
+                    "the server's ServerKeyExchange uses {group}, which we did not offer (we offered {})",
+                    list(offered)
+                ),
+            ));
         }
         // 2. A signature scheme we offered, of the suite's certificate type.
         let scheme = ske.signed.scheme;
         let offered = config.verify_schemes(false);
         if !offered.contains(&scheme) {
-            return Err(Error::IllegalParameter(format!(
-                "the server signed its ServerKeyExchange with {scheme}, which we did not offer (we offered {})",
-                list(&offered)
-            )));
+            return Err(Error::peer(
+                Reason::UnofferedSignatureScheme,
+                format!(
+                    "the server signed its ServerKeyExchange with {scheme}, which we did not offer (we offered {})",
+                    list(&offered)
+                ),
+            ));
         }
         let auth = s.suite.auth.unwrap_or(AuthKind::Ecdsa);
         if scheme_auth(scheme) != Some(auth) {
-            return Err(Error::IllegalParameter(format!(
-                "the server chose {} (an {auth:?} suite) but signed with {scheme}",
-                s.suite.suite
-            )));
+            return Err(Error::peer(
+                Reason::UnofferedSignatureScheme,
+                format!(
+                    "the server chose {} (an {auth:?} suite) but signed with {scheme}",
+                    s.suite.suite
+                ),
+            ));
         }
         // 3. The signature over both randoms and the parameters.
         let input = server_key_exchange_input(&cx.client_random, &s.server_random, &ske.params);

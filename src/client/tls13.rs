@@ -9,11 +9,13 @@ use crate::codec::handshake::{
     CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakePayload,
     NewSessionTicketTls13,
 };
-use crate::context::{Common, Established, HandshakeKind, Incoming, Step, TraceKind};
+use crate::context::{
+    Common, Established, HandshakeKind, Incoming, Step, TraceKind, require_handshake_msg,
+};
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::session::{ClientSession, ClientSession13, MAX_TICKET_LIFETIME};
 use crate::tls13::handshake::{self as hs, HandshakeKeys};
 use crate::tls13::key_schedule::ticket_psk;
@@ -168,20 +170,26 @@ impl ExpectEncryptedExtensions {
                 ServerExtension::Alpn(proto) => {
                     // RFC 7301 §3.1: the server's choice must be one we offered.
                     if !cx.alpn().iter().any(|p| p == proto) {
-                        return Err(Error::IllegalParameter(format!(
-                            "the server chose ALPN protocol '{}', which we did not offer",
-                            String::from_utf8_lossy(proto)
-                        )));
+                        return Err(Error::peer(
+                            Reason::UnofferedAlpn,
+                            format!(
+                                "the server chose ALPN protocol '{}', which we did not offer",
+                                String::from_utf8_lossy(proto)
+                            ),
+                        ));
                     }
                     cx.neg.alpn = Some(proto.clone());
                 }
                 ServerExtension::ServerNameAck if cx.neg.sni.is_some() => {}
                 ServerExtension::SupportedGroups(_) | ServerExtension::Unknown { .. } => {}
                 other => {
-                    return Err(Error::UnsupportedExtension(format!(
-                        "EncryptedExtensions carries {}, which we did not offer or which does not belong there",
-                        other.ext_type()
-                    )));
+                    return Err(Error::peer(
+                        Reason::UnsolicitedExtension,
+                        format!(
+                            "EncryptedExtensions carries {}, which we did not offer or which does not belong there",
+                            other.ext_type()
+                        ),
+                    ));
                 }
             }
         }
@@ -227,12 +235,16 @@ impl ExpectCertificateOrCertificateRequest {
         let mut s = self.s;
         // Step Five: the server wants our certificate (mutual TLS).
         if !req.context.is_empty() {
-            return Err(Error::IllegalParameter(
-                "a CertificateRequest during the handshake must have an empty context".into(),
+            return Err(Error::peer(
+                Reason::BadCertificateMessage,
+                "a CertificateRequest during the handshake must have an empty context",
             ));
         }
         let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
-            Error::MissingExtension("the CertificateRequest has no signature_algorithms".into())
+            Error::peer(
+                Reason::MissingExtension,
+                "the CertificateRequest has no signature_algorithms",
+            )
         })?;
         s.transcript.add(raw);
         Ok(State::Certificate(Box::new(ExpectCertificate {
@@ -254,8 +266,9 @@ impl ExpectCertificate {
             cert_request,
         } = *self;
         if !c.context.is_empty() {
-            return Err(Error::IllegalParameter(
-                "the server's Certificate must have an empty context".into(),
+            return Err(Error::peer(
+                Reason::BadCertificateMessage,
+                "the server's Certificate must have an empty context",
             ));
         }
         let chain: Vec<CertificateDer<'static>> = c

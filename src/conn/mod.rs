@@ -20,7 +20,7 @@ use crate::codec::enums::{
 };
 use crate::codec::handshake::{HandshakeMessage, HandshakePayload};
 use crate::config::{CertifiedKey, Config, Role, VerifyMode};
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::record::deframer::{
     self, Deframer, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_CIPHERTEXT_LEN_TLS13, MAX_FRAGMENT_LEN,
 };
@@ -41,16 +41,20 @@ pub const MAX_MIDDLEBOX_CCS: u32 = 1;
 /// zero-length alert fragments): an empty one is out of place, any other length malformed.
 fn read_alert(content: &[u8]) -> Result<AlertMessage, Error> {
     if content.is_empty() {
-        return Err(Error::unexpected(
+        return Err(Error::unexpected_because(
+            Reason::EmptyAlertRecord,
             "an alert record holding one alert (2 bytes)",
             "an empty alert record",
         ));
     }
     AlertMessage::read_bytes(content).map_err(|_| {
-        Error::Decode(format!(
-            "an alert record must hold exactly one alert (2 bytes); it held {}",
-            content.len()
-        ))
+        Error::peer(
+            Reason::MalformedAlertRecord,
+            format!(
+                "an alert record must hold exactly one alert (2 bytes); it held {}",
+                content.len()
+            ),
+        )
     })
 }
 /// Result of [`Connection::read`].
@@ -565,9 +569,12 @@ impl Connection {
         }
         if clen > MAX_FRAGMENT_LEN {
             self.plain_in.truncate(start);
-            return Err(Error::RecordOverflow(format!(
-                "a {typ} record carries {clen} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}"
-            )));
+            return Err(Error::peer(
+                Reason::RecordTooLarge,
+                format!(
+                    "a {typ} record carries {clen} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}"
+                ),
+            ));
         }
         if typ == ContentType::ApplicationData {
             if off > 0 {
@@ -635,10 +642,13 @@ impl Connection {
                 return Ok(());
             };
             if self.common.is_tls13() && hdr.len > MAX_CIPHERTEXT_LEN_TLS13 {
-                return Err(Error::RecordOverflow(format!(
-                    "a {} record of {} bytes exceeds TLS 1.3's limit of {MAX_CIPHERTEXT_LEN_TLS13}",
-                    hdr.typ, hdr.len
-                )));
+                return Err(Error::peer(
+                    Reason::RecordTooLarge,
+                    format!(
+                        "a {} record of {} bytes exceeds TLS 1.3's limit of {MAX_CIPHERTEXT_LEN_TLS13}",
+                        hdr.typ, hdr.len
+                    ),
+                ));
             }
             if !self.deframer.complete(&hdr) {
                 return Ok(());
@@ -663,7 +673,8 @@ impl Connection {
                 .trace(TraceKind::RecordIn, || record_line("in ", &hdr.raw, None));
             self.deframer.discard(&hdr);
             if !ok {
-                return Err(Error::unexpected(
+                return Err(Error::unexpected_because(
+                    Reason::MalformedChangeCipherSpec,
                     "a change_cipher_spec record holding the single byte 1",
                     "a malformed change_cipher_spec record",
                 ));
@@ -671,7 +682,8 @@ impl Connection {
             if self.common.neg.version == Some(ProtocolVersion::TLSv1_2) {
                 // The keys change here (RFC 5246 §7.1): no handshake message may span it.
                 if !self.joiner.is_empty() {
-                    return Err(Error::unexpected(
+                    return Err(Error::unexpected_because(
+                        Reason::InterleavedRecord,
                         "the rest of a handshake message split across records",
                         "a change_cipher_spec record in the middle of it",
                     ));
@@ -690,7 +702,8 @@ impl Connection {
                 } else {
                     "a second time"
                 };
-                return Err(Error::unexpected(
+                return Err(Error::unexpected_because(
+                    Reason::UnexpectedChangeCipherSpec,
                     "at most one change_cipher_spec record, between the ClientHello and the \
                      peer's Finished (TLS 1.3 middlebox compatibility, RFC 8446 §5)",
                     format!("a change_cipher_spec record {when}"),
@@ -719,7 +732,8 @@ impl Connection {
                 (hdr.typ, &*body)
             } else {
                 if self.common.is_tls13() && hdr.typ != ContentType::ApplicationData {
-                    return Err(Error::unexpected(
+                    return Err(Error::unexpected_because(
+                        Reason::UnencryptedRecord,
                         "an encrypted record (outer type application_data)",
                         format!(
                             "an unencrypted {} record after keys were established",
@@ -740,13 +754,17 @@ impl Connection {
             });
         }
         if content.len() > MAX_FRAGMENT_LEN {
-            return Err(Error::RecordOverflow(format!(
-                "a {typ} record carries {} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}",
-                content.len()
-            )));
+            return Err(Error::peer(
+                Reason::RecordTooLarge,
+                format!(
+                    "a {typ} record carries {} bytes of plaintext; the limit is {MAX_FRAGMENT_LEN}",
+                    content.len()
+                ),
+            ));
         }
         if !self.joiner.is_empty() && typ != ContentType::Handshake {
-            return Err(Error::unexpected(
+            return Err(Error::unexpected_because(
+                Reason::InterleavedRecord,
                 "the rest of a handshake message split across records",
                 format!("a {typ} record in the middle of it"),
             ));
@@ -756,7 +774,8 @@ impl Connection {
             ContentType::Handshake => self.joiner.push(content)?,
             ContentType::ApplicationData => {
                 if !self.established {
-                    return Err(Error::unexpected(
+                    return Err(Error::unexpected_because(
+                        Reason::ApplicationDataBeforeHandshake,
                         format!("the handshake message {}", self.step),
                         "application data before the handshake finished",
                     ));
@@ -806,10 +825,13 @@ impl Connection {
         // without end.
         let left = self.common.early_data_skip.unwrap_or(0);
         let Some(left) = left.checked_sub(HEADER_LEN + hdr.len) else {
-            return Err(Error::LimitExceeded(format!(
-                "the client sent more than {MAX_EARLY_DATA_SKIPPED} bytes of early data (0-RTT), \
+            return Err(Error::peer(
+                Reason::TooMuchEarlyData,
+                format!(
+                    "the client sent more than {MAX_EARLY_DATA_SKIPPED} bytes of early data (0-RTT), \
                  which this server does not accept and skips only up to that bound"
-            )));
+                ),
+            ));
         };
         self.common.early_data_skip = Some(left);
         self.common.trace(TraceKind::RecordIn, || {
@@ -856,7 +878,7 @@ impl Connection {
             return Err(Error::AlertReceived {
                 alert: a.description,
                 detail: "the server sent a fatal handshake_failure alert after it asked for a client \
-                         certificate and we sent none: it probably requires one (configure --cert/--key)"
+                         certificate and we sent none: it probably requires one (configure a client certificate and its key)"
                     .into(),
             });
         }
@@ -902,7 +924,8 @@ impl Connection {
             self.dispatch(Incoming::Handshake { msg, raw: &raw })?;
             self.joiner.recycle(raw);
             if self.common.record.read_epoch() != epoch && !self.joiner.is_empty() {
-                return Err(Error::unexpected(
+                return Err(Error::unexpected_because(
+                    Reason::HandshakeAcrossKeyChange,
                     "the end of the record at a key change (RFC 8446 §5.1)",
                     "more handshake data in the same record",
                 ));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::config::{ConfigBuilder, VerifyMode};
+use crate::error::Reason;
 
 fn configs() -> (Arc<Config>, Arc<Config>) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -103,7 +104,7 @@ fn endless_hello_requests_are_cut_off() {
     }
     let err = transfer(&mut s, &mut c).unwrap_err();
     assert!(
-        matches!(err, Error::LimitExceeded(ref d) if d.contains("HelloRequest")),
+        matches!(err, Error::LimitExceeded(ref d) if d.reason == Reason::TooManyIdleRecords && d.text.contains("HelloRequest")),
         "{err:?}"
     );
 }

@@ -62,6 +62,36 @@ pub(crate) enum Incoming<'a> {
     ChangeCipherSpec,
 }
 
+/// The guard a state's `handle` opens with: `$m` must be a handshake message whose payload is
+/// `$payload`; a ChangeCipherSpec record or another message is unexpected_message at `$step`.
+/// Gives the payload's contents and the message's encoding (for the transcript). A payload
+/// without contents is named as a pattern with what to give for it, `Variant => ()`.
+macro_rules! require_handshake_msg {
+    ($m:expr, $step:expr, $payload:path) => {
+        require_handshake_msg!($m, $step, $payload(p) => p)
+    };
+    ($m:expr, $step:expr, $payload:pat => $out:expr) => {
+        match $m {
+            $crate::context::Incoming::Handshake {
+                msg:
+                    $crate::codec::handshake::HandshakeMessage {
+                        payload: $payload,
+                        ..
+                    },
+                raw,
+            } => Ok(($out, raw)),
+            $crate::context::Incoming::Handshake { msg, .. } => {
+                Err($crate::error::Error::unexpected($step, msg.typ.to_string()))
+            }
+            $crate::context::Incoming::ChangeCipherSpec => Err($crate::error::Error::unexpected(
+                $step,
+                "a change_cipher_spec record",
+            )),
+        }
+    };
+}
+pub(crate) use require_handshake_msg;
+
 /// What a completed handshake leaves for the application: the secrets of the version that
 /// ran, behind the operations an established connection offers. The version's last state
 /// (its traffic state) holds it and the connection reaches it through the state, so the

@@ -24,7 +24,7 @@ use ring::agreement;
 use super::hkdf::Secret;
 use super::rand::rng;
 use crate::codec::enums::NamedGroup;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 /// A key-exchange group: what a configuration lists, in preference order. Implementations
 /// must be thread-safe (one configuration serves many connections at once).
@@ -182,16 +182,22 @@ impl EcdhGroup {
         let group = self.name;
         let len = self.share_len;
         if peer_public.len() != len {
-            return Err(Error::IllegalParameter(format!(
-                "the peer's {group} key share is {} bytes; expected {len}",
-                peer_public.len()
-            )));
+            return Err(Error::peer(
+                Reason::InvalidKeyShare,
+                format!(
+                    "the peer's {group} key share is {} bytes; expected {len}",
+                    peer_public.len()
+                ),
+            ));
         }
         if self.uncompressed && peer_public[0] != 0x04 {
-            return Err(Error::IllegalParameter(format!(
-                "the peer's {group} key share starts with {:#04x}; only the uncompressed form (0x04) is allowed",
-                peer_public[0]
-            )));
+            return Err(Error::peer(
+                Reason::InvalidKeyShare,
+                format!(
+                    "the peer's {group} key share starts with {:#04x}; only the uncompressed form (0x04) is allowed",
+                    peer_public[0]
+                ),
+            ));
         }
         Ok(())
     }
@@ -206,7 +212,7 @@ impl EcdhGroup {
         let group = self.name;
         let peer = agreement::UnparsedPublicKey::new(self.alg, peer_public);
         agreement::agree_ephemeral(private, &peer, Secret::from_slice).map_err(|_| {
-            Error::IllegalParameter(format!(
+            Error::peer(Reason::InvalidKeyShare, format!(
                 "the peer's {group} key share is invalid: it is not a point on the curve, or it is a \
                  low-order point that gives an all-zero shared secret"
             ))
@@ -300,6 +306,7 @@ impl fmt::Debug for KeyExchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Reason;
 
     fn share_len(g: NamedGroup) -> usize {
         builtin_ecdh(g).unwrap().share_len
@@ -345,13 +352,16 @@ mod tests {
         let x = builtin(NamedGroup::X25519).unwrap();
         assert_eq!(
             x.accept(&[9u8; 31]).unwrap_err(),
-            Error::IllegalParameter("the peer's X25519 key share is 31 bytes; expected 32".into())
+            Error::peer(
+                Reason::InvalidKeyShare,
+                "the peer's X25519 key share is 31 bytes; expected 32"
+            )
         );
         let p = builtin(NamedGroup::secp256r1).unwrap();
         let mut share = vec![0x02];
         share.extend_from_slice(&[1u8; 64]);
         assert!(
-            matches!(p.accept(&share), Err(Error::IllegalParameter(d)) if d.contains("uncompressed"))
+            matches!(p.accept(&share), Err(Error::IllegalParameter(d)) if d.reason == Reason::InvalidKeyShare && d.text.contains("uncompressed"))
         );
     }
 
@@ -360,7 +370,10 @@ mod tests {
         let a = KeyExchange::start(NamedGroup::X25519).unwrap();
         assert_eq!(
             a.complete(&[9u8; 31]).unwrap_err(),
-            Error::IllegalParameter("the peer's X25519 key share is 31 bytes; expected 32".into())
+            Error::peer(
+                Reason::InvalidKeyShare,
+                "the peer's X25519 key share is 31 bytes; expected 32"
+            )
         );
         // The all-zero point has small order: the agreement must fail, not yield zeros.
         let a = KeyExchange::start(NamedGroup::X25519).unwrap();
@@ -373,7 +386,7 @@ mod tests {
         let mut share = p.public_key().to_vec();
         share[0] = 0x02;
         assert!(
-            matches!(p.complete(&share), Err(Error::IllegalParameter(d)) if d.contains("uncompressed"))
+            matches!(p.complete(&share), Err(Error::IllegalParameter(d)) if d.reason == Reason::InvalidKeyShare && d.text.contains("uncompressed"))
         );
         let p = KeyExchange::start(NamedGroup::secp256r1).unwrap();
         let mut off_curve = vec![0x04];
@@ -384,7 +397,7 @@ mod tests {
         ));
         let p = KeyExchange::start(NamedGroup::secp384r1).unwrap();
         assert!(
-            matches!(p.complete(&[4u8; 65]), Err(Error::IllegalParameter(d)) if d.contains("65 bytes; expected 97"))
+            matches!(p.complete(&[4u8; 65]), Err(Error::IllegalParameter(d)) if d.reason == Reason::InvalidKeyShare && d.text.contains("65 bytes; expected 97"))
         );
         assert!(
             matches!(KeyExchange::start(NamedGroup::X448), Err(Error::Internal(d)) if d.contains("X448"))

@@ -540,7 +540,9 @@ fn refusal_of(code: ferrotls_result) -> Error {
         FERROTLS_ERR_CERT_REVOKED => K::Revoked,
         FERROTLS_ERR_CERT_MISSING => K::Missing,
         FERROTLS_ERR_CERTIFICATE_REQUIRED => return Error::CertificateRequired(detail),
-        FERROTLS_ERR_HANDSHAKE_FAILURE => return Error::HandshakeFailure(detail),
+        FERROTLS_ERR_HANDSHAKE_FAILURE => {
+            return Error::peer(crate::error::Reason::RefusedByCallback, detail);
+        }
         FERROTLS_ERR_INTERNAL | FERROTLS_ERR_PANIC => return Error::Internal(detail),
         _ => K::Other,
     };

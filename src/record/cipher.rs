@@ -9,7 +9,7 @@
 use crate::codec::enums::ContentType;
 use crate::crypto::aead::{AeadAlgorithm, AeadKey, NONCE_LEN};
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 /// The record header length: type, version, length.
 pub const HEADER_LEN: usize = 5;
@@ -94,10 +94,13 @@ fn tls12_aad(seq: u64, typ: u8, version: [u8; 2], len: usize) -> [u8; 13] {
 }
 
 fn bad_mac(seq: u64) -> Error {
-    Error::BadRecordMac(format!(
-        "a record from the peer failed authentication (sequence number {seq}): the data was corrupted or \
+    Error::peer(
+        Reason::RecordAuthenticationFailed,
+        format!(
+            "a record from the peer failed authentication (sequence number {seq}): the data was corrupted or \
          tampered with, or the keys do not match"
-    ))
+        ),
+    )
 }
 
 /// Protects outgoing records for one direction.
@@ -247,25 +250,32 @@ impl RecordDecrypter {
         match self {
             Self::Tls13(Tls13Protection(p)) => {
                 if body.len() > MAX_TLS13_CIPHERTEXT_LEN {
-                    return Err(Error::RecordOverflow(format!(
-                        "a protected record of {} bytes exceeds the TLS 1.3 limit of {MAX_TLS13_CIPHERTEXT_LEN}",
-                        body.len()
-                    )));
+                    return Err(Error::peer(
+                        Reason::RecordTooLarge,
+                        format!(
+                            "a protected record of {} bytes exceeds the TLS 1.3 limit of {MAX_TLS13_CIPHERTEXT_LEN}",
+                            body.len()
+                        ),
+                    ));
                 }
                 let plain = p
                     .key
                     .open_in_place(p.nonce(seq), header, body)
                     .map_err(|()| bad_mac(seq))?;
                 if plain.len() > MAX_FRAGMENT_LEN + 1 {
-                    return Err(Error::RecordOverflow(format!(
-                        "a record's inner plaintext is {} bytes; the limit is {} (RFC 8446 §5.4)",
-                        plain.len(),
-                        MAX_FRAGMENT_LEN + 1
-                    )));
+                    return Err(Error::peer(
+                        Reason::RecordTooLarge,
+                        format!(
+                            "a record's inner plaintext is {} bytes; the limit is {} (RFC 8446 §5.4)",
+                            plain.len(),
+                            MAX_FRAGMENT_LEN + 1
+                        ),
+                    ));
                 }
                 // The content type is the last non-zero byte; zeros after it are padding.
                 let Some(type_at) = plain.iter().rposition(|&b| b != 0) else {
-                    return Err(Error::unexpected(
+                    return Err(Error::unexpected_because(
+                        Reason::RecordWithoutContentType,
                         "a protected record with a content type",
                         "a protected record with no non-zero content type byte (all padding)",
                     ));
@@ -276,18 +286,24 @@ impl RecordDecrypter {
             Self::Tls12(Tls12Protection(p)) => {
                 let explicit = p.explicit_len();
                 if body.len() < explicit + TAG_LEN {
-                    return Err(Error::BadRecordMac(format!(
-                        "a protected record of {} bytes is shorter than its nonce and tag ({} bytes) \
+                    return Err(Error::peer(
+                        Reason::RecordAuthenticationFailed,
+                        format!(
+                            "a protected record of {} bytes is shorter than its nonce and tag ({} bytes) \
                          (sequence number {seq})",
-                        body.len(),
-                        explicit + TAG_LEN
-                    )));
+                            body.len(),
+                            explicit + TAG_LEN
+                        ),
+                    ));
                 }
                 let plain_len = body.len() - explicit - TAG_LEN;
                 if plain_len > MAX_FRAGMENT_LEN {
-                    return Err(Error::RecordOverflow(format!(
-                        "a protected record would decrypt to {plain_len} bytes; the limit is {MAX_FRAGMENT_LEN}"
-                    )));
+                    return Err(Error::peer(
+                        Reason::RecordTooLarge,
+                        format!(
+                            "a protected record would decrypt to {plain_len} bytes; the limit is {MAX_FRAGMENT_LEN}"
+                        ),
+                    ));
                 }
                 let (explicit_bytes, ciphertext) = body.split_at_mut(explicit);
                 let mut nonce = p.nonce(seq);
@@ -311,6 +327,7 @@ mod tests {
     use super::*;
     use crate::codec::enums::CipherSuite;
     use crate::crypto::suites::{ALL_SUITES, lookup};
+    use crate::error::Reason;
 
     /// A TLS 1.3 IV for the tests that need no particular one.
     const IV13: [u8; NONCE_LEN] = [0x11; NONCE_LEN];
@@ -419,10 +436,10 @@ mod tests {
         let (h, b) = split(&mut out);
         assert_eq!(
             dec.decrypt(7, &h, b).unwrap_err(),
-            Error::BadRecordMac(
+            Error::peer(
+                Reason::RecordAuthenticationFailed,
                 "a record from the peer failed authentication (sequence number 7): the data was corrupted or \
                  tampered with, or the keys do not match"
-                    .into()
             )
         );
     }

@@ -2,7 +2,7 @@
 //! Protocol, checked before a single body byte is buffered.
 
 use crate::codec::enums::{ContentType, ProtocolVersion};
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 /// The record header length: `HH V1:V2 L1:L2`.
 pub const HEADER_LEN: usize = 5;
@@ -131,10 +131,11 @@ impl Deframer {
         );
         if !known || raw[1] != 0x03 {
             if let Some(what) = describe_non_tls(&self.buf, we_are_client) {
-                return Err(Error::Decode(what));
+                return Err(Error::peer(Reason::NotTls, what));
             }
             if !known {
-                return Err(Error::unexpected(
+                return Err(Error::unexpected_because(
+                    Reason::UnknownContentType,
                     "a record of type handshake, alert, change_cipher_spec or application_data",
                     format!(
                         "a record of unknown type {} (bytes {})",
@@ -143,16 +144,20 @@ impl Deframer {
                     ),
                 ));
             }
-            return Err(Error::Decode(format!(
-                "record header {} has version {:#06x}, which is not TLS: the peer does not speak TLS",
-                crate::config::hex(&raw),
-                u16::from_be_bytes([raw[1], raw[2]])
-            )));
+            return Err(Error::peer(
+                Reason::NotTls,
+                format!(
+                    "record header {} has version {:#06x}, which is not TLS: the peer does not speak TLS",
+                    crate::config::hex(&raw),
+                    u16::from_be_bytes([raw[1], raw[2]])
+                ),
+            ));
         }
         if len > MAX_CIPHERTEXT_LEN {
-            return Err(Error::RecordOverflow(format!(
-                "a {typ} record announces {len} bytes; the limit is {MAX_CIPHERTEXT_LEN}"
-            )));
+            return Err(Error::peer(
+                Reason::RecordTooLarge,
+                format!("a {typ} record announces {len} bytes; the limit is {MAX_CIPHERTEXT_LEN}"),
+            ));
         }
         Ok(Some(RecordHeader {
             typ,

@@ -2,7 +2,7 @@
 //! records, warning alerts, KeyUpdates and declined renegotiation attempts. A peer may send a
 //! few (they are legal); past [`MAX_IDLE_RECORDS`] in a row it is wasting our CPU.
 
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 /// Consecutive warning alerts, empty records or KeyUpdates tolerated without application
 /// data in between; past this the peer is wasting our CPU.
@@ -23,9 +23,12 @@ impl IdleRecords {
     pub fn idle(&mut self, what: &str) -> Result<(), Error> {
         self.0 += 1;
         if self.0 > MAX_IDLE_RECORDS {
-            return Err(Error::LimitExceeded(format!(
-                "the peer sent more than {MAX_IDLE_RECORDS} {what} in a row without application data"
-            )));
+            return Err(Error::peer(
+                Reason::TooManyIdleRecords,
+                format!(
+                    "the peer sent more than {MAX_IDLE_RECORDS} {what} in a row without application data"
+                ),
+            ));
         }
         Ok(())
     }

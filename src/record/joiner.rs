@@ -3,7 +3,7 @@
 //! buffers by the announced message type before the body arrives.
 
 use crate::codec::enums::HandshakeType;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 use super::deframer::MAX_FRAGMENT_LEN;
 
@@ -40,7 +40,8 @@ impl HandshakeJoiner {
     /// Add the content of one handshake record.
     pub fn push(&mut self, content: &[u8]) -> Result<(), Error> {
         if content.is_empty() {
-            return Err(Error::unexpected(
+            return Err(Error::unexpected_because(
+                Reason::EmptyHandshakeRecord,
                 "a handshake record with content",
                 "an empty handshake record",
             ));
@@ -48,10 +49,13 @@ impl HandshakeJoiner {
         let typ = self.buf.first().copied().unwrap_or(content[0]);
         let limit = limit(typ);
         if self.buf.len() + content.len() > limit + 4 + MAX_FRAGMENT_LEN {
-            return Err(Error::Decode(format!(
-                "more than {limit} bytes of incomplete {} data",
-                HandshakeType::from(typ)
-            )));
+            return Err(Error::peer(
+                Reason::HandshakeMessageTooLarge,
+                format!(
+                    "more than {limit} bytes of incomplete {} data",
+                    HandshakeType::from(typ)
+                ),
+            ));
         }
         self.buf.extend_from_slice(content);
         Ok(())
@@ -66,10 +70,13 @@ impl HandshakeJoiner {
         let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
         let limit = limit(h[0]);
         if len > limit {
-            return Err(Error::Decode(format!(
-                "a {} message announces {len} bytes; the limit is {limit}",
-                HandshakeType::from(h[0])
-            )));
+            return Err(Error::peer(
+                Reason::HandshakeMessageTooLarge,
+                format!(
+                    "a {} message announces {len} bytes; the limit is {limit}",
+                    HandshakeType::from(h[0])
+                ),
+            ));
         }
         Ok(Some((HandshakeType::from(h[0]), len)))
     }

@@ -3,7 +3,7 @@
 //! under the current key. The key schedules hand it keys; it knows no protocol version.
 
 use crate::codec::enums::ContentType;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 use super::cipher::{RecordDecrypter, RecordEncrypter};
 use super::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
@@ -92,9 +92,12 @@ impl RecordLayer {
             return Ok(None);
         };
         let seq = self.read_seq;
-        self.read_seq = seq
-            .checked_add(1)
-            .ok_or_else(|| Error::LimitExceeded("the read sequence number would wrap".into()))?;
+        self.read_seq = seq.checked_add(1).ok_or_else(|| {
+            Error::peer(
+                Reason::SequenceNumberExhausted,
+                "the read sequence number would wrap",
+            )
+        })?;
         dec.decrypt(seq, header, body).map(Some)
     }
 
@@ -152,7 +155,10 @@ impl RecordLayer {
             Some(enc) => {
                 let seq = self.write_seq;
                 self.write_seq = seq.checked_add(1).ok_or_else(|| {
-                    Error::LimitExceeded("the write sequence number would wrap".into())
+                    Error::peer(
+                        Reason::SequenceNumberExhausted,
+                        "the write sequence number would wrap",
+                    )
                 })?;
                 enc.encrypt(seq, typ, fragment, &mut self.out)?;
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::certified::CertifiedKey;
 use crate::context::Common;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::select::{AlpnChoice, ClientHelloInfo, by_sni};
 
 /// The certificate for this handshake: the connection's own (`Connection::set_certificate`),
@@ -26,10 +26,13 @@ pub(crate) fn resolve_cert(
     };
     match resolver {
         Some(r) => r.resolve(hello).ok_or_else(|| {
-            Error::HandshakeFailure(format!(
-                "the certificate resolver chose no certificate for server name {}",
-                name()
-            ))
+            Error::peer(
+                Reason::NoCertificateForName,
+                format!(
+                    "the certificate resolver chose no certificate for server name {}",
+                    name()
+                ),
+            )
         }),
         None => by_sni(cx.certs(), hello.server_name)
             .cloned()

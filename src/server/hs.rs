@@ -9,7 +9,7 @@ use crate::codec::handshake::{ClientHelloPayload, HandshakePayload, HelloRetryRe
 use crate::context::{Common, HandshakeKind, Incoming, Step, TraceKind};
 use crate::crypto::hash::Transcript;
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 
 use super::ServerState;
 use super::{tls12, tls13};
@@ -68,9 +68,9 @@ impl ExpectClientHello {
         let version = choose_version(cx, &ch)?;
         if version == ProtocolVersion::TLSv1_2 {
             if self.retry.is_some() {
-                return Err(Error::IllegalParameter(
-                    "after our HelloRetryRequest the second ClientHello no longer offers TLS 1.3"
-                        .into(),
+                return Err(Error::peer(
+                    Reason::HelloRetryMismatch,
+                    "after our HelloRetryRequest the second ClientHello no longer offers TLS 1.3",
                 ));
             }
             cx.client_random = ch.random;
@@ -94,10 +94,13 @@ impl ExpectClientHello {
         };
         // 2. TLS 1.3 allows only the null compression method (RFC 8446 §4.1.2).
         if ch.compression_methods != [Compression::Null] {
-            return Err(Error::IllegalParameter(format!(
-                "a TLS 1.3 ClientHello must offer exactly the null compression method; it offered {}",
-                list(&ch.compression_methods)
-            )));
+            return Err(Error::peer(
+                Reason::BadCompression,
+                format!(
+                    "a TLS 1.3 ClientHello must offer exactly the null compression method; it offered {}",
+                    list(&ch.compression_methods)
+                ),
+            ));
         }
         if self.retry.is_none() {
             cx.client_random = ch.random;
@@ -131,9 +134,12 @@ impl ExpectClientHello {
         group: NamedGroup,
     ) -> Result<ServerState, Error> {
         if self.retry.is_some() {
-            return Err(Error::IllegalParameter(format!(
-                "the second ClientHello still has no key share for {group}, which our HelloRetryRequest asked for"
-            )));
+            return Err(Error::peer(
+                Reason::HelloRetryMismatch,
+                format!(
+                    "the second ClientHello still has no key share for {group}, which our HelloRetryRequest asked for"
+                ),
+            ));
         }
         let mut transcript = Transcript::new(suite.hash);
         transcript.add(raw);
@@ -211,12 +217,15 @@ fn choose_version(cx: &Common, ch: &ClientHelloPayload) -> Result<ProtocolVersio
             && allow13
             && ch.cipher_suites.contains(&CipherSuite::TLS_FALLBACK_SCSV)
         {
-            return Err(Error::InappropriateFallback(format!(
-                "the client signalled a fallback retry (TLS_FALLBACK_SCSV) with {} as its highest \
+            return Err(Error::peer(
+                Reason::FallbackScsv,
+                format!(
+                    "the client signalled a fallback retry (TLS_FALLBACK_SCSV) with {} as its highest \
                  version, but this server supports TLSv1.3: the client's earlier attempt was likely \
                  disrupted by an attacker or a broken middlebox (RFC 7507)",
-                list(&offered)
-            )));
+                    list(&offered)
+                ),
+            ));
         }
         return Ok(v);
     }
@@ -291,15 +300,18 @@ fn choose(
     if let Some(r) = retry
         && r.suite.suite != suite.suite
     {
-        return Err(Error::IllegalParameter(format!(
-            "after our HelloRetryRequest chose {}, the second ClientHello led to {}",
-            r.suite.suite, suite.suite
-        )));
+        return Err(Error::peer(
+            Reason::HelloRetryMismatch,
+            format!(
+                "after our HelloRetryRequest chose {}, the second ClientHello led to {}",
+                r.suite.suite, suite.suite
+            ),
+        ));
     }
     // Signature scheme and certificate.
     let schemes = ch.signature_schemes().ok_or_else(|| {
-        Error::MissingExtension(
-            "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)".into(),
+        Error::peer(Reason::MissingExtension,
+            "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)",
         )
     })?;
     let cert = super::choose::resolve_cert(cx, &hello_info(ch, ProtocolVersion::TLSv1_3))?;
@@ -313,13 +325,15 @@ fn choose(
     })?;
     // Group: one the client sent a share for, else ask for one it supports.
     let groups = ch.groups().ok_or_else(|| {
-        Error::MissingExtension(
-            "the client sent no supported_groups extension, which TLS 1.3 requires".into(),
+        Error::peer(
+            Reason::MissingExtension,
+            "the client sent no supported_groups extension, which TLS 1.3 requires",
         )
     })?;
     let shares: &[KeyShareEntry] = ch.key_shares().ok_or_else(|| {
-        Error::MissingExtension(
-            "the client sent no key_share extension, which TLS 1.3 requires".into(),
+        Error::peer(
+            Reason::MissingExtension,
+            "the client sent no key_share extension, which TLS 1.3 requires",
         )
     })?;
     let with_share = config
@@ -328,10 +342,13 @@ fn choose(
         .find_map(|g| shares.iter().find(|s| s.group == *g));
     let choice = match (with_share, retry) {
         (Some(share), Some(r)) if share.group != r.group => {
-            return Err(Error::IllegalParameter(format!(
-                "we asked for a {} key share, but the second ClientHello sent {}",
-                r.group, share.group
-            )));
+            return Err(Error::peer(
+                Reason::HelloRetryMismatch,
+                format!(
+                    "we asked for a {} key share, but the second ClientHello sent {}",
+                    r.group, share.group
+                ),
+            ));
         }
         (Some(share), _) => share,
         (None, _) => {

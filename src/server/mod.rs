@@ -1,30 +1,5 @@
 //! The server's handshake: one struct per expected message, listed by [`ServerState`].
 
-/// The guard a state's `handle` opens with: `$m` must be a handshake message whose payload is
-/// `$payload`; a ChangeCipherSpec record or another message is unexpected_message at `$step`.
-/// Gives the payload's contents and the message's encoding (for the transcript).
-macro_rules! require_handshake_msg {
-    ($m:expr, $step:expr, $payload:path) => {
-        match $m {
-            $crate::context::Incoming::Handshake {
-                msg:
-                    $crate::codec::handshake::HandshakeMessage {
-                        payload: $payload(p),
-                        ..
-                    },
-                raw,
-            } => Ok((p, raw)),
-            $crate::context::Incoming::Handshake { msg, .. } => {
-                Err($crate::error::Error::unexpected($step, msg.typ.to_string()))
-            }
-            $crate::context::Incoming::ChangeCipherSpec => Err($crate::error::Error::unexpected(
-                $step,
-                "a change_cipher_spec record",
-            )),
-        }
-    };
-}
-
 mod choose;
 mod hs;
 mod tls12;
@@ -114,8 +89,8 @@ pub(crate) fn check_client_chain(
     let config = cx.config.clone();
     let missing = if cx.verify_mode() == crate::config::VerifyMode::RequireClientCert {
         Err(missing(
-            "the client sent no certificate, but this server requires one (--verify-client): \
-             configure a client certificate and key"
+            "the client sent no certificate, but this server requires one: the client must \
+             be configured with a certificate and its key"
                 .into(),
         ))
     } else {

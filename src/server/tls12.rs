@@ -17,12 +17,12 @@ use crate::codec::handshake::{
     ServerHelloPayload, ServerKeyExchangeTls12,
 };
 use crate::config::{CertifiedKey, VerifyMode};
-use crate::context::{Common, Established, Incoming, Step, TraceKind};
+use crate::context::{Common, Established, Incoming, Step, TraceKind, require_handshake_msg};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::session::ServerSession;
 use crate::tls12::handshake::{
     DOWNGRADE_TLS12, Tls12Secrets, decline_renegotiation, key_auth, receive_ccs,
@@ -124,22 +124,28 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     // 1. Null compression must be on offer (RFC 5246 §7.4.1.2: the list MUST contain it), so
     //    a list without it is an illegal value, not a failed negotiation.
     if !ch.compression_methods.contains(&Compression::Null) {
-        return Err(Error::IllegalParameter(format!(
-            "the client offered compression {} but not null, which every TLS 1.2 ClientHello \
+        return Err(Error::peer(
+            Reason::NoNullCompression,
+            format!(
+                "the client offered compression {} but not null, which every TLS 1.2 ClientHello \
              must offer (RFC 5246 §7.4.1.2); ferrotls does no compression",
-            list(&ch.compression_methods)
-        )));
+                list(&ch.compression_methods)
+            ),
+        ));
     }
     // 2. RFC 5746 §3.6: renegotiation_info must be empty on an initial handshake; either it
     //    or the SCSV signals a client that knows secure renegotiation.
     if let Some(ri) = ch.renegotiation_info()
         && !ri.is_empty()
     {
-        return Err(Error::HandshakeFailure(format!(
-            "the client's renegotiation_info holds {} bytes on an initial handshake; it must be \
+        return Err(Error::peer(
+            Reason::BadRenegotiationInfo,
+            format!(
+                "the client's renegotiation_info holds {} bytes on an initial handshake; it must be \
              empty (RFC 5746 §3.6)",
-            ri.len()
-        )));
+                ri.len()
+            ),
+        ));
     }
     let secure_renegotiation = ch.renegotiation_info().is_some()
         || ch
@@ -148,11 +154,11 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     // 3. Extended Master Secret (RFC 7627 §5.3).
     let ems = ch.ems_offered();
     if !ems && config.require_ems {
-        return Err(Error::HandshakeFailure(
+        return Err(Error::peer(
+            Reason::NoExtendedMasterSecret,
             "the client does not support Extended Master Secret (RFC 7627), which this \
              configuration requires; upgrade the client, or call \
-             set_require_extended_master_secret(false) to accept a legacy peer"
-                .into(),
+             set_require_extended_master_secret(false) to accept a legacy peer",
         ));
     }
     // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
@@ -212,8 +218,9 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     if let Some(f) = ch.ec_point_formats()
         && !f.contains(&ECPointFormat::Uncompressed)
     {
-        return Err(Error::IllegalParameter(
-            "the client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)".into(),
+        return Err(Error::peer(
+            Reason::NoUncompressedPointFormat,
+            "the client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)",
         ));
     }
     let alpn = choose_alpn(cx, ch)?;
@@ -452,7 +459,8 @@ impl ExpectCertificate {
         // 2. Verified for client authentication; none sent may be accepted, and then no
         //    CertificateVerify follows. certificate_required is TLS 1.3 only; TLS 1.2 says
         //    handshake_failure.
-        let client_cert = super::check_client_chain(cx, &chain, Error::HandshakeFailure)?;
+        let client_cert =
+            super::check_client_chain(cx, &chain, |t| Error::peer(Reason::NoClientCertificate, t))?;
         Ok(State::ClientKeyExchange(Box::new(
             ExpectClientKeyExchange { f, client_cert },
         )))
@@ -513,11 +521,14 @@ impl ExpectCertificateVerify {
         // 1. A scheme our CertificateRequest offered.
         let offered = cx.config.verify_schemes(false);
         if !offered.contains(&cv.scheme) {
-            return Err(Error::IllegalParameter(format!(
-                "the client signed its CertificateVerify with {}, which our CertificateRequest did not offer (we offered {})",
-                cv.scheme,
-                list(&offered)
-            )));
+            return Err(Error::peer(
+                Reason::UnofferedSignatureScheme,
+                format!(
+                    "the client signed its CertificateVerify with {}, which our CertificateRequest did not offer (we offered {})",
+                    cv.scheme,
+                    list(&offered)
+                ),
+            ));
         }
         // 2. The signature over the transcript so far.
         verify::verify_tls12_signature(

@@ -12,13 +12,15 @@ use crate::codec::handshake::{
     DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
 use crate::config::VerifyMode;
-use crate::context::{Common, Established, HandshakeKind, Incoming, Step, TraceKind};
+use crate::context::{
+    Common, Established, HandshakeKind, Incoming, Step, TraceKind, require_handshake_msg,
+};
 use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::session::{MAX_PSK_IDENTITIES, ServerSession, TICKET_AGE_TOLERANCE_MS};
 use crate::tls13::handshake as hs;
 use crate::tls13::key_schedule::FinishedKey;
@@ -307,8 +309,9 @@ impl ExpectCertificate {
         let mut s = self.s;
         // 1. Our CertificateRequest had an empty context, so this must too (RFC 8446 §4.4.2).
         if !c.context.is_empty() {
-            return Err(Error::IllegalParameter(
-                "the client's Certificate must have an empty context".into(),
+            return Err(Error::peer(
+                Reason::BadCertificateMessage,
+                "the client's Certificate must have an empty context",
             ));
         }
         let chain: Vec<CertificateDer<'static>> = c
@@ -503,10 +506,10 @@ pub(crate) fn choose_psk(
             let expected = hs::psk_binder(&early, prior, &raw[..cut]);
             let got = psks.binders.get(i).map(Vec::as_slice).unwrap_or(&[]);
             if !constant_time_eq(expected.as_ref(), got) {
-                return Err(Error::DecryptError(
+                return Err(Error::peer(
+                    Reason::BadPskBinder,
                     "the PSK binder in the ClientHello does not match the ticket's key: the \
-                     ClientHello was altered or the client derived a different PSK"
-                        .into(),
+                     ClientHello was altered or the client derived a different PSK",
                 ));
             }
             cx.trace(TraceKind::State, || {

@@ -10,7 +10,7 @@ use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::sign::SigningKey;
 use crate::crypto::suites::{AuthKind, SuiteInfo};
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 
 use super::key_schedule;
@@ -214,20 +214,26 @@ impl Tls12Secrets {
         // verify_data is 12 bytes for every TLS 1.2 suite we have (RFC 5246 §7.4.9); another
         // length is a malformed message, not a wrong value.
         if received.len() != expected.len() {
-            return Err(Error::Decode(format!(
-                "the {peer}'s Finished message is {} bytes long; its verify_data is exactly {} \
+            return Err(Error::peer(
+                Reason::FinishedWrongLength,
+                format!(
+                    "the {peer}'s Finished message is {} bytes long; its verify_data is exactly {} \
                  bytes (RFC 5246 §7.4.9)",
-                received.len(),
-                expected.len()
-            )));
+                    received.len(),
+                    expected.len()
+                ),
+            ));
         }
         if constant_time_eq(&expected, received) {
             return Ok(());
         }
-        Err(Error::DecryptError(format!(
-            "the {peer}'s Finished message does not match our handshake transcript: the handshake \
+        Err(Error::peer(
+            Reason::FinishedMismatch,
+            format!(
+                "the {peer}'s Finished message does not match our handshake transcript: the handshake \
              was altered in transit, or the two sides derived different keys"
-        )))
+            ),
+        ))
     }
 
     /// The handshake is complete: note a full handshake unless it was another kind, and

@@ -8,7 +8,7 @@ use crate::crypto::ct::constant_time_eq;
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
 use crate::crypto::suites::SuiteInfo;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::tls13::key_schedule::{
     EarlySecret, FinishedKey, HandshakeSecret, MasterSecret, TrafficSecrets, decrypter,
     decrypter_prepared, encrypter, encrypter_prepared, finished_verify_data, next_traffic_secret,
@@ -160,9 +160,10 @@ impl Tls13Established {
             KeyUpdateRequest::UpdateRequested => true,
             KeyUpdateRequest::UpdateNotRequested => false,
             KeyUpdateRequest::Unknown(v) => {
-                return Err(Error::IllegalParameter(format!(
-                    "KeyUpdate request value {v} is neither 0 nor 1"
-                )));
+                return Err(Error::peer(
+                    Reason::BadKeyUpdate,
+                    format!("KeyUpdate request value {v} is neither 0 nor 1"),
+                ));
             }
         };
         let suite = self.suite;
@@ -259,19 +260,25 @@ pub(crate) fn check_finished(
     // A verify_data of the wrong length is a malformed message, not a wrong value: its length
     // is the hash length, fixed by the suite (RFC 8446 §4.4.4).
     if received.len() != expected.as_ref().len() {
-        return Err(Error::Decode(format!(
-            "the {peer}'s Finished message is {} bytes long; with {} its verify_data is exactly {} \
+        return Err(Error::peer(
+            Reason::FinishedWrongLength,
+            format!(
+                "the {peer}'s Finished message is {} bytes long; with {} its verify_data is exactly {} \
              bytes (RFC 8446 §4.4.4)",
-            received.len(),
-            suite.suite,
-            expected.as_ref().len()
-        )));
+                received.len(),
+                suite.suite,
+                expected.as_ref().len()
+            ),
+        ));
     }
     if !constant_time_eq(expected.as_ref(), received) {
-        return Err(Error::DecryptError(format!(
-            "the {peer}'s Finished message does not match our handshake transcript: the handshake \
+        return Err(Error::peer(
+            Reason::FinishedMismatch,
+            format!(
+                "the {peer}'s Finished message does not match our handshake transcript: the handshake \
              was altered in transit, or the two sides derived different keys"
-        )));
+            ),
+        ));
     }
     Ok(())
 }
@@ -285,12 +292,15 @@ pub(crate) fn check_offered_scheme(
     if offered.contains(&scheme) {
         return Ok(());
     }
-    Err(Error::IllegalParameter(format!(
-        "the {peer} signed its CertificateVerify with {scheme}, which we did not offer (we offered {})",
-        offered
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    Err(Error::peer(
+        Reason::UnofferedSignatureScheme,
+        format!(
+            "the {peer} signed its CertificateVerify with {scheme}, which we did not offer (we offered {})",
+            offered
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
 }

@@ -14,7 +14,7 @@ use pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, Unix
 use webpki::ring as algs;
 
 use crate::codec::enums::SignatureScheme;
-use crate::error::{CertErrorKind, Error};
+use crate::error::{CertErrorKind, Error, Reason};
 use cert_info::{CertInfo, format_unix_time};
 pub use roots::RootStore;
 pub use verifier::{ClientCertVerifier, ServerCertVerifier};
@@ -192,8 +192,8 @@ fn verify_chain<'c>(
         return Err(Error::cert(
             CertErrorKind::UnknownIssuer,
             format!(
-                "cannot verify {who}: no trust anchors are loaded; load a CA file with --cafile \
-                 or the system store"
+                "cannot verify {who}: no trust anchors are loaded; load a CA file or the system \
+                 store"
             ),
         ));
     }
@@ -470,7 +470,7 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
     if leaf.self_issued {
         return format!(
             "the certificate {} (depth 0) is self-signed and not in the trust store ({anchors} \
-             loaded); add it with --cafile if you trust it",
+             loaded); add it to the trust anchors if you trust it",
             leaf.short_name()
         );
     }
@@ -485,7 +485,7 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
     if top.self_issued {
         return format!(
             "the chain of {} ends at the self-signed root {} (depth {depth}), which is not in the \
-             trust store ({anchors} loaded); add that root with --cafile if you trust it",
+             trust store ({anchors} loaded); add that root to the trust anchors if you trust it",
             leaf.short_name(),
             top.short_name()
         );
@@ -496,7 +496,7 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
         return format!(
             "certificate {} (depth 0) is issued by {issuer_name}, which is not among the trust \
              anchors ({anchors} loaded) and which the {peer} did not send: if {issuer_name} is a \
-             root CA you trust, add it with --cafile; if it is an intermediate CA, the {peer} must \
+             root CA you trust, add it to the trust anchors; if it is an intermediate CA, the {peer} must \
              send it (configure the full chain)",
             leaf.short_name(),
         );
@@ -506,7 +506,7 @@ fn unknown_issuer(cx: &Context<'_>, infos: &[Option<CertInfo>]) -> String {
         "; a trust anchor with that name is loaded, but its key did not sign the certificate \
          (the CA may have been reissued: update the CA file)"
     } else {
-        "; add the issuing root CA with --cafile if you trust it"
+        "; add the issuing root CA to the trust anchors if you trust it"
     };
     format!(
         "no trusted root for {} (depth {depth}) issued by {issuer_name} ({anchors} loaded){note}",
@@ -625,14 +625,17 @@ fn verify_signature(
             }
             _ => "",
         };
-        return Err(Error::IllegalParameter(format!(
-            "the {who} signed with {scheme}, which is not allowed in {version}{why}; we offered {}",
-            supported_verify_schemes(tls13)
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(Error::peer(
+            Reason::UnofferedSignatureScheme,
+            format!(
+                "the {who} signed with {scheme}, which is not allowed in {version}{why}; we offered {}",
+                supported_verify_schemes(tls13)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
     // For error details only: parsing the certificate for its name is not free, so it waits
     // until something fails.
@@ -663,19 +666,25 @@ fn verify_signature(
                 return Err(weak_key_error(who, what, scheme, bits, &name()));
             }
             Err(webpki::Error::InvalidSignatureForPublicKey) => {
-                return Err(Error::DecryptError(format!(
-                    "the {who}'s {what} signature ({scheme}) does not verify with the public key \
+                return Err(Error::peer(
+                    Reason::BadSignature,
+                    format!(
+                        "the {who}'s {what} signature ({scheme}) does not verify with the public key \
                      of {}",
-                    name()
-                )));
+                        name()
+                    ),
+                ));
             }
             Err(e) => {
-                return Err(Error::DecryptError(format!(
-                    "the {who}'s {what} signature ({scheme}) could not be checked with the key of \
+                return Err(Error::peer(
+                    Reason::BadSignature,
+                    format!(
+                        "the {who}'s {what} signature ({scheme}) could not be checked with the key of \
                      {}: {}",
-                    name(),
-                    short_debug(&e)
-                )));
+                        name(),
+                        short_debug(&e)
+                    ),
+                ));
             }
         }
     }
@@ -683,10 +692,13 @@ fn verify_signature(
         return Err(weak_key_error(who, what, scheme, bits, &name()));
     }
     let key = cert_info::key_description(cert).unwrap_or_else(|| "an unknown".into());
-    Err(Error::IllegalParameter(format!(
-        "the {who} signed with {scheme}, which does not match the {key} key of {}",
-        name()
-    )))
+    Err(Error::peer(
+        Reason::UnofferedSignatureScheme,
+        format!(
+            "the {who} signed with {scheme}, which does not match the {key} key of {}",
+            name()
+        ),
+    ))
 }
 
 /// The smallest RSA key whose signatures we check (ring's lower bound; NIST SP 800-131A).

@@ -117,7 +117,7 @@ fn no_block_message(pem: &[u8], source: &str, wanted: &str, wanted_cert: bool) -
     let has_key = labels.iter().any(|l| KEY_LABELS.contains(&l.as_str()));
     let has_cert = labels.iter().any(|l| l == "CERTIFICATE");
     if (wanted_cert && has_key) || (!wanted_cert && has_cert) {
-        msg.push_str("; did you swap --cert and --key?");
+        msg.push_str("; were the certificate and the key swapped?");
     }
     msg
 }
@@ -166,14 +166,15 @@ mod tests {
             err,
             Error::Pem(
                 "'key.pem' contains no CERTIFICATE block (found a PRIVATE KEY block); \
-                 did you swap --cert and --key?"
+                 were the certificate and the key swapped?"
                     .into()
             )
         );
         let (cert, _) = self_signed_pem();
         let err = private_key_from_pem(cert.as_bytes(), "cert.pem").unwrap_err();
         assert!(
-            err.to_string().contains("did you swap --cert and --key?"),
+            err.to_string()
+                .contains("were the certificate and the key swapped?"),
             "{err}"
         );
     }

@@ -178,7 +178,7 @@ impl RootStore {
         }
         Err(Error::Config(format!(
             "no system trust store found; tried: {}. Install the ca-certificates package, \
-             set SSL_CERT_FILE, or pass --cafile",
+             set SSL_CERT_FILE, or load a CA file",
             tried.join("; ")
         )))
     }

@@ -9,6 +9,7 @@ use rcgen::{
 };
 
 use super::*;
+use crate::error::Reason;
 
 /// 2030-06-01 00:00:00 UTC, inside every default validity window below.
 const NOW: u64 = 1_906_502_400;
@@ -237,7 +238,7 @@ fn self_signed_leaf() {
         "{detail}"
     );
     assert!(
-        detail.ends_with("add it with --cafile if you trust it"),
+        detail.ends_with("add it to the trust anchors if you trust it"),
         "{detail}"
     );
 }
@@ -379,10 +380,10 @@ fn tls13_signature_good_and_bad() {
     .unwrap_err();
     assert_eq!(
         err,
-        Error::DecryptError(
+        Error::peer(
+            Reason::BadSignature,
             "the server's CertificateVerify signature (ecdsa_secp256r1_sha256) does not verify with \
              the public key of 'CN=a'"
-                .into()
         )
     );
 
@@ -395,14 +396,14 @@ fn tls13_signature_good_and_bad() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, Error::IllegalParameter(ref s) if s.contains("forbidden")),
+        matches!(err, Error::IllegalParameter(ref s) if s.reason == Reason::UnofferedSignatureScheme && s.text.contains("forbidden")),
         "{err:?}"
     );
 
     let err =
         verify_tls13_signature(&cert, SignatureScheme::ED25519, msg, &sig, "server").unwrap_err();
     assert!(
-        matches!(err, Error::IllegalParameter(ref s) if s.contains("does not match the EC P-256 key of 'CN=a'")),
+        matches!(err, Error::IllegalParameter(ref s) if s.reason == Reason::UnofferedSignatureScheme && s.text.contains("does not match the EC P-256 key of 'CN=a'")),
         "{err:?}"
     );
     let err = verify_tls13_signature(
@@ -474,7 +475,7 @@ fn tls12_ecdsa_tries_each_curve() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, Error::DecryptError(ref s) if s.contains("'CN=p384'")),
+        matches!(err, Error::DecryptError(ref s) if s.reason == Reason::BadSignature && s.text.contains("'CN=p384'")),
         "{err:?}"
     );
 }
@@ -551,8 +552,9 @@ fn tls13_ed25519_signature() {
     .unwrap_err();
     assert_eq!(
         err,
-        Error::DecryptError(
-            "the client's CertificateVerify signature (ed25519) does not verify with the public key of 'CN=ed'".into()
+        Error::peer(
+            Reason::BadSignature,
+            "the client's CertificateVerify signature (ed25519) does not verify with the public key of 'CN=ed'"
         )
     );
     let err = verify_tls13_signature(
@@ -564,7 +566,7 @@ fn tls13_ed25519_signature() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, Error::IllegalParameter(ref s) if s.contains("Ed25519 key of 'CN=ed'")),
+        matches!(err, Error::IllegalParameter(ref s) if s.reason == Reason::UnofferedSignatureScheme && s.text.contains("Ed25519 key of 'CN=ed'")),
         "{err:?}"
     );
 }

@@ -102,19 +102,7 @@ pub(crate) fn final_verdict(
 
 /// `e` with `prefix: ` in front of its detail (variants without a free-form detail unchanged).
 fn annotate(e: Error, prefix: &str) -> Error {
-    let p = |d: String| format!("{prefix}: {d}");
-    match e {
-        Error::Certificate { kind, detail } => Error::Certificate {
-            kind,
-            detail: p(detail),
-        },
-        Error::CertificateRequired(d) => Error::CertificateRequired(p(d)),
-        Error::HandshakeFailure(d) => Error::HandshakeFailure(p(d)),
-        Error::IllegalParameter(d) => Error::IllegalParameter(p(d)),
-        Error::DecryptError(d) => Error::DecryptError(p(d)),
-        Error::Internal(d) => Error::Internal(p(d)),
-        other => other,
-    }
+    e.map_detail(|d| format!("{prefix}: {d}"))
 }
 
 #[cfg(test)]

@@ -165,6 +165,74 @@ pub enum Reason {
     CorruptSessionBlob,
 }
 
+impl Reason {
+    /// The reason's stable name, in the style of OpenSSL's reason strings
+    /// (`FINISHED_MISMATCH`): what the C ABI and Python's `SSLError.reason` report.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::NotTls => "NOT_TLS",
+            Self::UnknownContentType => "UNKNOWN_CONTENT_TYPE",
+            Self::RecordTooLarge => "RECORD_TOO_LARGE",
+            Self::RecordAuthenticationFailed => "RECORD_AUTHENTICATION_FAILED",
+            Self::RecordWithoutContentType => "RECORD_WITHOUT_CONTENT_TYPE",
+            Self::UnencryptedRecord => "UNENCRYPTED_RECORD",
+            Self::EmptyAlertRecord => "EMPTY_ALERT_RECORD",
+            Self::MalformedAlertRecord => "MALFORMED_ALERT_RECORD",
+            Self::EmptyHandshakeRecord => "EMPTY_HANDSHAKE_RECORD",
+            Self::MalformedChangeCipherSpec => "MALFORMED_CHANGE_CIPHER_SPEC",
+            Self::UnexpectedChangeCipherSpec => "UNEXPECTED_CHANGE_CIPHER_SPEC",
+            Self::InterleavedRecord => "INTERLEAVED_RECORD",
+            Self::HandshakeAcrossKeyChange => "HANDSHAKE_ACROSS_KEY_CHANGE",
+            Self::ApplicationDataBeforeHandshake => "APPLICATION_DATA_BEFORE_HANDSHAKE",
+            Self::HandshakeMessageTooLarge => "HANDSHAKE_MESSAGE_TOO_LARGE",
+            Self::UnexpectedMessageType => "UNEXPECTED_MESSAGE_TYPE",
+            Self::MalformedMessage => "MALFORMED_MESSAGE",
+            Self::InvalidValue => "INVALID_VALUE",
+            Self::DuplicateExtension => "DUPLICATE_EXTENSION",
+            Self::NoNullCompression => "NO_NULL_COMPRESSION",
+            Self::BadCompression => "BAD_COMPRESSION",
+            Self::UnsolicitedExtension => "UNSOLICITED_EXTENSION",
+            Self::MissingExtension => "MISSING_EXTENSION",
+            Self::UnofferedVersion => "UNOFFERED_VERSION",
+            Self::UnofferedCipherSuite => "UNOFFERED_CIPHER_SUITE",
+            Self::UnofferedGroup => "UNOFFERED_GROUP",
+            Self::UnofferedSignatureScheme => "UNOFFERED_SIGNATURE_SCHEME",
+            Self::UnofferedAlpn => "UNOFFERED_ALPN",
+            Self::InvalidKeyShare => "INVALID_KEY_SHARE",
+            Self::BadHelloRetryRequest => "BAD_HELLO_RETRY_REQUEST",
+            Self::HelloRetryMismatch => "HELLO_RETRY_MISMATCH",
+            Self::BadPreSharedKey => "BAD_PRE_SHARED_KEY",
+            Self::BadPskBinder => "BAD_PSK_BINDER",
+            Self::DowngradeSentinel => "DOWNGRADE_SENTINEL",
+            Self::FallbackScsv => "FALLBACK_SCSV",
+            Self::SessionIdMismatch => "SESSION_ID_MISMATCH",
+            Self::NoUncompressedPointFormat => "NO_UNCOMPRESSED_POINT_FORMAT",
+            Self::BadRenegotiationInfo => "BAD_RENEGOTIATION_INFO",
+            Self::NoExtendedMasterSecret => "NO_EXTENDED_MASTER_SECRET",
+            Self::ExtendedMasterSecretMismatch => "EXTENDED_MASTER_SECRET_MISMATCH",
+            Self::NoClientCertificate => "NO_CLIENT_CERTIFICATE",
+            Self::NoCertificateForName => "NO_CERTIFICATE_FOR_NAME",
+            Self::RefusedByCallback => "REFUSED_BY_CALLBACK",
+            Self::ResumptionMismatch => "RESUMPTION_MISMATCH",
+            Self::BadCertificateMessage => "BAD_CERTIFICATE_MESSAGE",
+            Self::BadSignature => "BAD_SIGNATURE",
+            Self::FinishedWrongLength => "FINISHED_WRONG_LENGTH",
+            Self::FinishedMismatch => "FINISHED_MISMATCH",
+            Self::BadKeyUpdate => "BAD_KEY_UPDATE",
+            Self::TooManyIdleRecords => "TOO_MANY_IDLE_RECORDS",
+            Self::TooMuchEarlyData => "TOO_MUCH_EARLY_DATA",
+            Self::SequenceNumberExhausted => "SEQUENCE_NUMBER_EXHAUSTED",
+            Self::CorruptSessionBlob => "CORRUPT_SESSION_BLOB",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A protocol error's detail: the [`Reason`] and our prose with the values involved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detail {

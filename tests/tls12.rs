@@ -762,6 +762,46 @@ fn tampered_server_key_exchange_signature() {
     assert!(detail.contains("decrypt_error"), "{detail}");
 }
 
+/// RFC 5077 §3.3: a server that acknowledged the SessionTicket extension must send a
+/// NewSessionTicket before its ChangeCipherSpec; a client refuses the CCS without it.
+#[test]
+fn promised_ticket_must_come_before_the_change_cipher_spec() {
+    let pki = Pki::new("TLS 1.2 CA");
+    let mut sb = server_builder(&pki, KeyType::P256);
+    let mut cb = client_builder(&pki);
+    versions(&mut sb, V12, V12);
+    versions(&mut cb, V12, V12);
+    let (mut c, mut s) = pair(&cb.build().unwrap(), &sb.build().unwrap(), "localhost");
+    transfer(&mut c, &mut s).unwrap(); // ClientHello, offering a ticket
+    transfer(&mut s, &mut c).unwrap(); // the server's flight, acknowledging it
+    transfer(&mut c, &mut s).unwrap(); // ClientKeyExchange, CCS, Finished
+    let out = s.peek_outgoing().to_vec();
+    let recs = split_records(&out);
+    let is_ticket = |r: &&Vec<u8>| r[0] == 22 && r[5] == HandshakeType::NewSessionTicket.to_int();
+    assert_eq!(
+        recs.iter().filter(is_ticket).count(),
+        1,
+        "the server sends its ticket"
+    );
+    let without: Vec<u8> = recs
+        .iter()
+        .filter(|r| !is_ticket(r))
+        .flatten()
+        .copied()
+        .collect();
+    let err = c.feed(&without).unwrap_err();
+    assert_eq!(
+        err.reason(),
+        Some(Reason::UnexpectedChangeCipherSpec),
+        "{err}"
+    );
+    assert!(err.to_string().contains("RFC 5077"), "{err}");
+    assert_eq!(
+        c.error().unwrap().alert_sent,
+        Some(AlertDescription::UnexpectedMessage)
+    );
+}
+
 #[test]
 fn wrong_server_finished() {
     let keys = Arc::new(CapturedKeys::default());

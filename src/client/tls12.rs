@@ -573,6 +573,15 @@ impl ExpectCcs {
         if let Incoming::Handshake { msg, .. } = m {
             return Err(Error::unexpected(Self::STEP, msg.typ.to_string()));
         }
+        // RFC 5077 §3.3: a server that acknowledged our SessionTicket extension must send a
+        // NewSessionTicket (an empty one if it changed its mind) before this record.
+        if self.ticket_due() {
+            return Err(Error::unexpected_because(
+                Reason::UnexpectedChangeCipherSpec,
+                "the NewSessionTicket the server promised in its ServerHello (RFC 5077 §3.3)",
+                "a change_cipher_spec record",
+            ));
+        }
         receive_ccs(cx, &self.secrets)?;
         let ExpectCcs {
             secrets,

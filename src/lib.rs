@@ -2,8 +2,9 @@
 //!
 //! Module map (see DESIGN.md §2): `codec` (wire formats), `record` (the Record Protocol),
 //! `crypto` (the only module naming `ring`), `verify` (the only module naming `webpki`),
-//! `tls13` / `tls12` (key schedules), `client` / `server` (handshake states), `conn` (the
-//! sans-IO connection), `config`, `error`, and `ffi` (the C ABI, the one module allowed to opt out
+//! `tls13` / `tls12` (key schedules), `context` (the handshake context below the states),
+//! `client` / `server` (handshake states), `conn` (the sans-IO connection), `config`, `error`,
+//! and `ffi` (the C ABI, the one module allowed to opt out
 //! of `deny(unsafe_code)`; compiled only with the default `capi` feature, so a crate linking the
 //! engine with `default-features = false` exports no `ferrotls_*` symbol).
 #![deny(unsafe_code)]

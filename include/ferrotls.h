@@ -684,6 +684,17 @@ extern "C" {
 const char *ferrotls_last_error_detail(void);
 
 /**
+ * Last error reason on this thread.
+ *
+ * Returns the engine's reason for the most recent failing ferrotls call on the calling thread,
+ * e.g. "NOT_TLS" or "FINISHED_MISMATCH": which check refused the peer's input, a stable name
+ * for programs to match on (`ferrotls_last_error_detail` is the sentence for people). "" if
+ * there was no failure or it has no reason (usage, certificate, configuration errors, an
+ * alert from the peer, ...). New reasons may appear in any release. Static, never NULL.
+ */
+const char *ferrotls_last_error_reason(void);
+
+/**
  * Create a config builder for `role` (`FERROTLS_ROLE_CLIENT` or `FERROTLS_ROLE_SERVER`).
  * `*out` receives the builder (NULL on failure); free it with `ferrotls_config_builder_free`.
  */
@@ -1115,6 +1126,16 @@ ferrotls_result ferrotls_conn_error(const ferrotls_conn *conn);
  * "" if it has not failed. Owned by the connection, valid until `ferrotls_conn_free`.
  */
 const char *ferrotls_conn_error_detail(const ferrotls_conn *conn);
+
+/**
+ * The engine's reason for the connection's fatal error, e.g. "NOT_TLS" or
+ * "FINISHED_MISMATCH": which check refused the peer's input, a stable name for programs to
+ * match on (`ferrotls_conn_error_detail` is the sentence for people). "" if the connection
+ * has not failed, its error has no reason (certificate errors, an alert from the peer, a
+ * socket error, ...), or `conn` is NULL or not a connection. New reasons may appear in any
+ * release. Static, never NULL.
+ */
+const char *ferrotls_conn_error_reason(const ferrotls_conn *conn);
 
 /**
  * The errno behind the last `FERROTLS_ERR_IO` (0 if none).

@@ -595,6 +595,24 @@ pub unsafe extern "C" fn ferrotls_conn_error_detail(conn: *const ferrotls_conn) 
     })
 }
 
+/// The engine's reason for the connection's fatal error, e.g. "NOT_TLS" or
+/// "FINISHED_MISMATCH": which check refused the peer's input, a stable name for programs to
+/// match on (`ferrotls_conn_error_detail` is the sentence for people). "" if the connection
+/// has not failed, its error has no reason (certificate errors, an alert from the peer, a
+/// socket error, ...), or `conn` is NULL or not a connection. New reasons may appear in any
+/// release. Static, never NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_error_reason(conn: *const ferrotls_conn) -> *const c_char {
+    ffi_value(c"".as_ptr(), || {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                Ok(reason_ptr(st.sticky().and_then(|f| f.reason)))
+            })
+        }
+    })
+}
+
 /// The errno behind the last `FERROTLS_ERR_IO` (0 if none).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_os_error(conn: *const ferrotls_conn) -> std::ffi::c_int {

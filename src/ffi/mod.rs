@@ -13,7 +13,9 @@
 //! * out-params point to writable memory of their type.
 //!
 //! Every export runs inside `catch_unwind`, checks NULL, and records a detail string (the
-//! thread-local one, and for fatal connection errors the connection's sticky one).
+//! thread-local one, and for fatal connection errors the connection's sticky one), with the
+//! typed [`Reason`] of a protocol error beside it (`ferrotls_last_error_reason`,
+//! `ferrotls_conn_error_reason`).
 #![allow(clippy::missing_safety_doc)]
 
 pub mod config;
@@ -29,10 +31,13 @@ pub use fd::*;
 pub use result::*;
 pub use version::*;
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::Reason;
 
 /// Tag word of a live config builder.
 pub(crate) const TAG_BUILDER: u64 = u64::from_be_bytes(*b"FTLSBLDR");
@@ -45,19 +50,29 @@ pub(crate) const TAG_CERTKEY: u64 = u64::from_be_bytes(*b"FTLSCKEY");
 /// Tag word written into a handle when it is freed.
 pub(crate) const TAG_FREED: u64 = u64::from_be_bytes(*b"FTLSFREE");
 
-/// A failed call: the code to return and the detail to record.
+/// A failed call: the code to return, the detail to record, and the engine's reason (for a
+/// protocol error that has one).
 #[derive(Debug)]
 pub(crate) struct Fail {
     pub code: ferrotls_result,
     pub detail: String,
+    pub reason: Option<Reason>,
 }
 
 impl Fail {
+    /// A failure without a reason (usage, FFI-level and configuration errors).
     pub(crate) fn new(code: ferrotls_result, detail: impl Into<String>) -> Self {
         Self {
             code,
             detail: detail.into(),
+            reason: None,
         }
+    }
+
+    /// The same failure with the reason of the engine error behind it.
+    pub(crate) fn because(mut self, reason: Option<Reason>) -> Self {
+        self.reason = reason;
+        self
     }
 
     pub(crate) fn null(arg: &str) -> Self {
@@ -73,7 +88,7 @@ impl Fail {
 
     /// An engine error outside a connection.
     pub(crate) fn engine(e: &crate::error::Error) -> Self {
-        Self::new(code_of(e), e.to_string())
+        Self::new(code_of(e), e.to_string()).because(e.reason())
     }
 }
 
@@ -81,6 +96,7 @@ pub(crate) type FfiResult<T> = Result<T, Fail>;
 
 thread_local! {
     static LAST_DETAIL: RefCell<CString> = RefCell::new(CString::default());
+    static LAST_REASON: Cell<Option<Reason>> = const { Cell::new(None) };
 }
 
 /// A `CString` from text that may contain NUL bytes (they become U+FFFD).
@@ -88,17 +104,36 @@ pub(crate) fn to_cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default()
 }
 
-/// Record the thread-local detail.
-pub(crate) fn set_detail(s: &str) {
+/// Record the thread-local detail and reason (`None` clears the reason: it belongs to the
+/// same failure as the detail).
+pub(crate) fn set_detail(s: &str, reason: Option<Reason>) {
     let c = to_cstring(s);
     // A thread-local being destroyed is not an error worth reporting.
     let _ = LAST_DETAIL.try_with(|d| *d.borrow_mut() = c);
+    let _ = LAST_REASON.try_with(|r| r.set(reason));
 }
 
 pub(crate) fn detail_ptr() -> *const c_char {
     LAST_DETAIL
         .try_with(|d| d.borrow().as_ptr())
         .unwrap_or(c"".as_ptr())
+}
+
+/// The name of a reason as a static C string ("" for `None`): one string per reason for the
+/// life of the process, made on its first use (so a bounded table, no allocation per call).
+pub(crate) fn reason_ptr(reason: Option<Reason>) -> *const c_char {
+    static NAMES: Mutex<Vec<(Reason, &'static CStr)>> = Mutex::new(Vec::new());
+    let Some(reason) = reason else {
+        return c"".as_ptr();
+    };
+    // The table only grows, so a poisoned lock still holds valid entries.
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = names.iter().find(|(r, _)| *r == reason) {
+        return c.as_ptr();
+    }
+    let c: &'static CStr = Box::leak(to_cstring(reason.name()).into_boxed_c_str());
+    names.push((reason, c));
+    c.as_ptr()
 }
 
 const PANIC_DETAIL: &str =
@@ -109,11 +144,11 @@ pub(crate) fn ffi_call(f: impl FnOnce() -> FfiResult<ferrotls_result>) -> ferrot
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(code)) => code,
         Ok(Err(fail)) => {
-            set_detail(&fail.detail);
+            set_detail(&fail.detail, fail.reason);
             fail.code
         }
         Err(_) => {
-            set_detail(PANIC_DETAIL);
+            set_detail(PANIC_DETAIL, None);
             FERROTLS_ERR_PANIC
         }
     }
@@ -124,11 +159,11 @@ pub(crate) fn ffi_value<R>(fallback: R, f: impl FnOnce() -> FfiResult<R>) -> R {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => v,
         Ok(Err(fail)) => {
-            set_detail(&fail.detail);
+            set_detail(&fail.detail, fail.reason);
             fallback
         }
         Err(_) => {
-            set_detail(PANIC_DETAIL);
+            set_detail(PANIC_DETAIL, None);
             fallback
         }
     }
@@ -366,6 +401,20 @@ pub(crate) unsafe fn out_param<'a, T>(p: *mut T, zero: T, arg: &str) -> FfiResul
 #[unsafe(no_mangle)]
 pub extern "C" fn ferrotls_last_error_detail() -> *const c_char {
     ffi_value(c"".as_ptr(), || Ok(detail_ptr()))
+}
+
+/// Last error reason on this thread.
+///
+/// Returns the engine's reason for the most recent failing ferrotls call on the calling thread,
+/// e.g. "NOT_TLS" or "FINISHED_MISMATCH": which check refused the peer's input, a stable name
+/// for programs to match on (`ferrotls_last_error_detail` is the sentence for people). "" if
+/// there was no failure or it has no reason (usage, certificate, configuration errors, an
+/// alert from the peer, ...). New reasons may appear in any release. Static, never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn ferrotls_last_error_reason() -> *const c_char {
+    ffi_value(c"".as_ptr(), || {
+        Ok(reason_ptr(LAST_REASON.try_with(Cell::get).ok().flatten()))
+    })
 }
 
 #[cfg(test)]

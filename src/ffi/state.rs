@@ -55,23 +55,24 @@ impl ConnState {
     }
 
     /// The failure for an engine error from a connection call; the detail is the sticky
-    /// `ConnError` text when the error is the connection's fatal one.
+    /// `ConnError` text when the error is the connection's fatal one, the reason the error's.
     pub(crate) fn fail(&self, e: &Error) -> Fail {
         let detail = match self.conn.error() {
             Some(ce) if ce.error == *e => ce.to_string(),
             _ => e.to_string(),
         };
-        Fail::new(conn_code_of(e), detail)
+        Fail::new(conn_code_of(e), detail).because(e.reason())
     }
 
-    /// The sticky error, if the connection failed: FFI-level first, then the engine's.
+    /// The sticky error, if the connection failed: FFI-level first (a panic or a socket error,
+    /// which have no reason), then the engine's with its reason.
     pub(crate) fn sticky(&self) -> Option<Fail> {
         if let Some((code, detail)) = &self.fatal {
             return Some(Fail::new(*code, detail.clone()));
         }
         self.conn
             .error()
-            .map(|ce| Fail::new(conn_code_of(&ce.error), ce.to_string()))
+            .map(|ce| Fail::new(conn_code_of(&ce.error), ce.to_string()).because(ce.error.reason()))
     }
 }
 

@@ -12,7 +12,9 @@
  * argument), handles of the wrong type, calls in the wrong state or role, the name / message /
  * category of every result code in the header, version macros against the library, a full
  * TLS 1.3 handshake with data both ways and the introspection getters, mutual TLS, a failing
- * handshake (unknown issuer: code, detail, stickiness, the alert on both sides), the trace and
+ * handshake (unknown issuer: code, detail, stickiness, the alert on both sides), the engine's
+ * reason names for protocol errors (plaintext HTTP, an unknown record type, a tampered record:
+ * ferrotls_conn_error_reason / ferrotls_last_error_reason, "" where there is none), the trace and
  * key log callbacks, config reference counting and free(NULL), the verify / ALPN / session store
  * callbacks, the certificate selection callback (two certificates chosen by SNI, NULL refusing)
  * and the ticket seal / open callbacks (TLS 1.3 and TLS 1.2 resumption, a refused ticket).
@@ -722,6 +724,12 @@ static void test_null_arguments(void) {
         CHECK(d != NULL && d[0] == '\0', "conn_error_detail(NULL) is not \"\"");
         CHECK(detail_names("conn"), "conn_error_detail(NULL): detail \"%s\"", ferrotls_last_error_detail());
         reset_detail();
+        const char *r = ferrotls_conn_error_reason(NULL);
+        CHECK(r != NULL && r[0] == '\0', "conn_error_reason(NULL) is not \"\"");
+        CHECK(detail_names("conn"), "conn_error_reason(NULL): detail \"%s\"", ferrotls_last_error_detail());
+        r = ferrotls_last_error_reason();
+        CHECK(r != NULL && r[0] == '\0', "last_error_reason after a NULL argument is \"%s\"", str_or(r));
+        reset_detail();
         ferrotls_conn_set_userdata(NULL, buf);
         CHECK(detail_names("conn"), "conn_set_userdata(NULL): detail \"%s\"", ferrotls_last_error_detail());
     }
@@ -766,6 +774,10 @@ static void test_wrong_handles(void) {
         CHECK(ferrotls_conn_version_name(x) == NULL, "version_name(wrong type) != NULL");
         CHECK(ferrotls_conn_awaiting(x) == NULL, "awaiting(wrong type) != NULL");
         CHECK(ferrotls_conn_wants(x) == 0, "wants(wrong type) != 0");
+        reset_detail();
+        CHECK(strcmp(str_or(ferrotls_conn_error_reason(x)), "") == 0, "conn_error_reason(wrong type) is not \"\"");
+        CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_conn") != NULL, "conn_error_reason: detail \"%s\"",
+              ferrotls_last_error_detail());
         ferrotls_conn_free(x); /* refused: must neither free nor corrupt the object */
     }
     /* the other way round */
@@ -882,6 +894,7 @@ static void test_wrong_state_and_role(void) {
     CHECK(ferrotls_conn_handshake_kind(c) == 0, "handshake_kind before the handshake");
     CHECK(ferrotls_conn_error(c) == FERROTLS_OK, "error() on a healthy connection");
     CHECK(strcmp(ferrotls_conn_error_detail(c), "") == 0, "error_detail on a healthy connection");
+    CHECK(strcmp(str_or(ferrotls_conn_error_reason(c)), "") == 0, "error_reason on a healthy connection");
     {
         size_t have = ferrotls_conn_outgoing_len(c);
         EXPECT_CODE(ferrotls_conn_consume_outgoing(c, have + 1), FERROTLS_ERR_INVALID_ARGUMENT,
@@ -1133,7 +1146,122 @@ static void test_failing_handshake(void) {
     EXPECT_CODE(ferrotls_conn_last_alert(s, &desc, &ours), FERROTLS_OK, "server last_alert");
     CHECK(desc == 48 && !ours, "server last_alert %u sent_by_us %d, want 48 (unknown_ca) / false", desc, ours);
     CHECK(ferrotls_conn_error_detail(s)[0] != '\0', "server error_detail is empty");
+    /* a certificate error and a received alert are not protocol violations: no reason */
+    CHECK(strcmp(str_or(ferrotls_conn_error_reason(c)), "") == 0, "client error_reason \"%s\", want \"\"",
+          str_or(ferrotls_conn_error_reason(c)));
+    CHECK(strcmp(str_or(ferrotls_conn_error_reason(s)), "") == 0, "server error_reason \"%s\", want \"\"",
+          str_or(ferrotls_conn_error_reason(s)));
+    EXPECT_CODE(ferrotls_conn_handshake(c), FERROTLS_ERR_CERT_UNKNOWN_ISSUER, "handshake again");
+    CHECK(strcmp(str_or(ferrotls_last_error_reason()), "") == 0, "last_error_reason \"%s\" after a certificate error",
+          str_or(ferrotls_last_error_reason()));
     pair_free(p);
+}
+
+/* ---- the engine's reasons: which check refused the peer's input ------------------------- */
+
+/* Feeds `bytes` to `conn` and runs its handshake: the first failing code. */
+static ferrotls_result feed_and_handshake(ferrotls_conn *conn, const uint8_t *bytes, size_t len) {
+    size_t consumed = 0;
+    ferrotls_result r = ferrotls_conn_feed(conn, bytes, len, &consumed);
+    if (r == FERROTLS_OK || r == FERROTLS_WANT_READ)
+        r = ferrotls_conn_handshake(conn);
+    return r;
+}
+
+/* The connection's reason is `want`. */
+#define EXPECT_REASON(conn, want, what)                                                            \
+    do {                                                                                           \
+        const char *cr_ = str_or(ferrotls_conn_error_reason(conn));                                \
+        CHECK(strcmp(cr_, (want)) == 0, "%s: conn_error_reason \"%s\", want \"%s\" (detail: %s)",  \
+              (what), cr_, (want), ferrotls_conn_error_detail(conn));                              \
+    } while (0)
+
+static void test_error_reasons(void) {
+    section = "error reasons";
+    ferrotls_config *scfg = server_config(0, NULL);
+    ferrotls_config *ccfg = client_config("ca.pem", 0, NULL, NULL, 0);
+    ferrotls_conn *c = NULL, *s = NULL;
+
+    /* plaintext HTTP to a TLS server */
+    EXPECT_CODE(ferrotls_conn_new_server(scfg, &s), FERROTLS_OK, "new_server");
+    EXPECT_REASON(s, "", "fresh server");
+    static const char get[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    reset_detail();
+    ferrotls_result r = feed_and_handshake(s, (const uint8_t *)get, sizeof get - 1);
+    EXPECT_CODE(r, FERROTLS_ERR_DECODE, "server fed plaintext HTTP");
+    const char *lr = ferrotls_last_error_reason();
+    CHECK(strcmp(str_or(lr), "NOT_TLS") == 0, "last_error_reason \"%s\", want NOT_TLS (detail: %s)", str_or(lr),
+          ferrotls_last_error_detail());
+    CHECK(contains_ci(ferrotls_last_error_detail(), "HTTP"), "detail \"%s\" does not mention HTTP",
+          ferrotls_last_error_detail());
+    EXPECT_REASON(s, "NOT_TLS", "server fed plaintext HTTP");
+    /* static: the same pointer each time, and still valid after later calls */
+    CHECK(ferrotls_conn_error_reason(s) == ferrotls_conn_error_reason(s), "conn_error_reason is not static");
+    CHECK(ferrotls_last_error_reason() == lr, "last_error_reason is not static");
+    /* sticky: a later call fails the same way with the same reason */
+    EXPECT_CODE(ferrotls_conn_handshake(s), FERROTLS_ERR_DECODE, "server handshake again");
+    CHECK(strcmp(str_or(ferrotls_last_error_reason()), "NOT_TLS") == 0, "last_error_reason after the sticky call");
+    /* a failure without a reason replaces the thread's reason, not the connection's */
+    reset_detail();
+    CHECK(strcmp(str_or(ferrotls_last_error_reason()), "") == 0, "last_error_reason \"%s\" after a usage error",
+          str_or(ferrotls_last_error_reason()));
+    EXPECT_REASON(s, "NOT_TLS", "server after a usage error elsewhere");
+    CHECK(strcmp(lr, "NOT_TLS") == 0, "the old reason pointer changed to \"%s\"", lr);
+    ferrotls_conn_free(s);
+    s = NULL;
+
+    /* a server answering in plaintext HTTP to a client */
+    EXPECT_CODE(ferrotls_conn_new_client(ccfg, "localhost", &c), FERROTLS_OK, "new_client");
+    EXPECT_CODE(ferrotls_conn_handshake(c), FERROTLS_WANT_READ, "client hello");
+    static const char resp[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    EXPECT_CODE(feed_and_handshake(c, (const uint8_t *)resp, sizeof resp - 1), FERROTLS_ERR_DECODE,
+                "client fed plaintext HTTP");
+    EXPECT_REASON(c, "NOT_TLS", "client fed plaintext HTTP");
+    ferrotls_conn_free(c);
+    c = NULL;
+
+    /* a record of a content type that does not exist */
+    EXPECT_CODE(ferrotls_conn_new_client(ccfg, "localhost", &c), FERROTLS_OK, "new_client");
+    EXPECT_CODE(ferrotls_conn_handshake(c), FERROTLS_WANT_READ, "client hello");
+    static const uint8_t unknown_type[] = {0x63, 0x03, 0x03, 0x00, 0x01, 0x00};
+    EXPECT_CODE(feed_and_handshake(c, unknown_type, sizeof unknown_type), FERROTLS_ERR_UNEXPECTED_MESSAGE,
+                "client fed a record of type 99");
+    EXPECT_REASON(c, "UNKNOWN_CONTENT_TYPE", "client fed a record of type 99");
+    CHECK(strcmp(str_or(ferrotls_last_error_reason()), "UNKNOWN_CONTENT_TYPE") == 0, "last_error_reason \"%s\"",
+          str_or(ferrotls_last_error_reason()));
+    ferrotls_conn_free(c);
+    c = NULL;
+
+    /* between two connections: a record altered in transit fails authentication on the server;
+     * the client then receives bad_record_mac, an alert, which has no reason */
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake: %s / %s", ferrotls_conn_error_detail(p->c),
+              ferrotls_conn_error_detail(p->s))) {
+        size_t acc = 0, n = 0, consumed = 0;
+        EXPECT_CODE(ferrotls_conn_write(p->c, (const uint8_t *)"secret", 6, &acc), FERROTLS_OK, "client write");
+        uint8_t rec[256];
+        EXPECT_CODE(ferrotls_conn_take_outgoing(p->c, rec, sizeof rec, &n), FERROTLS_OK, "take_outgoing");
+        if (CHECK(n > 5, "client record of %zu bytes", n)) {
+            rec[n - 1] ^= 0x01; /* a bit of the AEAD tag */
+            r = ferrotls_conn_feed(p->s, rec, n, &consumed);
+            if (r == FERROTLS_OK || r == FERROTLS_WANT_READ) {
+                uint8_t buf[64];
+                r = ferrotls_conn_read(p->s, buf, sizeof buf, &n);
+            }
+            EXPECT_CODE(r, FERROTLS_ERR_BAD_RECORD_MAC, "server reading the altered record");
+            CHECK(strcmp(str_or(ferrotls_last_error_reason()), "RECORD_AUTHENTICATION_FAILED") == 0,
+                  "last_error_reason \"%s\"", str_or(ferrotls_last_error_reason()));
+            EXPECT_REASON(p->s, "RECORD_AUTHENTICATION_FAILED", "server after the altered record");
+            pump(p);
+            uint8_t buf[64];
+            r = ferrotls_conn_read(p->c, buf, sizeof buf, &n);
+            EXPECT_CODE(r, FERROTLS_ERR_ALERT_BASE + 20, "client after the server's bad_record_mac");
+            EXPECT_REASON(p->c, "", "client after receiving bad_record_mac");
+        }
+    }
+    pair_free(p);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
 }
 
 /* ---- seams: the verify callback and the ALPN select callback ----------------------------- */
@@ -1835,6 +1963,7 @@ int main(int argc, char **argv) {
     test_handshake();
     test_mtls();
     test_failing_handshake();
+    test_error_reasons();
     test_callbacks();
     test_refcount();
     test_session_store();

@@ -64,15 +64,21 @@ class Engine:
     def error(self, code: int) -> _errors.SSLError:
         """The exception for a failing call that just returned ``code``."""
         detail = _lib.last_error_detail()
-        if not detail and self._finalizer.alive:
-            detail = _lib.text(lib.ferrotls_conn_error_detail(self.h))
+        reason = None
+        if self._finalizer.alive:
+            if not detail:
+                detail = _lib.text(lib.ferrotls_conn_error_detail(self.h))
+            # The reason of the connection's sticky error, when that is the failure at hand
+            # (not for a code made up here, such as EOF, or a non-fatal misuse).
+            if lib.ferrotls_conn_error(self.h) == code:
+                reason = _lib.conn_error_reason(self.h)
         chain = None
         if _errors.is_cert_error(code):
             try:
                 chain = self.peer_cert_chain()
             except Exception:  # noqa: BLE001 - only refines verify_code
                 chain = None
-        return _errors.from_code(code, detail, chain, self.server_hostname)
+        return _errors.from_code(code, detail, chain, self.server_hostname, reason)
 
     def fail(self, code: int):
         """Raise for ``code`` after a best-effort send of the alert the engine queued."""
@@ -300,7 +306,8 @@ class Engine:
         r = lib.ferrotls_conn_set_session(self._handle(), blob, len(blob))
         if r != _lib.OK:
             detail = _lib.last_error_detail()
-            raise _errors.from_code(r, "cannot resume this session: " + detail if detail else "")
+            raise _errors.from_code(r, "cannot resume this session: " + detail if detail else "",
+                                    ferrotls_reason=_lib.last_error_reason())
         self.offered = blob
 
     def get_session(self) -> bytes | None:

@@ -5,7 +5,9 @@ would put there: ``SSLCertVerificationError.verify_code`` is OpenSSL's X509_V_ER
 a hostname mismatch, 20 for an unknown issuer, ...), ``verify_message`` OpenSSL's text and
 ``reason`` "CERTIFICATE_VERIFY_FAILED"; an alert from the peer has OpenSSL's reason
 ("TLSV1_ALERT_UNKNOWN_CA", ...). The library's own code, name and explanation stay in
-``code``, ``name`` and ``detail``.
+``code``, ``name`` and ``detail``, and ``ferrotls_reason`` names the check that refused the
+peer's input ("NOT_TLS", "FINISHED_MISMATCH", ...; None when the failure has none): match on
+that, not on the sentences.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from . import _lib
 
 class SSLError(ssl.SSLError):
     """A ferrotls failure. ``code`` is the FERROTLS_* result code, ``name`` its symbol
-    (e.g. "FERROTLS_ERR_CERT_NAME_MISMATCH"), ``detail`` the library's explanation."""
+    (e.g. "FERROTLS_ERR_CERT_NAME_MISMATCH"), ``detail`` the library's explanation, and
+    ``ferrotls_reason`` the engine's reason for a protocol error of a connection (a stable
+    name such as "NOT_TLS" or "UNEXPECTED_MESSAGE_TYPE"; None for failures without one:
+    certificates, alerts from the peer, EOF, misuse). ``reason`` stays OpenSSL's."""
 
-    def __init__(self, code: int = 0, detail: str = "", *, errno: int | None = None):
+    def __init__(self, code: int = 0, detail: str = "", *, errno: int | None = None,
+                 ferrotls_reason: str | None = None):
         self.code = code
+        self.ferrotls_reason = ferrotls_reason or None
         self.name = _lib.result_name(code) if code else "FERROTLS_ERR"
         self.detail = detail or (_lib.result_message(code) if code else "")
         super().__init__(errno if errno is not None else code, self.detail)
@@ -36,7 +43,7 @@ class SSLError(ssl.SSLError):
         return "[%s] %s" % (self.name, self.detail)
 
     def __reduce__(self):
-        return (type(self), (self.code, self.detail))
+        return (type(self), (self.code, self.detail), {"ferrotls_reason": self.ferrotls_reason})
 
 
 class SSLZeroReturnError(SSLError, ssl.SSLZeroReturnError):
@@ -88,7 +95,7 @@ class SSLCertVerificationError(SSLError, ssl.SSLCertVerificationError):
 
     def __reduce__(self):
         return (_rebuild_cert_error, (type(self), self.code, self.detail, self.verify_code,
-                                      self.verify_message))
+                                      self.verify_message), {"ferrotls_reason": self.ferrotls_reason})
 
 
 def _rebuild_cert_error(cls, code, detail, verify_code, verify_message):
@@ -207,8 +214,10 @@ def is_cert_error(code: int) -> bool:
     return _lib.ERR_CERT_FIRST <= code <= _lib.ERR_CERT_LAST
 
 
-def from_code(code: int, detail: str = "", peer_chain=None, hostname: str | None = None) -> SSLError:
-    """The exception for a result code."""
+def from_code(code: int, detail: str = "", peer_chain=None, hostname: str | None = None,
+              ferrotls_reason: str | None = None) -> SSLError:
+    """The exception for a result code; ``ferrotls_reason`` is the engine's reason name
+    (``ferrotls_conn_error_reason``), if the failure has one."""
     if code == _lib.WANT_READ:
         return SSLWantReadError(code, detail or "The operation did not complete (read)",
                                 errno=ssl.SSL_ERROR_WANT_READ)
@@ -220,11 +229,12 @@ def from_code(code: int, detail: str = "", peer_chain=None, hostname: str | None
                                   errno=ssl.SSL_ERROR_ZERO_RETURN)
     if code == _lib.ERR_UNEXPECTED_EOF:
         return SSLEOFError(code, detail or "EOF occurred in violation of protocol",
-                           errno=ssl.SSL_ERROR_EOF)
+                           errno=ssl.SSL_ERROR_EOF, ferrotls_reason=ferrotls_reason)
     if is_cert_error(code):
         v, msg = x509_verify_error(code, peer_chain, hostname)
-        return SSLCertVerificationError(code, detail, verify_code=v, verify_message=msg)
-    return SSLError(code, detail)
+        return SSLCertVerificationError(code, detail, verify_code=v, verify_message=msg,
+                                        ferrotls_reason=ferrotls_reason)
+    return SSLError(code, detail, ferrotls_reason=ferrotls_reason)
 
 
 def want_read() -> SSLWantReadError:

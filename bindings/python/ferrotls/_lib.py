@@ -50,6 +50,7 @@ _handlep = POINTER(c_void_p)
 # name: (restype, argtypes)
 FUNCTIONS = {
     "ferrotls_last_error_detail": (c_char_p, []),
+    "ferrotls_last_error_reason": (c_char_p, []),
     "ferrotls_config_builder_new": (result_t, [c_uint32, _handlep]),
     "ferrotls_config_builder_free": (None, [handle_p]),
     "ferrotls_config_builder_set_versions": (result_t, [handle_p, c_uint16, c_uint16]),
@@ -96,6 +97,7 @@ FUNCTIONS = {
     "ferrotls_conn_wants": (c_uint32, [handle_p]),
     "ferrotls_conn_error": (result_t, [handle_p]),
     "ferrotls_conn_error_detail": (c_char_p, [handle_p]),
+    "ferrotls_conn_error_reason": (c_char_p, [handle_p]),
     "ferrotls_conn_os_error": (c_int, [handle_p]),
     "ferrotls_conn_protocol_version": (c_uint16, [handle_p]),
     "ferrotls_conn_version_name": (c_char_p, [handle_p]),
@@ -199,3 +201,13 @@ def result_message(code: int) -> str:
 
 def last_error_detail() -> str:
     return text(lib.ferrotls_last_error_detail())
+
+
+def last_error_reason() -> str | None:
+    """The engine's reason for the thread's last failing call ("NOT_TLS", ...), or None."""
+    return text(lib.ferrotls_last_error_reason()) or None
+
+
+def conn_error_reason(h) -> str | None:
+    """The engine's reason for a connection's sticky error ("FINISHED_MISMATCH", ...), or None."""
+    return text(lib.ferrotls_conn_error_reason(h)) or None

@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -43,6 +44,7 @@ def test_wrong_hostname():
     assert e.name == "FERROTLS_ERR_CERT_NAME_MISMATCH"
     assert "wrong.example" in e.detail and "localhost" in e.detail
     assert e.detail in str(e) and "CERTIFICATE_VERIFY_FAILED" in str(e)
+    assert e.ferrotls_reason is None  # a certificate failure is not a protocol violation
 
 
 def test_unknown_ca():
@@ -80,6 +82,87 @@ def test_our_server_rejects_missing_client_cert():
     assert srv.errors[0].detail
 
 
+# ---- the engine's reason: which check refused the peer's input ----------------------------
+
+class PlaintextServer:
+    """A plain TCP server on 127.0.0.1 that reads what the client sends first (its
+    ClientHello) and answers with ``answer``, as an HTTP server on a TLS port would."""
+
+    def __init__(self, answer: bytes):
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            raw, _ = self.listener.accept()
+            with raw:
+                raw.settimeout(TIMEOUT)
+                raw.recv(65536)
+                raw.sendall(self.answer)
+                raw.shutdown(socket.SHUT_WR)
+                while raw.recv(65536):  # until the client hangs up: no reset under its alert
+                    pass
+        except OSError:
+            pass
+        finally:
+            self.listener.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join(TIMEOUT)
+
+
+def test_plaintext_http_server_has_reason_not_tls():
+    with PlaintextServer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n") as srv:
+        with pytest.raises(ferrotls.SSLError) as ei:
+            with client_ctx().wrap_socket(connect(srv.port), server_hostname="localhost"):
+                pass
+    e = ei.value
+    assert e.ferrotls_reason == "NOT_TLS", (e.ferrotls_reason, e.detail)
+    assert e.name == "FERROTLS_ERR_DECODE" and e.reason == "ERR_DECODE"  # ssl's field unchanged
+    assert "HTTP" in e.detail
+    # pickling keeps it
+    import pickle
+    again = pickle.loads(pickle.dumps(e))
+    assert again.ferrotls_reason == "NOT_TLS" and again.code == e.code and again.detail == e.detail
+
+
+def test_our_server_fed_plaintext_http_has_reason_not_tls():
+    with ServerThread(server_ctx(), failing_handler) as srv:
+        with connect(srv.port) as raw:
+            raw.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            try:
+                while raw.recv(65536):  # the server's decode_error alert, then its close
+                    pass
+            except OSError:
+                pass
+    assert len(srv.errors) == 1 and isinstance(srv.errors[0], ferrotls.SSLError), srv.errors
+    assert srv.errors[0].ferrotls_reason == "NOT_TLS", srv.errors[0]
+
+
+def test_unknown_record_type_has_its_reason():
+    """In memory: a record of content type 99 where the ServerHello should be."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    c = client_ctx().wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError) as ei:
+        c.do_handshake()
+    assert ei.value.ferrotls_reason is None
+    incoming.write(bytes([99, 3, 3, 0, 1, 0]))
+    with pytest.raises(ferrotls.SSLError) as ei:
+        c.do_handshake()
+    assert ei.value.name == "FERROTLS_ERR_UNEXPECTED_MESSAGE"
+    assert ei.value.ferrotls_reason == "UNKNOWN_CONTENT_TYPE", ei.value
+    with pytest.raises(ferrotls.SSLError) as ei:  # sticky: the same failure again
+        c.do_handshake()
+    assert ei.value.ferrotls_reason == "UNKNOWN_CONTENT_TYPE"
+
+
 def test_ragged_eof_raises():
     def handler(s):
         s.sendall(b"partial")
@@ -93,6 +176,7 @@ def test_ragged_eof_raises():
                 s.recv(100)
             assert isinstance(ei.value, ssl.SSLEOFError)
             assert ei.value.name == "FERROTLS_ERR_UNEXPECTED_EOF"
+            assert ei.value.ferrotls_reason is None
 
 
 def test_close_notify_gives_empty_bytes():

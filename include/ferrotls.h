@@ -431,6 +431,13 @@ typedef void (*ferrotls_trace_cb)(void *userdata,
 #define FERROTLS_CLOSED 3
 
 /**
+ * A read reached the point where the peer authenticated again (Handshake Again): the bytes
+ * read before came from the peer as it was; those after it from the peer that
+ * `ferrotls_conn_peer_cert` now reports. Returned once, with no bytes; read again.
+ */
+#define FERROTLS_PEER_AUTHENTICATED 4
+
+/**
  * A required pointer argument was NULL.
  */
 #define FERROTLS_ERR_NULL_ARGUMENT 100

@@ -93,6 +93,7 @@ pub struct ConfigBuilder {
     buffer_limit: usize,
     tls13_tickets: u32,
     require_ems: bool,
+    post_handshake_auth: bool,
     prefer_client_ciphers: bool,
     session_cache: usize,
     ticket_lifetime: u32,
@@ -138,6 +139,9 @@ pub struct Config {
     pub(crate) tls13_tickets: u32,
     /// Refuse TLS 1.2 peers without Extended Master Secret (RFC 7627).
     pub(crate) require_ems: bool,
+    /// Client: offer post_handshake_auth and answer a TLS 1.3 CertificateRequest after the
+    /// handshake (RFC 8446 §4.6.2).
+    pub(crate) post_handshake_auth: bool,
     /// A TLS 1.2 server picks the client's most preferred suite instead of its own.
     pub(crate) prefer_client_ciphers: bool,
     /// Seconds a ticket or cached session stays valid (0: no tickets).
@@ -186,6 +190,7 @@ impl ConfigBuilder {
             buffer_limit: DEFAULT_BUFFER_LIMIT,
             tls13_tickets: 2,
             require_ems: true,
+            post_handshake_auth: false,
             prefer_client_ciphers: false,
             session_cache: DEFAULT_SESSION_CACHE,
             ticket_lifetime: DEFAULT_TICKET_LIFETIME,
@@ -657,6 +662,17 @@ impl ConfigBuilder {
         self.require_ems = require;
     }
 
+    /// TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2, Handshake Again; default
+    /// false), as Python's `SSLContext.post_handshake_auth`. A client offers it and answers a
+    /// server's later CertificateRequest with its configured certificate (an empty
+    /// Certificate when it has none). A server asks for no certificate in a TLS 1.3
+    /// handshake, but when the application calls `Connection::request_client_certificate`,
+    /// and checks the answer with its verification mode (request or require); a TLS 1.2
+    /// handshake still asks in the handshake.
+    pub fn set_post_handshake_auth(&mut self, enable: bool) {
+        self.post_handshake_auth = enable;
+    }
+
     /// Whether a TLS 1.2 server follows the client's suite preference instead of its own
     /// (default false: the server's order wins).
     pub fn set_prefer_client_ciphers(&mut self, prefer_client: bool) {
@@ -744,6 +760,7 @@ impl ConfigBuilder {
             buffer_limit: self.buffer_limit,
             tls13_tickets: self.tls13_tickets,
             require_ems: self.require_ems,
+            post_handshake_auth: self.post_handshake_auth,
             prefer_client_ciphers: self.prefer_client_ciphers,
             ticket_lifetime,
             ticket_sealer,

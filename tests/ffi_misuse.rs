@@ -352,6 +352,7 @@ fn result_tables_cover_every_code() {
             FERROTLS_CATEGORY_WANT,
         ),
         (FERROTLS_CLOSED, "FERROTLS_CLOSED", FERROTLS_CATEGORY_CLOSED),
+        (4, "FERROTLS_PEER_AUTHENTICATED", FERROTLS_CATEGORY_OK),
         (100, "FERROTLS_ERR_NULL_ARGUMENT", FERROTLS_CATEGORY_USAGE),
         (
             101,

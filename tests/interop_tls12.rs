@@ -332,6 +332,7 @@ fn echo_once(
         match s.read(&mut buf).map_err(|e| e.to_string())? {
             ReadStatus::Data(n) => line.extend_from_slice(&buf[..n]),
             ReadStatus::Closed => break,
+            ReadStatus::PeerAuthenticated => {}
             ReadStatus::WouldBlock => {
                 let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
                 if n == 0 {

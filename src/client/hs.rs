@@ -314,6 +314,9 @@ impl ExpectServerHello {
         if !cx.alpn().is_empty() {
             extensions.push(ClientExtension::Alpn(cx.alpn().to_vec()));
         }
+        if offer13 && config.post_handshake_auth {
+            extensions.push(ClientExtension::PostHandshakeAuth);
+        }
         // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers all before it.
         if let Some(t) = &resume13 {
             extensions.push(psk_extension(t, now));

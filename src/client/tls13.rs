@@ -6,11 +6,12 @@ use pki_types::{CertificateDer, ServerName};
 use crate::codec::enums::{HandshakeType, SignatureScheme};
 use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
-    CertificateEntry, CertificatePayloadTls13, DigitallySigned, HandshakePayload,
-    NewSessionTicketTls13,
+    CertificateEntry, CertificatePayloadTls13, CertificateRequestPayloadTls13, DigitallySigned,
+    HandshakePayload, NewSessionTicketTls13,
 };
 use crate::context::{
-    Common, Established, HandshakeKind, Incoming, Step, TraceKind, require_handshake_msg,
+    Common, Established, HandshakeKind, Incoming, MAX_POST_HANDSHAKE_AUTH, Step, TraceKind,
+    require_handshake_msg,
 };
 use crate::crypto::hash::Transcript;
 use crate::crypto::hkdf::{Expander, Secret};
@@ -82,6 +83,11 @@ pub(crate) struct Traffic {
     suite: &'static SuiteInfo,
     resumption: Secret,
     pub(crate) secrets: hs::Tls13Established,
+    /// The handshake's transcript through our Finished, which a post-handshake
+    /// authentication continues (RFC 8446 §4.4).
+    transcript: Transcript,
+    /// Post-handshake CertificateRequests answered so far.
+    authentications: u32,
 }
 
 impl State {
@@ -141,7 +147,7 @@ impl State {
             Self::Certificate(_) => &[T::Certificate],
             Self::CertificateVerify(_) => &[T::CertificateVerify],
             Self::Finished(_) => &[T::Finished],
-            Self::Traffic(_) => &[T::NewSessionTicket, T::KeyUpdate],
+            Self::Traffic(_) => &[T::NewSessionTicket, T::KeyUpdate, T::CertificateRequest],
         }
     }
 
@@ -357,6 +363,8 @@ impl ExpectFinished {
             suite,
             resumption,
             secrets,
+            transcript,
+            authentications: 0,
         })))
     }
 }
@@ -408,18 +416,75 @@ fn send_client_certificate(
 impl Traffic {
     const STEP: Step = Step::ApplicationData;
 
-    /// After the handshake: a NewSessionTicket to keep (RFC 8446 §4.6.1), or the server's
-    /// KeyUpdate (RFC 8446 §4.6.3).
+    /// After the handshake: a NewSessionTicket to keep (RFC 8446 §4.6.1), the server's
+    /// KeyUpdate (RFC 8446 §4.6.3), or its CertificateRequest (Handshake Again, RFC 8446
+    /// §4.6.2).
     fn handle(mut self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
-        let Incoming::Handshake { msg, .. } = m else {
+        let Incoming::Handshake { msg, raw } = m else {
             return Err(Error::unexpected(Self::STEP, "a change_cipher_spec record"));
         };
         match msg.payload {
             HandshakePayload::NewSessionTicket(t) => self.ticket(cx, &t),
             HandshakePayload::KeyUpdate(req) => self.secrets.receive_key_update(cx, req)?,
+            HandshakePayload::CertificateRequest(req) => self.authenticate_again(cx, req, raw)?,
             _ => return Err(Error::unexpected(Self::STEP, msg.typ.to_string())),
         }
         Ok(State::Traffic(self))
+    }
+
+    /// Handshake Again, the client's side of post-handshake authentication (RFC 8446
+    /// §4.6.2): answer the server's CertificateRequest with our certificate (or an empty
+    /// one), CertificateVerify and Finished, over the handshake's transcript and this
+    /// exchange.
+    fn authenticate_again(
+        &mut self,
+        cx: &mut Common,
+        req: CertificateRequestPayloadTls13,
+        raw: &[u8],
+    ) -> Result<(), Error> {
+        // 1. Only if we offered it (RFC 8446 §4.6.2: unexpected_message otherwise).
+        if !cx.config.post_handshake_auth {
+            return Err(Error::unexpected(
+                "a NewSessionTicket or KeyUpdate (we did not offer post_handshake_auth)",
+                "a CertificateRequest after the handshake",
+            ));
+        }
+        // 2. A context that names this request (RFC 8446 §4.3.2), and a bound on how often
+        //    a server may make us sign.
+        if req.context.is_empty() {
+            return Err(Error::peer(
+                Reason::BadCertificateMessage,
+                "a CertificateRequest after the handshake must have a non-empty context (RFC 8446 §4.3.2)",
+            ));
+        }
+        self.authentications += 1;
+        if self.authentications > MAX_POST_HANDSHAKE_AUTH {
+            return Err(Error::peer(
+                Reason::TooManyIdleRecords,
+                format!(
+                    "the server asked for our certificate after the handshake more than {MAX_POST_HANDSHAKE_AUTH} times"
+                ),
+            ));
+        }
+        let schemes = req.signature_schemes().map(<[_]>::to_vec).ok_or_else(|| {
+            Error::peer(
+                Reason::MissingExtension,
+                "the CertificateRequest has no signature_algorithms",
+            )
+        })?;
+        cx.trace(TraceKind::State, || {
+            "Handshake Again: the server asks for our certificate (TLS 1.3 post-handshake authentication)"
+                .into()
+        });
+        // 3. Certificate, CertificateVerify, Finished under the current client application
+        //    traffic secret.
+        let mut transcript = self.transcript.clone();
+        transcript.add(raw);
+        send_client_certificate(cx, &mut transcript, req.context, &schemes)?;
+        let fin =
+            hs::finished_message(self.suite, &self.secrets.client_finished_key(), &transcript);
+        cx.send_hs(fin)?;
+        Ok(())
     }
 
     /// Keep a NewSessionTicket for a later resumption (RFC 8446 §4.6.1).

@@ -222,6 +222,9 @@ pub enum ClientExtension {
     SessionTicket(Vec<u8>),
     /// early_data: the client is sending 0-RTT data; empty body.
     EarlyData,
+    /// post_handshake_auth (RFC 8446 §4.2.6): the client will answer a CertificateRequest
+    /// after the handshake; empty body.
+    PostHandshakeAuth,
     /// certificate_authorities: CAs the client trusts.
     CertificateAuthorities(Vec<DistinguishedName>),
     /// Any other extension, kept as raw bytes.
@@ -252,6 +255,7 @@ impl ClientExtension {
             Self::RenegotiationInfo(_) => ExtensionType::RenegotiationInfo,
             Self::SessionTicket(_) => ExtensionType::SessionTicket,
             Self::EarlyData => ExtensionType::EarlyData,
+            Self::PostHandshakeAuth => ExtensionType::PostHandshakeAuth,
             Self::CertificateAuthorities(_) => ExtensionType::CertificateAuthorities,
             Self::Unknown { typ, .. } => *typ,
         }
@@ -300,7 +304,7 @@ impl Codec for ClientExtension {
             Self::PreSharedKey(p) => p.encode(o),
             Self::Cookie(c) => put_vec_u16(c, o),
             Self::EcPointFormats(v) => put_list(LenWidth::U8, v, o),
-            Self::ExtendedMasterSecret | Self::EarlyData => {}
+            Self::ExtendedMasterSecret | Self::EarlyData | Self::PostHandshakeAuth => {}
             Self::RenegotiationInfo(v) => put_vec_u8(v, o),
             Self::SessionTicket(v) | Self::Unknown { data: v, .. } => o.extend_from_slice(v),
             Self::CertificateAuthorities(v) => put_bytes_list(LenWidth::U16, LenWidth::U16, v, o),
@@ -383,6 +387,7 @@ impl ClientExtension {
                 }
                 ExtensionType::SessionTicket => Self::SessionTicket(b.rest().to_vec()),
                 ExtensionType::EarlyData => Self::EarlyData,
+                ExtensionType::PostHandshakeAuth => Self::PostHandshakeAuth,
                 ExtensionType::CertificateAuthorities => {
                     Self::CertificateAuthorities(read_authorities(&mut b)?)
                 }
@@ -782,6 +787,7 @@ mod tests {
             ClientExtension::SessionTicket(vec![]),
             ClientExtension::SessionTicket(vec![6; 100]),
             ClientExtension::EarlyData,
+            ClientExtension::PostHandshakeAuth,
             ClientExtension::CertificateAuthorities(vec![vec![0x30, 0], vec![0x30, 3, 1, 2, 3]]),
             ClientExtension::Unknown { typ, data },
         ];

@@ -6,9 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use crate::context::trace;
-use crate::context::{Common, ConnSettings, Established, Incoming};
+use crate::context::{Common, ConnSettings, Established, Event, Incoming};
 pub use crate::context::{
-    HandshakeKind, MAX_EARLY_DATA_SKIPPED, Step, TraceEvent, TraceFn, TraceKind,
+    HandshakeKind, MAX_EARLY_DATA_SKIPPED, MAX_POST_HANDSHAKE_AUTH, Step, TraceEvent, TraceFn,
+    TraceKind,
 };
 
 use crate::client::ClientState;
@@ -66,6 +67,11 @@ pub enum ReadStatus {
     WouldBlock,
     /// The peer sent close_notify and all its data has been read.
     Closed,
+    /// Where authentication begins (Handshake Again): the bytes read before this came from
+    /// the peer as it was before; those after it come from the peer whose identity
+    /// [`Connection::peer_certificates`] now reports. Reported once, at that point of the
+    /// stream; `read` never returns bytes from both sides of it together.
+    PeerAuthenticated,
 }
 
 /// The sticky fatal error of a connection, with the step it happened at.
@@ -179,6 +185,11 @@ pub struct Connection {
     /// Whether the handshake has completed: the state reached its version's traffic state
     /// (kept after a failure, to word the error).
     established: bool,
+    /// Plaintext bytes handed to the application so far.
+    delivered: u64,
+    /// Where the peer authenticated again: the stream offset (in `delivered` terms) and the
+    /// identity that applies from there, oldest first.
+    boundaries: std::collections::VecDeque<(u64, crate::session::CertChain)>,
     idle: IdleRecords,
     /// Client: the name given to `new_client`, to rebuild the ClientHello in `set_session`.
     server_name: Option<String>,
@@ -206,6 +217,8 @@ impl Connection {
             data_received: false,
             middlebox_ccs: 0,
             established: false,
+            delivered: 0,
+            boundaries: std::collections::VecDeque::new(),
             idle: IdleRecords::default(),
             server_name: None,
             io_started: false,
@@ -455,8 +468,8 @@ impl Connection {
             (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
                 Step::ServerAnswerToFinished
             }
-            (_, true) => Step::ApplicationData,
-            (_, false) => step,
+            // After the handshake the step is application data, or one of Handshake Again.
+            (_, _) => step,
         };
         self.step = step; // `awaiting` names it from now on
         let ce = ConnError {
@@ -953,6 +966,15 @@ impl Connection {
         self.step = state.step();
         let next = state.handle(&mut self.common, m)?;
         self.step = next.step();
+        for event in std::mem::take(&mut self.common.events) {
+            match event {
+                Event::PeerAuthenticated(chain) => {
+                    // Everything received so far came before the new authentication.
+                    let at = self.delivered + self.plaintext_buffered() as u64;
+                    self.boundaries.push_back((at, chain));
+                }
+            }
+        }
         let now_established = !self.established && next.established().is_some();
         self.state = Some(next);
         if now_established {
@@ -1066,7 +1088,10 @@ impl Connection {
 
     /// Read plaintext from the peer.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, Error> {
-        let avail = self.plaintext_buffered();
+        if self.poll_peer_authenticated() {
+            return Ok(ReadStatus::PeerAuthenticated);
+        }
+        let avail = self.readable();
         if avail > 0 {
             let n = avail.min(buf.len());
             buf[..n].copy_from_slice(&self.plain_in[self.plain_start..self.plain_start + n]);
@@ -1080,22 +1105,43 @@ impl Connection {
         Ok(ReadStatus::WouldBlock)
     }
 
-    /// Plaintext buffered and ready to read.
+    /// Plaintext buffered and ready to read (up to the next point where the peer
+    /// authenticated again, [`ReadStatus::PeerAuthenticated`]).
     pub fn readable(&self) -> usize {
-        self.plaintext_buffered()
+        let buffered = self.plaintext_buffered();
+        match self.boundaries.front() {
+            Some((at, _)) => buffered.min((at - self.delivered) as usize),
+            None => buffered,
+        }
+    }
+
+    /// For callers of [`Connection::peek_plaintext`]: whether the stream has reached a point
+    /// where the peer authenticated again ([`ReadStatus::PeerAuthenticated`], which `read`
+    /// reports by itself). True once per point; the peer's identity changes then.
+    pub fn poll_peer_authenticated(&mut self) -> bool {
+        let at_boundary = self
+            .boundaries
+            .front()
+            .is_some_and(|(at, _)| *at == self.delivered);
+        if at_boundary && let Some((_, chain)) = self.boundaries.pop_front() {
+            self.common.neg.peer_certs = chain;
+        }
+        at_boundary
     }
 
     /// The plaintext waiting to be read, without copying it out (records are decrypted in
     /// place, so this is where they landed). Pair with [`Connection::consume_plaintext`];
     /// [`Connection::read`] is this plus a copy. Empty when nothing is waiting.
     pub fn peek_plaintext(&self) -> &[u8] {
-        &self.plain_in[self.plain_start..]
+        &self.plain_in[self.plain_start..self.plain_start + self.readable()]
     }
 
     /// Mark `n` bytes of [`Connection::peek_plaintext`] as read (clamped to what is there).
     /// Records held back because the plaintext buffer was full are processed now.
     pub fn consume_plaintext(&mut self, n: usize) -> Result<(), Error> {
-        self.plain_start = (self.plain_start + n).min(self.plain_in.len());
+        let n = n.min(self.readable());
+        self.delivered += n as u64;
+        self.plain_start += n;
         if self.plain_start == self.plain_in.len() {
             // Drained: give the memory back, so an idle connection holds no buffers.
             self.plain_in = Vec::new();
@@ -1208,6 +1254,38 @@ impl Connection {
             .and_then(State::established)
             .ok_or_else(|| Error::Usage("the connection has failed".into()))?;
         state.export_keying_material(out, label, context)
+    }
+
+    /// Handshake Again, the seed's scenario: a server asks for the client's certificate after
+    /// the handshake (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2; the client
+    /// must have offered it). The answer is checked as in the handshake, with this
+    /// connection's verification mode; `read` then reports [`ReadStatus::PeerAuthenticated`]
+    /// at the point of the stream where the new identity begins. A usage error (a client, TLS
+    /// 1.2, a request still open, a client that did not offer it) changes nothing.
+    pub fn request_client_certificate(&mut self) -> Result<(), Error> {
+        self.sticky()?;
+        if self.common.is_client || !self.established {
+            return Err(Error::Usage(
+                "only a server asks for a client certificate, after its handshake".into(),
+            ));
+        }
+        let Some(State::Server(state)) = self.state.take() else {
+            return Err(Error::Internal(
+                "a server connection without its state".into(),
+            ));
+        };
+        match state.request_client_certificate(&mut self.common) {
+            Ok(next) => {
+                self.step = next.step();
+                self.state = Some(State::Server(next));
+                Ok(())
+            }
+            Err((Some(unchanged), e)) => {
+                self.state = Some(State::Server(unchanged));
+                Err(e)
+            }
+            Err((None, e)) => Err(self.fail(e)),
+        }
     }
 
     /// Update our sending keys (TLS 1.3 KeyUpdate), asking the peer to update too if

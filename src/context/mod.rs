@@ -46,6 +46,20 @@ pub(crate) struct Negotiated {
     pub(crate) sni: Option<String>,
     pub(crate) peer_certs: crate::session::CertChain,
     pub(crate) kind: Option<HandshakeKind>,
+    /// TLS 1.3: the client offered post_handshake_auth (RFC 8446 §4.2.6).
+    pub(crate) post_handshake_auth: bool,
+}
+
+/// Post-handshake CertificateRequests a client answers on one connection (RFC 8446 §4.6.2):
+/// each costs a signature, so a server cannot make us sign without end.
+pub const MAX_POST_HANDSHAKE_AUTH: u32 = 16;
+
+/// What a state tells the connection besides its next state.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// The peer authenticated again after the handshake (Handshake Again): from this point
+    /// of the byte stream on, its identity is `chain` (empty: it sent no certificate).
+    PeerAuthenticated(crate::session::CertChain),
 }
 
 /// Bytes of 0-RTT records a server that does not accept early data skips (RFC 8446
@@ -138,6 +152,8 @@ pub(crate) struct Common {
     /// Settings of this connection that replace the configuration's (see
     /// `Connection::set_alpn` and friends); the states read them through the accessors below.
     pub(crate) settings: ConnSettings,
+    /// Events for the connection, taken after each message.
+    pub(crate) events: Vec<Event>,
 }
 
 /// Per-connection replacements for configuration values; `None` keeps the configuration's.
@@ -164,6 +180,7 @@ impl Common {
             sent_no_client_cert: false,
             early_data_skip: None,
             settings: ConnSettings::default(),
+            events: Vec::new(),
         }
     }
 

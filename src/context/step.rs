@@ -46,6 +46,12 @@ pub enum Step {
     /// TLS 1.3, client: the server's verdict on our Finished and certificate, which arrives
     /// after our handshake is complete.
     ServerAnswerToFinished,
+    /// Handshake Again (TLS 1.3 post-handshake authentication): the client's certificate.
+    AgainClientCertificate,
+    /// Handshake Again: the client's CertificateVerify.
+    AgainClientCertificateVerify,
+    /// Handshake Again: the client's Finished, which ends the new authentication.
+    AgainClientFinished,
     /// The handshake is complete: application data flows.
     ApplicationData,
 }
@@ -75,6 +81,9 @@ impl Step {
             Self::ClientFinished13 => "the client's Finished",
             Self::ServerFinished13 => "the server's Finished",
             Self::ServerAnswerToFinished => "the server's answer to our Finished",
+            Self::AgainClientCertificate => "Handshake Again: Client Certificate",
+            Self::AgainClientCertificateVerify => "Handshake Again: CertificateVerify",
+            Self::AgainClientFinished => "Handshake Again: the client's Finished",
             Self::ApplicationData => "application data",
         }
     }

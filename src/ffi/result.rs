@@ -20,6 +20,10 @@ pub const FERROTLS_WANT_READ: ferrotls_result = 1;
 pub const FERROTLS_WANT_WRITE: ferrotls_result = 2;
 /// The peer closed the connection cleanly (close_notify).
 pub const FERROTLS_CLOSED: ferrotls_result = 3;
+/// A read reached the point where the peer authenticated again (Handshake Again): the bytes
+/// read before came from the peer as it was; those after it from the peer that
+/// `ferrotls_conn_peer_cert` now reports. Returned once, with no bytes; read again.
+pub const FERROTLS_PEER_AUTHENTICATED: ferrotls_result = 4;
 
 // ---- 100s: usage ---------------------------------------------------------------------------
 /// A required pointer argument was NULL.
@@ -167,6 +171,11 @@ pub(crate) const CODES: &[(ferrotls_result, &CStr, &CStr)] = &[
         c"The socket would block on sending: wait until it is writable and call again.",
     ),
     (FERROTLS_CLOSED, c"FERROTLS_CLOSED", c"The peer closed the connection cleanly with close_notify."),
+    (
+        FERROTLS_PEER_AUTHENTICATED,
+        c"FERROTLS_PEER_AUTHENTICATED",
+        c"The peer authenticated again at this point of the stream (Handshake Again).",
+    ),
     (FERROTLS_ERR_NULL_ARGUMENT, c"FERROTLS_ERR_NULL_ARGUMENT", c"A required pointer argument was NULL."),
     (FERROTLS_ERR_INVALID_ARGUMENT, c"FERROTLS_ERR_INVALID_ARGUMENT", c"An argument had an invalid value."),
     (
@@ -342,7 +351,7 @@ pub(crate) const CODES: &[(ferrotls_result, &CStr, &CStr)] = &[
 /// The category of a code.
 pub(crate) fn category(r: ferrotls_result) -> u32 {
     match r {
-        FERROTLS_OK => FERROTLS_CATEGORY_OK,
+        FERROTLS_OK | FERROTLS_PEER_AUTHENTICATED => FERROTLS_CATEGORY_OK,
         FERROTLS_WANT_READ | FERROTLS_WANT_WRITE => FERROTLS_CATEGORY_WANT,
         FERROTLS_CLOSED => FERROTLS_CATEGORY_CLOSED,
         FERROTLS_ERR_ALERT_BASE..=FERROTLS_ERR_ALERT_MAX => FERROTLS_CATEGORY_ALERT,

@@ -116,5 +116,6 @@ pub(crate) fn read_status(
         }
         ReadStatus::WouldBlock => Ok(FERROTLS_WANT_READ),
         ReadStatus::Closed => Ok(FERROTLS_CLOSED),
+        ReadStatus::PeerAuthenticated => Ok(FERROTLS_PEER_AUTHENTICATED),
     }
 }

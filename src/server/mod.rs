@@ -2,6 +2,7 @@
 
 mod choose;
 mod hs;
+mod pha;
 mod tls12;
 mod tls13;
 
@@ -64,6 +65,33 @@ impl ServerState {
             Self::ExpectClientHello(s) => s.handle(cx, m),
             Self::Tls13(s) => Ok(Self::Tls13(s.handle(cx, m)?)),
             Self::Tls12(s) => Ok(Self::Tls12(s.handle(cx, m)?)),
+        }
+    }
+
+    /// Handshake Again: ask for the client's certificate after the handshake (TLS 1.3
+    /// post-handshake authentication). A usage error gives the state back unchanged; any
+    /// other error is fatal (`None`).
+    pub(crate) fn request_client_certificate(
+        self,
+        cx: &mut Common,
+    ) -> Result<Self, (Option<Self>, Error)> {
+        match self {
+            Self::Tls13(s) => {
+                if let Err(e) = pha::check_can_request(cx) {
+                    return Err((Some(Self::Tls13(s)), e));
+                }
+                s.request_client_certificate(cx)
+                    .map(Self::Tls13)
+                    .map_err(|(s, e)| (s.map(Self::Tls13), e))
+            }
+            other => Err((
+                Some(other),
+                Error::Usage(
+                    "asking for a client certificate after a TLS 1.2 handshake needs a \
+                     renegotiation, which ferrotls does not do yet"
+                        .into(),
+                ),
+            )),
         }
     }
 }

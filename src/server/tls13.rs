@@ -29,6 +29,7 @@ use crate::verify::{self, ClientCertVerified};
 
 use super::ServerState;
 use super::hs::Choices;
+use super::pha;
 
 /// The server's TLS 1.3 states.
 pub(crate) enum State {
@@ -37,6 +38,10 @@ pub(crate) enum State {
     Finished(Box<ExpectFinished>),
     /// The handshake is complete.
     Traffic(Box<Traffic>),
+    /// Handshake Again: post-handshake authentication (`server/pha.rs`).
+    PhaCertificate(Box<pha::ExpectCertificate>),
+    PhaCertificateVerify(Box<pha::ExpectCertificateVerify>),
+    PhaFinished(Box<pha::ExpectFinished>),
 }
 
 /// What every state after our flight carries, until the client's Finished.
@@ -65,9 +70,11 @@ pub(crate) struct ExpectFinished {
     s: Shared,
 }
 
-/// The handshake is complete: the application secrets, moved on by KeyUpdate.
+/// The handshake is complete: the application secrets, moved on by KeyUpdate, and the
+/// transcript through the client's Finished, which post-handshake authentication continues.
 pub(crate) struct Traffic {
-    secrets: hs::Tls13Established,
+    pub(super) secrets: hs::Tls13Established,
+    pub(super) transcript: Transcript,
 }
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
@@ -89,6 +96,9 @@ pub(crate) fn send_first_flight(
     let suite = c.suite;
     let retried = cx.neg.kind == Some(HandshakeKind::FullWithHelloRetry);
     transcript.add(ch_raw);
+    cx.neg.post_handshake_auth = ch
+        .find(crate::codec::enums::ExtensionType::PostHandshakeAuth)
+        .is_some();
     cx.neg.suite = Some(suite);
     cx.neg.group = Some(c.group);
     cx.neg.alpn = c.alpn.clone();
@@ -172,7 +182,10 @@ pub(crate) fn send_first_flight(
 
     // Step Five: CertificateRequest, with the CA names we trust for client certificates.
     let config = cx.config.clone();
-    let want_client_cert = cx.verify_mode() != VerifyMode::NoClientAuth;
+    // With post-handshake authentication the certificate is asked for later, when the
+    // application wants it (`Connection::request_client_certificate`).
+    let want_client_cert =
+        cx.verify_mode() != VerifyMode::NoClientAuth && !config.post_handshake_auth;
     if want_client_cert {
         let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
             config.verify_schemes(true),
@@ -256,6 +269,9 @@ impl State {
     pub(crate) fn established(&self) -> Option<&dyn Established> {
         match self {
             Self::Traffic(t) => Some(&t.secrets),
+            Self::PhaCertificate(s) => Some(&s.p.traffic().secrets),
+            Self::PhaCertificateVerify(s) => Some(&s.p.traffic().secrets),
+            Self::PhaFinished(s) => Some(&s.p.traffic().secrets),
             _ => None,
         }
     }
@@ -264,6 +280,9 @@ impl State {
     pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
         match self {
             Self::Traffic(t) => Some(&mut t.secrets),
+            Self::PhaCertificate(s) => Some(&mut s.p.traffic_mut().secrets),
+            Self::PhaCertificateVerify(s) => Some(&mut s.p.traffic_mut().secrets),
+            Self::PhaFinished(s) => Some(&mut s.p.traffic_mut().secrets),
             _ => None,
         }
     }
@@ -274,6 +293,9 @@ impl State {
             Self::CertificateVerify(_) => ExpectCertificateVerify::STEP,
             Self::Finished(_) => ExpectFinished::STEP,
             Self::Traffic(_) => Traffic::STEP,
+            Self::PhaCertificate(_) => pha::ExpectCertificate::STEP,
+            Self::PhaCertificateVerify(_) => pha::ExpectCertificateVerify::STEP,
+            Self::PhaFinished(_) => pha::ExpectFinished::STEP,
         }
     }
 
@@ -287,6 +309,9 @@ impl State {
             Self::CertificateVerify(_) => &[T::CertificateVerify],
             Self::Finished(_) => &[T::Finished],
             Self::Traffic(_) => &[T::KeyUpdate],
+            Self::PhaCertificate(_) => &[T::Certificate],
+            Self::PhaCertificateVerify(_) => &[T::CertificateVerify],
+            Self::PhaFinished(_) => &[T::Finished],
         }
     }
 
@@ -296,6 +321,27 @@ impl State {
             Self::CertificateVerify(s) => s.handle(cx, m),
             Self::Finished(s) => s.handle(cx, m),
             Self::Traffic(s) => s.handle(cx, m),
+            Self::PhaCertificate(s) => s.handle(cx, m),
+            Self::PhaCertificateVerify(s) => s.handle(cx, m),
+            Self::PhaFinished(s) => s.handle(cx, m),
+        }
+    }
+
+    /// Handshake Again: ask for the client's certificate (post-handshake authentication).
+    pub(crate) fn request_client_certificate(
+        self,
+        cx: &mut Common,
+    ) -> Result<Self, (Option<Self>, Error)> {
+        match self {
+            Self::Traffic(t) => pha::request(cx, t).map_err(|e| (None, e)),
+            other => {
+                let e = Error::Usage(format!(
+                    "a client certificate can be asked for only once the previous request is \
+                     answered, not while waiting for {}",
+                    other.step()
+                ));
+                Err((Some(other), e))
+            }
         }
     }
 }
@@ -377,7 +423,10 @@ impl ExpectFinished {
         let resumption = resumption_master.resumption_secret(transcript.current_hash().as_ref());
         let secrets = app.complete(cx);
         send_tickets(cx, suite, &resumption)?;
-        Ok(State::Traffic(Box::new(Traffic { secrets })))
+        Ok(State::Traffic(Box::new(Traffic {
+            secrets,
+            transcript,
+        })))
     }
 }
 

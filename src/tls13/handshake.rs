@@ -128,6 +128,17 @@ impl Tls13Established {
         self
     }
 
+    /// The negotiated suite.
+    pub(crate) fn suite(&self) -> &'static SuiteInfo {
+        self.suite
+    }
+
+    /// The Finished key of a post-handshake authentication: from the current client
+    /// application traffic secret (RFC 8446 §4.4, "client_application_traffic_secret_N").
+    pub(crate) fn client_finished_key(&self) -> FinishedKey {
+        FinishedKey::new(&Expander::new(self.suite.hash, self.client.as_bytes()))
+    }
+
     /// Move one direction's application traffic secret forward ("traffic upd", RFC 8446
     /// §7.2) and return the new secret.
     fn next_secret(&mut self, client_side: bool) -> &Secret {

@@ -446,12 +446,15 @@ fn bad_signature(cx: &Context<'_>, e: &webpki::Error) -> String {
     if let Some(issuer) = issuer.filter(|i| cx.roots.subjects().contains(i)) {
         let name = cert_info::name_from_der(&issuer).unwrap_or_default();
         return format!(
-            "the signature on {} by '{name}' does not verify with the key of the trust anchor              of that name: the CA was probably reissued with a new key (update the CA file),              or the certificate was altered",
+            "the signature on {} by '{name}' does not verify with the key of the trust anchor \
+             of that name: the CA was probably reissued with a new key (update the CA file), \
+             or the certificate was altered",
             describe_at(chain, depth)
         );
     }
     format!(
-        "a signature in the chain of {} does not verify ({e:?}); the chain may be corrupted or          signed by a different key than its issuer's",
+        "a signature in the chain of {} does not verify ({e:?}); the chain may be corrupted or \
+         signed by a different key than its issuer's",
         describe_at(chain, 0)
     )
 }

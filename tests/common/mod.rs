@@ -316,6 +316,7 @@ pub fn read_to_end_io(
                 Ok(ReadStatus::Data(n)) => out.extend_from_slice(&buf[..n]),
                 Ok(ReadStatus::Closed) => return (out, Ok(())),
                 Ok(ReadStatus::WouldBlock) => break,
+                Ok(ReadStatus::PeerAuthenticated) => {}
                 Err(e) => return (out, Err(e.to_string())),
             }
         }
@@ -404,6 +405,7 @@ pub fn echo_once(
         match s.read(&mut buf).map_err(|e| e.to_string())? {
             ferrotls::conn::ReadStatus::Data(n) => line.extend_from_slice(&buf[..n]),
             ferrotls::conn::ReadStatus::Closed => break,
+            ferrotls::conn::ReadStatus::PeerAuthenticated => {}
             ferrotls::conn::ReadStatus::WouldBlock => {
                 let n = sock.read(&mut buf).map_err(|e| e.to_string())?;
                 if n == 0 {

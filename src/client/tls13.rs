@@ -84,8 +84,8 @@ pub(crate) struct Traffic {
     resumption: Secret,
     pub(crate) secrets: hs::Tls13Established,
     /// The handshake's transcript through our Finished, which a post-handshake
-    /// authentication continues (RFC 8446 §4.4).
-    transcript: Transcript,
+    /// authentication continues (RFC 8446 §4.4); kept only when we offered it.
+    transcript: Option<Transcript>,
     /// Post-handshake CertificateRequests answered so far.
     authentications: u32,
 }
@@ -363,7 +363,7 @@ impl ExpectFinished {
             suite,
             resumption,
             secrets,
-            transcript,
+            transcript: cx.config.post_handshake_auth.then_some(transcript),
             authentications: 0,
         })))
     }
@@ -443,12 +443,13 @@ impl Traffic {
         raw: &[u8],
     ) -> Result<(), Error> {
         // 1. Only if we offered it (RFC 8446 §4.6.2: unexpected_message otherwise).
-        if !cx.config.post_handshake_auth {
+        let Some(base) = &self.transcript else {
             return Err(Error::unexpected(
                 "a NewSessionTicket or KeyUpdate (we did not offer post_handshake_auth)",
                 "a CertificateRequest after the handshake",
             ));
-        }
+        };
+        let mut transcript = base.clone();
         // 2. A context that names this request (RFC 8446 §4.3.2), and a bound on how often
         //    a server may make us sign.
         if req.context.is_empty() {
@@ -478,7 +479,6 @@ impl Traffic {
         });
         // 3. Certificate, CertificateVerify, Finished under the current client application
         //    traffic secret.
-        let mut transcript = self.transcript.clone();
         transcript.add(raw);
         send_client_certificate(cx, &mut transcript, req.context, &schemes)?;
         let fin =

@@ -111,7 +111,11 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
             extensions,
         },
     ))?;
-    let mut transcript = traffic.transcript.clone();
+    let Some(mut transcript) = traffic.transcript.clone() else {
+        return Err(Error::Internal(
+            "post-handshake authentication without the handshake's transcript".into(),
+        ));
+    };
     transcript.add(&enc);
     Ok(State::PhaCertificate(Box::new(ExpectCertificate {
         p: Pha {

@@ -74,7 +74,8 @@ pub(crate) struct ExpectFinished {
 /// transcript through the client's Finished, which post-handshake authentication continues.
 pub(crate) struct Traffic {
     pub(super) secrets: hs::Tls13Established,
-    pub(super) transcript: Transcript,
+    /// Kept only when post-handshake authentication is possible.
+    pub(super) transcript: Option<Transcript>,
 }
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
@@ -423,9 +424,10 @@ impl ExpectFinished {
         let resumption = resumption_master.resumption_secret(transcript.current_hash().as_ref());
         let secrets = app.complete(cx);
         send_tickets(cx, suite, &resumption)?;
+        let pha = cx.neg.post_handshake_auth && cx.config.post_handshake_auth;
         Ok(State::Traffic(Box::new(Traffic {
             secrets,
-            transcript,
+            transcript: pha.then_some(transcript),
         })))
     }
 }

@@ -901,6 +901,28 @@ impl Connection {
     /// Dispatch every complete handshake message the joiner holds.
     fn handshake_messages(&mut self) -> Result<(), Error> {
         while let Some((typ, len)) = self.joiner.peek()? {
+            // RFC 5246 §7.4.1.1: a client ignores a HelloRequest that arrives while it is
+            // negotiating (it is not part of the transcript). TLS 1.3 has none.
+            if typ == HandshakeType::HelloRequest
+                && self.common.is_client
+                && !self.established
+                && !self.common.is_tls13()
+            {
+                if len != 0 {
+                    return Err(Error::peer(
+                        Reason::MalformedMessage,
+                        format!("a HelloRequest has an empty body; this one has {len} bytes"),
+                    ));
+                }
+                if let Some(raw) = self.joiner.take(0) {
+                    self.joiner.recycle(raw);
+                }
+                self.common.trace(TraceKind::HandshakeIn, || {
+                    "handshake in:  HelloRequest during the handshake: ignored (RFC 5246 §7.4.1.1)"
+                        .into()
+                });
+                continue;
+            }
             // The state judges the type from the header, before the body is buffered or
             // decoded: a message that does not belong here is unexpected_message whatever its
             // body holds (RFC 8446 §6.2).

@@ -131,3 +131,36 @@ fn awaiting_names_the_step_waited_for() {
     let detail = s.error().unwrap().to_string();
     assert!(detail.contains(s.awaiting()), "{detail}");
 }
+
+/// RFC 5246 §7.4.1.1: a HelloRequest in the middle of a handshake is ignored by the client,
+/// and kept out of its transcript (the handshake still completes).
+#[test]
+fn hello_request_during_the_handshake_is_ignored() {
+    let (cc, sc) = configs();
+    let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
+    let mut s = Connection::new_server(sc).unwrap();
+    transfer(&mut c, &mut s).unwrap(); // ClientHello
+    s.common.send_hs(hello_request().payload).unwrap(); // after the server's flight
+    transfer(&mut s, &mut c).unwrap();
+    assert!(c.error().is_none(), "{:?}", c.error());
+    assert!(
+        c.last_alert().is_none(),
+        "no no_renegotiation warning in a handshake"
+    );
+    for _ in 0..4 {
+        transfer(&mut c, &mut s).unwrap();
+        transfer(&mut s, &mut c).unwrap();
+    }
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    roundtrip(&mut c, &mut s, b"completed");
+    // A HelloRequest with a body is malformed.
+    let (cc, sc) = configs();
+    let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
+    let mut s = Connection::new_server(sc).unwrap();
+    transfer(&mut c, &mut s).unwrap();
+    let mut bad = s.peek_outgoing().to_vec();
+    bad.extend_from_slice(&[22, 3, 3, 0, 5, 0, 0, 0, 1, 0]);
+    s.consume_outgoing(s.outgoing_len());
+    let err = c.feed(&bad).unwrap_err();
+    assert_eq!(err.reason(), Some(Reason::MalformedMessage), "{err}");
+}

@@ -29,7 +29,8 @@ static const char USAGE[] =
     "usage: ferrotls-client [options] HOST PORT\n"
     "  --servername NAME      SNI and the name verified (default HOST)\n"
     "  --cafile FILE          trust anchors, PEM (default: the system store)\n"
-    "  --cert FILE --key FILE client certificate\n"
+    "  --cert FILE --key FILE client certificate (also sent when a TLS 1.3 server asks after\n"
+    "                         the handshake: post-handshake authentication)\n"
     "  --tls1.2 | --tls1.3    only that version (default: both)\n"
     "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
     "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
@@ -118,8 +119,12 @@ static ferrotls_config *build_config(const struct options *o) {
         config_check(PROG, ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
     else
         config_check(PROG, ferrotls_config_builder_add_system_roots(b), "loading the system trust store");
-    if (o->cert != NULL)
+    if (o->cert != NULL) {
         cert_key_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key));
+        /* Handshake Again: a server may ask for the certificate after the handshake (TLS 1.3
+         * post-handshake authentication); the engine answers by itself. */
+        config_check(PROG, ferrotls_config_builder_set_post_handshake_auth(b, true), "--cert");
+    }
     if (o->keylog != NULL)
         config_check(PROG, ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
     config_check(PROG, ferrotls_config_builder_build(b, &cfg), "building the configuration");
@@ -264,8 +269,14 @@ static void write_all_stdout(const uint8_t *p, size_t n) {
 static void drain_plaintext(struct client *cl) {
     uint8_t buf[16384];
     size_t n = 0;
-    while (ferrotls_conn_read(cl->conn, buf, sizeof buf, &n) == FERROTLS_OK)
-        write_all_stdout(buf, n);
+    ferrotls_result r;
+    while ((r = ferrotls_conn_read(cl->conn, buf, sizeof buf, &n)) == FERROTLS_OK ||
+           r == FERROTLS_PEER_AUTHENTICATED) {
+        if (r == FERROTLS_PEER_AUTHENTICATED)
+            fprintf(stderr, "%s: the server authenticated again; what follows is from it as it is now\n", PROG);
+        else
+            write_all_stdout(buf, n);
+    }
 }
 
 static void print_summary(const ferrotls_conn *c) {

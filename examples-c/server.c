@@ -35,6 +35,12 @@ static const char USAGE[] =
     "  --cafile FILE          trust anchors for client certificates, PEM\n"
     "  --verify-client        require a client certificate (needs --cafile)\n"
     "  --request-client       ask for a client certificate, do not require one (needs --cafile)\n"
+    "  --ask-cert-path PREFIX Handshake Again, the seed's scenario: no certificate is asked for in\n"
+    "                         the handshake; a request for a path starting with PREFIX on a\n"
+    "                         connection without one asks for it then (TLS 1.3 post-handshake\n"
+    "                         authentication) and is answered once it arrived, else with 403\n"
+    "                         (needs --cafile; with --verify-client a missing one is fatal;\n"
+    "                         TLS 1.2, which has no such request, asks in the handshake)\n"
     "  --tls1.2 | --tls1.3    only that version (default: both)\n"
     "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
     "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
@@ -52,6 +58,7 @@ static const char USAGE[] =
 enum {
     O_CERT = 1, O_KEY, O_HOST, O_PORT, O_CAFILE, O_VERIFY_CLIENT, O_REQUEST_CLIENT, O_TLS12, O_TLS13,
     O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS, O_HS_TIMEOUT, O_ALLOW_NO_EMS,
+    O_ASK_CERT_PATH,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -65,12 +72,14 @@ static const struct opt_spec SPECS[] = {
     {"--trace", 0, O_TRACE},     {"--echo", 0, O_ECHO},
     {"--max-conns", 1, O_MAX_CONNS}, {"--handshake-timeout", 1, O_HS_TIMEOUT},
     {"--allow-no-ems", 0, O_ALLOW_NO_EMS},
+    {"--ask-cert-path", 1, O_ASK_CERT_PATH},
     {NULL, 0, 0},
 };
 
 struct options {
     struct protocol_options proto;
     const char *cert, *key, *host, *port, *cafile, *keylog;
+    const char *ask_cert_path; /* --ask-cert-path PREFIX, or NULL */
     int verify_client, request_client, trace, echo;
     long max_conns; /* 0: forever */
     long handshake_timeout; /* seconds */
@@ -102,6 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_TRACE: o->trace = 1; break;
         case O_ECHO: o->echo = 1; break;
         case O_ALLOW_NO_EMS: o->proto.allow_no_ems = 1; break;
+        case O_ASK_CERT_PATH: o->ask_cert_path = v; break;
         case O_MAX_CONNS: o->max_conns = parse_number(PROG, USAGE, "--max-conns", v, 1, 1000000000L); break;
         case O_HS_TIMEOUT:
             o->handshake_timeout = parse_number(PROG, USAGE, "--handshake-timeout", v, 1, 86400L);
@@ -114,6 +124,10 @@ static void parse_options(int argc, char **argv, struct options *o) {
         usage_exit(PROG, USAGE, "--verify-client and --request-client exclude each other");
     if ((o->verify_client || o->request_client) && o->cafile == NULL)
         usage_exit(PROG, USAGE, "--verify-client and --request-client need --cafile");
+    if (o->ask_cert_path != NULL && o->cafile == NULL)
+        usage_exit(PROG, USAGE, "--ask-cert-path needs --cafile (the CA of the client certificates)");
+    if (o->ask_cert_path != NULL && o->echo)
+        usage_exit(PROG, USAGE, "--ask-cert-path answers HTTP requests; it excludes --echo");
     parse_number(PROG, USAGE, "--port", o->port, 0, 65535);
     protocol_options_check(PROG, USAGE, &o->proto);
 }
@@ -126,6 +140,14 @@ static ferrotls_config *build_config(const struct options *o) {
     cert_key_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key));
     if (o->cafile != NULL)
         config_check(PROG, ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
+    if (o->ask_cert_path != NULL) {
+        /* Ask for no certificate in the handshake, but when a request needs one; a client
+         * that sends none gets a 403 page unless --verify-client makes it fatal. */
+        config_check(PROG, ferrotls_config_builder_set_post_handshake_auth(b, true), "--ask-cert-path");
+        if (!o->verify_client)
+            config_check(PROG, ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUEST_CLIENT_CERT),
+                         "--ask-cert-path");
+    }
     if (o->verify_client)
         config_check(PROG, ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), "--verify-client");
     else if (o->request_client)
@@ -145,7 +167,8 @@ static ferrotls_config *build_config(const struct options *o) {
 #define LINGER_SECONDS 5    /* after our close_notify or alert: how long the peer may stay quiet */
 #define LINGER_MAX_SECONDS 120 /* ... and the bound on the whole linger while it keeps sending */
 
-enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
+/* ST_HTTP_AUTH: Handshake Again, waiting for the client's certificate that a request needs. */
+enum conn_state { ST_HANDSHAKE, ST_HTTP_READ, ST_HTTP_AUTH, ST_HTTP_WRITE, ST_ECHO, ST_CLOSING, ST_LINGER };
 
 /* One connection: created zeroed by conn_new() when it is accepted, torn down by conn_finish()
  * as one value (freed), so nothing of it (pending output, a half-read request) can outlive it and
@@ -165,6 +188,7 @@ struct conn {
     time_t handshake_deadline;
     size_t req_len;
     uint8_t req[REQUEST_MAX];
+    size_t before_auth;   /* --ask-cert-path: plaintext bytes received before authentication */
     size_t out_off, out_len; /* the HTTP reply or the echo data not yet accepted */
     uint8_t out[RECORD_MAX];
 };
@@ -247,41 +271,74 @@ static void conn_fail(struct conn *c, ferrotls_result r, const char *what) {
 }
 
 /* The status page: plain text, one record when it fits. */
-static void build_page(struct conn *c) {
-    struct summary s;
-    char client_subject[512];
-    const uint8_t *der = NULL;
-    size_t der_len = 0;
-    summary_get(c->tls, &s);
-    if (ferrotls_conn_peer_cert_count(c->tls) > 0 &&
-        ferrotls_conn_peer_cert(c->tls, 0, &der, &der_len) == FERROTLS_OK && der != NULL)
-        cert_subject(der, der_len, client_subject, sizeof client_subject);
-    else
-        snprintf(client_subject, sizeof client_subject, "%s", "none");
-
-    char body[4096];
-    int blen = snprintf(body, sizeof body,
-                        "ferrotls-server: connection %lu from %s\n"
-                        "Protocol: %s\n"
-                        "Cipher: %s\n"
-                        "Group: %s\n"
-                        "ALPN: %s\n"
-                        "SNI: %s\n"
-                        "Client certificate: %s\n"
-                        "Resumed: %s\n",
-                        c->number, c->peer, s.protocol, s.cipher, s.group, s.alpn, s.sni,
-                        client_subject, s.resumed ? "yes" : "no");
-    if (blen < 0 || (size_t)blen >= sizeof body)
-        blen = (int)strlen(body);
+/* The reply: an HTTP/1.0 response with a plain-text body. */
+static void set_reply(struct conn *c, const char *status, const char *body) {
     int hlen = snprintf((char *)c->out, sizeof c->out,
-                        "HTTP/1.0 200 OK\r\n"
+                        "HTTP/1.0 %s\r\n"
                         "Content-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Length: %d\r\n"
+                        "Content-Length: %zu\r\n"
                         "Connection: close\r\n"
                         "\r\n%s",
-                        blen, body);
+                        status, strlen(body), body);
     c->out_off = 0;
     c->out_len = (hlen > 0 && (size_t)hlen < sizeof c->out) ? (size_t)hlen : strlen((char *)c->out);
+}
+
+/* The request line's path ("GET /private HTTP/1.1" -> "/private") starts with `prefix`. */
+static int path_has_prefix(const struct conn *c, const char *prefix) {
+    const uint8_t *sp = memchr(c->req, ' ', c->req_len);
+    if (sp == NULL)
+        return 0;
+    size_t off = (size_t)(sp - c->req) + 1, plen = strlen(prefix);
+    return c->req_len - off >= plen && memcmp(c->req + off, prefix, plen) == 0;
+}
+
+/* The subject of the client's certificate, or "" without one. */
+static void client_subject(struct conn *c, char *out, size_t cap) {
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    out[0] = '\0';
+    if (ferrotls_conn_peer_cert_count(c->tls) > 0 &&
+        ferrotls_conn_peer_cert(c->tls, 0, &der, &der_len) == FERROTLS_OK && der != NULL)
+        cert_subject(der, der_len, out, cap);
+}
+
+/* Handshake Again is over: the page names who the client is and what came before. */
+static void build_auth_page(struct conn *c) {
+    char subject[512], body[1024];
+    client_subject(c, subject, sizeof subject);
+    if (subject[0] == '\0') {
+        set_reply(c, "403 Forbidden",
+                  "ferrotls-server: this path needs a client certificate, and none was given.\n");
+        return;
+    }
+    snprintf(body, sizeof body,
+             "ferrotls-server: connection %lu from %s\n"
+             "Client certificate: %s (authenticated after the handshake)\n"
+             "Bytes before authentication: %zu (they came from an unauthenticated client: the "
+             "request itself is answered only now)\n",
+             c->number, c->peer, subject, c->before_auth);
+    set_reply(c, "200 OK", body);
+}
+
+static void build_page(struct conn *c) {
+    struct summary s;
+    char subject[512];
+    summary_get(c->tls, &s);
+    client_subject(c, subject, sizeof subject);
+    char body[4096];
+    snprintf(body, sizeof body,
+             "ferrotls-server: connection %lu from %s\n"
+             "Protocol: %s\n"
+             "Cipher: %s\n"
+             "Group: %s\n"
+             "ALPN: %s\n"
+             "SNI: %s\n"
+             "Client certificate: %s\n"
+             "Resumed: %s\n",
+             c->number, c->peer, s.protocol, s.cipher, s.group, s.alpn, s.sni,
+             subject[0] != '\0' ? subject : "none", s.resumed ? "yes" : "no");
+    set_reply(c, "200 OK", body);
 }
 
 /* The request head ends with an empty line; lines end with CRLF or, as many clients and
@@ -330,7 +387,25 @@ static void conn_step(struct conn *c) {
             r = ferrotls_conn_read(c->tls, c->req + c->req_len, sizeof c->req - c->req_len, &n);
             if (r == FERROTLS_OK) {
                 c->req_len += n;
-                if (request_complete(c)) {
+                if (request_complete(c) && OPTS.ask_cert_path != NULL && path_has_prefix(c, OPTS.ask_cert_path) &&
+                    ferrotls_conn_peer_cert_count(c->tls) == 0) {
+                    /* The seed's scenario: only now does the server know it needs the client's
+                     * certificate. Everything read so far came before it. */
+                    r = ferrotls_conn_request_client_certificate(c->tls);
+                    if (r == FERROTLS_OK) {
+                        c->before_auth = c->req_len;
+                        c->handshake_deadline = time(NULL) + OPTS.handshake_timeout;
+                        c->state = ST_HTTP_AUTH;
+                        continue;
+                    }
+                    char body[768];
+                    snprintf(body, sizeof body,
+                             "ferrotls-server: this path needs a client certificate, which cannot be asked "
+                             "for on this connection: %s\n",
+                             ferrotls_last_error_detail());
+                    set_reply(c, "403 Forbidden", body);
+                    c->state = ST_HTTP_WRITE;
+                } else if (request_complete(c)) {
                     build_page(c);
                     c->state = ST_HTTP_WRITE;
                 } else if (c->req_len == sizeof c->req) {
@@ -340,6 +415,29 @@ static void conn_step(struct conn *c) {
                 continue;
             }
             if (r == FERROTLS_CLOSED) { /* the client left without a request */
+                c->state = ST_CLOSING;
+                continue;
+            }
+            if (would_block(c, r))
+                return;
+            conn_fail(c, r, NULL);
+            return;
+        }
+
+        case ST_HTTP_AUTH: {
+            /* Bytes that still come before the client's answer are counted, not served. */
+            size_t n = 0;
+            r = ferrotls_conn_read(c->tls, c->out, sizeof c->out, &n);
+            if (r == FERROTLS_OK) {
+                c->before_auth += n;
+                continue;
+            }
+            if (r == FERROTLS_PEER_AUTHENTICATED) {
+                build_auth_page(c);
+                c->state = ST_HTTP_WRITE;
+                continue;
+            }
+            if (r == FERROTLS_CLOSED) {
                 c->state = ST_CLOSING;
                 continue;
             }
@@ -562,15 +660,17 @@ int main(int argc, char **argv) {
             if (c == NULL)
                 continue;
             active++;
-            if (c->state == ST_HANDSHAKE && now >= c->handshake_deadline) {
+            int waiting = c->state == ST_HANDSHAKE || c->state == ST_HTTP_AUTH;
+            if (waiting && now >= c->handshake_deadline) {
                 /* A peer that connects and never finishes must not hold a slot forever. */
                 char why[160];
-                snprintf(why, sizeof why, "the TLS handshake did not finish within %ld s (--handshake-timeout)",
+                snprintf(why, sizeof why, "the TLS %s did not finish within %ld s (--handshake-timeout)",
+                         c->state == ST_HANDSHAKE ? "handshake" : "post-handshake authentication",
                          OPTS.handshake_timeout);
                 conn_fail(c, FERROTLS_ERR_UNEXPECTED_EOF, why);
                 continue;
             }
-            if (c->state == ST_HANDSHAKE) {
+            if (waiting) {
                 int ms = (int)(c->handshake_deadline - now) * 1000;
                 if (timeout < 0 || ms < timeout)
                     timeout = ms;

@@ -956,6 +956,24 @@ ferrotls_result ferrotls_config_builder_set_prefer_client_ciphers(ferrotls_confi
                                                                   bool prefer_client);
 
 /**
+ * TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2, "Handshake Again"; default
+ * `false`), both roles, as Python's `SSLContext.post_handshake_auth`.
+ *
+ * Client: offer it (the post_handshake_auth extension) and answer a server's later
+ * certificate request with the configured certificate (an empty one when there is none),
+ * inside whichever `ferrotls_conn_feed` / `ferrotls_conn_read` processes the request; the
+ * answer is queued like any other outgoing data.
+ *
+ * Server: ask for no client certificate in a TLS 1.3 handshake, but when the application
+ * calls `ferrotls_conn_request_client_certificate` (the client must have offered it), and
+ * check the answer with the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+ * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A TLS 1.2 handshake still asks
+ * in the handshake, as without this setting.
+ */
+ferrotls_result ferrotls_config_builder_set_post_handshake_auth(ferrotls_config_builder *builder,
+                                                                bool enable);
+
+/**
  * Build an immutable config. The builder stays valid (and must still be freed). `*out`
  * receives a config with one reference (NULL on failure); release it with `ferrotls_config_free`.
  */
@@ -1060,13 +1078,23 @@ ferrotls_result ferrotls_conn_peek_outgoing(const ferrotls_conn *conn,
  * until the next mutating call on the connection. Use some, then
  * `ferrotls_conn_consume_plaintext`; `ferrotls_conn_read` is the same with a copy. `*len` is 0
  * when nothing is waiting (then `ferrotls_conn_read` tells WANT_READ from CLOSED).
+ *
+ * The view never reaches past the point where the peer authenticated again (Handshake
+ * Again, see `ferrotls_conn_request_client_certificate`). Once everything before that point
+ * was consumed, this call returns `FERROTLS_PEER_AUTHENTICATED` with `*data` NULL and `*len`
+ * 0, exactly once (it passes the point, as `ferrotls_conn_read` would): the bytes consumed
+ * before came from the peer as it was (unauthenticated), the bytes after it from the peer
+ * that `ferrotls_conn_peer_cert` / `ferrotls_conn_peer_cert_subject` report from then on.
+ * Call it again for those bytes.
  */
 ferrotls_result ferrotls_conn_peek_plaintext(const ferrotls_conn *conn,
                                              const uint8_t **data,
                                              size_t *len);
 
 /**
- * Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there).
+ * Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there, so
+ * never past the point where the peer authenticated again: the next
+ * `ferrotls_conn_peek_plaintext` or `ferrotls_conn_read` reports that point).
  */
 ferrotls_result ferrotls_conn_consume_plaintext(ferrotls_conn *conn, size_t n);
 
@@ -1097,12 +1125,24 @@ ferrotls_result ferrotls_conn_write(ferrotls_conn *conn,
 /**
  * Read plaintext into `buf` (may be uninitialized, `cap` > 0). Returns `FERROTLS_OK` with
  * `*out_n` > 0, `FERROTLS_WANT_READ` (feed more / socket not readable), `FERROTLS_CLOSED`
- * (close_notify received), or an error; `FERROTLS_OK` never comes with 0 bytes.
+ * (close_notify received), `FERROTLS_PEER_AUTHENTICATED`, or an error; `FERROTLS_OK` never
+ * comes with 0 bytes.
+ *
+ * `FERROTLS_PEER_AUTHENTICATED` (category OK, `*out_n` 0) marks the point of the stream where
+ * the peer authenticated again (Handshake Again: a server's
+ * `ferrotls_conn_request_client_certificate`, answered): the bytes read before it came from
+ * the peer as it was before (unauthenticated, or another identity), the bytes after it from
+ * the peer that `ferrotls_conn_peer_cert` / `ferrotls_conn_peer_cert_subject` report from
+ * then on (they change exactly there). It is returned once per point, never together with
+ * bytes, and a read never returns bytes from both sides of it; read again for what follows.
+ * Sans-IO and fd mode alike.
  */
 ferrotls_result ferrotls_conn_read(ferrotls_conn *conn, uint8_t *buf, size_t cap, size_t *out_n);
 
 /**
- * Bytes of decrypted plaintext ready to read without more input.
+ * Bytes of decrypted plaintext ready to read without more input, up to the point where the
+ * peer authenticated again (0 there, until `ferrotls_conn_read` or
+ * `ferrotls_conn_peek_plaintext` reports `FERROTLS_PEER_AUTHENTICATED`).
  */
 size_t ferrotls_conn_readable(const ferrotls_conn *conn);
 
@@ -1305,6 +1345,35 @@ ferrotls_result ferrotls_conn_get_session(const ferrotls_conn *conn,
  * Send a TLS 1.3 KeyUpdate; with `request_peer` ask the peer to update its keys too.
  */
 ferrotls_result ferrotls_conn_key_update(ferrotls_conn *conn, bool request_peer);
+
+/**
+ * Handshake Again (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2), server only:
+ * ask the client for its certificate now, after the handshake. Needs a server configuration
+ * with `ferrotls_config_builder_set_post_handshake_auth(b, true)` and a verification mode
+ * that accepts a client certificate (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+ * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`), a completed TLS 1.3 handshake, and a client that
+ * offered post_handshake_auth.
+ *
+ * The CertificateRequest is queued as outgoing data (sans-IO: send it as usual; fd mode: it
+ * is sent now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
+ * The client answers as data flows; its answer is checked as in a handshake, with this
+ * connection's verification mode (a refused or missing certificate is the connection's fatal
+ * error, reported by the call that processes the answer). Where the answer completes,
+ * `ferrotls_conn_read` / `ferrotls_conn_peek_plaintext` return `FERROTLS_PEER_AUTHENTICATED`
+ * once, with no bytes: the plaintext before that point came from the unauthenticated client
+ * (application data it sent before it saw the request), the plaintext after it from the
+ * client `ferrotls_conn_peer_cert` and `ferrotls_conn_peer_cert_subject` report from then on
+ * (until then they report the identity before, usually none). Another request may follow
+ * once this one is answered.
+ *
+ * A call the protocol does not allow changes nothing and leaves the connection usable:
+ * `FERROTLS_ERR_WRONG_ROLE` on a client connection; `FERROTLS_ERR_WRONG_STATE`, with a
+ * detail, before the handshake completes, after a TLS 1.2 handshake, when the client did not
+ * offer post_handshake_auth, when the configuration lacks post-handshake authentication or a
+ * verification mode that accepts a certificate, or while an earlier request is unanswered.
+ * A connection that already failed returns its sticky error.
+ */
+ferrotls_result ferrotls_conn_request_client_certificate(ferrotls_conn *conn);
 
 /**
  * Switch the connection to socket mode on `fd` (borrowed: never closed by the library; blocking

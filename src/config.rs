@@ -668,7 +668,10 @@ impl ConfigBuilder {
     /// Certificate when it has none). A server asks for no certificate in a TLS 1.3
     /// handshake, but when the application calls `Connection::request_client_certificate`,
     /// and checks the answer with its verification mode (request or require); a TLS 1.2
-    /// handshake still asks in the handshake.
+    /// handshake still asks in the handshake. So a server that requires a certificate
+    /// completes a TLS 1.3 handshake without one (as OpenSSL does with
+    /// SSL_VERIFY_POST_HANDSHAKE): it must ask before it serves what needs one, and a client
+    /// that did not offer post_handshake_auth cannot be asked (a usage error says so).
     pub fn set_post_handshake_auth(&mut self, enable: bool) {
         self.post_handshake_auth = enable;
     }

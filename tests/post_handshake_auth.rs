@@ -243,3 +243,66 @@ fn tls12_has_no_post_handshake_authentication() {
     let err = s.request_client_certificate().unwrap_err();
     assert!(err.to_string().contains("TLS 1.2"), "{err}");
 }
+
+#[test]
+fn a_key_update_may_cross_the_request() {
+    let pki = Pki::new("PHA CA");
+    let id = pki.issue(&["client.test"], KeyType::P256, true);
+    let (mut c, mut s) = established(
+        &client(&pki, Some(&id), true),
+        &server(&pki, VerifyMode::RequireClientCert),
+    );
+    s.request_client_certificate().unwrap();
+    // The client updates its keys before the request reaches it (RFC 8446 §4.6.3 allows a
+    // KeyUpdate at any time after its Finished), then answers under the new keys.
+    c.key_update(true).unwrap();
+    transfer(&mut c, &mut s).unwrap();
+    assert_eq!(s.awaiting_step(), Step::AgainClientCertificate);
+    transfer(&mut s, &mut c).unwrap(); // our KeyUpdate answer and the CertificateRequest
+    c.write(b"after").unwrap();
+    transfer(&mut c, &mut s).unwrap();
+    assert_eq!(reads(&mut s), vec![None, Some(b"after".to_vec())]);
+    assert_eq!(s.peer_cert_subject().as_deref(), Some("CN=client.test"));
+}
+
+#[test]
+fn no_request_once_the_connection_is_closing() {
+    let pki = Pki::new("PHA CA");
+    let id = pki.issue(&["client.test"], KeyType::P256, true);
+    let (mut c, mut s) = established(
+        &client(&pki, Some(&id), true),
+        &server(&pki, VerifyMode::RequireClientCert),
+    );
+    c.close();
+    transfer(&mut c, &mut s).unwrap();
+    let err = s.request_client_certificate().unwrap_err();
+    assert!(err.to_string().contains("closing"), "{err}");
+    let (_c, mut s) = established(
+        &client(&pki, Some(&id), true),
+        &server(&pki, VerifyMode::RequireClientCert),
+    );
+    s.close();
+    assert!(matches!(
+        s.request_client_certificate(),
+        Err(Error::Usage(_))
+    ));
+}
+
+#[test]
+fn a_failed_exchange_is_named_as_post_handshake_authentication() {
+    let pki = Pki::new("PHA CA");
+    let (mut c, mut s) = established(
+        &client(&pki, None, true),
+        &server(&pki, VerifyMode::RequireClientCert),
+    );
+    s.request_client_certificate().unwrap();
+    transfer(&mut s, &mut c).unwrap();
+    let _ = transfer(&mut c, &mut s);
+    let text = s.error().unwrap().to_string();
+    assert!(
+        text.starts_with(
+            "TLS post-handshake authentication failed at Handshake Again: Client Certificate"
+        ),
+        "{text}"
+    );
+}

@@ -95,6 +95,8 @@ impl fmt::Display for ConnError {
         );
         let during = if self.step == Step::ApplicationData {
             "TLS connection failed after the handshake".to_string()
+        } else if self.step.is_again() {
+            format!("TLS post-handshake authentication failed at {}", self.step)
         } else if waiting {
             format!("TLS handshake failed while waiting for {}", self.step)
         } else {
@@ -1296,7 +1298,8 @@ impl Connection {
                 "a server connection without its state".into(),
             ));
         };
-        match state.request_client_certificate(&mut self.common) {
+        let closing = self.sent_close || self.received_close;
+        match state.request_client_certificate(&mut self.common, closing) {
             Ok(next) => {
                 self.step = next.step();
                 self.state = Some(State::Server(next));

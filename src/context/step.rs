@@ -88,6 +88,16 @@ impl Step {
         }
     }
 
+    /// A step of Handshake Again, after the handshake completed.
+    pub const fn is_again(self) -> bool {
+        matches!(
+            self,
+            Self::AgainClientCertificate
+                | Self::AgainClientCertificateVerify
+                | Self::AgainClientFinished
+        )
+    }
+
     /// Our ChangeCipherSpec's step: Step Ten for a client, Step Eleven for a server.
     pub const fn change_cipher_spec(from_client: bool) -> Self {
         if from_client {

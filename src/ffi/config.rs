@@ -1372,6 +1372,33 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_prefer_client_ciphers(
     }
 }
 
+/// TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2, "Handshake Again"; default
+/// `false`), both roles, as Python's `SSLContext.post_handshake_auth`.
+///
+/// Client: offer it (the post_handshake_auth extension) and answer a server's later
+/// certificate request with the configured certificate (an empty one when there is none),
+/// inside whichever `ferrotls_conn_feed` / `ferrotls_conn_read` processes the request; the
+/// answer is queued like any other outgoing data.
+///
+/// Server: ask for no client certificate in a TLS 1.3 handshake, but when the application
+/// calls `ferrotls_conn_request_client_certificate` (the client must have offered it), and
+/// check the answer with the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A TLS 1.2 handshake still asks
+/// in the handshake, as without this setting.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_post_handshake_auth(
+    builder: *mut ferrotls_config_builder,
+    enable: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_post_handshake_auth(enable);
+            Ok(())
+        })
+    }
+}
+
 /// Build an immutable config. The builder stays valid (and must still be freed). `*out`
 /// receives a config with one reference (NULL on failure); release it with `ferrotls_config_free`.
 #[unsafe(no_mangle)]

@@ -316,7 +316,7 @@ pub unsafe extern "C" fn ferrotls_conn_peek_outgoing(
     unsafe { peek(conn, data, len, Connection::peek_outgoing) }
 }
 
-/// Zero-copy view of one of the connection's buffers, for the two `peek` exports.
+/// Zero-copy view of one of the connection's buffers, for `ferrotls_conn_peek_outgoing`.
 ///
 /// # Safety
 /// `conn` is NULL or a live connection; `data` and `len` are NULL or writable.
@@ -347,17 +347,43 @@ unsafe fn peek(
 /// until the next mutating call on the connection. Use some, then
 /// `ferrotls_conn_consume_plaintext`; `ferrotls_conn_read` is the same with a copy. `*len` is 0
 /// when nothing is waiting (then `ferrotls_conn_read` tells WANT_READ from CLOSED).
+///
+/// The view never reaches past the point where the peer authenticated again (Handshake
+/// Again, see `ferrotls_conn_request_client_certificate`). Once everything before that point
+/// was consumed, this call returns `FERROTLS_PEER_AUTHENTICATED` with `*data` NULL and `*len`
+/// 0, exactly once (it passes the point, as `ferrotls_conn_read` would): the bytes consumed
+/// before came from the peer as it was (unauthenticated), the bytes after it from the peer
+/// that `ferrotls_conn_peer_cert` / `ferrotls_conn_peer_cert_subject` report from then on.
+/// Call it again for those bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_peek_plaintext(
     conn: *const ferrotls_conn,
     data: *mut *const u8,
     len: *mut usize,
 ) -> ferrotls_result {
-    // SAFETY: forwarded caller guarantees.
-    unsafe { peek(conn, data, len, Connection::peek_plaintext) }
+    ffi_call(|| {
+        // SAFETY: `data` and `len` are NULL or writable.
+        let data = unsafe { out_param(data, std::ptr::null(), "data")? };
+        // SAFETY: as above.
+        let len = unsafe { out_param(len, 0, "len")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, false, |st| {
+                if st.conn.poll_peer_authenticated() {
+                    return Ok(FERROTLS_PEER_AUTHENTICATED);
+                }
+                let bytes = st.conn.peek_plaintext();
+                *data = bytes.as_ptr();
+                *len = bytes.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
 }
 
-/// Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there).
+/// Mark `n` bytes of `ferrotls_conn_peek_plaintext` as read (clamped to what is there, so
+/// never past the point where the peer authenticated again: the next
+/// `ferrotls_conn_peek_plaintext` or `ferrotls_conn_read` reports that point).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_consume_plaintext(
     conn: *mut ferrotls_conn,
@@ -456,7 +482,17 @@ pub unsafe extern "C" fn ferrotls_conn_write(
 
 /// Read plaintext into `buf` (may be uninitialized, `cap` > 0). Returns `FERROTLS_OK` with
 /// `*out_n` > 0, `FERROTLS_WANT_READ` (feed more / socket not readable), `FERROTLS_CLOSED`
-/// (close_notify received), or an error; `FERROTLS_OK` never comes with 0 bytes.
+/// (close_notify received), `FERROTLS_PEER_AUTHENTICATED`, or an error; `FERROTLS_OK` never
+/// comes with 0 bytes.
+///
+/// `FERROTLS_PEER_AUTHENTICATED` (category OK, `*out_n` 0) marks the point of the stream where
+/// the peer authenticated again (Handshake Again: a server's
+/// `ferrotls_conn_request_client_certificate`, answered): the bytes read before it came from
+/// the peer as it was before (unauthenticated, or another identity), the bytes after it from
+/// the peer that `ferrotls_conn_peer_cert` / `ferrotls_conn_peer_cert_subject` report from
+/// then on (they change exactly there). It is returned once per point, never together with
+/// bytes, and a read never returns bytes from both sides of it; read again for what follows.
+/// Sans-IO and fd mode alike.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_read(
     conn: *mut ferrotls_conn,
@@ -488,7 +524,9 @@ pub unsafe extern "C" fn ferrotls_conn_read(
     })
 }
 
-/// Bytes of decrypted plaintext ready to read without more input.
+/// Bytes of decrypted plaintext ready to read without more input, up to the point where the
+/// peer authenticated again (0 there, until `ferrotls_conn_read` or
+/// `ferrotls_conn_peek_plaintext` reports `FERROTLS_PEER_AUTHENTICATED`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_readable(conn: *const ferrotls_conn) -> usize {
     // SAFETY: `conn` is NULL or a live connection.
@@ -1080,6 +1118,59 @@ pub unsafe extern "C" fn ferrotls_conn_key_update(
         unsafe {
             with_conn(conn, true, |st| {
                 st.conn.key_update(request_peer).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Handshake Again (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2), server only:
+/// ask the client for its certificate now, after the handshake. Needs a server configuration
+/// with `ferrotls_config_builder_set_post_handshake_auth(b, true)` and a verification mode
+/// that accepts a client certificate (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`), a completed TLS 1.3 handshake, and a client that
+/// offered post_handshake_auth.
+///
+/// The CertificateRequest is queued as outgoing data (sans-IO: send it as usual; fd mode: it
+/// is sent now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
+/// The client answers as data flows; its answer is checked as in a handshake, with this
+/// connection's verification mode (a refused or missing certificate is the connection's fatal
+/// error, reported by the call that processes the answer). Where the answer completes,
+/// `ferrotls_conn_read` / `ferrotls_conn_peek_plaintext` return `FERROTLS_PEER_AUTHENTICATED`
+/// once, with no bytes: the plaintext before that point came from the unauthenticated client
+/// (application data it sent before it saw the request), the plaintext after it from the
+/// client `ferrotls_conn_peer_cert` and `ferrotls_conn_peer_cert_subject` report from then on
+/// (until then they report the identity before, usually none). Another request may follow
+/// once this one is answered.
+///
+/// A call the protocol does not allow changes nothing and leaves the connection usable:
+/// `FERROTLS_ERR_WRONG_ROLE` on a client connection; `FERROTLS_ERR_WRONG_STATE`, with a
+/// detail, before the handshake completes, after a TLS 1.2 handshake, when the client did not
+/// offer post_handshake_auth, when the configuration lacks post-handshake authentication or a
+/// verification mode that accepts a certificate, or while an earlier request is unanswered.
+/// A connection that already failed returns its sticky error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_request_client_certificate(
+    conn: *mut ferrotls_conn,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                if st.conn.is_client() {
+                    return Err(Fail::new(
+                        FERROTLS_ERR_WRONG_ROLE,
+                        "ferrotls_conn_request_client_certificate is for server connections: a \
+                         server asks for the client's certificate (a client answers by itself \
+                         when its configuration has post-handshake authentication)",
+                    ));
+                }
+                st.conn
+                    .request_client_certificate()
+                    .map_err(|e| st.fail(&e))?;
+                if st.fd.is_some() {
+                    return fd::flush(st);
+                }
                 Ok(FERROTLS_OK)
             })
         }

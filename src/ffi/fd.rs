@@ -175,7 +175,9 @@ pub(crate) fn handshake(st: &mut ConnState) -> FfiResult<ferrotls_result> {
     }
 }
 
-/// fd-mode read.
+/// fd-mode read. Like the sans-IO read it stops at the point where the peer authenticated
+/// again and returns `FERROTLS_PEER_AUTHENTICATED` there, once and with no bytes (from
+/// `read_status`, before any more socket input is taken).
 pub(crate) fn read(st: &mut ConnState, buf: &mut [u8]) -> FfiResult<(ferrotls_result, usize)> {
     loop {
         let mut n = 0;
@@ -196,13 +198,16 @@ pub(crate) fn read(st: &mut ConnState, buf: &mut [u8]) -> FfiResult<(ferrotls_re
             Input::Progress => {}
             Input::WouldBlock => return Ok((FERROTLS_WANT_READ, 0)),
             Input::Eof(code) => {
-                // Plaintext may still be buffered before the EOF.
+                // Plaintext (or the point where the peer authenticated again) may still be
+                // buffered before the EOF: that comes first, the EOF on the next call.
                 let code2 = read_status(st, buf, &mut n)?;
-                return Ok(if code2 == FERROTLS_OK {
-                    (code2, n)
-                } else {
-                    (code, 0)
-                });
+                return Ok(
+                    if code2 == FERROTLS_OK || code2 == FERROTLS_PEER_AUTHENTICATED {
+                        (code2, n)
+                    } else {
+                        (code, 0)
+                    },
+                );
             }
         }
     }

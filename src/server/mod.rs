@@ -74,10 +74,11 @@ impl ServerState {
     pub(crate) fn request_client_certificate(
         self,
         cx: &mut Common,
+        closing: bool,
     ) -> Result<Self, (Option<Self>, Error)> {
         match self {
             Self::Tls13(s) => {
-                if let Err(e) = pha::check_can_request(cx) {
+                if let Err(e) = pha::check_can_request(cx, closing) {
                     return Err((Some(Self::Tls13(s)), e));
                 }
                 s.request_client_certificate(cx)

@@ -8,7 +8,7 @@
 use pki_types::CertificateDer;
 
 use crate::codec::extensions::CertReqExtension;
-use crate::codec::handshake::{CertificateRequestPayloadTls13, HandshakePayload};
+use crate::codec::handshake::{CertificateRequestPayloadTls13, HandshakeMessage, HandshakePayload};
 use crate::context::{Common, Event, Incoming, Step, TraceKind, require_handshake_msg};
 use crate::crypto::hash::Transcript;
 use crate::crypto::rand;
@@ -29,6 +29,24 @@ pub(crate) struct Pha {
     /// The handshake's transcript (through the client's Finished) and this exchange.
     transcript: Transcript,
     context: Vec<u8>,
+}
+
+/// RFC 8446 §4.6.3: a KeyUpdate may come at any time after the client's Finished, also in the
+/// middle of this exchange (it is not part of its transcript). Handles it and gives `true`.
+fn key_update(p: &mut Pha, cx: &mut Common, m: &Incoming<'_>) -> Result<bool, Error> {
+    let Incoming::Handshake {
+        msg:
+            HandshakeMessage {
+                payload: HandshakePayload::KeyUpdate(req),
+                ..
+            },
+        ..
+    } = m
+    else {
+        return Ok(false);
+    };
+    p.traffic.secrets.receive_key_update(cx, *req)?;
+    Ok(true)
 }
 
 impl Pha {
@@ -62,7 +80,7 @@ pub(crate) struct ExpectFinished {
 
 /// Whether a certificate may be asked for now: a usage error otherwise, before any state
 /// changes.
-pub(crate) fn check_can_request(cx: &Common) -> Result<(), Error> {
+pub(crate) fn check_can_request(cx: &Common, closing: bool) -> Result<(), Error> {
     if !cx.neg.post_handshake_auth {
         return Err(Error::Usage(
             "the client did not offer post_handshake_auth (RFC 8446 §4.2.6), so it cannot be \
@@ -81,6 +99,13 @@ pub(crate) fn check_can_request(cx: &Common) -> Result<(), Error> {
         return Err(Error::Usage(
             "asking for a client certificate after the handshake needs \
              set_post_handshake_auth(true) on the server's configuration"
+                .into(),
+        ));
+    }
+    if closing {
+        return Err(Error::Usage(
+            "the connection is closing (close_notify was sent or received): the client can no \
+             longer answer a request for its certificate"
                 .into(),
         ));
     }
@@ -130,10 +155,13 @@ impl ExpectCertificate {
     pub(crate) const STEP: Step = Step::AgainClientCertificate;
 
     pub(crate) fn handle(
-        self: Box<Self>,
+        mut self: Box<Self>,
         cx: &mut Common,
         m: Incoming<'_>,
     ) -> Result<State, Error> {
+        if key_update(&mut self.p, cx, &m)? {
+            return Ok(State::PhaCertificate(self));
+        }
         let (c, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Certificate)?;
         let mut p = self.p;
         // 1. The context of our request (RFC 8446 §4.4.2).
@@ -175,10 +203,13 @@ impl ExpectCertificateVerify {
     pub(crate) const STEP: Step = Step::AgainClientCertificateVerify;
 
     pub(crate) fn handle(
-        self: Box<Self>,
+        mut self: Box<Self>,
         cx: &mut Common,
         m: Incoming<'_>,
     ) -> Result<State, Error> {
+        if key_update(&mut self.p, cx, &m)? {
+            return Ok(State::PhaCertificateVerify(self));
+        }
         let (cv, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::CertificateVerify)?;
         let ExpectCertificateVerify { mut p, leaf, chain } = *self;
         // 1. A scheme our CertificateRequest offered.
@@ -199,10 +230,13 @@ impl ExpectFinished {
     pub(crate) const STEP: Step = Step::AgainClientFinished;
 
     pub(crate) fn handle(
-        self: Box<Self>,
+        mut self: Box<Self>,
         cx: &mut Common,
         m: Incoming<'_>,
     ) -> Result<State, Error> {
+        if key_update(&mut self.p, cx, &m)? {
+            return Ok(State::PhaFinished(self));
+        }
         let (f, _) = require_handshake_msg!(m, Self::STEP, HandshakePayload::Finished)?;
         let ExpectFinished { p, chain } = *self;
         // 1. verify_data under the client's current application traffic secret (RFC 8446

@@ -310,9 +310,9 @@ impl State {
             Self::CertificateVerify(_) => &[T::CertificateVerify],
             Self::Finished(_) => &[T::Finished],
             Self::Traffic(_) => &[T::KeyUpdate],
-            Self::PhaCertificate(_) => &[T::Certificate],
-            Self::PhaCertificateVerify(_) => &[T::CertificateVerify],
-            Self::PhaFinished(_) => &[T::Finished],
+            Self::PhaCertificate(_) => &[T::Certificate, T::KeyUpdate],
+            Self::PhaCertificateVerify(_) => &[T::CertificateVerify, T::KeyUpdate],
+            Self::PhaFinished(_) => &[T::Finished, T::KeyUpdate],
         }
     }
 

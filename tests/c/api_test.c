@@ -17,7 +17,10 @@
  * ferrotls_conn_error_reason / ferrotls_last_error_reason, "" where there is none), the trace and
  * key log callbacks, config reference counting and free(NULL), the verify / ALPN / session store
  * callbacks, the certificate selection callback (two certificates chosen by SNI, NULL refusing)
- * and the ticket seal / open callbacks (TLS 1.3 and TLS 1.2 resumption, a refused ticket).
+ * and the ticket seal / open callbacks (TLS 1.3 and TLS 1.2 resumption, a refused ticket), and
+ * Handshake Again (TLS 1.3 post-handshake authentication): the point where the client's
+ * identity begins, reported once by read, by peek_plaintext and by an fd-mode read (over a
+ * socketpair, the one place with a socket), and the requests the protocol does not allow.
  *
  * Prints one line per failed check and "N passed, N failed" at the end; exit 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -27,6 +30,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ferrotls.h"
 
@@ -496,7 +503,7 @@ static const struct {
 };
 
 static uint32_t expected_category(ferrotls_result r) {
-    if (r == FERROTLS_OK)
+    if (r == FERROTLS_OK || r == FERROTLS_PEER_AUTHENTICATED)
         return FERROTLS_CATEGORY_OK;
     if (r == FERROTLS_WANT_READ || r == FERROTLS_WANT_WRITE)
         return FERROTLS_CATEGORY_WANT;
@@ -545,7 +552,7 @@ static void test_result_codes(void) {
     CHECK(strstr(ferrotls_result_message(FERROTLS_ERR_ALERT_BASE + 40), "handshake_failure") != NULL,
           "1040: message \"%s\"", ferrotls_result_message(FERROTLS_ERR_ALERT_BASE + 40));
     /* Codes the library does not know. */
-    static const ferrotls_result unknown[] = {4, 99, 199, 599, 999, FERROTLS_ERR_ALERT_MAX + 1, 0x7fffffffu,
+    static const ferrotls_result unknown[] = {5, 99, 199, 599, 999, FERROTLS_ERR_ALERT_MAX + 1, 0x7fffffffu,
                                               0xffffffffu};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         ferrotls_result r = unknown[i];
@@ -611,6 +618,7 @@ static void test_null_arguments(void) {
     NULL_ARG(ferrotls_config_builder_set_keylog_callback(NULL, keylog_cb, NULL), "builder");
     NULL_ARG(ferrotls_config_builder_set_buffer_limit(NULL, 65536), "builder");
     NULL_ARG(ferrotls_config_builder_set_tls13_tickets(NULL, 1), "builder");
+    NULL_ARG(ferrotls_config_builder_set_post_handshake_auth(NULL, true), "builder");
     NULL_ARG(ferrotls_config_builder_build(NULL, &cfg), "builder");
     CHECK(cfg == NULL, "build(NULL builder) left *out non-NULL");
     NULL_ARG(ferrotls_config_builder_build(b, NULL), "out");
@@ -698,6 +706,8 @@ static void test_null_arguments(void) {
                  "context");
     }
     NULL_ARG(ferrotls_conn_key_update(NULL, false), "conn");
+    NULL_ARG(ferrotls_conn_request_client_certificate(NULL), "conn");
+    NULL_ARG(ferrotls_conn_peek_plaintext(NULL, &p, &n), "conn");
     NULL_ARG(ferrotls_conn_set_fd(NULL, 0), "conn");
 
     /* getters: zero value, detail naming 'conn' */
@@ -768,6 +778,11 @@ static void test_wrong_handles(void) {
         WRONG_HANDLE(ferrotls_conn_error(x), "ferrotls_conn");
         WRONG_HANDLE(ferrotls_conn_set_fd(x, 0), "ferrotls_conn");
         WRONG_HANDLE(ferrotls_conn_key_update(x, false), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_request_client_certificate(x), "ferrotls_conn");
+        {
+            const uint8_t *pp = NULL;
+            WRONG_HANDLE(ferrotls_conn_peek_plaintext(x, &pp, &n), "ferrotls_conn");
+        }
         reset_detail();
         CHECK(ferrotls_conn_outgoing_len(x) == 0, "outgoing_len(wrong type) != 0");
         CHECK(strstr(ferrotls_last_error_detail(), "ferrotls_conn") != NULL, "outgoing_len: detail \"%s\"",
@@ -785,6 +800,10 @@ static void test_wrong_handles(void) {
     WRONG_HANDLE(ferrotls_config_builder_set_versions((ferrotls_config_builder *)(void *)c, 0, 0),
                  "ferrotls_config_builder");
     WRONG_HANDLE(ferrotls_config_builder_set_versions((ferrotls_config_builder *)(void *)cfg, 0, 0),
+                 "ferrotls_config_builder");
+    WRONG_HANDLE(ferrotls_config_builder_set_post_handshake_auth((ferrotls_config_builder *)(void *)c, true),
+                 "ferrotls_config_builder");
+    WRONG_HANDLE(ferrotls_config_builder_set_post_handshake_auth((ferrotls_config_builder *)(void *)cfg, true),
                  "ferrotls_config_builder");
     {
         ferrotls_config *out = NULL;
@@ -1952,6 +1971,360 @@ static void test_per_connection(void) {
     ferrotls_config_free(scfg);
 }
 
+/* ---- Handshake Again: TLS 1.3 post-handshake authentication ----------------------------- */
+
+/* Server: the demo certificate, the demo CA for client certificates, `verify` (0: the
+ * default, no client authentication), post-handshake authentication `pha`, versions up to
+ * `max_version` (0x0304 or 0x0303). */
+static ferrotls_config *pha_server_config(uint32_t verify, bool pha, uint16_t max_version) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "pha server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("server.pem"), path_of("server.key")),
+                FERROTLS_OK, "pha server add_cert_key_file");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "pha server roots");
+    if (verify != 0)
+        EXPECT_CODE(ferrotls_config_builder_set_verify(b, verify), FERROTLS_OK, "pha server set_verify");
+    EXPECT_CODE(ferrotls_config_builder_set_post_handshake_auth(b, pha), FERROTLS_OK,
+                "server set_post_handshake_auth");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, max_version), FERROTLS_OK, "pha server versions");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "pha server build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* Client: the demo CA, the demo client certificate if `with_cert`, offering post-handshake
+ * authentication if `pha`; TLS 1.2 and 1.3. */
+static ferrotls_config *pha_client_config(int with_cert, bool pha) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "pha client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "pha client roots");
+    if (with_cert)
+        EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("client.pem"), path_of("client.key")),
+                    FERROTLS_OK, "pha client add_cert_key_file");
+    EXPECT_CODE(ferrotls_config_builder_set_post_handshake_auth(b, pha), FERROTLS_OK,
+                "client set_post_handshake_auth");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "pha client build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* Writes all of `text` on `c` (the engine takes it at once: it is small). */
+static void write_str(ferrotls_conn *c, const char *text, const char *what) {
+    size_t acc = 0;
+    EXPECT_CODE(ferrotls_conn_write(c, (const uint8_t *)text, strlen(text), &acc), FERROTLS_OK, what);
+    CHECK(acc == strlen(text), "%s: %zu of %zu bytes accepted", what, acc, strlen(text));
+}
+
+/* One read of at most cap-1 bytes into buf, NUL-terminated. */
+static ferrotls_result read_str(ferrotls_conn *c, char *buf, size_t cap, size_t *n) {
+    *n = 0;
+    ferrotls_result r = ferrotls_conn_read(c, (uint8_t *)buf, cap - 1, n);
+    buf[*n < cap ? *n : cap - 1] = '\0';
+    return r;
+}
+
+static int server_has_client_cert(ferrotls_conn *s) {
+    const char *subj = ferrotls_conn_peer_cert_subject(s);
+    return ferrotls_conn_peer_cert_count(s) >= 1 && subj != NULL && strstr(subj, "CN=demo-client") != NULL;
+}
+
+/* A request the protocol does not allow: `want`, a detail containing `needle`, and the
+ * connection as usable as before (no sticky error, data flows). */
+static void refused_request(struct pair *p, ferrotls_conn *asker, ferrotls_result want, const char *needle,
+                            const char *what) {
+    reset_detail();
+    EXPECT_CODE(ferrotls_conn_request_client_certificate(asker), want, what);
+    CHECK(contains_ci(ferrotls_last_error_detail(), needle), "%s: detail \"%s\" lacks \"%s\"", what,
+          ferrotls_last_error_detail(), needle);
+    CHECK(ferrotls_conn_error(asker) == FERROTLS_OK, "%s: the refusal left a sticky error %s", what,
+          ferrotls_result_name(ferrotls_conn_error(asker)));
+    if (p != NULL && ferrotls_conn_handshake(p->c) == FERROTLS_OK && ferrotls_conn_handshake(p->s) == FERROTLS_OK) {
+        CHECK(transfer(p, p->c, p->s, (const uint8_t *)"still usable", 12), "%s: client -> server after it", what);
+        CHECK(transfer(p, p->s, p->c, (const uint8_t *)"still usable", 12), "%s: server -> client after it", what);
+    }
+}
+
+static void test_post_handshake_auth_usage(void) {
+    section = "Handshake Again: refused requests";
+    ferrotls_config *ccfg = pha_client_config(1, true);
+    ferrotls_config *scfg = pha_server_config(FERROTLS_VERIFY_REQUIRE_CLIENT_CERT, true, 0x0304);
+
+    /* Before the handshake, and on the client. */
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    refused_request(NULL, p->s, FERROTLS_ERR_WRONG_STATE, "after its handshake", "server request before the handshake");
+    if (CHECK(handshake(p), "handshake after an early request: %s", ferrotls_conn_error_detail(p->s))) {
+        CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a post-handshake server asked in the handshake");
+        refused_request(p, p->c, FERROTLS_ERR_WRONG_ROLE, "server connections", "request on a client connection");
+    }
+    pair_free(p);
+
+    /* The client did not offer post_handshake_auth. */
+    ferrotls_config *no_pha = pha_client_config(1, false);
+    p = pair_new(no_pha, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake, client without post_handshake_auth"))
+        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "post_handshake_auth", "client did not offer it");
+    pair_free(p);
+    ferrotls_config_free(no_pha);
+
+    /* The server's configuration lacks it (and so asked in the handshake). */
+    ferrotls_config *plain = pha_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, false, 0x0304);
+    p = pair_new(ccfg, plain, "localhost");
+    if (CHECK(handshake(p), "handshake, server without post_handshake_auth")) {
+        CHECK(server_has_client_cert(p->s), "a server without post_handshake_auth did not ask in the handshake");
+        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "set_post_handshake_auth", "server not configured");
+    }
+    pair_free(p);
+    ferrotls_config_free(plain);
+
+    /* A verification mode that accepts no certificate. */
+    ferrotls_config *noauth = pha_server_config(FERROTLS_VERIFY_NO_CLIENT_AUTH, true, 0x0304);
+    p = pair_new(ccfg, noauth, "localhost");
+    if (CHECK(handshake(p), "handshake, server with NO_CLIENT_AUTH"))
+        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "verification mode", "server with NO_CLIENT_AUTH");
+    pair_free(p);
+    ferrotls_config_free(noauth);
+
+    /* TLS 1.2: asked in the handshake; no post-handshake authentication. */
+    ferrotls_config *tls12 = pha_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, true, 0x0303);
+    p = pair_new(ccfg, tls12, "localhost");
+    if (CHECK(handshake(p), "TLS 1.2 handshake: %s", ferrotls_conn_error_detail(p->s))) {
+        CHECK(ferrotls_conn_protocol_version(p->s) == 0x0303, "TLS 1.2 server negotiated %#x",
+              (unsigned)ferrotls_conn_protocol_version(p->s));
+        CHECK(server_has_client_cert(p->s), "a TLS 1.2 server did not ask in the handshake");
+        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "TLS 1.2", "request after a TLS 1.2 handshake");
+    }
+    pair_free(p);
+    ferrotls_config_free(tls12);
+
+    /* Required, and the client has no certificate: the answer is the connection's fatal error. */
+    ferrotls_config *nocert = pha_client_config(0, true);
+    p = pair_new(nocert, scfg, "localhost");
+    if (CHECK(handshake(p), "handshake, client without a certificate")) {
+        EXPECT_CODE(ferrotls_conn_request_client_certificate(p->s), FERROTLS_OK, "request (client has none)");
+        pump(p);
+        EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_CERTIFICATE_REQUIRED, "server error after an empty answer");
+        CHECK(ferrotls_conn_error(p->c) == FERROTLS_ERR_ALERT_BASE + 116, "client error %s (%s), want alert 116",
+              ferrotls_result_name(ferrotls_conn_error(p->c)), ferrotls_conn_error_detail(p->c));
+        CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a refused answer gave the server a peer certificate");
+        EXPECT_CODE(ferrotls_conn_request_client_certificate(p->s), FERROTLS_ERR_CERTIFICATE_REQUIRED,
+                    "request on the failed connection (its sticky error)");
+    }
+    pair_free(p);
+    ferrotls_config_free(nocert);
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+}
+
+static void test_post_handshake_auth(void) {
+    section = "Handshake Again";
+    ferrotls_config *ccfg = pha_client_config(1, true);
+    ferrotls_config *scfg = pha_server_config(FERROTLS_VERIFY_REQUIRE_CLIENT_CERT, true, 0x0304);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    if (!CHECK(handshake(p), "handshake: client %s (%s), server %s (%s)", ferrotls_result_name(p->rc),
+               ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s))) {
+        pair_free(p);
+        return;
+    }
+    ferrotls_conn *c = p->c, *s = p->s;
+    char buf[64];
+    size_t n = 0, moved = 0;
+    CHECK(ferrotls_conn_protocol_version(s) == 0x0304, "not TLS 1.3");
+    CHECK(ferrotls_conn_peer_cert_count(s) == 0 && ferrotls_conn_peer_cert_subject(s) == NULL,
+          "the server asked for a certificate in the handshake");
+
+    /* 1. The client's first request arrives unauthenticated. */
+    write_str(c, "before", "client write before");
+    pump(p);
+    /* 2. The server asks; a second request while one is open is refused and changes nothing. */
+    EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_OK, "request_client_certificate");
+    CHECK(ferrotls_conn_outgoing_len(s) > 0, "no CertificateRequest queued");
+    reset_detail();
+    EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_ERR_WRONG_STATE, "second request while open");
+    CHECK(contains_ci(ferrotls_last_error_detail(), "previous request"), "second request: detail \"%s\"",
+          ferrotls_last_error_detail());
+    CHECK(ferrotls_conn_error(s) == FERROTLS_OK, "the refused second request failed the connection");
+    CHECK(strcmp(str_or(ferrotls_conn_awaiting(s)), "application data") != 0, "server awaiting \"%s\" with a request open",
+          str_or(ferrotls_conn_awaiting(s)));
+    /* 3. The client answers while it takes the request in, then writes after its answer. */
+    EXPECT_CODE(move_take(s, c, &p->s2c, &moved), FERROTLS_OK, "CertificateRequest to the client");
+    CHECK(moved > 0, "nothing moved to the client");
+    CHECK(ferrotls_conn_outgoing_len(c) > 0, "the client queued no answer");
+    write_str(c, "after", "client write after");
+    pump(p);
+    CHECK(strcmp(str_or(ferrotls_conn_awaiting(s)), "application data") == 0, "server awaiting \"%s\" after the answer",
+          str_or(ferrotls_conn_awaiting(s)));
+    /* The identity changes only where the stream reaches it. */
+    CHECK(ferrotls_conn_peer_cert_count(s) == 0, "peer certificate present before the boundary was read");
+    CHECK(ferrotls_conn_readable(s) == 6, "readable %zu before the boundary, want 6", ferrotls_conn_readable(s));
+    /* 4. "before", the boundary (once, no bytes), "after". */
+    ferrotls_result r = read_str(s, buf, sizeof buf, &n);
+    CHECK(r == FERROTLS_OK && n == 6 && strcmp(buf, "before") == 0, "first read: %s, \"%s\"", ferrotls_result_name(r),
+          buf);
+    CHECK(ferrotls_conn_peer_cert_count(s) == 0 && ferrotls_conn_peer_cert_subject(s) == NULL,
+          "peer certificate present before the boundary");
+    CHECK(ferrotls_conn_readable(s) == 0, "readable %zu at the boundary", ferrotls_conn_readable(s));
+    n = 99;
+    r = read_str(s, buf, sizeof buf, &n);
+    EXPECT_CODE(r, FERROTLS_PEER_AUTHENTICATED, "read at the boundary");
+    CHECK(n == 0, "PEER_AUTHENTICATED came with %zu bytes", n);
+    CHECK(ferrotls_result_category(r) == FERROTLS_CATEGORY_OK, "PEER_AUTHENTICATED is not category OK");
+    CHECK(server_has_client_cert(s), "after the boundary: peer_cert_subject \"%s\", count %zu",
+          str_or(ferrotls_conn_peer_cert_subject(s)), ferrotls_conn_peer_cert_count(s));
+    {
+        const uint8_t *der = NULL;
+        size_t len = 0;
+        EXPECT_CODE(ferrotls_conn_peer_cert(s, 0, &der, &len), FERROTLS_OK, "peer_cert(0) after the boundary");
+        CHECK(der != NULL && len > 100 && der[0] == 0x30, "peer_cert(0) after the boundary is not DER");
+    }
+    r = read_str(s, buf, sizeof buf, &n);
+    CHECK(r == FERROTLS_OK && strcmp(buf, "after") == 0, "read after the boundary: %s, \"%s\"", ferrotls_result_name(r),
+          buf);
+    EXPECT_CODE(read_str(s, buf, sizeof buf, &n), FERROTLS_WANT_READ, "read after everything (no second boundary)");
+    CHECK(transfer(p, s, c, (const uint8_t *)"page", 4), "server -> client after the authentication");
+
+    /* 5. Again, through peek / consume (and a read to finish): the view stops before the
+     *    boundary, peek reports it once, and read does not report it again. */
+    write_str(c, "pre", "client write pre");
+    pump(p);
+    EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_OK, "second authentication");
+    EXPECT_CODE(move_take(s, c, &p->s2c, &moved), FERROTLS_OK, "second CertificateRequest");
+    write_str(c, "post", "client write post");
+    pump(p);
+    {
+        const uint8_t *view = (const uint8_t *)buf;
+        size_t len = 99;
+        EXPECT_CODE(ferrotls_conn_peek_plaintext(s, &view, &len), FERROTLS_OK, "peek before the boundary");
+        CHECK(len == 3 && view != NULL && memcmp(view, "pre", 3) == 0, "peek before the boundary: %zu bytes", len);
+        EXPECT_CODE(ferrotls_conn_consume_plaintext(s, 100), FERROTLS_OK, "consume past the boundary (clamped)");
+        view = (const uint8_t *)buf;
+        len = 99;
+        EXPECT_CODE(ferrotls_conn_peek_plaintext(s, &view, &len), FERROTLS_PEER_AUTHENTICATED, "peek at the boundary");
+        CHECK(view == NULL && len == 0, "peek at the boundary: %p, %zu bytes", (const void *)view, len);
+        CHECK(server_has_client_cert(s), "identity after the peeked boundary");
+        EXPECT_CODE(ferrotls_conn_peek_plaintext(s, &view, &len), FERROTLS_OK, "peek after the boundary");
+        CHECK(len == 4 && view != NULL && memcmp(view, "post", 4) == 0, "peek after the boundary: %zu bytes", len);
+        r = read_str(s, buf, sizeof buf, &n);
+        CHECK(r == FERROTLS_OK && strcmp(buf, "post") == 0, "read after a peeked boundary: %s, \"%s\"",
+              ferrotls_result_name(r), buf);
+        EXPECT_CODE(ferrotls_conn_peek_plaintext(s, &view, &len), FERROTLS_OK, "peek with nothing left");
+        CHECK(len == 0, "peek with nothing left: %zu bytes", len);
+        EXPECT_CODE(read_str(s, buf, sizeof buf, &n), FERROTLS_WANT_READ, "read after a peeked boundary");
+    }
+    /* The keys still agree (exporter from the handshake). */
+    {
+        uint8_t a[16], b2[16];
+        EXPECT_CODE(ferrotls_conn_export_keying_material(c, a, sizeof a, (const uint8_t *)"x", 1, NULL, 0), FERROTLS_OK,
+                    "export c");
+        EXPECT_CODE(ferrotls_conn_export_keying_material(s, b2, sizeof b2, (const uint8_t *)"x", 1, NULL, 0),
+                    FERROTLS_OK, "export s");
+        CHECK(memcmp(a, b2, sizeof a) == 0, "exporters differ after post-handshake authentication");
+    }
+    pair_free(p);
+}
+
+/* The client's side over its end of a socketpair (sans-IO): send what it queued, feed what
+ * arrived. Returns the bytes moved. */
+static size_t fd_pump_client(ferrotls_conn *c, int fd) {
+    size_t moved = 0;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    if (ferrotls_conn_peek_outgoing(c, &data, &len) == FERROTLS_OK && len > 0) {
+        ssize_t w = send(fd, data, len, 0);
+        if (w > 0) {
+            (void)ferrotls_conn_consume_outgoing(c, (size_t)w);
+            moved += (size_t)w;
+        }
+    }
+    uint8_t in[16384];
+    ssize_t got = recv(fd, in, sizeof in, 0);
+    if (got > 0) {
+        size_t off = 0;
+        while (off < (size_t)got) {
+            size_t consumed = 0;
+            if (ferrotls_conn_feed(c, in + off, (size_t)got - off, &consumed) != FERROTLS_OK || consumed == 0)
+                break;
+            off += consumed;
+        }
+        moved += (size_t)got;
+    }
+    return moved;
+}
+
+/* The server in fd mode (non-blocking socketpair): its read reports the boundary too. */
+static void test_post_handshake_auth_fd(void) {
+    section = "Handshake Again, fd mode";
+    int sv[2];
+    if (!CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair failed"))
+        return;
+    for (int i = 0; i < 2; i++)
+        (void)fcntl(sv[i], F_SETFL, fcntl(sv[i], F_GETFL) | O_NONBLOCK);
+    ferrotls_config *ccfg = pha_client_config(1, true);
+    ferrotls_config *scfg = pha_server_config(FERROTLS_VERIFY_REQUIRE_CLIENT_CERT, true, 0x0304);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    ferrotls_conn *c = p->c, *s = p->s;
+    EXPECT_CODE(ferrotls_conn_set_fd(s, sv[1]), FERROTLS_OK, "server set_fd");
+    ferrotls_result rc = FERROTLS_WANT_READ, rs = FERROTLS_WANT_READ;
+    for (int i = 0; i < 200 && (rc != FERROTLS_OK || rs != FERROTLS_OK || ferrotls_conn_outgoing_len(c) > 0); i++) {
+        rc = ferrotls_conn_handshake(c);
+        (void)fd_pump_client(c, sv[0]);
+        rs = ferrotls_conn_handshake(s);
+        (void)fd_pump_client(c, sv[0]);
+        if ((rc != FERROTLS_OK && rc != FERROTLS_WANT_READ) || (rs != FERROTLS_OK && rs != FERROTLS_WANT_READ))
+            break;
+    }
+    if (!CHECK(rc == FERROTLS_OK && rs == FERROTLS_OK, "fd-mode handshake: client %s, server %s (%s)",
+               ferrotls_result_name(rc), ferrotls_result_name(rs), ferrotls_conn_error_detail(s))) {
+        pair_free(p);
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    write_str(c, "before", "client write before");
+    (void)fd_pump_client(c, sv[0]);
+    EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_OK, "fd-mode request (sent at once)");
+    for (int i = 0; i < 20; i++)
+        (void)fd_pump_client(c, sv[0]); /* the request arrives; the answer goes out */
+    write_str(c, "after", "client write after");
+    while (fd_pump_client(c, sv[0]) > 0)
+        ;
+    /* The server reads from its socket: "before", the boundary, "after". */
+    char got[64] = "";
+    size_t glen = 0;
+    int boundaries = 0, boundary_at = -1, bytes_at_boundary = 0;
+    for (int i = 0; i < 200 && glen < 11; i++) {
+        size_t n = 0;
+        ferrotls_result r = ferrotls_conn_read(s, (uint8_t *)got + glen, sizeof got - 1 - glen, &n);
+        if (r == FERROTLS_PEER_AUTHENTICATED) {
+            boundaries++;
+            boundary_at = (int)glen;
+            bytes_at_boundary += (int)n;
+            CHECK(server_has_client_cert(s), "fd mode: no client certificate after the boundary");
+        } else if (r == FERROTLS_OK) {
+            if (boundaries == 0)
+                CHECK(ferrotls_conn_peer_cert_count(s) == 0, "fd mode: certificate before the boundary");
+            glen += n;
+        } else if (r == FERROTLS_WANT_READ) {
+            (void)fd_pump_client(c, sv[0]);
+        } else {
+            CHECK(0, "fd-mode read: %s (%s)", ferrotls_result_name(r), ferrotls_conn_error_detail(s));
+            break;
+        }
+    }
+    got[glen] = '\0';
+    CHECK(strcmp(got, "beforeafter") == 0, "fd mode: read \"%s\"", got);
+    CHECK(boundaries == 1 && boundary_at == 6 && bytes_at_boundary == 0,
+          "fd mode: %d boundaries, at byte %d, with %d bytes", boundaries, boundary_at, bytes_at_boundary);
+    pair_free(p);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         CERTS = argv[1];
@@ -1971,6 +2344,9 @@ int main(int argc, char **argv) {
     test_cert_callback();
     test_ticket_callbacks();
     test_per_connection();
+    test_post_handshake_auth();
+    test_post_handshake_auth_usage();
+    test_post_handshake_auth_fd();
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -579,6 +579,53 @@ test_request_client() {
     wait_server "$SPID"
 }
 
+# Handshake Again, the seed's scenario: --ask-cert-path asks for the certificate only when a
+# request needs it (TLS 1.3 post-handshake authentication), answers once it arrived, and tells
+# how many bytes came before authentication; without one: 403.
+test_ask_cert_path() {
+    local req=$'GET /private/page HTTP/1.0\r\nHost: localhost\r\n\r\n'
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" \
+        --ask-cert-path /private --max-conns 6
+    # stdin stays open a moment after the request: a client that has sent close_notify can no
+    # longer answer (the server would say so with a 403).
+    set +e
+    { printf '%s' "$req"; sleep 2; } | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" \
+        --key "$CERTS/client.key" localhost "$SPORT" >"$D/c.out" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "our client with a certificate: exit $CRC"; }
+    expect "$D/c.out" '^HTTP/1.0 200 OK' \
+        '^Client certificate: .*CN=demo-client \(authenticated after the handshake\)' \
+        "^Bytes before authentication: ${#req} "
+    # Without a certificate our client does not offer post-handshake authentication: 403.
+    set +e
+    printf '%s' "$req" | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" localhost "$SPORT" >"$D/c2.out" 2>"$D/c2.err"
+    set -e
+    expect "$D/c2.out" '^HTTP/1.0 403 Forbidden' 'did not offer post_handshake_auth'
+    # Another path needs nothing.
+    client c3 --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
+    check_conversation c3 TLSv1.3
+    expect "$D/c3.out" '^Client certificate: none$'
+    # OpenSSL's client with -enable_pha, with and without a certificate.
+    set +e
+    printf '%s' "$req" | timeout "$T" openssl s_client -connect "127.0.0.1:$SPORT" -servername localhost \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -tls1_3 -ign_eof -enable_pha \
+        -cert "$CERTS/client.pem" -key "$CERTS/client.key" >"$D/o.out" 2>"$D/o.err"
+    printf '%s' "$req" | timeout "$T" openssl s_client -connect "127.0.0.1:$SPORT" -servername localhost \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -tls1_3 -ign_eof -enable_pha >"$D/o2.out" 2>"$D/o2.err"
+    set -e
+    expect "$D/o.out" '^HTTP/1.0 200 OK' '^Client certificate: .*CN=demo-client \(authenticated after the handshake\)'
+    expect "$D/o2.out" '^HTTP/1.0 403 Forbidden' 'none was given'
+    # TLS 1.2 has no post-handshake authentication (and renegotiation is not done yet): the
+    # certificate is asked for in the handshake there, so the request is served at once.
+    set +e
+    printf '%s' "$req" | timeout "$T" "$CLIENT" --tls1.2 --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" \
+        --key "$CERTS/client.key" localhost "$SPORT" >"$D/c4.out" 2>"$D/c4.err"
+    set -e
+    expect "$D/c4.out" '^HTTP/1.0 200 OK' '^Protocol: TLSv1.2' '^Client certificate: .*CN=demo-client$'
+    wait_server "$SPID"
+}
+
 test_mtls_tls12() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" --verify-client --tls1.2 --max-conns 1
     client c --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
@@ -990,7 +1037,7 @@ fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 test_api_asan() {
     # The table of result codes in api_test.c must list every result code of the header.
     local hdr tbl
-    hdr="$(sed -n 's/^#define \(FERROTLS_OK\|FERROTLS_WANT_[A-Z]*\|FERROTLS_CLOSED\|FERROTLS_ERR_[A-Z0-9_]*\) .*/\1/p' \
+    hdr="$(sed -n 's/^#define \(FERROTLS_OK\|FERROTLS_WANT_[A-Z]*\|FERROTLS_CLOSED\|FERROTLS_PEER_AUTHENTICATED\|FERROTLS_ERR_[A-Z0-9_]*\) .*/\1/p' \
         "$ROOT/include/ferrotls.h" | grep -v -x -e FERROTLS_ERR_ALERT_BASE -e FERROTLS_ERR_ALERT_MAX | sort)"
     tbl="$(grep -o 'CODE(FERROTLS_[A-Z0-9_]*)' "$ROOT/tests/c/api_test.c" | sed 's/CODE(\(.*\))/\1/' | sort)"
     [ -n "$hdr" ] || fail "no result codes found in include/ferrotls.h"
@@ -1147,6 +1194,7 @@ run tls13 wrong_ca
 run tls13 wrong_name
 run tls13 mtls
 run tls13 request_client
+run tls13 ask_cert_path
 run tls13 plaintext_survival
 run tls13 handshake_timeout
 run tls13 stress_sanitizers

@@ -97,7 +97,8 @@ class SSLObject(ssl.SSLObject):
 
     def read(self, len: int = 1024, buffer=None):
         """Plaintext: up to ``len`` bytes (b"" after close_notify), or into ``buffer``
-        (returning the count)."""
+        (returning the count). Never bytes from both sides of the point where the peer
+        authenticated again (``authenticated_at``)."""
         if buffer is not None:
             size = memoryview(buffer).nbytes
             if len <= 0 or len > size:
@@ -169,8 +170,25 @@ class SSLObject(ssl.SSLObject):
         """"tls-exporter" (RFC 9266) bytes; "tls-unique" raises NotImplementedError."""
         return channel_binding(self._live(), cb_type)
 
-    def verify_client_post_handshake(self):
-        raise NotImplementedError("ferrotls has no TLS 1.3 post-handshake authentication")
+    def verify_client_post_handshake(self) -> None:
+        """Server, TLS 1.3: ask the client for its certificate now (post-handshake
+        authentication), as ``ssl``'s; the CertificateRequest goes into ``outgoing`` at once.
+        See ``SSLSocket.verify_client_post_handshake()``: the same conditions and errors, and
+        ``read()`` records where the client's identity begins in ``authenticated_at``."""
+        self._e().request_client_certificate()
+
+    @property
+    def authenticated_at(self):
+        """The plaintext bytes ``read()`` had returned when the peer last authenticated
+        again, or None (ferrotls extension; see ``SSLSocket.authenticated_at``)."""
+        e = self._engine
+        return e.authenticated_at if e is not None else getattr(self, "_authenticated_at", None)
+
+    @property
+    def authentications(self) -> list:
+        """Every ``authenticated_at`` position so far, in order (ferrotls extension)."""
+        e = self._engine
+        return list(e.authentications) if e is not None else list(getattr(self, "_authentications", []))
 
     def export_keying_material(self, label: bytes, length: int, context: bytes | None = None) -> bytes:
         return self._e().export_keying_material(label, length, context)
@@ -202,6 +220,8 @@ class SSLObject(ssl.SSLObject):
         extension)."""
         e, self._engine = self._engine, None
         if e is not None:
+            self._authenticated_at = e.authenticated_at
+            self._authentications = list(e.authentications)
             try:
                 self._last_session = session_of(e, self._context) or self._last_session
             except Exception:  # noqa: BLE001

@@ -274,6 +274,7 @@ class Context(ssl.SSLContext):
         self._loaded: set = set()    # trust-anchor sources already loaded (file keys, cadata hashes)
         self._chains: set = set()    # certificate chains already loaded
         self._system_roots = False
+        self._pha = False            # post_handshake_auth
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -395,15 +396,29 @@ class Context(ssl.SSLContext):
         return 2
 
     @property
-    def post_handshake_auth(self):
-        """None: ferrotls has no TLS 1.3 post-handshake authentication (``ssl`` reports None
-        where it is not available, and ``http.client`` then leaves it alone)."""
-        return None
+    def post_handshake_auth(self) -> bool:
+        """TLS 1.3 post-handshake authentication ("Handshake Again"; default False), with the
+        stdlib's meaning, for both roles.
+
+        Client: offer it, and answer a server's later certificate request with the chain
+        from ``load_cert_chain()`` (an empty answer without one); the answer is made while
+        a ``recv()`` / ``read()`` takes the request in, and sent then.
+
+        Server: with ``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED, ask for no certificate
+        in a TLS 1.3 handshake; ``SSLSocket.verify_client_post_handshake()`` asks later, and
+        the answer is checked with ``verify_mode``. A TLS 1.2 handshake still asks in the
+        handshake. ``SSLSocket.authenticated_at`` tells where in the received bytes the
+        client's identity began (ferrotls extension)."""
+        return self._pha
 
     @post_handshake_auth.setter
     def post_handshake_auth(self, value) -> None:
-        if value:
-            raise _not_here("post-handshake authentication")
+        value = bool(value)
+        with self._lock:
+            if value == self._pha:
+                return
+            self._apply(lib.ferrotls_config_builder_set_post_handshake_auth, value)
+            self._pha = value
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None) -> None:
         """Trust anchors from a PEM file, a directory of PEM files, or ``cadata``

@@ -45,6 +45,11 @@ class Engine:
         self.close_sent = False      # ferrotls_conn_close was called (close_notify queued)
         self.server_hostname = server_hostname if role == _lib.ROLE_CLIENT else None
         self._rbuf = None            # a reusable ctypes buffer for reads
+        self.received = 0            # plaintext bytes read() returned so far
+        # Handshake Again: ``received`` where the peer last authenticated again (None before
+        # the first time), and every such point in order.
+        self.authenticated_at = None
+        self.authentications: list = []
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -151,7 +156,13 @@ class Engine:
             self.receive()
 
     def read(self, n: int) -> bytes:
-        """Up to ``n`` bytes of plaintext; b"" after the peer's close_notify."""
+        """Up to ``n`` bytes of plaintext; b"" after the peer's close_notify.
+
+        A read never returns bytes from both sides of a point where the peer authenticated
+        again (FERROTLS_PEER_AUTHENTICATED): there it records the point
+        (``authenticated_at``: the bytes returned before it) and goes on reading, so the
+        caller sees only data, as with the stdlib; the peer certificate changes exactly
+        there."""
         self.started = True
         if not self.handshake_done:
             self.do_handshake()
@@ -166,7 +177,13 @@ class Engine:
             r = lib.ferrotls_conn_read(h, buf, n, byref(got))
             if r == _lib.OK:
                 # Plaintext consumed frees room: ciphertext held back can be fed next time.
-                return ctypes.string_at(buf, got.value)
+                data = ctypes.string_at(buf, got.value)
+                self.received += len(data)
+                self._flush_replies()
+                return data
+            if r == _lib.PEER_AUTHENTICATED:
+                self._peer_authenticated()
+                continue
             if r == _lib.CLOSED:
                 self.peer_closed = True
                 return b""
@@ -174,6 +191,41 @@ class Engine:
                 self.fail(r)
             self.flush()
             self.receive()
+
+    def _peer_authenticated(self) -> None:
+        self.authenticated_at = self.received
+        self.authentications.append(self.received)
+
+    def _flush_replies(self) -> None:
+        """Best effort, after a read that returned data: send what processing the input
+        queued (a post-handshake authentication answer, a KeyUpdate reply) now, as OpenSSL
+        does inside SSL_read, instead of with the next write. A transport that cannot take
+        it now keeps it for the next call, which also reports a broken one."""
+        if not self.outbuf and not lib.ferrotls_conn_outgoing_len(self.h):
+            return
+        try:
+            self.flush()
+        except OSError:  # SSLWantWriteError, a timeout, a reset: the next call sends or fails
+            pass
+
+    def request_client_certificate(self) -> None:
+        """Server, TLS 1.3: queue a CertificateRequest (post-handshake authentication) and
+        try to send it now. Misuse raises SSLError with the library's detail and changes
+        nothing; a transport that cannot take the request now sends it with the next call."""
+        r = lib.ferrotls_conn_request_client_certificate(self._handle())
+        if r != _lib.OK:
+            exc = self.error(r)
+            if r in (_lib.ERR_WRONG_ROLE, _lib.ERR_WRONG_STATE):  # misuse: nothing changed
+                exc = _errors.SSLError(
+                    r, "verify_client_post_handshake() is not possible on this connection: %s "
+                    "(it needs TLS 1.3, a server socket, SSLContext.post_handshake_auth = True on "
+                    "both sides and verify_mode CERT_OPTIONAL or CERT_REQUIRED on the server)"
+                    % exc.detail)
+            raise exc
+        try:
+            self.flush()
+        except _errors.SSLWantWriteError:
+            pass
 
     def _read_buffer(self, n: int):
         if self._rbuf is None or len(self._rbuf) < n:
@@ -230,6 +282,8 @@ class Engine:
                 self.peer_closed = True
             elif r == _lib.OK:
                 continue
+            elif r == _lib.PEER_AUTHENTICATED:
+                self._peer_authenticated()
             elif r == _lib.WANT_READ:
                 try:
                     self.receive()

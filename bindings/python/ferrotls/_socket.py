@@ -260,7 +260,9 @@ class SSLSocket(ssl.SSLSocket):
         return sock, addr
 
     def read(self, len: int = 1024, buffer=None):
-        """Plaintext: up to ``len`` bytes (or into ``buffer``, returning the count)."""
+        """Plaintext: up to ``len`` bytes (or into ``buffer``, returning the count). Never
+        bytes from both sides of the point where the peer authenticated again: see
+        ``verify_client_post_handshake()`` and ``authenticated_at``."""
         e = self._need_tls("read")
         if buffer is not None and len <= 0:
             len = memoryview(buffer).nbytes
@@ -339,8 +341,51 @@ class SSLSocket(ssl.SSLSocket):
             return socket.socket.sendfile(self, file, offset, count)
         return self._sendfile_use_send(file, offset, count)
 
-    def verify_client_post_handshake(self):
-        raise NotImplementedError("ferrotls has no TLS 1.3 post-handshake authentication")
+    def verify_client_post_handshake(self) -> None:
+        """Server, TLS 1.3: ask the client for its certificate now, after the handshake
+        (post-handshake authentication, "Handshake Again"), as ``ssl``'s. Needs
+        ``context.post_handshake_auth = True`` on both sides and, on this server's context,
+        ``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED; the answer is checked with it.
+
+        The CertificateRequest is sent at once (on a non-blocking socket that cannot take it,
+        with the next call); the exchange completes as data flows: the client answers while
+        it reads, and this socket checks the answer inside a later ``recv()`` / ``read()``.
+        A refused answer (no certificate where one is required, an unknown issuer) raises
+        there, as a handshake failure would.
+
+        Where the client's new identity begins, ``recv()`` / ``read()`` never return bytes
+        from both sides: they stop before it, record it and go on with the bytes after it
+        (so code written for ``ssl`` sees only data). ``authenticated_at`` then holds the
+        number of plaintext bytes received before that point (those came from the client
+        before it authenticated: do not act on them as the authenticated client), and
+        ``getpeercert()`` returns the new certificate from then on (None before, unless the
+        handshake had one).
+
+        Misuse raises ``ferrotls.SSLError`` (an ``ssl.SSLError``) with the reason, as
+        ``ssl`` raises ``SSLError``, and changes nothing: a client socket, TLS 1.2, a
+        handshake not done yet, a client that did not offer post_handshake_auth, a context
+        without ``post_handshake_auth`` or with CERT_NONE, a request still unanswered."""
+        self._need_tls("verify_client_post_handshake").request_client_certificate()
+
+    @property
+    def authenticated_at(self):
+        """Handshake Again (ferrotls extension): the number of plaintext bytes ``recv()`` /
+        ``read()`` had returned when the peer last authenticated again (after
+        ``verify_client_post_handshake()``), or None while it has not. Bytes before that
+        position came from the peer as it was before; ``getpeercert()`` describes the peer
+        after it. Stays readable after ``close()`` / ``unwrap()``."""
+        e = getattr(self, "_engine", None)
+        if e is not None:
+            return e.authenticated_at
+        return getattr(self, "_authenticated_at", None)
+
+    @property
+    def authentications(self) -> list:
+        """Every ``authenticated_at`` position so far, in order (ferrotls extension)."""
+        e = getattr(self, "_engine", None)
+        if e is not None:
+            return list(e.authentications)
+        return list(getattr(self, "_authentications", []))
 
     def get_channel_binding(self, cb_type="tls-unique"):
         """"tls-exporter" (RFC 9266) bytes; "tls-unique" raises NotImplementedError."""
@@ -368,6 +413,8 @@ class SSLSocket(ssl.SSLSocket):
     def _engine_done(self) -> None:
         e, self._engine = getattr(self, "_engine", None), None
         if e is not None:
+            self._authenticated_at = e.authenticated_at
+            self._authentications = list(e.authentications)
             try:  # keep the last session readable after close (never raises here)
                 self._last_session = session_of(e, getattr(self, "_context", None)) or \
                     getattr(self, "_last_session", None)
@@ -411,7 +458,9 @@ class SSLSocket(ssl.SSLSocket):
 
     def getpeercert(self, binary_form: bool = False):
         """The peer's leaf certificate: DER with ``binary_form``, else the stdlib's dict
-        ({} when it was not verified, None when the peer sent none)."""
+        ({} when it was not verified, None when the peer sent none). After post-handshake
+        authentication, the new certificate from the point ``authenticated_at`` on (the one
+        before, usually None, until the stream reaches it)."""
         e = self._need_tls("getpeercert")
         return peercert(e, binary_form)
 

@@ -133,7 +133,6 @@ def test_unsupported_settings_raise_instead_of_passing_to_openssl(ca):
     cb = lambda *a: None  # noqa: E731
     for call in (lambda: setattr(sctx, "sni_callback", cb),
                  lambda: sctx.set_servername_callback(cb),
-                 lambda: setattr(ctx, "post_handshake_auth", True),
                  lambda: sctx.load_dh_params(cert("ca.pem")),
                  lambda: ctx.set_npn_protocols(["http/1.1"]),
                  lambda: setattr(ctx, "_msg_callback", cb),
@@ -153,8 +152,13 @@ def test_unsupported_settings_raise_instead_of_passing_to_openssl(ca):
     # What describes ferrotls anyway is accepted and reported back.
     ctx.sni_callback = None
     sctx.set_servername_callback(None)
+    # Post-handshake authentication is supported (test_post_handshake_auth.py): a bool, as in ssl.
+    assert ctx.post_handshake_auth is False
     ctx.post_handshake_auth = False
-    assert ctx.post_handshake_auth is None  # as ssl reports "not available"; http.client skips it
+    ctx.post_handshake_auth = True
+    assert ctx.post_handshake_auth is True
+    ctx.post_handshake_auth = 0
+    assert ctx.post_handshake_auth is False
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_TLSv1 | ssl.OP_NO_TLSv1_1 | ssl.OP_NO_RENEGOTIATION
     assert ctx.options & ssl.OP_NO_COMPRESSION
     ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF  # what anyio does

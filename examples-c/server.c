@@ -366,6 +366,18 @@ static int would_block(struct conn *c, ferrotls_result r) {
     return 0;
 }
 
+/* The end the read states share: CLOSED moves to closing (1: go on), a call that would block
+ * waits for poll (0), anything else fails the connection (0). */
+static int read_ended(struct conn *c, ferrotls_result r) {
+    if (r == FERROTLS_CLOSED) {
+        c->state = ST_CLOSING;
+        return 1;
+    }
+    if (!would_block(c, r))
+        conn_fail(c, r, NULL);
+    return 0;
+}
+
 /* Drives one connection as far as it goes without blocking. */
 static void conn_step(struct conn *c) {
     ferrotls_result r;
@@ -414,13 +426,8 @@ static void conn_step(struct conn *c) {
                 }
                 continue;
             }
-            if (r == FERROTLS_CLOSED) { /* the client left without a request */
-                c->state = ST_CLOSING;
+            if (read_ended(c, r)) /* CLOSED: the client left without a request */
                 continue;
-            }
-            if (would_block(c, r))
-                return;
-            conn_fail(c, r, NULL);
             return;
         }
 
@@ -437,13 +444,8 @@ static void conn_step(struct conn *c) {
                 c->state = ST_HTTP_WRITE;
                 continue;
             }
-            if (r == FERROTLS_CLOSED) {
-                c->state = ST_CLOSING;
+            if (read_ended(c, r))
                 continue;
-            }
-            if (would_block(c, r))
-                return;
-            conn_fail(c, r, NULL);
             return;
         }
 
@@ -487,13 +489,8 @@ static void conn_step(struct conn *c) {
                     c->out_len = n;
                     continue;
                 }
-                if (r == FERROTLS_CLOSED) {
-                    c->state = ST_CLOSING;
+                if (read_ended(c, r))
                     continue;
-                }
-                if (would_block(c, r))
-                    return;
-                conn_fail(c, r, NULL);
                 return;
             }
 

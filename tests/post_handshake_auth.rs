@@ -43,6 +43,16 @@ fn established(client: &Arc<Config>, server: &Arc<Config>) -> (Connection, Conne
     (c, s)
 }
 
+/// A client with a certificate and post_handshake_auth, and the seed's server requiring one.
+fn with_client_certificate() -> (Connection, Connection) {
+    let pki = Pki::new("PHA CA");
+    let id = pki.issue(&["client.test"], KeyType::P256, true);
+    established(
+        &client(&pki, Some(&id), true),
+        &server(&pki, VerifyMode::RequireClientCert),
+    )
+}
+
 /// Read until WouldBlock: each Data chunk, and `None` for each PeerAuthenticated, in order.
 fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
     let mut out = Vec::new();
@@ -58,12 +68,7 @@ fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
 
 #[test]
 fn the_seeds_scenario_with_the_boundary_in_the_stream() {
-    let pki = Pki::new("PHA CA");
-    let id = pki.issue(&["client.test"], KeyType::P256, true);
-    let (mut c, mut s) = established(
-        &client(&pki, Some(&id), true),
-        &server(&pki, VerifyMode::RequireClientCert),
-    );
+    let (mut c, mut s) = with_client_certificate();
     // The first request arrives unauthenticated; the server learns it needs a certificate.
     c.write(b"GET /private").unwrap();
     transfer(&mut c, &mut s).unwrap();
@@ -204,12 +209,7 @@ fn requests_the_protocol_does_not_allow_are_usage_errors() {
 
 #[test]
 fn a_client_answers_a_bounded_number_of_requests() {
-    let pki = Pki::new("PHA CA");
-    let id = pki.issue(&["client.test"], KeyType::P256, true);
-    let (mut c, mut s) = established(
-        &client(&pki, Some(&id), true),
-        &server(&pki, VerifyMode::RequireClientCert),
-    );
+    let (mut c, mut s) = with_client_certificate();
     for _ in 0..MAX_POST_HANDSHAKE_AUTH {
         s.request_client_certificate().unwrap();
         transfer(&mut s, &mut c).unwrap();
@@ -246,12 +246,7 @@ fn tls12_has_no_post_handshake_authentication() {
 
 #[test]
 fn a_key_update_may_cross_the_request() {
-    let pki = Pki::new("PHA CA");
-    let id = pki.issue(&["client.test"], KeyType::P256, true);
-    let (mut c, mut s) = established(
-        &client(&pki, Some(&id), true),
-        &server(&pki, VerifyMode::RequireClientCert),
-    );
+    let (mut c, mut s) = with_client_certificate();
     s.request_client_certificate().unwrap();
     // The client updates its keys before the request reaches it (RFC 8446 §4.6.3 allows a
     // KeyUpdate at any time after its Finished), then answers under the new keys.
@@ -267,20 +262,12 @@ fn a_key_update_may_cross_the_request() {
 
 #[test]
 fn no_request_once_the_connection_is_closing() {
-    let pki = Pki::new("PHA CA");
-    let id = pki.issue(&["client.test"], KeyType::P256, true);
-    let (mut c, mut s) = established(
-        &client(&pki, Some(&id), true),
-        &server(&pki, VerifyMode::RequireClientCert),
-    );
+    let (mut c, mut s) = with_client_certificate();
     c.close();
     transfer(&mut c, &mut s).unwrap();
     let err = s.request_client_certificate().unwrap_err();
     assert!(err.to_string().contains("closing"), "{err}");
-    let (_c, mut s) = established(
-        &client(&pki, Some(&id), true),
-        &server(&pki, VerifyMode::RequireClientCert),
-    );
+    let (_c, mut s) = with_client_certificate();
     s.close();
     assert!(matches!(
         s.request_client_certificate(),

@@ -50,6 +50,22 @@
 
 
 /**
+ * The largest session value a `ferrotls_session_get_cb` may return, in bytes.
+ */
+#define FERROTLS_MAX_SESSION_VALUE 65536
+
+/**
+ * The largest ticket a server issues or opens, in bytes.
+ */
+#define FERROTLS_MAX_TICKET_LEN 16384
+
+/**
+ * The room a `ferrotls_ticket_seal_cb` gets beyond the plaintext: `cap` is
+ * `len + FERROTLS_TICKET_SEAL_OVERHEAD`, at most `FERROTLS_MAX_TICKET_LEN`.
+ */
+#define FERROTLS_TICKET_SEAL_OVERHEAD 256
+
+/**
  * Role of a configuration: the connecting side.
  */
 #define FERROTLS_ROLE_CLIENT 1
@@ -98,22 +114,6 @@
  * ALPN select callback return: refuse the handshake (no_application_protocol alert).
  */
 #define FERROTLS_ALPN_REFUSE 2
-
-/**
- * The largest session value a `ferrotls_session_get_cb` may return, in bytes.
- */
-#define FERROTLS_MAX_SESSION_VALUE 65536
-
-/**
- * The largest ticket a server issues or opens, in bytes.
- */
-#define FERROTLS_MAX_TICKET_LEN 16384
-
-/**
- * The room a `ferrotls_ticket_seal_cb` gets beyond the plaintext: `cap` is
- * `len + FERROTLS_TICKET_SEAL_OVERHEAD`, at most `FERROTLS_MAX_TICKET_LEN`.
- */
-#define FERROTLS_TICKET_SEAL_OVERHEAD 256
 
 /**
  * `ferrotls_conn_wants`: the engine needs ciphertext from the peer.
@@ -278,48 +278,6 @@ typedef struct ferrotls_conn ferrotls_conn;
 typedef uint32_t ferrotls_result;
 
 /**
- * Key log callback: receives one NSS key log line (`LABEL <client_random hex> <secret hex>`,
- * NUL-terminated, no newline). `conn` is always NULL for the config-level callback. It may run
- * concurrently for different connections and must be thread-safe.
- */
-typedef void (*ferrotls_keylog_cb)(void *userdata, const ferrotls_conn *conn, const char *line);
-
-/**
- * Certificate verify callback: the final verdict on the peer's chain. `certs[i]` (of length
- * `cert_lens[i]`, DER) for `i < n` is the chain as the peer sent it, its own certificate
- * first; `n` is 0 when a client sent no certificate. `server_name` is the name a client
- * verifies the server against (NULL on a server). `builtin_result` is the built-in verdict
- * (`FERROTLS_OK`, or the error code it would fail with, e.g.
- * `FERROTLS_ERR_CERT_UNKNOWN_ISSUER`) and `builtin_detail` its detail ("" when OK). Return
- * `FERROTLS_OK` to accept, `builtin_result` to keep the built-in verdict, or another error code
- * to refuse (a 400s certificate code sends its alert, e.g. `FERROTLS_ERR_CERT_OTHER`:
- * bad_certificate). Every pointer is valid only during the call. The handshake signature is
- * checked by the library whatever the callback returns. It may run concurrently for different
- * connections and must be thread-safe.
- */
-typedef ferrotls_result (*ferrotls_verify_cb)(void *userdata,
-                                              const uint8_t *const *certs,
-                                              const size_t *cert_lens,
-                                              size_t n,
-                                              const char *server_name,
-                                              ferrotls_result builtin_result,
-                                              const char *builtin_detail);
-
-/**
- * ALPN select callback (server): choose from the client's protocols, `offered_wire` being
- * `len` bytes in the wire form of `ferrotls_config_builder_set_alpn` ("\x02h2\x08http/1.1").
- * Return `FERROTLS_ALPN_SELECT` with `*out`/`*out_len` set to the chosen name (it may point
- * into `offered_wire`; it must stay valid until the callback returns, the library copies it),
- * `FERROTLS_ALPN_NONE` or `FERROTLS_ALPN_REFUSE`. Called only when the client offered ALPN.
- * Must be thread-safe.
- */
-typedef int32_t (*ferrotls_alpn_select_cb)(void *userdata,
-                                           const uint8_t *offered_wire,
-                                           size_t len,
-                                           const uint8_t **out,
-                                           size_t *out_len);
-
-/**
  * Session store callback: remember `value` under `key`. Server configurations: `key` is a TLS
  * 1.2 session ID (32 bytes) and `value` the engine's serialized session. Client
  * configurations: `key` is the server name (not NUL-terminated) and `value` a session blob
@@ -398,6 +356,48 @@ typedef size_t (*ferrotls_ticket_open_cb)(void *userdata,
                                           size_t len,
                                           uint8_t *out,
                                           size_t cap);
+
+/**
+ * Key log callback: receives one NSS key log line (`LABEL <client_random hex> <secret hex>`,
+ * NUL-terminated, no newline). `conn` is always NULL for the config-level callback. It may run
+ * concurrently for different connections and must be thread-safe.
+ */
+typedef void (*ferrotls_keylog_cb)(void *userdata, const ferrotls_conn *conn, const char *line);
+
+/**
+ * Certificate verify callback: the final verdict on the peer's chain. `certs[i]` (of length
+ * `cert_lens[i]`, DER) for `i < n` is the chain as the peer sent it, its own certificate
+ * first; `n` is 0 when a client sent no certificate. `server_name` is the name a client
+ * verifies the server against (NULL on a server). `builtin_result` is the built-in verdict
+ * (`FERROTLS_OK`, or the error code it would fail with, e.g.
+ * `FERROTLS_ERR_CERT_UNKNOWN_ISSUER`) and `builtin_detail` its detail ("" when OK). Return
+ * `FERROTLS_OK` to accept, `builtin_result` to keep the built-in verdict, or another error code
+ * to refuse (a 400s certificate code sends its alert, e.g. `FERROTLS_ERR_CERT_OTHER`:
+ * bad_certificate). Every pointer is valid only during the call. The handshake signature is
+ * checked by the library whatever the callback returns. It may run concurrently for different
+ * connections and must be thread-safe.
+ */
+typedef ferrotls_result (*ferrotls_verify_cb)(void *userdata,
+                                              const uint8_t *const *certs,
+                                              const size_t *cert_lens,
+                                              size_t n,
+                                              const char *server_name,
+                                              ferrotls_result builtin_result,
+                                              const char *builtin_detail);
+
+/**
+ * ALPN select callback (server): choose from the client's protocols, `offered_wire` being
+ * `len` bytes in the wire form of `ferrotls_config_builder_set_alpn` ("\x02h2\x08http/1.1").
+ * Return `FERROTLS_ALPN_SELECT` with `*out`/`*out_len` set to the chosen name (it may point
+ * into `offered_wire`; it must stay valid until the callback returns, the library copies it),
+ * `FERROTLS_ALPN_NONE` or `FERROTLS_ALPN_REFUSE`. Called only when the client offered ALPN.
+ * Must be thread-safe.
+ */
+typedef int32_t (*ferrotls_alpn_select_cb)(void *userdata,
+                                           const uint8_t *offered_wire,
+                                           size_t len,
+                                           const uint8_t **out,
+                                           size_t *out_len);
 
 /**
  * Trace callback: `event` is a `FERROTLS_TRACE_*` value, `text` a NUL-terminated line valid
@@ -702,6 +702,70 @@ const char *ferrotls_last_error_detail(void);
 const char *ferrotls_last_error_reason(void);
 
 /**
+ * Keep sessions in an external store (e.g. a cache shared between processes) instead of the
+ * configuration's own cache; `ferrotls_config_builder_set_session_cache` then no longer
+ * applies. One function for both roles, the role deciding the keys: a server configuration
+ * stores TLS 1.2 sessions by session ID (TLS 1.3 tickets are stateless and never reach the
+ * store); a client configuration stores session blobs by server name (a TLS 1.3 ticket is
+ * meant for one use: `get` should remove it). Both callbacks are required. `userdata` is
+ * passed back to them and must stay valid, with the callbacks, for as long as the
+ * configuration built from this builder (or any connection made from it) lives.
+ */
+ferrotls_result ferrotls_config_builder_set_session_store(ferrotls_config_builder *builder,
+                                                          ferrotls_session_put_cb put,
+                                                          ferrotls_session_get_cb get,
+                                                          void *userdata);
+
+/**
+ * Load a certificate chain (PEM, leaf first) and its private key (PEM) into a certified key
+ * for a `ferrotls_cert_cb`. Both are copied. A key that does not match the leaf gives
+ * `FERROTLS_ERR_KEY`. `*out` receives the handle (NULL on failure); release it with
+ * `ferrotls_certified_key_free`, once no callback can return it any more (see
+ * `ferrotls_config_builder_set_cert_callback`).
+ */
+ferrotls_result ferrotls_certified_key_new_pem(const uint8_t *chain_pem,
+                                               size_t chain_len,
+                                               const uint8_t *key_pem,
+                                               size_t key_len,
+                                               ferrotls_certified_key **out);
+
+/**
+ * Release a certified key handle. A connection that chose this key keeps its own reference,
+ * so the handshake in progress is unaffected; but a `ferrotls_cert_cb` must never return a
+ * freed handle. NULL is a no-op.
+ */
+void ferrotls_certified_key_free(ferrotls_certified_key *key);
+
+/**
+ * Server: have `cb` choose the certificate for each handshake (see `ferrotls_cert_cb`)
+ * instead of from the certificates added with `ferrotls_config_builder_add_cert_key_*`
+ * (which are then unused; none are needed). `cb` must not be NULL. `userdata` is passed back
+ * to `cb`; it, and every `ferrotls_certified_key` the callback may return, must stay valid
+ * as long as any config built from this builder (or a connection made from one) lives. A
+ * client builder gives `FERROTLS_ERR_WRONG_ROLE`.
+ */
+ferrotls_result ferrotls_config_builder_set_cert_callback(ferrotls_config_builder *builder,
+                                                          ferrotls_cert_cb cb,
+                                                          void *userdata);
+
+/**
+ * Server: seal and open session tickets (TLS 1.3 and TLS 1.2) with `seal_cb` / `open_cb`
+ * instead of the built-in rotating keys, e.g. keys rotated outside the process and shared by
+ * several servers (see `ferrotls_ticket_seal_cb` and `ferrotls_ticket_open_cb`). Both
+ * callbacks are required. `lifetime_secs` (1 to 604800, RFC 8446's 7 days) is the lifetime
+ * announced with each ticket and replaces `ferrotls_config_builder_set_ticket_lifetime`;
+ * a ticket the callback still opens after that is refused by the library. `userdata` is passed
+ * back to both callbacks; it must stay valid, with them, as long as any config built from this
+ * builder (or a connection made from one) lives. A client builder gives
+ * `FERROTLS_ERR_WRONG_ROLE`.
+ */
+ferrotls_result ferrotls_config_builder_set_ticket_callbacks(ferrotls_config_builder *builder,
+                                                             ferrotls_ticket_seal_cb seal_cb,
+                                                             ferrotls_ticket_open_cb open_cb,
+                                                             uint32_t lifetime_secs,
+                                                             void *userdata);
+
+/**
  * Create a config builder for `role` (`FERROTLS_ROLE_CLIENT` or `FERROTLS_ROLE_SERVER`).
  * `*out` receives the builder (NULL on failure); free it with `ferrotls_config_builder_free`.
  */
@@ -868,70 +932,6 @@ ferrotls_result ferrotls_config_builder_set_session_cache(ferrotls_config_builde
  */
 ferrotls_result ferrotls_config_builder_set_ticket_lifetime(ferrotls_config_builder *builder,
                                                             uint32_t seconds);
-
-/**
- * Keep sessions in an external store (e.g. a cache shared between processes) instead of the
- * configuration's own cache; `ferrotls_config_builder_set_session_cache` then no longer
- * applies. One function for both roles, the role deciding the keys: a server configuration
- * stores TLS 1.2 sessions by session ID (TLS 1.3 tickets are stateless and never reach the
- * store); a client configuration stores session blobs by server name (a TLS 1.3 ticket is
- * meant for one use: `get` should remove it). Both callbacks are required. `userdata` is
- * passed back to them and must stay valid, with the callbacks, for as long as the
- * configuration built from this builder (or any connection made from it) lives.
- */
-ferrotls_result ferrotls_config_builder_set_session_store(ferrotls_config_builder *builder,
-                                                          ferrotls_session_put_cb put,
-                                                          ferrotls_session_get_cb get,
-                                                          void *userdata);
-
-/**
- * Load a certificate chain (PEM, leaf first) and its private key (PEM) into a certified key
- * for a `ferrotls_cert_cb`. Both are copied. A key that does not match the leaf gives
- * `FERROTLS_ERR_KEY`. `*out` receives the handle (NULL on failure); release it with
- * `ferrotls_certified_key_free`, once no callback can return it any more (see
- * `ferrotls_config_builder_set_cert_callback`).
- */
-ferrotls_result ferrotls_certified_key_new_pem(const uint8_t *chain_pem,
-                                               size_t chain_len,
-                                               const uint8_t *key_pem,
-                                               size_t key_len,
-                                               ferrotls_certified_key **out);
-
-/**
- * Release a certified key handle. A connection that chose this key keeps its own reference,
- * so the handshake in progress is unaffected; but a `ferrotls_cert_cb` must never return a
- * freed handle. NULL is a no-op.
- */
-void ferrotls_certified_key_free(ferrotls_certified_key *key);
-
-/**
- * Server: have `cb` choose the certificate for each handshake (see `ferrotls_cert_cb`)
- * instead of from the certificates added with `ferrotls_config_builder_add_cert_key_*`
- * (which are then unused; none are needed). `cb` must not be NULL. `userdata` is passed back
- * to `cb`; it, and every `ferrotls_certified_key` the callback may return, must stay valid
- * as long as any config built from this builder (or a connection made from one) lives. A
- * client builder gives `FERROTLS_ERR_WRONG_ROLE`.
- */
-ferrotls_result ferrotls_config_builder_set_cert_callback(ferrotls_config_builder *builder,
-                                                          ferrotls_cert_cb cb,
-                                                          void *userdata);
-
-/**
- * Server: seal and open session tickets (TLS 1.3 and TLS 1.2) with `seal_cb` / `open_cb`
- * instead of the built-in rotating keys, e.g. keys rotated outside the process and shared by
- * several servers (see `ferrotls_ticket_seal_cb` and `ferrotls_ticket_open_cb`). Both
- * callbacks are required. `lifetime_secs` (1 to 604800, RFC 8446's 7 days) is the lifetime
- * announced with each ticket and replaces `ferrotls_config_builder_set_ticket_lifetime`;
- * a ticket the callback still opens after that is refused by the library. `userdata` is passed
- * back to both callbacks; it must stay valid, with them, as long as any config built from this
- * builder (or a connection made from one) lives. A client builder gives
- * `FERROTLS_ERR_WRONG_ROLE`.
- */
-ferrotls_result ferrotls_config_builder_set_ticket_callbacks(ferrotls_config_builder *builder,
-                                                             ferrotls_ticket_seal_cb seal_cb,
-                                                             ferrotls_ticket_open_cb open_cb,
-                                                             uint32_t lifetime_secs,
-                                                             void *userdata);
 
 /**
  * Require the TLS 1.2 Extended Master Secret extension (RFC 7627) from the peer: `true`

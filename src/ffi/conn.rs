@@ -1036,7 +1036,7 @@ pub unsafe extern "C" fn ferrotls_conn_set_verify(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_set_certified_key(
     conn: *mut ferrotls_conn,
-    key: *const super::config::ferrotls_certified_key,
+    key: *const super::callbacks::ferrotls_certified_key,
 ) -> ferrotls_result {
     ffi_call(|| {
         if key.is_null() {
@@ -1045,7 +1045,7 @@ pub unsafe extern "C" fn ferrotls_conn_set_certified_key(
         // SAFETY: `key` is a live handle per the API contract; the tag check refuses others.
         unsafe { check_tag(key.cast(), TAG_CERTKEY, "key")? };
         // SAFETY: the tag says this is a live CertKeyHandle; we take our own reference.
-        let ck = unsafe { &*key.cast::<super::config::CertKeyHandle>() }
+        let ck = unsafe { &*key.cast::<super::callbacks::CertKeyHandle>() }
             .key
             .clone();
         // SAFETY: `conn` is NULL or a live connection.

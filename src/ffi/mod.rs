@@ -18,6 +18,7 @@
 //! `ferrotls_conn_error_reason`).
 #![allow(clippy::missing_safety_doc)]
 
+pub mod callbacks;
 pub mod config;
 pub mod conn;
 pub mod fd;
@@ -25,6 +26,7 @@ pub mod result;
 mod state;
 pub mod version;
 
+pub use callbacks::*;
 pub use config::*;
 pub use conn::*;
 pub use fd::*;

@@ -263,6 +263,8 @@ where
 /// Client configurations, picked by the low bits of the first input byte:
 /// 0 = no verification; 1 = verify against the demo CA (chain, name, signature code runs);
 /// 2 = no verification + ALPN "h2","http/1.1" + client certificate; 3 = verify + ALPN + client cert.
+/// The two with a certificate offer post-handshake authentication, so a server's CertificateRequest
+/// after the handshake (Handshake Again) reaches the client's answer.
 pub static CLIENT_CONFIGS: LazyLock<Vec<Arc<Config>>> = LazyLock::new(|| {
     (0..4)
         .map(|i| {
@@ -275,6 +277,7 @@ pub static CLIENT_CONFIGS: LazyLock<Vec<Arc<Config>>> = LazyLock::new(|| {
             if i & 2 != 0 {
                 b.set_alpn(&[b"h2".to_vec(), b"http/1.1".to_vec()]).unwrap();
                 b.add_cert_key_pem(CLIENT_PEM, CLIENT_KEY).unwrap();
+                b.set_post_handshake_auth(true);
             }
             b.build().unwrap()
         })
@@ -282,7 +285,8 @@ pub static CLIENT_CONFIGS: LazyLock<Vec<Arc<Config>>> = LazyLock::new(|| {
 });
 
 /// Server configurations, by the low 5 bits of the first input byte: bits 0-1 = client auth
-/// (0 none, 1 request, 2 require, 3 none but ALPN "h2"), bit 2 = RSA instead of ECDSA
+/// (0 none, 1 request after the handshake (post-handshake authentication: `drain` asks), 2
+/// require in the handshake, 3 none but ALPN "h2"), bit 2 = RSA instead of ECDSA
 /// certificate, bit 3 = TLS 1.2 only (EMS optional), which makes the TLS 1.2 server reachable
 /// from a client that also offers 1.3, bit 4 = X25519 only (a client whose first key share
 /// is another group gets a HelloRetryRequest, so the second ClientHello is reachable).
@@ -299,6 +303,7 @@ pub static SERVER_CONFIGS: LazyLock<Vec<Arc<Config>>> = LazyLock::new(|| {
                 1 => {
                     b.add_roots_pem(CA_PEM).unwrap();
                     b.set_verify_mode(VerifyMode::RequestClientCert).unwrap();
+                    b.set_post_handshake_auth(true);
                 }
                 2 => {
                     b.add_roots_pem(CA_PEM).unwrap();
@@ -339,8 +344,17 @@ fn drain(conn: &mut Connection, round: usize) {
     }
     assert_eq!(conn.outgoing_len(), 0);
     let mut buf = [0u8; 4096];
-    while let Ok(ReadStatus::Data(n)) = conn.read(&mut buf) {
-        assert!(n > 0 && n <= buf.len());
+    loop {
+        match conn.read(&mut buf) {
+            Ok(ReadStatus::Data(n)) => assert!(n > 0 && n <= buf.len()),
+            Ok(ReadStatus::PeerAuthenticated) => {}
+            _ => break,
+        }
+    }
+    // Handshake Again: a server asks for the client's certificate now and then; a usage
+    // error (not offered, one open, TLS 1.2) changes nothing and is ignored.
+    if !conn.is_client() && round % 3 == 1 {
+        let _ = conn.request_client_certificate();
     }
     let _ = conn.protocol_version();
     let _ = conn.cipher_suite();

@@ -94,6 +94,7 @@ pub struct ConfigBuilder {
     tls13_tickets: u32,
     require_ems: bool,
     post_handshake_auth: bool,
+    renegotiation: bool,
     prefer_client_ciphers: bool,
     session_cache: usize,
     ticket_lifetime: u32,
@@ -142,6 +143,8 @@ pub struct Config {
     /// Client: offer post_handshake_auth and answer a TLS 1.3 CertificateRequest after the
     /// handshake (RFC 8446 §4.6.2).
     pub(crate) post_handshake_auth: bool,
+    /// Client: answer a server's HelloRequest with a secure renegotiation (RFC 5746).
+    pub(crate) renegotiation: bool,
     /// A TLS 1.2 server picks the client's most preferred suite instead of its own.
     pub(crate) prefer_client_ciphers: bool,
     /// Seconds a ticket or cached session stays valid (0: no tickets).
@@ -191,6 +194,7 @@ impl ConfigBuilder {
             tls13_tickets: 2,
             require_ems: true,
             post_handshake_auth: false,
+            renegotiation: true,
             prefer_client_ciphers: false,
             session_cache: DEFAULT_SESSION_CACHE,
             ticket_lifetime: DEFAULT_TICKET_LIFETIME,
@@ -676,6 +680,16 @@ impl ConfigBuilder {
         self.post_handshake_auth = enable;
     }
 
+    /// Client: whether a TLS 1.2 server's request for a new handshake (HelloRequest, Handshake
+    /// Again) is answered with a secure renegotiation (RFC 5746; default true, as OpenSSL
+    /// does) or declined with a no_renegotiation warning. Only a server that showed RFC 5746
+    /// support in the first handshake is answered, at most
+    /// `conn::MAX_RENEGOTIATIONS_PER_MINUTE` times a minute, and it must keep its
+    /// certificate. A server declines a client's renegotiation.
+    pub fn set_renegotiation(&mut self, allow: bool) {
+        self.renegotiation = allow;
+    }
+
     /// Whether a TLS 1.2 server follows the client's suite preference instead of its own
     /// (default false: the server's order wins).
     pub fn set_prefer_client_ciphers(&mut self, prefer_client: bool) {
@@ -764,6 +778,7 @@ impl ConfigBuilder {
             tls13_tickets: self.tls13_tickets,
             require_ems: self.require_ems,
             post_handshake_auth: self.post_handshake_auth,
+            renegotiation: self.renegotiation,
             prefer_client_ciphers: self.prefer_client_ciphers,
             ticket_lifetime,
             ticket_sealer,

@@ -128,6 +128,9 @@ pub enum Reason {
     NoUncompressedPointFormat,
     /// The renegotiation_info extension does not match (RFC 5746).
     BadRenegotiationInfo,
+    /// A renegotiation in which the peer presents another certificate (the triple-handshake
+    /// class of attacks).
+    PeerCertificateChanged,
     /// The peer left out Extended Master Secret, which we require (RFC 7627).
     NoExtendedMasterSecret,
     /// A resumption that changes whether Extended Master Secret is used (RFC 7627 §5.3).
@@ -208,6 +211,7 @@ impl Reason {
             Self::SessionIdMismatch => "SESSION_ID_MISMATCH",
             Self::NoUncompressedPointFormat => "NO_UNCOMPRESSED_POINT_FORMAT",
             Self::BadRenegotiationInfo => "BAD_RENEGOTIATION_INFO",
+            Self::PeerCertificateChanged => "PEER_CERTIFICATE_CHANGED",
             Self::NoExtendedMasterSecret => "NO_EXTENDED_MASTER_SECRET",
             Self::ExtendedMasterSecretMismatch => "EXTENDED_MASTER_SECRET_MISMATCH",
             Self::NoClientCertificate => "NO_CLIENT_CERTIFICATE",
@@ -554,6 +558,7 @@ impl Error {
             R::BadSignature | R::FinishedMismatch | R::BadPskBinder => Self::DecryptError(d),
             R::FallbackScsv => Self::InappropriateFallback(d),
             R::BadRenegotiationInfo
+            | R::PeerCertificateChanged
             | R::NoExtendedMasterSecret
             | R::ExtendedMasterSecretMismatch
             | R::NoClientCertificate

@@ -200,7 +200,9 @@ impl ExpectServerHello {
 
         // What to offer: every enabled version, newest first (RFC 8446 §4.2.1). A client
         // without TLS 1.3 sends no supported_versions and says TLSv1.2 in legacy_version.
-        let offer13 = config.allows(ProtocolVersion::TLSv1_3);
+        // Handshake Again (a TLS 1.2 renegotiation) stays in TLS 1.2 (RFC 8446 has none).
+        let renegotiating = cx.renegotiating.is_some();
+        let offer13 = config.allows(ProtocolVersion::TLSv1_3) && !renegotiating;
         let offer12 = config.allows(ProtocolVersion::TLSv1_2);
         let mut versions = Vec::new();
         if offer13 {
@@ -231,12 +233,19 @@ impl ExpectServerHello {
         let fresh: [u8; 64] = rand::random_array()?;
         let mut random = [0u8; 32];
         random.copy_from_slice(&fresh[..32]);
-        let mut session_id = fresh[32..].to_vec();
+        let mut session_id = if renegotiating {
+            Vec::new()
+        } else {
+            fresh[32..].to_vec()
+        };
 
         // A session to resume: the one given, else one from the cache for this name.
         let now = config.now_ms();
         let resume_name = cx.resume_name.clone();
-        let session = session.or_else(|| {
+        let session = session.filter(|_| !renegotiating).or_else(|| {
+            if renegotiating {
+                return None; // a full handshake: a new session, checked certificate
+            }
             let (cache, name) = (config.client_cache.as_ref()?, resume_name.as_deref()?);
             cache.take(name, now)
         });
@@ -292,8 +301,14 @@ impl ExpectServerHello {
                 ECPointFormat::Uncompressed,
             ]));
             extensions.push(ClientExtension::ExtendedMasterSecret);
-            // RFC 5746 §3.4: an empty renegotiation_info on every initial handshake.
-            extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
+            // RFC 5746 §3.4: an empty renegotiation_info on every initial handshake; §3.5:
+            // our last Finished's verify_data on a renegotiation.
+            extensions.push(ClientExtension::RenegotiationInfo(
+                cx.renegotiating
+                    .as_ref()
+                    .map(|r| r.client_verify.to_vec())
+                    .unwrap_or_default(),
+            ));
             // RFC 5077: our ticket, or an empty one to ask for a ticket. Asked for even
             // without a session cache: the application may keep the session itself
             // (`session()`), and a ticket resumes without the server's session cache.

@@ -65,11 +65,36 @@ impl ClientState {
         }
     }
 
+    /// Handshake Again (TLS 1.2, RFC 5746): the server asked for a new handshake. Step One
+    /// again, under the current keys, quoting our last Finished; the current secrets stay in
+    /// use (exporters, the record keys) until the new ChangeCipherSpec.
+    fn handshake_again(
+        cx: &mut Common,
+        previous: Box<crate::tls12::handshake::Tls12Established>,
+    ) -> Result<Self, Error> {
+        cx.renegotiating = Some(crate::context::Renegotiation {
+            client_verify: previous.client_verify,
+            server_verify: previous.server_verify,
+            previous,
+            peer_certs: cx.neg.peer_certs.clone(),
+        });
+        cx.trace(crate::context::TraceKind::State, || {
+            "Handshake Again: the server asks for a new handshake (HelloRequest); Step One again, \
+             under the current keys (secure renegotiation, RFC 5746)"
+                .into()
+        });
+        let name = cx.resume_name.clone();
+        Self::start(cx, name.as_deref(), None)
+    }
+
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
         match self {
             Self::ExpectServerHello(s) => s.handle(cx, m),
             Self::Tls13(s) => Ok(Self::Tls13(s.handle(cx, m)?)),
-            Self::Tls12(s) => Ok(Self::Tls12(s.handle(cx, m)?)),
+            Self::Tls12(s) => match s.handle(cx, m)? {
+                tls12::State::Again(previous) => Self::handshake_again(cx, previous),
+                next => Ok(Self::Tls12(next)),
+            },
         }
     }
 }

@@ -12,7 +12,10 @@ use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
-use crate::context::{Common, Established, Incoming, Step, TraceKind, require_handshake_msg};
+use crate::context::{
+    Common, Established, Incoming, MAX_RENEGOTIATIONS_PER_MINUTE, Step, TraceKind,
+    require_handshake_msg,
+};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::ActiveKeyExchange;
@@ -35,6 +38,9 @@ pub(crate) enum State {
     Finished(Box<ExpectFinished>),
     /// The handshake is complete.
     Traffic(Box<Traffic>),
+    /// Handshake Again: the server asked for a new handshake; `ClientState` starts it
+    /// (Step One again) with these secrets kept until it completes. Never stays a state.
+    Again(Box<crate::tls12::handshake::Tls12Established>),
 }
 
 /// What every state until the master secret carries.
@@ -171,21 +177,17 @@ impl State {
         let mut ems = false;
         let mut alpn = None;
         let mut ticket_ack = false;
+        let mut saw_ri = false;
         for ext in &sh.extensions {
             match ext {
                 ServerExtension::ExtendedMasterSecret => ems = true,
-                // RFC 5746 §3.4: on an initial handshake the server's must be empty.
-                ServerExtension::RenegotiationInfo(v) if !v.is_empty() => {
-                    return Err(Error::peer(
-                        Reason::BadRenegotiationInfo,
-                        format!(
-                            "the server's renegotiation_info holds {} bytes on an initial handshake; \
-                         it must be empty (RFC 5746 §3.4)",
-                            v.len()
-                        ),
-                    ));
+                // RFC 5746 §3.4: on an initial handshake the server's must be empty; §3.5: on
+                // a renegotiation it quotes both Finished messages of the last handshake.
+                ServerExtension::RenegotiationInfo(v) => {
+                    check_server_renegotiation_info(cx, v)?;
+                    cx.neg.secure_renegotiation = true;
+                    saw_ri = true;
                 }
-                ServerExtension::RenegotiationInfo(_) => {}
                 ServerExtension::EcPointFormats(f) => {
                     if !f.contains(&ECPointFormat::Uncompressed) {
                         return Err(Error::peer(
@@ -218,6 +220,14 @@ impl State {
                     ));
                 }
             }
+        }
+        // RFC 5746 §3.5: a renegotiation without the server's renegotiation_info is aborted.
+        if cx.renegotiating.is_some() && !saw_ri {
+            return Err(Error::peer(
+                Reason::BadRenegotiationInfo,
+                "the server's ServerHello in the renegotiation has no renegotiation_info \
+                 (RFC 5746 §3.5)",
+            ));
         }
         // 4. RFC 7627 §5.2: refuse a server without Extended Master Secret unless allowed.
         if !ems && config.require_ems {
@@ -298,6 +308,7 @@ impl State {
     pub(crate) fn established(&self) -> Option<&dyn Established> {
         match self {
             Self::Traffic(t) => Some(&*t.secrets),
+            Self::Again(t) => Some(&**t),
             _ => None,
         }
     }
@@ -306,6 +317,7 @@ impl State {
     pub(crate) fn established_mut(&mut self) -> Option<&mut dyn Established> {
         match self {
             Self::Traffic(t) => Some(&mut *t.secrets),
+            Self::Again(t) => Some(&mut **t),
             _ => None,
         }
     }
@@ -318,7 +330,7 @@ impl State {
             Self::ServerHelloDone(_) => ExpectServerHelloDone::STEP,
             Self::Ccs(_) => ExpectCcs::STEP,
             Self::Finished(_) => ExpectFinished::STEP,
-            Self::Traffic(_) => Traffic::STEP,
+            Self::Traffic(_) | Self::Again(_) => Traffic::STEP,
         }
     }
 
@@ -337,6 +349,7 @@ impl State {
             Self::Ccs(_) => &[],
             Self::Finished(_) => &[T::Finished],
             Self::Traffic(_) => &[T::HelloRequest],
+            Self::Again(_) => &[],
         }
     }
 
@@ -349,6 +362,41 @@ impl State {
             Self::Ccs(s) => s.handle(cx, m),
             Self::Finished(s) => s.handle(cx, m),
             Self::Traffic(s) => s.handle(cx, m),
+            Self::Again(_) => Err(Error::Internal(
+                "a renegotiation that was not started".into(),
+            )),
+        }
+    }
+}
+
+/// RFC 5746: the server's renegotiation_info is empty on an initial handshake (§3.4) and
+/// quotes both Finished messages of the last handshake on a renegotiation (§3.5), which
+/// binds the new handshake to the old one, so no attacker can splice a connection of its own
+/// in front of ours.
+fn check_server_renegotiation_info(cx: &Common, v: &[u8]) -> Result<(), Error> {
+    match &cx.renegotiating {
+        None if v.is_empty() => Ok(()),
+        None => Err(Error::peer(
+            Reason::BadRenegotiationInfo,
+            format!(
+                "the server's renegotiation_info holds {} bytes on an initial handshake; it \
+                 must be empty (RFC 5746 §3.4)",
+                v.len()
+            ),
+        )),
+        Some(r) => {
+            let mut want = r.client_verify.to_vec();
+            want.extend_from_slice(&r.server_verify);
+            if crate::crypto::ct::constant_time_eq(v, &want) {
+                Ok(())
+            } else {
+                Err(Error::peer(
+                    Reason::BadRenegotiationInfo,
+                    "the server's renegotiation_info does not quote the Finished messages of \
+                     our last handshake (RFC 5746 §3.5): the new handshake is not bound to this \
+                     connection, as when an attacker splices connections",
+                ))
+            }
         }
     }
 }
@@ -364,6 +412,17 @@ impl ExpectCertificate {
         let chain: Vec<CertificateDer<'static>> =
             chain.into_iter().map(CertificateDer::from).collect();
         let (leaf, verified) = super::check_server_chain(cx, &chain, server_name.as_ref())?;
+        // Handshake Again: the server must stay who it was (the triple-handshake class of
+        // attacks swaps the certificate in a renegotiation).
+        if let Some(r) = &cx.renegotiating
+            && r.peer_certs != cx.neg.peer_certs
+        {
+            return Err(Error::peer(
+                Reason::PeerCertificateChanged,
+                "the server presented another certificate in the renegotiation than in the \
+                 handshake before; refused (the triple-handshake attack changes the peer this way)",
+            ));
+        }
         s.transcript.add(raw);
         Ok(State::ServerKeyExchange(Box::new(
             ExpectServerKeyExchange {
@@ -623,11 +682,38 @@ impl ExpectFinished {
 impl Traffic {
     const STEP: Step = Step::ApplicationData;
 
-    /// Handshake Again: the server's HelloRequest, declined with a warning (RFC 5246 §7.4.1.1).
+    /// Handshake Again: the server's HelloRequest (RFC 5246 §7.4.1.1). Answered with a
+    /// secure renegotiation (RFC 5746) when allowed, else declined with a warning.
     fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
         require_handshake_msg!(m, Self::STEP, HandshakePayload::HelloRequest => ())?;
-        decline_renegotiation(cx, "a HelloRequest");
-        Ok(State::Traffic(self))
+        let now = cx.config.now_ms();
+        while cx
+            .renegotiations
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
+        {
+            cx.renegotiations.pop_front();
+        }
+        let refusal = if !cx.config.renegotiation {
+            Some("renegotiation is switched off in this configuration")
+        } else if !cx.neg.secure_renegotiation {
+            Some(
+                "the server did not show RFC 5746 support in the handshake (no renegotiation_info)",
+            )
+        } else if cx.renegotiations.len() >= MAX_RENEGOTIATIONS_PER_MINUTE {
+            Some("more than MAX_RENEGOTIATIONS_PER_MINUTE renegotiations within a minute")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            cx.trace(TraceKind::State, || {
+                format!("Handshake Again declined: {why}")
+            });
+            decline_renegotiation(cx, "a HelloRequest");
+            return Ok(State::Traffic(self));
+        }
+        cx.renegotiations.push_back(now);
+        Ok(State::Again(self.secrets))
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 pub use crate::context::trace;
 use crate::context::{Common, ConnSettings, Established, Event, Incoming};
 pub use crate::context::{
-    HandshakeKind, MAX_EARLY_DATA_SKIPPED, MAX_POST_HANDSHAKE_AUTH, Step, TraceEvent, TraceFn,
-    TraceKind,
+    HandshakeKind, MAX_EARLY_DATA_SKIPPED, MAX_POST_HANDSHAKE_AUTH, MAX_RENEGOTIATIONS_PER_MINUTE,
+    Step, TraceEvent, TraceFn, TraceKind,
 };
 
 use crate::client::ClientState;
@@ -682,8 +682,20 @@ impl Connection {
     fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
         let handshaking = !self.established;
         if hdr.typ == ContentType::ChangeCipherSpec {
+            // In a TLS 1.2 renegotiation the ChangeCipherSpec is protected by the keys it
+            // replaces (RFC 5246 §6.2: every record under the current state); otherwise it is
+            // plaintext.
+            let protected = self.common.is_tls12() && self.common.record.has_decrypter();
+            let header = hdr.raw;
             let body = self.deframer.body_mut(&hdr);
-            let ok = body == [1];
+            let ok = if protected {
+                match self.common.record.decrypt(&header, body)? {
+                    Some((ContentType::ChangeCipherSpec, content)) => content == [1],
+                    _ => false,
+                }
+            } else {
+                body == [1]
+            };
             self.common
                 .trace(TraceKind::RecordIn, || record_line("in ", &hdr.raw, None));
             self.deframer.discard(&hdr);
@@ -907,7 +919,7 @@ impl Connection {
             // negotiating (it is not part of the transcript). TLS 1.3 has none.
             if typ == HandshakeType::HelloRequest
                 && self.common.is_client
-                && !self.established
+                && (!self.established || self.common.renegotiating.is_some())
                 && !self.common.is_tls13()
             {
                 if len != 0 {
@@ -1271,11 +1283,13 @@ impl Connection {
                 "keying material can be exported only after the handshake".into(),
             ));
         }
-        // `self.established` stays true after a failure, which drops the state.
+        // `self.established` stays true after a failure, which drops the state. During a
+        // renegotiation the last handshake's secrets are in use.
         let state = self
             .state
             .as_ref()
             .and_then(State::established)
+            .or(self.common.renegotiating.as_ref().map(|r| &*r.previous))
             .ok_or_else(|| Error::Usage("the connection has failed".into()))?;
         state.export_keying_material(out, label, context)
     }

@@ -59,9 +59,52 @@ fn hello_request() -> HandshakeMessage {
     }
 }
 
+/// A TLS 1.2 pair whose client declines renegotiation.
+fn established_declining() -> (Connection, Connection) {
+    let (_, sc) = configs();
+    let mut cb = ConfigBuilder::new(Role::Client);
+    cb.set_verify_mode(VerifyMode::DangerousNoVerify).unwrap();
+    cb.set_versions(ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_2)
+        .unwrap();
+    cb.set_renegotiation(false);
+    let mut c = Connection::new_client(cb.build().unwrap(), Some("localhost")).unwrap();
+    let mut s = Connection::new_server(sc).unwrap();
+    for _ in 0..4 {
+        transfer(&mut c, &mut s).unwrap();
+        transfer(&mut s, &mut c).unwrap();
+    }
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    (c, s)
+}
+
+/// Handshake Again: by default a client answers a HelloRequest with a secure renegotiation,
+/// a ClientHello under the current keys whose renegotiation_info quotes its last Finished
+/// (RFC 5746 §3.5); application data keeps flowing meanwhile.
+#[test]
+fn client_answers_hello_request_with_a_secure_renegotiation() {
+    let (mut c, mut s) = established();
+    s.common.send_hs(hello_request().payload).unwrap();
+    transfer(&mut s, &mut c).unwrap();
+    assert!(
+        c.common.renegotiating.is_some(),
+        "the client started Step One again"
+    );
+    assert_eq!(c.awaiting_step(), Step::ServerHello);
+    // Our server declines a client's renegotiation; the data path is unaffected.
+    transfer(&mut c, &mut s).unwrap();
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::NoRenegotiation, true))
+    );
+    roundtrip(&mut s, &mut c, b"data during the new handshake");
+    let mut key = [0u8; 16];
+    c.export_keying_material(&mut key, b"label", None)
+        .expect("the last handshake's exporter is in use meanwhile");
+}
+
 #[test]
 fn client_declines_hello_request_and_carries_on() {
-    let (mut c, mut s) = established();
+    let (mut c, mut s) = established_declining();
     s.common.send_hs(hello_request().payload).unwrap();
     transfer(&mut s, &mut c).unwrap();
     assert_eq!(
@@ -98,7 +141,7 @@ fn server_declines_client_hello_and_carries_on() {
 
 #[test]
 fn endless_hello_requests_are_cut_off() {
-    let (mut c, mut s) = established();
+    let (mut c, mut s) = established_declining();
     for _ in 0..=MAX_IDLE_RECORDS {
         s.common.send_hs(hello_request().payload).unwrap();
     }

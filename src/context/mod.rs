@@ -48,6 +48,26 @@ pub(crate) struct Negotiated {
     pub(crate) kind: Option<HandshakeKind>,
     /// TLS 1.3: the client offered post_handshake_auth (RFC 8446 §4.2.6).
     pub(crate) post_handshake_auth: bool,
+    /// TLS 1.2: the peer sent renegotiation_info in the handshake (RFC 5746), so a secure
+    /// renegotiation is possible.
+    pub(crate) secure_renegotiation: bool,
+}
+
+/// Renegotiations a connection does within a minute (TLS 1.2, Handshake Again): each is a
+/// full handshake's work, so a peer asking without end is refused (no_renegotiation).
+pub const MAX_RENEGOTIATIONS_PER_MINUTE: usize = 10;
+
+/// A TLS 1.2 renegotiation in progress (Handshake Again, RFC 5746): what the new handshake
+/// must quote and keep, and the secrets still in use until it completes.
+pub(crate) struct Renegotiation {
+    /// Our renegotiation_info quotes the client's verify_data; the server's quotes both.
+    pub(crate) client_verify: [u8; 12],
+    pub(crate) server_verify: [u8; 12],
+    /// The connection's secrets until the new ChangeCipherSpec (exporters keep working).
+    pub(crate) previous: Box<dyn Established>,
+    /// The peer's certificate chain, which the new handshake must not change (the
+    /// triple-handshake class of attacks).
+    pub(crate) peer_certs: crate::session::CertChain,
 }
 
 /// Post-handshake CertificateRequests a client answers on one connection (RFC 8446 §4.6.2):
@@ -111,7 +131,7 @@ pub(crate) use require_handshake_msg;
 /// (its traffic state) holds it and the connection reaches it through the state, so the
 /// connection never names a protocol version and no flag says "done": a state that has one
 /// of these is established.
-pub(crate) trait Established {
+pub(crate) trait Established: Send {
     /// Keying material for the application (RFC 8446 §7.5, RFC 5705).
     fn export_keying_material(
         &self,
@@ -154,6 +174,10 @@ pub(crate) struct Common {
     pub(crate) settings: ConnSettings,
     /// Events for the connection, taken after each message.
     pub(crate) events: Vec<Event>,
+    /// TLS 1.2: a renegotiation is in progress.
+    pub(crate) renegotiating: Option<Renegotiation>,
+    /// When the last renegotiations started (config clock, ms), for the per-minute bound.
+    pub(crate) renegotiations: std::collections::VecDeque<u64>,
 }
 
 /// Per-connection replacements for configuration values; `None` keeps the configuration's.
@@ -181,6 +205,8 @@ impl Common {
             early_data_skip: None,
             settings: ConnSettings::default(),
             events: Vec::new(),
+            renegotiating: None,
+            renegotiations: std::collections::VecDeque::new(),
         }
     }
 

@@ -72,6 +72,9 @@ pub(crate) struct Tls12Secrets {
     key_block: zeroize::Zeroizing<Vec<u8>>,
     /// The master secret prepared for the PRF (key block, both Finished messages).
     prf: crate::crypto::prf::PrfKey,
+    /// The verify_data of each side's Finished once computed, [server, client]: what a
+    /// secure renegotiation quotes in renegotiation_info (RFC 5746 §3.1).
+    verify: [std::cell::Cell<Option<[u8; 12]>>; 2],
 }
 
 impl Tls12Secrets {
@@ -135,6 +138,7 @@ impl Tls12Secrets {
             server_random,
             key_block,
             prf,
+            verify: Default::default(),
         }
     }
 
@@ -190,7 +194,9 @@ impl Tls12Secrets {
 
     fn verify_data(&self, from_client: bool, transcript: &mut TranscriptBuffer) -> [u8; 12] {
         let hash = transcript.hash(self.suite.hash);
-        key_schedule::verify_data_with(&self.prf, from_client, hash.as_ref())
+        let v = key_schedule::verify_data_with(&self.prf, from_client, hash.as_ref());
+        self.verify[usize::from(from_client)].set(Some(v));
+        v
     }
 
     /// Our Finished over the transcript so far (RFC 5246 §7.4.9).
@@ -242,11 +248,18 @@ impl Tls12Secrets {
         if cx.neg.kind.is_none() {
             cx.neg.kind = Some(HandshakeKind::Full);
         }
+        if cx.renegotiating.take().is_some() {
+            cx.trace(TraceKind::State, || {
+                "Handshake Again complete: the new keys and session are in use (RFC 5746)".into()
+            });
+        }
         Box::new(Tls12Established {
             suite: self.suite,
             master: self.master,
             client_random: self.client_random,
             server_random: self.server_random,
+            client_verify: self.verify[1].get().unwrap_or_default(),
+            server_verify: self.verify[0].get().unwrap_or_default(),
         })
     }
 }
@@ -258,6 +271,9 @@ pub(crate) struct Tls12Established {
     master: Secret,
     client_random: [u8; 32],
     server_random: [u8; 32],
+    /// Both Finished messages' verify_data, for a renegotiation's renegotiation_info.
+    pub(crate) client_verify: [u8; 12],
+    pub(crate) server_verify: [u8; 12],
 }
 
 impl Established for Tls12Established {

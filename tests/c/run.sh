@@ -626,6 +626,38 @@ test_ask_cert_path() {
     wait_server "$SPID"
 }
 
+# Handshake Again in TLS 1.2: openssl s_server asks for a new handshake (its interactive R
+# command: a HelloRequest, and with -CAfile a CertificateRequest in it); our client answers
+# with a secure renegotiation (RFC 5746) while its data keeps flowing.
+renegotiation_vs_openssl() { # [ferrotls-client options...]
+    local port
+    mkfifo "$D/sin"
+    # s_server reads its commands from the fifo; keep it open for the whole exchange.
+    sleep 12 >"$D/sin" &
+    timeout 20 openssl s_server -accept 127.0.0.1:0 -cert "$CERTS/server.pem" -key "$CERTS/server.key" \
+        -tls1_2 -CAfile "$CERTS/ca.pem" -state <"$D/sin" >"$D/o.out" 2>"$D/o.err" &
+    OPID=$!
+    port="$(wait_port "$D/o.out" 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OPID")"
+    { printf 'before\n'; sleep 3; printf 'after\n'; sleep 2; } |
+        timeout 15 "$CLIENT" --cafile "$CERTS/ca.pem" --trace "$@" localhost "$port" >"$D/c.out" 2>"$D/c.err" &
+    local cpid=$!
+    sleep 1
+    printf 'R\n' >"$D/sin"
+    wait "$cpid" || true
+    kill "$OPID" 2>/dev/null || true
+    expect "$D/c.err" 'Handshake Again: the server asks for a new handshake' 'Handshake Again complete'
+    expect_not "$D/c.err" 'error:'
+    [ "$(grep -c 'read client hello' "$D/o.err" "$D/o.out" | awk -F: '{s+=$2} END {print s}')" -ge 2 ] ||
+        fail "s_server did not read a second ClientHello"
+    expect "$D/o.out" '^before$' '^after$'
+}
+test_renegotiation_vs_openssl() { renegotiation_vs_openssl; }
+test_renegotiation_cert_vs_openssl() {
+    renegotiation_vs_openssl --cert "$CERTS/client.pem" --key "$CERTS/client.key"
+    expect "$D/c.err" 'handshake out: Step Seven: Client Certificate'
+    expect "$D/o.err" 'depth=0 .*CN = demo-client'
+}
+
 test_mtls_tls12() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" --verify-client --tls1.2 --max-conns 1
     client c --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT"
@@ -1214,6 +1246,8 @@ run tls12 client_vs_openssl_tls12
 run tls12 openssl_vs_server_tls12
 run tls12 curl_tls12
 run tls12 mtls_tls12
+run tls12 renegotiation_vs_openssl
+run tls12 renegotiation_cert_vs_openssl
 run tls12 keylog_tls12
 run tls12 resume_ours_tls12
 run tls12 openssl_resumes_tls12

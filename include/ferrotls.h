@@ -1376,6 +1376,27 @@ ferrotls_result ferrotls_conn_key_update(ferrotls_conn *conn, bool request_peer)
 ferrotls_result ferrotls_conn_request_client_certificate(ferrotls_conn *conn);
 
 /**
+ * Handshake Again, the client's side in TLS 1.2: start a secure renegotiation (RFC 5746), a
+ * full handshake under the current keys bound to this connection by renegotiation_info.
+ * Application data keeps flowing in both directions while it runs; exporters use the last
+ * handshake's secrets until the new keys take over. The server must keep its certificate,
+ * and may decline with a no_renegotiation warning (the connection then goes on as it was).
+ * A server's own request (HelloRequest) is answered by the engine without this call, unless
+ * the configuration switched renegotiation off.
+ *
+ * The ClientHello is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
+ * now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
+ *
+ * A call the protocol does not allow changes nothing and leaves the connection usable:
+ * `FERROTLS_ERR_WRONG_ROLE` on a server connection; `FERROTLS_ERR_WRONG_STATE`, with a
+ * detail, before the handshake completes, after a TLS 1.3 handshake (TLS 1.3 has no
+ * renegotiation), while a handshake runs, after close_notify, when the configuration switched
+ * renegotiation off, when the server showed no RFC 5746 support, or past
+ * `MAX_RENEGOTIATIONS_PER_MINUTE`. A connection that already failed returns its sticky error.
+ */
+ferrotls_result ferrotls_conn_renegotiate(ferrotls_conn *conn);
+
+/**
  * Switch the connection to socket mode on `fd` (borrowed: never closed by the library; blocking
  * or O_NONBLOCK). Afterwards handshake/read/write/close/flush do the I/O themselves.
  */

@@ -65,6 +65,40 @@ impl ClientState {
         }
     }
 
+    /// Handshake Again asked for by our application (TLS 1.2, `Connection::renegotiate`).
+    /// A usage error gives the state back unchanged; any other error is fatal (`None`).
+    pub(crate) fn renegotiate(self, cx: &mut Common) -> Result<Self, (Option<Self>, Error)> {
+        match self {
+            Self::Tls12(s) => match s.renegotiate(cx) {
+                Ok(tls12::State::Again(previous)) => {
+                    Self::handshake_again(cx, previous).map_err(|e| (None, e))
+                }
+                Ok(other) => Ok(Self::Tls12(other)),
+                Err((s, e)) => Err((Some(Self::Tls12(s)), e)),
+            },
+            other => Err((
+                Some(other),
+                Error::Usage(
+                    "renegotiation is TLS 1.2's (TLS 1.3 has none: use key_update, or \
+                     post-handshake authentication on the server)"
+                        .into(),
+                ),
+            )),
+        }
+    }
+
+    /// Handshake Again declined by the server: back to the traffic state with the secrets the
+    /// renegotiation kept.
+    pub(crate) fn renegotiation_declined(
+        previous: Box<dyn crate::context::Established>,
+    ) -> Result<Self, Error> {
+        let secrets = previous
+            .into_any()
+            .downcast::<crate::tls12::handshake::Tls12Established>()
+            .map_err(|_| Error::Internal("a renegotiation outside TLS 1.2".into()))?;
+        Ok(Self::Tls12(tls12::State::traffic(secrets)))
+    }
+
     /// Handshake Again (TLS 1.2, RFC 5746): the server asked for a new handshake. Step One
     /// again, under the current keys, quoting our last Finished; the current secrets stay in
     /// use (exporters, the record keys) until the new ChangeCipherSpec.
@@ -79,8 +113,8 @@ impl ClientState {
             peer_certs: cx.neg.peer_certs.clone(),
         });
         cx.trace(crate::context::TraceKind::State, || {
-            "Handshake Again: the server asks for a new handshake (HelloRequest); Step One again, \
-             under the current keys (secure renegotiation, RFC 5746)"
+            "Handshake Again: Step One again, under the current keys (secure renegotiation, \
+             RFC 5746)"
                 .into()
         });
         let name = cx.resume_name.clone();

@@ -353,6 +353,25 @@ impl State {
         }
     }
 
+    /// The traffic state over these secrets (a declined renegotiation returns to it).
+    pub(crate) fn traffic(secrets: Box<crate::tls12::handshake::Tls12Established>) -> Self {
+        Self::Traffic(Box::new(Traffic { secrets }))
+    }
+
+    /// Handshake Again asked for by our application: only from the traffic state.
+    pub(crate) fn renegotiate(self, cx: &mut Common) -> Result<Self, (Self, Error)> {
+        match self {
+            Self::Traffic(t) => t.renegotiate(cx),
+            other => {
+                let e = Error::Usage(format!(
+                    "a renegotiation can start only after the handshake, not while waiting for {}",
+                    other.step()
+                ));
+                Err((other, e))
+            }
+        }
+    }
+
     pub(crate) fn handle(self, cx: &mut Common, m: Incoming<'_>) -> Result<Self, Error> {
         match self {
             Self::Certificate(s) => s.handle(cx, m),
@@ -686,35 +705,60 @@ impl Traffic {
     /// secure renegotiation (RFC 5746) when allowed, else declined with a warning.
     fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
         require_handshake_msg!(m, Self::STEP, HandshakePayload::HelloRequest => ())?;
-        let now = cx.config.now_ms();
-        while cx
-            .renegotiations
-            .front()
-            .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
-        {
-            cx.renegotiations.pop_front();
-        }
-        let refusal = if !cx.config.renegotiation {
-            Some("renegotiation is switched off in this configuration")
-        } else if !cx.neg.secure_renegotiation {
-            Some(
-                "the server did not show RFC 5746 support in the handshake (no renegotiation_info)",
-            )
-        } else if cx.renegotiations.len() >= MAX_RENEGOTIATIONS_PER_MINUTE {
-            Some("more than MAX_RENEGOTIATIONS_PER_MINUTE renegotiations within a minute")
-        } else {
-            None
-        };
-        if let Some(why) = refusal {
+        if let Err(why) = may_renegotiate(cx) {
             cx.trace(TraceKind::State, || {
                 format!("Handshake Again declined: {why}")
             });
             decline_renegotiation(cx, "a HelloRequest");
             return Ok(State::Traffic(self));
         }
-        cx.renegotiations.push_back(now);
+        cx.trace(TraceKind::State, || {
+            "Handshake Again: the server asks for a new handshake (HelloRequest)".into()
+        });
         Ok(State::Again(self.secrets))
     }
+
+    /// Handshake Again asked for by our application (`Connection::renegotiate`).
+    pub(crate) fn renegotiate(self: Box<Self>, cx: &mut Common) -> Result<State, (State, Error)> {
+        match may_renegotiate(cx) {
+            Ok(()) => {
+                cx.trace(TraceKind::State, || {
+                    "Handshake Again: we ask for a new handshake (renegotiate)".into()
+                });
+                Ok(State::Again(self.secrets))
+            }
+            Err(why) => Err((
+                State::Traffic(self),
+                Error::Usage(format!("no renegotiation: {why}")),
+            )),
+        }
+    }
+}
+
+/// Whether a renegotiation may start now (and count it): the configuration allows it, the
+/// server showed RFC 5746 support in the handshake, and the per-minute bound holds.
+fn may_renegotiate(cx: &mut Common) -> Result<(), &'static str> {
+    let now = cx.config.now_ms();
+    while cx
+        .renegotiations
+        .front()
+        .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
+    {
+        cx.renegotiations.pop_front();
+    }
+    if !cx.config.renegotiation {
+        return Err("renegotiation is switched off in this configuration");
+    }
+    if !cx.neg.secure_renegotiation {
+        return Err(
+            "the server did not show RFC 5746 support in the handshake (no renegotiation_info)",
+        );
+    }
+    if cx.renegotiations.len() >= MAX_RENEGOTIATIONS_PER_MINUTE {
+        return Err("more than MAX_RENEGOTIATIONS_PER_MINUTE renegotiations within a minute");
+    }
+    cx.renegotiations.push_back(now);
+    Ok(())
 }
 
 /// Step Seven: send our chain if its key fits the request's certificate types and can sign

@@ -897,6 +897,21 @@ impl Connection {
         let warning = a.level == AlertLevel::Warning
             && (!self.common.is_tls13() || a.description == AlertDescription::UserCanceled);
         if warning {
+            // Handshake Again declined: the server answers our renegotiation with a
+            // no_renegotiation warning (RFC 5746 §4.5 lets it); we go on with the keys we have.
+            if a.description == AlertDescription::NoRenegotiation
+                && self.common.is_client
+                && let Some(r) = self.common.renegotiating.take()
+            {
+                self.common.trace(TraceKind::State, || {
+                    "Handshake Again declined by the server (no_renegotiation): the connection \
+                     goes on with its current keys"
+                        .into()
+                });
+                let restored = crate::client::ClientState::renegotiation_declined(r.previous)?;
+                self.step = restored.step();
+                self.state = Some(State::Client(restored));
+            }
             return self
                 .idle
                 .idle("warning alerts, empty records or KeyUpdates");
@@ -1307,20 +1322,61 @@ impl Connection {
                 "only a server asks for a client certificate, after its handshake".into(),
             ));
         }
-        let Some(State::Server(state)) = self.state.take() else {
-            return Err(Error::Internal(
-                "a server connection without its state".into(),
-            ));
-        };
         let closing = self.sent_close || self.received_close;
-        match state.request_client_certificate(&mut self.common, closing) {
+        self.change_state(|state, cx| match state {
+            State::Server(srv) => srv
+                .request_client_certificate(cx, closing)
+                .map(State::Server)
+                .map_err(|(srv, e)| (srv.map(State::Server), e)),
+            other => Err((
+                Some(other),
+                Error::Internal("a server without its state".into()),
+            )),
+        })
+    }
+
+    /// Handshake Again, the client's side in TLS 1.2: start a secure renegotiation (RFC 5746)
+    /// — a full handshake under the current keys, whose renegotiation_info binds it to this
+    /// connection; application data keeps flowing meanwhile. A usage error (a server, TLS
+    /// 1.3, a handshake in progress, switched off, a server without RFC 5746 support, the
+    /// per-minute bound) changes nothing. A server may decline with a no_renegotiation
+    /// warning; the connection then goes on with its current keys.
+    pub fn renegotiate(&mut self) -> Result<(), Error> {
+        self.sticky()?;
+        if !self.common.is_client || !self.established || self.sent_close || self.received_close {
+            return Err(Error::Usage(
+                "only a client renegotiates, after its handshake and before close_notify".into(),
+            ));
+        }
+        self.change_state(|state, cx| match state {
+            State::Client(c) => c
+                .renegotiate(cx)
+                .map(State::Client)
+                .map_err(|(c, e)| (c.map(State::Client), e)),
+            other => Err((
+                Some(other),
+                Error::Internal("a client without its state".into()),
+            )),
+        })
+    }
+
+    /// A change the application asks of the state (Handshake Again): a usage error gives the
+    /// state back unchanged, any other error is the connection's fatal error.
+    fn change_state(
+        &mut self,
+        change: impl FnOnce(State, &mut Common) -> Result<State, (Option<State>, Error)>,
+    ) -> Result<(), Error> {
+        let Some(state) = self.state.take() else {
+            return Err(Error::Internal("a connection without its state".into()));
+        };
+        match change(state, &mut self.common) {
             Ok(next) => {
                 self.step = next.step();
-                self.state = Some(State::Server(next));
+                self.state = Some(next);
                 Ok(())
             }
             Err((Some(unchanged), e)) => {
-                self.state = Some(State::Server(unchanged));
+                self.state = Some(unchanged);
                 Err(e)
             }
             Err((None, e)) => Err(self.fail(e)),

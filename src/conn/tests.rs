@@ -96,10 +96,44 @@ fn client_answers_hello_request_with_a_secure_renegotiation() {
         s.last_alert(),
         Some((AlertDescription::NoRenegotiation, true))
     );
-    roundtrip(&mut s, &mut c, b"data during the new handshake");
-    let mut key = [0u8; 16];
-    c.export_keying_material(&mut key, b"label", None)
+    let mut during = [0u8; 16];
+    c.export_keying_material(&mut during, b"label", None)
         .expect("the last handshake's exporter is in use meanwhile");
+    // The decline reaches the client: back to the traffic state, nothing lost.
+    transfer(&mut s, &mut c).unwrap();
+    assert!(c.common.renegotiating.is_none());
+    assert_eq!(c.awaiting_step(), Step::ApplicationData);
+    roundtrip(&mut s, &mut c, b"data after the declined new handshake");
+    roundtrip(&mut c, &mut s, b"and back");
+    let mut after = [0u8; 16];
+    c.export_keying_material(&mut after, b"label", None)
+        .unwrap();
+    assert_eq!(during, after, "the same secrets throughout");
+}
+
+/// Handshake Again asked for by the application: `renegotiate` sends a ClientHello under the
+/// current keys; the per-minute bound and TLS 1.3 are usage errors that change nothing.
+#[test]
+fn renegotiate_is_bounded_and_tls12_only() {
+    let (mut c, mut s) = established();
+    for i in 0..MAX_RENEGOTIATIONS_PER_MINUTE {
+        c.renegotiate()
+            .unwrap_or_else(|e| panic!("renegotiation {i}: {e}"));
+        assert!(
+            matches!(c.renegotiate(), Err(Error::Usage(_))),
+            "one at a time"
+        );
+        transfer(&mut c, &mut s).unwrap(); // our server declines
+        transfer(&mut s, &mut c).unwrap();
+        assert!(c.common.renegotiating.is_none());
+    }
+    let err = c.renegotiate().unwrap_err();
+    assert!(err.to_string().contains("within a minute"), "{err}");
+    roundtrip(&mut c, &mut s, b"still fine");
+    assert!(
+        matches!(s.renegotiate(), Err(Error::Usage(_))),
+        "a server does not"
+    );
 }
 
 #[test]

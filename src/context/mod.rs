@@ -131,7 +131,10 @@ pub(crate) use require_handshake_msg;
 /// (its traffic state) holds it and the connection reaches it through the state, so the
 /// connection never names a protocol version and no flag says "done": a state that has one
 /// of these is established.
-pub(crate) trait Established: Send {
+pub(crate) trait Established: Send + std::any::Any {
+    /// The value itself, to take it back when a new handshake is abandoned.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+
     /// Keying material for the application (RFC 8446 §7.5, RFC 5705).
     fn export_keying_material(
         &self,

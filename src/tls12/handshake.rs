@@ -277,6 +277,10 @@ pub(crate) struct Tls12Established {
 }
 
 impl Established for Tls12Established {
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+
     fn export_keying_material(
         &self,
         out: &mut [u8],

@@ -188,6 +188,10 @@ impl Tls13Established {
 }
 
 impl Established for Tls13Established {
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+
     fn export_keying_material(
         &self,
         out: &mut [u8],

@@ -707,6 +707,7 @@ static void test_null_arguments(void) {
     }
     NULL_ARG(ferrotls_conn_key_update(NULL, false), "conn");
     NULL_ARG(ferrotls_conn_request_client_certificate(NULL), "conn");
+    NULL_ARG(ferrotls_conn_renegotiate(NULL), "conn");
     NULL_ARG(ferrotls_conn_peek_plaintext(NULL, &p, &n), "conn");
     NULL_ARG(ferrotls_conn_set_fd(NULL, 0), "conn");
 
@@ -779,6 +780,7 @@ static void test_wrong_handles(void) {
         WRONG_HANDLE(ferrotls_conn_set_fd(x, 0), "ferrotls_conn");
         WRONG_HANDLE(ferrotls_conn_key_update(x, false), "ferrotls_conn");
         WRONG_HANDLE(ferrotls_conn_request_client_certificate(x), "ferrotls_conn");
+        WRONG_HANDLE(ferrotls_conn_renegotiate(x), "ferrotls_conn");
         {
             const uint8_t *pp = NULL;
             WRONG_HANDLE(ferrotls_conn_peek_plaintext(x, &pp, &n), "ferrotls_conn");
@@ -2057,6 +2059,15 @@ static void test_post_handshake_auth_usage(void) {
     if (CHECK(handshake(p), "handshake after an early request: %s", ferrotls_conn_error_detail(p->s))) {
         CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a post-handshake server asked in the handshake");
         refused_request(p, p->c, FERROTLS_ERR_WRONG_ROLE, "server connections", "request on a client connection");
+        /* Renegotiation is TLS 1.2's and the client's: both refusals leave the pair usable. */
+        reset_detail();
+        EXPECT_CODE(ferrotls_conn_renegotiate(p->c), FERROTLS_ERR_WRONG_STATE, "renegotiate in TLS 1.3");
+        CHECK(contains_ci(ferrotls_last_error_detail(), "TLS 1.3"), "renegotiate detail: %s",
+              ferrotls_last_error_detail());
+        EXPECT_CODE(ferrotls_conn_renegotiate(p->s), FERROTLS_ERR_WRONG_ROLE, "renegotiate on a server");
+        CHECK(ferrotls_conn_error(p->c) == FERROTLS_OK && ferrotls_conn_error(p->s) == FERROTLS_OK,
+              "a refused renegotiation left a sticky error");
+        CHECK(transfer(p, p->c, p->s, (const uint8_t *)"after", 5), "client -> server after the refusals");
     }
     pair_free(p);
 

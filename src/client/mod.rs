@@ -106,12 +106,12 @@ impl ClientState {
         cx: &mut Common,
         previous: Box<crate::tls12::handshake::Tls12Established>,
     ) -> Result<Self, Error> {
-        cx.renegotiating = Some(crate::context::Renegotiation {
+        cx.renegotiating = Some(Box::new(crate::context::Renegotiation {
             client_verify: previous.client_verify,
             server_verify: previous.server_verify,
             previous,
             peer_certs: cx.neg.peer_certs.clone(),
-        });
+        }));
         cx.trace(crate::context::TraceKind::State, || {
             "Handshake Again: Step One again, under the current keys (secure renegotiation, \
              RFC 5746)"

@@ -85,7 +85,7 @@ pub(crate) struct Traffic {
     pub(crate) secrets: hs::Tls13Established,
     /// The handshake's transcript through our Finished, which a post-handshake
     /// authentication continues (RFC 8446 §4.4); kept only when we offered it.
-    transcript: Option<Transcript>,
+    transcript: Option<Box<Transcript>>,
     /// Post-handshake CertificateRequests answered so far.
     authentications: u32,
 }
@@ -363,7 +363,7 @@ impl ExpectFinished {
             suite,
             resumption,
             secrets,
-            transcript: cx.config.post_handshake_auth.then_some(transcript),
+            transcript: cx.config.post_handshake_auth.then(|| Box::new(transcript)),
             authentications: 0,
         })))
     }

@@ -178,7 +178,7 @@ pub(crate) struct Common {
     /// Events for the connection, taken after each message.
     pub(crate) events: Vec<Event>,
     /// TLS 1.2: a renegotiation is in progress.
-    pub(crate) renegotiating: Option<Renegotiation>,
+    pub(crate) renegotiating: Option<Box<Renegotiation>>,
     /// When the last renegotiations started (config clock, ms), for the per-minute bound.
     pub(crate) renegotiations: std::collections::VecDeque<u64>,
 }

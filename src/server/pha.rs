@@ -136,7 +136,7 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
             extensions,
         },
     ))?;
-    let Some(mut transcript) = traffic.transcript.clone() else {
+    let Some(mut transcript) = traffic.transcript.as_deref().cloned() else {
         return Err(Error::Internal(
             "post-handshake authentication without the handshake's transcript".into(),
         ));

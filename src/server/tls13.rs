@@ -75,7 +75,7 @@ pub(crate) struct ExpectFinished {
 pub(crate) struct Traffic {
     pub(super) secrets: hs::Tls13Established,
     /// Kept only when post-handshake authentication is possible.
-    pub(super) transcript: Option<Transcript>,
+    pub(super) transcript: Option<Box<Transcript>>,
 }
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
@@ -427,7 +427,7 @@ impl ExpectFinished {
         let pha = cx.neg.post_handshake_auth && cx.config.post_handshake_auth;
         Ok(State::Traffic(Box::new(Traffic {
             secrets,
-            transcript: pha.then_some(transcript),
+            transcript: pha.then(|| Box::new(transcript)),
         })))
     }
 }

@@ -1,7 +1,7 @@
 //! The module graph of the engine, read from the `crate::…` paths in `src/`: which top-level
 //! module names which. A new import cycle between top-level modules fails this test, and so
-//! does removing one of today's without taking it off `KNOWN_CYCLES` (the list only shrinks:
-//! the architecture step removes them, docs/ARCHITECTURE.md "Moving").
+//! does removing one without taking it off `KNOWN_CYCLES`, which is empty now (the list only
+//! shrinks; docs/ARCHITECTURE.md "Layers, bottom to top" gives the rules).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -160,6 +160,9 @@ pub enum Reason {
     TooManyIdleRecords,
     /// More 0-RTT data than a server that does not accept it skips.
     TooMuchEarlyData,
+    /// More post-handshake CertificateRequests than a client answers
+    /// (`conn::MAX_POST_HANDSHAKE_AUTH`).
+    TooManyCertificateRequests,
     /// A sequence number would wrap.
     SequenceNumberExhausted,
 
@@ -225,6 +228,7 @@ impl Reason {
             Self::BadKeyUpdate => "BAD_KEY_UPDATE",
             Self::TooManyIdleRecords => "TOO_MANY_IDLE_RECORDS",
             Self::TooMuchEarlyData => "TOO_MUCH_EARLY_DATA",
+            Self::TooManyCertificateRequests => "TOO_MANY_CERTIFICATE_REQUESTS",
             Self::SequenceNumberExhausted => "SEQUENCE_NUMBER_EXHAUSTED",
             Self::CorruptSessionBlob => "CORRUPT_SESSION_BLOB",
         }
@@ -564,9 +568,10 @@ impl Error {
             | R::NoClientCertificate
             | R::NoCertificateForName
             | R::RefusedByCallback => Self::HandshakeFailure(d),
-            R::TooManyIdleRecords | R::TooMuchEarlyData | R::SequenceNumberExhausted => {
-                Self::LimitExceeded(d)
-            }
+            R::TooManyIdleRecords
+            | R::TooMuchEarlyData
+            | R::TooManyCertificateRequests
+            | R::SequenceNumberExhausted => Self::LimitExceeded(d),
         }
     }
 

@@ -218,7 +218,11 @@ fn a_client_answers_a_bounded_number_of_requests() {
     }
     s.request_client_certificate().unwrap();
     let err = transfer(&mut s, &mut c).unwrap_err();
-    assert_eq!(err.reason(), Some(Reason::TooManyIdleRecords), "{err}");
+    assert_eq!(
+        err.reason(),
+        Some(Reason::TooManyCertificateRequests),
+        "{err}"
+    );
     assert!(err.to_string().contains("more than 16 times"), "{err}");
 }
 

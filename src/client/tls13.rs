@@ -461,7 +461,7 @@ impl Traffic {
         self.authentications += 1;
         if self.authentications > MAX_POST_HANDSHAKE_AUTH {
             return Err(Error::peer(
-                Reason::TooManyIdleRecords,
+                Reason::TooManyCertificateRequests,
                 format!(
                     "the server asked for our certificate after the handshake more than {MAX_POST_HANDSHAKE_AUTH} times"
                 ),

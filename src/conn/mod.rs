@@ -1001,10 +1001,11 @@ impl Connection {
     /// Limits on post-handshake messages, before the state sees them.
     fn post_handshake(&mut self, msg: &HandshakeMessage) -> Result<(), Error> {
         // KeyUpdates and declined renegotiation attempts cost us work but carry no data.
+        // (Static names: nothing is allocated per message a peer may repeat.)
         match msg.payload {
-            HandshakePayload::KeyUpdate(_)
-            | HandshakePayload::HelloRequest
-            | HandshakePayload::ClientHello(_) => self.idle.idle(&format!("{}s", msg.name())),
+            HandshakePayload::KeyUpdate(_) => self.idle.idle("KeyUpdates"),
+            HandshakePayload::HelloRequest => self.idle.idle("HelloRequests"),
+            HandshakePayload::ClientHello(_) => self.idle.idle("renegotiating ClientHellos"),
             _ => Ok(()),
         }
     }

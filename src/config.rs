@@ -95,6 +95,8 @@ pub struct ConfigBuilder {
     require_ems: bool,
     post_handshake_auth: bool,
     renegotiation: bool,
+    client_renegotiation: bool,
+    peer_certificate_change: bool,
     prefer_client_ciphers: bool,
     session_cache: usize,
     ticket_lifetime: u32,
@@ -143,8 +145,13 @@ pub struct Config {
     /// Client: offer post_handshake_auth and answer a TLS 1.3 CertificateRequest after the
     /// handshake (RFC 8446 §4.6.2).
     pub(crate) post_handshake_auth: bool,
-    /// Client: answer a server's HelloRequest with a secure renegotiation (RFC 5746).
+    /// TLS 1.2 renegotiation at all (RFC 5746): a client answers a server's HelloRequest and
+    /// may start one; a server may ask for one.
     pub(crate) renegotiation: bool,
+    /// Server: accept a renegotiation the client starts (off by default, as in OpenSSL 3).
+    pub(crate) client_renegotiation: bool,
+    /// Accept another peer certificate in a renegotiation than in the handshake before.
+    pub(crate) peer_certificate_change: bool,
     /// A TLS 1.2 server picks the client's most preferred suite instead of its own.
     pub(crate) prefer_client_ciphers: bool,
     /// Seconds a ticket or cached session stays valid (0: no tickets).
@@ -195,6 +202,8 @@ impl ConfigBuilder {
             require_ems: true,
             post_handshake_auth: false,
             renegotiation: true,
+            client_renegotiation: false,
+            peer_certificate_change: false,
             prefer_client_ciphers: false,
             session_cache: DEFAULT_SESSION_CACHE,
             ticket_lifetime: DEFAULT_TICKET_LIFETIME,
@@ -666,28 +675,51 @@ impl ConfigBuilder {
         self.require_ems = require;
     }
 
-    /// TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2, Handshake Again; default
-    /// false), as Python's `SSLContext.post_handshake_auth`. A client offers it and answers a
-    /// server's later CertificateRequest with its configured certificate (an empty
-    /// Certificate when it has none). A server asks for no certificate in a TLS 1.3
-    /// handshake, but when the application calls `Connection::request_client_certificate`,
-    /// and checks the answer with its verification mode (request or require); a TLS 1.2
-    /// handshake still asks in the handshake. So a server that requires a certificate
-    /// completes a TLS 1.3 handshake without one (as OpenSSL does with
-    /// SSL_VERIFY_POST_HANDSHAKE): it must ask before it serves what needs one, and a client
-    /// that did not offer post_handshake_auth cannot be asked (a usage error says so).
+    /// Client certificates after the handshake (Handshake Again; default false), as Python's
+    /// `SSLContext.post_handshake_auth`. A client offers TLS 1.3 post-handshake
+    /// authentication (RFC 8446 §4.6.2) and answers a server's later CertificateRequest with
+    /// its configured certificate (an empty Certificate when it has none); in TLS 1.2 it
+    /// answers the server's renegotiation as [`Self::set_renegotiation`] says. A server asks
+    /// for no certificate in the handshake, but when the application calls
+    /// `Connection::request_client_certificate` — TLS 1.3 post-handshake authentication, or a
+    /// TLS 1.2 secure renegotiation with a CertificateRequest — and checks the answer with
+    /// its verification mode (request or require). So a server that requires a certificate
+    /// completes the handshake without one (as OpenSSL does with SSL_VERIFY_POST_HANDSHAKE in
+    /// TLS 1.3): it must ask before it serves what needs one. A TLS 1.3 client that did not
+    /// offer post_handshake_auth, or a TLS 1.2 client without RFC 5746 support, cannot be
+    /// asked (a usage error says so).
     pub fn set_post_handshake_auth(&mut self, enable: bool) {
         self.post_handshake_auth = enable;
     }
 
-    /// Client: whether a TLS 1.2 server's request for a new handshake (HelloRequest, Handshake
-    /// Again) is answered with a secure renegotiation (RFC 5746; default true, as OpenSSL
-    /// does) or declined with a no_renegotiation warning. Only a server that showed RFC 5746
-    /// support in the first handshake is answered, at most
-    /// `conn::MAX_RENEGOTIATIONS_PER_MINUTE` times a minute, and it must keep its
-    /// certificate. A server declines a client's renegotiation.
+    /// Whether TLS 1.2 renegotiation (Handshake Again, RFC 5746 only) may happen on this
+    /// configuration's connections (default true). A client answers a server's HelloRequest
+    /// with a secure renegotiation, as OpenSSL does, and may start one
+    /// (`Connection::renegotiate`); with `false` it declines with a no_renegotiation warning.
+    /// A server may ask for one (`Connection::renegotiate`, or
+    /// `Connection::request_client_certificate` in TLS 1.2); whether it accepts one the client
+    /// starts is [`Self::set_client_renegotiation`]. Only a peer that showed RFC 5746 support
+    /// in the first handshake renegotiates, at most `MAX_RENEGOTIATIONS_PER_MINUTE` times a
+    /// minute, and it must keep its certificate (see [`Self::set_peer_certificate_change`]).
     pub fn set_renegotiation(&mut self, allow: bool) {
         self.renegotiation = allow;
+    }
+
+    /// Server: whether a renegotiation the client starts is accepted (default false: declined
+    /// with a no_renegotiation warning, the connection goes on, as OpenSSL 3 does without
+    /// SSL_OP_ALLOW_CLIENT_RENEGOTIATION). Each one costs the server a full handshake's
+    /// work, which is why scanners flag servers that accept it.
+    pub fn set_client_renegotiation(&mut self, allow: bool) {
+        self.client_renegotiation = allow;
+    }
+
+    /// Whether the peer may present another certificate in a renegotiation than in the
+    /// handshake before (default false: the new handshake fails with
+    /// PEER_CERTIFICATE_CHANGED, which closes the triple-handshake class of attacks). A
+    /// client that had no certificate may always present one: that is what asking for it
+    /// after the handshake is for.
+    pub fn set_peer_certificate_change(&mut self, allow: bool) {
+        self.peer_certificate_change = allow;
     }
 
     /// Whether a TLS 1.2 server follows the client's suite preference instead of its own
@@ -779,6 +811,8 @@ impl ConfigBuilder {
             require_ems: self.require_ems,
             post_handshake_auth: self.post_handshake_auth,
             renegotiation: self.renegotiation,
+            client_renegotiation: self.client_renegotiation,
+            peer_certificate_change: self.peer_certificate_change,
             prefer_client_ciphers: self.prefer_client_ciphers,
             ticket_lifetime,
             ticket_sealer,

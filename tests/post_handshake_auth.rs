@@ -227,28 +227,6 @@ fn a_client_answers_a_bounded_number_of_requests() {
 }
 
 #[test]
-fn tls12_has_no_post_handshake_authentication() {
-    let pki = Pki::new("PHA CA");
-    let id = pki.issue(&["client.test"], KeyType::P256, true);
-    let mut sb = server_builder(&pki, KeyType::P256);
-    sb.add_roots_pem(pki.ca_pem.as_bytes()).unwrap();
-    sb.set_verify_mode(VerifyMode::RequestClientCert).unwrap();
-    sb.set_post_handshake_auth(true);
-    sb.set_versions(ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_2)
-        .unwrap();
-    let (mut c, mut s) = pair(
-        &client(&pki, Some(&id), true),
-        &sb.build().unwrap(),
-        "localhost",
-    );
-    handshake(&mut c, &mut s).unwrap();
-    // TLS 1.2 asks in the handshake.
-    assert_eq!(s.peer_cert_subject().as_deref(), Some("CN=client.test"));
-    let err = s.request_client_certificate().unwrap_err();
-    assert!(err.to_string().contains("TLS 1.2"), "{err}");
-}
-
-#[test]
 fn a_key_update_may_cross_the_request() {
     let (mut c, mut s) = with_client_certificate();
     s.request_client_certificate().unwrap();

@@ -111,6 +111,8 @@ impl ClientState {
             server_verify: previous.server_verify,
             previous,
             peer_certs: cx.neg.peer_certs.clone(),
+            ask_certificate: false,
+            new_peer_certs: Default::default(),
         }));
         cx.trace(crate::context::TraceKind::State, || {
             "Handshake Again: Step One again, under the current keys (secure renegotiation, \

@@ -12,10 +12,7 @@ use crate::codec::extensions::ServerExtension;
 use crate::codec::handshake::{
     CertificateRequestTls12, DigitallySigned, HandshakePayload, ServerHelloPayload,
 };
-use crate::context::{
-    Common, Established, Incoming, MAX_RENEGOTIATIONS_PER_MINUTE, Step, TraceKind,
-    require_handshake_msg,
-};
+use crate::context::{Common, Established, Incoming, Step, TraceKind, require_handshake_msg};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::hkdf::Secret;
 use crate::crypto::kx::ActiveKeyExchange;
@@ -433,14 +430,8 @@ impl ExpectCertificate {
         let (leaf, verified) = super::check_server_chain(cx, &chain, server_name.as_ref())?;
         // Handshake Again: the server must stay who it was (the triple-handshake class of
         // attacks swaps the certificate in a renegotiation).
-        if let Some(r) = &cx.renegotiating
-            && r.peer_certs != cx.neg.peer_certs
-        {
-            return Err(Error::peer(
-                Reason::PeerCertificateChanged,
-                "the server presented another certificate in the renegotiation than in the \
-                 handshake before; refused (the triple-handshake attack changes the peer this way)",
-            ));
+        if let Some(r) = &cx.renegotiating {
+            r.check_peer_chain(&cx.config, &cx.neg.peer_certs, "server")?;
         }
         s.transcript.add(raw);
         Ok(State::ServerKeyExchange(Box::new(
@@ -705,7 +696,7 @@ impl Traffic {
     /// secure renegotiation (RFC 5746) when allowed, else declined with a warning.
     fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
         require_handshake_msg!(m, Self::STEP, HandshakePayload::HelloRequest => ())?;
-        if let Err(why) = may_renegotiate(cx) {
+        if let Err(why) = cx.may_renegotiate() {
             cx.trace(TraceKind::State, || {
                 format!("Handshake Again declined: {why}")
             });
@@ -720,7 +711,7 @@ impl Traffic {
 
     /// Handshake Again asked for by our application (`Connection::renegotiate`).
     pub(crate) fn renegotiate(self: Box<Self>, cx: &mut Common) -> Result<State, (State, Error)> {
-        match may_renegotiate(cx) {
+        match cx.may_renegotiate() {
             Ok(()) => {
                 cx.trace(TraceKind::State, || {
                     "Handshake Again: we ask for a new handshake (renegotiate)".into()
@@ -733,32 +724,6 @@ impl Traffic {
             )),
         }
     }
-}
-
-/// Whether a renegotiation may start now (and count it): the configuration allows it, the
-/// server showed RFC 5746 support in the handshake, and the per-minute bound holds.
-fn may_renegotiate(cx: &mut Common) -> Result<(), &'static str> {
-    let now = cx.config.now_ms();
-    while cx
-        .renegotiations
-        .front()
-        .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
-    {
-        cx.renegotiations.pop_front();
-    }
-    if !cx.config.renegotiation {
-        return Err("renegotiation is switched off in this configuration");
-    }
-    if !cx.neg.secure_renegotiation {
-        return Err(
-            "the server did not show RFC 5746 support in the handshake (no renegotiation_info)",
-        );
-    }
-    if cx.renegotiations.len() >= MAX_RENEGOTIATIONS_PER_MINUTE {
-        return Err("more than MAX_RENEGOTIATIONS_PER_MINUTE renegotiations within a minute");
-    }
-    cx.renegotiations.push_back(now);
-    Ok(())
 }
 
 /// Step Seven: send our chain if its key fits the request's certificate types and can sign

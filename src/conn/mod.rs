@@ -900,6 +900,12 @@ impl Connection {
             // Handshake Again declined: the server answers our renegotiation with a
             // no_renegotiation warning (RFC 5746 §4.5 lets it); we go on with the keys we have.
             if a.description == AlertDescription::NoRenegotiation
+                && let Some(State::Server(srv)) = self.state.as_mut()
+            {
+                srv.renegotiation_declined(&mut self.common)?;
+                self.take_events();
+            }
+            if a.description == AlertDescription::NoRenegotiation
                 && self.common.is_client
                 && let Some(r) = self.common.renegotiating.take()
             {
@@ -973,12 +979,16 @@ impl Connection {
             let tls13 = self.common.is_tls13();
             let from_client = !self.common.is_client;
             let name = msg.name();
+            let again = self.common.again_prefix();
             self.common.trace(TraceKind::HandshakeIn, || {
                 let step = step_name(msg.typ, from_client, tls13);
                 if step.contains(name) {
-                    format!("handshake in:  {step} ({} bytes)", raw.len())
+                    format!("handshake in:  {again}{step} ({} bytes)", raw.len())
                 } else {
-                    format!("handshake in:  {step} [{name}] ({} bytes)", raw.len())
+                    format!(
+                        "handshake in:  {again}{step} [{name}] ({} bytes)",
+                        raw.len()
+                    )
                 }
             });
             if self.established {
@@ -1018,6 +1028,18 @@ impl Connection {
         self.step = state.step();
         let next = state.handle(&mut self.common, m)?;
         self.step = next.step();
+        self.take_events();
+        let now_established = !self.established && next.established().is_some();
+        self.state = Some(next);
+        if now_established {
+            self.established = true;
+            self.handshake_done()?;
+        }
+        Ok(())
+    }
+
+    /// The events the states left, as points of the plaintext stream.
+    fn take_events(&mut self) {
         for event in std::mem::take(&mut self.common.events) {
             match event {
                 Event::PeerAuthenticated(chain) => {
@@ -1027,13 +1049,6 @@ impl Connection {
                 }
             }
         }
-        let now_established = !self.established && next.established().is_some();
-        self.state = Some(next);
-        if now_established {
-            self.established = true;
-            self.handshake_done()?;
-        }
-        Ok(())
     }
 
     fn handshake_done(&mut self) -> Result<(), Error> {
@@ -1336,17 +1351,27 @@ impl Connection {
         })
     }
 
-    /// Handshake Again, the client's side in TLS 1.2: start a secure renegotiation (RFC 5746)
-    /// — a full handshake under the current keys, whose renegotiation_info binds it to this
-    /// connection; application data keeps flowing meanwhile. A usage error (a server, TLS
-    /// 1.3, a handshake in progress, switched off, a server without RFC 5746 support, the
-    /// per-minute bound) changes nothing. A server may decline with a no_renegotiation
-    /// warning; the connection then goes on with its current keys.
+    /// Handshake Again in TLS 1.2: a client starts a secure renegotiation (RFC 5746) — a full
+    /// handshake under the current keys, whose renegotiation_info binds it to this
+    /// connection; a server asks the client for one (HelloRequest). Application data keeps
+    /// flowing meanwhile, and the new keys take over at each side's ChangeCipherSpec; on a
+    /// server `read` reports [`ReadStatus::PeerAuthenticated`] where the new handshake
+    /// completed (the client's identity may change there). A usage error (TLS 1.3, a
+    /// handshake in progress, close_notify sent or received, renegotiation switched off, a
+    /// peer without RFC 5746 support, the per-minute bound) changes nothing. The peer may
+    /// decline with a no_renegotiation warning; the connection then goes on as it was.
     pub fn renegotiate(&mut self) -> Result<(), Error> {
         self.sticky()?;
-        if !self.common.is_client || !self.established || self.sent_close || self.received_close {
+        if !self.established {
             return Err(Error::Usage(
-                "only a client renegotiates, after its handshake and before close_notify".into(),
+                "a renegotiation can start only after the handshake".into(),
+            ));
+        }
+        let closing = self.sent_close || self.received_close;
+        if self.common.is_client && closing {
+            return Err(Error::Usage(
+                "the connection is closing (close_notify was sent or received): no renegotiation"
+                    .into(),
             ));
         }
         self.change_state(|state, cx| match state {
@@ -1354,10 +1379,10 @@ impl Connection {
                 .renegotiate(cx)
                 .map(State::Client)
                 .map_err(|(c, e)| (c.map(State::Client), e)),
-            other => Err((
-                Some(other),
-                Error::Internal("a client without its state".into()),
-            )),
+            State::Server(srv) => srv
+                .renegotiate(cx, closing)
+                .map(State::Server)
+                .map_err(|(srv, e)| (srv.map(State::Server), e)),
         })
     }
 

@@ -66,8 +66,41 @@ pub(crate) struct Renegotiation {
     /// The connection's secrets until the new ChangeCipherSpec (exporters keep working).
     pub(crate) previous: Box<dyn Established>,
     /// The peer's certificate chain, which the new handshake must not change (the
-    /// triple-handshake class of attacks).
+    /// triple-handshake class of attacks) unless it was empty or the configuration allows
+    /// it; the connection reports it until the new handshake completes.
     pub(crate) peer_certs: crate::session::CertChain,
+    /// Server: this renegotiation asks for the client's certificate
+    /// (`Connection::request_client_certificate`).
+    pub(crate) ask_certificate: bool,
+    /// Server: the client's chain the new handshake establishes (empty: none), reported
+    /// from the point where it completes.
+    pub(crate) new_peer_certs: crate::session::CertChain,
+}
+
+impl Renegotiation {
+    /// Whether `chain`, presented in this renegotiation, may replace the peer's last one:
+    /// the same chain, a first one, or any when the configuration allows a change.
+    pub(crate) fn check_peer_chain(
+        &self,
+        config: &Config,
+        chain: &[Vec<u8>],
+        peer: &str,
+    ) -> Result<(), Error> {
+        if self.peer_certs.is_empty()
+            || *self.peer_certs == *chain
+            || config.peer_certificate_change
+        {
+            return Ok(());
+        }
+        Err(Error::peer(
+            crate::error::Reason::PeerCertificateChanged,
+            format!(
+                "the {peer} presented another certificate in the renegotiation than in the \
+                 handshake before; refused, since the triple-handshake attack changes the peer \
+                 this way (set_peer_certificate_change(true) allows it)"
+            ),
+        ))
+    }
 }
 
 /// Post-handshake CertificateRequests a client answers on one connection (RFC 8446 §4.6.2):
@@ -192,6 +225,43 @@ pub(crate) struct ConnSettings {
 }
 
 impl Common {
+    /// Whether a renegotiation may start now, and count it if so: renegotiation is on, the
+    /// peer showed RFC 5746 support in the handshake, and fewer than
+    /// [`MAX_RENEGOTIATIONS_PER_MINUTE`] started within the last minute. The reason when not.
+    pub(crate) fn may_renegotiate(&mut self) -> Result<(), &'static str> {
+        let now = self.config.now_ms();
+        while self
+            .renegotiations
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= 60_000)
+        {
+            self.renegotiations.pop_front();
+        }
+        if !self.config.renegotiation {
+            return Err("renegotiation is switched off in this configuration (set_renegotiation)");
+        }
+        if !self.neg.secure_renegotiation {
+            return Err(
+                "the peer did not show RFC 5746 support in the handshake (no renegotiation_info), \
+                 and an insecure renegotiation is never done",
+            );
+        }
+        if self.renegotiations.len() >= MAX_RENEGOTIATIONS_PER_MINUTE {
+            return Err("more than MAX_RENEGOTIATIONS_PER_MINUTE renegotiations within a minute");
+        }
+        self.renegotiations.push_back(now);
+        Ok(())
+    }
+
+    /// "Handshake Again: " while a renegotiation runs, for trace lines of its messages.
+    pub(crate) fn again_prefix(&self) -> &'static str {
+        if self.renegotiating.is_some() {
+            "Handshake Again: "
+        } else {
+            ""
+        }
+    }
+
     pub(crate) fn new(config: Arc<Config>, is_client: bool) -> Self {
         Self {
             config,
@@ -300,12 +370,16 @@ impl Common {
     ) -> Result<Vec<u8>, Error> {
         let tls13 = self.is_tls13();
         let is_client = self.is_client;
+        let again = self.again_prefix();
         self.trace(TraceKind::HandshakeOut, || {
             let step = step_name(typ, is_client, tls13);
             if step.contains(name) || typ == HandshakeType::Unknown(0) {
-                format!("handshake out: {step} ({} bytes)", enc.len())
+                format!("handshake out: {again}{step} ({} bytes)", enc.len())
             } else {
-                format!("handshake out: {step} [{name}] ({} bytes)", enc.len())
+                format!(
+                    "handshake out: {again}{step} [{name}] ({} bytes)",
+                    enc.len()
+                )
             }
         });
         self.write_records(ContentType::Handshake, &enc)?;
@@ -314,7 +388,10 @@ impl Common {
 
     /// Send the one-byte ChangeCipherSpec record.
     pub(crate) fn send_ccs(&mut self, step: Step) -> Result<(), Error> {
-        self.trace(TraceKind::HandshakeOut, || format!("handshake out: {step}"));
+        let again = self.again_prefix();
+        self.trace(TraceKind::HandshakeOut, || {
+            format!("handshake out: {again}{step}")
+        });
         self.write_records(ContentType::ChangeCipherSpec, &[1])
     }
 

@@ -69,8 +69,9 @@ impl ServerState {
     }
 
     /// Handshake Again: ask for the client's certificate after the handshake (TLS 1.3
-    /// post-handshake authentication). A usage error gives the state back unchanged; any
-    /// other error is fatal (`None`).
+    /// post-handshake authentication; TLS 1.2 a secure renegotiation with a
+    /// CertificateRequest). A usage error gives the state back unchanged; any other error is
+    /// fatal (`None`).
     pub(crate) fn request_client_certificate(
         self,
         cx: &mut Common,
@@ -85,14 +86,61 @@ impl ServerState {
                     .map(Self::Tls13)
                     .map_err(|(s, e)| (s.map(Self::Tls13), e))
             }
+            Self::Tls12(s) => Self::ask_again(s, cx, closing, true),
+            other => Err((
+                Some(other),
+                Error::Internal("a request for a certificate before the handshake".into()),
+            )),
+        }
+    }
+
+    /// Handshake Again asked for by the application: a TLS 1.2 HelloRequest.
+    pub(crate) fn renegotiate(
+        self,
+        cx: &mut Common,
+        closing: bool,
+    ) -> Result<Self, (Option<Self>, Error)> {
+        match self {
+            Self::Tls12(s) => Self::ask_again(s, cx, closing, false),
             other => Err((
                 Some(other),
                 Error::Usage(
-                    "asking for a client certificate after a TLS 1.2 handshake needs a \
-                     renegotiation, which ferrotls does not do yet"
+                    "renegotiation is TLS 1.2's (TLS 1.3 has none: use key_update, or \
+                     request_client_certificate for post-handshake authentication)"
                         .into(),
                 ),
             )),
+        }
+    }
+
+    fn ask_again(
+        s: tls12::State,
+        cx: &mut Common,
+        closing: bool,
+        certificate: bool,
+    ) -> Result<Self, (Option<Self>, Error)> {
+        if closing {
+            return Err((
+                Some(Self::Tls12(s)),
+                Error::Usage(
+                    "the connection is closing (close_notify was sent or received): the client \
+                     can no longer answer a request for a new handshake"
+                        .into(),
+                ),
+            ));
+        }
+        match s.ask_again(cx, certificate) {
+            Ok(s) => Ok(Self::Tls12(s)),
+            Err((s, e @ Error::Usage(_))) => Err((Some(Self::Tls12(s)), e)),
+            Err((_, e)) => Err((None, e)),
+        }
+    }
+
+    /// The client declined a new handshake we asked for (a no_renegotiation warning).
+    pub(crate) fn renegotiation_declined(&mut self, cx: &mut Common) -> Result<(), Error> {
+        match self {
+            Self::Tls12(s) => s.renegotiation_declined(cx),
+            _ => Ok(()),
         }
     }
 }

@@ -17,13 +17,15 @@ use crate::codec::handshake::{
     ServerHelloPayload, ServerKeyExchangeTls12,
 };
 use crate::config::{CertifiedKey, VerifyMode};
-use crate::context::{Common, Established, Incoming, Step, TraceKind, require_handshake_msg};
+use crate::context::{
+    Common, Established, Event, Incoming, Renegotiation, Step, TraceKind, require_handshake_msg,
+};
 use crate::crypto::hash::TranscriptBuffer;
 use crate::crypto::kx::ActiveKeyExchange;
 use crate::crypto::rand;
 use crate::crypto::suites::SuiteInfo;
 use crate::error::{Error, Reason};
-use crate::session::ServerSession;
+use crate::session::{CertChain, ServerSession};
 use crate::tls12::handshake::{
     DOWNGRADE_TLS12, Tls12Secrets, decline_renegotiation, key_auth, receive_ccs,
     send_ccs_and_finished, server_key_exchange_input,
@@ -102,9 +104,21 @@ pub(crate) struct ExpectFinished {
     k: Keyed,
 }
 
-/// The handshake is complete: the exporter's inputs; a renegotiation is declined.
+/// The handshake is complete: the exporter's inputs, and whether we asked the client for a
+/// new handshake (Handshake Again).
 pub(crate) struct Traffic {
     secrets: Box<crate::tls12::handshake::Tls12Established>,
+    /// Our HelloRequest is out and the client has not answered it yet.
+    asked: Option<Asked>,
+}
+
+/// What our HelloRequest asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// A new handshake (`Connection::renegotiate`).
+    Renegotiation,
+    /// A new handshake with a CertificateRequest (`Connection::request_client_certificate`).
+    Certificate,
 }
 
 /// What the server settled on for TLS 1.2.
@@ -134,23 +148,52 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
         ));
     }
     // 2. RFC 5746 §3.6: renegotiation_info must be empty on an initial handshake; either it
-    //    or the SCSV signals a client that knows secure renegotiation.
-    if let Some(ri) = ch.renegotiation_info()
-        && !ri.is_empty()
-    {
-        return Err(Error::peer(
-            Reason::BadRenegotiationInfo,
-            format!(
-                "the client's renegotiation_info holds {} bytes on an initial handshake; it must be \
-             empty (RFC 5746 §3.6)",
-                ri.len()
-            ),
-        ));
+    //    or the SCSV signals a client that knows secure renegotiation. §3.7: a renegotiation
+    //    carries no SCSV, and its renegotiation_info quotes the client's last Finished.
+    let scsv = ch
+        .cipher_suites
+        .contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    match (&cx.renegotiating, ch.renegotiation_info()) {
+        (None, Some(ri)) if !ri.is_empty() => {
+            return Err(Error::peer(
+                Reason::BadRenegotiationInfo,
+                format!(
+                    "the client's renegotiation_info holds {} bytes on an initial handshake; it \
+                     must be empty (RFC 5746 §3.6)",
+                    ri.len()
+                ),
+            ));
+        }
+        (None, _) => {}
+        (Some(_), _) if scsv => {
+            return Err(Error::peer(
+                Reason::BadRenegotiationInfo,
+                "the client's renegotiating ClientHello carries TLS_EMPTY_RENEGOTIATION_INFO_SCSV, \
+                 which only an initial handshake may (RFC 5746 §3.7)",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(Error::peer(
+                Reason::BadRenegotiationInfo,
+                "the client's renegotiating ClientHello has no renegotiation_info; a secure \
+                 renegotiation must quote the client's last Finished in it (RFC 5746 §3.7)",
+            ));
+        }
+        (Some(r), Some(ri)) => {
+            if !crate::crypto::ct::constant_time_eq(ri, &r.client_verify) {
+                return Err(Error::peer(
+                    Reason::BadRenegotiationInfo,
+                    format!(
+                        "the client's renegotiation_info ({} bytes) does not quote its Finished of \
+                         the handshake before (RFC 5746 §3.7): this renegotiation is not bound \
+                         to this connection, as in the renegotiation splicing attack",
+                        ri.len()
+                    ),
+                ));
+            }
+        }
     }
-    let secure_renegotiation = ch.renegotiation_info().is_some()
-        || ch
-            .cipher_suites
-            .contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+    let secure_renegotiation = ch.renegotiation_info().is_some() || scsv;
     // 3. Extended Master Secret (RFC 7627 §5.3).
     let ems = ch.ems_offered();
     if !ems && config.require_ems {
@@ -258,6 +301,7 @@ impl State {
         cx.neg.group = Some(c.group);
         cx.neg.sig_scheme = Some(c.scheme);
         cx.neg.alpn = c.alpn.clone();
+        cx.neg.secure_renegotiation = c.secure_renegotiation;
         cx.trace(TraceKind::Negotiated, || {
             format!(
                 "negotiated: TLSv1.2, {}, key exchange {}, signature {}, Extended Master Secret {}",
@@ -277,7 +321,9 @@ impl State {
             random[24..].copy_from_slice(&DOWNGRADE_TLS12);
         }
         let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_sealer.is_some();
-        if let Some((sess, renew)) = find_session(cx, ch, c.ems) {
+        // A renegotiation that asks for the client's certificate needs the full handshake.
+        let resumable = !cx.renegotiating.as_ref().is_some_and(|r| r.ask_certificate);
+        if let Some((sess, renew)) = find_session(cx, ch, c.ems).filter(|_| resumable) {
             return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack && renew);
         }
         // A new session id when we cache sessions; none otherwise.
@@ -293,7 +339,7 @@ impl State {
         };
         let mut extensions = Vec::new();
         if c.secure_renegotiation {
-            extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
+            extensions.push(ServerExtension::RenegotiationInfo(renegotiation_info(cx)));
         }
         if c.ems {
             extensions.push(ServerExtension::ExtendedMasterSecret);
@@ -352,8 +398,17 @@ impl State {
         )?;
 
         // Step Five: CertificateRequest, with the CA names we trust for client certificates.
+        // With post-handshake authentication configured, the handshake asks for none: the
+        // application asks later (a renegotiation), and a renegotiation asks again of a client
+        // that gave one, so its identity carries over.
         let config = cx.config.clone();
-        let want_client_cert = cx.verify_mode() != VerifyMode::NoClientAuth;
+        let want_client_cert = cx.verify_mode() != VerifyMode::NoClientAuth
+            && match &cx.renegotiating {
+                None => !config.post_handshake_auth,
+                Some(r) => {
+                    r.ask_certificate || !r.peer_certs.is_empty() || !config.post_handshake_auth
+                }
+            };
         if want_client_cert {
             let req = CertificateRequestTls12 {
                 cert_types: vec![
@@ -388,6 +443,42 @@ impl State {
                 client_cert: None,
             }))
         })
+    }
+
+    /// Handshake Again asked for by our application (`Connection::renegotiate`, or
+    /// `Connection::request_client_certificate` when `certificate`): only from the traffic
+    /// state. A usage error gives the state back.
+    pub(crate) fn ask_again(
+        self,
+        cx: &mut Common,
+        certificate: bool,
+    ) -> Result<Self, (Self, Error)> {
+        let what = if certificate {
+            Asked::Certificate
+        } else {
+            Asked::Renegotiation
+        };
+        match self {
+            Self::Traffic(t) => t.ask(cx, what),
+            other => {
+                let step = other.step();
+                Err((
+                    other,
+                    Error::Usage(format!(
+                        "a new handshake is already running (waiting for {step}); ask again once \
+                         it completed"
+                    )),
+                ))
+            }
+        }
+    }
+
+    /// The client declined our HelloRequest (a no_renegotiation warning).
+    pub(crate) fn renegotiation_declined(&mut self, cx: &mut Common) -> Result<(), Error> {
+        match self {
+            Self::Traffic(t) => t.declined(cx),
+            _ => Ok(()),
+        }
     }
 
     /// The established connection's secrets, once in the traffic state.
@@ -459,8 +550,21 @@ impl ExpectCertificate {
         // 2. Verified for client authentication; none sent may be accepted, and then no
         //    CertificateVerify follows. certificate_required is TLS 1.3 only; TLS 1.2 says
         //    handshake_failure.
+        //    In a renegotiation the identity the connection reports changes only when the new
+        //    handshake completes, and only as the configuration allows.
+        let before = cx.neg.peer_certs.clone();
         let client_cert =
             super::check_client_chain(cx, &chain, |t| Error::peer(Reason::NoClientCertificate, t))?;
+        if let Some(r) = cx.renegotiating.as_deref_mut() {
+            let new = std::mem::replace(&mut cx.neg.peer_certs, before);
+            let new = if client_cert.is_some() {
+                new
+            } else {
+                CertChain::default()
+            };
+            r.check_peer_chain(&cx.config, &new, "client")?;
+            r.new_peer_certs = new;
+        }
         Ok(State::ClientKeyExchange(Box::new(
             ExpectClientKeyExchange { f, client_cert },
         )))
@@ -573,7 +677,7 @@ impl ExpectFinished {
         // 2. After a full handshake: [NewSessionTicket,] our Step Eleven, and the session
         //    into the cache. An abbreviated one sent its Step Eleven first.
         if !resumable.resumed {
-            let session = session_state(cx, &secrets, resumable.created_ms);
+            let session = session_state(cx, &secrets, resumable.created_ms, established_chain(cx));
             if resumable.ticket_ack {
                 send_ticket(cx, &mut transcript, &session)?;
             }
@@ -585,26 +689,197 @@ impl ExpectFinished {
                 cache.put(resumable.session_id, session);
             }
         }
+        // 3. Handshake Again complete: from here on the client is who this handshake says.
+        if let Some(r) = &cx.renegotiating {
+            let chain = r.new_peer_certs.clone();
+            let n = chain.len();
+            cx.trace(TraceKind::State, || {
+                if n == 0 {
+                    "Handshake Again: the client is unauthenticated from here on (no certificate \
+                     in the new handshake)"
+                        .into()
+                } else {
+                    "Handshake Again: the client is authenticated from here on (renegotiation \
+                     complete)"
+                        .into()
+                }
+            });
+            cx.events.push(Event::PeerAuthenticated(chain));
+        }
         Ok(State::Traffic(Box::new(Traffic {
             secrets: secrets.complete(cx),
+            asked: None,
         })))
+    }
+}
+
+/// The client chain a handshake established: in a renegotiation, kept aside until it
+/// completes; else the connection's.
+fn established_chain(cx: &Common) -> CertChain {
+    match &cx.renegotiating {
+        Some(r) => r.new_peer_certs.clone(),
+        None => cx.neg.peer_certs.clone(),
+    }
+}
+
+/// Our renegotiation_info (RFC 5746 §3.6, §3.7): empty on an initial handshake; in a
+/// renegotiation both sides' Finished of the handshake before.
+fn renegotiation_info(cx: &Common) -> Vec<u8> {
+    match &cx.renegotiating {
+        Some(r) => [r.client_verify, r.server_verify].concat(),
+        None => Vec::new(),
     }
 }
 
 impl Traffic {
     const STEP: Step = Step::ApplicationData;
 
-    /// Handshake Again: a renegotiating ClientHello, declined with a warning (RFC 5746
-    /// §4.2).
+    /// Handshake Again: a renegotiating ClientHello. Accepted when we asked for it
+    /// (HelloRequest) or the configuration accepts the client's renegotiation; else declined
+    /// with a warning (RFC 5746 §4.2) and the connection goes on.
     fn handle(self: Box<Self>, cx: &mut Common, m: Incoming<'_>) -> Result<State, Error> {
-        require_handshake_msg!(m, Self::STEP, HandshakePayload::ClientHello)?;
-        decline_renegotiation(cx, "a ClientHello");
-        Ok(State::Traffic(self))
+        let (ch, raw) = require_handshake_msg!(m, Self::STEP, HandshakePayload::ClientHello)?;
+        // 1. The policy: our own request was counted when we sent it.
+        let allowed = match self.asked {
+            Some(_) => Ok(()),
+            None if !cx.config.client_renegotiation => Err(
+                "this server does not accept a renegotiation the client starts \
+                 (set_client_renegotiation)",
+            ),
+            None => cx.may_renegotiate(),
+        };
+        if let Err(why) = allowed {
+            cx.trace(TraceKind::State, || {
+                format!("Handshake Again declined: {why}")
+            });
+            decline_renegotiation(cx, "a ClientHello");
+            return Ok(State::Traffic(self));
+        }
+        // 2. The version stays TLS 1.2 (RFC 8446 §4.1.2: a server MUST NOT negotiate TLS 1.3
+        //    in a renegotiation).
+        let offers_tls12 = match ch.supported_versions() {
+            Some(v) => v.contains(&ProtocolVersion::TLSv1_2),
+            None => ch.legacy_version.to_int() >= 0x0303,
+        };
+        if !offers_tls12 {
+            return Err(Error::NoSharedVersion(format!(
+                "the client's renegotiating ClientHello does not offer TLS 1.2, the version of \
+                 this connection (legacy_version {}); a renegotiation keeps the version",
+                ch.legacy_version
+            )));
+        }
+        // 3. Step One again, under the current keys; they and the exporter stay in use until
+        //    the new ChangeCipherSpec.
+        let Traffic { secrets, asked } = *self;
+        cx.renegotiating = Some(Box::new(Renegotiation {
+            client_verify: secrets.client_verify,
+            server_verify: secrets.server_verify,
+            previous: secrets,
+            peer_certs: cx.neg.peer_certs.clone(),
+            ask_certificate: asked == Some(Asked::Certificate),
+            new_peer_certs: CertChain::default(),
+        }));
+        cx.trace(TraceKind::State, || {
+            format!(
+                "Handshake Again: Step One again, {} (secure renegotiation, RFC 5746)",
+                if asked.is_some() {
+                    "the client answers our HelloRequest"
+                } else {
+                    "started by the client"
+                }
+            )
+        });
+        cx.client_random = ch.random;
+        let sni = ch.server_name().map(str::to_owned);
+        if sni != cx.neg.sni {
+            return Err(Error::peer(
+                Reason::InvalidValue,
+                "the client's renegotiating ClientHello names another server (server_name) than \
+                 the handshake before; a renegotiation stays with the server it began with",
+            ));
+        }
+        cx.neg.kind = None;
+        State::client_hello(cx, &ch, raw)
+    }
+
+    /// Handshake Again asked for by our application: a HelloRequest (RFC 5246 §7.4.1.1),
+    /// which the client answers with a ClientHello (or declines). A usage error gives the
+    /// state back.
+    fn ask(self: Box<Self>, cx: &mut Common, what: Asked) -> Result<State, (State, Error)> {
+        let refuse = |t: Box<Self>, why: String| Err((State::Traffic(t), Error::Usage(why)));
+        if self.asked.is_some() {
+            return refuse(
+                self,
+                "a new handshake we asked for is still unanswered; wait for it (read reports \
+                 PeerAuthenticated when it completes)"
+                    .into(),
+            );
+        }
+        if what == Asked::Certificate && cx.verify_mode() == VerifyMode::NoClientAuth {
+            return refuse(
+                self,
+                "asking for a client certificate needs a verification mode that accepts one \
+                 (request or require a client certificate) and trust anchors for it"
+                    .into(),
+            );
+        }
+        if let Err(why) = cx.may_renegotiate() {
+            return refuse(self, format!("no renegotiation: {why}"));
+        }
+        cx.trace(TraceKind::State, || {
+            if what == Asked::Certificate {
+                "Handshake Again: asking for the client's certificate in a new handshake \
+                 (HelloRequest, TLS 1.2 secure renegotiation)"
+                    .into()
+            } else {
+                "Handshake Again: asking the client for a new handshake (HelloRequest)".into()
+            }
+        });
+        if let Err(e) = cx.send_hs(HandshakePayload::HelloRequest) {
+            return Err((State::Traffic(self), e));
+        }
+        Ok(State::Traffic(Box::new(Traffic {
+            secrets: self.secrets,
+            asked: Some(what),
+        })))
+    }
+
+    /// The client declined our HelloRequest with a no_renegotiation warning. A request for
+    /// its certificate then has its answer, none: fatal when the verification mode requires
+    /// one, else the client stays who it was and `read` reports that point.
+    fn declined(&mut self, cx: &mut Common) -> Result<(), Error> {
+        let Some(asked) = self.asked.take() else {
+            return Ok(());
+        };
+        cx.trace(TraceKind::State, || {
+            "Handshake Again declined by the client (no_renegotiation): the connection goes on \
+             with its current keys"
+                .into()
+        });
+        if asked != Asked::Certificate {
+            return Ok(());
+        }
+        if cx.verify_mode() == VerifyMode::RequireClientCert {
+            return Err(Error::peer(
+                Reason::NoClientCertificate,
+                "the client declined the new handshake in which we asked for its certificate \
+                 (no_renegotiation), and this server requires one: the client must allow \
+                 renegotiation and have a certificate and its key",
+            ));
+        }
+        cx.events
+            .push(Event::PeerAuthenticated(cx.neg.peer_certs.clone()));
+        Ok(())
     }
 }
 
 /// The session this handshake established, as the cache and tickets keep it.
-fn session_state(cx: &Common, secrets: &Tls12Secrets, created_ms: u64) -> ServerSession {
+fn session_state(
+    cx: &Common,
+    secrets: &Tls12Secrets,
+    created_ms: u64,
+    peer_certs: CertChain,
+) -> ServerSession {
     ServerSession {
         version: ProtocolVersion::TLSv1_2,
         suite: secrets.suite.suite,
@@ -619,7 +894,7 @@ fn session_state(cx: &Common, secrets: &Tls12Secrets, created_ms: u64) -> Server
         age_add: 0,
         alpn: cx.neg.alpn.clone(),
         sni: cx.neg.sni.clone(),
-        peer_certs: cx.neg.peer_certs.clone(),
+        peer_certs,
     }
 }
 
@@ -725,7 +1000,13 @@ fn abbreviated(
     cx.neg.suite = Some(suite);
     cx.neg.group = None;
     cx.neg.sig_scheme = None;
-    cx.neg.peer_certs = sess.peer_certs.clone();
+    match cx.renegotiating.as_deref_mut() {
+        Some(r) => {
+            r.check_peer_chain(&cx.config, &sess.peer_certs, "client")?;
+            r.new_peer_certs = sess.peer_certs.clone();
+        }
+        None => cx.neg.peer_certs = sess.peer_certs.clone(),
+    }
     cx.neg.kind = Some(crate::context::HandshakeKind::Resumed);
     cx.trace(TraceKind::Negotiated, || {
         format!(
@@ -736,7 +1017,7 @@ fn abbreviated(
     });
     let mut extensions = Vec::new();
     if c.secure_renegotiation {
-        extensions.push(ServerExtension::RenegotiationInfo(Vec::new()));
+        extensions.push(ServerExtension::RenegotiationInfo(renegotiation_info(cx)));
     }
     if c.ems {
         extensions.push(ServerExtension::ExtendedMasterSecret);

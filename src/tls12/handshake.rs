@@ -331,7 +331,10 @@ pub(crate) fn send_ccs_and_finished(
 /// The peer's ChangeCipherSpec: trace it and switch our reading direction to its keys.
 pub(crate) fn receive_ccs(cx: &mut Common, secrets: &Tls12Secrets) -> Result<(), Error> {
     let step = Step::change_cipher_spec(!cx.is_client);
-    cx.trace(TraceKind::HandshakeIn, || format!("handshake in:  {step}"));
+    let again = cx.again_prefix();
+    cx.trace(TraceKind::HandshakeIn, || {
+        format!("handshake in:  {again}{step}")
+    });
     secrets.install_reader(cx)
 }
 

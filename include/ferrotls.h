@@ -964,14 +964,45 @@ ferrotls_result ferrotls_config_builder_set_prefer_client_ciphers(ferrotls_confi
  * inside whichever `ferrotls_conn_feed` / `ferrotls_conn_read` processes the request; the
  * answer is queued like any other outgoing data.
  *
- * Server: ask for no client certificate in a TLS 1.3 handshake, but when the application
- * calls `ferrotls_conn_request_client_certificate` (the client must have offered it), and
- * check the answer with the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
- * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A TLS 1.2 handshake still asks
- * in the handshake, as without this setting.
+ * Server: ask for no client certificate in the handshake, but when the application calls
+ * `ferrotls_conn_request_client_certificate` (TLS 1.3 post-handshake authentication, which
+ * the client must have offered; TLS 1.2 a secure renegotiation), and check the answer with
+ * the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+ * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A server that requires a
+ * certificate thus completes the handshake without one: it must ask before it serves what
+ * needs one.
  */
 ferrotls_result ferrotls_config_builder_set_post_handshake_auth(ferrotls_config_builder *builder,
                                                                 bool enable);
+
+/**
+ * TLS 1.2 renegotiation at all (Handshake Again, RFC 5746 secure renegotiation only;
+ * default `true`), both roles. A client answers a server's HelloRequest with a new handshake,
+ * as OpenSSL does, and may start one (`ferrotls_conn_renegotiate`); with `false` it declines
+ * with a no_renegotiation warning and the connection goes on. A server may ask for one
+ * (`ferrotls_conn_renegotiate`, `ferrotls_conn_request_client_certificate` in TLS 1.2);
+ * with `false` both are `FERROTLS_ERR_WRONG_STATE`. Only a peer that showed RFC 5746 support
+ * renegotiates, at most `MAX_RENEGOTIATIONS_PER_MINUTE` (10) times a minute.
+ */
+ferrotls_result ferrotls_config_builder_set_renegotiation(ferrotls_config_builder *builder,
+                                                          bool allow);
+
+/**
+ * Server only: accept a TLS 1.2 renegotiation the client starts (default `false`: declined
+ * with a no_renegotiation warning, the connection goes on, as OpenSSL 3 does without
+ * SSL_OP_ALLOW_CLIENT_RENEGOTIATION). Each costs the server a full handshake.
+ */
+ferrotls_result ferrotls_config_builder_set_client_renegotiation(ferrotls_config_builder *builder,
+                                                                 bool allow);
+
+/**
+ * Whether the peer may present another certificate in a TLS 1.2 renegotiation than in the
+ * handshake before (default `false`: that handshake fails with
+ * reason "PEER_CERTIFICATE_CHANGED" (`ferrotls_conn_error_reason`), closing the triple-handshake class of
+ * attacks). A client that had none may always present a first one.
+ */
+ferrotls_result ferrotls_config_builder_set_peer_certificate_change(ferrotls_config_builder *builder,
+                                                                    bool allow);
 
 /**
  * Build an immutable config. The builder stays valid (and must still be freed). `*out`
@@ -1347,52 +1378,62 @@ ferrotls_result ferrotls_conn_get_session(const ferrotls_conn *conn,
 ferrotls_result ferrotls_conn_key_update(ferrotls_conn *conn, bool request_peer);
 
 /**
- * Handshake Again (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2), server only:
- * ask the client for its certificate now, after the handshake. Needs a server configuration
- * with `ferrotls_config_builder_set_post_handshake_auth(b, true)` and a verification mode
- * that accepts a client certificate (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
- * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`), a completed TLS 1.3 handshake, and a client that
- * offered post_handshake_auth.
+ * Handshake Again, server only: ask the client for its certificate now, after the
+ * handshake — in TLS 1.3 by post-handshake authentication (RFC 8446 §4.6.2: the client must
+ * have offered post_handshake_auth), in TLS 1.2 by a secure renegotiation (RFC 5746: a
+ * HelloRequest, then a new handshake with a CertificateRequest; the client must have shown
+ * RFC 5746 support). Needs a verification mode that accepts a client certificate
+ * (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust
+ * anchors); with `ferrotls_config_builder_set_post_handshake_auth(b, true)` the handshake
+ * itself asks for none.
  *
- * The CertificateRequest is queued as outgoing data (sans-IO: send it as usual; fd mode: it
- * is sent now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
- * The client answers as data flows; its answer is checked as in a handshake, with this
+ * The request is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
+ * now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`). The
+ * client answers as data flows; its answer is checked as in a handshake, with this
  * connection's verification mode (a refused or missing certificate is the connection's fatal
  * error, reported by the call that processes the answer). Where the answer completes,
  * `ferrotls_conn_read` / `ferrotls_conn_peek_plaintext` return `FERROTLS_PEER_AUTHENTICATED`
  * once, with no bytes: the plaintext before that point came from the unauthenticated client
  * (application data it sent before it saw the request), the plaintext after it from the
  * client `ferrotls_conn_peer_cert` and `ferrotls_conn_peer_cert_subject` report from then on
- * (until then they report the identity before, usually none). Another request may follow
- * once this one is answered.
+ * (until then they report the identity before, usually none). A TLS 1.2 client that declines
+ * the renegotiation (a no_renegotiation warning) answers "no certificate": fatal under
+ * `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, else `FERROTLS_PEER_AUTHENTICATED` with the identity
+ * unchanged. Another request may follow once this one is answered.
  *
  * A call the protocol does not allow changes nothing and leaves the connection usable:
  * `FERROTLS_ERR_WRONG_ROLE` on a client connection; `FERROTLS_ERR_WRONG_STATE`, with a
- * detail, before the handshake completes, after a TLS 1.2 handshake, when the client did not
- * offer post_handshake_auth, when the configuration lacks post-handshake authentication or a
- * verification mode that accepts a certificate, or while an earlier request is unanswered.
- * A connection that already failed returns its sticky error.
+ * detail, before the handshake completes, when the client did not offer post_handshake_auth
+ * (TLS 1.3) or RFC 5746 support (TLS 1.2), when the verification mode accepts no
+ * certificate, when renegotiation is switched off or past `MAX_RENEGOTIATIONS_PER_MINUTE`
+ * (TLS 1.2), after close_notify, or while an earlier request is unanswered. A connection that
+ * already failed returns its sticky error.
  */
 ferrotls_result ferrotls_conn_request_client_certificate(ferrotls_conn *conn);
 
 /**
- * Handshake Again, the client's side in TLS 1.2: start a secure renegotiation (RFC 5746), a
- * full handshake under the current keys bound to this connection by renegotiation_info.
- * Application data keeps flowing in both directions while it runs; exporters use the last
- * handshake's secrets until the new keys take over. The server must keep its certificate,
- * and may decline with a no_renegotiation warning (the connection then goes on as it was).
- * A server's own request (HelloRequest) is answered by the engine without this call, unless
- * the configuration switched renegotiation off.
+ * Handshake Again in TLS 1.2 (RFC 5746 secure renegotiation only). A client starts one: a
+ * full handshake under the current keys, bound to this connection by renegotiation_info. A
+ * server asks the client for one (a HelloRequest; a client's own renegotiation is accepted
+ * only with `ferrotls_config_builder_set_client_renegotiation`). Application data keeps
+ * flowing in both directions while it runs; exporters use the last handshake's secrets until
+ * the new keys take over. The peer must keep its certificate (unless
+ * `ferrotls_config_builder_set_peer_certificate_change` allows a change), and may decline
+ * with a no_renegotiation warning (the connection then goes on as it was). On a server,
+ * `ferrotls_conn_read` returns `FERROTLS_PEER_AUTHENTICATED` where the new handshake completed.
+ * A server's own request (HelloRequest) is answered by a client's engine without this call,
+ * unless its configuration switched renegotiation off. `ferrotls_conn_awaiting` says
+ * "application data" again once the new handshake is complete.
  *
- * The ClientHello is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
+ * The message is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
  * now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
  *
  * A call the protocol does not allow changes nothing and leaves the connection usable:
- * `FERROTLS_ERR_WRONG_ROLE` on a server connection; `FERROTLS_ERR_WRONG_STATE`, with a
- * detail, before the handshake completes, after a TLS 1.3 handshake (TLS 1.3 has no
- * renegotiation), while a handshake runs, after close_notify, when the configuration switched
- * renegotiation off, when the server showed no RFC 5746 support, or past
- * `MAX_RENEGOTIATIONS_PER_MINUTE`. A connection that already failed returns its sticky error.
+ * `FERROTLS_ERR_WRONG_STATE`, with a detail, before the handshake completes, after a TLS 1.3
+ * handshake (TLS 1.3 has no renegotiation), while a new handshake runs or is asked for,
+ * after close_notify, when the configuration switched renegotiation off, when the peer showed
+ * no RFC 5746 support, or past `MAX_RENEGOTIATIONS_PER_MINUTE`. A connection that already
+ * failed returns its sticky error.
  */
 ferrotls_result ferrotls_conn_renegotiate(ferrotls_conn *conn);
 

@@ -859,11 +859,13 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_prefer_client_ciphers(
 /// inside whichever `ferrotls_conn_feed` / `ferrotls_conn_read` processes the request; the
 /// answer is queued like any other outgoing data.
 ///
-/// Server: ask for no client certificate in a TLS 1.3 handshake, but when the application
-/// calls `ferrotls_conn_request_client_certificate` (the client must have offered it), and
-/// check the answer with the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
-/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A TLS 1.2 handshake still asks
-/// in the handshake, as without this setting.
+/// Server: ask for no client certificate in the handshake, but when the application calls
+/// `ferrotls_conn_request_client_certificate` (TLS 1.3 post-handshake authentication, which
+/// the client must have offered; TLS 1.2 a secure renegotiation), and check the answer with
+/// the verification mode (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
+/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust anchors). A server that requires a
+/// certificate thus completes the handshake without one: it must ask before it serves what
+/// needs one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_config_builder_set_post_handshake_auth(
     builder: *mut ferrotls_config_builder,
@@ -873,6 +875,70 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_post_handshake_auth(
     unsafe {
         with_builder(builder, |b| {
             b.set_post_handshake_auth(enable);
+            Ok(())
+        })
+    }
+}
+
+/// TLS 1.2 renegotiation at all (Handshake Again, RFC 5746 secure renegotiation only;
+/// default `true`), both roles. A client answers a server's HelloRequest with a new handshake,
+/// as OpenSSL does, and may start one (`ferrotls_conn_renegotiate`); with `false` it declines
+/// with a no_renegotiation warning and the connection goes on. A server may ask for one
+/// (`ferrotls_conn_renegotiate`, `ferrotls_conn_request_client_certificate` in TLS 1.2);
+/// with `false` both are `FERROTLS_ERR_WRONG_STATE`. Only a peer that showed RFC 5746 support
+/// renegotiates, at most `MAX_RENEGOTIATIONS_PER_MINUTE` (10) times a minute.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_renegotiation(
+    builder: *mut ferrotls_config_builder,
+    allow: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_renegotiation(allow);
+            Ok(())
+        })
+    }
+}
+
+/// Server only: accept a TLS 1.2 renegotiation the client starts (default `false`: declined
+/// with a no_renegotiation warning, the connection goes on, as OpenSSL 3 does without
+/// SSL_OP_ALLOW_CLIENT_RENEGOTIATION). Each costs the server a full handshake.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_client_renegotiation(
+    builder: *mut ferrotls_config_builder,
+    allow: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            if b.role() != Role::Server {
+                return Err(Fail::new(
+                    FERROTLS_ERR_WRONG_ROLE,
+                    "ferrotls_config_builder_set_client_renegotiation is for server \
+                     configurations only (a client's answer to a server is \
+                     ferrotls_config_builder_set_renegotiation)",
+                ));
+            }
+            b.set_client_renegotiation(allow);
+            Ok(())
+        })
+    }
+}
+
+/// Whether the peer may present another certificate in a TLS 1.2 renegotiation than in the
+/// handshake before (default `false`: that handshake fails with
+/// reason "PEER_CERTIFICATE_CHANGED" (`ferrotls_conn_error_reason`), closing the triple-handshake class of
+/// attacks). A client that had none may always present a first one.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_config_builder_set_peer_certificate_change(
+    builder: *mut ferrotls_config_builder,
+    allow: bool,
+) -> ferrotls_result {
+    // SAFETY: `builder` is NULL or live.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_peer_certificate_change(allow);
             Ok(())
         })
     }

@@ -1124,31 +1124,36 @@ pub unsafe extern "C" fn ferrotls_conn_key_update(
     })
 }
 
-/// Handshake Again (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2), server only:
-/// ask the client for its certificate now, after the handshake. Needs a server configuration
-/// with `ferrotls_config_builder_set_post_handshake_auth(b, true)` and a verification mode
-/// that accepts a client certificate (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or
-/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`), a completed TLS 1.3 handshake, and a client that
-/// offered post_handshake_auth.
+/// Handshake Again, server only: ask the client for its certificate now, after the
+/// handshake — in TLS 1.3 by post-handshake authentication (RFC 8446 §4.6.2: the client must
+/// have offered post_handshake_auth), in TLS 1.2 by a secure renegotiation (RFC 5746: a
+/// HelloRequest, then a new handshake with a CertificateRequest; the client must have shown
+/// RFC 5746 support). Needs a verification mode that accepts a client certificate
+/// (`FERROTLS_VERIFY_REQUEST_CLIENT_CERT` or `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, with trust
+/// anchors); with `ferrotls_config_builder_set_post_handshake_auth(b, true)` the handshake
+/// itself asks for none.
 ///
-/// The CertificateRequest is queued as outgoing data (sans-IO: send it as usual; fd mode: it
-/// is sent now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
-/// The client answers as data flows; its answer is checked as in a handshake, with this
+/// The request is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
+/// now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`). The
+/// client answers as data flows; its answer is checked as in a handshake, with this
 /// connection's verification mode (a refused or missing certificate is the connection's fatal
 /// error, reported by the call that processes the answer). Where the answer completes,
 /// `ferrotls_conn_read` / `ferrotls_conn_peek_plaintext` return `FERROTLS_PEER_AUTHENTICATED`
 /// once, with no bytes: the plaintext before that point came from the unauthenticated client
 /// (application data it sent before it saw the request), the plaintext after it from the
 /// client `ferrotls_conn_peer_cert` and `ferrotls_conn_peer_cert_subject` report from then on
-/// (until then they report the identity before, usually none). Another request may follow
-/// once this one is answered.
+/// (until then they report the identity before, usually none). A TLS 1.2 client that declines
+/// the renegotiation (a no_renegotiation warning) answers "no certificate": fatal under
+/// `FERROTLS_VERIFY_REQUIRE_CLIENT_CERT`, else `FERROTLS_PEER_AUTHENTICATED` with the identity
+/// unchanged. Another request may follow once this one is answered.
 ///
 /// A call the protocol does not allow changes nothing and leaves the connection usable:
 /// `FERROTLS_ERR_WRONG_ROLE` on a client connection; `FERROTLS_ERR_WRONG_STATE`, with a
-/// detail, before the handshake completes, after a TLS 1.2 handshake, when the client did not
-/// offer post_handshake_auth, when the configuration lacks post-handshake authentication or a
-/// verification mode that accepts a certificate, or while an earlier request is unanswered.
-/// A connection that already failed returns its sticky error.
+/// detail, before the handshake completes, when the client did not offer post_handshake_auth
+/// (TLS 1.3) or RFC 5746 support (TLS 1.2), when the verification mode accepts no
+/// certificate, when renegotiation is switched off or past `MAX_RENEGOTIATIONS_PER_MINUTE`
+/// (TLS 1.2), after close_notify, or while an earlier request is unanswered. A connection that
+/// already failed returns its sticky error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_request_client_certificate(
     conn: *mut ferrotls_conn,
@@ -1177,36 +1182,34 @@ pub unsafe extern "C" fn ferrotls_conn_request_client_certificate(
     })
 }
 
-/// Handshake Again, the client's side in TLS 1.2: start a secure renegotiation (RFC 5746), a
-/// full handshake under the current keys bound to this connection by renegotiation_info.
-/// Application data keeps flowing in both directions while it runs; exporters use the last
-/// handshake's secrets until the new keys take over. The server must keep its certificate,
-/// and may decline with a no_renegotiation warning (the connection then goes on as it was).
-/// A server's own request (HelloRequest) is answered by the engine without this call, unless
-/// the configuration switched renegotiation off.
+/// Handshake Again in TLS 1.2 (RFC 5746 secure renegotiation only). A client starts one: a
+/// full handshake under the current keys, bound to this connection by renegotiation_info. A
+/// server asks the client for one (a HelloRequest; a client's own renegotiation is accepted
+/// only with `ferrotls_config_builder_set_client_renegotiation`). Application data keeps
+/// flowing in both directions while it runs; exporters use the last handshake's secrets until
+/// the new keys take over. The peer must keep its certificate (unless
+/// `ferrotls_config_builder_set_peer_certificate_change` allows a change), and may decline
+/// with a no_renegotiation warning (the connection then goes on as it was). On a server,
+/// `ferrotls_conn_read` returns `FERROTLS_PEER_AUTHENTICATED` where the new handshake completed.
+/// A server's own request (HelloRequest) is answered by a client's engine without this call,
+/// unless its configuration switched renegotiation off. `ferrotls_conn_awaiting` says
+/// "application data" again once the new handshake is complete.
 ///
-/// The ClientHello is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
+/// The message is queued as outgoing data (sans-IO: send it as usual; fd mode: it is sent
 /// now, `FERROTLS_WANT_WRITE` if the socket would block, then `ferrotls_conn_flush`).
 ///
 /// A call the protocol does not allow changes nothing and leaves the connection usable:
-/// `FERROTLS_ERR_WRONG_ROLE` on a server connection; `FERROTLS_ERR_WRONG_STATE`, with a
-/// detail, before the handshake completes, after a TLS 1.3 handshake (TLS 1.3 has no
-/// renegotiation), while a handshake runs, after close_notify, when the configuration switched
-/// renegotiation off, when the server showed no RFC 5746 support, or past
-/// `MAX_RENEGOTIATIONS_PER_MINUTE`. A connection that already failed returns its sticky error.
+/// `FERROTLS_ERR_WRONG_STATE`, with a detail, before the handshake completes, after a TLS 1.3
+/// handshake (TLS 1.3 has no renegotiation), while a new handshake runs or is asked for,
+/// after close_notify, when the configuration switched renegotiation off, when the peer showed
+/// no RFC 5746 support, or past `MAX_RENEGOTIATIONS_PER_MINUTE`. A connection that already
+/// failed returns its sticky error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_renegotiate(conn: *mut ferrotls_conn) -> ferrotls_result {
     ffi_call(|| {
         // SAFETY: `conn` is NULL or a live connection.
         unsafe {
             with_conn(conn, true, |st| {
-                if !st.conn.is_client() {
-                    return Err(Fail::new(
-                        FERROTLS_ERR_WRONG_ROLE,
-                        "ferrotls_conn_renegotiate is for client connections: a server asks for \
-                         a client certificate with ferrotls_conn_request_client_certificate",
-                    ));
-                }
                 st.conn.renegotiate().map_err(|e| st.fail(&e))?;
                 if st.fd.is_some() {
                     return fd::flush(st);

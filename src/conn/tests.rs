@@ -248,3 +248,231 @@ fn hello_request_during_the_handshake_is_ignored() {
     let err = c.feed(&bad).unwrap_err();
     assert_eq!(err.reason(), Some(Reason::MalformedMessage), "{err}");
 }
+
+/// A server that accepts a client's renegotiation.
+fn established_allowing() -> (Connection, Connection) {
+    let (cc, _) = configs();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let mut sb = ConfigBuilder::new(Role::Server);
+    sb.add_cert_key_pem(
+        ck.cert.pem().as_bytes(),
+        ck.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    sb.set_client_renegotiation(true);
+    let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
+    let mut s = Connection::new_server(sb.build().unwrap()).unwrap();
+    for _ in 0..4 {
+        transfer(&mut c, &mut s).unwrap();
+        transfer(&mut s, &mut c).unwrap();
+    }
+    assert!(!c.is_handshaking() && !s.is_handshaking());
+    (c, s)
+}
+
+/// A ClientHello as a fresh client for `name` writes it (an initial one: empty
+/// renegotiation_info), to be changed and sent as a renegotiating one.
+fn fresh_client_hello(name: &str) -> crate::codec::handshake::ClientHelloPayload {
+    let (cc, _) = configs();
+    let fresh = Connection::new_client(cc, Some(name)).unwrap();
+    let msg =
+        HandshakeMessage::read(&fresh.peek_outgoing()[5..], ProtocolVersion::TLSv1_2).unwrap();
+    let HandshakePayload::ClientHello(ch) = msg.payload else {
+        panic!("not a ClientHello");
+    };
+    ch
+}
+
+/// The client's verify_data of the last handshake, which a renegotiation must quote.
+fn client_verify_data(c: &Connection) -> Vec<u8> {
+    let est = c.state.as_ref().unwrap().established().unwrap() as &dyn std::any::Any;
+    let est = est
+        .downcast_ref::<crate::tls12::handshake::Tls12Established>()
+        .unwrap();
+    est.client_verify.to_vec()
+}
+
+fn set_renegotiation_info(
+    ch: &mut crate::codec::handshake::ClientHelloPayload,
+    ri: Option<Vec<u8>>,
+) {
+    use crate::codec::extensions::ClientExtension;
+    ch.extensions
+        .retain(|e| !matches!(e, ClientExtension::RenegotiationInfo(_)));
+    if let Some(ri) = ri {
+        ch.extensions.push(ClientExtension::RenegotiationInfo(ri));
+    }
+}
+
+/// Send `ch` from the client under its current keys; the server's answer (error or not).
+fn renegotiate_with(
+    c: &mut Connection,
+    s: &mut Connection,
+    ch: crate::codec::handshake::ClientHelloPayload,
+) -> Result<(), Error> {
+    c.common.send_hs(HandshakePayload::ClientHello(ch)).unwrap();
+    transfer(c, s)
+}
+
+/// RFC 5746 §3.7: a renegotiating ClientHello must quote the client's last Finished in
+/// renegotiation_info, carry it at all, and carry no SCSV; each is handshake_failure.
+#[test]
+fn server_checks_the_renegotiation_info_of_a_renegotiation() {
+    type Case = (
+        &'static str,
+        fn(&Connection, &mut crate::codec::handshake::ClientHelloPayload),
+    );
+    let cases: [Case; 4] = [
+        ("does not quote its Finished", |_, ch| {
+            set_renegotiation_info(ch, Some(vec![0; 12]))
+        }),
+        ("does not quote its Finished", |_, ch| {
+            set_renegotiation_info(ch, Some(Vec::new()))
+        }),
+        ("has no renegotiation_info", |_, ch| {
+            set_renegotiation_info(ch, None)
+        }),
+        ("carries TLS_EMPTY_RENEGOTIATION_INFO_SCSV", |c, ch| {
+            set_renegotiation_info(ch, Some(client_verify_data(c)));
+            ch.cipher_suites
+                .push(crate::codec::enums::CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+        }),
+    ];
+    for (words, change) in cases {
+        let (mut c, mut s) = established_allowing();
+        let mut ch = fresh_client_hello("localhost");
+        change(&c, &mut ch);
+        let err = renegotiate_with(&mut c, &mut s, ch).unwrap_err();
+        assert_eq!(err.reason(), Some(Reason::BadRenegotiationInfo), "{err}");
+        assert!(err.to_string().contains(words), "{err}");
+        assert!(matches!(err, Error::HandshakeFailure(_)), "{err:?}");
+        assert_eq!(
+            s.last_alert(),
+            Some((AlertDescription::HandshakeFailure, true))
+        );
+    }
+    // The right value is accepted: the server answers with its flight.
+    let (mut c, mut s) = established_allowing();
+    let mut ch = fresh_client_hello("localhost");
+    set_renegotiation_info(&mut ch, Some(client_verify_data(&c)));
+    renegotiate_with(&mut c, &mut s, ch).unwrap();
+    assert_eq!(s.awaiting_step(), Step::ClientKeyExchange);
+}
+
+/// A renegotiation keeps the version and the server name it began with.
+#[test]
+fn a_renegotiation_keeps_version_and_server_name() {
+    let (mut c, mut s) = established_allowing();
+    let mut ch = fresh_client_hello("other.example");
+    set_renegotiation_info(&mut ch, Some(client_verify_data(&c)));
+    let err = renegotiate_with(&mut c, &mut s, ch).unwrap_err();
+    assert!(err.to_string().contains("names another server"), "{err}");
+
+    let (mut c, mut s) = established_allowing();
+    let mut ch = fresh_client_hello("localhost");
+    set_renegotiation_info(&mut ch, Some(client_verify_data(&c)));
+    ch.extensions.retain(|e| {
+        !matches!(
+            e,
+            crate::codec::extensions::ClientExtension::SupportedVersions(_)
+        )
+    });
+    ch.extensions.push(
+        crate::codec::extensions::ClientExtension::SupportedVersions(vec![
+            ProtocolVersion::TLSv1_3,
+        ]),
+    );
+    let err = renegotiate_with(&mut c, &mut s, ch).unwrap_err();
+    assert!(matches!(err, Error::NoSharedVersion(_)), "{err:?}");
+    assert!(err.to_string().contains("keeps the version"), "{err}");
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::ProtocolVersion, true))
+    );
+}
+
+/// A server's decline of a client that did not show RFC 5746 support: it cannot be asked.
+#[test]
+fn no_renegotiation_with_a_peer_without_rfc5746() {
+    let (_c, mut s) = established_allowing();
+    s.common.neg.secure_renegotiation = false;
+    let err = s.renegotiate().unwrap_err();
+    assert!(err.to_string().contains("RFC 5746"), "{err}");
+    let err = s.request_client_certificate().unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+}
+
+#[derive(Debug)]
+struct AcceptAnyClient;
+impl crate::verify::ClientCertVerifier for AcceptAnyClient {
+    fn verify_client_cert(
+        &self,
+        _: &[pki_types::CertificateDer<'_>],
+        _: &Result<(), Error>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+fn self_signed_key() -> Arc<crate::config::CertifiedKey> {
+    let ck = rcgen::generate_simple_self_signed(vec!["client.test".to_string()]).unwrap();
+    crate::config::CertifiedKey::from_pem(
+        ck.cert.pem().as_bytes(),
+        ck.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap()
+}
+
+/// The client's certificate may not change across a renegotiation (the triple-handshake
+/// class of attacks), unless the server allows it; the identity changes at the boundary.
+#[test]
+fn a_client_that_changes_its_certificate_is_refused_unless_allowed() {
+    for allow in [false, true] {
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let mut sb = ConfigBuilder::new(Role::Server);
+        sb.add_cert_key_pem(
+            ck.cert.pem().as_bytes(),
+            ck.key_pair.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+        sb.set_verify_mode(VerifyMode::RequestClientCert).unwrap();
+        sb.set_client_cert_verifier(Arc::new(AcceptAnyClient))
+            .unwrap();
+        sb.set_peer_certificate_change(allow);
+        let (cc, _) = configs();
+        let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
+        c.set_certificate(self_signed_key()).unwrap();
+        let mut s = Connection::new_server(sb.build().unwrap()).unwrap();
+        for _ in 0..4 {
+            transfer(&mut c, &mut s).unwrap();
+            transfer(&mut s, &mut c).unwrap();
+        }
+        let first = s.peer_certificates().to_vec();
+        assert_eq!(first.len(), 1);
+        // Another certificate for the next handshake.
+        c.common.settings.certs = Some(vec![self_signed_key()]);
+        s.renegotiate().unwrap();
+        let mut result = Ok(());
+        for _ in 0..4 {
+            result = transfer(&mut s, &mut c).and_then(|_| transfer(&mut c, &mut s));
+            if result.is_err() {
+                break;
+            }
+        }
+        if allow {
+            result.unwrap();
+            let mut buf = [0u8; 8];
+            assert_eq!(s.peer_certificates(), &first[..], "until the boundary");
+            assert_eq!(s.read(&mut buf).unwrap(), ReadStatus::PeerAuthenticated);
+            assert_ne!(s.peer_certificates(), &first[..]);
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.reason(), Some(Reason::PeerCertificateChanged), "{err}");
+            assert!(
+                err.to_string().contains("the client presented another"),
+                "{err}"
+            );
+            assert_eq!(s.peer_certificates(), &first[..]);
+        }
+    }
+}

@@ -18,7 +18,7 @@ use ferrotls::codec::handshake::{HandshakeMessage, HandshakePayload};
 use ferrotls::config::{Config, ConfigBuilder, Role, VerifyMode};
 use ferrotls::conn::{Connection, ReadStatus};
 
-use crate::harness::{CLIENT_CONFIGS, SERVER_CONFIGS, SERVER_NAME, SERVER_PEM, SERVER_KEY};
+use crate::harness::{CLIENT_CONFIGS, SERVER_CONFIGS, SERVER_KEY, SERVER_NAME, SERVER_PEM};
 
 /// One seed file: the target's directory name, a file name, the bytes.
 pub struct Seed {
@@ -79,8 +79,10 @@ fn converse(client: &Arc<Config>, server: &Arc<Config>) -> Flights {
         }
         if !c.is_handshaking() && !s.is_handshaking() && !sent_data {
             sent_data = true;
-            c.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-            s.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").unwrap();
+            c.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            s.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .unwrap();
             let _ = c.key_update(true);
             continue;
         }
@@ -178,7 +180,9 @@ fn handcrafted(cert_der: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     body.extend_from_slice(&exts);
     v.push(("certreq13", hs(13, &body)));
     // CertificateVerify: ecdsa_secp256r1_sha256 with a DER-looking signature.
-    let mut body = vec![0x04, 0x03, 0x00, 0x08, 0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+    let mut body = vec![
+        0x04, 0x03, 0x00, 0x08, 0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01,
+    ];
     v.push(("certverify", hs(15, &body)));
     body[0] = 0x08;
     body[1] = 0x04;
@@ -232,7 +236,37 @@ fn ffi_programs() -> Vec<(&'static str, Vec<u8>)> {
         p.extend_from_slice(&[21, 0, 18, 0, 1, 0]); // free conn, config, builder
         p
     }
+    // Handshake Again: after the handshake and a request, the server asks for the client's
+    // certificate (49), the client renegotiates (48, TLS 1.2), the server asks for a new
+    // handshake (48), each pumped through, with data on both sides.
+    fn again(client_sel: u8, server_sel: u8) -> Vec<u8> {
+        let mut p = vec![47, client_sel, 47, server_sel];
+        p.extend_from_slice(&[19, 0, 0, 20, 1]);
+        for _ in 0..4 {
+            p.extend_from_slice(&[23, 0, 1, 23, 1, 0]);
+        }
+        let req = b"GET /private";
+        p.extend_from_slice(&[28, 0, 0, req.len() as u8]);
+        p.extend_from_slice(req);
+        p.extend_from_slice(&[23, 0, 1, 49, 1]); // the server asks for the certificate
+        for _ in 0..4 {
+            p.extend_from_slice(&[23, 1, 0, 28, 0, 0, 1, b'x', 23, 0, 1, 27, 1, 1, 0]);
+        }
+        p.extend_from_slice(&[48, 0]); // the client renegotiates
+        for _ in 0..4 {
+            p.extend_from_slice(&[23, 0, 1, 23, 1, 0, 27, 1, 1, 0]);
+        }
+        p.extend_from_slice(&[48, 1]); // the server asks for a new handshake
+        for _ in 0..4 {
+            p.extend_from_slice(&[23, 1, 0, 23, 0, 1, 27, 1, 1, 0, 27, 0, 0, 16]);
+        }
+        p.extend_from_slice(&[31, 0, 31, 1, 29, 0, 23, 0, 1, 27, 1, 1, 0]);
+        p
+    }
     vec![
+        ("tls12_again", again(6 | 8, 7 | 8)),
+        ("tls13_again", again(2 | 8, 3 | 8)),
+        ("tls12_again_nocert", again(4 | 8, 7 | 8)),
         ("tls13", program(0, 1)),
         ("tls13_mtls", program(2, 3)),
         ("tls12", program(4, 5)),
@@ -240,12 +274,12 @@ fn ffi_programs() -> Vec<(&'static str, Vec<u8>)> {
         (
             "builder_setters",
             vec![
-                0, 0, 0, 2, 0, 3, 4, 3, 0, 0, 0x13, 0x01, 0xc0, 0x2b, 4, 0, 22, b'T', b'L',
-                b'S', b'_', b'A', b'E', b'S', b'_', b'1', b'2', b'8', b'_', b'G', b'C', b'M',
-                b'_', b'S', b'H', b'A', b'2', b'5', b'6', 5, 0, 4, 0, 0x1d, 0, 0x17, 6, 0, 6,
-                b'X', b'2', b'5', b'5', b'1', b'9', 7, 0, 3, 2, b'h', b'2', 8, 0, 2, b'h',
-                b'2', 9, 0, 0, 10, 0, 2, 11, 0, 2, 12, 0, 0, 1, 0, 0, 13, 0, 3, 14, 0, 15, 0,
-                16, 0, 17, 0, 19, 0, 0, 31, 0, 22, 0, 0, 5, 22, 3, 3, 0, 0, 18, 0,
+                0, 0, 0, 2, 0, 3, 4, 3, 0, 0, 0x13, 0x01, 0xc0, 0x2b, 4, 0, 22, b'T', b'L', b'S',
+                b'_', b'A', b'E', b'S', b'_', b'1', b'2', b'8', b'_', b'G', b'C', b'M', b'_', b'S',
+                b'H', b'A', b'2', b'5', b'6', 5, 0, 4, 0, 0x1d, 0, 0x17, 6, 0, 6, b'X', b'2', b'5',
+                b'5', b'1', b'9', 7, 0, 3, 2, b'h', b'2', 8, 0, 2, b'h', b'2', 9, 0, 0, 10, 0, 2,
+                11, 0, 2, 12, 0, 0, 1, 0, 0, 13, 0, 3, 14, 0, 15, 0, 16, 0, 17, 0, 19, 0, 0, 31, 0,
+                22, 0, 0, 5, 22, 3, 3, 0, 0, 18, 0,
             ],
         ),
     ]
@@ -257,23 +291,66 @@ pub fn seeds() -> Vec<Seed> {
     let sc = &*SERVER_CONFIGS;
     // (name, client config, its CLIENT_CONFIGS index, server config, its SERVER_CONFIGS index)
     let mut scenarios: Vec<(&str, Arc<Config>, Option<u8>, Arc<Config>, Option<u8>)> = vec![
-        ("tls13_noverify", cc[0].clone(), Some(0), sc[0].clone(), Some(0)),
+        (
+            "tls13_noverify",
+            cc[0].clone(),
+            Some(0),
+            sc[0].clone(),
+            Some(0),
+        ),
         ("tls13", cc[1].clone(), Some(1), sc[0].clone(), Some(0)),
         ("tls12", cc[1].clone(), Some(1), sc[8].clone(), Some(8)),
         ("tls13_mtls", cc[3].clone(), Some(3), sc[2].clone(), Some(2)),
-        ("tls12_mtls", cc[3].clone(), Some(3), sc[10].clone(), Some(10)),
+        (
+            "tls12_mtls",
+            cc[3].clone(),
+            Some(3),
+            sc[10].clone(),
+            Some(10),
+        ),
         ("tls13_rsa", cc[1].clone(), Some(1), sc[4].clone(), Some(4)),
-        ("tls12_rsa", cc[1].clone(), Some(1), sc[12].clone(), Some(12)),
+        (
+            "tls12_rsa",
+            cc[1].clone(),
+            Some(1),
+            sc[12].clone(),
+            Some(12),
+        ),
         ("tls13_alpn", cc[2].clone(), Some(2), sc[3].clone(), Some(3)),
-        ("tls13_request_nocert", cc[0].clone(), Some(0), sc[1].clone(), Some(1)),
-        ("tls12_request_nocert", cc[0].clone(), Some(0), sc[9].clone(), Some(9)),
-        ("tls13_request_cert", cc[3].clone(), Some(3), sc[1].clone(), Some(1)),
-        ("tls12_request_cert", cc[3].clone(), Some(3), sc[9].clone(), Some(9)),
+        (
+            "tls13_request_nocert",
+            cc[0].clone(),
+            Some(0),
+            sc[1].clone(),
+            Some(1),
+        ),
+        (
+            "tls12_request_nocert",
+            cc[0].clone(),
+            Some(0),
+            sc[9].clone(),
+            Some(9),
+        ),
+        (
+            "tls13_request_cert",
+            cc[3].clone(),
+            Some(3),
+            sc[1].clone(),
+            Some(1),
+        ),
+        (
+            "tls12_request_cert",
+            cc[3].clone(),
+            Some(3),
+            sc[9].clone(),
+            Some(9),
+        ),
     ];
     // HelloRetryRequest seen by the server: a client whose first share is P-384, against the
     // X25519-only server config.
     let p384_first = client_with(|b| {
-        b.set_groups(&[NamedGroup::secp384r1, NamedGroup::X25519]).unwrap()
+        b.set_groups(&[NamedGroup::secp384r1, NamedGroup::X25519])
+            .unwrap()
     });
     scenarios.push(("tls13_hrr", p384_first, None, sc[16].clone(), Some(16)));
     // HelloRetryRequest seen by the client: a server that only takes P-256.
@@ -284,7 +361,13 @@ pub fn seeds() -> Vec<Seed> {
         b.set_versions(ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_2)
             .unwrap()
     });
-    scenarios.push(("tls12_client_only", tls12_client, None, sc[0].clone(), Some(0)));
+    scenarios.push((
+        "tls12_client_only",
+        tls12_client,
+        None,
+        sc[0].clone(),
+        Some(0),
+    ));
 
     let mut out = Vec::new();
     let mut messages: Vec<Vec<u8>> = Vec::new();
@@ -295,20 +378,35 @@ pub fn seeds() -> Vec<Seed> {
             for seed in [0u8, 5] {
                 let mut d = vec![ci, seed];
                 d.extend_from_slice(&f.to_client);
-                out.push(Seed { target: "client", name: format!("{name}_c{ci}_s{seed}"), data: d });
+                out.push(Seed {
+                    target: "client",
+                    name: format!("{name}_c{ci}_s{seed}"),
+                    data: d,
+                });
             }
         }
         if let Some(si) = si {
             for seed in [0u8, 4] {
                 let mut d = vec![si, seed];
                 d.extend_from_slice(&f.to_server);
-                out.push(Seed { target: "server", name: format!("{name}_s{si}_k{seed}"), data: d });
+                out.push(Seed {
+                    target: "server",
+                    name: format!("{name}_s{si}_k{seed}"),
+                    data: d,
+                });
             }
         }
-        for (dir, stream, flag) in [("to_client", &f.to_client, 1u8), ("to_server", &f.to_server, 0)] {
+        for (dir, stream, flag) in [
+            ("to_client", &f.to_client, 1u8),
+            ("to_server", &f.to_server, 0),
+        ] {
             let mut d = vec![flag, 7];
             d.extend_from_slice(stream);
-            out.push(Seed { target: "deframer", name: format!("{name}_{dir}"), data: d });
+            out.push(Seed {
+                target: "deframer",
+                name: format!("{name}_{dir}"),
+                data: d,
+            });
             messages.extend(plaintext_messages(stream));
         }
     }
@@ -324,7 +422,9 @@ pub fn seeds() -> Vec<Seed> {
                 match &msg.payload {
                     HandshakePayload::ClientHello(p) => put_extensions(&p.extensions, &mut exts),
                     HandshakePayload::ServerHello(p) => put_extensions(&p.extensions, &mut exts),
-                    HandshakePayload::HelloRetryRequest(p) => put_extensions(&p.extensions, &mut exts),
+                    HandshakePayload::HelloRetryRequest(p) => {
+                        put_extensions(&p.extensions, &mut exts)
+                    }
                     HandshakePayload::CertificateTls12(certs) if cert_der.is_empty() => {
                         cert_der = certs.first().cloned().unwrap_or_default();
                     }
@@ -344,10 +444,18 @@ pub fn seeds() -> Vec<Seed> {
     hm.sort();
     hm.dedup_by(|a, b| a.1 == b.1);
     for (name, data) in hm {
-        out.push(Seed { target: "handshake_messages", name, data });
+        out.push(Seed {
+            target: "handshake_messages",
+            name,
+            data,
+        });
     }
     for (name, data) in ffi_programs() {
-        out.push(Seed { target: "ffi_sequences", name: name.to_string(), data });
+        out.push(Seed {
+            target: "ffi_sequences",
+            name: name.to_string(),
+            data,
+        });
     }
     out
 }

@@ -620,7 +620,7 @@ pub mod ffi_seq {
         unsafe {
             while !input.is_empty() && steps < 200 {
                 steps += 1;
-                let op = input.data.first().copied().unwrap_or(0) % 48;
+                let op = input.data.first().copied().unwrap_or(0) % OPS;
                 step(&mut input, &mut reg);
                 if *DEBUG {
                     // FERROTLS_FUZZ_DEBUG=1: what each step did to the connections.
@@ -654,6 +654,9 @@ pub mod ffi_seq {
         }
     }
 
+    /// Opcodes: 0..=42 and 48..=50 as matched in [`step`], anything else the setup shortcut.
+    const OPS: u8 = 52;
+
     /// Build the C-side ALPN wire form or fuzzed bytes.
     unsafe fn step(inp: &mut Input<'_>, reg: &mut Registry) {
         let op = inp.u8();
@@ -664,7 +667,7 @@ pub mod ffi_seq {
         // SAFETY (for the whole match): every pointer is NULL or a live handle of the registry,
         // every buffer is a live Rust buffer of the stated length.
         unsafe {
-            match op % 48 {
+            match op % OPS {
                 0 => {
                     let role = match inp.u8() % 4 {
                         0 => FERROTLS_ROLE_CLIENT,
@@ -832,7 +835,7 @@ pub mod ffi_seq {
                 }
                 19 | 20 => {
                     let mut out = std::ptr::dangling_mut();
-                    let r = if op % 48 == 19 {
+                    let r = if op % OPS == 19 {
                         let name = match inp.u8() % 3 {
                             0 => Some(CString::new(SERVER_NAME).unwrap()),
                             1 => Some(inp.cstring()),
@@ -1125,6 +1128,26 @@ pub mod ffi_seq {
                         p.as_ptr(),
                     ));
                 }
+                48 => {
+                    // Handshake Again: a client starts a TLS 1.2 renegotiation, a server asks
+                    // for one.
+                    check(ferrotls_conn_renegotiate(conn));
+                }
+                49 => {
+                    // Handshake Again: the server asks for the client's certificate (TLS 1.3
+                    // post-handshake authentication, TLS 1.2 renegotiation).
+                    check(ferrotls_conn_request_client_certificate(conn));
+                }
+                50 => {
+                    // The Handshake Again settings, on or off.
+                    let on = inp.u8() & 1 != 0;
+                    check(match sel % 4 {
+                        0 => ferrotls_config_builder_set_post_handshake_auth(b, on),
+                        1 => ferrotls_config_builder_set_renegotiation(b, on),
+                        2 => ferrotls_config_builder_set_client_renegotiation(b, on),
+                        _ => ferrotls_config_builder_set_peer_certificate_change(b, on),
+                    });
+                }
                 _ => {
                     // Ordinary client/server setup shortcut: a working pair of configs.
                     let role = if sel & 1 == 0 {
@@ -1171,6 +1194,14 @@ pub mod ffi_seq {
                     }
                     if sel & 4 != 0 {
                         check(ferrotls_config_builder_set_versions(bb, 0x0303, 0x0303));
+                    }
+                    if sel & 8 != 0 {
+                        // Handshake Again: certificates after the handshake; a server that
+                        // accepts the client's renegotiation.
+                        check(ferrotls_config_builder_set_post_handshake_auth(bb, true));
+                        if role == FERROTLS_ROLE_SERVER {
+                            check(ferrotls_config_builder_set_client_renegotiation(bb, true));
+                        }
                     }
                     let mut c = std::ptr::null_mut();
                     if check(ferrotls_config_builder_build(bb, &mut c)) == FERROTLS_OK {

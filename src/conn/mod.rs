@@ -84,6 +84,9 @@ pub struct ConnError {
     pub step: Step,
     /// The alert we sent, if any.
     pub alert_sent: Option<AlertDescription>,
+    /// It happened in a TLS 1.2 renegotiation (Handshake Again), at `step` of the new
+    /// handshake.
+    pub renegotiating: bool,
 }
 
 impl fmt::Display for ConnError {
@@ -97,6 +100,11 @@ impl fmt::Display for ConnError {
             "TLS connection failed after the handshake".to_string()
         } else if self.step.is_again() {
             format!("TLS post-handshake authentication failed at {}", self.step)
+        } else if self.renegotiating {
+            format!(
+                "TLS renegotiation (Handshake Again) failed at {}",
+                self.step
+            )
         } else if waiting {
             format!("TLS handshake failed while waiting for {}", self.step)
         } else {
@@ -478,6 +486,7 @@ impl Connection {
             error: err.clone(),
             step,
             alert_sent: alert,
+            renegotiating: self.common.renegotiating.is_some() && step != Step::ApplicationData,
         };
         let text = ce.to_string();
         self.common

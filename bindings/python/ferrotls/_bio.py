@@ -171,10 +171,13 @@ class SSLObject(ssl.SSLObject):
         return channel_binding(self._live(), cb_type)
 
     def verify_client_post_handshake(self) -> None:
-        """Server, TLS 1.3: ask the client for its certificate now (post-handshake
-        authentication), as ``ssl``'s; the CertificateRequest goes into ``outgoing`` at once.
-        See ``SSLSocket.verify_client_post_handshake()``: the same conditions and errors, and
-        ``read()`` records where the client's identity begins in ``authenticated_at``."""
+        """Server: ask the client for its certificate now, after the handshake, as ``ssl``'s:
+        in TLS 1.3 by post-handshake authentication (a CertificateRequest), in TLS 1.2 --
+        where the stdlib raises -- by a secure renegotiation (a HelloRequest, RFC 5746); the
+        request goes into ``outgoing`` at once. See ``SSLSocket.verify_client_post_handshake()``:
+        the same conditions and errors, and ``read()`` records where the client's identity
+        begins in ``authenticated_at`` (in TLS 1.2, ``read()`` also runs this server's part
+        of the new handshake: keep moving both BIOs)."""
         self._e().request_client_certificate()
 
     @property

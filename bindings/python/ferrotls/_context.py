@@ -55,10 +55,12 @@ _WIRE_VERSION = {TLSVersion.TLSv1_2: 0x0303, TLSVersion.TLSv1_3: 0x0304}
 _OP_INHERENT = (int(ssl.OP_ALL) | int(ssl.OP_NO_SSLv2) | int(ssl.OP_NO_SSLv3) | int(ssl.OP_NO_TLSv1)
                 | int(ssl.OP_NO_TLSv1_1) | int(ssl.OP_NO_COMPRESSION)
                 | int(ssl.OP_ENABLE_MIDDLEBOX_COMPAT) | int(ssl.OP_CIPHER_SERVER_PREFERENCE)
-                | int(ssl.OP_SINGLE_DH_USE) | int(ssl.OP_SINGLE_ECDH_USE)
-                | int(getattr(ssl, "OP_NO_RENEGOTIATION", 0)))
+                | int(ssl.OP_SINGLE_DH_USE) | int(ssl.OP_SINGLE_ECDH_USE))
+# OP_NO_RENEGOTIATION: no TLS 1.2 renegotiation (ferrotls_config_builder_set_renegotiation).
+_OP_NO_RENEGOTIATION = int(getattr(ssl, "OP_NO_RENEGOTIATION", 0))
 # Options that change what ferrotls does.
-_OP_HONOURED = int(ssl.OP_NO_TLSv1_2) | int(ssl.OP_NO_TLSv1_3)
+_OP_VERSIONS = int(ssl.OP_NO_TLSv1_2) | int(ssl.OP_NO_TLSv1_3)
+_OP_HONOURED = _OP_VERSIONS | _OP_NO_RENEGOTIATION
 _OP_DEFAULT = (int(ssl.OP_ALL) | int(ssl.OP_NO_SSLv3) | int(ssl.OP_NO_COMPRESSION)
                | int(ssl.OP_ENABLE_MIDDLEBOX_COMPAT) | int(ssl.OP_CIPHER_SERVER_PREFERENCE))
 
@@ -275,6 +277,8 @@ class Context(ssl.SSLContext):
         self._chains: set = set()    # certificate chains already loaded
         self._system_roots = False
         self._pha = False            # post_handshake_auth
+        self._client_reneg = False   # allow_client_renegotiation
+        self._cert_change = False    # allow_peer_certificate_change
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -397,18 +401,24 @@ class Context(ssl.SSLContext):
 
     @property
     def post_handshake_auth(self) -> bool:
-        """TLS 1.3 post-handshake authentication ("Handshake Again"; default False), with the
-        stdlib's meaning, for both roles.
+        """Post-handshake authentication ("Handshake Again"; default False), with the
+        stdlib's meaning in TLS 1.3, for both roles, and carried over to TLS 1.2 on a server.
 
-        Client: offer it, and answer a server's later certificate request with the chain
-        from ``load_cert_chain()`` (an empty answer without one); the answer is made while
-        a ``recv()`` / ``read()`` takes the request in, and sent then.
+        Client: offer it in TLS 1.3, and answer a server's later certificate request with
+        the chain from ``load_cert_chain()`` (an empty answer without one); the answer is
+        made while a ``recv()`` / ``read()`` takes the request in, and sent then. (In TLS 1.2
+        a client answers a server's renegotiation whatever this says: see ``options``
+        OP_NO_RENEGOTIATION to decline.)
 
         Server: with ``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED, ask for no certificate
-        in a TLS 1.3 handshake; ``SSLSocket.verify_client_post_handshake()`` asks later, and
-        the answer is checked with ``verify_mode``. A TLS 1.2 handshake still asks in the
-        handshake. ``SSLSocket.authenticated_at`` tells where in the received bytes the
-        client's identity began (ferrotls extension)."""
+        in the handshake; ``SSLSocket.verify_client_post_handshake()`` asks later, and the
+        answer is checked with ``verify_mode``. In TLS 1.3 that is post-handshake
+        authentication, as with the stdlib. In TLS 1.2 -- where the stdlib's server still
+        asks in the handshake and its ``verify_client_post_handshake()`` raises -- ferrotls
+        deliberately does more: the handshake asks for nothing either, and
+        ``verify_client_post_handshake()`` asks by a secure renegotiation (RFC 5746).
+        ``SSLSocket.authenticated_at`` tells where in the received bytes the client's
+        identity began (ferrotls extension)."""
         return self._pha
 
     @post_handshake_auth.setter
@@ -419,6 +429,48 @@ class Context(ssl.SSLContext):
                 return
             self._apply(lib.ferrotls_config_builder_set_post_handshake_auth, value)
             self._pha = value
+
+    @property
+    def allow_client_renegotiation(self) -> bool:
+        """Server, TLS 1.2 (ferrotls extension; default False, as OpenSSL 3 without
+        SSL_OP_ALLOW_CLIENT_RENEGOTIATION, which the stdlib does not expose): accept a
+        secure renegotiation (RFC 5746) the client starts. False declines it with a
+        no_renegotiation warning and the connection goes on. Where an accepted one
+        completes, ``recv()`` / ``read()`` record the point in ``authenticated_at``, as after
+        ``verify_client_post_handshake()``, and the certificate of the new handshake (which
+        must be the one before unless ``allow_peer_certificate_change``) is
+        ``getpeercert()``'s from then on. Each costs the server a full handshake; at most 10
+        renegotiations a minute. ``OP_NO_RENEGOTIATION`` in ``options`` overrides it.
+        Setting it on a client-only context raises ValueError."""
+        return self._client_reneg
+
+    @allow_client_renegotiation.setter
+    def allow_client_renegotiation(self, value) -> None:
+        value = bool(value)
+        b = self._server_builder("allow_client_renegotiation")
+        with self._lock:
+            if value == self._client_reneg:
+                return
+            b.call(lib.ferrotls_config_builder_set_client_renegotiation, value)
+            self._client_reneg = value
+
+    @property
+    def allow_peer_certificate_change(self) -> bool:
+        """TLS 1.2 (ferrotls extension; default False): whether the peer may present another
+        certificate in a renegotiation than in the handshake before. False fails that new
+        handshake (``ferrotls_reason`` "PEER_CERTIFICATE_CHANGED"), which closes the
+        triple-handshake class of attacks; a client that had no certificate may always
+        present a first one (what ``verify_client_post_handshake()`` is for). Both roles."""
+        return self._cert_change
+
+    @allow_peer_certificate_change.setter
+    def allow_peer_certificate_change(self, value) -> None:
+        value = bool(value)
+        with self._lock:
+            if value == self._cert_change:
+                return
+            self._apply(lib.ferrotls_config_builder_set_peer_certificate_change, value)
+            self._cert_change = value
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None) -> None:
         """Trust anchors from a PEM file, a directory of PEM files, or ``cadata``
@@ -696,6 +748,16 @@ class Context(ssl.SSLContext):
 
     @property
     def options(self) -> Options:
+        """``ssl``'s options. Honoured: OP_NO_TLSv1_2 / OP_NO_TLSv1_3 (versions) and
+        OP_NO_RENEGOTIATION, as in OpenSSL: no TLS 1.2 renegotiation on this context's
+        connections (ferrotls_config_builder_set_renegotiation(false)) -- a client declines a
+        server's HelloRequest with a no_renegotiation warning and the connection goes on, a
+        server declines the client's renegotiation and its ``verify_client_post_handshake()``
+        raises in TLS 1.2. Without it (the default, as in ``ssl``) a client answers a
+        server's renegotiation, as OpenSSL's does. Accepted and reported back, as what
+        ferrotls does anyway: OP_ALL, OP_NO_SSLv2/SSLv3/TLSv1/TLSv1_1, OP_NO_COMPRESSION,
+        OP_ENABLE_MIDDLEBOX_COMPAT, OP_CIPHER_SERVER_PREFERENCE, OP_SINGLE_DH_USE,
+        OP_SINGLE_ECDH_USE. Any other raises ValueError."""
         return Options(self._options)
 
     @options.setter
@@ -711,9 +773,12 @@ class Context(ssl.SSLContext):
         with self._lock:
             if value == self._options:
                 return
-            versions = (value ^ self._options) & _OP_HONOURED
+            changed = value ^ self._options
+            if changed & _OP_NO_RENEGOTIATION:
+                self._apply(lib.ferrotls_config_builder_set_renegotiation,
+                            not value & _OP_NO_RENEGOTIATION)
             self._options = value
-            if versions:
+            if changed & _OP_VERSIONS:
                 self._dirty()
 
     @property

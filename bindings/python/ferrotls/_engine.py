@@ -159,10 +159,13 @@ class Engine:
         """Up to ``n`` bytes of plaintext; b"" after the peer's close_notify.
 
         A read never returns bytes from both sides of a point where the peer authenticated
-        again (FERROTLS_PEER_AUTHENTICATED): there it records the point
-        (``authenticated_at``: the bytes returned before it) and goes on reading, so the
-        caller sees only data, as with the stdlib; the peer certificate changes exactly
-        there."""
+        again (FERROTLS_PEER_AUTHENTICATED: TLS 1.3 post-handshake authentication, or a
+        TLS 1.2 renegotiation completed on a server, asked for or started by the client):
+        there it records the point (``authenticated_at``: the bytes returned before it) and
+        goes on reading, so the caller sees only data, as with the stdlib; the peer
+        certificate changes exactly there. A client answers a TLS 1.2 server's HelloRequest
+        inside this call (the library does; its messages are sent here), as OpenSSL does
+        inside SSL_read."""
         self.started = True
         if not self.handshake_done:
             self.do_handshake()
@@ -198,9 +201,10 @@ class Engine:
 
     def _flush_replies(self) -> None:
         """Best effort, after a read that returned data: send what processing the input
-        queued (a post-handshake authentication answer, a KeyUpdate reply) now, as OpenSSL
-        does inside SSL_read, instead of with the next write. A transport that cannot take
-        it now keeps it for the next call, which also reports a broken one."""
+        queued (a post-handshake authentication answer, a KeyUpdate reply, a TLS 1.2
+        renegotiation's next flight) now, as OpenSSL does inside SSL_read, instead of with the
+        next write. A transport that cannot take it now keeps it for the next call, which also
+        reports a broken one."""
         if not self.outbuf and not lib.ferrotls_conn_outgoing_len(self.h):
             return
         try:
@@ -209,17 +213,23 @@ class Engine:
             pass
 
     def request_client_certificate(self) -> None:
-        """Server, TLS 1.3: queue a CertificateRequest (post-handshake authentication) and
-        try to send it now. Misuse raises SSLError with the library's detail and changes
-        nothing; a transport that cannot take the request now sends it with the next call."""
+        """Server: ask the client for its certificate again, after the handshake (Handshake
+        Again): TLS 1.3 queues a CertificateRequest (post-handshake authentication), TLS 1.2
+        a HelloRequest (a secure renegotiation, RFC 5746, whose new handshake asks for the
+        certificate); try to send it now. Misuse raises SSLError with the library's detail
+        and changes nothing; a transport that cannot take the request now sends it with the
+        next call."""
         r = lib.ferrotls_conn_request_client_certificate(self._handle())
         if r != _lib.OK:
             exc = self.error(r)
             if r in (_lib.ERR_WRONG_ROLE, _lib.ERR_WRONG_STATE):  # misuse: nothing changed
                 exc = _errors.SSLError(
                     r, "verify_client_post_handshake() is not possible on this connection: %s "
-                    "(it needs TLS 1.3, a server socket, SSLContext.post_handshake_auth = True on "
-                    "both sides and verify_mode CERT_OPTIONAL or CERT_REQUIRED on the server)"
+                    "(it needs a server socket after its handshake, verify_mode CERT_OPTIONAL or "
+                    "CERT_REQUIRED on the server and no earlier request unanswered; in TLS 1.3 "
+                    "SSLContext.post_handshake_auth = True on both sides, in TLS 1.2 a client "
+                    "that supports secure renegotiation (RFC 5746) and renegotiation not "
+                    "switched off with OP_NO_RENEGOTIATION on the server)"
                     % exc.detail)
             raise exc
         try:

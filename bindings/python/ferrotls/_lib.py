@@ -15,8 +15,9 @@ ABI_VERSION = 1
 
 # Result codes and constants (mirrors include/ferrotls.h).
 OK, WANT_READ, WANT_WRITE, CLOSED = 0, 1, 2, 3
-# A read reached the point where the peer authenticated again (Handshake Again, TLS 1.3
-# post-handshake authentication): no bytes, reported once; read again for what follows.
+# A read reached the point where the peer authenticated again (Handshake Again: TLS 1.3
+# post-handshake authentication, or a completed TLS 1.2 renegotiation on a server): no bytes,
+# reported once; read again for what follows.
 PEER_AUTHENTICATED = 4
 ERR_INVALID_ARGUMENT = 101
 ERR_WRONG_ROLE = 102
@@ -76,6 +77,9 @@ FUNCTIONS = {
     "ferrotls_config_builder_set_session_cache": (result_t, [handle_p, c_size_t]),
     "ferrotls_config_builder_set_ticket_lifetime": (result_t, [handle_p, c_uint32]),
     "ferrotls_config_builder_set_post_handshake_auth": (result_t, [handle_p, c_bool]),
+    "ferrotls_config_builder_set_renegotiation": (result_t, [handle_p, c_bool]),
+    "ferrotls_config_builder_set_client_renegotiation": (result_t, [handle_p, c_bool]),
+    "ferrotls_config_builder_set_peer_certificate_change": (result_t, [handle_p, c_bool]),
     "ferrotls_config_builder_build": (result_t, [handle_p, _handlep]),
     "ferrotls_config_clone": (handle_p, [handle_p]),
     "ferrotls_config_role": (c_uint32, [handle_p]),
@@ -124,6 +128,7 @@ FUNCTIONS = {
     "ferrotls_conn_get_session": (result_t, [handle_p, c_void_p, c_size_t, _sizep]),
     "ferrotls_conn_key_update": (result_t, [handle_p, c_bool]),
     "ferrotls_conn_request_client_certificate": (result_t, [handle_p]),
+    "ferrotls_conn_renegotiate": (result_t, [handle_p]),
     "ferrotls_conn_set_fd": (result_t, [handle_p, c_int]),
     "ferrotls_result_category": (c_uint32, [result_t]),
     "ferrotls_result_name": (c_char_p, [result_t]),

@@ -342,16 +342,36 @@ class SSLSocket(ssl.SSLSocket):
         return self._sendfile_use_send(file, offset, count)
 
     def verify_client_post_handshake(self) -> None:
-        """Server, TLS 1.3: ask the client for its certificate now, after the handshake
-        (post-handshake authentication, "Handshake Again"), as ``ssl``'s. Needs
-        ``context.post_handshake_auth = True`` on both sides and, on this server's context,
-        ``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED; the answer is checked with it.
+        """Server: ask the client for its certificate now, after the handshake ("Handshake
+        Again"), as ``ssl``'s does in TLS 1.3 -- and in TLS 1.2 too, where the stdlib raises.
 
-        The CertificateRequest is sent at once (on a non-blocking socket that cannot take it,
-        with the next call); the exchange completes as data flows: the client answers while
-        it reads, and this socket checks the answer inside a later ``recv()`` / ``read()``.
-        A refused answer (no certificate where one is required, an unknown issuer) raises
-        there, as a handshake failure would.
+        TLS 1.3: post-handshake authentication (a CertificateRequest), with the stdlib's
+        meaning. Needs ``context.post_handshake_auth = True`` on both sides.
+
+        TLS 1.2: a secure renegotiation (RFC 5746): a HelloRequest, then a new handshake
+        whose CertificateRequest asks for the certificate. ``ssl`` raises SSLError
+        (WRONG_SSL_VERSION) for this call in TLS 1.2; ferrotls deliberately does more, so
+        that one call asks in either version. The client must have shown RFC 5746 support
+        in the handshake (OpenSSL, hence the stdlib, always does) and must take the request
+        in: OpenSSL's client renegotiates inside SSL_read (a stdlib client in ``recv()``), a
+        ferrotls client inside ``recv()`` / ``read()``. A client that declines
+        (``OP_NO_RENEGOTIATION`` on its context: a no_renegotiation warning) has answered
+        "no certificate". With ``context.post_handshake_auth = True`` on this server the
+        TLS 1.2 handshake asks for no certificate, as in TLS 1.3; without it the handshake
+        asks, and a renegotiation asks again (the client must present the same certificate
+        unless ``context.allow_peer_certificate_change``). The client's own
+        ``post_handshake_auth`` plays no part in TLS 1.2.
+
+        Both: ``verify_mode`` CERT_OPTIONAL or CERT_REQUIRED on this server's context; the
+        answer is checked with it.
+
+        The request is sent at once (on a non-blocking socket that cannot take it, with the
+        next call); the exchange completes as data flows: the client answers while it reads,
+        and this socket checks the answer inside a later ``recv()`` / ``read()`` (in TLS
+        1.2 the whole new handshake runs inside those calls, which send this server's part
+        of it). A refused answer (no certificate where one is required -- in TLS 1.2 also a
+        declined renegotiation --, an unknown issuer) raises there, as a handshake failure
+        would; ``ferrotls_reason`` names it (e.g. "NO_CLIENT_CERTIFICATE").
 
         Where the client's new identity begins, ``recv()`` / ``read()`` never return bytes
         from both sides: they stop before it, record it and go on with the bytes after it
@@ -359,21 +379,30 @@ class SSLSocket(ssl.SSLSocket):
         number of plaintext bytes received before that point (those came from the client
         before it authenticated: do not act on them as the authenticated client), and
         ``getpeercert()`` returns the new certificate from then on (None before, unless the
-        handshake had one).
+        handshake had one; after an answer without a certificate under CERT_OPTIONAL, the
+        one before). A client that waits for the response sends nothing after its answer,
+        so a blocking ``recv()`` would wait past the boundary for more data: to answer only
+        once the client is authenticated, read with a non-blocking socket (or a short
+        timeout) until ``authenticated_at`` changes.
 
         Misuse raises ``ferrotls.SSLError`` (an ``ssl.SSLError``) with the reason, as
-        ``ssl`` raises ``SSLError``, and changes nothing: a client socket, TLS 1.2, a
-        handshake not done yet, a client that did not offer post_handshake_auth, a context
-        without ``post_handshake_auth`` or with CERT_NONE, a request still unanswered."""
+        ``ssl`` raises ``SSLError``, and changes nothing: a client socket, a handshake not
+        done yet, a context with CERT_NONE, a request still unanswered; in TLS 1.3 a client
+        that did not offer post_handshake_auth or a context without it; in TLS 1.2 a client
+        without RFC 5746 support, ``OP_NO_RENEGOTIATION`` in this server's
+        ``context.options``, or more than 10 renegotiations a minute."""
         self._need_tls("verify_client_post_handshake").request_client_certificate()
 
     @property
     def authenticated_at(self):
         """Handshake Again (ferrotls extension): the number of plaintext bytes ``recv()`` /
         ``read()`` had returned when the peer last authenticated again (after
-        ``verify_client_post_handshake()``), or None while it has not. Bytes before that
-        position came from the peer as it was before; ``getpeercert()`` describes the peer
-        after it. Stays readable after ``close()`` / ``unwrap()``."""
+        ``verify_client_post_handshake()``, in TLS 1.3 or 1.2, or where a TLS 1.2
+        renegotiation the client started completed, see
+        ``SSLContext.allow_client_renegotiation``), or None while it has not. Only a server
+        sees such points. Bytes before that position came from the peer as it was before;
+        ``getpeercert()`` describes the peer after it. Stays readable after ``close()`` /
+        ``unwrap()``."""
         e = getattr(self, "_engine", None)
         if e is not None:
             return e.authenticated_at
@@ -458,9 +487,10 @@ class SSLSocket(ssl.SSLSocket):
 
     def getpeercert(self, binary_form: bool = False):
         """The peer's leaf certificate: DER with ``binary_form``, else the stdlib's dict
-        ({} when it was not verified, None when the peer sent none). After post-handshake
-        authentication, the new certificate from the point ``authenticated_at`` on (the one
-        before, usually None, until the stream reaches it)."""
+        ({} when it was not verified, None when the peer sent none). After the peer
+        authenticated again (``verify_client_post_handshake()``), the new certificate from
+        the point ``authenticated_at`` on (the one before, usually None, until the stream
+        reaches it)."""
         e = self._need_tls("getpeercert")
         return peercert(e, binary_form)
 

@@ -1,5 +1,6 @@
 """Handshake Again: TLS 1.3 post-handshake authentication (``SSLContext.post_handshake_auth``,
-``SSLSocket.verify_client_post_handshake()``) with the stdlib's meaning, against the stdlib on
+``SSLSocket.verify_client_post_handshake()``; TLS 1.2 renegotiation through the same call is
+test_renegotiation.py's) with the stdlib's meaning, against the stdlib on
 real loopback sockets both ways, and between our two sides in memory (``wrap_bio``): where the
 client's identity begins in the byte stream (``authenticated_at``), ``getpeercert()`` before
 and after it, the refusals, and a required certificate that is missing."""
@@ -271,14 +272,21 @@ def test_requests_that_are_not_possible_raise_and_change_nothing(tls12_support):
     p = Pair(our_pha_client(), our_pha_server(ferrotls.CERT_NONE))
     refused(p.s, "verification mode")
     p.exchange()
-    # TLS 1.2: the certificate is asked for in the handshake; no post-handshake request.
+    # TLS 1.2 is no refusal: with post_handshake_auth the handshake asks for no certificate
+    # there either, and the call renegotiates (test_renegotiation.py has the details).
     if tls12_support["server"] is None and tls12_support["client"] is None:
         v = ssl.TLSVersion.TLSv1_2
         p = Pair(our_pha_client(version=v), our_pha_server(version=v))
         assert p.s.version() == "TLSv1.2"
-        assert subject_cn(p.s.getpeercert()) == "demo-client"
-        refused(p.s, "TLS 1.2")
+        assert p.s.getpeercert() is None
+        p.s.verify_client_post_handshake()
+        for _ in range(4):
+            p.move()
+            p.read(p.c)
+            p.move()
+            p.read(p.s)
         p.exchange()
+        assert p.s.authenticated_at == 0 and subject_cn(p.s.getpeercert()) == "demo-client"
 
 
 def test_a_socket_misuse_raises_like_ssl():

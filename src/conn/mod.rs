@@ -478,6 +478,11 @@ impl Connection {
             (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
                 Step::ServerAnswerToFinished
             }
+            // A server's renegotiation that fails on the client's ClientHello itself (its
+            // traffic state was handling it): Step One of the new handshake.
+            (_, true) if step == Step::ApplicationData && self.common.renegotiating.is_some() => {
+                Step::ClientHello
+            }
             // After the handshake the step is application data, or one of Handshake Again.
             (_, _) => step,
         };
@@ -553,6 +558,7 @@ impl Connection {
         if !self.established
             || self.plaintext_buffered() >= self.common.config.buffer_limit
             || !self.joiner.is_empty()
+            || self.awaiting_peer_finished().is_some()
         {
             return Ok(0);
         }
@@ -687,9 +693,18 @@ impl Connection {
         }
     }
 
+    /// Handshake Again (TLS 1.2): the step when the peer's ChangeCipherSpec came and its
+    /// Finished must follow, with nothing between (RFC 5246 §7.1, §7.4.9); application data
+    /// flows before and after.
+    fn awaiting_peer_finished(&self) -> Option<Step> {
+        let step = self.state.as_ref().map(State::step)?;
+        matches!(step, Step::ClientFinished | Step::ServerFinished).then_some(step)
+    }
+
     /// Handle one complete record at the front of the deframer.
     fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
         let handshaking = !self.established;
+        let peer_finished_next = self.awaiting_peer_finished();
         if hdr.typ == ContentType::ChangeCipherSpec {
             // In a TLS 1.2 renegotiation the ChangeCipherSpec is protected by the keys it
             // replaces (RFC 5246 §6.2: every record under the current state); otherwise it is
@@ -798,7 +813,10 @@ impl Connection {
                 ),
             ));
         }
-        if !self.joiner.is_empty() && typ != ContentType::Handshake {
+        // TLS 1.3 forbids other records between the fragments of a handshake message (RFC
+        // 8446 §5.1); TLS 1.2 lets record types interleave (RFC 5246 §6.2.1), which matters
+        // for application data during a renegotiation. A ChangeCipherSpec never may (above).
+        if !self.joiner.is_empty() && typ != ContentType::Handshake && !self.common.is_tls12() {
             return Err(Error::unexpected_because(
                 Reason::InterleavedRecord,
                 "the rest of a handshake message split across records",
@@ -814,6 +832,15 @@ impl Connection {
                         Reason::ApplicationDataBeforeHandshake,
                         format!("the handshake message {}", self.step),
                         "application data before the handshake finished",
+                    ));
+                }
+                if let Some(step) = peer_finished_next {
+                    return Err(Error::unexpected_because(
+                        Reason::ApplicationDataBeforeHandshake,
+                        format!(
+                            "{step}, which follows the ChangeCipherSpec directly (RFC 5246 §7.1)"
+                        ),
+                        "application data between the two",
                     ));
                 }
                 self.idle.data_record(content.len())?;

@@ -346,6 +346,11 @@ fn server_checks_the_renegotiation_info_of_a_renegotiation() {
         assert_eq!(err.reason(), Some(Reason::BadRenegotiationInfo), "{err}");
         assert!(err.to_string().contains(words), "{err}");
         assert!(matches!(err, Error::HandshakeFailure(_)), "{err:?}");
+        let text = s.error().unwrap().to_string();
+        assert!(
+            text.starts_with("TLS renegotiation (Handshake Again) failed at Step One: ClientHello"),
+            "{text}"
+        );
         assert_eq!(
             s.last_alert(),
             Some((AlertDescription::HandshakeFailure, true))
@@ -475,4 +480,142 @@ fn a_client_that_changes_its_certificate_is_refused_unless_allowed() {
             assert_eq!(s.peer_certificates(), &first[..]);
         }
     }
+}
+
+/// RFC 5246 §6.2.1 lets record types interleave in TLS 1.2: application data between two
+/// fragments of a renegotiating ClientHello is data (TLS 1.3 forbids it, RFC 8446 §5.1).
+#[test]
+fn tls12_application_data_may_come_between_handshake_fragments() {
+    let (mut c, mut s) = established_allowing();
+    let mut ch = fresh_client_hello("localhost");
+    set_renegotiation_info(&mut ch, Some(client_verify_data(&c)));
+    let enc = HandshakeMessage {
+        typ: HandshakeType::ClientHello,
+        payload: HandshakePayload::ClientHello(ch),
+    }
+    .get_encoding();
+    c.common
+        .write_records(ContentType::Handshake, &enc[..30])
+        .unwrap();
+    c.common
+        .write_records(ContentType::ApplicationData, b"between")
+        .unwrap();
+    c.common
+        .write_records(ContentType::Handshake, &enc[30..])
+        .unwrap();
+    transfer(&mut c, &mut s).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).unwrap(), ReadStatus::Data(7));
+    assert_eq!(&buf[..7], b"between");
+    assert_eq!(
+        s.awaiting_step(),
+        Step::ClientKeyExchange,
+        "the ClientHello was whole"
+    );
+}
+
+/// Between a peer's ChangeCipherSpec and its Finished nothing may come (RFC 5246 §7.1), also
+/// in a renegotiation, where application data flows otherwise.
+#[test]
+fn no_application_data_between_change_cipher_spec_and_finished() {
+    let (mut c, mut s) = established_allowing();
+    c.renegotiate().unwrap();
+    transfer(&mut c, &mut s).unwrap(); // ClientHello
+    transfer(&mut s, &mut c).unwrap(); // the server's flight; the client answers
+    // Hold the client's flight back, and cut it after its ChangeCipherSpec.
+    let flight = c.peek_outgoing().to_vec();
+    c.consume_outgoing(flight.len());
+    let records = {
+        let mut v = Vec::new();
+        let mut rest = &flight[..];
+        while rest.len() >= 5 {
+            let n = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            v.push(rest[..n].to_vec());
+            rest = &rest[n..];
+        }
+        v
+    };
+    let ccs = records
+        .iter()
+        .position(|r| r[0] == 20)
+        .expect("a ChangeCipherSpec in the client's flight");
+    for r in &records[..=ccs] {
+        s.feed(r).unwrap();
+    }
+    assert_eq!(s.awaiting_step(), Step::ClientFinished);
+    // Application data under the client's new keys, in its Finished's place (sequence 0).
+    c.common.record.set_write_seq(0);
+    c.write(b"too early").unwrap();
+    let forged = c.peek_outgoing().to_vec();
+    assert_eq!(forged[0], 23);
+    let err = s.feed(&forged).unwrap_err();
+    assert!(
+        err.to_string().contains("application data between the two"),
+        "{err}"
+    );
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::UnexpectedMessage, true))
+    );
+}
+
+/// An abbreviated handshake signs nothing: a TLS 1.2 client that resumes may send no
+/// signature_algorithms (which would otherwise mean SHA-1 only, which we do not sign with).
+#[test]
+fn tls12_resumption_needs_no_signature_scheme() {
+    // A session from a first handshake; the server's configuration keeps it in its cache.
+    let (cc, sc) = configs();
+    let mut c1 = Connection::new_client(cc.clone(), Some("localhost")).unwrap();
+    let mut s1 = Connection::new_server(sc.clone()).unwrap();
+    for _ in 0..4 {
+        transfer(&mut c1, &mut s1).unwrap();
+        transfer(&mut s1, &mut c1).unwrap();
+    }
+    let blob = c1.session().expect("a TLS 1.2 session");
+    let mut c2 = Connection::new_client(cc, Some("localhost")).unwrap();
+    c2.set_session(&blob).unwrap();
+    let msg = HandshakeMessage::read(&c2.peek_outgoing()[5..], ProtocolVersion::TLSv1_2).unwrap();
+    let HandshakePayload::ClientHello(mut ch) = msg.payload else {
+        panic!("not a ClientHello");
+    };
+    ch.extensions.retain(|e| {
+        !matches!(
+            e,
+            crate::codec::extensions::ClientExtension::SignatureAlgorithms(_)
+                | crate::codec::extensions::ClientExtension::SignatureAlgorithmsCert(_)
+        )
+    });
+    let enc = HandshakeMessage {
+        typ: HandshakeType::ClientHello,
+        payload: HandshakePayload::ClientHello(ch.clone()),
+    }
+    .get_encoding();
+    let mut record = vec![22, 3, 3];
+    record.extend_from_slice(&(enc.len() as u16).to_be_bytes());
+    record.extend_from_slice(&enc);
+    let mut s2 = Connection::new_server(sc.clone()).unwrap();
+    s2.feed(&record).unwrap();
+    assert_eq!(s2.handshake_kind(), Some(HandshakeKind::Resumed));
+    assert_eq!(s2.awaiting_step(), Step::ClientChangeCipherSpec);
+    // A full handshake without one is still refused.
+    ch.session_id = Vec::new();
+    ch.extensions.retain(|e| {
+        !matches!(
+            e,
+            crate::codec::extensions::ClientExtension::SessionTicket(_)
+        )
+    });
+    let enc = HandshakeMessage {
+        typ: HandshakeType::ClientHello,
+        payload: HandshakePayload::ClientHello(ch),
+    }
+    .get_encoding();
+    let mut record = vec![22, 3, 3];
+    record.extend_from_slice(&(enc.len() as u16).to_be_bytes());
+    record.extend_from_slice(&enc);
+    let err = Connection::new_server(sc)
+        .unwrap()
+        .feed(&record)
+        .unwrap_err();
+    assert!(matches!(err, Error::NoSharedSignatureScheme(_)), "{err:?}");
 }

@@ -62,6 +62,13 @@ impl RecordLayer {
     }
 
     /// Whether incoming records are protected.
+    /// Tests: send the next protected record under this sequence number (to forge a peer's
+    /// record under its real keys).
+    #[cfg(test)]
+    pub(crate) fn set_write_seq(&mut self, seq: u64) {
+        self.write_seq = seq;
+    }
+
     pub fn has_decrypter(&self) -> bool {
         self.dec.is_some()
     }

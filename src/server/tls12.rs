@@ -125,7 +125,9 @@ enum Asked {
 struct Choices {
     suite: &'static SuiteInfo,
     cert: Arc<CertifiedKey>,
-    scheme: crate::codec::enums::SignatureScheme,
+    /// The ServerKeyExchange's signature scheme; an abbreviated handshake signs nothing, so
+    /// a client without one we can use may still resume.
+    scheme: Result<crate::codec::enums::SignatureScheme, Error>,
     group: NamedGroup,
     alpn: Option<Vec<u8>>,
     ems: bool,
@@ -244,7 +246,7 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
                 list(theirs)
             }
         ))
-    })?;
+    });
     // 6. A curve from supported_groups (RFC 8422 §5.1.1), uncompressed points (§5.1.2);
     //    only groups ECDHE can use (a KEM is TLS 1.3 only).
     let group = match ch.groups() {
@@ -299,18 +301,8 @@ impl State {
         let suite = c.suite;
         cx.neg.suite = Some(suite);
         cx.neg.group = Some(c.group);
-        cx.neg.sig_scheme = Some(c.scheme);
         cx.neg.alpn = c.alpn.clone();
         cx.neg.secure_renegotiation = c.secure_renegotiation;
-        cx.trace(TraceKind::Negotiated, || {
-            format!(
-                "negotiated: TLSv1.2, {}, key exchange {}, signature {}, Extended Master Secret {}",
-                suite.suite,
-                c.group,
-                c.scheme,
-                if c.ems { "yes" } else { "no" }
-            )
-        });
         let mut transcript = TranscriptBuffer::new();
         transcript.add(raw);
 
@@ -326,6 +318,18 @@ impl State {
         if let Some((sess, renew)) = find_session(cx, ch, c.ems).filter(|_| resumable) {
             return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack && renew);
         }
+        // A full handshake: Step Four needs a signature scheme the client accepts.
+        let scheme = c.scheme.clone()?;
+        cx.neg.sig_scheme = Some(scheme);
+        cx.trace(TraceKind::Negotiated, || {
+            format!(
+                "negotiated: TLSv1.2, {}, key exchange {}, signature {scheme}, Extended Master \
+                 Secret {}",
+                suite.suite,
+                c.group,
+                if c.ems { "yes" } else { "no" }
+            )
+        });
         // A new session id when we cache sessions; none otherwise.
         let session_id = match cx.config.server_cache {
             Some(_) => rand::random_array::<32>()?.to_vec(),
@@ -383,13 +387,10 @@ impl State {
             public: kx.share().to_vec(),
         };
         let input = server_key_exchange_input(&cx.client_random, &random, &params);
-        let signature = c.cert.key.sign(c.scheme, &input)?;
+        let signature = c.cert.key.sign(scheme, &input)?;
         let ske = ServerKeyExchangeTls12 {
             params,
-            signed: DigitallySigned {
-                scheme: c.scheme,
-                signature,
-            },
+            signed: DigitallySigned { scheme, signature },
         };
         send(
             cx,

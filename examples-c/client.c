@@ -6,7 +6,11 @@
  * with ferrotls_conn_feed(), ciphertext to send comes out with ferrotls_conn_peek_outgoing() +
  * ferrotls_conn_consume_outgoing(). stdin goes to the server, the server's bytes to stdout, a
  * summary of the handshake to stderr. Exit 0 after a clean close, 1 on an error, 2 on a usage
- * error. A silent server is given up on after --timeout seconds (see the option). */
+ * error. A silent server is given up on after --timeout seconds (see the option).
+ *
+ * Handshake Again (TLS 1.2 secure renegotiation, RFC 5746): the engine answers a server's
+ * HelloRequest by itself (--no-renegotiation declines it); --renegotiate starts one at stdin's
+ * end and waits until it completed or the server declined it, reading all the while. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,8 +33,9 @@ static const char USAGE[] =
     "usage: ferrotls-client [options] HOST PORT\n"
     "  --servername NAME      SNI and the name verified (default HOST)\n"
     "  --cafile FILE          trust anchors, PEM (default: the system store)\n"
-    "  --cert FILE --key FILE client certificate (also sent when a TLS 1.3 server asks after\n"
-    "                         the handshake: post-handshake authentication)\n"
+    "  --cert FILE --key FILE client certificate (also sent when a server asks after the\n"
+    "                         handshake: TLS 1.3 post-handshake authentication, TLS 1.2\n"
+    "                         renegotiation)\n"
     "  --tls1.2 | --tls1.3    only that version (default: both)\n"
     "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
     "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
@@ -44,12 +49,24 @@ static const char USAGE[] =
     "  --allow-no-ems         accept a TLS 1.2 server without Extended Master Secret (RFC 7627;\n"
     "                         required by default: without it TLS 1.2 is open to the triple\n"
     "                         handshake attack)\n"
+    "  --renegotiate          TLS 1.2: once stdin has ended and all of it was sent, start a new\n"
+    "                         handshake (secure renegotiation, RFC 5746) and wait, still\n"
+    "                         printing what the server sends, until it completed (stderr:\n"
+    "                         \"renegotiation complete\") or the server declined it (stderr: \"the\n"
+    "                         server declined ...\"; exit 0 all the same); then close as usual.\n"
+    "                         When it cannot happen (TLS 1.3 was negotiated, the server showed\n"
+    "                         no RFC 5746 support, the server closed first) the reason goes to\n"
+    "                         stderr, the connection ends as usual and the exit code is 1.\n"
+    "                         With --tls1.3 or --no-renegotiation: a usage error\n"
+    "  --no-renegotiation     decline a server's request for a new handshake (HelloRequest) with\n"
+    "                         a no_renegotiation warning (default: answer it, as OpenSSL does)\n"
     "stdin goes to the server, the server's bytes to stdout, a summary to stderr.\n"
-    "Exit 0 after a clean close; 1 on an error (detail on stderr); 2 on a usage error.\n";
+    "Exit 0 after a clean close; 1 on an error (detail on stderr), also when --renegotiate\n"
+    "could not happen; 2 on a usage error.\n";
 
 enum {
     O_SERVERNAME = 1, O_CAFILE, O_CERT, O_KEY, O_TLS12, O_TLS13, O_CIPHERS, O_GROUPS, O_ALPN,
-    O_SESS_OUT, O_SESS_IN, O_KEYLOG, O_TRACE, O_TIMEOUT, O_ALLOW_NO_EMS,
+    O_SESS_OUT, O_SESS_IN, O_KEYLOG, O_TRACE, O_TIMEOUT, O_ALLOW_NO_EMS, O_RENEGOTIATE, O_NO_RENEGOTIATION,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -58,7 +75,8 @@ static const struct opt_spec SPECS[] = {
     {"--ciphers", 1, O_CIPHERS},       {"--groups", 1, O_GROUPS}, {"--alpn", 1, O_ALPN},
     {"--sess-out", 1, O_SESS_OUT},     {"--sess-in", 1, O_SESS_IN}, {"--keylog", 1, O_KEYLOG},
     {"--trace", 0, O_TRACE},           {"--timeout", 1, O_TIMEOUT},
-    {"--allow-no-ems", 0, O_ALLOW_NO_EMS}, {NULL, 0, 0},
+    {"--allow-no-ems", 0, O_ALLOW_NO_EMS}, {"--renegotiate", 0, O_RENEGOTIATE},
+    {"--no-renegotiation", 0, O_NO_RENEGOTIATION}, {NULL, 0, 0},
 };
 
 struct options {
@@ -66,6 +84,8 @@ struct options {
     const char *host, *port, *servername, *cafile, *cert, *key;
     const char *sess_out, *sess_in, *keylog;
     int trace;
+    int renegotiate;      /* --renegotiate: a new handshake at stdin's end (TLS 1.2) */
+    int no_renegotiation; /* --no-renegotiation: decline the server's HelloRequests */
     long timeout; /* seconds; 0 = no limit */
 };
 
@@ -100,12 +120,18 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_TRACE: o->trace = 1; break;
         case O_TIMEOUT: o->timeout = parse_number(PROG, USAGE, "--timeout", v, 0, 86400L); break;
         case O_ALLOW_NO_EMS: o->proto.allow_no_ems = 1; break;
+        case O_RENEGOTIATE: o->renegotiate = 1; break;
+        case O_NO_RENEGOTIATION: o->no_renegotiation = 1; break;
         }
     }
     if (positional < 2)
         usage_exit(PROG, USAGE, "HOST and PORT are required");
     if ((o->cert == NULL) != (o->key == NULL))
         usage_exit(PROG, USAGE, "--cert and --key go together");
+    if (o->renegotiate && o->proto.tls13)
+        usage_exit(PROG, USAGE, "--renegotiate is TLS 1.2's (TLS 1.3 has no renegotiation); it excludes --tls1.3");
+    if (o->renegotiate && o->no_renegotiation)
+        usage_exit(PROG, USAGE, "--renegotiate and --no-renegotiation exclude each other");
     parse_number(PROG, USAGE, "PORT", o->port, 1, 65535);
     protocol_options_check(PROG, USAGE, &o->proto);
 }
@@ -122,9 +148,12 @@ static ferrotls_config *build_config(const struct options *o) {
     if (o->cert != NULL) {
         cert_key_check(PROG, ferrotls_config_builder_add_cert_key_file(b, o->cert, o->key));
         /* Handshake Again: a server may ask for the certificate after the handshake (TLS 1.3
-         * post-handshake authentication); the engine answers by itself. */
+         * post-handshake authentication; TLS 1.2 a renegotiation, which needs no option); the
+         * engine answers by itself. */
         config_check(PROG, ferrotls_config_builder_set_post_handshake_auth(b, true), "--cert");
     }
+    if (o->no_renegotiation)
+        config_check(PROG, ferrotls_config_builder_set_renegotiation(b, false), "--no-renegotiation");
     if (o->keylog != NULL)
         config_check(PROG, ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
     config_check(PROG, ferrotls_config_builder_build(b, &cfg), "building the configuration");
@@ -235,6 +264,10 @@ struct client {
     int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
     int have_cert; /* --cert was given (for the hints) */
     long long last_io; /* now_ms() of the last bytes moved on the socket, or of stdin's end */
+    /* --renegotiate: RENEG_TODO until stdin's end, RENEG_RUNNING until the new handshake
+     * completed or was declined, then RENEG_NONE (also without --renegotiate). */
+    enum { RENEG_NONE, RENEG_TODO, RENEG_RUNNING } reneg;
+    int exit_code; /* EXIT_OK, or EXIT_FAIL once --renegotiate could not happen */
 };
 
 static void fail(struct client *cl, ferrotls_result r) {
@@ -287,6 +320,62 @@ static void print_summary(const ferrotls_conn *c) {
             s.protocol, s.cipher, s.group, s.alpn, s.peer_subject, s.resumed ? "yes" : "no");
 }
 
+/* --renegotiate: why it cannot happen, on stderr; the connection then ends as usual, exit 1. */
+static void renegotiation_failed(struct client *cl, ferrotls_result r, const char *why) {
+    char detail[600];
+    snprintf(detail, sizeof detail, "--renegotiate: %s", why != NULL && why[0] != '\0' ? why : "refused");
+    print_error(PROG, r, detail);
+    cl->reneg = RENEG_NONE;
+    cl->exit_code = EXIT_FAIL;
+}
+
+/* --renegotiate, once the handshake is done: at stdin's end (everything sent) start the new
+ * handshake; then watch for its end: complete (the engine waits for application data again) or
+ * declined (the server's no_renegotiation warning). Returns 1 when something changed. */
+static int renegotiation_step(struct client *cl) {
+    if (cl->reneg == RENEG_TODO) {
+        if (!cl->stdin_eof || cl->plain_len > 0)
+            return 0;
+        if (cl->peer_closed) {
+            renegotiation_failed(cl, FERROTLS_ERR_WRONG_STATE,
+                                 "the server closed the connection (close_notify) before the renegotiation "
+                                 "could start");
+            return 1;
+        }
+        ferrotls_result r = ferrotls_conn_renegotiate(cl->conn);
+        if (r == FERROTLS_OK) {
+            cl->reneg = RENEG_RUNNING;
+            return 1;
+        }
+        if (ferrotls_conn_error(cl->conn) != FERROTLS_OK)
+            fail(cl, r); /* the connection itself failed */
+        /* A usage error (TLS 1.3, no RFC 5746 support, ...) changed nothing: say why, end as usual. */
+        renegotiation_failed(cl, r, ferrotls_last_error_detail());
+        return 1;
+    }
+    /* RENEG_RUNNING */
+    uint8_t description = 0;
+    bool ours = true;
+    if (ferrotls_conn_last_alert(cl->conn, &description, &ours) == FERROTLS_OK &&
+        description == 100 /* no_renegotiation */ && !ours) {
+        fprintf(stderr, "%s: the server declined the renegotiation (no_renegotiation); the connection goes on\n", PROG);
+        cl->reneg = RENEG_NONE;
+        return 1;
+    }
+    const char *step = ferrotls_conn_awaiting(cl->conn);
+    if (step != NULL && strcmp(step, "application data") == 0) {
+        fprintf(stderr, "%s: renegotiation complete (Handshake Again)\n", PROG);
+        cl->reneg = RENEG_NONE;
+        return 1;
+    }
+    if (cl->peer_closed) {
+        renegotiation_failed(cl, FERROTLS_ERR_WRONG_STATE,
+                             "the server closed the connection (close_notify) before the renegotiation completed");
+        return 1;
+    }
+    return 0;
+}
+
 /* Runs the engine as far as it goes without new input. */
 static void progress(struct client *cl) {
     ferrotls_result r;
@@ -320,6 +409,12 @@ static void progress(struct client *cl) {
                 if (r == FERROTLS_OK) {
                     write_all_stdout(buf, n);
                     moved = 1;
+                } else if (r == FERROTLS_PEER_AUTHENTICATED) {
+                    /* A boundary, not data (the engine reports it on servers; a client would
+                     * see it only if the server's identity could change). */
+                    fprintf(stderr, "%s: the server authenticated again; what follows is from it as it is now\n",
+                            PROG);
+                    moved = 1;
                 } else if (r == FERROTLS_CLOSED) {
                     cl->peer_closed = 1;
                     break;
@@ -341,10 +436,12 @@ static void progress(struct client *cl) {
                 cl->plain_off = cl->plain_len = 0;
             moved |= accepted > 0;
         }
-        /* stdin is done and all of it went in: say goodbye, then keep reading the reply. Also
-         * answer the peer's close_notify with ours. */
+        if (cl->hs_done && cl->reneg != RENEG_NONE)
+            moved |= renegotiation_step(cl);
+        /* stdin is done and all of it went in (and --renegotiate's new handshake is over): say
+         * goodbye, then keep reading the reply. Also answer the peer's close_notify with ours. */
         if (cl->hs_done && !cl->close_sent &&
-            ((cl->stdin_eof && cl->plain_len == 0) || cl->peer_closed)) {
+            ((cl->stdin_eof && cl->plain_len == 0 && cl->reneg == RENEG_NONE) || cl->peer_closed)) {
             r = ferrotls_conn_close(cl->conn);
             /* Answering the peer's close_notify is a courtesy: the close was clean either way. */
             if (r != FERROTLS_OK && r != FERROTLS_WANT_WRITE && r != FERROTLS_CLOSED && !cl->peer_closed)
@@ -456,6 +553,8 @@ int main(int argc, char **argv) {
     const char *name = o.servername != NULL ? o.servername : o.host;
     cl.fd = -1;
     cl.have_cert = o.cert != NULL;
+    cl.reneg = o.renegotiate ? RENEG_TODO : RENEG_NONE;
+    cl.exit_code = EXIT_OK;
     r = ferrotls_conn_new_client(cfg, name, &cl.conn);
     if (r != FERROTLS_OK) {
         print_error(PROG, r, ferrotls_last_error_detail());
@@ -509,6 +608,12 @@ int main(int argc, char **argv) {
                 const char *step = ferrotls_conn_awaiting(cl.conn);
                 fprintf(stderr, "%s: error: timed out after %ld s waiting for %s from %s port %s (--timeout %ld)\n",
                         PROG, o.timeout, step != NULL ? step : "the server", o.host, o.port, o.timeout);
+            } else if (cl.reneg == RENEG_RUNNING) {
+                const char *step = ferrotls_conn_awaiting(cl.conn);
+                fprintf(stderr,
+                        "%s: error: --renegotiate: the new handshake did not complete: no data from the server "
+                        "for %ld s while waiting for %s (--timeout %ld)\n",
+                        PROG, o.timeout, step != NULL ? step : "its answer", o.timeout);
             } else {
                 fprintf(stderr, "%s: error: no data from the server for %ld s after our request (--timeout %ld)\n",
                         PROG, o.timeout, o.timeout);
@@ -569,5 +674,5 @@ int main(int argc, char **argv) {
         save_session(cl.conn, o.sess_out);
     close(cl.fd);
     ferrotls_conn_free(cl.conn);
-    return EXIT_OK;
+    return cl.exit_code;
 }

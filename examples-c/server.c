@@ -8,7 +8,12 @@
  * connection's POLLIN / POLLOUT. A failing connection is reported and closed; the server goes on.
  *
  * Default mode answers each HTTP request with an HTTP/1.0 200 page listing the negotiated
- * parameters, then close_notify (like `openssl s_server -www`). --echo echoes what arrives. */
+ * parameters, then close_notify (like `openssl s_server -www`). --echo echoes what arrives.
+ *
+ * Handshake Again: every read may return FERROTLS_PEER_AUTHENTICATED instead of bytes, the point
+ * of the stream where the client authenticated again (TLS 1.3 post-handshake authentication,
+ * or any completed TLS 1.2 renegotiation). It is a boundary, not data: --ask-cert-path waits
+ * for it; the other modes read on (--trace names it on stderr). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,10 +42,15 @@ static const char USAGE[] =
     "  --request-client       ask for a client certificate, do not require one (needs --cafile)\n"
     "  --ask-cert-path PREFIX Handshake Again, the seed's scenario: no certificate is asked for in\n"
     "                         the handshake; a request for a path starting with PREFIX on a\n"
-    "                         connection without one asks for it then (TLS 1.3 post-handshake\n"
-    "                         authentication) and is answered once it arrived, else with 403\n"
-    "                         (needs --cafile; with --verify-client a missing one is fatal;\n"
-    "                         TLS 1.2, which has no such request, asks in the handshake)\n"
+    "                         connection without one asks for it then (TLS 1.3: post-handshake\n"
+    "                         authentication; TLS 1.2: a secure renegotiation, RFC 5746) and is\n"
+    "                         answered once it arrived, else with 403 (also when the client\n"
+    "                         cannot be asked: no post_handshake_auth offered, no RFC 5746\n"
+    "                         support; or declines the renegotiation). Needs --cafile; with\n"
+    "                         --verify-client a missing certificate is fatal\n"
+    "  --allow-renegotiation  accept a TLS 1.2 renegotiation the client starts (each costs a full\n"
+    "                         handshake; refused by default with a no_renegotiation warning, the\n"
+    "                         connection going on, as OpenSSL 3 does)\n"
     "  --tls1.2 | --tls1.3    only that version (default: both)\n"
     "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
     "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
@@ -58,7 +68,7 @@ static const char USAGE[] =
 enum {
     O_CERT = 1, O_KEY, O_HOST, O_PORT, O_CAFILE, O_VERIFY_CLIENT, O_REQUEST_CLIENT, O_TLS12, O_TLS13,
     O_CIPHERS, O_GROUPS, O_ALPN, O_KEYLOG, O_TRACE, O_ECHO, O_MAX_CONNS, O_HS_TIMEOUT, O_ALLOW_NO_EMS,
-    O_ASK_CERT_PATH,
+    O_ASK_CERT_PATH, O_ALLOW_RENEGOTIATION,
 };
 
 static const struct opt_spec SPECS[] = {
@@ -73,6 +83,7 @@ static const struct opt_spec SPECS[] = {
     {"--max-conns", 1, O_MAX_CONNS}, {"--handshake-timeout", 1, O_HS_TIMEOUT},
     {"--allow-no-ems", 0, O_ALLOW_NO_EMS},
     {"--ask-cert-path", 1, O_ASK_CERT_PATH},
+    {"--allow-renegotiation", 0, O_ALLOW_RENEGOTIATION},
     {NULL, 0, 0},
 };
 
@@ -81,6 +92,7 @@ struct options {
     const char *cert, *key, *host, *port, *cafile, *keylog;
     const char *ask_cert_path; /* --ask-cert-path PREFIX, or NULL */
     int verify_client, request_client, trace, echo;
+    int allow_renegotiation; /* --allow-renegotiation: accept client-initiated TLS 1.2 renegotiation */
     long max_conns; /* 0: forever */
     long handshake_timeout; /* seconds */
 };
@@ -112,6 +124,7 @@ static void parse_options(int argc, char **argv, struct options *o) {
         case O_ECHO: o->echo = 1; break;
         case O_ALLOW_NO_EMS: o->proto.allow_no_ems = 1; break;
         case O_ASK_CERT_PATH: o->ask_cert_path = v; break;
+        case O_ALLOW_RENEGOTIATION: o->allow_renegotiation = 1; break;
         case O_MAX_CONNS: o->max_conns = parse_number(PROG, USAGE, "--max-conns", v, 1, 1000000000L); break;
         case O_HS_TIMEOUT:
             o->handshake_timeout = parse_number(PROG, USAGE, "--handshake-timeout", v, 1, 86400L);
@@ -141,8 +154,10 @@ static ferrotls_config *build_config(const struct options *o) {
     if (o->cafile != NULL)
         config_check(PROG, ferrotls_config_builder_add_roots_file(b, o->cafile), "loading --cafile");
     if (o->ask_cert_path != NULL) {
-        /* Ask for no certificate in the handshake, but when a request needs one; a client
-         * that sends none gets a 403 page unless --verify-client makes it fatal. */
+        /* Ask for no certificate in the handshake (TLS 1.3 and TLS 1.2 alike), but when a
+         * request needs one: request_client_certificate then asks by post-handshake
+         * authentication (TLS 1.3) or by a renegotiation (TLS 1.2, a HelloRequest). A client
+         * that sends none, or declines, gets a 403 page unless --verify-client makes it fatal. */
         config_check(PROG, ferrotls_config_builder_set_post_handshake_auth(b, true), "--ask-cert-path");
         if (!o->verify_client)
             config_check(PROG, ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUEST_CLIENT_CERT),
@@ -152,6 +167,8 @@ static ferrotls_config *build_config(const struct options *o) {
         config_check(PROG, ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUIRE_CLIENT_CERT), "--verify-client");
     else if (o->request_client)
         config_check(PROG, ferrotls_config_builder_set_verify(b, FERROTLS_VERIFY_REQUEST_CLIENT_CERT), "--request-client");
+    if (o->allow_renegotiation)
+        config_check(PROG, ferrotls_config_builder_set_client_renegotiation(b, true), "--allow-renegotiation");
     if (o->keylog != NULL)
         config_check(PROG, ferrotls_config_builder_set_keylog_file(b, o->keylog), "--keylog");
     config_check(PROG, ferrotls_config_builder_build(b, &cfg), "building the configuration");
@@ -303,13 +320,37 @@ static void client_subject(struct conn *c, char *out, size_t cap) {
         cert_subject(der, der_len, out, cap);
 }
 
+/* The last alert is a no_renegotiation warning from the client: it declined our HelloRequest. */
+static int client_declined_renegotiation(const struct conn *c) {
+    uint8_t description = 0;
+    bool ours = true;
+    return ferrotls_conn_last_alert(c->tls, &description, &ours) == FERROTLS_OK &&
+           description == 100 /* no_renegotiation */ && !ours;
+}
+
+/* A read reported FERROTLS_PEER_AUTHENTICATED where no request waits for it (a renegotiation
+ * that completed, started by either side): a boundary in the stream, not data. --trace says so. */
+static void note_peer_authenticated(struct conn *c) {
+    char subject[512];
+    if (!OPTS.trace)
+        return;
+    client_subject(c, subject, sizeof subject);
+    fprintf(stderr,
+            "%sread: FERROTLS_PEER_AUTHENTICATED: Handshake Again completed at this point of the stream; "
+            "client certificate from here on: %s\n",
+            c->trace_prefix, subject[0] != '\0' ? subject : "none");
+}
+
 /* Handshake Again is over: the page names who the client is and what came before. */
 static void build_auth_page(struct conn *c) {
     char subject[512], body[1024];
     client_subject(c, subject, sizeof subject);
     if (subject[0] == '\0') {
         set_reply(c, "403 Forbidden",
-                  "ferrotls-server: this path needs a client certificate, and none was given.\n");
+                  client_declined_renegotiation(c)
+                      ? "ferrotls-server: this path needs a client certificate, and none was given: the client "
+                        "declined the new handshake in which it was asked for one (no_renegotiation).\n"
+                      : "ferrotls-server: this path needs a client certificate, and none was given.\n");
         return;
     }
     snprintf(body, sizeof body,
@@ -426,6 +467,10 @@ static void conn_step(struct conn *c) {
                 }
                 continue;
             }
+            if (r == FERROTLS_PEER_AUTHENTICATED) { /* the client renegotiated (or was asked to) */
+                note_peer_authenticated(c);
+                continue;
+            }
             if (read_ended(c, r)) /* CLOSED: the client left without a request */
                 continue;
             return;
@@ -487,6 +532,10 @@ static void conn_step(struct conn *c) {
                 if (r == FERROTLS_OK) {
                     c->out_off = 0;
                     c->out_len = n;
+                    continue;
+                }
+                if (r == FERROTLS_PEER_AUTHENTICATED) { /* a boundary, not data: nothing to echo */
+                    note_peer_authenticated(c);
                     continue;
                 }
                 if (read_ended(c, r))
@@ -660,12 +709,22 @@ int main(int argc, char **argv) {
             int waiting = c->state == ST_HANDSHAKE || c->state == ST_HTTP_AUTH;
             if (waiting && now >= c->handshake_deadline) {
                 /* A peer that connects and never finishes must not hold a slot forever. */
-                char why[160];
-                snprintf(why, sizeof why, "the TLS %s did not finish within %ld s (--handshake-timeout)",
-                         c->state == ST_HANDSHAKE ? "handshake" : "post-handshake authentication",
-                         OPTS.handshake_timeout);
+                char why[200];
+                if (c->state == ST_HANDSHAKE)
+                    snprintf(why, sizeof why, "the TLS handshake did not finish within %ld s (--handshake-timeout)",
+                             OPTS.handshake_timeout);
+                else
+                    snprintf(why, sizeof why,
+                             "the client did not answer our request for its certificate (Handshake Again, %s) "
+                             "within %ld s (--handshake-timeout)",
+                             ferrotls_conn_protocol_version(c->tls) == 0x0304 ? "TLS 1.3 post-handshake authentication"
+                                                                              : "TLS 1.2 renegotiation",
+                             OPTS.handshake_timeout);
                 conn_fail(c, FERROTLS_ERR_UNEXPECTED_EOF, why);
-                continue;
+                /* It lingers now, and is polled below like any lingering connection: skipping it
+                 * this round could leave poll() with no descriptor and no timeout (the listener
+                 * is not polled once --max-conns were accepted) and the server asleep for good. */
+                waiting = 0;
             }
             if (waiting) {
                 int ms = (int)(c->handshake_deadline - now) * 1000;

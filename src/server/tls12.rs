@@ -315,7 +315,7 @@ impl State {
         let ticket_ack = ch.session_ticket().is_some() && cx.config.ticket_sealer.is_some();
         // A renegotiation that asks for the client's certificate needs the full handshake.
         let resumable = !cx.renegotiating.as_ref().is_some_and(|r| r.ask_certificate);
-        if let Some((sess, renew)) = find_session(cx, ch, c.ems).filter(|_| resumable) {
+        if let Some((sess, renew)) = resumable.then(|| find_session(cx, ch, c.ems)).flatten() {
             return abbreviated(cx, ch, transcript, random, &c, sess, ticket_ack && renew);
         }
         // A full handshake: Step Four needs a signature scheme the client accepts.
@@ -952,6 +952,10 @@ fn find_session(
         (None, _, None) => return None,
     };
     let why = match &found {
+        None if how == "session id" => {
+            "it is not in our cache (a first connection, a TLS 1.3 client's compatibility \
+             session id, or a session evicted since)"
+        }
         None => "it is not ours (unknown, forged, tampered or from a retired key)",
         Some(s) if s.version != ProtocolVersion::TLSv1_2 => "it is for another protocol version",
         Some(s) if s.expired(now) => "it has expired",

@@ -20,7 +20,10 @@
  * and the ticket seal / open callbacks (TLS 1.3 and TLS 1.2 resumption, a refused ticket), and
  * Handshake Again (TLS 1.3 post-handshake authentication): the point where the client's
  * identity begins, reported once by read, by peek_plaintext and by an fd-mode read (over a
- * socketpair, the one place with a socket), and the requests the protocol does not allow.
+ * socketpair, the one place with a socket), and the requests the protocol does not allow;
+ * and in TLS 1.2 (secure renegotiation): request_client_certificate's HelloRequest and the
+ * same boundary, renegotiate on either side, a client's renegotiation declined or accepted,
+ * a HelloRequest declined, and the switches that refuse it.
  *
  * Prints one line per failed check and "N passed, N failed" at the end; exit 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -619,6 +622,9 @@ static void test_null_arguments(void) {
     NULL_ARG(ferrotls_config_builder_set_buffer_limit(NULL, 65536), "builder");
     NULL_ARG(ferrotls_config_builder_set_tls13_tickets(NULL, 1), "builder");
     NULL_ARG(ferrotls_config_builder_set_post_handshake_auth(NULL, true), "builder");
+    NULL_ARG(ferrotls_config_builder_set_renegotiation(NULL, true), "builder");
+    NULL_ARG(ferrotls_config_builder_set_client_renegotiation(NULL, true), "builder");
+    NULL_ARG(ferrotls_config_builder_set_peer_certificate_change(NULL, true), "builder");
     NULL_ARG(ferrotls_config_builder_build(NULL, &cfg), "builder");
     CHECK(cfg == NULL, "build(NULL builder) left *out non-NULL");
     NULL_ARG(ferrotls_config_builder_build(b, NULL), "out");
@@ -808,6 +814,17 @@ static void test_wrong_handles(void) {
     WRONG_HANDLE(ferrotls_config_builder_set_post_handshake_auth((ferrotls_config_builder *)(void *)cfg, true),
                  "ferrotls_config_builder");
     {
+        ferrotls_config_builder *not_builders[2] = {(ferrotls_config_builder *)(void *)c,
+                                                    (ferrotls_config_builder *)(void *)cfg};
+        for (int i = 0; i < 2; i++) {
+            WRONG_HANDLE(ferrotls_config_builder_set_renegotiation(not_builders[i], false), "ferrotls_config_builder");
+            WRONG_HANDLE(ferrotls_config_builder_set_client_renegotiation(not_builders[i], true),
+                         "ferrotls_config_builder");
+            WRONG_HANDLE(ferrotls_config_builder_set_peer_certificate_change(not_builders[i], true),
+                         "ferrotls_config_builder");
+        }
+    }
+    {
         ferrotls_config *out = NULL;
         WRONG_HANDLE(ferrotls_config_builder_build((ferrotls_config_builder *)(void *)cfg, &out),
                      "ferrotls_config_builder");
@@ -847,6 +864,21 @@ static void test_wrong_state_and_role(void) {
                 "server set_verify(DANGEROUS_NO_VERIFY)");
     EXPECT_CODE(ferrotls_config_builder_set_verify(sb, 99), FERROTLS_ERR_INVALID_ARGUMENT, "set_verify(99)");
     EXPECT_CODE(ferrotls_config_builder_set_tls13_tickets(cb, 2), FERROTLS_ERR_WRONG_ROLE, "client set_tls13_tickets");
+    /* Accepting the client's renegotiation is a server's decision; the other two are both roles'. */
+    reset_detail();
+    EXPECT_CODE(ferrotls_config_builder_set_client_renegotiation(cb, true), FERROTLS_ERR_WRONG_ROLE,
+                "client set_client_renegotiation(true)");
+    CHECK(ferrotls_last_error_detail()[0] != '\0', "set_client_renegotiation WRONG_ROLE without detail");
+    EXPECT_CODE(ferrotls_config_builder_set_client_renegotiation(cb, false), FERROTLS_ERR_WRONG_ROLE,
+                "client set_client_renegotiation(false)");
+    EXPECT_CODE(ferrotls_config_builder_set_client_renegotiation(sb, true), FERROTLS_OK,
+                "server set_client_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_set_renegotiation(cb, false), FERROTLS_OK, "client set_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_set_renegotiation(sb, true), FERROTLS_OK, "server set_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_set_peer_certificate_change(cb, true), FERROTLS_OK,
+                "client set_peer_certificate_change");
+    EXPECT_CODE(ferrotls_config_builder_set_peer_certificate_change(sb, false), FERROTLS_OK,
+                "server set_peer_certificate_change");
     EXPECT_CODE(ferrotls_config_builder_set_versions(cb, 0x0301, 0), FERROTLS_ERR_INVALID_ARGUMENT,
                 "set_versions(TLS 1.0)");
     {
@@ -2059,12 +2091,15 @@ static void test_post_handshake_auth_usage(void) {
     if (CHECK(handshake(p), "handshake after an early request: %s", ferrotls_conn_error_detail(p->s))) {
         CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a post-handshake server asked in the handshake");
         refused_request(p, p->c, FERROTLS_ERR_WRONG_ROLE, "server connections", "request on a client connection");
-        /* Renegotiation is TLS 1.2's and the client's: both refusals leave the pair usable. */
+        /* Renegotiation is TLS 1.2's, on either side: both refusals leave the pair usable. */
         reset_detail();
         EXPECT_CODE(ferrotls_conn_renegotiate(p->c), FERROTLS_ERR_WRONG_STATE, "renegotiate in TLS 1.3");
         CHECK(contains_ci(ferrotls_last_error_detail(), "TLS 1.3"), "renegotiate detail: %s",
               ferrotls_last_error_detail());
-        EXPECT_CODE(ferrotls_conn_renegotiate(p->s), FERROTLS_ERR_WRONG_ROLE, "renegotiate on a server");
+        reset_detail();
+        EXPECT_CODE(ferrotls_conn_renegotiate(p->s), FERROTLS_ERR_WRONG_STATE, "renegotiate on a TLS 1.3 server");
+        CHECK(contains_ci(ferrotls_last_error_detail(), "TLS 1.3"), "server renegotiate detail: %s",
+              ferrotls_last_error_detail());
         CHECK(ferrotls_conn_error(p->c) == FERROTLS_OK && ferrotls_conn_error(p->s) == FERROTLS_OK,
               "a refused renegotiation left a sticky error");
         CHECK(transfer(p, p->c, p->s, (const uint8_t *)"after", 5), "client -> server after the refusals");
@@ -2097,14 +2132,15 @@ static void test_post_handshake_auth_usage(void) {
     pair_free(p);
     ferrotls_config_free(noauth);
 
-    /* TLS 1.2: asked in the handshake; no post-handshake authentication. */
-    ferrotls_config *tls12 = pha_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, true, 0x0303);
+    /* TLS 1.2 without post_handshake_auth on the server: it asked in the handshake, and may
+     * still ask again (a renegotiation): that is test_renegotiation's. */
+    ferrotls_config *tls12 = pha_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, false, 0x0303);
     p = pair_new(ccfg, tls12, "localhost");
     if (CHECK(handshake(p), "TLS 1.2 handshake: %s", ferrotls_conn_error_detail(p->s))) {
         CHECK(ferrotls_conn_protocol_version(p->s) == 0x0303, "TLS 1.2 server negotiated %#x",
               (unsigned)ferrotls_conn_protocol_version(p->s));
-        CHECK(server_has_client_cert(p->s), "a TLS 1.2 server did not ask in the handshake");
-        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "TLS 1.2", "request after a TLS 1.2 handshake");
+        CHECK(server_has_client_cert(p->s),
+              "a TLS 1.2 server without post_handshake_auth did not ask in the handshake");
     }
     pair_free(p);
     ferrotls_config_free(tls12);
@@ -2336,6 +2372,282 @@ static void test_post_handshake_auth_fd(void) {
     close(sv[1]);
 }
 
+/* ---- Handshake Again in TLS 1.2: secure renegotiation (RFC 5746) ------------------------ */
+
+/* Server for TLS 1.2 only: the demo certificate, the demo CA for client certificates, `verify`
+ * (0: no client authentication), post_handshake_auth `pha`, set_renegotiation `reneg`,
+ * set_client_renegotiation `client_reneg`. */
+static ferrotls_config *reneg_server_config(uint32_t verify, bool pha, bool reneg, bool client_reneg) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_SERVER, &b), FERROTLS_OK, "reneg server builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("server.pem"), path_of("server.key")),
+                FERROTLS_OK, "reneg server add_cert_key_file");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "reneg server roots");
+    if (verify != 0)
+        EXPECT_CODE(ferrotls_config_builder_set_verify(b, verify), FERROTLS_OK, "reneg server set_verify");
+    EXPECT_CODE(ferrotls_config_builder_set_post_handshake_auth(b, pha), FERROTLS_OK, "reneg server pha");
+    EXPECT_CODE(ferrotls_config_builder_set_renegotiation(b, reneg), FERROTLS_OK, "reneg server set_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_set_client_renegotiation(b, client_reneg), FERROTLS_OK,
+                "reneg server set_client_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), FERROTLS_OK, "reneg server versions");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "reneg server build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* Client: the demo CA, the demo client certificate if `with_cert`, set_renegotiation `reneg`. */
+static ferrotls_config *reneg_client_config(int with_cert, bool reneg) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "reneg client builder_new");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "reneg client roots");
+    if (with_cert)
+        EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("client.pem"), path_of("client.key")),
+                    FERROTLS_OK, "reneg client add_cert_key_file");
+    EXPECT_CODE(ferrotls_config_builder_set_renegotiation(b, reneg), FERROTLS_OK, "reneg client set_renegotiation");
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "reneg client build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* A TLS 1.2 pair that completed its handshake, or NULL (reported). */
+static struct pair *reneg_pair(const ferrotls_config *ccfg, const ferrotls_config *scfg, const char *what) {
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    if (!CHECK(handshake(p), "%s: handshake: client %s (%s), server %s (%s)", what, ferrotls_result_name(p->rc),
+               ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s)) ||
+        !CHECK(ferrotls_conn_protocol_version(p->s) == 0x0303, "%s: not TLS 1.2 (%#x)", what,
+               (unsigned)ferrotls_conn_protocol_version(p->s))) {
+        pair_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Reads on the server until `want` bytes arrived or the boundary came: appends to `got`
+ * (NUL-terminated, capacity cap). Returns FERROTLS_PEER_AUTHENTICATED at the boundary, else
+ * the last result (WANT_READ once nothing is left). */
+static ferrotls_result read_until_boundary(ferrotls_conn *s, char *got, size_t cap, size_t *glen) {
+    for (int i = 0; i < 100; i++) {
+        size_t n = 0;
+        ferrotls_result r = ferrotls_conn_read(s, (uint8_t *)got + *glen, cap - 1 - *glen, &n);
+        if (r == FERROTLS_OK) {
+            *glen += n;
+            got[*glen] = '\0';
+            continue;
+        }
+        got[*glen] = '\0';
+        if (r == FERROTLS_PEER_AUTHENTICATED)
+            CHECK(n == 0, "PEER_AUTHENTICATED came with %zu bytes", n);
+        return r;
+    }
+    return FERROTLS_WANT_READ;
+}
+
+/* A TLS 1.2 version of the seed's scenario: no certificate in the handshake (post_handshake_auth
+ * on the server), then request_client_certificate: a HelloRequest, a new handshake with a
+ * CertificateRequest, and the boundary where read reports the client's new identity. */
+static void test_renegotiation(void) {
+    section = "Handshake Again, TLS 1.2";
+    ferrotls_config *ccfg = reneg_client_config(1, true);
+    ferrotls_config *scfg = reneg_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, true, true, false);
+    struct pair *p = reneg_pair(ccfg, scfg, "request");
+    if (p != NULL) {
+        ferrotls_conn *c = p->c, *s = p->s;
+        char got[64] = "";
+        size_t glen = 0, moved = 0;
+        CHECK(ferrotls_conn_peer_cert_count(s) == 0 && ferrotls_conn_peer_cert_subject(s) == NULL,
+              "a post_handshake_auth TLS 1.2 server asked for a certificate in the handshake");
+        /* 1. Data before the request; the request (a HelloRequest); a second one is refused. */
+        write_str(c, "before", "client write before");
+        pump(p);
+        EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_OK, "TLS 1.2 request_client_certificate");
+        CHECK(ferrotls_conn_outgoing_len(s) > 0, "no HelloRequest queued");
+        reset_detail();
+        EXPECT_CODE(ferrotls_conn_request_client_certificate(s), FERROTLS_ERR_WRONG_STATE, "second request while open");
+        EXPECT_CODE(ferrotls_conn_renegotiate(s), FERROTLS_ERR_WRONG_STATE, "renegotiate while a request is open");
+        CHECK(ferrotls_conn_error(s) == FERROTLS_OK, "the refused second request failed the connection");
+        /* 2. The client takes the HelloRequest in and answers with a ClientHello by itself; data
+         *    it writes now still goes under the old keys, before the boundary. */
+        EXPECT_CODE(move_take(s, c, &p->s2c, &moved), FERROTLS_OK, "HelloRequest to the client");
+        CHECK(moved > 0, "nothing moved to the client");
+        CHECK(ferrotls_conn_outgoing_len(c) > 0, "the client did not answer the HelloRequest");
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(c)), "application data") != 0,
+              "client awaiting \"%s\" during the new handshake", str_or(ferrotls_conn_awaiting(c)));
+        write_str(c, "during", "client write during the new handshake");
+        pump(p);
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(c)), "application data") == 0,
+              "client awaiting \"%s\" after the new handshake", str_or(ferrotls_conn_awaiting(c)));
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(s)), "application data") == 0,
+              "server awaiting \"%s\" after the new handshake", str_or(ferrotls_conn_awaiting(s)));
+        write_str(c, "after", "client write after");
+        pump(p);
+        /* 3. The identity changes only where the stream reaches the boundary. */
+        CHECK(ferrotls_conn_peer_cert_count(s) == 0, "peer certificate present before the boundary was read");
+        ferrotls_result r = read_until_boundary(s, got, sizeof got, &glen);
+        EXPECT_CODE(r, FERROTLS_PEER_AUTHENTICATED, "TLS 1.2 read at the boundary");
+        CHECK(strcmp(got, "beforeduring") == 0, "read before the boundary: \"%s\"", got);
+        CHECK(ferrotls_result_category(r) == FERROTLS_CATEGORY_OK, "PEER_AUTHENTICATED is not category OK");
+        CHECK(ferrotls_conn_peer_cert_count(s) == 1 && server_has_client_cert(s),
+              "after the boundary: count %zu, subject \"%s\"", ferrotls_conn_peer_cert_count(s),
+              str_or(ferrotls_conn_peer_cert_subject(s)));
+        glen = 0;
+        r = read_until_boundary(s, got, sizeof got, &glen);
+        EXPECT_CODE(r, FERROTLS_WANT_READ, "read after the boundary (no second one)");
+        CHECK(strcmp(got, "after") == 0, "read after the boundary: \"%s\"", got);
+        CHECK(transfer(p, s, c, (const uint8_t *)"page", 4), "server -> client after the renegotiation");
+        {
+            uint8_t a[16], b2[16];
+            EXPECT_CODE(ferrotls_conn_export_keying_material(c, a, sizeof a, (const uint8_t *)"x", 1, NULL, 0),
+                        FERROTLS_OK, "export c");
+            EXPECT_CODE(ferrotls_conn_export_keying_material(s, b2, sizeof b2, (const uint8_t *)"x", 1, NULL, 0),
+                        FERROTLS_OK, "export s");
+            CHECK(memcmp(a, b2, sizeof a) == 0, "exporters differ after the renegotiation");
+        }
+        /* 4. The server's renegotiate (a HelloRequest; the new handshake asks again, as the one
+         *    before had a certificate): OK, and read reports its boundary, the same identity. */
+        EXPECT_CODE(ferrotls_conn_renegotiate(s), FERROTLS_OK, "renegotiate on a TLS 1.2 server");
+        pump(p);
+        write_str(c, "again", "client write after the second renegotiation");
+        pump(p);
+        glen = 0;
+        r = read_until_boundary(s, got, sizeof got, &glen);
+        EXPECT_CODE(r, FERROTLS_PEER_AUTHENTICATED, "read at the server-started renegotiation's boundary");
+        CHECK(glen == 0, "bytes before the second boundary: \"%s\"", got);
+        CHECK(server_has_client_cert(s) && ferrotls_conn_peer_cert_count(s) == 1,
+              "identity after the server's renegotiation: count %zu", ferrotls_conn_peer_cert_count(s));
+        r = read_until_boundary(s, got, sizeof got, &glen);
+        CHECK(r == FERROTLS_WANT_READ && strcmp(got, "again") == 0, "read after the second boundary: %s, \"%s\"",
+              ferrotls_result_name(r), got);
+        /* 5. The client's own renegotiation: declined by this server (the default), with a
+         *    no_renegotiation warning; both go on with the keys they have. */
+        EXPECT_CODE(ferrotls_conn_renegotiate(c), FERROTLS_OK, "client renegotiate");
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(c)), "application data") != 0,
+              "client awaiting \"%s\" right after renegotiate", str_or(ferrotls_conn_awaiting(c)));
+        reset_detail();
+        EXPECT_CODE(ferrotls_conn_renegotiate(c), FERROTLS_ERR_WRONG_STATE, "client renegotiate while one runs");
+        pump(p);
+        {
+            uint8_t d = 0;
+            bool ours = true;
+            EXPECT_CODE(ferrotls_conn_last_alert(c, &d, &ours), FERROTLS_OK, "client last_alert after the decline");
+            CHECK(d == 100 && !ours, "client last alert %u (ours %d), want no_renegotiation (100) received", d, ours);
+            EXPECT_CODE(ferrotls_conn_last_alert(s, &d, &ours), FERROTLS_OK, "server last_alert after the decline");
+            CHECK(d == 100 && ours, "server last alert %u (ours %d), want no_renegotiation (100) sent", d, ours);
+        }
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(c)), "application data") == 0,
+              "client awaiting \"%s\" after the decline", str_or(ferrotls_conn_awaiting(c)));
+        CHECK(ferrotls_conn_error(c) == FERROTLS_OK && ferrotls_conn_error(s) == FERROTLS_OK,
+              "a declined renegotiation left an error: client %s, server %s", ferrotls_result_name(ferrotls_conn_error(c)),
+              ferrotls_result_name(ferrotls_conn_error(s)));
+        CHECK(transfer(p, c, s, (const uint8_t *)"still", 5), "client -> server after the decline");
+        CHECK(transfer(p, s, c, (const uint8_t *)"still", 5), "server -> client after the decline");
+        CHECK(server_has_client_cert(s), "the declined renegotiation changed the identity");
+        pair_free(p);
+    }
+    ferrotls_config_free(scfg);
+
+    /* A server that accepts the client's renegotiation: read reports where it completed. */
+    scfg = reneg_server_config(0, false, true, true);
+    p = reneg_pair(ccfg, scfg, "client renegotiation accepted");
+    if (p != NULL) {
+        char got[64] = "";
+        size_t glen = 0;
+        write_str(p->c, "one", "client write one");
+        pump(p);
+        EXPECT_CODE(ferrotls_conn_renegotiate(p->c), FERROTLS_OK, "client renegotiate (accepted)");
+        pump(p);
+        CHECK(strcmp(str_or(ferrotls_conn_awaiting(p->c)), "application data") == 0,
+              "client awaiting \"%s\" after an accepted renegotiation", str_or(ferrotls_conn_awaiting(p->c)));
+        write_str(p->c, "two", "client write two");
+        pump(p);
+        ferrotls_result r = read_until_boundary(p->s, got, sizeof got, &glen);
+        EXPECT_CODE(r, FERROTLS_PEER_AUTHENTICATED, "server read at the client's renegotiation");
+        CHECK(strcmp(got, "one") == 0, "before the client's renegotiation: \"%s\"", got);
+        CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "no client authentication, yet a peer certificate");
+        glen = 0;
+        r = read_until_boundary(p->s, got, sizeof got, &glen);
+        CHECK(r == FERROTLS_WANT_READ && strcmp(got, "two") == 0, "after the client's renegotiation: %s, \"%s\"",
+              ferrotls_result_name(r), got);
+        pair_free(p);
+    }
+    ferrotls_config_free(scfg);
+    ferrotls_config_free(ccfg);
+
+    /* A client that declines HelloRequests (set_renegotiation(false)): under REQUEST the answer
+     * is "no certificate", a boundary with the identity unchanged; under REQUIRE it is fatal. */
+    ccfg = reneg_client_config(1, false);
+    for (int require = 0; require < 2; require++) {
+        scfg = reneg_server_config(require ? FERROTLS_VERIFY_REQUIRE_CLIENT_CERT : FERROTLS_VERIFY_REQUEST_CLIENT_CERT,
+                                   true, true, false);
+        p = reneg_pair(ccfg, scfg, require ? "declined, required" : "declined, requested");
+        if (p != NULL) {
+            char got[64] = "";
+            size_t glen = 0;
+            reset_detail();
+            EXPECT_CODE(ferrotls_conn_renegotiate(p->c), FERROTLS_ERR_WRONG_STATE,
+                        "renegotiate on a client with set_renegotiation(false)");
+            write_str(p->c, "x", "client write x");
+            EXPECT_CODE(ferrotls_conn_request_client_certificate(p->s), FERROTLS_OK, "request (the client declines)");
+            pump(p);
+            uint8_t d = 0;
+            bool ours = true;
+            EXPECT_CODE(ferrotls_conn_last_alert(p->c, &d, &ours), FERROTLS_OK, "client last_alert");
+            /* Its no_renegotiation warning; under REQUIRE the server's fatal handshake_failure came after. */
+            CHECK(require ? d == 40 && !ours : d == 100 && ours, "the client's last alert %u (ours %d)", d, ours);
+            ferrotls_result r = read_until_boundary(p->s, got, sizeof got, &glen);
+            if (!require) {
+                EXPECT_CODE(r, FERROTLS_PEER_AUTHENTICATED, "read after a declined request");
+                CHECK(strcmp(got, "x") == 0, "before the declined request's boundary: \"%s\"", got);
+                CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a declined request gave a certificate");
+                CHECK(ferrotls_conn_error(p->s) == FERROTLS_OK, "a declined request under REQUEST failed: %s",
+                      ferrotls_conn_error_detail(p->s));
+                CHECK(transfer(p, p->c, p->s, (const uint8_t *)"on", 2), "data after a declined request");
+            } else {
+                CHECK(ferrotls_conn_error(p->s) != FERROTLS_OK, "a declined request under REQUIRE did not fail");
+                CHECK(strcmp(str_or(ferrotls_conn_error_reason(p->s)), "NO_CLIENT_CERTIFICATE") == 0,
+                      "declined under REQUIRE: %s, reason \"%s\" (%s)", ferrotls_result_name(ferrotls_conn_error(p->s)),
+                      str_or(ferrotls_conn_error_reason(p->s)), ferrotls_conn_error_detail(p->s));
+                CHECK(ferrotls_conn_peer_cert_count(p->s) == 0, "a declined request gave a certificate");
+            }
+            pair_free(p);
+        }
+        ferrotls_config_free(scfg);
+    }
+    ferrotls_config_free(ccfg);
+
+    /* The switches: a server with set_renegotiation(false) neither asks nor renegotiates; a
+     * client without a certificate answers a request with none (REQUEST: no identity). */
+    ccfg = reneg_client_config(0, true);
+    scfg = reneg_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, true, false, false);
+    p = reneg_pair(ccfg, scfg, "server renegotiation off");
+    if (p != NULL) {
+        refused_request(p, p->s, FERROTLS_ERR_WRONG_STATE, "renegotiation", "request with set_renegotiation(false)");
+        reset_detail();
+        EXPECT_CODE(ferrotls_conn_renegotiate(p->s), FERROTLS_ERR_WRONG_STATE,
+                    "server renegotiate with set_renegotiation(false)");
+        CHECK(ferrotls_conn_error(p->s) == FERROTLS_OK, "the refused renegotiate left an error");
+        pair_free(p);
+    }
+    ferrotls_config_free(scfg);
+    scfg = reneg_server_config(FERROTLS_VERIFY_REQUEST_CLIENT_CERT, true, true, false);
+    p = reneg_pair(ccfg, scfg, "client without a certificate");
+    if (p != NULL) {
+        char got[8] = "";
+        size_t glen = 0;
+        EXPECT_CODE(ferrotls_conn_request_client_certificate(p->s), FERROTLS_OK, "request (client has none)");
+        pump(p);
+        EXPECT_CODE(read_until_boundary(p->s, got, sizeof got, &glen), FERROTLS_PEER_AUTHENTICATED,
+                    "boundary after an empty answer");
+        CHECK(ferrotls_conn_peer_cert_count(p->s) == 0 && ferrotls_conn_error(p->s) == FERROTLS_OK,
+              "empty answer under REQUEST: count %zu, error %s", ferrotls_conn_peer_cert_count(p->s),
+              ferrotls_result_name(ferrotls_conn_error(p->s)));
+        pair_free(p);
+    }
+    ferrotls_config_free(scfg);
+    ferrotls_config_free(ccfg);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         CERTS = argv[1];
@@ -2358,6 +2670,7 @@ int main(int argc, char **argv) {
     test_post_handshake_auth();
     test_post_handshake_auth_usage();
     test_post_handshake_auth_fd();
+    test_renegotiation();
     printf("%u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -180,7 +180,14 @@ test_usage_errors() {
     [ "$rc" = 2 ] || fail "client --groups P-999: exit $rc, want 2"
     "$CLIENT" --help >"$D/help.out" 2>/dev/null; rc=$?
     [ "$rc" = 0 ] || fail "client --help: exit $rc, want 0"
-    expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace' '--timeout SECONDS'
+    expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace' '--timeout SECONDS' '--renegotiate' \
+        '--no-renegotiation'
+    "$CLIENT" --renegotiate --tls1.3 localhost 1 >/dev/null 2>"$D/i.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --renegotiate --tls1.3: exit $rc, want 2"
+    expect "$D/i.err" "--renegotiate is TLS 1.2's \(TLS 1.3 has no renegotiation\); it excludes --tls1.3" '^usage:'
+    "$CLIENT" --renegotiate --no-renegotiation localhost 1 >/dev/null 2>"$D/j.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --renegotiate --no-renegotiation: exit $rc, want 2"
+    expect "$D/j.err" '--renegotiate and --no-renegotiation exclude each other'
     "$CLIENT" --timeout 86401 localhost 1 >/dev/null 2>"$D/h.err"; rc=$?
     [ "$rc" = 2 ] || fail "client --timeout 86401: exit $rc, want 2"
     expect "$D/h.err" '--timeout must be a number from 0 to 86400'
@@ -195,7 +202,8 @@ test_usage_errors() {
     [ "$rc" = 2 ] || fail "server --verify-client without --cafile: exit $rc, want 2"
     "$SERVER" --help >"$D/shelp.out" 2>/dev/null; rc=$?
     [ "$rc" = 0 ] || fail "server --help: exit $rc, want 0"
-    expect "$D/shelp.out" '--echo' '--max-conns' '--verify-client' '--request-client'
+    expect "$D/shelp.out" '--echo' '--max-conns' '--verify-client' '--request-client' '--allow-renegotiation' \
+        'TLS 1.2: a secure renegotiation'
     set -e
 }
 
@@ -580,12 +588,12 @@ test_request_client() {
 }
 
 # Handshake Again, the seed's scenario: --ask-cert-path asks for the certificate only when a
-# request needs it (TLS 1.3 post-handshake authentication), answers once it arrived, and tells
-# how many bytes came before authentication; without one: 403.
+# request needs it (TLS 1.3 post-handshake authentication, TLS 1.2 a renegotiation), answers
+# once it arrived, and tells how many bytes came before authentication; without one: 403.
 test_ask_cert_path() {
     local req=$'GET /private/page HTTP/1.0\r\nHost: localhost\r\n\r\n'
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" \
-        --ask-cert-path /private --max-conns 6
+        --ask-cert-path /private --max-conns 10
     # stdin stays open a moment after the request: a client that has sent close_notify can no
     # longer answer (the server would say so with a 403).
     set +e
@@ -616,14 +624,75 @@ test_ask_cert_path() {
     set -e
     expect "$D/o.out" '^HTTP/1.0 200 OK' '^Client certificate: .*CN=demo-client \(authenticated after the handshake\)'
     expect "$D/o2.out" '^HTTP/1.0 403 Forbidden' 'none was given'
-    # TLS 1.2 has no post-handshake authentication (and renegotiation is not done yet): the
-    # certificate is asked for in the handshake there, so the request is served at once.
+    # TLS 1.2: the handshake asks for no certificate either; the request makes the server send
+    # a HelloRequest, whose new handshake (a secure renegotiation) carries the CertificateRequest.
+    # Our client and OpenSSL's answer it by default (stdin stays open a moment, as above).
     set +e
-    printf '%s' "$req" | timeout "$T" "$CLIENT" --tls1.2 --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" \
-        --key "$CERTS/client.key" localhost "$SPORT" >"$D/c4.out" 2>"$D/c4.err"
+    { printf '%s' "$req"; sleep 1; } | timeout "$T" "$CLIENT" --tls1.2 --cafile "$CERTS/ca.pem" \
+        --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT" >"$D/c4.out" 2>"$D/c4.err"
+    CRC=$?
     set -e
-    expect "$D/c4.out" '^HTTP/1.0 200 OK' '^Protocol: TLSv1.2' '^Client certificate: .*CN=demo-client$'
+    [ "$CRC" = 0 ] || { cat "$D/c4.err" >&2; fail "our client, TLS 1.2, with a certificate: exit $CRC"; }
+    expect "$D/c4.err" '^Protocol: TLSv1.2$'
+    expect "$D/c4.out" '^HTTP/1.0 200 OK' \
+        '^Client certificate: .*CN=demo-client \(authenticated after the handshake\)' \
+        "^Bytes before authentication: ${#req} "
+    set +e
+    { printf '%s' "$req"; sleep 1; } | timeout "$T" openssl s_client -connect "127.0.0.1:$SPORT" -servername localhost \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -tls1_2 -ign_eof \
+        -cert "$CERTS/client.pem" -key "$CERTS/client.key" >"$D/o3.out" 2>"$D/o3.err"
+    { printf '%s' "$req"; sleep 1; } | timeout "$T" openssl s_client -connect "127.0.0.1:$SPORT" -servername localhost \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -tls1_2 -ign_eof >"$D/o4.out" 2>"$D/o4.err"
+    set -e
+    expect "$D/o3.out" 'Protocol *: TLSv1.2' '^HTTP/1.0 200 OK' \
+        '^Client certificate: .*CN=demo-client \(authenticated after the handshake\)' \
+        "^Bytes before authentication: ${#req} "
+    expect "$D/o4.out" '^HTTP/1.0 403 Forbidden' 'none was given\.$'
+    # A client that declines the new handshake (no_renegotiation) has answered "no certificate".
+    set +e
+    { printf '%s' "$req"; sleep 1; } | timeout "$T" "$CLIENT" --tls1.2 --no-renegotiation --cafile "$CERTS/ca.pem" \
+        --cert "$CERTS/client.pem" --key "$CERTS/client.key" localhost "$SPORT" >"$D/c5.out" 2>"$D/c5.err"
+    set -e
+    expect "$D/c5.out" '^HTTP/1.0 403 Forbidden' \
+        'none was given: the client declined the new handshake in which it was asked for one \(no_renegotiation\)'
+    # A client without RFC 5746 support (GnuTLS with safe renegotiation switched off) cannot be
+    # asked at all: 403 with the library's reason.
+    set +e
+    printf '%s' "$req" | timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" -p "$SPORT" \
+        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:%DISABLE_SAFE_RENEGOTIATION' localhost >"$D/g.out" 2>"$D/g.err"
+    set -e
+    expect "$D/g.out" '^HTTP/1.0 403 Forbidden' \
+        'cannot be asked for on this connection: .*did not show RFC 5746 support'
     wait_server "$SPID"
+    expect "$D/s.err" 'served, 0 failed'
+}
+
+# --ask-cert-path against a client that sends its request and then reads nothing, so never
+# answers the request for its certificate: --handshake-timeout ends the wait, and the message
+# says which kind of Handshake Again it was.
+test_ask_cert_path_timeout() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --cafile "$CERTS/ca.pem" \
+        --ask-cert-path /private --handshake-timeout 1 --max-conns 2
+    local v
+    for v in TLSv1_2 TLSv1_3; do
+        timeout "$T" python3 - "$SPORT" "$CERTS" "$v" <<'PY' || fail "the silent Python client failed ($v)"
+import socket, ssl, sys, time
+port, certs, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(certs + "/ca.pem")
+ctx.load_cert_chain(certs + "/client.pem", certs + "/client.key")
+ctx.post_handshake_auth = True
+ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, version)
+with socket.create_connection(("127.0.0.1", port)) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"GET /private/x HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        time.sleep(2.5)  # never reads: the request for the certificate stays unanswered
+PY
+    done
+    wait_server "$SPID"
+    expect "$D/s.err" \
+        'failed: the client did not answer our request for its certificate \(Handshake Again, TLS 1.2 renegotiation\) within 1 s \(--handshake-timeout\)' \
+        'failed: the client did not answer our request for its certificate \(Handshake Again, TLS 1.3 post-handshake authentication\) within 1 s'
 }
 
 # Handshake Again in TLS 1.2: openssl s_server asks for a new handshake (its interactive R
@@ -654,8 +723,182 @@ renegotiation_vs_openssl() { # [ferrotls-client options...]
 test_renegotiation_vs_openssl() { renegotiation_vs_openssl; }
 test_renegotiation_cert_vs_openssl() {
     renegotiation_vs_openssl --cert "$CERTS/client.pem" --key "$CERTS/client.key"
-    expect "$D/c.err" 'handshake out: Step Seven: Client Certificate'
+    expect "$D/c.err" 'handshake out: Handshake Again: Step Seven: Client Certificate'
     expect "$D/o.err" 'depth=0 .*CN = demo-client'
+}
+
+# Handshake Again started by the client: openssl s_client's interactive R command (stdin is
+# read for commands only without -ign_eof, so s_client ends at stdin's end: "DONE") against our
+# echo server. With --allow-renegotiation the new handshake completes and what s_client sends
+# before and after it is echoed.
+client_renegotiation_vs_openssl() { # [ferrotls-server options...]
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --tls1.2 --echo --trace --max-conns 1 "$@"
+    set +e
+    { printf 'before\n'; sleep 1; printf 'R\n'; sleep 1; printf 'after\n'; sleep 1; } |
+        timeout "$T" openssl s_client -connect "127.0.0.1:$SPORT" -servername localhost -CAfile "$CERTS/ca.pem" \
+            -verify_return_error -tls1_2 >"$D/o.out" 2>"$D/o.err"
+    ORC=$?
+    set -e
+    wait_server "$SPID"
+    expect "$D/o.err" '^RENEGOTIATING$'
+    expect "$D/o.out" '^before$'
+}
+test_client_renegotiation_vs_openssl_allowed() {
+    client_renegotiation_vs_openssl --allow-renegotiation
+    [ "$ORC" = 0 ] || { cat "$D/o.err" >&2; fail "openssl s_client exit $ORC"; }
+    # The server's chain is verified twice: in the handshake and in the new one.
+    [ "$(grep -c '^depth=0 .*CN = localhost' "$D/o.err")" = 2 ] || { cat "$D/o.err" >&2; fail "s_client did not verify a second handshake"; }
+    expect "$D/o.out" '^after$'
+    expect "$D/s.err" 'Handshake Again: Step One again, started by the client' \
+        'Handshake Again complete: the new keys and session are in use' \
+        'read: FERROTLS_PEER_AUTHENTICATED: Handshake Again completed at this point of the stream; client certificate from here on: none' \
+        'served, 0 failed'
+}
+# Without the flag the server declines with a no_renegotiation warning and goes on; OpenSSL's
+# client does not (its own rule: "no renegotiation", a fatal handshake_failure), so the end is
+# its alert, never one of ours.
+test_client_renegotiation_vs_openssl_refused() {
+    client_renegotiation_vs_openssl
+    expect "$D/o.err" 'no renegotiation'
+    expect "$D/s.err" 'Handshake Again declined: this server does not accept a renegotiation the client starts' \
+        'alert out: warning no_renegotiation' 'the client sent a fatal handshake_failure alert'
+    expect_not "$D/s.err" 'Handshake Again: Step One again'
+    expect_not "$D/s.err" 'alert out: fatal'
+}
+
+# The same with gnutls-cli --rehandshake (a new handshake right after the first, then stdin).
+client_renegotiation_vs_gnutls() { # [ferrotls-server options...]
+    command -v gnutls-cli >/dev/null || fail "gnutls-cli is not installed (make deps)"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --trace --max-conns 1 "$@"
+    set +e
+    { printf 'before\n'; sleep 1; printf 'after\n'; sleep 1; } |
+        timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" -p "$SPORT" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' \
+            --rehandshake localhost >"$D/g.out" 2>"$D/g.err"
+    GRC=$?
+    set -e
+    wait_server "$SPID"
+    expect "$D/g.out" '^- Handshake was completed' '^- Options: .*safe renegotiation'
+}
+test_client_renegotiation_vs_gnutls_allowed() {
+    client_renegotiation_vs_gnutls --allow-renegotiation
+    [ "$GRC" = 0 ] || { cat "$D/g.err" >&2; fail "gnutls-cli exit $GRC"; }
+    expect "$D/g.out" '^- ReHandshake was completed' '^before$' '^after$'
+    expect "$D/s.err" 'Handshake Again: Step One again, started by the client' 'Handshake Again complete' 'served, 0 failed'
+}
+# Refused: gnutls-cli reports each no_renegotiation warning and then that the rehandshake
+# failed (it retries the handshake on a warning until it gives up with an error of its own).
+test_client_renegotiation_vs_gnutls_refused() {
+    client_renegotiation_vs_gnutls
+    expect "$D/g.out" 'Received alert \[100\]: No renegotiation is allowed'
+    expect "$D/g.err" 'ReHandshake has failed'
+    expect "$D/s.err" 'Handshake Again declined: this server does not accept a renegotiation the client starts'
+    expect_not "$D/s.err" 'Handshake Again: Step One again'
+    expect_not "$D/s.err" 'alert out: fatal'
+}
+
+# ferrotls-client --renegotiate against openssl s_server -tls1_2 -rev (which sends each line
+# back reversed): OpenSSL 3 declines a client's renegotiation unless -client_renegotiation.
+renegotiate_vs_openssl_server() { # [s_server options...]
+    start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -tls1_2 -rev "$@" </dev/null
+    set +e
+    printf 'hello\n' | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --tls1.2 --renegotiate --trace \
+        localhost "$OPORT" >"$D/c.out" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 0"; }
+    expect "$D/c.out" '^olleh$'
+    expect "$D/c.err" '^\[trace\] Handshake Again: we ask for a new handshake \(renegotiate\)' \
+        '^\[trace\] alert in: warning close_notify'
+    expect_not "$D/c.err" 'error:'
+}
+test_renegotiate_vs_openssl_server_allowed() {
+    renegotiate_vs_openssl_server -client_renegotiation
+    expect "$D/c.err" '^\[trace\] handshake in:  Handshake Again: Finished' '^\[trace\] Handshake Again complete' \
+        '^ferrotls-client: renegotiation complete \(Handshake Again\)$'
+}
+test_renegotiate_vs_openssl_server_refused() {
+    renegotiate_vs_openssl_server
+    expect "$D/c.err" '^\[trace\] alert in: warning no_renegotiation' \
+        '^ferrotls-client: the server declined the renegotiation \(no_renegotiation\); the connection goes on$'
+    expect_not "$D/c.err" 'Handshake Again complete'
+}
+
+# ferrotls-client --renegotiate against our echo server, 256 KiB of input: the echo keeps
+# flowing while the new handshake runs (or is declined), and arrives whole.
+renegotiate_vs_ours() { # [ferrotls-server options...]
+    head -c 262144 /dev/urandom >"$D/in.bin"
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --trace --max-conns 1 "$@"
+    set +e
+    timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --tls1.2 --renegotiate localhost "$SPORT" <"$D/in.bin" \
+        >"$D/out.bin" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 0"; }
+    cmp -s "$D/in.bin" "$D/out.bin" || fail "the echo differs ($(stat -c %s "$D/out.bin") of 262144 bytes)"
+    wait_server "$SPID"
+    expect "$D/s.err" 'served, 0 failed'
+}
+test_renegotiate_vs_ours_allowed() {
+    renegotiate_vs_ours --allow-renegotiation
+    expect "$D/c.err" '^ferrotls-client: renegotiation complete \(Handshake Again\)$'
+    expect "$D/s.err" 'Handshake Again: Step One again, started by the client' 'Handshake Again complete' \
+        'read: FERROTLS_PEER_AUTHENTICATED: Handshake Again completed'
+}
+test_renegotiate_vs_ours_refused() {
+    renegotiate_vs_ours
+    expect "$D/c.err" '^ferrotls-client: the server declined the renegotiation \(no_renegotiation\); the connection goes on$'
+    expect "$D/s.err" 'Handshake Again declined: this server does not accept a renegotiation the client starts'
+}
+
+# ferrotls-client --renegotiate against gnutls-serv --echo: accepted by default; a server
+# without RFC 5746 support (%DISABLE_SAFE_RENEGOTIATION) cannot renegotiate, which the client
+# says (exit 1) after an ordinary end of the conversation.
+test_renegotiate_vs_gnutls_server() {
+    command -v gnutls-serv >/dev/null || fail "gnutls-serv is not installed (make deps)"
+    local pri port gpid i
+    for pri in 'NORMAL:-VERS-ALL:+VERS-TLS1.2' 'NORMAL:-VERS-ALL:+VERS-TLS1.2:%DISABLE_SAFE_RENEGOTIATION'; do
+        port="$(free_port)"
+        : >"$D/gs.err"
+        timeout 30 gnutls-serv --echo -p "$port" --x509certfile "$CERTS/server.pem" --x509keyfile "$CERTS/server.key" \
+            --priority "$pri" >"$D/gs.out" 2>"$D/gs.err" &
+        gpid=$!
+        for i in $(seq 1 200); do grep -q 'listening on IPv4' "$D/gs.err" && break; sleep 0.05; done
+        set +e
+        printf 'hello\n' | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --tls1.2 --renegotiate localhost "$port" \
+            >"$D/c.out" 2>"$D/c.err"
+        CRC=$?
+        set -e
+        kill "$gpid" 2>/dev/null || true
+        wait "$gpid" 2>/dev/null || true
+        expect "$D/c.out" '^hello$'
+        case "$pri" in
+        *DISABLE_SAFE*)
+            [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC against a server without RFC 5746, want 1"; }
+            expect "$D/c.err" '^ferrotls-client: error: --renegotiate: no renegotiation: the peer did not show RFC 5746 support.*\(FERROTLS_ERR_WRONG_STATE\)$'
+            expect_not "$D/c.err" 'renegotiation complete' ;;
+        *)
+            [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 0"; }
+            expect "$D/c.err" '^ferrotls-client: renegotiation complete \(Handshake Again\)$' ;;
+        esac
+    done
+}
+
+# --renegotiate where TLS 1.3 was negotiated: the engine refuses (TLS 1.3 has no
+# renegotiation); the client says so, ends the conversation as usual and exits 1. (With
+# --tls1.3 it is a usage error: test_usage_errors.)
+test_renegotiate_tls13() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --echo --max-conns 1
+    set +e
+    printf 'hello\n' | timeout "$T" "$CLIENT" --cafile "$CERTS/ca.pem" --renegotiate localhost "$SPORT" \
+        >"$D/c.out" 2>"$D/c.err"
+    CRC=$?
+    set -e
+    [ "$CRC" = 1 ] || { cat "$D/c.err" >&2; fail "client exit $CRC, want 1"; }
+    expect "$D/c.err" '^Protocol: TLSv1.3$' \
+        "^ferrotls-client: error: --renegotiate: renegotiation is TLS 1.2's \(TLS 1.3 has none.*\(FERROTLS_ERR_WRONG_STATE\)$"
+    expect "$D/c.out" '^hello$'
+    wait_server "$SPID"
+    expect "$D/s.err" 'served, 0 failed'
 }
 
 test_mtls_tls12() {
@@ -1227,6 +1470,7 @@ run tls13 wrong_name
 run tls13 mtls
 run tls13 request_client
 run tls13 ask_cert_path
+run tls13 ask_cert_path_timeout
 run tls13 plaintext_survival
 run tls13 handshake_timeout
 run tls13 stress_sanitizers
@@ -1248,6 +1492,16 @@ run tls12 curl_tls12
 run tls12 mtls_tls12
 run tls12 renegotiation_vs_openssl
 run tls12 renegotiation_cert_vs_openssl
+run tls12 client_renegotiation_vs_openssl_allowed
+run tls12 client_renegotiation_vs_openssl_refused
+run tls12 client_renegotiation_vs_gnutls_allowed
+run tls12 client_renegotiation_vs_gnutls_refused
+run tls12 renegotiate_vs_openssl_server_allowed
+run tls12 renegotiate_vs_openssl_server_refused
+run tls12 renegotiate_vs_ours_allowed
+run tls12 renegotiate_vs_ours_refused
+run tls12 renegotiate_vs_gnutls_server
+run tls13 renegotiate_tls13
 run tls12 keylog_tls12
 run tls12 resume_ours_tls12
 run tls12 openssl_resumes_tls12

@@ -317,7 +317,7 @@ fn unknown_session_id_falls_back_to_a_full_handshake() {
         sent.lock()
             .unwrap()
             .join("\n")
-            .contains("refused because it is not ours")
+            .contains("refused because it is not in our cache")
     );
 }
 

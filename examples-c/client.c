@@ -263,6 +263,7 @@ struct client {
     size_t plain_off, plain_len;
     int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
     int have_cert; /* --cert was given (for the hints) */
+    int no_renegotiation; /* --no-renegotiation was given (for the hints) */
     long long last_io; /* now_ms() of the last bytes moved on the socket, or of stdin's end */
     /* --renegotiate: RENEG_TODO until stdin's end, RENEG_RUNNING until the new handshake
      * completed or was declined, then RENEG_NONE (also without --renegotiate). */
@@ -280,7 +281,8 @@ static void fail(struct client *cl, ferrotls_result r) {
     if (sticky != FERROTLS_OK)
         r = sticky;
     print_error(PROG, r, ferrotls_conn_error_detail(cl->conn));
-    print_hint(PROG, r, HINT_CLIENT, cl->have_cert);
+    print_hint(PROG, r, HINT_CLIENT,
+               (cl->have_cert ? HINT_HAVE_CERT : 0) | (cl->no_renegotiation ? HINT_NO_RENEGOTIATION : 0));
     exit(EXIT_FAIL);
 }
 
@@ -553,6 +555,7 @@ int main(int argc, char **argv) {
     const char *name = o.servername != NULL ? o.servername : o.host;
     cl.fd = -1;
     cl.have_cert = o.cert != NULL;
+    cl.no_renegotiation = o.no_renegotiation;
     cl.reneg = o.renegotiate ? RENEG_TODO : RENEG_NONE;
     cl.exit_code = EXIT_OK;
     r = ferrotls_conn_new_client(cfg, name, &cl.conn);

@@ -362,7 +362,12 @@ void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int 
     } else if (r == FERROTLS_ERR_CERT_UNKNOWN_ISSUER) {
         hint = where == HINT_CLIENT ? "if you trust the CA that issued the server's certificate, pass it with --cafile FILE"
                                     : "pass the CA that issues your clients' certificates with --cafile FILE";
-    } else if (where == HINT_CLIENT && !flag /* no --cert */ &&
+    } else if (where == HINT_CLIENT && (flag & HINT_NO_RENEGOTIATION) &&
+               r == FERROTLS_ERR_ALERT_BASE + 40 /* handshake_failure */) {
+        hint = "--no-renegotiation declined the server's request for a new handshake, which is how a TLS 1.2 "
+               "server asks for a client certificate after the handshake: drop --no-renegotiation (and give "
+               "--cert FILE --key FILE if you have not)";
+    } else if (where == HINT_CLIENT && !(flag & HINT_HAVE_CERT) &&
                (r == FERROTLS_ERR_ALERT_BASE + 116 /* certificate_required */ ||
                 r == FERROTLS_ERR_ALERT_BASE + 40 /* handshake_failure */)) {
         hint = "if the server requires a client certificate, pass one with --cert FILE --key FILE";

@@ -80,9 +80,11 @@ void print_error(const char *prog, ferrotls_result r, const char *detail);
  * and name no command-line flag; these programs add what to do about it in their flags. */
 enum hint_where {
     HINT_CERT_KEY,     /* loading --cert/--key */
-    HINT_CLIENT,       /* a client connection; have_cert: --cert was given */
+    HINT_CLIENT,       /* a client connection; flag: HINT_HAVE_CERT | HINT_NO_RENEGOTIATION */
     HINT_SERVER,       /* a server connection; flag: --verify-client was given */
 };
+#define HINT_HAVE_CERT 1        /* client: --cert was given */
+#define HINT_NO_RENEGOTIATION 2 /* client: --no-renegotiation was given */
 /* "PROG: hint: ..." on stderr for the errors one of this program's flags can fix. */
 void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int flag);
 /* The trace callback: prints "PREFIX<text>" on stderr; userdata is the prefix (a string). */

@@ -73,6 +73,11 @@ fn certs() -> &'static Path {
             pki.issue(&["localhost", "127.0.0.1"], KeyType::P256, false),
         );
         put("client", pki.issue(&["test-client"], KeyType::P256, true));
+        // A second server certificate of the same CA (a renegotiation that changes it).
+        put(
+            "server-other",
+            pki.issue(&["localhost", "127.0.0.1"], KeyType::P256, false),
+        );
         put(
             "rogue-client",
             other.issue(&["rogue-client"], KeyType::P256, true),
@@ -207,6 +212,12 @@ struct Proc {
 
 impl Proc {
     fn spawn(cmd: &mut Command, stdin: Option<&'static [u8]>) -> Self {
+        Self::spawn_lingering(cmd, stdin, Duration::ZERO)
+    }
+
+    /// [`Self::spawn`], keeping stdin open for `linger` after writing it (a client that must
+    /// still answer the server after its request, before close_notify).
+    fn spawn_lingering(cmd: &mut Command, stdin: Option<&'static [u8]>, linger: Duration) -> Self {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -229,6 +240,8 @@ impl Proc {
         std::thread::spawn(move || {
             if let Some(data) = stdin {
                 let _ = input.write_all(data);
+                let _ = input.flush();
+                std::thread::sleep(linger);
             } else {
                 // Keep stdin open a moment so interactive tools do not quit before the handshake.
                 std::thread::sleep(Duration::from_millis(1500));
@@ -1358,6 +1371,243 @@ fn tls12_scenarios(out: &mut Vec<Entry>) {
     });
 }
 
+/// Handshake Again in TLS 1.2: each refusal, with the peer that provokes it.
+fn renegotiation_scenarios(out: &mut Vec<Entry>) {
+    // A client whose renegotiating ClientHello does not quote its Finished (RFC 5746 §3.7):
+    // a ferrotls client whose renegotiation is replaced, under its own keys, by a fresh
+    // initial ClientHello (empty renegotiation_info).
+    let (server_proc, port) = our_server(&cat(&[
+        srv("server"),
+        s(&["--tls1.2", "--echo", "--allow-renegotiation"]),
+    ]));
+    let keys = Arc::new(CapturedKeys::default());
+    let mut b = ferrotls::config::ConfigBuilder::new(ferrotls::config::Role::Client);
+    b.add_roots_path(&certs().join("ca.pem")).unwrap();
+    b.set_versions(
+        ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+        ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+    )
+    .unwrap();
+    b.set_keylog(Some(keys.clone()));
+    let config = b.build().unwrap();
+    let mut c = ferrotls::conn::Connection::new_client(config.clone(), Some("localhost")).unwrap();
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The handshake, keeping the server's first record (its ServerHello) for the random.
+    let mut from_server = Vec::new();
+    let mut buf = [0u8; 16384];
+    while c.is_handshaking() {
+        flush_io(&mut c, &mut sock).unwrap();
+        let n = sock.read(&mut buf).unwrap();
+        assert!(n > 0, "the server hung up in the handshake");
+        from_server.extend_from_slice(&buf[..n]);
+        c.feed(&buf[..n]).unwrap();
+    }
+    flush_io(&mut c, &mut sock).unwrap();
+    let server_random: [u8; 32] = from_server[11..43].try_into().unwrap();
+    let client_random: [u8; 32] = keys.1.lock().unwrap()[..].try_into().unwrap();
+    let suite = ferrotls::crypto::suites::lookup(c.cipher_suite().unwrap()).unwrap();
+    let block = ferrotls::tls12::key_schedule::key_block(
+        suite.hash,
+        &keys.get("CLIENT_RANDOM"),
+        &client_random,
+        &server_random,
+        suite.key_block_len(),
+    );
+    let (k, iv) = (suite.aead.key_len(), suite.fixed_iv_len());
+    let enc = ferrotls::record::cipher::RecordEncrypter::tls12(
+        suite,
+        &block[..k],
+        &block[2 * k..2 * k + iv],
+    )
+    .unwrap();
+    let fresh = ferrotls::conn::Connection::new_client(config, Some("localhost")).unwrap();
+    let hello = fresh.peek_outgoing()[5..].to_vec();
+    let mut record = Vec::new();
+    // Sequence number 1: the client's Finished was 0.
+    enc.encrypt(
+        1,
+        ferrotls::codec::enums::ContentType::Handshake,
+        &hello,
+        &mut record,
+    )
+    .unwrap();
+    sock.write_all(&record).unwrap();
+    let _ = sock.read(&mut buf);
+    drop(sock);
+    let (_, sl) = server_proc.finish();
+    let se = errors(&sl);
+    let all = se.join("\n");
+    assert!(
+        all.contains("does not quote its Finished") && all.contains("handshake_failure"),
+        "{se:?}"
+    );
+    out.push(Entry {
+        title: "Renegotiation not bound to the connection (renegotiation_info)".into(),
+        setup:
+            "a TLS 1.2 client renegotiates with an initial ClientHello (empty renegotiation_info) \
+                against `ferrotls-server --tls1.2 --echo --allow-renegotiation`"
+                .into(),
+        ours: se,
+        trace: vec![],
+        openssl: vec![],
+    });
+
+    // A server that presents another certificate in the renegotiation it asks for.
+    #[derive(Debug)]
+    struct Alternate(
+        [Arc<ferrotls::config::CertifiedKey>; 2],
+        std::sync::atomic::AtomicUsize,
+    );
+    impl ferrotls::select::CertResolver for Alternate {
+        fn resolve(
+            &self,
+            _: &ferrotls::select::ClientHelloInfo<'_>,
+        ) -> Option<Arc<ferrotls::config::CertifiedKey>> {
+            let i = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some(self.0[i % 2].clone())
+        }
+    }
+    let (port, t) = fake_server(|mut sock| {
+        let load = |name: &str| {
+            ferrotls::config::CertifiedKey::from_pem(
+                std::fs::read(certs().join(format!("{name}.pem")))
+                    .unwrap()
+                    .as_slice(),
+                std::fs::read(certs().join(format!("{name}.key")))
+                    .unwrap()
+                    .as_slice(),
+            )
+            .unwrap()
+        };
+        let mut b = ferrotls::config::ConfigBuilder::new(ferrotls::config::Role::Server);
+        b.set_cert_resolver(Arc::new(Alternate(
+            [load("server"), load("server-other")],
+            Default::default(),
+        )))
+        .unwrap();
+        b.set_versions(
+            ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+            ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+        )
+        .unwrap();
+        let mut c = ferrotls::conn::Connection::new_server(b.build().unwrap()).unwrap();
+        if handshake_io(&mut c, &mut sock).is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let _ = c.renegotiate();
+        while flush_io(&mut c, &mut sock).is_ok() {
+            match sock.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    if c.feed(&buf[..n]).is_err() {
+                        let _ = flush_io(&mut c, &mut sock);
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
+    let mut cmd = Command::new(bin("ferrotls-client"));
+    cmd.args(ca("ca.pem"))
+        .args(["--tls1.2", "localhost", &port.to_string()]);
+    let (code, lines) =
+        Proc::spawn_lingering(&mut cmd, Some(REQUEST), Duration::from_secs(2)).finish();
+    let _ = t.join();
+    let e = errors(&lines);
+    assert_eq!(code, Some(1), "{lines:?}");
+    let all = e.join("\n");
+    assert!(
+        all.contains("presented another certificate") && all.contains("handshake_failure"),
+        "{e:?}"
+    );
+    out.push(Entry {
+        title: "Server changes its certificate in a renegotiation".into(),
+        setup: "a TLS 1.2 server asks for a new handshake (HelloRequest) and presents another \
+                certificate of the same CA in it; `ferrotls-client --tls1.2`"
+            .into(),
+        ours: e,
+        trace: vec![],
+        openssl: vec![],
+    });
+
+    // The seed's scenario, refused: a client that declines the new handshake in which a
+    // server that requires a certificate asks for it.
+    let (server_proc, port) = our_server(&cat(&[
+        srv("server"),
+        ca("ca.pem"),
+        s(&["--tls1.2", "--ask-cert-path", "/", "--verify-client"]),
+    ]));
+    let mut cmd = Command::new(bin("ferrotls-client"));
+    cmd.args(ca("ca.pem"))
+        .args(["--cert", &cert("client.pem"), "--key", &cert("client.key")])
+        .args(["--no-renegotiation", "localhost", &port.to_string()]);
+    let (code, cl) =
+        Proc::spawn_lingering(&mut cmd, Some(REQUEST), Duration::from_secs(2)).finish();
+    let (_, sl) = server_proc.finish();
+    let (ce, se) = (errors(&cl), errors(&sl));
+    assert_eq!(code, Some(1), "{cl:?}");
+    let all = se.join("\n");
+    assert!(
+        all.contains("declined the new handshake") && all.contains("handshake_failure"),
+        "{se:?}"
+    );
+    let all = ce.join("\n");
+    assert!(
+        all.contains("after we declined its request for a new handshake")
+            && all.contains("drop --no-renegotiation"),
+        "{ce:?}"
+    );
+    out.push(Entry {
+        title: "Client declines the renegotiation that asks for its certificate".into(),
+        setup:
+            "`ferrotls-server --tls1.2 --ask-cert-path / --verify-client --cafile certs/ca.pem` ← \
+                `ferrotls-client --no-renegotiation --cert … --key …`"
+                .into(),
+        ours: [ce, se].concat(),
+        trace: vec![],
+        openssl: vec![],
+    });
+
+    // Policy: a client's renegotiation, which a server declines unless it allows it (a
+    // warning: the connection goes on).
+    let (server_proc, port) = our_server(&cat(&[
+        srv("server"),
+        s(&["--tls1.2", "--echo", "--trace"]),
+    ]));
+    let mut cmd = Command::new(bin("ferrotls-client"));
+    cmd.args(ca("ca.pem"))
+        .args(["--renegotiate", "localhost", &port.to_string()]);
+    let (_, cl) = Proc::spawn(&mut cmd, Some(b"hello\n")).finish();
+    let (_, sl) = server_proc.finish();
+    let pick = |lines: &[String], needles: &[&str]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| needles.iter().any(|n| l.contains(n)))
+            .map(|l| normalize(l))
+            .collect()
+    };
+    let ce = pick(&cl, &["renegotiation"]);
+    let se = pick(&sl, &["Handshake Again declined", "no_renegotiation"]);
+    assert!(ce.join("\n").contains("declined"), "{cl:?}");
+    assert!(
+        se.join("\n")
+            .contains("does not accept a renegotiation the client starts"),
+        "{sl:?}"
+    );
+    out.push(Entry {
+        title: "A client's renegotiation, declined by policy (not an error)".into(),
+        setup: "`ferrotls-server --tls1.2 --echo --trace` (without `--allow-renegotiation`) ← \
+                `ferrotls-client --renegotiate`"
+            .into(),
+        ours: [ce, se].concat(),
+        trace: vec![],
+        openssl: vec![],
+    });
+}
+
 fn render(entries: &[Entry]) -> String {
     let mut md = String::from(
         "# Handshake failures: what ferrotls says, and what OpenSSL says\n\n\
@@ -1411,6 +1661,7 @@ fn catalogue() {
     peer_scenarios(&mut entries);
     version_scenarios(&mut entries);
     tls12_scenarios(&mut entries);
+    renegotiation_scenarios(&mut entries);
     let md = render(&entries);
     let path = Path::new(ROOT).join("docs/errors.md");
     if std::env::var_os("FERROTLS_BLESS").is_some() {

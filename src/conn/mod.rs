@@ -475,7 +475,9 @@ impl Connection {
         let step = match (&err, self.established) {
             // In TLS 1.3 a client is done once its Finished is sent; the server judges our
             // certificate only then, so its verdict arrives as an alert "after" the handshake.
-            (Error::AlertReceived { .. }, true) if self.common.is_client && !self.data_received => {
+            (Error::AlertReceived { .. }, true)
+                if self.common.is_client && self.common.is_tls13() && !self.data_received =>
+            {
                 Step::ServerAnswerToFinished
             }
             // A server's renegotiation that fails on the client's ClientHello itself (its
@@ -911,6 +913,8 @@ impl Connection {
         self.common.trace(TraceKind::AlertIn, || {
             format!("alert in: {} {}", a.level, a.description)
         });
+        let we_declined_renegotiation =
+            self.common.last_alert == Some((AlertDescription::NoRenegotiation, true));
         self.common.last_alert = Some((a.description, false));
         if a.description == AlertDescription::CloseNotify {
             if !self.established {
@@ -957,6 +961,20 @@ impl Connection {
             return self
                 .idle
                 .idle("warning alerts, empty records or KeyUpdates");
+        }
+        if a.description == AlertDescription::HandshakeFailure
+            && self.common.is_client
+            && we_declined_renegotiation
+        {
+            return Err(Error::AlertReceived {
+                alert: a.description,
+                detail: "the server sent a fatal handshake_failure alert after we declined its \
+                         request for a new handshake (no_renegotiation): it probably needs our \
+                         certificate, which a TLS 1.2 server asks for in a renegotiation; allow \
+                         renegotiation (set_renegotiation(true)) and configure a certificate and \
+                         its key"
+                    .into(),
+            });
         }
         if a.description == AlertDescription::HandshakeFailure && self.common.sent_no_client_cert {
             return Err(Error::AlertReceived {

@@ -727,6 +727,34 @@ test_renegotiation_cert_vs_openssl() {
     expect "$D/o.err" 'depth=0 .*CN = demo-client'
 }
 
+# Handshake Again in TLS 1.3, OpenSSL asking: openssl s_server's interactive c command sends a
+# post-handshake CertificateRequest (SSL_verify_client_post_handshake); our client, which
+# offers post_handshake_auth whenever it has --cert, answers it while its data keeps flowing.
+# With -verify 1 the certificate is also asked for in the handshake, so it is checked twice.
+test_pha_vs_openssl_server() {
+    local port
+    mkfifo "$D/sin"
+    sleep 12 >"$D/sin" &
+    timeout 20 openssl s_server -accept 127.0.0.1:0 -cert "$CERTS/server.pem" -key "$CERTS/server.key" \
+        -tls1_3 -CAfile "$CERTS/ca.pem" -verify 1 <"$D/sin" >"$D/o.out" 2>"$D/o.err" &
+    OPID=$!
+    port="$(wait_port "$D/o.out" 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$OPID")"
+    { printf 'before\n'; sleep 3; printf 'after\n'; sleep 2; } |
+        timeout 15 "$CLIENT" --cafile "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" \
+            --trace localhost "$port" >"$D/c.out" 2>"$D/c.err" &
+    local cpid=$!
+    sleep 1
+    printf 'c\n' >"$D/sin"
+    wait "$cpid" || true
+    kill "$OPID" 2>/dev/null || true
+    expect "$D/c.err" 'Handshake Again: the server asks for our certificate .TLS 1.3 post-handshake authentication.' \
+        'handshake out: .*Client Certificate'
+    expect_not "$D/c.err" 'error:'
+    # In the handshake and again after it.
+    [ "$(grep -c '^depth=0 .*CN = demo-client' "$D/o.err")" = 2 ] || { cat "$D/o.err" >&2; fail "s_server did not verify the certificate twice"; }
+    expect "$D/o.out" '^before$' '^after$'
+}
+
 # Handshake Again started by the client: openssl s_client's interactive R command (stdin is
 # read for commands only without -ign_eof, so s_client ends at stdin's end: "DONE") against our
 # echo server. With --allow-renegotiation the new handshake completes and what s_client sends
@@ -1471,6 +1499,7 @@ run tls13 mtls
 run tls13 request_client
 run tls13 ask_cert_path
 run tls13 ask_cert_path_timeout
+run tls13 pha_vs_openssl_server
 run tls13 plaintext_survival
 run tls13 handshake_timeout
 run tls13 stress_sanitizers

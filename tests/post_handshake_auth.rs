@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use ferrotls::codec::enums::{AlertDescription, ProtocolVersion};
 use ferrotls::config::{Config, VerifyMode};
-use ferrotls::conn::{Connection, MAX_POST_HANDSHAKE_AUTH, ReadStatus, Step};
+use ferrotls::conn::{Connection, MAX_POST_HANDSHAKE_AUTH, Step};
 use ferrotls::error::{Error, Reason};
 
 /// The seed's server: it asks for no certificate in the handshake, and later, when a
@@ -51,19 +51,6 @@ fn with_client_certificate() -> (Connection, Connection) {
         &client(&pki, Some(&id), true),
         &server(&pki, VerifyMode::RequireClientCert),
     )
-}
-
-/// Read until WouldBlock: each Data chunk, and `None` for each PeerAuthenticated, in order.
-fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match conn.read(&mut buf).unwrap() {
-            ReadStatus::Data(n) => out.push(Some(buf[..n].to_vec())),
-            ReadStatus::PeerAuthenticated => out.push(None),
-            ReadStatus::WouldBlock | ReadStatus::Closed => return out,
-        }
-    }
 }
 
 #[test]

@@ -47,19 +47,6 @@ fn established(client: &Arc<Config>, server: &Arc<Config>) -> (Connection, Conne
     (c, s)
 }
 
-/// Read until WouldBlock: each Data chunk, and `None` for each PeerAuthenticated, in order.
-fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match conn.read(&mut buf).unwrap() {
-            ReadStatus::Data(n) => out.push(Some(buf[..n].to_vec())),
-            ReadStatus::PeerAuthenticated => out.push(None),
-            ReadStatus::WouldBlock | ReadStatus::Closed => return out,
-        }
-    }
-}
-
 /// Pump both ways until neither side has anything to send.
 fn settle(c: &mut Connection, s: &mut Connection) -> Result<(), Error> {
     for _ in 0..20 {

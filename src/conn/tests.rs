@@ -8,7 +8,8 @@ use super::*;
 use crate::config::{ConfigBuilder, VerifyMode};
 use crate::error::Reason;
 
-fn configs() -> (Arc<Config>, Arc<Config>) {
+/// A server builder with a fresh self-signed certificate for "localhost".
+fn server_builder() -> ConfigBuilder {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let mut sb = ConfigBuilder::new(Role::Server);
     sb.add_cert_key_pem(
@@ -16,6 +17,11 @@ fn configs() -> (Arc<Config>, Arc<Config>) {
         ck.key_pair.serialize_pem().as_bytes(),
     )
     .unwrap();
+    sb
+}
+
+fn configs() -> (Arc<Config>, Arc<Config>) {
+    let sb = server_builder();
     let mut cb = ConfigBuilder::new(Role::Client);
     cb.set_verify_mode(VerifyMode::DangerousNoVerify).unwrap();
     cb.set_versions(ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_2)
@@ -252,13 +258,7 @@ fn hello_request_during_the_handshake_is_ignored() {
 /// A server that accepts a client's renegotiation.
 fn established_allowing() -> (Connection, Connection) {
     let (cc, _) = configs();
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let mut sb = ConfigBuilder::new(Role::Server);
-    sb.add_cert_key_pem(
-        ck.cert.pem().as_bytes(),
-        ck.key_pair.serialize_pem().as_bytes(),
-    )
-    .unwrap();
+    let mut sb = server_builder();
     sb.set_client_renegotiation(true);
     let mut c = Connection::new_client(cc, Some("localhost")).unwrap();
     let mut s = Connection::new_server(sb.build().unwrap()).unwrap();
@@ -433,13 +433,7 @@ fn self_signed_key() -> Arc<crate::config::CertifiedKey> {
 #[test]
 fn a_client_that_changes_its_certificate_is_refused_unless_allowed() {
     for allow in [false, true] {
-        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let mut sb = ConfigBuilder::new(Role::Server);
-        sb.add_cert_key_pem(
-            ck.cert.pem().as_bytes(),
-            ck.key_pair.serialize_pem().as_bytes(),
-        )
-        .unwrap();
+        let mut sb = server_builder();
         sb.set_verify_mode(VerifyMode::RequestClientCert).unwrap();
         sb.set_client_cert_verifier(Arc::new(AcceptAnyClient))
             .unwrap();

@@ -498,3 +498,16 @@ pub fn get_page(client: Arc<Config>, port: u16) -> (Connection, String) {
     end.unwrap();
     (c, String::from_utf8_lossy(&page).into_owned())
 }
+
+/// Read until WouldBlock (Handshake Again tests): each Data chunk, and `None` for each PeerAuthenticated, in order.
+pub fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf).unwrap() {
+            ReadStatus::Data(n) => out.push(Some(buf[..n].to_vec())),
+            ReadStatus::PeerAuthenticated => out.push(None),
+            ReadStatus::WouldBlock | ReadStatus::Closed => return out,
+        }
+    }
+}

@@ -1380,11 +1380,15 @@ impl Connection {
     }
 
     /// Handshake Again, the seed's scenario: a server asks for the client's certificate after
-    /// the handshake (TLS 1.3 post-handshake authentication, RFC 8446 §4.6.2; the client
-    /// must have offered it). The answer is checked as in the handshake, with this
-    /// connection's verification mode; `read` then reports [`ReadStatus::PeerAuthenticated`]
-    /// at the point of the stream where the new identity begins. A usage error (a client, TLS
-    /// 1.2, a request still open, a client that did not offer it) changes nothing.
+    /// the handshake — TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2; the client
+    /// must have offered it), or in TLS 1.2 a secure renegotiation (RFC 5746: a HelloRequest,
+    /// then a new handshake with a CertificateRequest). The answer is checked as in the
+    /// handshake, with this connection's verification mode; `read` then reports
+    /// [`ReadStatus::PeerAuthenticated`] at the point of the stream where the new identity
+    /// begins. A TLS 1.2 client that declines (a no_renegotiation warning) has answered
+    /// "none": fatal when the mode requires a certificate. A usage error (a client, a request
+    /// still open, a client that cannot be asked, a mode that accepts no certificate,
+    /// renegotiation off or past its bound, close_notify) changes nothing.
     pub fn request_client_certificate(&mut self) -> Result<(), Error> {
         self.sticky()?;
         if self.common.is_client || !self.established {

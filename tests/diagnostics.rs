@@ -1571,6 +1571,78 @@ fn renegotiation_scenarios(out: &mut Vec<Entry>) {
         openssl: vec![],
     });
 
+    // The bound: a client that renegotiates without end (its own clock runs a minute per
+    // reading, so its own bound never stops it) against a server that allows renegotiation.
+    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    fn fast_clock() -> u64 {
+        1_700_000_000_000 + CLOCK.fetch_add(61_000, std::sync::atomic::Ordering::Relaxed)
+    }
+    let (server_proc, port) = our_server(&cat(&[
+        srv("server"),
+        s(&["--tls1.2", "--echo", "--allow-renegotiation", "--trace"]),
+    ]));
+    let mut b = ferrotls::config::ConfigBuilder::new(ferrotls::config::Role::Client);
+    b.add_roots_path(&certs().join("ca.pem")).unwrap();
+    b.set_versions(
+        ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+        ferrotls::codec::enums::ProtocolVersion::TLSv1_2,
+    )
+    .unwrap();
+    b.set_clock(fast_clock);
+    let mut c =
+        ferrotls::conn::Connection::new_client(b.build().unwrap(), Some("localhost")).unwrap();
+    let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    handshake_io(&mut c, &mut sock).unwrap();
+    let limit = ferrotls::conn::MAX_RENEGOTIATIONS_PER_MINUTE;
+    let mut buf = [0u8; 16384];
+    for _ in 0..=limit {
+        c.renegotiate().unwrap();
+        // Until the new handshake completes, or the server's warning returns us to our keys.
+        loop {
+            flush_io(&mut c, &mut sock).unwrap();
+            if c.awaiting_step() == ferrotls::conn::Step::ApplicationData {
+                break;
+            }
+            let n = sock.read(&mut buf).unwrap();
+            assert!(n > 0, "the server hung up");
+            c.feed(&buf[..n]).unwrap();
+        }
+    }
+    assert_eq!(
+        c.last_alert(),
+        Some((
+            ferrotls::codec::enums::AlertDescription::NoRenegotiation,
+            false
+        )),
+        "the last one is declined"
+    );
+    write_all_io(&mut c, &mut sock, b"still here\n");
+    drop(sock);
+    let (_, sl) = server_proc.finish();
+    let se: Vec<String> = sl
+        .iter()
+        .filter(|l| l.contains("Handshake Again declined") || l.contains("alert out: warning"))
+        .map(|l| normalize(l))
+        .collect();
+    assert!(
+        se.join("\n")
+            .contains("more than MAX_RENEGOTIATIONS_PER_MINUTE"),
+        "{sl:?}"
+    );
+    out.push(Entry {
+        title: "A peer that renegotiates without end (the per-minute bound)".into(),
+        setup: format!(
+            "a TLS 1.2 client renegotiates {} times in a row against `ferrotls-server --tls1.2 \
+             --echo --allow-renegotiation --trace`",
+            limit + 1
+        ),
+        ours: se,
+        trace: vec![],
+        openssl: vec![],
+    });
+
     // Policy: a client's renegotiation, which a server declines unless it allows it (a
     // warning: the connection goes on).
     let (server_proc, port) = our_server(&cat(&[

@@ -613,3 +613,30 @@ fn tls12_resumption_needs_no_signature_scheme() {
         .unwrap_err();
     assert!(matches!(err, Error::NoSharedSignatureScheme(_)), "{err:?}");
 }
+
+/// A renegotiation may be abbreviated (the client offers its session): the server resumes
+/// it under the current keys, quoting both Finished messages, and its ChangeCipherSpec and
+/// Finished come first. (Our client always renegotiates in full; OpenSSL's
+/// SSL_renegotiate_abbreviated and tlsfuzzer's scripts do this.)
+#[test]
+fn a_server_resumes_in_an_abbreviated_renegotiation() {
+    let (mut c, mut s) = established_allowing();
+    let blob = c.session().expect("a TLS 1.2 session");
+    let (cc, _) = configs();
+    let mut fresh = Connection::new_client(cc, Some("localhost")).unwrap();
+    fresh.set_session(&blob).unwrap();
+    let msg =
+        HandshakeMessage::read(&fresh.peek_outgoing()[5..], ProtocolVersion::TLSv1_2).unwrap();
+    let HandshakePayload::ClientHello(mut ch) = msg.payload else {
+        panic!("not a ClientHello");
+    };
+    assert!(!ch.session_id.is_empty());
+    set_renegotiation_info(&mut ch, Some(client_verify_data(&c)));
+    renegotiate_with(&mut c, &mut s, ch).unwrap();
+    assert_eq!(s.handshake_kind(), Some(HandshakeKind::Resumed));
+    assert_eq!(s.awaiting_step(), Step::ClientChangeCipherSpec);
+    // The ServerHello, under the current keys, reaches the client's traffic state, which
+    // did not ask: it is refused there, as any unexpected message would be.
+    let err = transfer(&mut s, &mut c).unwrap_err();
+    assert!(err.to_string().contains("ServerHello"), "{err}");
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use pki_types::CertificateDer;
 
 use crate::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
-use crate::crypto::kx::{self, SUPPORTED_GROUPS, SupportedGroup};
+use crate::crypto::kx::{self, DEFAULT_GROUPS, SupportedGroup};
 use crate::crypto::suites::{self, ALL_SUITES, SuiteInfo};
 use crate::error::Error;
 use crate::select::{AlpnSelector, CertResolver};
@@ -84,7 +84,8 @@ pub struct ConfigBuilder {
     max_version: ProtocolVersion,
     suites: Vec<&'static SuiteInfo>,
     groups: Vec<Arc<dyn SupportedGroup>>,
-    key_shares: usize,
+    /// `None`: the default (see [`ConfigBuilder::set_key_share_count`]).
+    key_shares: Option<usize>,
     alpn: Vec<Vec<u8>>,
     roots: RootStore,
     certs: Vec<Arc<CertifiedKey>>,
@@ -117,6 +118,10 @@ pub const DEFAULT_TICKET_LIFETIME: u32 = 7200;
 /// The most TLS 1.3 key shares a client offers in its first ClientHello.
 pub const MAX_KEY_SHARES: usize = 4;
 
+/// The built-in groups' names, for messages.
+const SUPPORTED_GROUP_NAMES: &str =
+    "X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024, X25519, P-256, P-384";
+
 /// An immutable configuration, shared by every connection made from it.
 pub struct Config {
     pub(crate) role: Role,
@@ -130,9 +135,8 @@ pub struct Config {
     pub(crate) groups: Vec<NamedGroup>,
     /// The names of the groups TLS 1.2 ECDHE may use ([`SupportedGroup::usable_in_tls12`]).
     pub(crate) groups12: Vec<NamedGroup>,
-    /// Client: how many TLS 1.3 key shares the first ClientHello carries (the first that
-    /// many groups; at least 1, at most the number of groups).
-    pub(crate) key_shares: usize,
+    /// Client: the groups the first ClientHello sends TLS 1.3 key shares for.
+    pub(crate) key_share_groups: Vec<Arc<dyn SupportedGroup>>,
     pub(crate) alpn: Vec<Vec<u8>>,
     pub(crate) roots: RootStore,
     pub(crate) certs: Vec<Arc<CertifiedKey>>,
@@ -184,11 +188,11 @@ impl ConfigBuilder {
             min_version: ProtocolVersion::TLSv1_2,
             max_version: ProtocolVersion::TLSv1_3,
             suites: ALL_SUITES.iter().collect(),
-            groups: SUPPORTED_GROUPS
+            groups: DEFAULT_GROUPS
                 .iter()
                 .filter_map(|g| kx::builtin_shared(*g))
                 .collect(),
-            key_shares: 1,
+            key_shares: None,
             alpn: Vec::new(),
             roots: RootStore::default(),
             certs: Vec::new(),
@@ -282,14 +286,16 @@ impl ConfigBuilder {
         self.set_cipher_suites(&ids)
     }
 
-    /// Set the key-exchange groups in preference order, from the built-in ones (X25519,
-    /// P-256, P-384). Replaces the list, custom groups included.
+    /// Set the key-exchange groups in preference order, from the built-in ones
+    /// ([`kx::SUPPORTED_GROUPS`]: X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024,
+    /// MLKEM1024, X25519, P-256, P-384; the post-quantum ones are TLS 1.3 only). Replaces the
+    /// list, custom groups included.
     pub fn set_groups(&mut self, groups: &[NamedGroup]) -> Result<(), Error> {
         let mut out: Vec<Arc<dyn SupportedGroup>> = Vec::new();
         for g in groups {
             let Some(group) = kx::builtin_shared(*g) else {
                 return Err(Error::Config(format!(
-                    "group {g} is not supported; supported: X25519, P-256, P-384"
+                    "group {g} is not supported; supported: {SUPPORTED_GROUP_NAMES}"
                 )));
             };
             if !out.iter().any(|o| o.name() == *g) {
@@ -328,10 +334,13 @@ impl ConfigBuilder {
     }
 
     /// Client: how many TLS 1.3 key shares the first ClientHello carries, for the first
-    /// `count` groups in preference order (default 1). More shares save a HelloRetryRequest
-    /// round trip with a server preferring another group, at the cost of a key generation
-    /// and a bigger ClientHello each. After a HelloRetryRequest only the requested group's
-    /// share is sent. A count above the number of groups means one share per group.
+    /// `count` groups in preference order. By default: one for the first group, and when that
+    /// is a post-quantum (KEM-style) group one more for the first classic group, as browsers
+    /// send X25519MLKEM768 and X25519, so a server without post-quantum groups answers
+    /// without a HelloRetryRequest. More shares save a HelloRetryRequest round trip with a
+    /// server preferring another group, at the cost of a key generation and a bigger
+    /// ClientHello each. After a HelloRetryRequest only the requested group's share is sent.
+    /// A count above the number of groups means one share per group.
     pub fn set_key_share_count(&mut self, count: usize) -> Result<(), Error> {
         if self.role != Role::Client {
             return Err(Error::Usage(
@@ -343,23 +352,20 @@ impl ConfigBuilder {
                 "the key share count must be 1 to {MAX_KEY_SHARES}; got {count}"
             )));
         }
-        self.key_shares = count;
+        self.key_shares = Some(count);
         Ok(())
     }
 
-    /// Set the groups from a colon-separated list ("X25519:P-256:P-384").
+    /// Set the groups from a colon-separated list ("X25519MLKEM768:X25519:P-256"), by their
+    /// IANA names (as OpenSSL 3.5 spells them; case does not matter) or the usual aliases
+    /// (secp256r1, prime256v1, P256, ...).
     pub fn set_group_list(&mut self, list: &str) -> Result<(), Error> {
         let mut ids = Vec::new();
         for name in list.split(':').map(str::trim).filter(|n| !n.is_empty()) {
-            let g = match name.to_ascii_lowercase().as_str() {
-                "x25519" => NamedGroup::X25519,
-                "p-256" | "p256" | "secp256r1" | "prime256v1" => NamedGroup::secp256r1,
-                "p-384" | "p384" | "secp384r1" => NamedGroup::secp384r1,
-                _ => {
-                    return Err(Error::Config(format!(
-                        "unknown or unsupported group '{name}'; supported: X25519, P-256, P-384"
-                    )));
-                }
+            let Some(g) = kx::parse_group_name(name) else {
+                return Err(Error::Config(format!(
+                    "unknown or unsupported group '{name}'; supported: {SUPPORTED_GROUP_NAMES}"
+                )));
             };
             ids.push(g);
         }
@@ -728,6 +734,21 @@ impl ConfigBuilder {
         self.prefer_client_ciphers = prefer_client;
     }
 
+    /// The groups the first ClientHello sends key shares for (see
+    /// [`Self::set_key_share_count`]).
+    fn key_share_groups(&self) -> Vec<Arc<dyn SupportedGroup>> {
+        if let Some(n) = self.key_shares {
+            return self.groups.iter().take(n).cloned().collect();
+        }
+        let mut out: Vec<Arc<dyn SupportedGroup>> = self.groups.iter().take(1).cloned().collect();
+        if out.first().is_some_and(|g| !g.usable_in_tls12())
+            && let Some(classic) = self.groups.iter().find(|g| g.usable_in_tls12())
+        {
+            out.push(classic.clone());
+        }
+        out
+    }
+
     /// Check the settings as a whole and freeze them.
     pub fn build(&self) -> Result<Arc<Config>, Error> {
         let wants13 = self.max_version == ProtocolVersion::TLSv1_3;
@@ -798,7 +819,7 @@ impl ConfigBuilder {
             max_version: self.max_version,
             suites: usable,
             kx_groups: self.groups.clone(),
-            key_shares: self.key_shares.min(groups.len()),
+            key_share_groups: self.key_share_groups(),
             groups,
             groups12,
             alpn: self.alpn.clone(),

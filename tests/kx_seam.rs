@@ -122,14 +122,24 @@ fn share_groups(ch: &ClientHelloPayload) -> Vec<NamedGroup> {
         .collect()
 }
 
+/// The classic groups: these tests are about the seam, not the post-quantum defaults
+/// (tests/post_quantum.rs has those).
+const CLASSIC: [NamedGroup; 3] = [
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+    NamedGroup::secp384r1,
+];
+
 fn client_with(pki: &Pki, f: impl FnOnce(&mut ConfigBuilder)) -> Arc<Config> {
     let mut b = client_builder(pki);
+    b.set_groups(&CLASSIC).unwrap();
     f(&mut b);
     b.build().unwrap()
 }
 
 fn server_with(pki: &Pki, f: impl FnOnce(&mut ConfigBuilder)) -> Arc<Config> {
     let mut b = server_builder(pki, KeyType::P256);
+    b.set_groups(&CLASSIC).unwrap();
     f(&mut b);
     b.build().unwrap()
 }
@@ -155,7 +165,8 @@ fn custom_kem_group_completes_a_tls13_handshake() {
             NamedGroup::secp384r1
         ]
     );
-    assert_eq!(share_groups(&ch), [TEST_KEM]);
+    // A KEM-style first choice comes with a share of the first classic group beside it.
+    assert_eq!(share_groups(&ch), [TEST_KEM, NamedGroup::X25519]);
     handshake(&mut c, &mut s).unwrap();
 
     assert_eq!(c.protocol_version(), Some(V13));
@@ -438,7 +449,7 @@ fn one_key_share_by_default() {
     assert_eq!(c.group(), Some(NamedGroup::X25519));
     assert_eq!(c.handshake_kind(), Some(HandshakeKind::Full));
 
-    // The default configuration's ClientHello: one X25519 share.
+    // A classic first group: one share.
     let c = Connection::new_client(client_with(&pki, |_| {}), Some("localhost")).unwrap();
     assert_eq!(
         share_groups(&pending_client_hello(&c)),
@@ -508,7 +519,9 @@ fn builder_checks() {
     assert_eq!(
         b.set_groups(&[NamedGroup::X25519, TEST_KEM]).unwrap_err(),
         Error::Config(
-            "group unknown(0xfe00) is not supported; supported: X25519, P-256, P-384".into()
+            "group unknown(0xfe00) is not supported; supported: X25519MLKEM768, \
+             SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024, X25519, P-256, P-384"
+                .into()
         )
     );
     assert!(matches!(b.set_key_share_count(0), Err(Error::Config(_))));

@@ -218,12 +218,21 @@ impl ExpectServerHello {
         if config.kx_groups.is_empty() {
             return Err(Error::Config("no key-exchange group configured".into()));
         }
-        // Key shares for the first groups in our preference order (RFC 8446 §4.2.8): one
-        // unless the configuration asks for more.
+        // Key shares for the first groups in our preference order (RFC 8446 §4.2.8), and a
+        // classic one beside a post-quantum first choice (see `set_key_share_count`).
         let mut kx = Shares::default();
         if offer13 {
-            for group in config.kx_groups.iter().take(config.key_shares.max(1)) {
+            for group in &config.key_share_groups {
                 kx.push(group.start()?);
+            }
+            if cx.has_trace() {
+                let offered: Vec<String> = kx
+                    .iter()
+                    .map(|k| format!("{} ({} bytes)", k.group(), k.share().len()))
+                    .collect();
+                cx.trace(TraceKind::State, || {
+                    format!("key shares offered: {}", offered.join(", "))
+                });
             }
         }
 
@@ -647,6 +656,7 @@ impl ExpectServerHello {
                 },
             ));
         };
+        let sizes = (kx.share().len(), share.payload.len());
         let shared = kx.complete(&share.payload)?;
         // 5. A PSK the server accepted must be the one we offered, with the suite's hash
         //    (RFC 8446 §4.2.11).
@@ -678,7 +688,10 @@ impl ExpectServerHello {
         cx.neg.suite = Some(suite);
         cx.neg.group = Some(group);
         cx.trace(TraceKind::Negotiated, || {
-            format!("negotiated: TLSv1.3, {}, key exchange {group}", suite.suite)
+            format!(
+                "negotiated: TLSv1.3, {}, key exchange {group} (our share {} bytes, the server's {})",
+                suite.suite, sizes.0, sizes.1
+            )
         });
 
         let mut transcript = match self.transcript {

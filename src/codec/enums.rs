@@ -216,7 +216,10 @@ wire_enum! {
         X25519 = 0x001d => "X25519",
         X448 = 0x001e => "X448",
         FFDHE2048 = 0x0100 => "ffdhe2048",
+        MLKEM1024 = 0x0202 => "MLKEM1024",
+        SecP256r1MLKEM768 = 0x11eb => "SecP256r1MLKEM768",
         X25519MLKEM768 = 0x11ec => "X25519MLKEM768",
+        SecP384r1MLKEM1024 = 0x11ed => "SecP384r1MLKEM1024",
     }
 }
 

@@ -118,6 +118,27 @@ impl fmt::Display for ConnError {
     }
 }
 
+/// A handshake record that fails authentication after a post-quantum key exchange: ML-KEM
+/// never reports a bad ciphertext (FIPS 203 implicit rejection gives it a pseudo-random
+/// secret instead), so a share altered in transit shows only here, as keys that do not match.
+fn explain_kem_failure(e: Error, group: Option<NamedGroup>) -> Error {
+    let Some(group) = group else {
+        return e;
+    };
+    if e.reason() != Some(Reason::RecordAuthenticationFailed) {
+        return e;
+    }
+    e.map_detail(|t| {
+        format!(
+            "{t}. The key exchange was {group}: an ML-KEM ciphertext or encapsulation key \
+             altered in transit is not refused by the KEM (implicit rejection, FIPS 203), it \
+             yields a secret the peer does not have, so the first protected record fails \
+             instead; check for a middlebox that rewrites large ClientHello or ServerHello \
+             messages, or try a classic group"
+        )
+    })
+}
+
 /// Drop plaintext the caller has read before appending more, so the buffer never grows past
 /// about twice what is waiting.
 fn compact_plaintext(buf: &mut Vec<u8>, start: &mut usize) {
@@ -707,6 +728,12 @@ impl Connection {
     fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
         let handshaking = !self.established;
         let peer_finished_next = self.awaiting_peer_finished();
+        // A TLS 1.3 handshake over a post-quantum group: a record that fails here may be the
+        // KEM's implicit rejection of an altered share (see `explain_kem_failure`).
+        let kem_handshake = handshaking
+            .then_some(self.common.neg.group)
+            .flatten()
+            .filter(|g| self.common.is_tls13() && crate::crypto::kx::is_post_quantum(*g));
         if hdr.typ == ContentType::ChangeCipherSpec {
             // In a TLS 1.2 renegotiation the ChangeCipherSpec is protected by the keys it
             // replaces (RFC 5246 §6.2: every record under the current state); otherwise it is
@@ -794,7 +821,12 @@ impl Connection {
                         ),
                     ));
                 }
-                match self.common.record.decrypt(&header, body)? {
+                match self
+                    .common
+                    .record
+                    .decrypt(&header, body)
+                    .map_err(|e| explain_kem_failure(e, kem_handshake))?
+                {
                     Some(x) => x,
                     None => (hdr.typ, &[][..]),
                 }

@@ -103,30 +103,37 @@ pub(crate) fn send_first_flight(
     cx.neg.suite = Some(suite);
     cx.neg.group = Some(c.group);
     cx.neg.alpn = c.alpn.clone();
+    // Step Two's key share: our public key (DH-style) or the ciphertext encapsulated to the
+    // client's key (KEM-style), and the shared secret.
+    let (payload, shared) = cx.config.kx_group(c.group)?.accept(&c.client_share)?;
+    let sizes = format!(
+        "{} (the client's share {} bytes, ours {})",
+        c.group,
+        c.client_share.len(),
+        payload.len()
+    );
     if let Some(AcceptedPsk { session: sess, .. }) = &psk {
         cx.neg.peer_certs = sess.peer_certs.clone();
         cx.neg.kind = Some(HandshakeKind::Resumed);
         cx.trace(TraceKind::Negotiated, || {
             format!(
-                "negotiated: TLSv1.3, {}, key exchange {}, abbreviated handshake (resumed session, psk_dhe_ke)",
-                suite.suite, c.group
+                "negotiated: TLSv1.3, {}, key exchange {sizes}, abbreviated handshake (resumed session, psk_dhe_ke)",
+                suite.suite
             )
         });
     } else {
         cx.neg.sig_scheme = Some(c.scheme);
         cx.trace(TraceKind::Negotiated, || {
             format!(
-                "negotiated: TLSv1.3, {}, key exchange {}, signature {}",
-                suite.suite, c.group, c.scheme
+                "negotiated: TLSv1.3, {}, key exchange {sizes}, signature {}",
+                suite.suite, c.scheme
             )
         });
     }
 
     // A HelloRetryRequest already sent the middlebox-compatibility CCS.
     let sent_ccs_for_retry = retried;
-    // Step Two: ServerHello with our key share: our public key (DH-style) or the
-    // ciphertext encapsulated to the client's key (KEM-style), and the shared secret.
-    let (payload, shared) = cx.config.kx_group(c.group)?.accept(&c.client_share)?;
+    // Step Two: ServerHello with our key share.
     let share = KeyShareEntry {
         group: c.group,
         payload,

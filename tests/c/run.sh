@@ -293,7 +293,7 @@ free_port() {
 check_conversation() { # NAME PROTOCOL
     local name="$1" proto="$2"
     [ "$CRC" = 0 ] || { cat "$D/$name.err" >&2; fail "client exit $CRC, want 0"; }
-    expect "$D/$name.err" "^Protocol: $proto\$" '^Cipher: TLS_[A-Z0-9_]+$' '^Group: (X25519|secp256r1|P-256|secp384r1|P-384)$' \
+    expect "$D/$name.err" "^Protocol: $proto\$" '^Cipher: TLS_[A-Z0-9_]+$' '^Group: (X25519MLKEM768|SecP256r1MLKEM768|SecP384r1MLKEM1024|MLKEM1024|X25519|secp256r1|P-256|secp384r1|P-384)$' \
         '^ALPN: ' '^Peer certificate: .*CN=localhost' '^Resumed: no$'
     expect "$D/$name.out" '^HTTP/1.0 200 OK' "^Protocol: $proto" '^Cipher: TLS_' '^SNI: localhost'
 }
@@ -302,7 +302,8 @@ test_ours_tls13() {
     start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
     client c --cafile "$CERTS/ca.pem" localhost "$SPORT"
     check_conversation c TLSv1.3
-    expect "$D/c.err" '^Group: X25519$' '^ALPN: none$'
+    # Post-quantum by default: the hybrid (its share and X25519's in the first ClientHello).
+    expect "$D/c.err" '^Group: X25519MLKEM768$' '^ALPN: none$'
     wait_server "$SPID"
 }
 

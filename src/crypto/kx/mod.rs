@@ -16,15 +16,18 @@
 //! The built-in groups ([`builtin`]) are ring's X25519, P-256 and P-384. A configuration may
 //! carry other implementations (`ConfigBuilder::add_custom_group`).
 
+mod ecdh;
+mod hybrid;
+mod mlkem;
+
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
-use ring::agreement;
-
 use super::hkdf::Secret;
-use super::rand::rng;
 use crate::codec::enums::NamedGroup;
-use crate::error::{Error, Reason};
+use crate::error::Error;
+
+pub use ecdh::KeyExchange;
 
 /// A key-exchange group: what a configuration lists, in preference order. Implementations
 /// must be thread-safe (one configuration serves many connections at once).
@@ -74,60 +77,92 @@ pub trait ActiveKeyExchange: Send {
     fn complete(self: Box<Self>, peer_share: &[u8]) -> Result<Secret, Error>;
 }
 
-/// The built-in groups' names, in our default preference order.
+/// Every built-in group: the post-quantum ones, then the classic ones.
 pub const SUPPORTED_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519MLKEM768,
+    NamedGroup::SecP256r1MLKEM768,
+    NamedGroup::SecP384r1MLKEM1024,
+    NamedGroup::MLKEM1024,
     NamedGroup::X25519,
     NamedGroup::secp256r1,
     NamedGroup::secp384r1,
 ];
 
-/// A DH-style group over ring's ephemeral agreement.
-#[derive(Clone, Copy)]
-struct EcdhGroup {
-    name: NamedGroup,
-    alg: &'static agreement::Algorithm,
-    /// The one valid encoding length of a share.
-    share_len: usize,
-    /// Whether a share must start with 0x04 (the uncompressed point form, the only one TLS
-    /// 1.3 allows, RFC 8446 §4.2.8.2; RFC 8422 §5.1.2 for TLS 1.2).
-    uncompressed: bool,
+/// A configuration's groups unless it sets its own, in preference order: the hybrid that
+/// browsers and servers negotiate today, then the classic groups (a TLS 1.2 handshake, which
+/// has no KEM, uses those). A client sends key shares for X25519MLKEM768 and X25519, so a
+/// server without post-quantum groups answers without a HelloRetryRequest.
+pub const DEFAULT_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519MLKEM768,
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+    NamedGroup::secp384r1,
+];
+
+/// Whether `group` is one of the post-quantum (KEM-style) groups: TLS 1.3 only.
+pub fn is_post_quantum(group: NamedGroup) -> bool {
+    matches!(
+        group,
+        NamedGroup::X25519MLKEM768
+            | NamedGroup::SecP256r1MLKEM768
+            | NamedGroup::SecP384r1MLKEM1024
+            | NamedGroup::MLKEM1024
+    )
 }
 
-static X25519: EcdhGroup = EcdhGroup {
-    name: NamedGroup::X25519,
-    alg: &agreement::X25519,
-    share_len: 32,
-    uncompressed: false,
-};
-static SECP256R1: EcdhGroup = EcdhGroup {
-    name: NamedGroup::secp256r1,
-    alg: &agreement::ECDH_P256,
-    share_len: 65,
-    uncompressed: true,
-};
-static SECP384R1: EcdhGroup = EcdhGroup {
-    name: NamedGroup::secp384r1,
-    alg: &agreement::ECDH_P384,
-    share_len: 97,
-    uncompressed: true,
-};
+/// The sizes of a built-in group's shares, (client's, server's): exact, every other length
+/// is refused.
+pub fn share_sizes(group: NamedGroup) -> Option<(usize, usize)> {
+    if let Some(g) = ecdh::builtin_ecdh(group) {
+        return Some((g.share_len, g.share_len));
+    }
+    builtin_kem(group).map(|g| (g.client_share_len(), g.server_share_len()))
+}
 
-/// The longest built-in share (an uncompressed P-384 point).
-const MAX_SHARE: usize = 97;
+/// A built-in group by name: the IANA names (case-insensitive, as OpenSSL 3.5 accepts them)
+/// and the usual aliases of the classic curves.
+pub fn parse_group_name(name: &str) -> Option<NamedGroup> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "x25519mlkem768" => NamedGroup::X25519MLKEM768,
+        "secp256r1mlkem768" => NamedGroup::SecP256r1MLKEM768,
+        "secp384r1mlkem1024" => NamedGroup::SecP384r1MLKEM1024,
+        "mlkem1024" | "ml-kem-1024" => NamedGroup::MLKEM1024,
+        "x25519" => NamedGroup::X25519,
+        "p-256" | "p256" | "secp256r1" | "prime256v1" => NamedGroup::secp256r1,
+        "p-384" | "p384" | "secp384r1" => NamedGroup::secp384r1,
+        _ => return None,
+    })
+}
 
-/// The built-in implementation of `group`, if there is one (X25519, P-256, P-384).
+fn builtin_kem(group: NamedGroup) -> Option<&'static hybrid::KemGroup> {
+    match group {
+        NamedGroup::X25519MLKEM768 => Some(&hybrid::X25519_MLKEM768),
+        NamedGroup::SecP256r1MLKEM768 => Some(&hybrid::SECP256R1_MLKEM768),
+        NamedGroup::SecP384r1MLKEM1024 => Some(&hybrid::SECP384R1_MLKEM1024),
+        NamedGroup::MLKEM1024 => Some(&hybrid::MLKEM1024),
+        _ => None,
+    }
+}
+
+/// The built-in implementation of `group`, if there is one (see [`SUPPORTED_GROUPS`]).
 pub fn builtin(group: NamedGroup) -> Option<&'static dyn SupportedGroup> {
-    builtin_ecdh(group).map(|g| g as &'static dyn SupportedGroup)
+    match ecdh::builtin_ecdh(group) {
+        Some(g) => Some(g as &'static dyn SupportedGroup),
+        None => builtin_kem(group).map(|g| g as &'static dyn SupportedGroup),
+    }
 }
 
 /// The built-in groups as shared handles, in [`SUPPORTED_GROUPS`] order (made once, so a
 /// configuration that lists them allocates nothing for them).
-static BUILTIN_SHARED: LazyLock<[Arc<dyn SupportedGroup>; 3]> = LazyLock::new(|| {
-    [
-        Arc::new(X25519) as Arc<dyn SupportedGroup>,
-        Arc::new(SECP256R1),
-        Arc::new(SECP384R1),
-    ]
+static BUILTIN_SHARED: LazyLock<Vec<Arc<dyn SupportedGroup>>> = LazyLock::new(|| {
+    SUPPORTED_GROUPS
+        .iter()
+        .filter_map(|g| {
+            ecdh::builtin_ecdh(*g)
+                .map(|e| Arc::new(*e) as Arc<dyn SupportedGroup>)
+                .or_else(|| builtin_kem(*g).map(|k| Arc::new(*k) as Arc<dyn SupportedGroup>))
+        })
+        .collect()
 });
 
 /// [`builtin`] as a shared handle, the form a configuration holds.
@@ -135,178 +170,18 @@ pub fn builtin_shared(group: NamedGroup) -> Option<Arc<dyn SupportedGroup>> {
     BUILTIN_SHARED.iter().find(|g| g.name() == group).cloned()
 }
 
-fn builtin_ecdh(group: NamedGroup) -> Option<&'static EcdhGroup> {
-    match group {
-        NamedGroup::X25519 => Some(&X25519),
-        NamedGroup::secp256r1 => Some(&SECP256R1),
-        NamedGroup::secp384r1 => Some(&SECP384R1),
-        _ => None,
-    }
-}
-
-impl fmt::Debug for EcdhGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (built-in)", self.name)
-    }
-}
-
-impl EcdhGroup {
-    /// A fresh private key and its public share.
-    fn generate(&self) -> Result<KeyExchange, Error> {
-        let group = self.name;
-        let private = agreement::EphemeralPrivateKey::generate(self.alg, rng())
-            .map_err(|_| Error::Internal(format!("generating a {group} key failed")))?;
-        let public = private
-            .compute_public_key()
-            .map_err(|_| Error::Internal(format!("computing a {group} public key failed")))?;
-        let public = public.as_ref();
-        let mut buf = [0u8; MAX_SHARE];
-        let Some(slot) = buf.get_mut(..public.len()) else {
-            return Err(Error::Internal(format!(
-                "a {group} public key of {} bytes",
-                public.len()
-            )));
-        };
-        slot.copy_from_slice(public);
-        Ok(KeyExchange {
-            group: *self,
-            private,
-            public: buf,
-            public_len: public.len(),
-        })
-    }
-
-    /// Check the peer's share: the exact length and the point form. A malformed share is the
-    /// peer's fault: `IllegalParameter`.
-    fn check_share(&self, peer_public: &[u8]) -> Result<(), Error> {
-        let group = self.name;
-        let len = self.share_len;
-        if peer_public.len() != len {
-            return Err(Error::peer(
-                Reason::InvalidKeyShare,
-                format!(
-                    "the peer's {group} key share is {} bytes; expected {len}",
-                    peer_public.len()
-                ),
-            ));
-        }
-        if self.uncompressed && peer_public[0] != 0x04 {
-            return Err(Error::peer(
-                Reason::InvalidKeyShare,
-                format!(
-                    "the peer's {group} key share starts with {:#04x}; only the uncompressed form (0x04) is allowed",
-                    peer_public[0]
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The agreement with a checked share. A failed agreement (an invalid point, or an
-    /// all-zero X25519 result from a small-order point) is the peer's fault.
-    fn agree(
-        &self,
-        private: agreement::EphemeralPrivateKey,
-        peer_public: &[u8],
-    ) -> Result<Secret, Error> {
-        let group = self.name;
-        let peer = agreement::UnparsedPublicKey::new(self.alg, peer_public);
-        agreement::agree_ephemeral(private, &peer, Secret::from_slice).map_err(|_| {
-            Error::peer(Reason::InvalidKeyShare, format!(
-                "the peer's {group} key share is invalid: it is not a point on the curve, or it is a \
-                 low-order point that gives an all-zero shared secret"
-            ))
-        })
-    }
-}
-
-impl SupportedGroup for EcdhGroup {
-    fn name(&self) -> NamedGroup {
-        self.name
-    }
-
-    fn usable_in_tls12(&self) -> bool {
-        true
-    }
-
-    fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
-        Ok(Box::new(self.generate()?))
-    }
-
-    /// Start and complete at once, without boxing the key.
-    fn accept(&self, client_share: &[u8]) -> Result<(Vec<u8>, Secret), Error> {
-        let kx = self.generate()?;
-        let share = kx.public_key().to_vec();
-        Ok((share, kx.complete(client_share)?))
-    }
-}
-
-/// One ephemeral private key of a built-in group and its public share (kept inline: making
-/// a key allocates nothing). The private key is consumed by [`Self::complete`].
-pub struct KeyExchange {
-    group: EcdhGroup,
-    private: agreement::EphemeralPrivateKey,
-    public: [u8; MAX_SHARE],
-    public_len: usize,
-}
-
-impl KeyExchange {
-    /// Generate a fresh key pair in a built-in `group`.
-    pub fn start(group: NamedGroup) -> Result<Self, Error> {
-        builtin_ecdh(group)
-            .ok_or_else(|| {
-                Error::Internal(format!(
-                    "key exchange group {group} is not supported by this build"
-                ))
-            })?
-            .generate()
-    }
-
-    /// The group of this key.
-    pub fn group(&self) -> NamedGroup {
-        self.group.name
-    }
-
-    /// Our public share, as sent in a key_share entry or ECDHE key exchange message.
-    pub fn public_key(&self) -> &[u8] {
-        &self.public[..self.public_len]
-    }
-
-    /// Check the peer's share and compute the shared secret. A malformed share or a
-    /// failed agreement (an invalid point, or an all-zero X25519 result from a small-order
-    /// point) is the peer's fault: `IllegalParameter`.
-    pub fn complete(self, peer_public: &[u8]) -> Result<Secret, Error> {
-        self.group.check_share(peer_public)?;
-        self.group.agree(self.private, peer_public)
-    }
-}
-
-impl ActiveKeyExchange for KeyExchange {
-    fn group(&self) -> NamedGroup {
-        KeyExchange::group(self)
-    }
-
-    fn share(&self) -> &[u8] {
-        self.public_key()
-    }
-
-    fn complete(self: Box<Self>, peer_share: &[u8]) -> Result<Secret, Error> {
-        KeyExchange::complete(*self, peer_share)
-    }
-}
-
-impl fmt::Debug for KeyExchange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyExchange")
-            .field("group", &self.group.name)
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::ecdh::builtin_ecdh;
     use super::*;
     use crate::error::Reason;
+
+    /// The DH-style built-in groups.
+    const CLASSIC: &[NamedGroup] = &[
+        NamedGroup::X25519,
+        NamedGroup::secp256r1,
+        NamedGroup::secp384r1,
+    ];
 
     fn share_len(g: NamedGroup) -> usize {
         builtin_ecdh(g).unwrap().share_len
@@ -314,7 +189,7 @@ mod tests {
 
     #[test]
     fn agreement_in_every_group() {
-        for &g in SUPPORTED_GROUPS {
+        for &g in CLASSIC {
             let a = KeyExchange::start(g).unwrap();
             let b = KeyExchange::start(g).unwrap();
             assert_eq!(a.group(), g);
@@ -330,7 +205,7 @@ mod tests {
 
     #[test]
     fn the_seam_agrees_in_every_builtin_group() {
-        for &g in SUPPORTED_GROUPS {
+        for &g in CLASSIC {
             let group = builtin(g).unwrap();
             assert_eq!(group.name(), g);
             assert!(group.usable_in_tls12());
@@ -402,5 +277,26 @@ mod tests {
         assert!(
             matches!(KeyExchange::start(NamedGroup::X448), Err(Error::Internal(d)) if d.contains("X448"))
         );
+    }
+
+    #[test]
+    fn every_supported_group_is_built_in_with_exact_sizes() {
+        for &g in SUPPORTED_GROUPS {
+            let group = builtin(g).unwrap();
+            assert_eq!(group.usable_in_tls12(), !is_post_quantum(g), "{g}");
+            assert!(builtin_shared(g).is_some());
+            let (client, server) = share_sizes(g).unwrap();
+            let kx = group.start().unwrap();
+            assert_eq!(kx.share().len(), client, "{g}");
+            let (answer, secret) = group.accept(kx.share()).unwrap();
+            assert_eq!(answer.len(), server, "{g}");
+            assert_eq!(kx.complete(&answer).unwrap().as_bytes(), secret.as_bytes());
+            assert_eq!(parse_group_name(&g.to_string()), Some(g), "{g}");
+        }
+        for g in DEFAULT_GROUPS {
+            assert!(SUPPORTED_GROUPS.contains(g));
+        }
+        assert_eq!(parse_group_name("prime256v1"), Some(NamedGroup::secp256r1));
+        assert_eq!(parse_group_name("x448"), None);
     }
 }

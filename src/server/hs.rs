@@ -354,9 +354,10 @@ fn choose(
         (None, _) => {
             let Some(g) = config.groups.iter().find(|g| groups.contains(g)) else {
                 return Err(Error::NoSharedGroup(format!(
-                    "no key-exchange group in common: the client supports {}; we support {}",
+                    "no key-exchange group in common: the client supports {}; we support {}{}",
                     list(groups),
-                    list(&config.groups)
+                    list(&config.groups),
+                    pq_hint(groups, &config.groups)
                 )));
             };
             return Ok(Err((suite, *g)));
@@ -371,4 +372,21 @@ fn choose(
         scheme,
         alpn,
     }))
+}
+
+/// What a group mismatch between post-quantum and classic groups means, for the
+/// no-shared-group error ("" when the lists are not split that way).
+pub(crate) fn pq_hint(theirs: &[NamedGroup], ours: &[NamedGroup]) -> &'static str {
+    use crate::crypto::kx::is_post_quantum;
+    let all_pq = |l: &[NamedGroup]| !l.is_empty() && l.iter().all(|g| is_post_quantum(*g));
+    let no_pq = |l: &[NamedGroup]| l.iter().all(|g| !is_post_quantum(*g));
+    if all_pq(theirs) && no_pq(ours) {
+        " (the client offers only post-quantum groups, which this server does not enable: add \
+         X25519MLKEM768 to the server's groups, or a classic group to the client's)"
+    } else if no_pq(theirs) && all_pq(ours) {
+        " (this server requires a post-quantum group and the client offers only classic ones: \
+         the client needs X25519MLKEM768, or the server a classic group such as X25519)"
+    } else {
+        ""
+    }
 }

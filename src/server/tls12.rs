@@ -255,9 +255,15 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     }
     .ok_or_else(|| {
         Error::NoSharedGroup(format!(
-            "no key-exchange group in common: the client supports {}; we support {}",
+            "no key-exchange group in common: the client supports {}; we support {} in TLS 1.2{}",
             list(ch.groups().unwrap_or(&[])),
-            list(&config.groups12)
+            list(&config.groups12),
+            if config.groups12.is_empty() {
+                " (our groups are all post-quantum, which TLS 1.2 cannot use: add a classic \
+                 group, or require TLS 1.3)"
+            } else {
+                ""
+            }
         ))
     })?;
     if let Some(f) = ch.ec_point_formats()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use ferrotls::codec::enums::{AlertDescription, NamedGroup, ProtocolVersion};
-use ferrotls::codec::extensions::{ClientExtension, KeyShareEntry};
+use ferrotls::codec::extensions::{ClientExtension, HasExtType, KeyShareEntry};
 use ferrotls::codec::handshake::{ClientHelloPayload, HandshakeMessage, HandshakePayload};
 use ferrotls::config::{Config, ConfigBuilder};
 use ferrotls::conn::{Connection, HandshakeKind};
@@ -334,4 +334,32 @@ fn an_altered_ciphertext_fails_at_the_first_protected_record() {
             assert_eq!(err.reason(), Some(Reason::InvalidKeyShare));
         }
     }
+}
+
+/// RFC 8446 §4.1.2: after a HelloRetryRequest the second ClientHello is the first with only
+/// key_share replaced (in its place) and a cookie added; strict servers (tlslite-ng) compare
+/// them extension by extension.
+#[test]
+fn the_second_client_hello_keeps_the_first_ones_order() {
+    let pki = Pki::new("PQ CA");
+    let p384 = server(&pki, |b| b.set_groups(&[NamedGroup::secp384r1]).unwrap());
+    let (mut c, mut s) = pair(&client(&pki, |_| {}), &p384, "localhost");
+    let first = client_hello(&c);
+    transfer(&mut c, &mut s).unwrap(); // ClientHello; the server answers HelloRetryRequest
+    transfer(&mut s, &mut c).unwrap(); // our second ClientHello is now pending
+    let second = client_hello(&c);
+    let types = |ch: &ClientHelloPayload| -> Vec<_> {
+        ch.extensions.iter().map(|e| e.ext_type()).collect()
+    };
+    assert_eq!(types(&first), types(&second));
+    assert_eq!(shares(&second), [(NamedGroup::secp384r1, 97)]);
+    let differs: Vec<_> = first
+        .extensions
+        .iter()
+        .zip(&second.extensions)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.ext_type())
+        .collect();
+    assert_eq!(differs, [ferrotls::codec::enums::ExtensionType::KeyShare]);
+    handshake(&mut c, &mut s).unwrap();
 }

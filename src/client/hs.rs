@@ -529,21 +529,36 @@ impl ExpectServerHello {
             one.push(cx.config.kx_group(g)?.start()?);
             self.kx = one;
         }
+        // Everything else stays as it was, in the same order (RFC 8446 §4.1.2: only these
+        // may change; strict servers compare the two hellos extension by extension): the new
+        // key_share takes the old one's place, the cookie follows it, pre_shared_key stays
+        // last (it is re-added below).
         let shares = self.kx.entries()?;
         self.hello.extensions.retain(|e| {
             !matches!(
                 e,
-                ClientExtension::KeyShare(_)
-                    | ClientExtension::Cookie(_)
-                    | ClientExtension::PreSharedKey(_)
+                ClientExtension::Cookie(_) | ClientExtension::PreSharedKey(_)
             )
         });
-        // key_share goes back where it was; then the cookie; pre_shared_key last.
-        self.hello
+        let at = match self
+            .hello
             .extensions
-            .push(ClientExtension::KeyShare(shares));
+            .iter()
+            .position(|e| matches!(e, ClientExtension::KeyShare(_)))
+        {
+            Some(i) => {
+                self.hello.extensions[i] = ClientExtension::KeyShare(shares);
+                i + 1
+            }
+            None => {
+                self.hello
+                    .extensions
+                    .push(ClientExtension::KeyShare(shares));
+                self.hello.extensions.len()
+            }
+        };
         if let Some(c) = cookie {
-            self.hello.extensions.push(ClientExtension::Cookie(c));
+            self.hello.extensions.insert(at, ClientExtension::Cookie(c));
         }
         // A ticket stays on offer only if its hash matches the suite the server chose.
         if self

@@ -18,7 +18,7 @@ if [ "${1:-}" = --if-missing ]; then
     done
     [ -f /usr/include/openssl/ssl.h ] || need_debian=1
     [ -d /etc/ssl/certs ] || need_debian=1
-    python3 -c 'import pytest, cryptography, setuptools, wheel, requests, urllib3, certifi, httpx, anyio, aiohttp, trustme' >/dev/null 2>&1 && need_python=0
+    python3 -c 'import pytest, cryptography, setuptools, wheel, requests, urllib3, certifi, httpx, anyio, aiohttp, trustme, tlslite, kyber_py, ecdsa' >/dev/null 2>&1 && need_python=0
 fi
 
 SUDO=""

@@ -14,6 +14,10 @@ Session resumption: ``SSLSocket.session`` / ``SSLObject.session`` give a ``Sessi
 as ``wrap_socket(..., session=)``; ``session_reused`` tells whether it was resumed. Unlike
 ``ssl``, a client context also resumes on its own for the same server name (its session cache;
 ``Context.set_session_cache_size(0)`` turns that off).
+
+Key exchange: post-quantum X25519MLKEM768 first by default (TLS 1.3), with an X25519 share beside
+it; ``Context.set_groups("X25519MLKEM768:X25519")`` / ``set_ecdh_curve("SecP384r1MLKEM1024")``
+choose, and ``SSLSocket.group()`` / ``SSLObject.group()`` tell what was negotiated.
 """
 
 from ._lib import ABI_VERSION, VERSION_STRING as FERROTLS_VERSION

@@ -139,6 +139,12 @@ class SSLObject(ssl.SSLObject):
         e = self._live()
         return e.cipher() if e else None
 
+    def group(self):
+        """The negotiated key-exchange group's name ("X25519MLKEM768", "x25519", ...; see
+        ``SSLSocket.group()``), or None before the handshake and after ``close()``."""
+        e = self._live()
+        return e.group() if e else None
+
     def shared_ciphers(self):
         return None
 

@@ -72,9 +72,15 @@ _VERIFY_OK = (int(ssl.VERIFY_DEFAULT) | int(ssl.VERIFY_X509_TRUSTED_FIRST)
 _HOSTFLAG_NEVER_CHECK_SUBJECT = getattr(_ssl, "HOSTFLAG_NEVER_CHECK_SUBJECT", 0x20)
 _HOSTFLAG_NO_PARTIAL_WILDCARDS = 0x4
 
-# OpenSSL curve names (set_ecdh_curve) -> ferrotls group names.
+# set_ecdh_curve() names (lower case; OpenSSL's, which since 3.5 include the post-quantum
+# groups, plus the usual aliases) -> ferrotls group names.
 _CURVES = {"prime256v1": "P-256", "secp256r1": "P-256", "p-256": "P-256",
-           "secp384r1": "P-384", "p-384": "P-384", "x25519": "X25519"}
+           "secp384r1": "P-384", "p-384": "P-384", "x25519": "X25519",
+           "x25519mlkem768": "X25519MLKEM768", "secp256r1mlkem768": "SecP256r1MLKEM768",
+           "secp384r1mlkem1024": "SecP384r1MLKEM1024", "mlkem1024": "MLKEM1024"}
+# For messages: what set_ecdh_curve() and set_groups() take.
+_GROUPS_HELP = ("X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024 (post-quantum, "
+                "TLS 1.3 only), X25519, prime256v1 (P-256) and secp384r1 (P-384)")
 
 # (IANA name, OpenSSL name, id, protocol, kea, auth, symmetric, bits) for get_ciphers().
 _SUITES = [
@@ -615,7 +621,7 @@ class Context(ssl.SSLContext):
 
     def load_dh_params(self, path) -> None:
         raise _not_here("load_dh_params()", "ferrotls has no finite-field Diffie-Hellman "
-                        "(ECDHE over X25519, P-256 and P-384 only)")
+                        "(ECDHE over X25519, P-256 and P-384, and the ML-KEM groups, only)")
 
     # ---- negotiation ----------------------------------------------------------------------
 
@@ -682,7 +688,21 @@ class Context(ssl.SSLContext):
                 for iana, ossl, sid, proto, kea, auth, sym, bits in suites]
 
     def set_groups(self, groups: str) -> None:
-        """Key-exchange groups as a ':'-separated list, e.g. "X25519:P-256" (ferrotls extension)."""
+        """Key-exchange groups in preference order as a ':'-separated list (as the stdlib's
+        ``set_groups()`` in recent Pythons, and OpenSSL's group lists), e.g.
+        "X25519MLKEM768:X25519:P-256". Names are case-insensitive: X25519MLKEM768 (the default
+        first group), SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024 (these four post-quantum,
+        TLS 1.3 only), X25519, P-256 (secp256r1, prime256v1), P-384 (secp384r1). The default is
+        "X25519MLKEM768:X25519:P-256:P-384"; a client sends key shares for its first group and,
+        when that one is post-quantum, also for the first classic one (X25519 by default); a
+        server takes the first group in its own order that the client sent a share for, and
+        only when there is none asks (HelloRetryRequest) for a share of the first of its groups
+        the client supports. An unknown name raises SSLError naming the supported groups, and
+        changes nothing."""
+        if isinstance(groups, bytes):
+            groups = groups.decode("ascii")
+        if not isinstance(groups, str):
+            raise TypeError("groups must be a str")
         with self._lock:
             if groups == self._groups:
                 return
@@ -690,14 +710,17 @@ class Context(ssl.SSLContext):
             self._groups = groups
 
     def set_ecdh_curve(self, curve_name) -> None:
-        """As in ``ssl``: use this one curve ("prime256v1", "secp384r1", "X25519")."""
+        """As in ``ssl``: use this one group for key exchange. The names OpenSSL takes there
+        (its 3.5 and later take the post-quantum groups too), case-insensitive: "prime256v1" /
+        "secp256r1", "secp384r1", "X25519", "X25519MLKEM768", "SecP256r1MLKEM768",
+        "SecP384r1MLKEM1024", "MLKEM1024". A post-quantum group alone allows TLS 1.3 only.
+        Anything else raises ValueError, as in ``ssl``."""
         name = curve_name.decode("ascii") if isinstance(curve_name, bytes) else curve_name
         if not isinstance(name, str):
             raise TypeError("curve_name must be str or bytes")
         group = _CURVES.get(name.lower())
         if group is None:
-            raise ValueError("unknown elliptic curve name %r (ferrotls has X25519, prime256v1 "
-                             "and secp384r1)" % name)
+            raise ValueError("unknown elliptic curve name %r (ferrotls has %s)" % (name, _GROUPS_HELP))
         self.set_groups(group)
 
     def _set_versions(self, lo, hi) -> None:

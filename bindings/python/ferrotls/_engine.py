@@ -335,6 +335,18 @@ class Engine:
         bits = 128 if ("AES_128" in u or "AES128" in u) else 256
         return (name, self.version(), bits)
 
+    def group(self) -> str | None:
+        """The negotiated key-exchange group, spelled as OpenSSL's ``SSL_get0_group_name()``
+        (what ``ssl``'s ``group()`` returns): "X25519MLKEM768", "SecP256r1MLKEM768",
+        "SecP384r1MLKEM1024", "MLKEM1024", "x25519", "secp256r1", "secp384r1"; None before the
+        handshake completes (or when no group was used)."""
+        if not self.alive or not self.handshake_done:
+            return None
+        gid = lib.ferrotls_conn_group(self.h)
+        if not gid:
+            return None
+        return GROUP_NAMES.get(gid) or _lib.text(lib.ferrotls_conn_group_name(self.h)) or None
+
     def alpn(self) -> str | None:
         if not self.alive:
             return None
@@ -402,6 +414,20 @@ class Engine:
         if r != _lib.OK:
             raise self.error(r)
         return buf.raw[:length]
+
+
+# IANA codepoint -> the name ``ssl``'s ``group()`` gives (OpenSSL's TLS group names; the
+# post-quantum ones are the IANA names, which ferrotls_conn_group_name also gives, while for
+# the classic curves OpenSSL says "x25519" / "secp256r1" where the library says "X25519" / "P-256").
+GROUP_NAMES = {
+    0x11EC: "X25519MLKEM768",
+    0x11EB: "SecP256r1MLKEM768",
+    0x11ED: "SecP384r1MLKEM1024",
+    0x0202: "MLKEM1024",
+    0x001D: "x25519",
+    0x0017: "secp256r1",
+    0x0018: "secp384r1",
+}
 
 
 def _is_ascii(s: str) -> bool:

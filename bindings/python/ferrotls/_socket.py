@@ -53,6 +53,9 @@ class Inner:
     def version(self):
         return self._outer.version()
 
+    def group(self):
+        return self._outer.group()
+
     def selected_alpn_protocol(self):
         return self._outer.selected_alpn_protocol()
 
@@ -471,6 +474,15 @@ class SSLSocket(ssl.SSLSocket):
         """(name, protocol, secret bits), or None before the handshake."""
         e = self._tls()
         return e.cipher() if e else None
+
+    def group(self):
+        """The negotiated key-exchange group's name, as the stdlib's ``group()`` (new in
+        recent Pythons, CPython gh-136306) spells it, i.e. OpenSSL's names: "X25519MLKEM768" (the
+        default), "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "MLKEM1024", "x25519",
+        "secp256r1" or "secp384r1". None before the handshake and once the TLS session is over
+        (closed / unwrapped)."""
+        e = self._tls()
+        return e.group() if e else None
 
     def shared_ciphers(self):
         return None

@@ -30,6 +30,9 @@ import ferrotls  # noqa: E402
 # The libraries the tests put ferrotls under: without them the run would not test what it says.
 _MISSING = [m for m in ("requests", "urllib3", "certifi", "httpx", "anyio", "aiohttp", "trustme")
             if importlib.util.find_spec(m) is None]
+# The post-quantum interop peer (tests/test_post_quantum.py): tlslite-ng, with kyber-py for its
+# ML-KEM hybrids and ecdsa for its elliptic curves.
+_MISSING += [m for m in ("tlslite", "kyber_py", "ecdsa") if importlib.util.find_spec(m) is None]
 if _MISSING:
     pytest.exit("missing test requirements (%s): pip install -r %s" % (
         ", ".join(_MISSING), PKG_DIR / "requirements-test.txt"), returncode=2)

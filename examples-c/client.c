@@ -38,7 +38,10 @@ static const char USAGE[] =
     "                         renegotiation)\n"
     "  --tls1.2 | --tls1.3    only that version (default: both)\n"
     "  --ciphers LIST         colon-separated; IANA names and OpenSSL names both accepted\n"
-    "  --groups LIST          colon-separated: X25519:P-256:P-384\n"
+    "  --groups LIST          colon-separated, in preference order (default\n"
+    "                         X25519MLKEM768:X25519:P-256:P-384, with key shares for the first\n"
+    "                         two): X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024,\n"
+    "                         MLKEM1024 (post-quantum, TLS 1.3 only), X25519, P-256, P-384\n"
     "  --alpn LIST            comma-separated\n"
     "  --sess-out FILE        save the session; --sess-in FILE resumes from it\n"
     "  --keylog FILE          NSS key log (SSLKEYLOGFILE format)\n"
@@ -264,6 +267,7 @@ struct client {
     int hs_done, stdin_eof, close_sent, peer_closed, sock_eof;
     int have_cert; /* --cert was given (for the hints) */
     int no_renegotiation; /* --no-renegotiation was given (for the hints) */
+    int have_groups; /* --groups was given (for the hints) */
     long long last_io; /* now_ms() of the last bytes moved on the socket, or of stdin's end */
     /* --renegotiate: RENEG_TODO until stdin's end, RENEG_RUNNING until the new handshake
      * completed or was declined, then RENEG_NONE (also without --renegotiate). */
@@ -282,7 +286,8 @@ static void fail(struct client *cl, ferrotls_result r) {
         r = sticky;
     print_error(PROG, r, ferrotls_conn_error_detail(cl->conn));
     print_hint(PROG, r, HINT_CLIENT,
-               (cl->have_cert ? HINT_HAVE_CERT : 0) | (cl->no_renegotiation ? HINT_NO_RENEGOTIATION : 0));
+               (cl->have_cert ? HINT_HAVE_CERT : 0) | (cl->no_renegotiation ? HINT_NO_RENEGOTIATION : 0) |
+                   (cl->have_groups ? HINT_GROUPS : 0));
     exit(EXIT_FAIL);
 }
 
@@ -556,6 +561,7 @@ int main(int argc, char **argv) {
     cl.fd = -1;
     cl.have_cert = o.cert != NULL;
     cl.no_renegotiation = o.no_renegotiation;
+    cl.have_groups = o.proto.groups != NULL;
     cl.reneg = o.renegotiate ? RENEG_TODO : RENEG_NONE;
     cl.exit_code = EXIT_OK;
     r = ferrotls_conn_new_client(cfg, name, &cl.conn);

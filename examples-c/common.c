@@ -105,10 +105,15 @@ static const struct named_id CIPHERS[] = {
     {NULL, 0},
 };
 
+/* The IANA names (as OpenSSL 3.5 spells them; matched without regard to case) and the usual
+ * aliases, the same names ferrotls_config_builder_set_group_list accepts. The post-quantum
+ * groups (ML-KEM, alone or beside an ECDH share) are TLS 1.3 only. */
 static const struct named_id GROUPS[] = {
-    {"X25519", 0x001D},    {"P-256", 0x0017},     {"secp256r1", 0x0017},
-    {"prime256v1", 0x0017}, {"P-384", 0x0018},    {"secp384r1", 0x0018},
-    {NULL, 0},
+    {"X25519MLKEM768", 0x11EC},     {"SecP256r1MLKEM768", 0x11EB}, {"SecP384r1MLKEM1024", 0x11ED},
+    {"MLKEM1024", 0x0202},          {"ML-KEM-1024", 0x0202},       {"X25519", 0x001D},
+    {"P-256", 0x0017},              {"P256", 0x0017},              {"secp256r1", 0x0017},
+    {"prime256v1", 0x0017},         {"P-384", 0x0018},             {"P384", 0x0018},
+    {"secp384r1", 0x0018},          {NULL, 0},
 };
 
 static int eq_nocase(const char *a, const char *b) {
@@ -351,9 +356,25 @@ void print_error(const char *prog, ferrotls_result r, const char *detail) {
             name != NULL ? name : "?");
 }
 
+/* The groups of a configuration that sets none (ferrotls's default), for the hints. */
+#define DEFAULT_GROUPS "X25519MLKEM768:X25519:P-256:P-384"
+
 void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int flag) {
     const char *hint = NULL;
-    if (where == HINT_CERT_KEY) {
+    /* A handshake_failure alert from the server does not say which parameter it could not
+     * agree on: when --groups narrowed what we offer, that is one candidate (a server without
+     * post-quantum groups and a client offering only those, or the reverse); a missing client
+     * certificate, the hint below, is another. */
+    if (where == HINT_CLIENT && (flag & HINT_GROUPS) && r == FERROTLS_ERR_ALERT_BASE + 40 /* handshake_failure */)
+        fprintf(stderr, "%s: hint: if the server supports none of the groups given with --groups, add one it "
+                        "does (without --groups this client offers " DEFAULT_GROUPS ")\n",
+                prog);
+    if (r == FERROTLS_ERR_NO_SHARED_GROUP && where != HINT_CERT_KEY) {
+        hint = where == HINT_SERVER ? "this server's key-exchange groups are set with --groups (default " DEFAULT_GROUPS
+                                      "): list one the client offers"
+                                    : "the key-exchange groups this client offers are set with --groups (default "
+                                      DEFAULT_GROUPS "): list one the server supports";
+    } else if (where == HINT_CERT_KEY) {
         if (r == FERROTLS_ERR_KEY)
             hint = "check that --cert and --key belong together: --key must be the private key (RSA of 2048 bits "
                    "or more, ECDSA P-256 or P-384, or Ed25519) of the first certificate in --cert";

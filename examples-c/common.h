@@ -43,7 +43,9 @@ long parse_number(const char *prog, const char *usage, const char *what, const c
 /* "TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:0x1303": IANA and OpenSSL names.
  * Returns the count, or -1 (with *bad pointing at a static copy of the unknown name). */
 int parse_cipher_list(const char *list, uint16_t *out, size_t cap, const char **bad);
-/* "X25519:P-256:P-384" (also x25519, secp256r1, prime256v1, secp384r1). */
+/* "X25519MLKEM768:X25519:P-256:P-384": X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024,
+ * MLKEM1024 (post-quantum, TLS 1.3 only), X25519, P-256, P-384 (also secp256r1, prime256v1,
+ * secp384r1, P256, P384), any case; or 0x11EC-style numbers. */
 int parse_group_list(const char *list, uint16_t *out, size_t cap, const char **bad);
 
 /* The protocol options both programs take: --tls1.2/--tls1.3, --ciphers, --groups, --alpn. */
@@ -85,7 +87,8 @@ enum hint_where {
 };
 #define HINT_HAVE_CERT 1        /* client: --cert was given */
 #define HINT_NO_RENEGOTIATION 2 /* client: --no-renegotiation was given */
-/* "PROG: hint: ..." on stderr for the errors one of this program's flags can fix. */
+#define HINT_GROUPS 4           /* client: --groups was given */
+/* "PROG: hint: ..." lines on stderr for the errors one of this program's flags can fix. */
 void print_hint(const char *prog, ferrotls_result r, enum hint_where where, int flag);
 /* The trace callback: prints "PREFIX<text>" on stderr; userdata is the prefix (a string). */
 void trace_print(void *userdata, const ferrotls_conn *conn, uint32_t event, const char *text);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use ferrotls::codec::enums::{AlertDescription, NamedGroup, ProtocolVersion};
-use ferrotls::codec::extensions::{ClientExtension, HasExtType, KeyShareEntry};
+use ferrotls::codec::extensions::{ClientExtension, KeyShareEntry};
 use ferrotls::codec::handshake::{ClientHelloPayload, HandshakeMessage, HandshakePayload};
 use ferrotls::config::{Config, ConfigBuilder};
 use ferrotls::conn::{Connection, HandshakeKind};

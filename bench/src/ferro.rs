@@ -38,10 +38,12 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     if !p.resume {
         c.set_session_cache(0).map_err(e)?;
     }
+    // Pinned on both sides: the default groups put X25519MLKEM768 first (and a default
+    // client sends two key shares), so the X25519 rows must not rely on them.
     for b in [&mut s, &mut c] {
         b.set_versions(v, v).map_err(e)?;
         b.set_cipher_suites(&[suite]).map_err(e)?;
-        b.set_groups(&[NamedGroup::X25519]).map_err(e)?;
+        b.set_groups(&[NamedGroup::from(p.group.id())]).map_err(e)?;
     }
     let eng = Ferro {
         client: c.build().map_err(e)?,
@@ -104,14 +106,20 @@ impl Ferro {
         if c.is_handshaking() || s.is_handshaking() {
             return Err("handshake did not complete".into());
         }
+        let group = Some(NamedGroup::from(self.p.group.id()));
         if c.protocol_version() != Some(version(self.p.ver))
             || c.cipher_suite().map(|s| s.to_int()) != Some(self.p.suite_id())
+            || (!want_resumed && (c.group() != group || s.group() != group))
         {
             return Err(format!(
-                "negotiated {:?} {:?}",
+                "negotiated {:?} {:?} {:?}",
                 c.protocol_version(),
-                c.cipher_suite()
+                c.cipher_suite(),
+                c.group()
             ));
+        }
+        if !want_resumed && c.handshake_kind() != Some(ferrotls::conn::HandshakeKind::Full) {
+            return Err(format!("handshake kind {:?}", c.handshake_kind()));
         }
         let resumed = c.handshake_kind() == Some(ferrotls::conn::HandshakeKind::Resumed);
         if resumed != want_resumed {

@@ -42,7 +42,8 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
                 ferrotls_config_builder_set_cipher_suites(b, suite.as_ptr(), 1),
                 "set_cipher_suites",
             )?;
-            let groups = [0x001du16];
+            // Pinned: the default groups put X25519MLKEM768 first.
+            let groups = [p.group.id()];
             ok(
                 ferrotls_config_builder_set_groups(b, groups.as_ptr(), 1),
                 "set_groups",
@@ -188,8 +189,12 @@ impl Ffi {
                 ferrotls_conn_protocol_version(pair.c),
                 ferrotls_conn_cipher_suite(pair.c),
             );
-            if v != version(self.p.ver) || s != self.p.suite_id() {
-                return Err(format!("negotiated {v:#06x} {s:#06x}"));
+            let g = ferrotls_conn_group(pair.c);
+            if v != version(self.p.ver)
+                || s != self.p.suite_id()
+                || (!want_resumed && g != self.p.group.id())
+            {
+                return Err(format!("negotiated {v:#06x} {s:#06x} group {g:#06x}"));
             }
             let resumed = ferrotls_conn_handshake_kind(pair.c) == FERROTLS_HANDSHAKE_RESUMED;
             if resumed != want_resumed {

@@ -1,4 +1,5 @@
-//! ring's raw primitives: the floor under any TLS stack built on ring. Each returns a closure
+//! Raw primitives, the floor under any TLS stack built on them: ring's, and libcrux's
+//! ML-KEM-768 (ferrotls's ML-KEM). Each returns a closure
 //! doing one operation and returning its units (bytes for AEAD, 1 otherwise).
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -84,6 +85,26 @@ pub fn x25519() -> Op {
         std::hint::black_box(p.as_ref());
         agreement::agree_ephemeral(k, &UnparsedPublicKey::new(&X25519, &peer_pub), |s| s[0])
             .unwrap();
+        1
+    })
+}
+
+/// ML-KEM-768 as one X25519MLKEM768 handshake uses it, with libcrux-ml-kem (the crate and
+/// AVX2-or-portable code ferrotls runs): key generation (client), encapsulation (server),
+/// decapsulation (client), randomness from ring's system RNG as ferrotls draws it. Without
+/// the server's encapsulation-key check (FIPS 203 §7.2), which ferrotls also does.
+pub fn mlkem768() -> Op {
+    use libcrux_ml_kem::mlkem768;
+    let rng = SystemRandom::new();
+    Box::new(move || {
+        let mut seed = [0u8; 64];
+        ring::rand::SecureRandom::fill(&rng, &mut seed).unwrap();
+        let pair = mlkem768::generate_key_pair(seed);
+        let mut enc_rand = [0u8; 32];
+        ring::rand::SecureRandom::fill(&rng, &mut enc_rand).unwrap();
+        let (ct, server) = mlkem768::encapsulate(pair.public_key(), enc_rand);
+        let client = mlkem768::decapsulate(pair.private_key(), &ct);
+        assert_eq!(client, server);
         1
     })
 }

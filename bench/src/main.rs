@@ -1,5 +1,6 @@
-//! `make bench`: ferrotls against rustls (ring) and OpenSSL, plus ring's raw primitives as the
-//! floor, all in memory in one thread. Rates are per second of process CPU time; each row's
+//! `make bench`: ferrotls against rustls (ring; aws-lc-rs for the post-quantum row) and
+//! OpenSSL, plus the raw primitives (ring's, and libcrux's ML-KEM) as the floor, all in memory
+//! in one thread. Rates are per second of process CPU time; each row's
 //! implementations are sampled interleaved (A B C D A B C D ...) and reported as
 //! median (min-max). See bench/README.md for how to read the output.
 
@@ -31,6 +32,36 @@ pub enum Key {
     Rsa,
 }
 
+/// The one key-exchange group both sides of a row are restricted to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Group {
+    X25519,
+    /// The hybrid (TLS 1.3 only): X25519 and ML-KEM-768.
+    X25519Mlkem768,
+}
+
+impl Group {
+    /// The IANA codepoint.
+    pub fn id(self) -> u16 {
+        match self {
+            Group::X25519 => 0x001d,
+            Group::X25519Mlkem768 => 0x11ec,
+        }
+    }
+
+    /// The IANA name (OpenSSL's group list takes it too).
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::X25519 => "X25519",
+            Group::X25519Mlkem768 => "X25519MLKEM768",
+        }
+    }
+}
+
+/// An implementation that cannot do a row's workload by design (not a failure): the cell
+/// reads "–" and the reason goes to the notes. Engines start their error with it.
+pub const UNSUPPORTED: &str = "unsupported: ";
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Aead {
     Aes128,
@@ -43,6 +74,7 @@ pub struct Params {
     pub ver: Ver,
     pub key: Key,
     pub aead: Aead,
+    pub group: Group,
     pub resume: bool,
     /// ferrotls only: verify the server chain on every handshake (no verified-chain cache).
     pub cold_cache: bool,
@@ -90,6 +122,8 @@ pub trait Engine {
 }
 
 const IMPLS: [&str; 4] = ["ferrotls", "ferrotls C ABI", "rustls", "OpenSSL"];
+const HS13_ECDSA: &str = "TLS 1.3 full handshake, ECDSA P-256";
+const HS13_HYBRID: &str = "TLS 1.3 full handshake, X25519MLKEM768, ECDSA P-256";
 const MIB: usize = 1 << 20;
 
 /// Process CPU time in seconds (all threads; the bench has one).
@@ -130,6 +164,8 @@ enum Cell {
     Measured(Stats),
     NotYet,
     Failed,
+    /// The implementation lacks the workload (see [`UNSUPPORTED`]).
+    Absent,
 }
 
 struct Sampler {
@@ -202,13 +238,23 @@ struct Row {
 }
 
 /// The four implementations for `p`. ferrotls failures read "not yet" (features still being
-/// built on other branches); the reason goes to `notes`.
+/// built on other branches), an [`UNSUPPORTED`] error "–"; the reason goes to `notes`.
 fn engines(
     pki: &Pki,
     p: Params,
     notes: &mut Vec<String>,
     what: &str,
 ) -> Vec<Option<Box<dyn Engine>>> {
+    engines_or_absent(pki, p, notes, what).0
+}
+
+/// [`engines`], and which of the missing ones are [`UNSUPPORTED`] (their cells read "–").
+fn engines_or_absent(
+    pki: &Pki,
+    p: Params,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> (Vec<Option<Box<dyn Engine>>>, Vec<bool>) {
     let made: [Result<Box<dyn Engine>, String>; 4] = if p.resume {
         let wait = || "no session resumption API yet".to_string();
         [
@@ -229,14 +275,18 @@ fn engines(
         .zip(IMPLS)
         .enumerate()
         .map(|(i, (r, name))| match r {
-            Ok(e) => Some(e),
+            Ok(e) => (Some(e), false),
+            Err(e) if e.starts_with(UNSUPPORTED) => {
+                notes.push(format!("{what}, {name}: –: {}", &e[UNSUPPORTED.len()..]));
+                (None, true)
+            }
             Err(e) => {
                 let tag = if i < 2 { "n/a (not yet)" } else { "FAILED" };
                 notes.push(format!("{what}, {name}: {tag}: {e}"));
-                None
+                (None, false)
             }
         })
-        .collect()
+        .unzip()
 }
 
 fn cells(engs: &[Option<Box<dyn Engine>>], stats: Vec<Option<Stats>>) -> Vec<Cell> {
@@ -351,6 +401,7 @@ fn cell_text(c: &Cell, scale: f64) -> String {
         ),
         Cell::NotYet => "n/a (not yet)".into(),
         Cell::Failed => "FAILED".into(),
+        Cell::Absent => "–".into(),
     }
 }
 
@@ -370,7 +421,7 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 fn print_rows(rows: &[Row]) {
     println!(
-        "| workload | unit | ferrotls | ferrotls C ABI | rustls | OpenSSL | ring floor | ferrotls/rustls | ferrotls/OpenSSL | ferrotls/floor | C ABI/ferrotls |"
+        "| workload | unit | ferrotls | ferrotls C ABI | rustls | OpenSSL | floor | ferrotls/rustls | ferrotls/OpenSSL | ferrotls/floor | C ABI/ferrotls |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
@@ -414,7 +465,8 @@ fn env_num(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// `profile [cold]handshake[12]|resume12|resume13|bulk|bulkscan N`: ferrotls alone, N iterations, for callgrind.
+/// `profile [cold]handshake[12]|pqhandshake|resume12|resume13|bulk|bulkscan N`: ferrotls alone,
+/// N iterations, for callgrind.
 #[inline(never)]
 fn profile(pki: &Pki, what: &str, n: usize) {
     let p = Params {
@@ -425,13 +477,18 @@ fn profile(pki: &Pki, what: &str, n: usize) {
         },
         key: Key::Ecdsa,
         aead: Aead::Aes128,
+        group: if what.starts_with("pq") {
+            Group::X25519Mlkem768
+        } else {
+            Group::X25519
+        },
         resume: what.starts_with("resume"),
         cold_cache: what.starts_with("cold"),
     };
     let e = ferro::new(pki, p).unwrap();
     match what {
-        "handshake" | "handshake12" | "coldhandshake" | "coldhandshake12" | "resume12"
-        | "resume13" => {
+        "handshake" | "handshake12" | "coldhandshake" | "coldhandshake12" | "pqhandshake"
+        | "resume12" | "resume13" => {
             let before = alloc::calls();
             for _ in 0..n {
                 e.handshake().unwrap();
@@ -482,7 +539,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 );
             }
         }
-        _ => panic!("profile [cold]handshake[12]|resume12|resume13|bulk|bulkscan N"),
+        _ => panic!("profile [cold]handshake[12]|pqhandshake|resume12|resume13|bulk|bulkscan N"),
     }
 }
 
@@ -514,8 +571,8 @@ fn main() {
         notes.push("OpenSSL allocations could not be hooked: its heap numbers undercount".into());
     }
 
-    // ring floor
-    eprintln!("measuring: ring floor");
+    // floor: ring's primitives, and libcrux's ML-KEM (what ferrotls's ML-KEM is)
+    eprintln!("measuring: floor");
     let mut fops: Vec<Option<Op>> = vec![
         Some(floor::aead(&ring::aead::AES_128_GCM)),
         Some(floor::aead(&ring::aead::CHACHA20_POLY1305)),
@@ -526,6 +583,7 @@ fn main() {
         Some(floor::rsa_verify(&pki)),
         Some(floor::aead_with_copies(&ring::aead::AES_128_GCM)),
         Some(floor::aead_with_copies(&ring::aead::CHACHA20_POLY1305)),
+        Some(floor::mlkem768()),
     ];
     let fl: Vec<Stats> = s.run(&mut fops).into_iter().map(Option::unwrap).collect();
     let floor_rows = [
@@ -546,32 +604,50 @@ fn main() {
             "MB/s",
             1e6,
         ),
+        (
+            "ML-KEM-768 keygen+encaps+decaps (libcrux-ml-kem)",
+            "ops/s",
+            1.0,
+        ),
     ];
     let t = |i: usize| 1.0 / fl[i].med;
     // Asymmetric crypto of one full handshake (both sides): two X25519 key shares, one
     // server signature, the client's CertificateVerify and chain (P-256 CA) verifications.
     let hs_floor_ecdsa = 1.0 / (2.0 * t(2) + t(3) + 2.0 * t(4));
     let hs_floor_rsa = 1.0 / (2.0 * t(2) + t(5) + t(6) + t(4));
+    // X25519MLKEM768: the same plus one ML-KEM-768 key generation (client), encapsulation
+    // (server) and decapsulation (client).
+    let hs_floor_hybrid = 1.0 / (2.0 * t(2) + t(9) + t(3) + 2.0 * t(4));
 
     let mut rows = Vec::new();
-    for (ver, key, name) in [
-        (Ver::V13, Key::Ecdsa, "TLS 1.3 full handshake, ECDSA P-256"),
+    const X: Group = Group::X25519;
+    for (ver, key, group, name) in [
+        (Ver::V13, Key::Ecdsa, X, HS13_ECDSA),
+        (Ver::V13, Key::Ecdsa, Group::X25519Mlkem768, HS13_HYBRID),
         (
             Ver::V13,
             Key::Ecdsa,
+            X,
             "TLS 1.3 full handshake, ECDSA P-256, no verified-chain cache",
         ),
-        (Ver::V13, Key::Rsa, "TLS 1.3 full handshake, RSA-2048"),
-        (Ver::V12, Key::Ecdsa, "TLS 1.2 full handshake, ECDSA P-256"),
-        (Ver::V12, Key::Rsa, "TLS 1.2 full handshake, RSA-2048"),
+        (Ver::V13, Key::Rsa, X, "TLS 1.3 full handshake, RSA-2048"),
+        (
+            Ver::V12,
+            Key::Ecdsa,
+            X,
+            "TLS 1.2 full handshake, ECDSA P-256",
+        ),
+        (Ver::V12, Key::Rsa, X, "TLS 1.2 full handshake, RSA-2048"),
         (
             Ver::V13,
             Key::Ecdsa,
+            X,
             "TLS 1.3 resumed (ticket), ECDSA P-256",
         ),
         (
             Ver::V12,
             Key::Ecdsa,
+            X,
             "TLS 1.2 resumed (ticket), ECDSA P-256",
         ),
     ] {
@@ -586,10 +662,11 @@ fn main() {
             ver,
             key,
             aead: Aead::Aes128,
+            group,
             resume,
             cold_cache: name.contains("no verified-chain cache"),
         };
-        let mut engs = engines(&pki, p, &mut notes, name);
+        let (mut engs, absent) = engines_or_absent(&pki, p, &mut notes, name);
         let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
         let mut ops: Vec<Option<Op>> = engs
             .iter_mut()
@@ -597,6 +674,7 @@ fn main() {
             .collect();
         let stats = s.run(&mut ops);
         let floor = match (resume, ver, key) {
+            (false, _, Key::Ecdsa) if group == Group::X25519Mlkem768 => Some(hs_floor_hybrid),
             (false, _, Key::Ecdsa) => Some(hs_floor_ecdsa),
             (false, _, Key::Rsa) => Some(hs_floor_rsa),
             (true, Ver::V13, _) => Some(1.0 / (2.0 * t(2))), // psk_dhe_ke: X25519 only
@@ -608,6 +686,7 @@ fn main() {
             .enumerate()
             .map(|(i, (st, ok))| match (st, ok) {
                 (Some(st), _) => Cell::Measured(st),
+                (None, _) if absent[i] => Cell::Absent,
                 (None, _) if i < 2 => Cell::NotYet,
                 _ => Cell::Failed,
             })
@@ -635,6 +714,7 @@ fn main() {
             ver: Ver::V13,
             key: Key::Ecdsa,
             aead,
+            group: Group::X25519,
             resume: false,
             cold_cache: false,
         };
@@ -670,6 +750,7 @@ fn main() {
         ver: Ver::V13,
         key: Key::Ecdsa,
         aead: Aead::Aes128,
+        group: Group::X25519,
         resume: false,
         cold_cache: false,
     };
@@ -700,8 +781,29 @@ fn main() {
     println!("## Speed (higher is better; ratios > 1 mean ferrotls is faster)");
     println!();
     print_rows(&rows);
+    // What the hybrid costs over X25519, same handshake otherwise (ferrotls, C ABI, floor).
+    let row = |name: &str| rows.iter().find(|r| r.name == name);
+    if let (Some(h), Some(x)) = (row(HS13_HYBRID), row(HS13_ECDSA)) {
+        let part = |i: usize| match (med(&h.cells[i]), med(&x.cells[i])) {
+            (Some(a), Some(b)) => format!(
+                "{} ({} vs {} handshakes/s)",
+                ratio(Some(a), Some(b)),
+                num(a),
+                num(b)
+            ),
+            _ => "–".into(),
+        };
+        println!();
+        println!(
+            "The hybrid's cost over X25519 (TLS 1.3 full handshake, ECDSA P-256; X25519MLKEM768 \
+             / X25519 handshakes/s): ferrotls {}; ferrotls C ABI {}; floor {}.",
+            part(0),
+            part(1),
+            ratio(h.floor, x.floor)
+        );
+    }
     println!();
-    println!("## ring floor (raw primitives, no TLS)");
+    println!("## Floor (raw primitives, no TLS: ring; ML-KEM from libcrux-ml-kem)");
     println!();
     println!("| primitive | unit | median (min–max) |");
     println!("|---|---|---|");
@@ -714,7 +816,8 @@ fn main() {
     println!();
     println!(
         "Handshake floors are derived: 1 / (2 × X25519 + server signature + client verifications \
-         [CertificateVerify + P-256 chain]); TLS 1.3 resumption: 1 / (2 × X25519)."
+         [CertificateVerify + P-256 chain]); X25519MLKEM768 adds one ML-KEM-768 \
+         keygen+encaps+decaps to the sum; TLS 1.3 resumption: 1 / (2 × X25519)."
     );
     println!();
     println!("Page faults per 1 MiB bulk transfer (fresh pages mapped; buffer reuse shows here):");

@@ -15,7 +15,7 @@ use openssl::ssl::{
 };
 use openssl::x509::X509;
 
-use crate::{Conn, Engine, Params, Pki, Ver};
+use crate::{Conn, Engine, Group, Params, Pki, UNSUPPORTED, Ver};
 
 const PIPE_CAP: usize = 64 * 1024;
 
@@ -102,13 +102,28 @@ fn common(
     }
     // X25519 is what both sides pick; P-256 is listed after it on the client only because a
     // TLS 1.2 server may use a P-256 certificate only if the client lists that curve.
-    b.set_groups_list(if client { "X25519:P-256" } else { "X25519" })?;
+    match p.group {
+        Group::X25519 => b.set_groups_list(if client { "X25519:P-256" } else { "X25519" })?,
+        g => b.set_groups_list(g.name())?,
+    }
     b.set_mode(SslMode::ENABLE_PARTIAL_WRITE | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
     Ok(())
 }
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let e = |e: openssl::error::ErrorStack| e.to_string();
+    // OpenSSL has X25519MLKEM768 from 3.5 on; an older one refuses the name.
+    if p.group != Group::X25519
+        && SslContextBuilder::new(SslMethod::tls())
+            .and_then(|mut b| b.set_groups_list(p.group.name()))
+            .is_err()
+    {
+        return Err(format!(
+            "{UNSUPPORTED}{} has no {}",
+            openssl::version::version(),
+            p.group.name()
+        ));
+    }
     let session: Arc<Mutex<Option<SslSession>>> = Arc::default();
 
     let mut c = SslContextBuilder::new(SslMethod::tls_client()).map_err(e)?;

@@ -1,5 +1,7 @@
-//! rustls 0.23 with the ring provider. Servers issue stateless tickets (ring Ticketer) and
-//! keep no session cache, like the OpenSSL setup; full-handshake clients do not resume.
+//! rustls 0.23 with the ring provider; the X25519MLKEM768 row uses the aws-lc-rs provider
+//! whole (ring has no ML-KEM), so its signatures, AEAD and hashing are aws-lc's too. Servers
+//! issue stateless tickets (the provider's Ticketer) and keep no session cache, like the
+//! OpenSSL setup; full-handshake clients do not resume.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::NoServerSessionStorage;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
 
-use crate::{Conn, Engine, Params, Pki, Ver};
+use crate::{Conn, Engine, Group, Params, Pki, Ver};
 
 pub struct Rustls {
     client: Arc<ClientConfig>,
@@ -26,10 +28,23 @@ fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let e = |e: rustls::Error| e.to_string();
-    let mut prov = rustls::crypto::ring::default_provider();
+    let (mut prov, ticketer) = match p.group {
+        Group::X25519 => (
+            rustls::crypto::ring::default_provider(),
+            rustls::crypto::ring::Ticketer::new().map_err(e)?,
+        ),
+        Group::X25519Mlkem768 => (
+            rustls::crypto::aws_lc_rs::default_provider(),
+            rustls::crypto::aws_lc_rs::Ticketer::new().map_err(e)?,
+        ),
+    };
     prov.cipher_suites
         .retain(|cs| u16::from(cs.suite()) == p.suite_id());
-    prov.kx_groups.retain(|g| u16::from(g.name()) == 0x001d);
+    prov.kx_groups
+        .retain(|g| u16::from(g.name()) == p.group.id());
+    if prov.kx_groups.is_empty() {
+        return Err(format!("no {} in the provider", p.group.name()));
+    }
     let prov = Arc::new(prov);
     let ver: &'static rustls::SupportedProtocolVersion = match p.ver {
         Ver::V12 => &rustls::version::TLS12,
@@ -58,7 +73,7 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         )
         .map_err(e)?;
     server.session_storage = Arc::new(NoServerSessionStorage {});
-    server.ticketer = rustls::crypto::ring::Ticketer::new().map_err(e)?;
+    server.ticketer = ticketer;
     let eng = Rustls {
         client: Arc::new(client),
         server: Arc::new(server),
@@ -124,6 +139,13 @@ impl Rustls {
         let resumed = pair.c.handshake_kind() == Some(HandshakeKind::Resumed);
         if resumed != want_resumed {
             return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
+        }
+        let group = pair
+            .c
+            .negotiated_key_exchange_group()
+            .map(|g| u16::from(g.name()));
+        if !want_resumed && group != Some(self.p.group.id()) {
+            return Err(format!("negotiated group {group:?}"));
         }
         Ok(pair)
     }

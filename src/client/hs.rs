@@ -225,15 +225,17 @@ impl ExpectServerHello {
             for group in &config.key_share_groups {
                 kx.push(group.start()?);
             }
-            if cx.has_trace() {
-                let offered: Vec<String> = kx
-                    .iter()
-                    .map(|k| format!("{} ({} bytes)", k.group(), k.share().len()))
-                    .collect();
-                cx.trace(TraceKind::State, || {
-                    format!("key shares offered: {}", offered.join(", "))
-                });
-            }
+            // One string, built only for a trace (a client's first lines are kept until a
+            // sink is installed).
+            cx.trace(TraceKind::State, || {
+                use std::fmt::Write as _;
+                let mut line = String::from("key shares offered:");
+                for (i, k) in kx.iter().enumerate() {
+                    let sep = if i == 0 { " " } else { ", " };
+                    let _ = write!(line, "{sep}{} ({} bytes)", k.group(), k.share().len());
+                }
+                line
+            });
         }
 
         // The random and a legacy session id from one draw (one system call, not two). A

@@ -106,27 +106,26 @@ pub(crate) fn send_first_flight(
     // Step Two's key share: our public key (DH-style) or the ciphertext encapsulated to the
     // client's key (KEM-style), and the shared secret.
     let (payload, shared) = cx.config.kx_group(c.group)?.accept(&c.client_share)?;
-    let sizes = format!(
-        "{} (the client's share {} bytes, ours {})",
-        c.group,
-        c.client_share.len(),
-        payload.len()
-    );
+    let (group, theirs, ours) = (c.group, c.client_share.len(), payload.len());
+    let sizes = move || format!("{group} (the client's share {theirs} bytes, ours {ours})");
     if let Some(AcceptedPsk { session: sess, .. }) = &psk {
         cx.neg.peer_certs = sess.peer_certs.clone();
         cx.neg.kind = Some(HandshakeKind::Resumed);
         cx.trace(TraceKind::Negotiated, || {
             format!(
-                "negotiated: TLSv1.3, {}, key exchange {sizes}, abbreviated handshake (resumed session, psk_dhe_ke)",
-                suite.suite
+                "negotiated: TLSv1.3, {}, key exchange {}, abbreviated handshake (resumed session, psk_dhe_ke)",
+                suite.suite,
+                sizes()
             )
         });
     } else {
         cx.neg.sig_scheme = Some(c.scheme);
         cx.trace(TraceKind::Negotiated, || {
             format!(
-                "negotiated: TLSv1.3, {}, key exchange {sizes}, signature {}",
-                suite.suite, c.scheme
+                "negotiated: TLSv1.3, {}, key exchange {}, signature {}",
+                suite.suite,
+                sizes(),
+                c.scheme
             )
         });
     }

@@ -23,7 +23,10 @@
  * socketpair, the one place with a socket), and the requests the protocol does not allow;
  * and in TLS 1.2 (secure renegotiation): request_client_certificate's HelloRequest and the
  * same boundary, renegotiate on either side, a client's renegotiation declined or accepted,
- * a HelloRequest declined, and the switches that refuse it.
+ * a HelloRequest declined, and the switches that refuse it; key-exchange groups: the
+ * post-quantum names and codepoints, X25519MLKEM768 between default configs, X25519 without a
+ * HelloRetryRequest from a classic-only server, and no group in common, post-quantum against
+ * classic.
  *
  * Prints one line per failed check and "N passed, N failed" at the end; exit 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -2648,6 +2651,137 @@ static void test_renegotiation(void) {
     ferrotls_config_free(ccfg);
 }
 
+/* ---- key-exchange groups: post-quantum by default --------------------------------------- */
+
+/* A config with nothing but what a role needs (the server's certificate, the client's CA), so
+ * the groups are the library's defaults unless `groups` (for set_group_list) is given. */
+static ferrotls_config *group_config(uint32_t role, const char *groups) {
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(role, &b), FERROTLS_OK, "groups builder_new");
+    if (role == FERROTLS_ROLE_SERVER)
+        EXPECT_CODE(ferrotls_config_builder_add_cert_key_file(b, path_of("server.pem"), path_of("server.key")),
+                    FERROTLS_OK, "groups server add_cert_key_file");
+    else
+        EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK,
+                    "groups client add_roots_file");
+    if (groups != NULL)
+        EXPECT_CODE(ferrotls_config_builder_set_group_list(b, groups), FERROTLS_OK, groups);
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_OK, "groups build");
+    ferrotls_config_builder_free(b);
+    return cfg;
+}
+
+/* Both sides of a completed handshake negotiated `name` (`id`) in a handshake of `kind`. */
+static void expect_group(struct pair *p, const char *name, uint16_t id, uint32_t kind, const char *what) {
+    ferrotls_conn *both[2] = {p->c, p->s};
+    for (int i = 0; i < 2; i++) {
+        const char *who = i == 0 ? "client" : "server";
+        const char *gn = ferrotls_conn_group_name(both[i]);
+        CHECK(gn != NULL && strcmp(gn, name) == 0, "%s: %s group_name \"%s\", want \"%s\"", what, who, str_or(gn),
+              name);
+        CHECK(ferrotls_conn_group(both[i]) == id, "%s: %s group %#x, want %#x", what, who,
+              (unsigned)ferrotls_conn_group(both[i]), (unsigned)id);
+        CHECK(ferrotls_conn_handshake_kind(both[i]) == kind, "%s: %s handshake_kind %u, want %u", what, who,
+              (unsigned)ferrotls_conn_handshake_kind(both[i]), (unsigned)kind);
+    }
+}
+
+/* A pair of group_config()s; the handshake must complete. NULL (and a failed check) if not. */
+static struct pair *group_pair(const char *client_groups, const char *server_groups, const char *what) {
+    ferrotls_config *ccfg = group_config(FERROTLS_ROLE_CLIENT, client_groups);
+    ferrotls_config *scfg = group_config(FERROTLS_ROLE_SERVER, server_groups);
+    struct pair *p = pair_new(ccfg, scfg, "localhost");
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    if (!CHECK(handshake(p), "%s: handshake: client %s (%s), server %s (%s)", what, ferrotls_result_name(p->rc),
+               ferrotls_conn_error_detail(p->c), ferrotls_result_name(p->rs), ferrotls_conn_error_detail(p->s))) {
+        pair_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void test_groups(void) {
+    section = "groups";
+    ferrotls_config_builder *b = NULL;
+    ferrotls_config *cfg = NULL;
+    EXPECT_CODE(ferrotls_config_builder_new(FERROTLS_ROLE_CLIENT, &b), FERROTLS_OK, "builder_new");
+    /* Names: the IANA ones (as OpenSSL 3.5 spells them), any case, and the classic aliases. */
+    EXPECT_CODE(ferrotls_config_builder_set_group_list(b, "X25519MLKEM768:SecP256r1MLKEM768:SecP384r1MLKEM1024:MLKEM1024"),
+                FERROTLS_OK, "set_group_list, the post-quantum names");
+    EXPECT_CODE(ferrotls_config_builder_set_group_list(b, "x25519mlkem768:SECP384R1MLKEM1024:X25519:P-256:prime256v1:secp384r1"),
+                FERROTLS_OK, "set_group_list, mixed case and aliases");
+    reset_detail();
+    ferrotls_result r = ferrotls_config_builder_set_group_list(b, "X25519MLKEM768:MLKEM768");
+    EXPECT_CODE(r, FERROTLS_ERR_CONFIG, "set_group_list with MLKEM768 (not built in)");
+    const char *d = ferrotls_last_error_detail();
+    CHECK(strstr(d, "'MLKEM768'") != NULL && strstr(d, "X25519MLKEM768") != NULL,
+          "set_group_list detail \"%s\": want the unknown name and the supported ones", d);
+    reset_detail();
+    EXPECT_CODE(ferrotls_config_builder_set_group_list(b, "X25519Kyber768Draft00"), FERROTLS_ERR_CONFIG,
+                "set_group_list with a draft name");
+    /* Codepoints. */
+    const uint16_t pq[] = {0x11EC, 0x11EB, 0x11ED, 0x0202, 0x001D};
+    EXPECT_CODE(ferrotls_config_builder_set_groups(b, pq, sizeof pq / sizeof pq[0]), FERROTLS_OK,
+                "set_groups 0x11EC 0x11EB 0x11ED 0x0202 0x001D");
+    const uint16_t unknown[] = {0x11EC, 0x6399 /* X25519Kyber768Draft00 */};
+    reset_detail();
+    EXPECT_CODE(ferrotls_config_builder_set_groups(b, unknown, 2), FERROTLS_ERR_CONFIG, "set_groups with 0x6399");
+    CHECK(strstr(ferrotls_last_error_detail(), "not supported") != NULL, "set_groups 0x6399 detail \"%s\"",
+          ferrotls_last_error_detail());
+    /* TLS 1.2 only with post-quantum groups only: the build says why it cannot work. */
+    const uint16_t kem_only[] = {0x11EC};
+    EXPECT_CODE(ferrotls_config_builder_set_groups(b, kem_only, 1), FERROTLS_OK, "set_groups 0x11EC");
+    EXPECT_CODE(ferrotls_config_builder_set_versions(b, 0x0303, 0x0303), FERROTLS_OK, "set_versions 1.2");
+    EXPECT_CODE(ferrotls_config_builder_add_roots_file(b, path_of("ca.pem")), FERROTLS_OK, "add_roots_file");
+    reset_detail();
+    EXPECT_CODE(ferrotls_config_builder_build(b, &cfg), FERROTLS_ERR_CONFIG, "build: TLS 1.2 with X25519MLKEM768 only");
+    CHECK(cfg == NULL, "build failed but returned a config");
+    CHECK(strstr(ferrotls_last_error_detail(),
+                 "none of the configured groups (X25519MLKEM768) can be used with TLSv1.2 (a KEM is TLS 1.3 only)") != NULL,
+          "build detail \"%s\"", ferrotls_last_error_detail());
+    ferrotls_config_free(cfg);
+    ferrotls_config_builder_free(b);
+
+    /* Default configs on both sides: the hybrid, in one round trip (the client's first
+     * ClientHello carries its share). */
+    struct pair *p = group_pair(NULL, NULL, "defaults");
+    if (p != NULL) {
+        expect_group(p, "X25519MLKEM768", 0x11EC, FERROTLS_HANDSHAKE_FULL, "defaults");
+        pair_free(p);
+    }
+    /* A server with X25519 only: the default client's second share, no HelloRetryRequest. */
+    p = group_pair(NULL, "X25519", "server X25519");
+    if (p != NULL) {
+        expect_group(p, "X25519", 0x001D, FERROTLS_HANDSHAKE_FULL, "server X25519");
+        pair_free(p);
+    }
+    /* The contrast: a group the client supports but sent no share for takes a HelloRetryRequest. */
+    p = group_pair("X25519MLKEM768:SecP384r1MLKEM1024", "SecP384r1MLKEM1024", "server SecP384r1MLKEM1024");
+    if (p != NULL) {
+        expect_group(p, "SecP384r1MLKEM1024", 0x11ED, FERROTLS_HANDSHAKE_FULL_HRR, "server SecP384r1MLKEM1024");
+        pair_free(p);
+    }
+    /* A post-quantum-only client and a classic-only server: no group in common, and the
+     * server's detail says it is post-quantum against classic. */
+    ferrotls_config *ccfg = group_config(FERROTLS_ROLE_CLIENT, "X25519MLKEM768");
+    ferrotls_config *scfg = group_config(FERROTLS_ROLE_SERVER, "X25519:P-256");
+    p = pair_new(ccfg, scfg, "localhost");
+    ferrotls_config_free(ccfg);
+    ferrotls_config_free(scfg);
+    CHECK(!handshake(p), "post-quantum client, classic server: the handshake succeeded");
+    EXPECT_CODE(ferrotls_conn_error(p->s), FERROTLS_ERR_NO_SHARED_GROUP, "classic server conn_error");
+    d = ferrotls_conn_error_detail(p->s);
+    CHECK(strstr(d, "the client offers only post-quantum groups, which this server does not enable") != NULL,
+          "classic server error_detail \"%s\"", d);
+    EXPECT_CODE(ferrotls_conn_error(p->c), FERROTLS_ERR_ALERT_BASE + 40, "post-quantum client conn_error");
+    CHECK(ferrotls_conn_group_name(p->c) == NULL && ferrotls_conn_group(p->c) == 0,
+          "failed client: group_name \"%s\", group %#x", str_or(ferrotls_conn_group_name(p->c)),
+          (unsigned)ferrotls_conn_group(p->c));
+    pair_free(p);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1)
         CERTS = argv[1];
@@ -2660,6 +2794,7 @@ int main(int argc, char **argv) {
     test_handshake();
     test_mtls();
     test_failing_handshake();
+    test_groups();
     test_error_reasons();
     test_callbacks();
     test_refcount();

@@ -178,10 +178,24 @@ test_usage_errors() {
     expect "$D/e.err" "unknown cipher suite 'NOPE'"
     "$CLIENT" --groups X25519:P-999 localhost 1 >/dev/null 2>"$D/f.err"; rc=$?
     [ "$rc" = 2 ] || fail "client --groups P-999: exit $rc, want 2"
+    expect "$D/f.err" "^ferrotls-client: unknown group 'P-999' in --groups\$" '^usage:'
+    # Post-quantum names: ours are accepted (any case), a KEM we do not have is a usage error.
+    "$CLIENT" --groups X25519MLKEM768:x25519mlkem768:SecP256r1MLKEM768:SECP384R1MLKEM1024:MLKEM1024:ML-KEM-1024 \
+        --bogus localhost 1 >/dev/null 2>"$D/f2.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --groups (post-quantum names) --bogus: exit $rc, want 2"
+    expect "$D/f2.err" "unknown option '--bogus'"
+    expect_not "$D/f2.err" 'unknown group'
+    "$CLIENT" --groups X25519MLKEM768:MLKEM768 localhost 1 >/dev/null 2>"$D/f3.err"; rc=$?
+    [ "$rc" = 2 ] || fail "client --groups MLKEM768: exit $rc, want 2"
+    expect "$D/f3.err" "^ferrotls-client: unknown group 'MLKEM768' in --groups\$" '^usage:'
+    "$SERVER" --cert x --key y --groups X25519Kyber768Draft00 >/dev/null 2>"$D/f4.err"; rc=$?
+    [ "$rc" = 2 ] || fail "server --groups X25519Kyber768Draft00: exit $rc, want 2"
+    expect "$D/f4.err" "^ferrotls-server: unknown group 'X25519Kyber768Draft00' in --groups\$" '^usage:'
     "$CLIENT" --help >"$D/help.out" 2>/dev/null; rc=$?
     [ "$rc" = 0 ] || fail "client --help: exit $rc, want 0"
     expect "$D/help.out" '--servername' '--sess-out' '--keylog' '--trace' '--timeout SECONDS' '--renegotiate' \
-        '--no-renegotiation'
+        '--no-renegotiation' 'X25519MLKEM768:X25519:P-256:P-384' 'SecP256r1MLKEM768, SecP384r1MLKEM1024,' \
+        'MLKEM1024 \(post-quantum, TLS 1.3 only\)'
     "$CLIENT" --renegotiate --tls1.3 localhost 1 >/dev/null 2>"$D/i.err"; rc=$?
     [ "$rc" = 2 ] || fail "client --renegotiate --tls1.3: exit $rc, want 2"
     expect "$D/i.err" "--renegotiate is TLS 1.2's \(TLS 1.3 has no renegotiation\); it excludes --tls1.3" '^usage:'
@@ -203,7 +217,7 @@ test_usage_errors() {
     "$SERVER" --help >"$D/shelp.out" 2>/dev/null; rc=$?
     [ "$rc" = 0 ] || fail "server --help: exit $rc, want 0"
     expect "$D/shelp.out" '--echo' '--max-conns' '--verify-client' '--request-client' '--allow-renegotiation' \
-        'TLS 1.2: a secure renegotiation'
+        'TLS 1.2: a secure renegotiation' 'X25519MLKEM768:X25519:P-256:P-384' 'SecP384r1MLKEM1024, MLKEM1024 \(post-quantum,'
     set -e
 }
 
@@ -361,6 +375,140 @@ test_trace() {
     expect "$D/c.err" '^\[trace\] .*ClientHello' '^\[trace\] .*ServerHello' '^\[trace\] .*Finished'
     wait_server "$SPID"
     expect "$D/s.err" '^\[trace #1\] .*ClientHello'
+}
+
+# ---- tests: post-quantum key exchange (TLS 1.3 only) --------------------------------------------
+
+# Both defaults: X25519MLKEM768 in one round trip; the traces show the shares and their sizes
+# (the client's: ML-KEM-768 encapsulation key 1184 + X25519 32; the server's: ciphertext 1088 + 32).
+test_pq_default_trace() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --trace
+    client c --trace --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.err" '^Group: X25519MLKEM768$' \
+        '^\[trace\] key shares offered: X25519MLKEM768 \(1216 bytes\), X25519 \(32 bytes\)$' \
+        "^\[trace\] negotiated: TLSv1.3, TLS_[A-Z0-9_]+, key exchange X25519MLKEM768 \(our share 1216 bytes, the server's 1120\)\$" \
+        '^\[trace\] handshake complete: TLSv1.3 TLS_[A-Z0-9_]+ group X25519MLKEM768 '
+    expect_not "$D/c.err" 'HelloRetryRequest'
+    expect "$D/c.out" '^Group: X25519MLKEM768'
+    wait_server "$SPID"
+    expect "$D/s.err" "^\[trace #1\] negotiated: TLSv1.3, TLS_[A-Z0-9_]+, key exchange X25519MLKEM768 \(the client's share 1216 bytes, ours 1120\)"
+    expect_not "$D/s.err" 'HelloRetryRequest'
+}
+
+# Each post-quantum group alone on both sides (the client's --groups in lower case: names are
+# case-insensitive): that group, one share, exact sizes, no HelloRetryRequest.
+test_pq_groups() {
+    local g cs ss
+    while read -r g cs ss; do
+        start_server "s-$g" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --groups "$g"
+        client "c-$g" --trace --cafile "$CERTS/ca.pem" --groups "${g,,}" localhost "$SPORT"
+        check_conversation "c-$g" TLSv1.3
+        expect "$D/c-$g.err" "^Group: $g\$" "^\[trace\] key shares offered: $g \($cs bytes\)\$" \
+            "key exchange $g \(our share $cs bytes, the server's $ss\)\$"
+        expect_not "$D/c-$g.err" 'HelloRetryRequest'
+        expect "$D/c-$g.out" "^Group: $g"
+        wait_server "$SPID"
+    done <<'EOF'
+X25519MLKEM768 1216 1120
+SecP256r1MLKEM768 1249 1153
+SecP384r1MLKEM1024 1665 1665
+MLKEM1024 1568 1568
+EOF
+}
+
+# A HelloRetryRequest for a post-quantum group: the server takes only SecP384r1MLKEM1024, the
+# client lists it second (its first ClientHello carries one share, X25519MLKEM768's). A default
+# client does not offer SecP384r1MLKEM1024 at all (its groups: X25519MLKEM768, X25519, P-256,
+# P-384), so against that server it has no group in common. And a default client against a
+# P-256-only server: a HelloRetryRequest for P-256.
+test_pq_hrr() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --trace --groups SecP384r1MLKEM1024
+    client c --trace --cafile "$CERTS/ca.pem" --groups X25519MLKEM768:SecP384r1MLKEM1024 localhost "$SPORT"
+    check_conversation c TLSv1.3
+    expect "$D/c.err" '^Group: SecP384r1MLKEM1024$' '^\[trace\] key shares offered: X25519MLKEM768 \(1216 bytes\)$' \
+        '^\[trace\] handshake in: +Step Two: ServerHello \[HelloRetryRequest\]' \
+        '^\[trace\] HelloRetryRequest: the server wants a SecP384r1MLKEM1024 key share$' \
+        "key exchange SecP384r1MLKEM1024 \(our share 1665 bytes, the server's 1665\)\$"
+    wait_server "$SPID"
+    expect "$D/s.err" '^\[trace #1\] HelloRetryRequest: asking the client for a SecP384r1MLKEM1024 key share$' \
+        "key exchange SecP384r1MLKEM1024 \(the client's share 1665 bytes, ours 1665\)"
+
+    start_server s2 --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --groups SecP384r1MLKEM1024
+    client c2 --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    [ "$CRC" = 1 ] || { cat "$D/c2.err" >&2; fail "default client against a SecP384r1MLKEM1024-only server: exit $CRC, want 1"; }
+    wait_server "$SPID" || true
+    expect "$D/s2.err" 'no key-exchange group in common: the client supports X25519MLKEM768, X25519, P-256, P-384; we support SecP384r1MLKEM1024 ' \
+        "^ferrotls-server: hint: this server's key-exchange groups are set with --groups"
+
+    start_server s3 --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1 --groups P-256
+    client c3 --trace --cafile "$CERTS/ca.pem" localhost "$SPORT"
+    check_conversation c3 TLSv1.3
+    expect "$D/c3.err" '^Group: P-256$' '^\[trace\] HelloRetryRequest: the server wants a P-256 key share$'
+    wait_server "$SPID"
+}
+
+# A server without post-quantum groups (OpenSSL 3.0's s_server) and our default client: the
+# X25519 share beside the hybrid's lets it answer at once, without a HelloRetryRequest.
+test_pq_vs_openssl_server() {
+    local v
+    v="$(openssl version | awk '{print $2}')"
+    case "$v" in 3.[0-4].* | 1.*) ;; *) skip "OpenSSL $v may have X25519MLKEM768; this test needs a server without it" ;; esac
+    start_openssl_server o -cert "$CERTS/server.pem" -key "$CERTS/server.key" -www -tls1_3
+    client c --trace --cafile "$CERTS/ca.pem" localhost "$OPORT"
+    [ "$CRC" = 0 ] || { cat "$D/c.err" >&2; fail "client exit $CRC"; }
+    expect "$D/c.err" '^Protocol: TLSv1.3$' '^Group: X25519$' \
+        '^\[trace\] key shares offered: X25519MLKEM768 \(1216 bytes\), X25519 \(32 bytes\)$' \
+        "key exchange X25519 \(our share 32 bytes, the server's 32\)\$"
+    expect_not "$D/c.err" 'HelloRetryRequest'
+    expect "$D/c.out" '^HTTP/1.0 200 ok' 'TLSv1.3'
+}
+
+# Clients without post-quantum groups (OpenSSL 3.0's s_client, GnuTLS 3.7's gnutls-cli) and our
+# default server: X25519, without a HelloRetryRequest.
+test_pq_classic_clients() {
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 2 --trace
+    openssl_client o -tls1_3 "$SPORT"
+    [ "$ORC" = 0 ] || { cat "$D/o.err" >&2; fail "openssl s_client exit $ORC"; }
+    expect "$D/o.out" '^Server Temp Key: X25519' '^HTTP/1.0 200 OK' '^Group: X25519$'
+    if command -v gnutls-cli >/dev/null; then
+        set +e
+        printf '%s' "$GET" | timeout "$T" gnutls-cli --x509cafile "$CERTS/ca.pem" -p "$SPORT" localhost >"$D/g.out" 2>"$D/g.err"
+        set -e
+        expect "$D/g.out" '^HTTP/1.0 200 OK' '^Protocol: TLSv1.3' '^Group: X25519$'
+    else
+        client c --cafile "$CERTS/ca.pem" --groups X25519:P-256 localhost "$SPORT"
+        check_conversation c TLSv1.3
+        echo "note: gnutls-cli is not installed; our client with --groups X25519:P-256 instead"
+    fi
+    wait_server "$SPID"
+    [ "$(grep -c "key exchange X25519 (the client's share 32 bytes, ours 32)" "$D/s.err")" = 2 ] ||
+        { cat "$D/s.err" >&2; fail "the server did not negotiate X25519 twice"; }
+    expect "$D/s.err" 'served, 0 failed'
+    expect_not "$D/s.err" 'HelloRetryRequest'
+}
+
+# TLS 1.2 has no KEM: only post-quantum groups with --tls1.2 is a configuration error (exit 1,
+# the engine's reason); with a classic group beside them TLS 1.2 uses that one.
+test_pq_tls12() {
+    local rc
+    set +e
+    "$CLIENT" --tls1.2 --groups X25519MLKEM768 localhost 1 </dev/null >/dev/null 2>"$D/c1.err"; rc=$?
+    set -e
+    [ "$rc" = 1 ] || { cat "$D/c1.err" >&2; fail "client --tls1.2 --groups X25519MLKEM768: exit $rc, want 1"; }
+    expect "$D/c1.err" '^ferrotls-client: building the configuration failed$' \
+        '^ferrotls-client: error: none of the configured groups \(X25519MLKEM768\) can be used with TLSv1.2 \(a KEM is TLS 1.3 only\) \(FERROTLS_ERR_CONFIG\)$'
+    set +e
+    timeout "$T" "$SERVER" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --port 0 --tls1.2 \
+        --groups MLKEM1024:SecP256r1MLKEM768 >/dev/null 2>"$D/s1.err"; rc=$?
+    set -e
+    [ "$rc" = 1 ] || { cat "$D/s1.err" >&2; fail "server --tls1.2 --groups MLKEM1024:SecP256r1MLKEM768: exit $rc, want 1"; }
+    expect "$D/s1.err" '^ferrotls-server: error: none of the configured groups \(MLKEM1024, SecP256r1MLKEM768\) can be used with TLSv1.2 \(a KEM is TLS 1.3 only\) \(FERROTLS_ERR_CONFIG\)$'
+    start_server s --cert "$CERTS/server.pem" --key "$CERTS/server.key" --max-conns 1
+    client c --cafile "$CERTS/ca.pem" --tls1.2 --groups X25519MLKEM768:P-256 localhost "$SPORT"
+    check_conversation c TLSv1.2
+    expect "$D/c.err" '^Group: P-256$'
+    wait_server "$SPID"
 }
 
 # ---- tests: OpenSSL, curl, GnuTLS ---------------------------------------------------------------
@@ -1484,6 +1632,11 @@ run tls13 ours_tls13_rsa
 run tls13 ours_sec1_key
 run tls13 ours_suites_groups
 run tls13 trace
+run tls13 pq_default_trace
+run tls13 pq_groups
+run tls13 pq_hrr
+run tls13 pq_vs_openssl_server
+run tls13 pq_classic_clients
 run tls13 client_vs_openssl_tls13
 run tls13 openssl_vs_server_tls13
 run tls13 curl
@@ -1516,6 +1669,7 @@ run build install_pkgconfig
 run build readme_c_examples
 run tls12 ours_tls12
 run tls12 ours_tls12_rsa
+run tls12 pq_tls12
 run tls12 client_vs_openssl_tls12
 run tls12 openssl_vs_server_tls12
 run tls12 curl_tls12

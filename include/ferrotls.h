@@ -799,14 +799,19 @@ ferrotls_result ferrotls_config_builder_set_cipher_list(ferrotls_config_builder 
                                                         const char *list);
 
 /**
- * Set the key-exchange groups, in preference order, as IANA numbers (0x001d = X25519).
+ * Set the key-exchange groups, in preference order, as IANA numbers (0x001d = X25519;
+ * the post-quantum 0x11ec = X25519MLKEM768, 0x11eb = SecP256r1MLKEM768, 0x11ed =
+ * SecP384r1MLKEM1024, 0x0202 = MLKEM1024, TLS 1.3 only). The default is X25519MLKEM768,
+ * X25519, P-256, P-384, a client sending key shares for the first two.
  */
 ferrotls_result ferrotls_config_builder_set_groups(ferrotls_config_builder *builder,
                                                    const uint16_t *ids,
                                                    size_t n);
 
 /**
- * Set the key-exchange groups from a list like "X25519:P-256:P-384".
+ * Set the key-exchange groups from a list like "X25519MLKEM768:X25519:P-256": IANA names as
+ * OpenSSL 3.5 spells them (case-insensitive; X25519MLKEM768, SecP256r1MLKEM768,
+ * SecP384r1MLKEM1024, MLKEM1024, X25519, P-256 or secp256r1 or prime256v1, P-384 or secp384r1).
  */
 ferrotls_result ferrotls_config_builder_set_group_list(ferrotls_config_builder *builder,
                                                        const char *list);
@@ -1254,7 +1259,7 @@ const char *ferrotls_conn_cipher_name(const ferrotls_conn *conn);
 uint16_t ferrotls_conn_group(const ferrotls_conn *conn);
 
 /**
- * The negotiated group's name ("X25519", "P-256"); NULL if none. Connection-owned.
+ * The negotiated group's name ("X25519MLKEM768", "X25519", "P-256"); NULL if none. Connection-owned.
  */
 const char *ferrotls_conn_group_name(const ferrotls_conn *conn);
 

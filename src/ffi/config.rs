@@ -223,7 +223,10 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_cipher_list(
     }
 }
 
-/// Set the key-exchange groups, in preference order, as IANA numbers (0x001d = X25519).
+/// Set the key-exchange groups, in preference order, as IANA numbers (0x001d = X25519;
+/// the post-quantum 0x11ec = X25519MLKEM768, 0x11eb = SecP256r1MLKEM768, 0x11ed =
+/// SecP384r1MLKEM1024, 0x0202 = MLKEM1024, TLS 1.3 only). The default is X25519MLKEM768,
+/// X25519, P-256, P-384, a client sending key shares for the first two.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_config_builder_set_groups(
     builder: *mut ferrotls_config_builder,
@@ -240,7 +243,9 @@ pub unsafe extern "C" fn ferrotls_config_builder_set_groups(
     }
 }
 
-/// Set the key-exchange groups from a list like "X25519:P-256:P-384".
+/// Set the key-exchange groups from a list like "X25519MLKEM768:X25519:P-256": IANA names as
+/// OpenSSL 3.5 spells them (case-insensitive; X25519MLKEM768, SecP256r1MLKEM768,
+/// SecP384r1MLKEM1024, MLKEM1024, X25519, P-256 or secp256r1 or prime256v1, P-384 or secp384r1).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_config_builder_set_group_list(
     builder: *mut ferrotls_config_builder,

@@ -747,7 +747,7 @@ pub unsafe extern "C" fn ferrotls_conn_group(conn: *const ferrotls_conn) -> u16 
     unsafe { get_num(conn, 0, |st| st.conn.group().map_or(0, |v| v.to_int())) }
 }
 
-/// The negotiated group's name ("X25519", "P-256"); NULL if none. Connection-owned.
+/// The negotiated group's name ("X25519MLKEM768", "X25519", "P-256"); NULL if none. Connection-owned.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_group_name(conn: *const ferrotls_conn) -> *const c_char {
     // SAFETY: `conn` is NULL or a live connection.

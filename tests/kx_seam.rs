@@ -90,30 +90,6 @@ fn versions(b: &mut ConfigBuilder, min: ProtocolVersion, max: ProtocolVersion) {
     b.set_versions(min, max).unwrap();
 }
 
-/// The records in `data`: (content type, body).
-fn records(mut data: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while data.len() >= 5 {
-        let len = u16::from_be_bytes([data[3], data[4]]) as usize;
-        out.push((data[0], data[5..5 + len].to_vec()));
-        data = &data[5 + len..];
-    }
-    out
-}
-
-/// The ClientHello among the client's pending plaintext records.
-fn pending_client_hello(c: &Connection) -> ClientHelloPayload {
-    for (typ, body) in records(c.peek_outgoing()) {
-        if typ == 22 {
-            let msg = HandshakeMessage::read(&body, V12).unwrap();
-            if let HandshakePayload::ClientHello(ch) = msg.payload {
-                return ch;
-            }
-        }
-    }
-    panic!("no ClientHello pending");
-}
-
 fn share_groups(ch: &ClientHelloPayload) -> Vec<NamedGroup> {
     ch.key_shares()
         .unwrap_or(&[])

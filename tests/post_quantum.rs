@@ -23,31 +23,6 @@ const PQ: [NamedGroup; 4] = [
     NamedGroup::MLKEM1024,
 ];
 
-fn records(mut data: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while data.len() >= 5 {
-        let len = u16::from_be_bytes([data[3], data[4]]) as usize;
-        out.push((data[0], data[5..5 + len].to_vec()));
-        data = &data[5 + len..];
-    }
-    out
-}
-
-/// The client's first flight's ClientHello, decoded.
-fn client_hello(c: &Connection) -> ClientHelloPayload {
-    for (typ, body) in records(c.peek_outgoing()) {
-        if typ == 22
-            && let HandshakePayload::ClientHello(ch) =
-                HandshakeMessage::read(&body, ProtocolVersion::TLSv1_2)
-                    .unwrap()
-                    .payload
-        {
-            return ch;
-        }
-    }
-    panic!("no ClientHello pending");
-}
-
 fn shares(ch: &ClientHelloPayload) -> Vec<(NamedGroup, usize)> {
     ch.key_shares()
         .unwrap()
@@ -85,7 +60,7 @@ fn hello_record(ch: ClientHelloPayload) -> Vec<u8> {
 fn the_default_client_hello_offers_the_hybrid_first_and_x25519_beside_it() {
     let pki = Pki::new("PQ CA");
     let c = Connection::new_client(client(&pki, |_| {}), Some("localhost")).unwrap();
-    let ch = client_hello(&c);
+    let ch = pending_client_hello(&c);
     assert_eq!(
         ch.groups().unwrap(),
         &[
@@ -103,7 +78,7 @@ fn the_default_client_hello_offers_the_hybrid_first_and_x25519_beside_it() {
     // (MSS 1460) with a short server name and no ALPN; Chrome's and Firefox's take two.
     let len = c.peek_outgoing().len();
     assert!(len > 1216 + 32 && len <= 1460, "ClientHello of {len} bytes");
-    assert_eq!(records(c.peek_outgoing()).len(), 1);
+    assert_eq!(plain_records(c.peek_outgoing()).len(), 1);
 }
 
 #[test]
@@ -153,7 +128,7 @@ fn every_pq_group_completes_both_ways() {
             "localhost",
         );
         let (client_len, server_len) = kx::share_sizes(g).unwrap();
-        assert_eq!(shares(&client_hello(&c)), [(g, client_len)]);
+        assert_eq!(shares(&pending_client_hello(&c)), [(g, client_len)]);
         let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let sink = lines.clone();
         s.set_trace(Some(Box::new(move |e: &ferrotls::conn::TraceEvent<'_>| {
@@ -206,7 +181,7 @@ fn tls12_never_uses_a_kem() {
             .unwrap()
     });
     let c = Connection::new_client(c12, Some("localhost")).unwrap();
-    let ch = client_hello(&c);
+    let ch = pending_client_hello(&c);
     assert!(
         ch.groups()
             .unwrap()
@@ -259,7 +234,7 @@ fn the_server_refuses_a_bad_client_share() {
     ];
     for (words, change) in cases {
         let c = Connection::new_client(client(&pki, |_| {}), Some("localhost")).unwrap();
-        let mut ch = client_hello(&c);
+        let mut ch = pending_client_hello(&c);
         for e in &mut ch.extensions {
             if let ClientExtension::KeyShare(entries) = e {
                 let e: &mut KeyShareEntry = &mut entries[0];
@@ -344,10 +319,10 @@ fn the_second_client_hello_keeps_the_first_ones_order() {
     let pki = Pki::new("PQ CA");
     let p384 = server(&pki, |b| b.set_groups(&[NamedGroup::secp384r1]).unwrap());
     let (mut c, mut s) = pair(&client(&pki, |_| {}), &p384, "localhost");
-    let first = client_hello(&c);
+    let first = pending_client_hello(&c);
     transfer(&mut c, &mut s).unwrap(); // ClientHello; the server answers HelloRetryRequest
     transfer(&mut s, &mut c).unwrap(); // our second ClientHello is now pending
-    let second = client_hello(&c);
+    let second = pending_client_hello(&c);
     let types = |ch: &ClientHelloPayload| -> Vec<_> {
         ch.extensions.iter().map(|e| e.ext_type()).collect()
     };

@@ -511,3 +511,30 @@ pub fn reads(conn: &mut Connection) -> Vec<Option<Vec<u8>>> {
         }
     }
 }
+
+/// The records in `data`: (content type, body).
+pub fn plain_records(mut data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while data.len() >= 5 {
+        let len = u16::from_be_bytes([data[3], data[4]]) as usize;
+        out.push((data[0], data[5..5 + len].to_vec()));
+        data = &data[5 + len..];
+    }
+    out
+}
+
+/// The ClientHello among a client's pending plaintext records, decoded.
+pub fn pending_client_hello(c: &Connection) -> ferrotls::codec::handshake::ClientHelloPayload {
+    use ferrotls::codec::handshake::{HandshakeMessage, HandshakePayload};
+    for (typ, body) in plain_records(c.peek_outgoing()) {
+        if typ == 22
+            && let HandshakePayload::ClientHello(ch) =
+                HandshakeMessage::read(&body, ferrotls::codec::enums::ProtocolVersion::TLSv1_2)
+                    .unwrap()
+                    .payload
+        {
+            return ch;
+        }
+    }
+    panic!("no ClientHello pending");
+}

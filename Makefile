@@ -8,6 +8,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples)
 #   make clean
 #   make loadgen    the bounded load generator tests/c/loadgen.c -> target/examples-c/ferrotls-loadgen
+#   make libssl     target/libssl/libssl.so.3, the OpenSSL 3 libssl ABI over ferrotls (in progress);
+#                   make test-libssl checks what it does so far
 SHELL := /bin/bash
 
 # rustup installs cargo in ~/.cargo/bin, which a fresh shell may not have on PATH.
@@ -41,7 +43,7 @@ LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 
-.PHONY: all lib examples demo test test-c deps deps-if-missing install uninstall clean bench help loadgen
+.PHONY: all lib examples demo test test-c deps deps-if-missing install uninstall clean bench help loadgen libssl test-libssl
 
 all: examples
 
@@ -68,6 +70,16 @@ LOADGEN := $(EXDIR)/ferrotls-loadgen
 loadgen: lib
 	@mkdir -p $(EXDIR)
 	$(CC) $(CFLAGS_EX) -o $(LOADGEN) tests/c/loadgen.c examples-c/common.c $(LDFLAGS_EX)
+
+# The OpenSSL layer (issue 18, in progress): target/libssl/libssl.so.3, a libssl for programs
+# built against OpenSSL 3 (LD_LIBRARY_PATH=target/libssl PROGRAM). Its own crate, openssl-compat/.
+libssl:
+	$(CARGO) build --release --manifest-path openssl-compat/Cargo.toml
+	mkdir -p target/libssl
+	cp openssl-compat/target/release/libssl.so target/libssl/libssl.so.3
+
+test-libssl: libssl
+	bash tests/libssl/run.sh
 
 demo: all
 	bash scripts/demo.sh

@@ -16,7 +16,10 @@ include!(concat!(env!("OUT_DIR"), "/stubs.rs"));
 /// `OPENSSL_init_ssl(opts, settings)`: libssl needs no initialisation of its own; libcrypto's
 /// part of the options is libcrypto's (as OpenSSL's libssl passes them on). 1 on success.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_OPENSSL_init_ssl(opts: u64, settings: *const c_void) -> c_int {
+///
+/// # Safety
+/// `settings` is NULL or an `OPENSSL_INIT_SETTINGS` from libcrypto, as for OpenSSL's.
+pub unsafe extern "C" fn _ferrossl_OPENSSL_init_ssl(opts: u64, settings: *const c_void) -> c_int {
     // The libssl-only option bits (OPENSSL_INIT_LOAD_SSL_STRINGS, OPENSSL_INIT_NO_LOAD_SSL_STRINGS)
     // are 0x00200000 and 0x00100000 (ssl.h); libcrypto ignores unknown bits, but clear them.
     let crypto_opts = opts & !0x0030_0000;

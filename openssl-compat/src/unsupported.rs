@@ -4,7 +4,7 @@
 //! libcrypto's queue, library SSL with reason ERR_R_UNSUPPORTED and the function's name, so
 //! `ERR_print_errors_fp` in the program says which call is missing. Never a crash.
 
-use std::ffi::{CStr, c_char, c_int};
+use std::ffi::CStr;
 
 use crate::libcrypto::{ERR_LIB_SSL, ERR_R_UNSUPPORTED, ERR_new, ERR_set_debug, ERR_set_error};
 
@@ -24,6 +24,3 @@ pub fn call(name: &CStr) -> usize {
     }
     0
 }
-
-#[allow(dead_code)]
-fn _types(_: c_int, _: *const c_char) {}

@@ -435,7 +435,9 @@ fn openssl_s_client_against_our_server_every_suite() {
     // Without a certificate: handshake_failure in TLS 1.2.
     let (port, _, t) = serve(our_server(&pki, &ids.p256, VerifyMode::RequireClientCert));
     let mut child = s_client(&dir, port, &["-ign_eof"]);
-    child.stdin.take().unwrap().write_all(b"x\n").unwrap();
+    // s_client may already have exited on the refusal (a fast loopback): a broken pipe here is
+    // that, not a failure; the assertions below judge the outcome.
+    let _ = child.stdin.take().unwrap().write_all(b"x\n");
     let out = output(child);
     let err = t.join().unwrap().err().expect("the handshake must fail");
     assert!(err.contains("requires one"), "{err}");

@@ -4,8 +4,10 @@
 //!
 //! Layout: `build.rs` exports every function of Debian's libssl.so.3 in version node
 //! `OPENSSL_3.0.0`; what `src/implemented.txt` lists is implemented here, the rest are
-//! generated stubs (`unsupported.rs`). This is the foundation; the implementations come next.
+//! generated stubs (`unsupported.rs`). Implemented so far: the minimal blocking client path
+//! (`client.rs`).
 
+mod client;
 mod libcrypto;
 mod unsupported;
 

@@ -12,5 +12,6 @@ unsafe extern "C" {
     pub fn ERR_new();
     pub fn ERR_set_debug(file: *const c_char, line: c_int, func: *const c_char);
     pub fn ERR_set_error(lib: c_int, reason: c_int, fmt: *const c_char, ...);
+    pub fn ERR_peek_error() -> std::ffi::c_ulong;
     pub fn OPENSSL_init_crypto(opts: u64, settings: *const c_void) -> c_int;
 }

@@ -3,7 +3,8 @@
 # look like Debian's libssl.so.3 to the dynamic linker (SONAME, every one of its 518 functions
 # in version node OPENSSL_3.0.0, libcrypto.so.3 needed, no ferrotls_* symbol), load into an
 # unmodified BIND_NOW program (the openssl command), and fail the OpenSSL way where it does not
-# implement a function yet. Not yet part of `make test`: most of libssl is still to be written.
+# implement a function yet, and run a minimal blocking client (tests/libssl/client.c) the way
+# OpenSSL's libssl runs it. Not yet part of `make test`: most of libssl is still to be written.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LIB=target/libssl/libssl.so.3
@@ -27,20 +28,72 @@ out=$(LD_LIBRARY_PATH=target/libssl LD_DEBUG=libs openssl version 2>&1) || fail 
 grep -q "calling init: target/libssl/libssl.so.3" <<<"$out" || fail "openssl did not load our libssl: $out"
 echo "ok    openssl version runs on target/libssl/libssl.so.3 ($(grep -m1 '^OpenSSL' <<<"$out"))"
 
-# A C program against the system headers: OpenSSL's libssl gives a context; ours, until
-# SSL_CTX_new is written, NULL with the error on the queue.
+# A C program against the system headers: OpenSSL's libssl loads a certificate chain; ours,
+# until SSL_CTX_use_certificate_chain_file is written, returns 0 with the error on the queue.
 bin=$(mktemp)
 # shellcheck disable=SC2046
 cc -O1 -Wall -Werror -o "$bin" tests/libssl/stub_errors.c $(pkg-config --cflags --libs openssl)
 sys=$("$bin") || fail "on OpenSSL's libssl: $sys"
-[ "$sys" = "SSL_CTX_new: a context" ] || fail "on OpenSSL's libssl: $sys"
+[ "$sys" = "SSL_CTX_use_certificate_chain_file: 1" ] || fail "on OpenSSL's libssl: $sys"
 set +e
 ours=$(LD_LIBRARY_PATH=target/libssl "$bin")
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "on ours: exit $rc: $ours"
 grep -Eq "library 20 \(SSL is 20\), reason ([0-9]+) \(unsupported is \1\)" <<<"$ours" || fail "on ours: $ours"
-grep -q "SSL_CTX_new is not implemented by ferrotls's libssl yet" <<<"$ours" || fail "on ours: $ours"
-echo "ok    an unimplemented call fails as OpenSSL fails: NULL, and on the error queue: $(grep -m1 'error:' <<<"$ours")"
-rm -f "$bin" "$have"
+grep -q "SSL_CTX_use_certificate_chain_file is not implemented by ferrotls's libssl yet" <<<"$ours" || fail "on ours: $ours"
+echo "ok    an unimplemented call fails as OpenSSL fails: 0, and on the error queue: $(grep -m1 'error:' <<<"$ours")"
+
+# The blocking client path (tests/libssl/client.c) against a real `openssl s_server -www`,
+# TLS 1.3 and TLS 1.2: the same program prints byte-identical output on OpenSSL's libssl and
+# on ours (response's first line, how the read ended, SSL_get_version, SSL_shutdown's result);
+# with a CA that did not issue the server's certificate, SSL_connect fails on both with the
+# same SSL_get_error and reason (134, certificate verify failed).
+cbin=$(mktemp)
+# shellcheck disable=SC2046
+cc -O1 -Wall -Werror -o "$cbin" tests/libssl/client.c $(pkg-config --cflags --libs openssl)
+work=$(mktemp -d)
+server_pid=
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work" "$cbin" "$bin" "$have"; }
+trap cleanup EXIT
+for ver in tls1_3 tls1_2; do
+    openssl s_server -www "-$ver" -accept 127.0.0.1:0 -cert examples-c/certs/server.pem \
+        -key examples-c/certs/server.key >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/server.out")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    [ -n "$port" ] || fail "openssl s_server -$ver did not start: $(cat "$work/server.err")"
+    for ca in ca other-ca; do
+        set +e
+        sys=$(timeout 20 "$cbin" "$port" "examples-c/certs/$ca.pem" 2>"$work/sys.err")
+        sys_rc=$?
+        ours=$(LD_LIBRARY_PATH=target/libssl timeout 20 "$cbin" "$port" "examples-c/certs/$ca.pem" 2>"$work/ours.err")
+        ours_rc=$?
+        set -e
+        if [ "$ca" = ca ]; then
+            want="version: TLSv1.${ver#tls1_}"
+            [ "$sys_rc" = 0 ] && grep -qx "first line: HTTP/1.0 200 ok" <<<"$sys" && grep -qx "$want" <<<"$sys" \
+                || fail "-$ver: on OpenSSL's libssl (exit $sys_rc): $sys $(cat "$work/sys.err")"
+        else
+            [ "$sys_rc" = 1 ] && grep -qx "connect failed: SSL_get_error 1, reason 134" <<<"$sys" \
+                || fail "-$ver, wrong CA: on OpenSSL's libssl (exit $sys_rc): $sys $(cat "$work/sys.err")"
+            grep -q "ferrotls-openssl" "$work/ours.err" || fail "-$ver, wrong CA: our error detail is not on the queue: $(cat "$work/ours.err")"
+        fi
+        [ "$ours_rc" = "$sys_rc" ] && [ "$ours" = "$sys" ] \
+            || fail "-$ver, CA $ca: ours (exit $ours_rc) differs from OpenSSL's (exit $sys_rc):
+--- OpenSSL's:
+$sys
+--- ours:
+$ours
+$(cat "$work/ours.err")"
+        echo "ok    client.c against s_server -$ver, CA $ca.pem: the same on both libraries: $(tr '\n' ';' <<<"$ours")"
+    done
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+done
 echo "libssl: all checks passed"

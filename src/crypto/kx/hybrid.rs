@@ -132,9 +132,8 @@ impl KemGroup {
     }
 
     /// The combined secret: the two secrets concatenated in this group's order.
-    fn secret(&self, kem: &Secret, ecdh: Option<&Secret>) -> Secret {
-        let joined =
-            Zeroizing::new(self.join(kem.as_bytes(), ecdh.map_or(&[][..], |s| s.as_bytes())));
+    fn secret(&self, kem: &Secret, ecdh: &Secret) -> Secret {
+        let joined = Zeroizing::new(self.join(kem.as_bytes(), ecdh.as_bytes()));
         Secret::from_slice(&joined)
     }
 }
@@ -175,7 +174,7 @@ impl SupportedGroup for KemGroup {
         let ours = ecdh.generate()?;
         let our_share = self.join(&ciphertext, ours.public_key());
         let ecdh_secret = ours.complete(client_ecdh)?;
-        Ok((our_share, self.secret(&kem_secret, Some(&ecdh_secret))))
+        Ok((our_share, self.secret(&kem_secret, &ecdh_secret)))
     }
 }
 
@@ -206,7 +205,7 @@ impl ActiveKeyExchange for KemKeyExchange {
             None => Ok(kem_secret),
             Some(ecdh) => {
                 let ecdh_secret = ecdh.complete(server_ecdh)?;
-                Ok(g.secret(&kem_secret, Some(&ecdh_secret)))
+                Ok(g.secret(&kem_secret, &ecdh_secret))
             }
         }
     }

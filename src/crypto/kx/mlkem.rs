@@ -117,15 +117,9 @@ impl MlKem {
                 (ct.as_ref().to_vec(), ss)
             }
         };
-        let mut ss = ss_array(secret);
-        let out = Secret::from_slice(&ss[..]);
-        ss.zeroize();
-        Ok((ciphertext, out))
+        let secret = Zeroizing::new(secret);
+        Ok((ciphertext, Secret::from_slice(&secret[..])))
     }
-}
-
-fn ss_array(ss: [u8; SECRET_LEN]) -> Zeroizing<[u8; SECRET_LEN]> {
-    Zeroizing::new(ss)
 }
 
 /// Move a private key's bytes into memory that is wiped on drop (the library's own copy is a
@@ -168,7 +162,7 @@ impl DecapsulationKey {
             ));
         }
         let internal = || Error::Internal(format!("an {} key of the wrong size", kem.name()));
-        let mut ss = match kem {
+        let ss = match kem {
             MlKem::MlKem768 => {
                 let sk = mlkem768::MlKem768PrivateKey::try_from(&self.private[..])
                     .map_err(|_| internal())?;
@@ -176,7 +170,7 @@ impl DecapsulationKey {
                     mlkem768::MlKem768Ciphertext::try_from(ciphertext).map_err(|_| internal())?;
                 let ss = mlkem768::decapsulate(&sk, &ct);
                 <[u8; 2400]>::from(sk).zeroize();
-                ss_array(ss)
+                Zeroizing::new(ss)
             }
             MlKem::MlKem1024 => {
                 let sk = mlkem1024::MlKem1024PrivateKey::try_from(&self.private[..])
@@ -185,12 +179,10 @@ impl DecapsulationKey {
                     mlkem1024::MlKem1024Ciphertext::try_from(ciphertext).map_err(|_| internal())?;
                 let ss = mlkem1024::decapsulate(&sk, &ct);
                 <[u8; 3168]>::from(sk).zeroize();
-                ss_array(ss)
+                Zeroizing::new(ss)
             }
         };
-        let out = Secret::from_slice(&ss[..]);
-        ss.zeroize();
-        Ok(out)
+        Ok(Secret::from_slice(&ss[..]))
     }
 }
 

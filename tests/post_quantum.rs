@@ -338,3 +338,35 @@ fn the_second_client_hello_keeps_the_first_ones_order() {
     assert_eq!(differs, [ferrotls::codec::enums::ExtensionType::KeyShare]);
     handshake(&mut c, &mut s).unwrap();
 }
+
+/// tlsfuzzer's t13-no-unknown-groups lists codepoints 0x1104..0x1203 as "unknown", with a
+/// share for one of them only; 0x11EB..0x11ED are ours now, so the server asks for the
+/// hybrid it prefers (HelloRetryRequest), as RFC 8446 §4.1.1 says, instead of giving up.
+#[test]
+fn a_listed_hybrid_without_a_share_gets_a_hello_retry() {
+    let pki = Pki::new("PQ CA");
+    let c = Connection::new_client(client(&pki, |_| {}), Some("localhost")).unwrap();
+    let mut ch = pending_client_hello(&c);
+    for e in &mut ch.extensions {
+        match e {
+            ClientExtension::SupportedGroups(g) => {
+                *g = (0x1104..=0x1203).map(NamedGroup::from).collect();
+            }
+            ClientExtension::KeyShare(entries) => {
+                *entries = vec![KeyShareEntry {
+                    group: NamedGroup::from(0x1104),
+                    payload: vec![1; 32],
+                }];
+            }
+            _ => {}
+        }
+    }
+    let mut s = Connection::new_server(server(&pki, |_| {})).unwrap();
+    s.feed(&hello_record(ch)).unwrap();
+    assert_eq!(s.handshake_kind(), Some(HandshakeKind::FullWithHelloRetry));
+    let hrr = plain_records(s.peek_outgoing());
+    assert!(
+        hrr[0].1.windows(2).any(|w| w == [0x11, 0xec]),
+        "the HelloRetryRequest asks for X25519MLKEM768"
+    );
+}

@@ -5,7 +5,7 @@
 //! rustc exports `#[no_mangle]` functions through a version script of its own, unversioned;
 //! so each function is written as `_ferrossl_NAME` and the linker defines `NAME` as an alias
 //! (`--defsym`), which our version script puts in `OPENSSL_3.0.0`. A function that
-//! `src/` does not implement yet gets a generated stub (see `src/unsupported.rs`).
+//! `src/` does not define gets a generated stub (see `src/unsupported.rs`).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -15,7 +15,7 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=libssl-exports.txt");
-    println!("cargo:rerun-if-changed=src/implemented.txt");
+    println!("cargo:rerun-if-changed=src");
     let read = |name: &str| -> BTreeSet<String> {
         std::fs::read_to_string(dir.join(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -26,11 +26,26 @@ fn main() {
             .collect()
     };
     let exports = read("libssl-exports.txt");
-    let implemented = read("src/implemented.txt");
+    // What src/ implements: every `fn _ferrossl_NAME` in its files (the list in the README's
+    // support matrix is generated from the same scan: scripts/libssl-matrix.sh).
+    let mut implemented = BTreeSet::new();
+    for entry in std::fs::read_dir(dir.join("src")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split("fn _ferrossl_").skip(1) {
+                let name: String = piece
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                implemented.insert(name);
+            }
+        }
+    }
     for name in &implemented {
         assert!(
             exports.contains(name),
-            "src/implemented.txt names {name}, which Debian's libssl.so.3 does not export"
+            "src/ defines _ferrossl_{name}, which Debian's libssl.so.3 does not export"
         );
     }
 

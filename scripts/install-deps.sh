@@ -6,17 +6,19 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-DEBIAN_DEPS="build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev"
+DEBIAN_DEPS="build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev socat postgresql"
 PYREQ=bindings/python/requirements-test.txt
 
 need_debian=1
 need_python=1
 if [ "${1:-}" = --if-missing ]; then
     need_debian=0
-    for tool in cc pkg-config objdump openssl curl nc gnutls-cli gnutls-serv valgrind; do
+    for tool in cc pkg-config objdump openssl curl nc gnutls-cli gnutls-serv valgrind socat; do
         command -v "$tool" >/dev/null 2>&1 || need_debian=1
     done
     [ -f /usr/include/openssl/ssl.h ] || need_debian=1
+    # PostgreSQL for tests/libssl/programs.sh: Debian keeps initdb off PATH, in /usr/lib/postgresql/N/bin
+    command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_debian=1
     [ -d /etc/ssl/certs ] || need_debian=1
     python3 -c 'import pytest, cryptography, setuptools, wheel, requests, urllib3, certifi, httpx, anyio, aiohttp, trustme, tlslite, kyber_py, ecdsa' >/dev/null 2>&1 && need_python=0
 fi

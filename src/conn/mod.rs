@@ -5,11 +5,12 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::context::observe;
 pub use crate::context::trace;
 use crate::context::{Common, ConnSettings, Established, Event, Incoming};
 pub use crate::context::{
     HandshakeKind, MAX_EARLY_DATA_SKIPPED, MAX_POST_HANDSHAKE_AUTH, MAX_RENEGOTIATIONS_PER_MINUTE,
-    Step, TraceEvent, TraceFn, TraceKind,
+    MessageFn, Step, TraceEvent, TraceFn, TraceKind, WireMessage,
 };
 
 use crate::client::ClientState;
@@ -289,6 +290,8 @@ impl Connection {
         conn.server_name = server_name.map(str::to_owned);
         conn.common.early_trace = Some(Vec::new());
         let state = ClientState::start(&mut conn.common, server_name, session)?;
+        // No observer can be installed yet: its ClientHello is reported when it leaves.
+        conn.common.unobserved_out = conn.common.record.pending().len();
         conn.step = state.step();
         conn.state = Some(State::Client(state));
         Ok(conn)
@@ -329,6 +332,9 @@ impl Connection {
         )?;
         fresh.offered_session = Some(blob.to_vec());
         fresh.set_trace(trace);
+        // The rebuilt ClientHello replaces the first one, which never left: the observer
+        // sees only the one sent.
+        fresh.common.observer = self.common.observer.take();
         *self = fresh;
         Ok(())
     }
@@ -442,6 +448,8 @@ impl Connection {
         )?;
         fresh.offered_session = self.offered_session.take();
         fresh.set_trace(trace);
+        // As in `set_session`: only the rebuilt ClientHello is ever reported.
+        fresh.common.observer = self.common.observer.take();
         *self = fresh;
         Ok(())
     }
@@ -474,6 +482,20 @@ impl Connection {
                 t(&TraceEvent { kind, text: &text });
             }
         }
+    }
+
+    /// Install a message observer (or remove it with `None`): every handshake message,
+    /// alert, ChangeCipherSpec and record header sent or received from now on, with its
+    /// bytes, as OpenSSL's `SSL_set_msg_callback` reports them (see [`observe`] for the
+    /// versions given). A handshake message split across records or sharing one is reported
+    /// once, whole; application data shows only as record headers (and TLS 1.3 inner
+    /// content types). A client's first ClientHello, queued when the connection was made,
+    /// is reported when its bytes are first taken (or the first bytes are fed), so an
+    /// observer installed before any I/O sees it, and sees only the ClientHello that is
+    /// actually sent if [`Self::set_session`] or a per-connection setting rebuilds it.
+    /// Without an observer nothing is built or copied.
+    pub fn set_message_observer(&mut self, f: Option<MessageFn>) {
+        self.common.observer = f;
     }
 
     fn sticky(&self) -> Result<(), Error> {
@@ -543,6 +565,7 @@ impl Connection {
         self.sticky()?;
         self.io_started = true;
         self.common.early_trace = None;
+        self.common.release_first_flight();
         let mut taken = 0;
         loop {
             if self.received_close {
@@ -605,20 +628,26 @@ impl Connection {
         {
             Ok(Some((typ, content))) => (typ, content.as_ptr() as usize - base, content.len()),
             Ok(None) => {
+                // The deframer's path takes (and observes) this record.
                 self.plain_in.truncate(start);
                 return Ok(0);
             }
             Err(e) => {
                 self.plain_in.truncate(start);
+                self.observe_header_in(&header);
                 return Err(e);
             }
         };
+        self.observe_header_in(&header);
         if let Some(tr) = self.common.trace.as_mut() {
             let line = record_line("in ", &header, Some(typ));
             tr(&TraceEvent {
                 kind: TraceKind::RecordIn,
                 text: &line,
             });
+        }
+        if self.common.observer.is_some() && self.common.record.reads_tls13() {
+            self.observe_inner_in(typ);
         }
         if clen > MAX_FRAGMENT_LEN {
             self.plain_in.truncate(start);
@@ -726,6 +755,8 @@ impl Connection {
 
     /// Handle one complete record at the front of the deframer.
     fn record(&mut self, hdr: crate::record::deframer::RecordHeader) -> Result<(), Error> {
+        // Every record, before anything can refuse it (OpenSSL reports a header as read).
+        self.observe_header_in(&hdr.raw);
         let handshaking = !self.established;
         let peer_finished_next = self.awaiting_peer_finished();
         // A TLS 1.3 handshake over a post-quantum group: a record that fails here may be the
@@ -759,6 +790,9 @@ impl Connection {
                     "a malformed change_cipher_spec record",
                 ));
             }
+            // Also a TLS 1.3 middlebox one, which is dropped below: it did arrive.
+            self.common
+                .observe_message(false, WireMessage::CHANGE_CIPHER_SPEC, &[1]);
             if self.common.neg.version == Some(ProtocolVersion::TLSv1_2) {
                 // The keys change here (RFC 5246 §7.1): no handshake message may span it.
                 if !self.joiner.is_empty() {
@@ -807,6 +841,9 @@ impl Connection {
             handshaking && hdr.typ == ContentType::Alert && !self.common.is_tls12();
         let header = hdr.raw;
         let body = self.deframer.body_mut(&hdr);
+        let inner13 = self.common.observer.is_some()
+            && !plaintext_alert_ok
+            && self.common.record.reads_tls13();
         let (typ, content): (ContentType, &[u8]) =
             if plaintext_alert_ok || !self.common.record.has_decrypter() {
                 (hdr.typ, &*body)
@@ -836,6 +873,15 @@ impl Connection {
             tr(&TraceEvent {
                 kind: TraceKind::RecordIn,
                 text: &line,
+            });
+        }
+        if inner13 && let Some(f) = self.common.observer.as_mut() {
+            // `content` borrows the deframer, so the observer is called here directly.
+            f(&WireMessage {
+                sent: false,
+                version: ProtocolVersion::TLSv1_3.to_int(),
+                content_type: WireMessage::INNER_CONTENT_TYPE,
+                bytes: &[typ.to_int()],
             });
         }
         if content.len() > MAX_FRAGMENT_LEN {
@@ -945,6 +991,12 @@ impl Connection {
         self.common.trace(TraceKind::AlertIn, || {
             format!("alert in: {} {}", a.level, a.description)
         });
+        // The two bytes as they came: read_alert took exactly these.
+        self.common.observe_message(
+            false,
+            WireMessage::ALERT,
+            &[a.level.to_int(), a.description.to_int()],
+        );
         let we_declined_renegotiation =
             self.common.last_alert == Some((AlertDescription::NoRenegotiation, true));
         self.common.last_alert = Some((a.description, false));
@@ -1036,6 +1088,7 @@ impl Connection {
                     ));
                 }
                 if let Some(raw) = self.joiner.take(0) {
+                    self.observe_handshake_in(&raw);
                     self.joiner.recycle(raw);
                 }
                 self.common.trace(TraceKind::HandshakeIn, || {
@@ -1058,6 +1111,8 @@ impl Connection {
             let Some(raw) = self.joiner.take(len) else {
                 return Ok(());
             };
+            // Whole, once, before it is decoded (as OpenSSL reports a message it has read).
+            self.observe_handshake_in(&raw);
             let version = self.common.neg.version.unwrap_or(ProtocolVersion::TLSv1_3);
             let msg = HandshakeMessage::read(&raw, version).map_err(|e| {
                 Error::from(e).with_context(&format!("the peer's {typ} could not be decoded"))
@@ -1092,6 +1147,30 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// Observe a received record header (its own version, as OpenSSL reports it).
+    fn observe_header_in(&mut self, raw: &[u8; HEADER_LEN]) {
+        let version = u16::from_be_bytes([raw[1], raw[2]]);
+        self.common
+            .observe(false, version, WireMessage::HEADER, raw);
+    }
+
+    /// Observe the inner content type of a received TLS 1.3 record (under TLS 1.3's
+    /// version, as OpenSSL reports it on reading).
+    fn observe_inner_in(&mut self, typ: ContentType) {
+        self.common.observe(
+            false,
+            ProtocolVersion::TLSv1_3.to_int(),
+            WireMessage::INNER_CONTENT_TYPE,
+            &[typ.to_int()],
+        );
+    }
+
+    /// Observe a received handshake message (with its 4-byte header).
+    fn observe_handshake_in(&mut self, raw: &[u8]) {
+        self.common
+            .observe_message(false, WireMessage::HANDSHAKE, raw);
     }
 
     /// Limits on post-handshake messages, before the state sees them.
@@ -1180,6 +1259,9 @@ impl Connection {
     /// Mark `n` bytes of ciphertext as sent.
     pub fn consume_outgoing(&mut self, n: usize) {
         self.io_started |= n > 0;
+        if n > 0 {
+            self.common.release_first_flight();
+        }
         self.common.record.consume(n);
     }
 
@@ -1189,6 +1271,9 @@ impl Connection {
         let n = pending.len().min(buf.len());
         buf[..n].copy_from_slice(&pending[..n]);
         self.io_started |= n > 0;
+        if n > 0 {
+            self.common.release_first_flight();
+        }
         self.common.record.consume(n);
         n
     }

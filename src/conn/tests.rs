@@ -640,3 +640,63 @@ fn a_server_resumes_in_an_abbreviated_renegotiation() {
     let err = transfer(&mut s, &mut c).unwrap_err();
     assert!(err.to_string().contains("ServerHello"), "{err}");
 }
+
+/// What an observer saw: (sent, content type, bytes).
+type ObserverLog = Arc<std::sync::Mutex<Vec<(bool, u16, Vec<u8>)>>>;
+
+/// The message observer on handshake records our engine never writes itself (the
+/// integration tests in tests/message_observer.rs cover what it does write): a message
+/// split across two records is reported once, after both headers; two messages in one
+/// record are reported one by one.
+#[test]
+fn observer_joins_split_and_splits_coalesced_messages() {
+    let (mut c, mut s) = established();
+    let log: ObserverLog = Arc::default();
+    let l = log.clone();
+    c.set_message_observer(Some(Box::new(move |m: &WireMessage<'_>| {
+        l.lock()
+            .unwrap()
+            .push((m.sent, m.content_type, m.bytes.to_vec()));
+    })));
+    // A HelloRequest in two records: the client starts a renegotiation on it.
+    s.common
+        .write_records(ContentType::Handshake, &[0, 0])
+        .unwrap();
+    s.common
+        .write_records(ContentType::Handshake, &[0, 0])
+        .unwrap();
+    transfer(&mut s, &mut c).unwrap();
+    assert!(c.common.renegotiating.is_some());
+    // Two in one record while it renegotiates: ignored (RFC 5246 §7.4.1.1), yet received.
+    s.common
+        .write_records(ContentType::Handshake, &[0; 8])
+        .unwrap();
+    transfer(&mut s, &mut c).unwrap();
+    assert!(c.error().is_none());
+    let got: Vec<_> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(sent, typ, b)| match *typ {
+            WireMessage::HEADER => (*sent, *typ, vec![b[0]]), // its content type
+            WireMessage::HANDSHAKE => (*sent, *typ, b[..4].to_vec()),
+            _ => (*sent, *typ, b.clone()),
+        })
+        .collect();
+    let hs = WireMessage::HANDSHAKE;
+    let hdr = WireMessage::HEADER;
+    assert_eq!(
+        got,
+        [
+            (false, hdr, vec![22]),
+            (false, hdr, vec![22]),
+            (false, hs, vec![0, 0, 0, 0]),
+            (true, hdr, vec![22]),
+            (true, hs, got[4].2.clone()), // the renegotiating ClientHello
+            (false, hdr, vec![22]),
+            (false, hs, vec![0, 0, 0, 0]),
+            (false, hs, vec![0, 0, 0, 0]),
+        ]
+    );
+    assert_eq!(got[4].2[0], 1, "a ClientHello");
+}

@@ -1,8 +1,10 @@
 //! The handshake context: what every handshake state may touch, below the states (as
 //! rustls keeps `common_state.rs`): the record protection for each direction with its
-//! sequence number, the outgoing ciphertext queue, the negotiated parameters and the trace.
+//! sequence number, the outgoing ciphertext queue, the negotiated parameters, the trace and
+//! the message observer.
 //! Nothing here names a state, a protocol version's module or the connection above it.
 
+pub mod observe;
 mod step;
 pub mod trace;
 
@@ -20,6 +22,7 @@ use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
 use crate::record::layer::RecordLayer;
 
+pub use observe::{MessageFn, WireMessage};
 pub use step::Step;
 pub use trace::{TraceEvent, TraceFn, TraceKind};
 use trace::{record_line, step_name};
@@ -192,6 +195,15 @@ pub(crate) struct Common {
     /// Events from before a trace sink could be installed (the client's ClientHello is sent
     /// by the constructor); replayed to the first sink.
     pub(crate) early_trace: Option<Vec<(TraceKind, String)>>,
+    /// The message observer (`Connection::set_message_observer`), reported to at the places
+    /// the trace reports records, handshake messages and alerts.
+    pub(crate) observer: Option<MessageFn>,
+    /// Client: bytes at the front of the outgoing queue that the constructor wrote (the
+    /// first ClientHello) before an observer could be installed. They are reported when
+    /// they start to leave (`release_first_flight`), not when the observer is installed, so
+    /// a ClientHello rebuilt by `set_session` is reported once, as sent, as OpenSSL's
+    /// callback (set before `SSL_connect`) sees it; and nothing is copied without an observer.
+    pub(crate) unobserved_out: usize,
     pub(crate) client_random: [u8; 32],
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
     pub(crate) latest_session: Option<crate::session::ClientSession>,
@@ -270,6 +282,8 @@ impl Common {
             neg: Negotiated::default(),
             trace: None,
             early_trace: None,
+            observer: None,
+            unobserved_out: 0,
             client_random: [0; 32],
             latest_session: None,
             resume_name: None,
@@ -323,6 +337,51 @@ impl Common {
         self.trace.is_some() || self.early_trace.is_some()
     }
 
+    /// Hand one message or record header to the observer, if there is one.
+    pub(crate) fn observe(&mut self, sent: bool, version: u16, content_type: u16, bytes: &[u8]) {
+        if let Some(f) = self.observer.as_mut() {
+            f(&WireMessage {
+                sent,
+                version,
+                content_type,
+                bytes,
+            });
+        }
+    }
+
+    /// Hand a handshake message, alert or ChangeCipherSpec to the observer, if there is one,
+    /// under [`Self::observed_version`].
+    pub(crate) fn observe_message(&mut self, sent: bool, content_type: u16, bytes: &[u8]) {
+        if self.observer.is_some() {
+            let version = self.observed_version();
+            self.observe(sent, version, content_type, bytes);
+        }
+    }
+
+    /// The version the observer is told for a handshake message, alert or ChangeCipherSpec
+    /// (OpenSSL's `s->version`): the negotiated one; before that, a client's highest enabled
+    /// version (what its ClientHello offers) and a server's highest supported (TLS 1.3).
+    pub(crate) fn observed_version(&self) -> u16 {
+        match self.neg.version {
+            Some(v) => v.to_int(),
+            None if self.is_client => self.config.max_version.to_int(),
+            None => ProtocolVersion::TLSv1_3.to_int(),
+        }
+    }
+
+    /// The constructor's first flight starts to leave (bytes are taken, or the peer's
+    /// arrive): report it now if an observer listens, and never again either way.
+    pub(crate) fn release_first_flight(&mut self) {
+        let n = std::mem::take(&mut self.unobserved_out);
+        if n == 0 {
+            return;
+        }
+        let version = self.observed_version();
+        if let (Some(f), Some(out)) = (self.observer.as_mut(), self.record.pending().get(..n)) {
+            observe::replay_plaintext(f, out, version);
+        }
+    }
+
     /// Log a secret for the key log, against this connection's client random.
     pub(crate) fn log_key(&self, label: &str, secret: &[u8]) {
         self.config.log_key(label, &self.client_random, secret);
@@ -338,14 +397,40 @@ impl Common {
         self.record.set_decrypter(dec);
     }
 
-    /// Write `payload` as records of type `typ` (split at 2^14 bytes), tracing each header.
+    /// Write `payload` as records of type `typ` (split at 2^14 bytes), tracing and observing
+    /// each header (and a TLS 1.3 record's inner content type).
     pub(crate) fn write_records(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
-        let (trace, early) = (&mut self.trace, &mut self.early_trace);
+        if self.unobserved_out > 0 && self.observer.is_some() {
+            // Something follows the constructor's flight before it left (a close before any
+            // I/O): report the flight first, so the observer sees them in order.
+            self.release_first_flight();
+        }
+        let inner13 = self.observer.is_some() && self.record.writes_tls13();
+        let (trace, early, observer) = (&mut self.trace, &mut self.early_trace, &mut self.observer);
         self.record.write(typ, payload, |raw| {
             if trace.is_some() || early.is_some() {
                 emit(trace, early, TraceKind::RecordOut, || {
                     record_line("out", raw, Some(typ))
                 });
+            }
+            if let Some(f) = observer.as_mut() {
+                // OpenSSL reports a sent header's own version, and the inner content type
+                // under the record's version too (0x0303), not the protocol's.
+                let version = u16::from_be_bytes([raw[1], raw[2]]);
+                f(&WireMessage {
+                    sent: true,
+                    version,
+                    content_type: WireMessage::HEADER,
+                    bytes: raw,
+                });
+                if inner13 {
+                    f(&WireMessage {
+                        sent: true,
+                        version,
+                        content_type: WireMessage::INNER_CONTENT_TYPE,
+                        bytes: &[typ.to_int()],
+                    });
+                }
             }
         })
     }
@@ -383,6 +468,8 @@ impl Common {
             }
         });
         self.write_records(ContentType::Handshake, &enc)?;
+        // After its records, as OpenSSL reports a message once it is written.
+        self.observe_message(true, WireMessage::HANDSHAKE, &enc);
         Ok(enc)
     }
 
@@ -392,7 +479,7 @@ impl Common {
         self.trace(TraceKind::HandshakeOut, || {
             format!("handshake out: {again}{step}")
         });
-        self.write_records(ContentType::ChangeCipherSpec, &[1])
+        self.write_ccs()
     }
 
     /// Send the ChangeCipherSpec a TLS 1.3 peer sends only for middleboxes (RFC 8446 D.4).
@@ -400,7 +487,14 @@ impl Common {
         self.trace(TraceKind::HandshakeOut, || {
             "handshake out: ChangeCipherSpec (TLS 1.3 middlebox compatibility only)".into()
         });
-        self.write_records(ContentType::ChangeCipherSpec, &[1])
+        self.write_ccs()
+    }
+
+    /// The ChangeCipherSpec record, observed after its header.
+    fn write_ccs(&mut self) -> Result<(), Error> {
+        self.write_records(ContentType::ChangeCipherSpec, &[1])?;
+        self.observe_message(true, WireMessage::CHANGE_CIPHER_SPEC, &[1]);
+        Ok(())
     }
 
     /// Send an alert with the current keys.
@@ -412,7 +506,9 @@ impl Common {
         .get_encoding();
         self.trace(TraceKind::AlertOut, || format!("alert out: {level} {desc}"));
         // A failure here means the sequence number is exhausted; the connection is over anyway.
-        let _ = self.write_records(ContentType::Alert, &msg);
+        if self.write_records(ContentType::Alert, &msg).is_ok() {
+            self.observe_message(true, WireMessage::ALERT, &msg);
+        }
         self.last_alert = Some((desc, true));
     }
 }

@@ -73,6 +73,16 @@ impl RecordLayer {
         self.dec.is_some()
     }
 
+    /// Whether outgoing records are TLS 1.3-protected, so they carry an inner content type.
+    pub fn writes_tls13(&self) -> bool {
+        self.enc.as_ref().is_some_and(RecordEncrypter::is_tls13)
+    }
+
+    /// Whether incoming records are TLS 1.3-protected, so they carry an inner content type.
+    pub fn reads_tls13(&self) -> bool {
+        self.dec.as_ref().is_some_and(RecordDecrypter::is_tls13)
+    }
+
     /// Changes whenever the read key does.
     pub fn read_epoch(&self) -> u32 {
         self.read_epoch

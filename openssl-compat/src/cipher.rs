@@ -90,6 +90,10 @@ pub struct SslCipher {
     strength: u8,
 }
 
+#[allow(
+    dead_code,
+    reason = "the crate's API for these objects; not every getter has a caller yet"
+)]
 impl SslCipher {
     /// The wire value.
     pub fn id(&self) -> u16 {
@@ -351,6 +355,10 @@ pub enum CipherListError {
     NoCipherMatch(String),
 }
 
+#[allow(
+    dead_code,
+    reason = "the crate's API for cipher-list errors; not every caller needs it"
+)]
 impl CipherListError {
     /// OpenSSL's reason code (sslerr.h) for the error queue.
     pub fn reason(&self) -> c_int {
@@ -391,7 +399,9 @@ pub fn parse_cipher_list_full(s: &str) -> Result<CipherList, CipherListError> {
     let mut eval = Eval {
         asked,
         // OpenSSL's list before the string is applied: every cipher, inactive, in its order.
-        list: (0..tls12().len()).map(|i| Slot { i, active: false }).collect(),
+        list: (0..tls12().len())
+            .map(|i| Slot { i, active: false })
+            .collect(),
         sec_level: None,
         error: None,
     };
@@ -414,11 +424,7 @@ pub fn parse_cipher_list_full(s: &str) -> Result<CipherList, CipherListError> {
             SuiteB::Los128,
             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384",
         ),
-        (
-            "SUITEB192",
-            SuiteB::Los192,
-            "ECDHE-ECDSA-AES256-GCM-SHA384",
-        ),
+        ("SUITEB192", SuiteB::Los192, "ECDHE-ECDSA-AES256-GCM-SHA384"),
     ] {
         if rest.starts_with(prefix) {
             suite_b = Some(mode);
@@ -534,7 +540,10 @@ impl Pattern {
     /// or an alias that selects some of them (or COMPLEMENTOFDEFAULT, see `narrow`). None for every
     /// other name, known to OpenSSL or not, since none of those selects any of our suites.
     fn of(name: &str) -> Option<Pattern> {
-        if let Some(c) = tls12().iter().find(|c| c.name.to_bytes() == name.as_bytes()) {
+        if let Some(c) = tls12()
+            .iter()
+            .find(|c| c.name.to_bytes() == name.as_bytes())
+        {
             return Some(Pattern {
                 id: Some(c.id),
                 kx: c.kx,
@@ -885,7 +894,9 @@ pub extern "C" fn _ferrossl_SSL_CIPHER_get_version(c: *const SslCipher) -> *cons
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CIPHER_get_id(c: *const SslCipher) -> u32 {
     let f = c"SSL_CIPHER_get_id";
-    crate::err::guard(f, 0, || cipher_arg(f, c, true).map_or(0, |c| c.openssl_id()))
+    crate::err::guard(f, 0, || {
+        cipher_arg(f, c, true).map_or(0, |c| c.openssl_id())
+    })
 }
 
 /// `SSL_CIPHER_get_protocol_id(c)`: the wire value. (OpenSSL crashes on NULL; 0 here.)
@@ -1090,7 +1101,10 @@ mod tests {
             ("-ALL:+ECDHE-RSA-AES128-GCM-SHA256", &[]),
             ("DEFAULT:@STRENGTH", DEFAULT),
             ("HIGH:@SECLEVEL=2", DEFAULT),
-            ("AES128:CHACHA20:AES256", &[E128, R128, ECHA, RCHA, E256, R256]),
+            (
+                "AES128:CHACHA20:AES256",
+                &[E128, R128, ECHA, RCHA, E256, R256],
+            ),
             (
                 "AES128:CHACHA20:AES256:@STRENGTH",
                 &[ECHA, RCHA, E256, R256, E128, R128],
@@ -1150,7 +1164,10 @@ mod tests {
                 "ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES256:ECDH+AES128:!aNULL:!SHA1:!AESCCM",
                 &[E256, R256, E128, R128, ECHA, RCHA],
             ),
-            ("CHACHA20:AES256:-ALL:ALL", &[ECHA, RCHA, E256, R256, E128, R128]),
+            (
+                "CHACHA20:AES256:-ALL:ALL",
+                &[ECHA, RCHA, E256, R256, E128, R128],
+            ),
             ("", &[]),
             (":::", &[]),
             ("ecdhe", &[]),
@@ -1217,7 +1234,10 @@ mod tests {
         assert_eq!(e.reason(), SSL_R_NO_CIPHER_MATCH);
         let msg = parse_cipher_list("kRSA").unwrap_err();
         assert!(msg.contains("\"kRSA\""), "{msg}");
-        assert!(msg.contains("none of the TLS 1.2 cipher suites ferrotls"), "{msg}");
+        assert!(
+            msg.contains("none of the TLS 1.2 cipher suites ferrotls"),
+            "{msg}"
+        );
         for n in DEFAULT {
             assert!(msg.contains(n), "{msg}");
         }
@@ -1229,11 +1249,20 @@ mod tests {
         assert_eq!(l.sec_level, Some(1));
         assert_eq!(l.suite_b, None);
         let l = parse_cipher_list_full("SUITEB128ONLY").unwrap();
-        assert_eq!((names(&l.suites), l.suite_b), (vec![E128], Some(SuiteB::Los128Only)));
+        assert_eq!(
+            (names(&l.suites), l.suite_b),
+            (vec![E128], Some(SuiteB::Los128Only))
+        );
         let l = parse_cipher_list_full("SUITEB128C2").unwrap();
-        assert_eq!((names(&l.suites), l.suite_b), (vec![E256], Some(SuiteB::Los128)));
+        assert_eq!(
+            (names(&l.suites), l.suite_b),
+            (vec![E256], Some(SuiteB::Los128))
+        );
         let l = parse_cipher_list_full("SUITEB192:ALL").unwrap();
-        assert_eq!((names(&l.suites), l.suite_b), (vec![E256], Some(SuiteB::Los192)));
+        assert_eq!(
+            (names(&l.suites), l.suite_b),
+            (vec![E256], Some(SuiteB::Los192))
+        );
         assert_eq!(names(&default_tls12()), DEFAULT);
         // A C string ends at its NUL.
         assert_eq!(list("AES256\0:CHACHA20").unwrap(), vec![E256, R256]);
@@ -1257,7 +1286,10 @@ mod tests {
         );
         assert_eq!(
             p(" TLS_AES_128_GCM_SHA256 : TLS_CHACHA20_POLY1305_SHA256"),
-            Ok(vec!["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"])
+            Ok(vec![
+                "TLS_AES_128_GCM_SHA256",
+                "TLS_CHACHA20_POLY1305_SHA256"
+            ])
         );
         // Unknown names and the CCM suites are skipped, repeats dropped.
         assert_eq!(
@@ -1279,7 +1311,11 @@ mod tests {
             assert!(e.contains(&format!("\"{s}\"")), "{e}");
             assert!(e.contains("TLS_AES_256_GCM_SHA384"), "{e}");
         }
-        assert!(p("TLS_AES_128_CCM_8_SHA256").unwrap_err().contains("not implemented"));
+        assert!(
+            p("TLS_AES_128_CCM_8_SHA256")
+                .unwrap_err()
+                .contains("not implemented")
+        );
     }
 
     #[test]
@@ -1363,7 +1399,10 @@ mod tests {
             name(Some(c"TLS_CHACHA20_POLY1305_SHA256")),
             "TLS_CHACHA20_POLY1305_SHA256"
         );
-        assert_eq!(name(Some(c"tls_ecdhe_rsa_with_aes_128_gcm_sha256")), "(NONE)");
+        assert_eq!(
+            name(Some(c"tls_ecdhe_rsa_with_aes_128_gcm_sha256")),
+            "(NONE)"
+        );
         assert_eq!(name(Some(c"ECDHE-RSA-AES128-GCM-SHA256")), "(NONE)");
         assert_eq!(name(None), "(NONE)");
         assert_eq!(_ferrossl_SSL_CIPHER_get_id(p), 0x0300_C02F);
@@ -1381,7 +1420,10 @@ mod tests {
         assert_eq!(unsafe { _ferrossl_SSL_CIPHER_get_bits(t, &mut alg) }, 256);
         assert_eq!(alg, 256);
         // SAFETY: NULL is allowed.
-        assert_eq!(unsafe { _ferrossl_SSL_CIPHER_get_bits(p, ptr::null_mut()) }, 128);
+        assert_eq!(
+            unsafe { _ferrossl_SSL_CIPHER_get_bits(p, ptr::null_mut()) },
+            128
+        );
         let mut untouched = 7;
         // SAFETY: a writable int.
         assert_eq!(
@@ -1534,8 +1576,8 @@ mod tests {
         }
         // Every alias that selects any of our suites, alone: all known to us.
         for a in [
-            "ALL", "HIGH", "FIPS", "kECDHE", "kEECDH", "ECDH", "ECDHE", "EECDH", "aRSA",
-            "aECDSA", "ECDSA", "AES", "AESGCM", "AES128", "AES256", "CHACHA20", "TLSv1.2",
+            "ALL", "HIGH", "FIPS", "kECDHE", "kEECDH", "ECDH", "ECDHE", "EECDH", "aRSA", "aECDSA",
+            "ECDSA", "AES", "AESGCM", "AES128", "AES256", "CHACHA20", "TLSv1.2",
         ] {
             compare(a);
         }
@@ -1549,11 +1591,44 @@ mod tests {
             return;
         }
         const NAMES: &[&str] = &[
-            "ALL", "HIGH", "FIPS", "kECDHE", "ECDH", "ECDHE", "EECDH", "aRSA", "aECDSA",
-            "ECDSA", "AES", "AESGCM", "AES128", "AES256", "CHACHA20", "TLSv1.2", "kRSA",
-            "DHE", "PSK", "aNULL", "eNULL", "SHA256", "SHA1", "CBC", "AESCCM", "TLSv1",
-            "MEDIUM", "BOGUS", "COMPLEMENTOFDEFAULT", "DEFAULT", E128, E256, ECHA, R128, R256,
-            RCHA, "DHE-RSA-AES256-GCM-SHA384", "AES128-SHA",
+            "ALL",
+            "HIGH",
+            "FIPS",
+            "kECDHE",
+            "ECDH",
+            "ECDHE",
+            "EECDH",
+            "aRSA",
+            "aECDSA",
+            "ECDSA",
+            "AES",
+            "AESGCM",
+            "AES128",
+            "AES256",
+            "CHACHA20",
+            "TLSv1.2",
+            "kRSA",
+            "DHE",
+            "PSK",
+            "aNULL",
+            "eNULL",
+            "SHA256",
+            "SHA1",
+            "CBC",
+            "AESCCM",
+            "TLSv1",
+            "MEDIUM",
+            "BOGUS",
+            "COMPLEMENTOFDEFAULT",
+            "DEFAULT",
+            E128,
+            E256,
+            ECHA,
+            R128,
+            R256,
+            RCHA,
+            "DHE-RSA-AES256-GCM-SHA384",
+            "AES128-SHA",
         ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |n: usize| {

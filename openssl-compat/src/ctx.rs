@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ferrotls::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use ferrotls::config::{Config, ConfigBuilder, Role, VerifyMode};
+use ferrotls::verify::RootStore;
 
 use crate::err::*;
 use crate::libcrypto::*;
@@ -118,7 +119,7 @@ pub struct Settings {
 
 impl Settings {
     /// What distinguishes one engine configuration from another.
-    fn engine_key(&self, role: Role, roots: usize) -> String {
+    fn engine_key(&self, role: Role) -> String {
         let relevant = SSL_OP_NO_TLSV1_2
             | SSL_OP_NO_TLSV1_3
             | SSL_OP_NO_RENEGOTIATION
@@ -126,7 +127,7 @@ impl Settings {
             | SSL_OP_CIPHER_SERVER_PREFERENCE
             | SSL_OP_NO_TICKET;
         format!(
-            "{role:?}|{:x}|{}-{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{roots}",
+            "{role:?}|{:x}|{}-{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
             self.options & relevant,
             self.min_proto,
             self.max_proto,
@@ -166,22 +167,27 @@ pub struct Ctx {
     pub servername_cb: ServernameCb,
     pub servername_arg: *mut c_void,
     pub client_ca_list: *mut OPENSSL_STACK,
+    /// Verification parameters SSLs inherit (SSL_CTX_set1_param: host names, depth, flags).
+    pub param: *mut X509_VERIFY_PARAM,
+    pub quiet_shutdown: bool,
     pub ex_data: CRYPTO_EX_DATA,
     configs: Mutex<Vec<(String, Arc<Config>)>>,
+    /// The anchors last read from the store, and what they were read from.
+    anchors: Mutex<Option<(AnchorKey, Arc<RootStore>)>>,
 }
+
+type AnchorKey = (usize, usize, Vec<PathBuf>);
 
 impl Ctx {
     /// The engine configuration for an SSL of `role` with settings `s` (this context's own, or
     /// the SSL's changed copy): shared while the settings are the same.
     pub fn config(&self, role: Role, s: &Settings) -> Result<Arc<Config>, (c_int, String)> {
-        // SAFETY: our live store.
-        let roots = unsafe { crate::x509::store_certs(self.store) };
-        let key = s.engine_key(role, roots.len());
+        let key = s.engine_key(role);
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
         }
-        let c = self.build(role, s, &roots)?;
+        let c = self.build(role, s)?;
         if cache.len() >= 8 {
             cache.remove(0);
         }
@@ -189,12 +195,7 @@ impl Ctx {
         Ok(c)
     }
 
-    fn build(
-        &self,
-        role: Role,
-        s: &Settings,
-        roots: &[X509Ref],
-    ) -> Result<Arc<Config>, (c_int, String)> {
+    fn build(&self, role: Role, s: &Settings) -> Result<Arc<Config>, (c_int, String)> {
         let bad = |e: ferrotls::error::Error| (SSL_R_BAD_VALUE, e.to_string());
         let mut b = ConfigBuilder::new(role);
 
@@ -265,15 +266,9 @@ impl Ctx {
             _ => {}
         }
 
-        // Trust: the anchors in the X509_STORE, and the directories libcrypto reads lazily.
-        if !roots.is_empty() {
-            b.add_roots_pem(&crate::x509::certs_pem(roots.iter()))
-                .map_err(bad)?;
-        }
-        for dir in &self.root_dirs {
-            // A directory without certificates in it is as good as none, as in OpenSSL.
-            let _ = b.add_roots_path(dir);
-        }
+        // Trust: none in the engine's configuration. Programs fill the X509_STORE until the
+        // certificate arrives (curl does it after sending its ClientHello), so our verifier
+        // reads the store at that moment (`trust_anchors`) and runs the engine's check there.
         // The verdict is ours to make the OpenSSL way (verify mode, callback, host names):
         // the engine's built-in check runs first and our verifier sees its result.
         match role {
@@ -329,6 +324,34 @@ impl Ctx {
         b.build().map_err(bad)
     }
 
+    /// The trust anchors as they are now: the X509_STORE's certificates and the directories
+    /// (read again only when the store changed).
+    pub fn trust_anchors(&self) -> Arc<RootStore> {
+        // SAFETY: our live store; get0_objects borrows its object list.
+        let objs = unsafe { OPENSSL_sk_num(X509_STORE_get0_objects(self.store)) }.max(0) as usize;
+        let key: AnchorKey = (self.store as usize, objs, self.root_dirs.clone());
+        let mut cache = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, r)) = cache.as_ref()
+            && *k == key
+        {
+            return r.clone();
+        }
+        let mut roots = RootStore::new();
+        // SAFETY: our live store.
+        for c in unsafe { crate::x509::store_certs(self.store) } {
+            // A certificate webpki cannot use as an anchor is skipped, as OpenSSL would
+            // never chain to it either.
+            let _ = roots.add_der(&c.der());
+        }
+        for dir in &self.root_dirs {
+            // A directory without certificates in it is as good as none, as in OpenSSL.
+            let _ = roots.add_file(dir);
+        }
+        let roots = Arc::new(roots);
+        *cache = Some((key, roots.clone()));
+        roots
+    }
+
     /// Forget built configurations (a setting changed).
     pub fn changed(&mut self) {
         self.configs
@@ -357,6 +380,7 @@ impl Ctx {
         unsafe {
             CRYPTO_free_ex_data(CRYPTO_EX_INDEX_SSL_CTX, ctx.cast(), &mut b.ex_data);
             X509_STORE_free(b.store);
+            X509_VERIFY_PARAM_free(b.param);
             if !b.client_ca_list.is_null() {
                 OPENSSL_sk_pop_free(b.client_ca_list, Some(free_name));
             }
@@ -451,11 +475,15 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
             servername_cb: None,
             servername_arg: std::ptr::null_mut(),
             client_ca_list: std::ptr::null_mut(),
+            // SAFETY: constructor.
+            param: unsafe { X509_VERIFY_PARAM_new() },
+            quiet_shutdown: false,
             ex_data: CRYPTO_EX_DATA {
                 ctx: std::ptr::null_mut(),
                 sk: std::ptr::null_mut(),
             },
             configs: Mutex::new(Vec::new()),
+            anchors: Mutex::new(None),
         }));
         // SAFETY: our new context and its ex_data field.
         unsafe { CRYPTO_new_ex_data(CRYPTO_EX_INDEX_SSL_CTX, ctx.cast(), &mut (*ctx).ex_data) };
@@ -1572,4 +1600,33 @@ pub extern "C" fn _ferrossl_SSL_CTX_callback_ctrl(ctx: *mut Ctx, cmd: c_int, fp:
             }
         }
     })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_get0_param(ctx: *mut Ctx) -> *mut X509_VERIFY_PARAM {
+    // SAFETY: a live context.
+    if ctx.is_null() { std::ptr::null_mut() } else { unsafe { (*ctx).param } }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_set1_param(ctx: *mut Ctx, vpm: *const X509_VERIFY_PARAM) -> c_int {
+    if ctx.is_null() || vpm.is_null() {
+        return 0;
+    }
+    // SAFETY: live parameter objects.
+    unsafe { X509_VERIFY_PARAM_set1((*ctx).param, vpm) }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_set_quiet_shutdown(ctx: *mut Ctx, mode: c_int) {
+    if !ctx.is_null() {
+        // SAFETY: a live context.
+        unsafe { (*ctx).quiet_shutdown = mode != 0 };
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_get_quiet_shutdown(ctx: *const Ctx) -> c_int {
+    // SAFETY: a live context.
+    c_int::from(!ctx.is_null() && unsafe { (*ctx).quiet_shutdown })
 }

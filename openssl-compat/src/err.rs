@@ -42,6 +42,7 @@ pub const SSL_R_SSL_HANDSHAKE_FAILURE: c_int = 229;
 pub const SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG: c_int = 273;
 pub const SSL_R_UNINITIALIZED: c_int = 276;
 pub const SSL_R_UNKNOWN_CMD_NAME: c_int = 386;
+pub const SSL_R_INVALID_NULL_CMD_NAME: c_int = 385;
 pub const SSL_R_UNSUPPORTED_PROTOCOL: c_int = 258;
 pub const SSL_R_UNEXPECTED_EOF_WHILE_READING: c_int = 294;
 pub const SSL_R_UNEXPECTED_MESSAGE: c_int = 244;

@@ -18,6 +18,8 @@
 
 mod bio_ssl;
 mod cipher;
+mod conf;
+mod cli;
 mod ctx;
 mod err;
 mod getters;

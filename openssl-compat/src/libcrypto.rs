@@ -195,6 +195,7 @@ unsafe extern "C" {
     pub fn X509_STORE_up_ref(s: *mut X509_STORE) -> c_int;
     pub fn X509_STORE_load_locations(s: *mut X509_STORE, file: *const c_char, dir: *const c_char) -> c_int;
     pub fn X509_STORE_set_default_paths(s: *mut X509_STORE) -> c_int;
+    pub fn X509_STORE_get0_objects(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
     pub fn X509_STORE_get1_all_certs(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
     pub fn X509_STORE_add_cert(s: *mut X509_STORE, x: *mut X509) -> c_int;
     pub fn X509_STORE_CTX_new() -> *mut X509_STORE_CTX;
@@ -217,6 +218,7 @@ unsafe extern "C" {
     pub fn X509_get_default_cert_dir_env() -> *const c_char;
     pub fn X509_VERIFY_PARAM_new() -> *mut X509_VERIFY_PARAM;
     pub fn X509_VERIFY_PARAM_free(p: *mut X509_VERIFY_PARAM);
+    pub fn X509_VERIFY_PARAM_set1(to: *mut X509_VERIFY_PARAM, from: *const X509_VERIFY_PARAM) -> c_int;
     pub fn X509_VERIFY_PARAM_inherit(to: *mut X509_VERIFY_PARAM, from: *const X509_VERIFY_PARAM) -> c_int;
     pub fn X509_VERIFY_PARAM_set1_host(p: *mut X509_VERIFY_PARAM, name: *const c_char, len: usize) -> c_int;
     pub fn X509_VERIFY_PARAM_add1_host(p: *mut X509_VERIFY_PARAM, name: *const c_char, len: usize) -> c_int;

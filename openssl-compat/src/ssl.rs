@@ -103,6 +103,9 @@ pub struct Ssl {
     pub conn: Option<Connection>,
     /// Ciphertext read but not yet taken by the engine (its buffers were full).
     inbuf: Vec<u8>,
+    /// Where the record being read stands: header bytes so far, body bytes still to come.
+    rec_hdr: Vec<u8>,
+    rec_body: usize,
     failed: bool,
     pub shutdown: c_int,
     pub quiet_shutdown: bool,
@@ -244,8 +247,10 @@ impl Ssl {
         Ok(())
     }
 
-    /// Give the engine more ciphertext: what is left over, else one read of the BIO.
-    fn fill(&mut self, f: &CStr) -> Result<(), Last> {
+    /// Give the engine more ciphertext: what is left over, else one read of the BIO. True
+    /// when a whole record has now been handed over.
+    fn fill(&mut self, f: &CStr) -> Result<bool, Last> {
+        let mut whole = false;
         let r = if !self.inbuf.is_empty() {
             let data = std::mem::take(&mut self.inbuf);
             match self.conn().feed(&data) {
@@ -256,9 +261,35 @@ impl Ssl {
                 Err(e) => Err(e),
             }
         } else {
+            // Read no further than the record in progress (its header, then its body), as
+            // OpenSSL does without read-ahead: programs that wait on the socket once
+            // SSL_pending is 0 must find every unread record still in the socket.
             let mut buf = [0u8; 16 * 1024 + 512];
-            // SAFETY: a live BIO and a buffer of buf.len() bytes.
-            let n = unsafe { BIO_read(self.rbio, buf.as_mut_ptr().cast(), buf.len() as c_int) };
+            let want = if self.s.read_ahead != 0 {
+                buf.len()
+            } else if self.rec_body > 0 {
+                self.rec_body.min(buf.len())
+            } else {
+                5 - self.rec_hdr.len()
+            };
+            // SAFETY: a live BIO and a buffer of at least `want` bytes.
+            let n = unsafe { BIO_read(self.rbio, buf.as_mut_ptr().cast(), want as c_int) };
+            if n > 0 && self.s.read_ahead != 0 {
+                whole = true;
+            }
+            if n > 0 && self.s.read_ahead == 0 {
+                let got = &buf[..n as usize];
+                if self.rec_body > 0 {
+                    self.rec_body -= got.len();
+                    whole = self.rec_body == 0;
+                } else {
+                    self.rec_hdr.extend_from_slice(got);
+                    if self.rec_hdr.len() == 5 {
+                        self.rec_body = usize::from(u16::from_be_bytes([self.rec_hdr[3], self.rec_hdr[4]]));
+                        self.rec_hdr.clear();
+                    }
+                }
+            }
             if n > 0 {
                 let data = &buf[..n as usize];
                 match self.conn().feed(data) {
@@ -283,7 +314,7 @@ impl Ssl {
             }
         };
         match r {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(whole),
             Err(e) => {
                 // An alert we owe the peer goes out before we report.
                 let _ = self.flush();
@@ -383,8 +414,18 @@ impl Ssl {
                 return Ok(0);
             }
             self.flush()?;
-            self.fill(f)?;
+            let whole = self.fill(f)?;
             self.new_sessions();
+            // Without SSL_MODE_AUTO_RETRY (s_client clears it), a record that brought no data
+            // (a ticket, a KeyUpdate) ends the call with want-read, even on a blocking socket.
+            if whole
+                && self.s.mode & SSL_MODE_AUTO_RETRY == 0
+                && !self.conn().is_handshaking()
+                && self.conn().readable() == 0
+                && !self.conn().received_close_notify()
+            {
+                return Err(Last::WantRead);
+            }
         }
     }
 
@@ -469,7 +510,7 @@ impl Ssl {
                 break;
             }
             match self.fill(f) {
-                Ok(()) => {}
+                Ok(_) => {}
                 Err(Last::Zero) => break,
                 Err(e) => return Err(e),
             }
@@ -562,6 +603,8 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
         c.up_ref();
         // SAFETY: constructors.
         let param = unsafe { X509_VERIFY_PARAM_new() };
+        // SAFETY: both live: the SSL starts from the context's parameters.
+        unsafe { X509_VERIFY_PARAM_inherit(param, c.param) };
         let ssl = Box::into_raw(Box::new(Ssl {
             ctx,
             s: c.s.clone(),
@@ -573,9 +616,11 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             param,
             conn: None,
             inbuf: Vec::new(),
+            rec_hdr: Vec::new(),
+            rec_body: 0,
             failed: false,
             shutdown: 0,
-            quiet_shutdown: false,
+            quiet_shutdown: c.quiet_shutdown,
             last: Last::Nothing,
             write_pending: None,
             verify_result: 0,
@@ -621,6 +666,8 @@ pub extern "C" fn _ferrossl_SSL_clear(ssl: *mut Ssl) -> c_int {
         let ssl = ssl_or!(f, ssl, 0);
         ssl.conn = None;
         ssl.inbuf.clear();
+        ssl.rec_hdr.clear();
+        ssl.rec_body = 0;
         ssl.failed = false;
         ssl.shutdown = 0;
         ssl.last = Last::Nothing;
@@ -971,12 +1018,21 @@ fn write_export(f: &CStr, ptr: *mut Ssl, buf: *const c_void, num: usize) -> Resu
         ssl.last = Last::Ssl;
         return Err(-1);
     }
-    if num == 0 {
-        // OpenSSL: SSL_write of 0 bytes returns 0 (nothing written, not an error).
-        ssl.last = Last::Nothing;
-        return Err(0);
-    }
     let _cur = enter(ptr);
+    if num == 0 {
+        // OpenSSL runs the handshake for a write of nothing too (s_client drives it so),
+        // then reports 0 bytes written.
+        return match ssl.handshake(f) {
+            Ok(()) => {
+                ssl.last = Last::Nothing;
+                Err(0)
+            }
+            Err(l) => {
+                ssl.last = l;
+                Err(-1)
+            }
+        };
+    }
     // SAFETY: the caller's buffer of `num` bytes.
     let data = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), num) };
     match ssl.write_from(f, data) {
@@ -1307,7 +1363,7 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
             // SSL_CTRL_GET_PEER_TMP_KEY (the peer's key share as an EVP_PKEY), SIGNATURE_NID
             // (our own), renegotiation counts, client certificate request: not kept; 0 is
             // OpenSSL's "none" for these getters.
-            109 | 132 | 133 | 9 | 10 | 12 => 0,
+            109 | 132 | 133 | 9 | 10 | 12 | 103 => 0,
             11 => 0,
             _ => {
                 raise(

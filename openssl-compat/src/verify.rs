@@ -41,10 +41,10 @@ impl ServerCertVerifier for OsslVerifier {
     fn verify_server_cert(
         &self,
         chain: &[CertificateDer<'_>],
-        _server_name: &str,
-        builtin: &Result<(), Error>,
+        server_name: &str,
+        _builtin: &Result<(), Error>,
     ) -> Result<(), Error> {
-        decide(chain, builtin, false)
+        decide(chain, Some(server_name), false)
     }
 }
 
@@ -54,7 +54,12 @@ impl ClientCertVerifier for OsslVerifier {
         chain: &[CertificateDer<'_>],
         builtin: &Result<(), Error>,
     ) -> Result<(), Error> {
-        decide(chain, builtin, true)
+        if chain.is_empty() {
+            // No certificate from a client: the engine applies FAIL_IF_NO_PEER_CERT itself,
+            // and OpenSSL calls no callback.
+            return builtin.clone();
+        }
+        decide(chain, None, true)
     }
 }
 
@@ -154,19 +159,37 @@ fn code_for(kind: CertErrorKind, certs: &[X509Ref]) -> (c_int, usize) {
     }
 }
 
+/// The engine's check of `chain` against the context's anchors as they are now (`name`: the
+/// name the client engine was given, for a server's chain).
+fn engine_check(ctx: &crate::ctx::Ctx, chain: &[CertificateDer<'_>], name: Option<&str>) -> Result<(), Error> {
+    let roots = ctx.trust_anchors();
+    let owned: Vec<CertificateDer<'static>> = chain.iter().map(|c| c.clone().into_owned()).collect();
+    let now = pki_types::UnixTime::now();
+    match name {
+        Some(n) => {
+            let sn = pki_types::ServerName::try_from(n.to_owned()).map_err(|_| Error::Certificate {
+                kind: CertErrorKind::NameMismatch,
+                detail: format!("'{n}' is not a DNS name or an IP address"),
+            })?;
+            ferrotls::verify::verify_server_cert(&roots, &owned, &sn, now).map(|_| ())
+        }
+        None => ferrotls::verify::verify_client_cert(&roots, &owned, now).map(|_| ()),
+    }
+}
+
 /// The final verdict for the SSL whose handshake is running.
-fn decide(chain: &[CertificateDer<'_>], builtin: &Result<(), Error>, server: bool) -> Result<(), Error> {
+fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Result<(), Error> {
     let ptr = current();
     if ptr.is_null() {
-        return builtin.clone();
-    }
-    if chain.is_empty() {
-        // No certificate from a client: the engine applies FAIL_IF_NO_PEER_CERT itself and
-        // OpenSSL calls no callback.
-        return builtin.clone();
+        return Err(Error::Certificate {
+            kind: CertErrorKind::Other,
+            detail: "internal error: a certificate to verify outside an SSL call".into(),
+        });
     }
     // SAFETY: the SSL whose call is running on this thread; its context is live.
     let ssl = unsafe { &mut *ptr };
+    // SAFETY: as above.
+    let builtin = &engine_check(unsafe { &*ssl.ctx }, chain, name);
     let (verify_mode, verify_cb, depth_limit): (c_int, VerifyCb, c_int) =
         (ssl.s.verify_mode, ssl.s.verify_cb, ssl.s.verify_depth);
     // SAFETY: as above.

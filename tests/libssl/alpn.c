@@ -3,7 +3,7 @@
  *   SSL_CTX_set_alpn_protos (0 on success, 1 on failure: the OpenSSL quirk; a malformed
  *   list is rejected first), SSL_connect against `openssl s_server -alpn ...`, then
  *   SSL_get0_alpn_selected.
- * usage: alpn server PORTFILE PROTOS MODE   (MODE: noack or fatal, for no overlap)
+ * usage: alpn server PROTOS MODE -p PORTFILE   (MODE: noack or fatal, for no overlap)
  *   one connection; an SSL_CTX_set_alpn_select_cb callback that prints what the client
  *   offered and picks by SSL_select_next_proto in the server's order (PROTOS); with no
  *   overlap it returns SSL_TLSEXT_ERR_NOACK or SSL_TLSEXT_ERR_ALERT_FATAL. After the
@@ -129,10 +129,10 @@ int main(int argc, char **argv) {
     setup();
     if (argc == 5 && strcmp(argv[1], "client") == 0)
         return client(atoi(argv[2]), argv[3], argv[4]);
-    if (argc == 5 && strcmp(argv[1], "server") == 0) {
-        fatal = strcmp(argv[4], "fatal") == 0;
-        return server(argv[2], argv[3]);
+    if (argc == 6 && strcmp(argv[1], "server") == 0 && strcmp(argv[4], "-p") == 0) {
+        fatal = strcmp(argv[3], "fatal") == 0;
+        return server(argv[5], argv[2]);
     }
-    fprintf(stderr, "usage: alpn client PORT CAFILE PROTOS | alpn server PORTFILE PROTOS noack|fatal\n");
+    fprintf(stderr, "usage: alpn client PORT CAFILE PROTOS | alpn server PROTOS noack|fatal -p PORTFILE\n");
     return 2;
 }

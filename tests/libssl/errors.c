@@ -9,9 +9,9 @@
  *   prints SSL_connect's result, then SSL_write after SSL_shutdown (SSL_R_PROTOCOL_IS_SHUTDOWN)
  * usage: errors read PORT CAFILE ignore-eof|strict REQUEST
  *   connects, writes REQUEST and a newline, reads to the end: a close_notify gives 0 and
- *   SSL_ERROR_ZERO_RETURN (twice); a bare EOF gives SSL_ERROR_SSL with
+ *   SSL_ERROR_ZERO_RETURN (twice); a bare EOF gives 0 (not -1) and SSL_ERROR_SSL with
  *   SSL_R_UNEXPECTED_EOF_WHILE_READING, or with SSL_OP_IGNORE_UNEXPECTED_EOF (ignore-eof)
- *   0 and SSL_ERROR_ZERO_RETURN */
+ *   0 and SSL_ERROR_ZERO_RETURN, as if a close_notify had come */
 #include "common.h"
 
 #define CERTS "examples-c/certs/"
@@ -136,8 +136,16 @@ static int read_case(int port, const char *cafile, int ignore_eof, const char *r
     if (eol != NULL)
         *eol = 0;
     printf("first line: %s\n", buf);
-    printf("read ended: %d, SSL_get_error %d, SSL_get_shutdown %d\n", r, SSL_get_error(ssl, r), SSL_get_shutdown(ssl));
+    int e = SSL_get_error(ssl, r);
+    printf("read ended: %d, SSL_get_error %d, SSL_get_shutdown %d\n", r, e, SSL_get_shutdown(ssl));
     print_queue("  queue", r);
+    if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL) {
+        /* A fatal error: no more SSL_read, and no SSL_shutdown (SSL_shutdown(3)). */
+        SSL_free(ssl);
+        SSL_CTX_free(ctx);
+        close(fd);
+        return 0;
+    }
     r = SSL_read(ssl, buf, sizeof buf);
     printf("SSL_read again: %d, SSL_get_error %d\n", r, SSL_get_error(ssl, r));
     print_queue("  queue", r);

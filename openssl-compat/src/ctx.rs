@@ -35,6 +35,7 @@ pub const SSL_OP_NO_RENEGOTIATION: u64 = 1 << 30;
 pub const SSL_MODE_ENABLE_PARTIAL_WRITE: c_long = 0x1;
 pub const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: c_long = 0x2;
 pub const SSL_MODE_AUTO_RETRY: c_long = 0x4;
+pub const SSL_MODE_NO_AUTO_CHAIN: c_long = 0x8;
 
 pub const SSL_SESS_CACHE_CLIENT: c_long = 0x1;
 pub const SSL_SESS_CACHE_SERVER: c_long = 0x2;
@@ -250,7 +251,16 @@ impl Ctx {
         // Our own certificate: the engine loads PEM, so libcrypto writes it.
         match (&s.cert, &s.key) {
             (Some(cert), Some(key)) => {
-                let chain = crate::x509::certs_pem(std::iter::once(cert).chain(s.chain.iter()));
+                // Without a chain of its own, OpenSSL completes it from the trust store
+                // (unless SSL_MODE_NO_AUTO_CHAIN): so do we, up to the root.
+                let auto;
+                let chain_certs = if s.chain.is_empty() && s.mode & SSL_MODE_NO_AUTO_CHAIN == 0 {
+                    auto = self.chain_from_store(cert);
+                    &auto
+                } else {
+                    &s.chain
+                };
+                let chain = crate::x509::certs_pem(std::iter::once(cert).chain(chain_certs.iter()));
                 let key = crate::x509::key_pem(key).ok_or((
                     ERR_R_EVP_LIB,
                     "libcrypto could not write the private key for ferrotls".to_string(),
@@ -352,6 +362,29 @@ impl Ctx {
         roots
     }
 
+    /// The issuers of `leaf` found in the trust store, nearest first, up to a self-signed one.
+    fn chain_from_store(&self, leaf: &X509Ref) -> Vec<X509Ref> {
+        // SAFETY: our live store.
+        let pool = unsafe { crate::x509::store_certs(self.store) };
+        let mut out: Vec<X509Ref> = Vec::new();
+        let mut cur = leaf.clone();
+        for _ in 0..10 {
+            // SAFETY: live certificates.
+            if unsafe { X509_check_issued(cur.0, cur.0) } == 0 {
+                break; // self-signed: the root
+            }
+            let Some(issuer) = pool.iter().find(|c| unsafe { X509_check_issued(c.0, cur.0) } == 0) else {
+                break;
+            };
+            if out.iter().any(|o| o.0 == issuer.0) {
+                break;
+            }
+            out.push(issuer.clone());
+            cur = issuer.clone();
+        }
+        out
+    }
+
     /// Forget built configurations (a setting changed).
     pub fn changed(&mut self) {
         self.configs
@@ -421,6 +454,8 @@ pub(crate) use ctx_or;
 pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
     let f = c"SSL_CTX_new";
     guard(f, std::ptr::null_mut(), || {
+        // OpenSSL's SSL_CTX_new initialises libssl (its error strings) if the program did not.
+        crate::register_strings();
         if method.is_null() {
             raise(f, SSL_R_NULL_SSL_METHOD_PASSED, "NULL SSL_METHOD");
             return std::ptr::null_mut();
@@ -913,6 +948,44 @@ pub mod load {
         // SAFETY: live objects.
         unsafe { X509_check_private_key(cert.0, key.0) == 1 }
     }
+
+    fn same_type(cert: &X509Ref, key: &PKeyRef) -> bool {
+        // SAFETY: live objects; get0_pubkey borrows the certificate's key.
+        unsafe {
+            let pk = X509_get0_pubkey(cert.0);
+            !pk.is_null() && EVP_PKEY_get_base_id(pk) == EVP_PKEY_get_base_id(key.0)
+        }
+    }
+
+    /// Set the private key as OpenSSL pairs it with the certificate: a key of the
+    /// certificate's type that does not match it is refused (libcrypto queued
+    /// X509_R_KEY_VALUES_MISMATCH); a key of another type replaces the pair's certificate.
+    pub fn set_key(s: &mut Settings, key: PKeyRef) -> bool {
+        if let Some(c) = &s.cert {
+            if same_type(c, &key) {
+                if !matches(c, &key) {
+                    return false;
+                }
+            } else {
+                s.cert = None;
+            }
+        }
+        s.key = Some(key);
+        true
+    }
+
+    /// Set the certificate: a key of its type that does not match it is dropped (silently,
+    /// as in OpenSSL); a key of another type is dropped too (it has no certificate now).
+    pub fn set_cert(s: &mut Settings, cert: X509Ref) {
+        if let Some(k) = &s.key
+            && !(same_type(&cert, k) && matches(&cert, k))
+        {
+            s.key = None;
+            // SAFETY: clearing what the failed check queued.
+            unsafe { ERR_clear_error() };
+        }
+        s.cert = Some(cert);
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -921,7 +994,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_file(ctx: *mut Ctx, file: *c
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         let Some(x) = load::cert_file(f, file, typ) else { return 0 };
-        ctx.s.cert = Some(x);
+        load::set_cert(&mut ctx.s, x);
         ctx.changed();
         1
     })
@@ -933,7 +1006,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_chain_file(ctx: *mut Ctx, fi
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         let Some((x, chain)) = load::chain_file(f, file) else { return 0 };
-        ctx.s.cert = Some(x);
+        load::set_cert(&mut ctx.s, x);
         ctx.s.chain = chain;
         ctx.changed();
         1
@@ -946,9 +1019,9 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_PrivateKey_file(ctx: *mut Ctx, file: *co
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         let Some(k) = load::key_file(f, file, typ, ctx.passwd_cb, ctx.passwd_arg) else { return 0 };
-        ctx.s.key = Some(k);
+        let ok = load::set_key(&mut ctx.s, k);
         ctx.changed();
-        1
+        c_int::from(ok)
     })
 }
 
@@ -959,7 +1032,9 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_certificate(ctx: *mut Ctx, x: *mut X509)
         let ctx = ctx_or!(f, ctx, 0);
         nonnull!(f, x, 0);
         // SAFETY: the caller's live certificate; we take our own reference.
-        ctx.s.cert = unsafe { X509Ref::share(x) };
+        if let Some(x) = unsafe { X509Ref::share(x) } {
+            load::set_cert(&mut ctx.s, x);
+        }
         ctx.changed();
         1
     })
@@ -972,9 +1047,9 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_PrivateKey(ctx: *mut Ctx, k: *mut EVP_PK
         let ctx = ctx_or!(f, ctx, 0);
         nonnull!(f, k, 0);
         // SAFETY: the caller's live key; we take our own reference.
-        ctx.s.key = unsafe { PKeyRef::share(k) };
+        let ok = unsafe { PKeyRef::share(k) }.is_some_and(|k| load::set_key(&mut ctx.s, k));
         ctx.changed();
-        1
+        c_int::from(ok)
     })
 }
 
@@ -1416,7 +1491,7 @@ pub fn common_ctrl(f: &CStr, s: &mut Settings, cmd: c_int, larg: c_long, parg: *
         123 | 124 => {
             let v = larg as c_int;
             if !(v == 0 || (0x0300..=0x0304).contains(&v)) {
-                raise(f, SSL_R_BAD_VALUE, &format!("0x{v:04x} is not a TLS version"));
+                // OpenSSL refuses an unknown version with 0 and nothing queued.
                 return Some(0);
             }
             if cmd == 123 {

@@ -17,7 +17,7 @@ pub const ERR_R_MALLOC_FAILURE: c_int = 256 | ERR_R_FATAL;
 pub const ERR_R_PASSED_NULL_PARAMETER: c_int = 258 | ERR_R_FATAL;
 pub const ERR_R_INTERNAL_ERROR: c_int = 259 | ERR_R_FATAL;
 pub const ERR_R_PASSED_INVALID_ARGUMENT: c_int = 262 | (2 << 18);
-pub const ERR_R_SYS_LIB: c_int = 2 | ERR_R_FATAL; // ERR_LIB_SYS as a reason
+pub const ERR_R_SYS_LIB: c_int = 2 | (2 << 18); // ERR_LIB_SYS as a reason
 pub const ERR_R_PEM_LIB: c_int = 9 | (2 << 18);
 pub const ERR_R_X509_LIB: c_int = 11 | (2 << 18);
 pub const ERR_R_EVP_LIB: c_int = 6 | (2 << 18);
@@ -103,6 +103,15 @@ pub fn reason_for(e: &Error) -> c_int {
         Error::BadRecordMac(_) => SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC,
         Error::NoSharedVersion(_) => SSL_R_UNSUPPORTED_PROTOCOL,
         Error::NoSharedCipherSuite(_) => SSL_R_NO_SHARED_CIPHER,
+        Error::CertificateRequired(_)
+        | Error::Certificate { kind: ferrotls::error::CertErrorKind::Missing, .. } => {
+            SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+        }
+        Error::NoApplicationProtocol(_) => SSL_R_NO_APPLICATION_PROTOCOL,
+        e if e.reason() == Some(ferrotls::error::Reason::NotTls) => SSL_R_WRONG_VERSION_NUMBER,
+        e if e.reason() == Some(ferrotls::error::Reason::NoClientCertificate) => {
+            SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
+        }
         _ => SSL_R_SSL_HANDSHAKE_FAILURE,
     }
 }

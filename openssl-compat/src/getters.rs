@@ -181,9 +181,6 @@ pub extern "C" fn _ferrossl_SSL_get0_verified_chain(ssl: *mut Ssl) -> *mut OPENS
     let f = c"SSL_get0_verified_chain";
     guard(f, std::ptr::null_mut(), || {
         let ssl = ssl_or!(f, ssl, std::ptr::null_mut());
-        if ssl.verify_result != 0 {
-            return std::ptr::null_mut();
-        }
         ssl.peer().verified
     })
 }
@@ -278,11 +275,11 @@ pub extern "C" fn _ferrossl_SSL_get0_param(ssl: *mut Ssl) -> *mut X509_VERIFY_PA
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get0_peername(ssl: *mut Ssl) -> *const c_char {
-    if ssl.is_null() || _ferrossl_SSL_get_verify_result(ssl) != 0 {
+    if ssl.is_null() {
         return std::ptr::null();
     }
-    // SAFETY: a live SSL's parameter object; the name it owns.
-    unsafe { X509_VERIFY_PARAM_get0_host((*ssl).param, 0) }
+    // SAFETY: a live SSL.
+    unsafe { (*ssl).peername.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()) }
 }
 
 #[unsafe(no_mangle)]
@@ -320,7 +317,9 @@ pub extern "C" fn _ferrossl_SSL_use_certificate(ssl: *mut Ssl, x: *mut X509) -> 
         let ssl = ssl_or!(f, ssl, 0);
         nonnull!(f, x, 0);
         // SAFETY: the caller's live certificate; we take a reference.
-        ssl.s.cert = unsafe { X509Ref::share(x) };
+        if let Some(x) = unsafe { X509Ref::share(x) } {
+            load::set_cert(&mut ssl.s, x);
+        }
         1
     })
 }
@@ -332,8 +331,7 @@ pub extern "C" fn _ferrossl_SSL_use_PrivateKey(ssl: *mut Ssl, k: *mut EVP_PKEY) 
         let ssl = ssl_or!(f, ssl, 0);
         nonnull!(f, k, 0);
         // SAFETY: the caller's live key; we take a reference.
-        ssl.s.key = unsafe { PKeyRef::share(k) };
-        1
+        c_int::from(unsafe { PKeyRef::share(k) }.is_some_and(|k| load::set_key(&mut ssl.s, k)))
     })
 }
 
@@ -343,7 +341,7 @@ pub extern "C" fn _ferrossl_SSL_use_certificate_file(ssl: *mut Ssl, file: *const
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         load::cert_file(f, file, typ).map_or(0, |x| {
-            ssl.s.cert = Some(x);
+            load::set_cert(&mut ssl.s, x);
             1
         })
     })
@@ -355,7 +353,7 @@ pub extern "C" fn _ferrossl_SSL_use_certificate_chain_file(ssl: *mut Ssl, file: 
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         load::chain_file(f, file).map_or(0, |(x, chain)| {
-            ssl.s.cert = Some(x);
+            load::set_cert(&mut ssl.s, x);
             ssl.s.chain = chain;
             1
         })
@@ -369,10 +367,7 @@ pub extern "C" fn _ferrossl_SSL_use_PrivateKey_file(ssl: *mut Ssl, file: *const 
         let ssl = ssl_or!(f, ssl, 0);
         // SAFETY: the SSL's live context.
         let (cb, arg) = unsafe { ((*ssl.ctx).passwd_cb, (*ssl.ctx).passwd_arg) };
-        load::key_file(f, file, typ, cb, arg).map_or(0, |k| {
-            ssl.s.key = Some(k);
-            1
-        })
+        load::key_file(f, file, typ, cb, arg).map_or(0, |k| c_int::from(load::set_key(&mut ssl.s, k)))
     })
 }
 

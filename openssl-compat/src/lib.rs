@@ -56,7 +56,7 @@ macro_rules! reasons {
 
 /// The reason strings of libssl's that we raise, as OpenSSL's libssl registers them: without
 /// them libcrypto prints "reason(134)" instead of "certificate verify failed".
-static REASONS: [ErrString; 40] = reasons![
+static REASONS: [ErrString; 43] = reasons![
     err::SSL_R_CERTIFICATE_VERIFY_FAILED => "certificate verify failed",
     err::SSL_R_NO_SHARED_CIPHER => "no shared cipher",
     err::SSL_R_NULL_SSL_CTX => "null ssl ctx",
@@ -79,6 +79,9 @@ static REASONS: [ErrString; 40] = reasons![
     err::SSL_R_SSL3_EXT_INVALID_SERVERNAME_TYPE => "ssl3 ext invalid servername type",
     err::SSL_R_SHUTDOWN_WHILE_IN_INIT => "shutdown while in init",
     err::SSL_R_CONNECTION_TYPE_NOT_SET => "connection type not set",
+    err::SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE => "peer did not return a certificate",
+    err::SSL_R_NO_APPLICATION_PROTOCOL => "no application protocol",
+    err::SSL_R_WRONG_VERSION_NUMBER => "wrong version number",
     1000 => "sslv3 alert close notify",
     1010 => "sslv3 alert unexpected message",
     1020 => "sslv3 alert bad record mac",

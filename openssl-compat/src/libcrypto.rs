@@ -173,6 +173,8 @@ unsafe extern "C" {
     pub fn d2i_PrivateKey_bio(b: *mut BIO, a: *mut *mut EVP_PKEY) -> *mut EVP_PKEY;
     pub fn d2i_AutoPrivateKey(a: *mut *mut EVP_PKEY, pp: *mut *const c_uchar, len: c_long) -> *mut EVP_PKEY;
     pub fn EVP_PKEY_free(k: *mut EVP_PKEY);
+    pub fn EVP_PKEY_get_base_id(k: *const EVP_PKEY) -> c_int;
+    pub fn X509_get0_pubkey(x: *const X509) -> *mut EVP_PKEY;
     pub fn EVP_PKEY_up_ref(k: *mut EVP_PKEY) -> c_int;
     pub fn PEM_write_bio(
         b: *mut BIO,

@@ -74,7 +74,8 @@ impl SessionRef {
             s.version = c.protocol_version().map_or(0, |v| c_int::from(v.to_int()));
             s.cipher = c.cipher_suite().map_or(0, |c| c.to_int());
             s.alpn = c.alpn_protocol().map(<[u8]>::to_vec).unwrap_or_default();
-            let host = if ssl.role == Role::Client { ssl.host.clone() } else { c.server_name().map(str::to_owned) };
+            // OpenSSL records the name a server received; a client's session has none.
+            let host = if ssl.role == Role::Client { None } else { c.server_name().map(str::to_owned) };
             s.host = host.and_then(|h| CString::new(h).ok());
         }
         s.sid_ctx = ssl.s.sid_ctx.clone();

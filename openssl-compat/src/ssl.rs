@@ -121,10 +121,14 @@ pub struct Ssl {
     last_blob: Option<Vec<u8>>,
     pub peer: Peer,
     pub servername: Option<CString>,
+    /// The host name (of SSL_set1_host's) the peer's certificate matched.
+    pub peername: Option<CString>,
     pub info_cb: InfoCb,
     pub alpn_override: Option<Vec<Vec<u8>>>,
     started: bool,
     done: bool,
+    /// The transport ended without close_notify (SSL_read then returns 0, not -1).
+    eof: bool,
 }
 
 impl Ssl {
@@ -310,6 +314,7 @@ impl Ssl {
                 self.shutdown |= SSL_RECEIVED_SHUTDOWN;
                 return Err(Last::Zero);
             } else {
+                self.eof = true;
                 self.conn().feed_eof()
             }
         };
@@ -357,6 +362,15 @@ impl Ssl {
             return;
         }
         self.last_blob = Some(blob.clone());
+        // A resumed TLS 1.2 session is the one the program already has: OpenSSL announces
+        // nothing new (TLS 1.3 resumption brings new tickets, which are new sessions).
+        let resumed12 = self.conn.as_ref().is_some_and(|c| {
+            matches!(c.handshake_kind(), Some(ferrotls::conn::HandshakeKind::Resumed))
+                && c.protocol_version().is_some_and(|v| v.to_int() == 0x0303)
+        });
+        if resumed12 && self.sessions.is_empty() && self.offer.is_some() {
+            return;
+        }
         let sess = crate::session::SessionRef::from_conn(self, blob);
         self.sessions.push(sess.clone());
         let ctx = self.ctx();
@@ -521,9 +535,13 @@ impl Ssl {
 
     /// The peer's certificates as X509 objects, refreshed when the chain changed.
     pub fn peer(&mut self) -> &Peer {
+        // A handshake that failed has no peer (OpenSSL keeps it only in a session that was
+        // established).
+        let failed = self.failed && !self.done;
         let ders: Vec<Vec<u8>> = self
             .conn
             .as_ref()
+            .filter(|_| !failed)
             .map(|c| c.peer_certificates().to_vec())
             .unwrap_or_default();
         if ders != self.peer.ders {
@@ -633,10 +651,12 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             last_blob: None,
             peer: Peer::default(),
             servername: None,
+            peername: None,
             info_cb: None,
             alpn_override: None,
             started: false,
             done: false,
+            eof: false,
         }));
         // SAFETY: our new SSL and its ex_data field.
         unsafe { CRYPTO_new_ex_data(CRYPTO_EX_INDEX_SSL, ssl.cast(), &mut (*ssl).ex_data) };
@@ -951,7 +971,8 @@ fn read_export(f: &CStr, ptr: *mut Ssl, buf: *mut c_void, num: usize, peek: bool
         }
         Err(l) => {
             ssl.last = l;
-            Err(if l == Last::Zero { 0 } else { -1 })
+            // OpenSSL returns 0 for the unexpected EOF too (SSL_get_error says SSL).
+            Err(if l == Last::Zero || (l == Last::Ssl && ssl.eof) { 0 } else { -1 })
         }
     }
 }

@@ -26,6 +26,7 @@ pub const X509_V_ERR_CERT_HAS_EXPIRED: c_int = 10;
 pub const X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: c_int = 18;
 pub const X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: c_int = 19;
 pub const X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY: c_int = 20;
+pub const X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: c_int = 21;
 pub const X509_V_ERR_CERT_CHAIN_TOO_LONG: c_int = 22;
 pub const X509_V_ERR_CERT_REVOKED: c_int = 23;
 pub const X509_V_ERR_INVALID_CA: c_int = 24;
@@ -210,7 +211,14 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
         Err(e @ Error::Certificate { kind, .. }) => {
             let (code, depth) = code_for(*kind, &certs);
             match kind {
-                CertErrorKind::UnknownIssuer => pre.push((code, depth)),
+                CertErrorKind::UnknownIssuer => {
+                    pre.push((code, depth));
+                    // A lone certificate that chains to nothing: once the program overrides
+                    // that, OpenSSL reports it cannot verify the leaf's signature either.
+                    if certs.len() == 1 && code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY {
+                        pre.push((X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, 0));
+                    }
+                }
                 _ => at.push((code, depth)),
             }
             refusal = Some(e.clone());
@@ -222,10 +230,11 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
     if !server && !wanted.is_empty() {
         // SAFETY: a live parameter object and leaf; names are NUL-terminated.
         let flags = unsafe { X509_VERIFY_PARAM_get_hostflags(ssl.param) };
-        let ok = wanted.iter().any(|h| unsafe {
+        let matched = wanted.iter().find(|h| unsafe {
             X509_check_host(certs[0].0, h.as_ptr(), h.as_bytes().len(), flags, std::ptr::null_mut()) == 1
         });
-        if !ok {
+        ssl.peername = matched.cloned();
+        if matched.is_none() {
             pre.insert(0, (X509_V_ERR_HOSTNAME_MISMATCH, 0));
             let names: Vec<_> = wanted.iter().map(|h| h.to_string_lossy().into_owned()).collect();
             refusal.get_or_insert_with(|| Error::Certificate {

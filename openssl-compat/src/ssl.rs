@@ -110,8 +110,11 @@ pub struct Ssl {
     pub shutdown: c_int,
     pub quiet_shutdown: bool,
     pub last: Last,
-    /// An SSL_write that wanted to write: (its length, bytes the engine took so far).
-    write_pending: Option<(usize, usize)>,
+    /// An SSL_write that wanted to write: its length (0: none) and the bytes the engine took
+    /// so far. Plain integers, not an Option: Memcheck misreads the branch LLVM makes on an
+    /// Option's unset payload as a use of uninitialised memory.
+    write_pending_len: usize,
+    write_pending_done: usize,
     pub verify_result: c_long,
     pub ex_data: CRYPTO_EX_DATA,
     /// SSL_set_session's session, offered at the start.
@@ -451,12 +454,10 @@ impl Ssl {
             return Err(Last::Ssl);
         }
         self.handshake(f)?;
-        let mut done = match self.write_pending.take() {
-            Some((len, done)) if len == data.len() => done,
-            // A retry must repeat the call (OpenSSL: "bad write retry"); a changed length
-            // with SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER aside, take it as new data.
-            _ => 0,
-        };
+        // A retry must repeat the call (OpenSSL: "bad write retry"); a changed length is
+        // taken as new data.
+        let mut done = if self.write_pending_len == data.len() { self.write_pending_done } else { 0 };
+        self.write_pending_len = 0;
         let partial = self.s.mode & SSL_MODE_ENABLE_PARTIAL_WRITE != 0;
         loop {
             if let Err(w) = self.flush() {
@@ -464,7 +465,8 @@ impl Ssl {
                     if partial && done > 0 {
                         return Ok(done);
                     }
-                    self.write_pending = Some((data.len(), done));
+                    self.write_pending_len = data.len();
+                    self.write_pending_done = done;
                 }
                 return Err(w);
             }
@@ -640,7 +642,8 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             shutdown: 0,
             quiet_shutdown: c.quiet_shutdown,
             last: Last::Nothing,
-            write_pending: None,
+            write_pending_len: 0,
+            write_pending_done: 0,
             verify_result: 0,
             ex_data: CRYPTO_EX_DATA {
                 ctx: std::ptr::null_mut(),
@@ -691,7 +694,7 @@ pub extern "C" fn _ferrossl_SSL_clear(ssl: *mut Ssl) -> c_int {
         ssl.failed = false;
         ssl.shutdown = 0;
         ssl.last = Last::Nothing;
-        ssl.write_pending = None;
+        ssl.write_pending_len = 0;
         ssl.verify_result = 0;
         ssl.started = false;
         ssl.done = false;

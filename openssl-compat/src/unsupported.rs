@@ -18,7 +18,7 @@ pub fn call(name: &CStr) -> usize {
         ERR_set_error(
             ERR_LIB_SSL,
             ERR_R_UNSUPPORTED,
-            c"%s is not implemented by ferrotls's libssl yet".as_ptr(),
+            c"%s is not supported by ferrotls's libssl (see docs/libssl-support.md)".as_ptr(),
             name.as_ptr(),
         );
     }

@@ -101,7 +101,11 @@ unsafe extern "C" fn f_ctrl(b: *mut BIO, cmd: c_int, larg: c_long, parg: *mut c_
             }
             BIO_CTRL_PENDING => {
                 let n = _ferrossl_SSL_pending(ssl);
-                if n > 0 { c_long::from(n) } else { BIO_ctrl((*ssl).rbio, cmd, larg, parg) }
+                if n > 0 {
+                    c_long::from(n)
+                } else {
+                    BIO_ctrl((*ssl).rbio, cmd, larg, parg)
+                }
             }
             BIO_CTRL_EOF => c_long::from((*ssl).shutdown & SSL_RECEIVED_SHUTDOWN != 0),
             BIO_CTRL_PUSH => {
@@ -119,14 +123,21 @@ unsafe extern "C" fn f_ctrl(b: *mut BIO, cmd: c_int, larg: c_long, parg: *mut c_
             // Flush, wpending and the rest go to the SSL's write BIO.
             _ => {
                 let w = (*ssl).wbio;
-                if w.is_null() { 0 } else { BIO_ctrl(w, cmd, larg, parg) }
+                if w.is_null() {
+                    0
+                } else {
+                    BIO_ctrl(w, cmd, larg, parg)
+                }
             }
         }
     }
 }
 
 unsafe extern "C" fn f_create(b: *mut BIO) -> c_int {
-    let fl = Box::into_raw(Box::new(Filter { ssl: std::ptr::null_mut(), close: false }));
+    let fl = Box::into_raw(Box::new(Filter {
+        ssl: std::ptr::null_mut(),
+        close: false,
+    }));
     // SAFETY: a new BIO of our method.
     unsafe { BIO_set_data(b, fl.cast()) };
     1

@@ -24,7 +24,11 @@ pub extern "C" fn _ferrossl_SSL_get0_peer_certificate(ssl: *mut Ssl) -> *mut X50
         return std::ptr::null_mut();
     }
     // SAFETY: a live SSL.
-    unsafe { &mut *ssl }.peer().certs.first().map_or(std::ptr::null_mut(), |c| c.0)
+    unsafe { &mut *ssl }
+        .peer()
+        .certs
+        .first()
+        .map_or(std::ptr::null_mut(), |c| c.0)
 }
 
 /// The CA names a peer sent (certificate_authorities): not kept by the engine.
@@ -41,23 +45,50 @@ pub extern "C" fn _ferrossl_SSL_get_client_CA_list(_ssl: *const Ssl) -> *const c
 /// The peer's signature algorithm lists: the engine reports only the one used (see
 /// SSL_get_peer_signature_type_nid), so the lists are empty (0), as OpenSSL says for none.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_sigalgs(_ssl: *mut Ssl, _idx: c_int, _a: *mut c_int, _b: *mut c_int, _c: *mut c_int, _d: *mut u8, _e: *mut u8) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get_sigalgs(
+    _ssl: *mut Ssl,
+    _idx: c_int,
+    _a: *mut c_int,
+    _b: *mut c_int,
+    _c: *mut c_int,
+    _d: *mut u8,
+    _e: *mut u8,
+) -> c_int {
     0
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_shared_sigalgs(_ssl: *mut Ssl, _idx: c_int, _a: *mut c_int, _b: *mut c_int, _c: *mut c_int, _d: *mut u8, _e: *mut u8) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get_shared_sigalgs(
+    _ssl: *mut Ssl,
+    _idx: c_int,
+    _a: *mut c_int,
+    _b: *mut c_int,
+    _c: *mut c_int,
+    _d: *mut u8,
+    _e: *mut u8,
+) -> c_int {
     0
 }
 
 /// DANE is not supported: no authority (-1), no TLSA record (-1).
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get0_dane_authority(_ssl: *mut Ssl, _mcert: *mut c_void, _mspki: *mut c_void) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get0_dane_authority(
+    _ssl: *mut Ssl,
+    _mcert: *mut c_void,
+    _mspki: *mut c_void,
+) -> c_int {
     -1
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get0_dane_tlsa(_ssl: *mut Ssl, _u: *mut u8, _s: *mut u8, _m: *mut u8, _d: *mut c_void, _l: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get0_dane_tlsa(
+    _ssl: *mut Ssl,
+    _u: *mut u8,
+    _s: *mut u8,
+    _m: *mut u8,
+    _d: *mut c_void,
+    _l: *mut usize,
+) -> c_int {
     -1
 }
 
@@ -110,7 +141,11 @@ pub extern "C" fn _ferrossl_SSL_SESSION_print(bio: *mut BIO, s: *const Session) 
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_print_keylog(_bio: *mut BIO, _s: *const Session) -> c_int {
-    crate::err::raise(c"SSL_SESSION_print_keylog", crate::libcrypto::ERR_R_UNSUPPORTED, "the master secret stays inside ferrotls; use SSL_CTX_set_keylog_callback");
+    crate::err::raise(
+        c"SSL_SESSION_print_keylog",
+        crate::libcrypto::ERR_R_UNSUPPORTED,
+        "the master secret stays inside ferrotls; use SSL_CTX_set_keylog_callback",
+    );
     0
 }
 
@@ -155,7 +190,11 @@ pub extern "C" fn _ferrossl_SSL_waiting_for_async(_ssl: *mut Ssl) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_all_async_fds(_ssl: *mut Ssl, _fds: *mut c_int, numfds: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get_all_async_fds(
+    _ssl: *mut Ssl,
+    _fds: *mut c_int,
+    numfds: *mut usize,
+) -> c_int {
     if !numfds.is_null() {
         // SAFETY: the caller's out-parameter.
         unsafe { *numfds = 0 };
@@ -193,16 +232,26 @@ pub extern "C" fn _ferrossl_SSL_CTX_get_max_early_data(_ctx: *const c_void) -> u
 
 /// No session ids from the program's lists: the engine's cache is its own.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_has_matching_session_id(_ssl: *const Ssl, _id: *const u8, _len: std::ffi::c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_has_matching_session_id(
+    _ssl: *const Ssl,
+    _id: *const u8,
+    _len: std::ffi::c_uint,
+) -> c_int {
     0
 }
 
 /// `SSL_get_shared_ciphers(ssl, buf, size)`: the suite agreed on (the engine does not keep the
 /// client's whole offer), NULL before.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_shared_ciphers(ssl: *const Ssl, buf: *mut std::ffi::c_char, size: c_int) -> *mut std::ffi::c_char {
+pub extern "C" fn _ferrossl_SSL_get_shared_ciphers(
+    ssl: *const Ssl,
+    buf: *mut std::ffi::c_char,
+    size: c_int,
+) -> *mut std::ffi::c_char {
     let p = crate::getters::_ferrossl_SSL_get_current_cipher(ssl);
-    let Some(c) = crate::cipher::from_ptr(p) else { return std::ptr::null_mut() };
+    let Some(c) = crate::cipher::from_ptr(p) else {
+        return std::ptr::null_mut();
+    };
     let name = c.name().to_bytes_with_nul();
     if buf.is_null() || size < name.len() as c_int {
         return std::ptr::null_mut();
@@ -214,7 +263,10 @@ pub extern "C" fn _ferrossl_SSL_get_shared_ciphers(ssl: *const Ssl, buf: *mut st
 
 /// `SSL_group_to_name(ssl, nid)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_group_to_name(_ssl: *const Ssl, nid: c_int) -> *const std::ffi::c_char {
+pub extern "C" fn _ferrossl_SSL_group_to_name(
+    _ssl: *const Ssl,
+    nid: c_int,
+) -> *const std::ffi::c_char {
     match nid {
         1034 => c"X25519".as_ptr(),
         415 => c"prime256v1".as_ptr(),
@@ -231,7 +283,11 @@ pub extern "C" fn _ferrossl_SSL_group_to_name(_ssl: *const Ssl, nid: c_int) -> *
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get0_next_proto_negotiated(_ssl: *const Ssl, data: *mut *const u8, len: *mut std::ffi::c_uint) {
+pub extern "C" fn _ferrossl_SSL_get0_next_proto_negotiated(
+    _ssl: *const Ssl,
+    data: *mut *const u8,
+    len: *mut std::ffi::c_uint,
+) {
     // SAFETY: the caller's out-parameters: NPN is never negotiated.
     unsafe {
         if !data.is_null() {
@@ -253,7 +309,10 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_default_verify_store(ctx: *mut crate::ct
 /// `SSL_CTX_load_verify_store(ctx, uri)`: a file or directory path (or file: URI) is loaded
 /// as CAfile / CApath; other store URIs are not supported.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_load_verify_store(ctx: *mut crate::ctx::Ctx, uri: *const std::ffi::c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_load_verify_store(
+    ctx: *mut crate::ctx::Ctx,
+    uri: *const std::ffi::c_char,
+) -> c_int {
     let f = c"SSL_CTX_load_verify_store";
     crate::err::guard(f, 0, || {
         // SAFETY: NULL or a NUL-terminated string.
@@ -262,13 +321,21 @@ pub extern "C" fn _ferrossl_SSL_CTX_load_verify_store(ctx: *mut crate::ctx::Ctx,
             return 0;
         };
         let path = u.strip_prefix("file:").unwrap_or(u);
-        let Ok(c) = std::ffi::CString::new(path) else { return 0 };
+        let Ok(c) = std::ffi::CString::new(path) else {
+            return 0;
+        };
         if std::path::Path::new(path).is_dir() {
             crate::ctx::_ferrossl_SSL_CTX_load_verify_locations(ctx, std::ptr::null(), c.as_ptr())
         } else if std::path::Path::new(path).is_file() {
             crate::ctx::_ferrossl_SSL_CTX_load_verify_locations(ctx, c.as_ptr(), std::ptr::null())
         } else {
-            crate::err::raise(f, ERR_R_UNSUPPORTED, &format!("'{u}' is not a file or directory; other OSSL_STORE URIs are not supported"));
+            crate::err::raise(
+                f,
+                ERR_R_UNSUPPORTED,
+                &format!(
+                    "'{u}' is not a file or directory; other OSSL_STORE URIs are not supported"
+                ),
+            );
             0
         }
     })

@@ -37,15 +37,31 @@ fn table() -> Vec<(&'static str, &'static str, Cmd)> {
     use Cmd::*;
     vec![
         ("cipher", "CipherString", Value(cipher_list, TYPE_STRING)),
-        ("ciphersuites", "Ciphersuites", Value(ciphersuites, TYPE_STRING)),
-        ("min_protocol", "MinProtocol", Value(min_protocol, TYPE_STRING)),
-        ("max_protocol", "MaxProtocol", Value(max_protocol, TYPE_STRING)),
+        (
+            "ciphersuites",
+            "Ciphersuites",
+            Value(ciphersuites, TYPE_STRING),
+        ),
+        (
+            "min_protocol",
+            "MinProtocol",
+            Value(min_protocol, TYPE_STRING),
+        ),
+        (
+            "max_protocol",
+            "MaxProtocol",
+            Value(max_protocol, TYPE_STRING),
+        ),
         ("groups", "Groups", Value(groups, TYPE_STRING)),
         ("curves", "Curves", Value(groups, TYPE_STRING)),
         ("named_curve", "ECDHParameters", Value(groups, TYPE_STRING)),
         ("cert", "Certificate", Value(certificate, TYPE_FILE)),
         ("key", "PrivateKey", Value(private_key, TYPE_FILE)),
-        ("verifyCAfile", "VerifyCAFile", Value(verify_file, TYPE_FILE)),
+        (
+            "verifyCAfile",
+            "VerifyCAFile",
+            Value(verify_file, TYPE_FILE),
+        ),
         ("verifyCApath", "VerifyCAPath", Value(verify_dir, TYPE_DIR)),
         ("dhparam", "DHParameters", Value(|_, _| true, TYPE_FILE)),
         ("num_tickets", "NumTickets", Value(num_tickets, TYPE_STRING)),
@@ -54,18 +70,39 @@ fn table() -> Vec<(&'static str, &'static str, Cmd)> {
         ("no_tls1_1", "", Option(1 << 28, true)),
         ("no_tls1_2", "", Option(SSL_OP_NO_TLSV1_2, true)),
         ("no_tls1_3", "", Option(SSL_OP_NO_TLSV1_3, true)),
-        ("bugs", "", Option(0x0000_0000_8000_0850 & 0, true)),
+        // SSL_OP_ALL's workarounds are for peers' bugs in versions ferrotls does not speak.
+        ("bugs", "", Ignored),
         ("no_comp", "", Option(SSL_OP_NO_COMPRESSION, true)),
         ("comp", "", Option(SSL_OP_NO_COMPRESSION, false)),
         ("no_ticket", "", Option(SSL_OP_NO_TICKET, true)),
-        ("serverpref", "", Option(SSL_OP_CIPHER_SERVER_PREFERENCE, true)),
-        ("client_renegotiation", "", Option(SSL_OP_ALLOW_CLIENT_RENEGOTIATION, true)),
-        ("no_renegotiation", "", Option(SSL_OP_NO_RENEGOTIATION, true)),
+        (
+            "serverpref",
+            "",
+            Option(SSL_OP_CIPHER_SERVER_PREFERENCE, true),
+        ),
+        (
+            "client_renegotiation",
+            "",
+            Option(SSL_OP_ALLOW_CLIENT_RENEGOTIATION, true),
+        ),
+        (
+            "no_renegotiation",
+            "",
+            Option(SSL_OP_NO_RENEGOTIATION, true),
+        ),
         ("legacy_server_connect", "", Option(1 << 2, true)),
         ("no_legacy_server_connect", "", Option(1 << 2, false)),
         ("prioritize_chacha", "", Option(1 << 21, true)),
-        ("no_middlebox", "", Option(SSL_OP_ENABLE_MIDDLEBOX_COMPAT, false)),
-        ("ignore_unexpected_eof", "", Option(SSL_OP_IGNORE_UNEXPECTED_EOF, true)),
+        (
+            "no_middlebox",
+            "",
+            Option(SSL_OP_ENABLE_MIDDLEBOX_COMPAT, false),
+        ),
+        (
+            "ignore_unexpected_eof",
+            "",
+            Option(SSL_OP_IGNORE_UNEXPECTED_EOF, true),
+        ),
         ("allow_no_dhe_kex", "", Option(1 << 10, true)),
         ("no_etm", "", Option(1 << 19, true)),
         ("anti_replay", "", Option(1 << 24, false)),
@@ -98,13 +135,17 @@ fn changed(c: &mut ConfCtx) {
 
 fn cipher_list(c: &mut ConfCtx, v: &CStr) -> bool {
     let f = c"SSL_CONF_cmd";
-    let Some(l) = parse_list(f, v.as_ptr(), crate::cipher::parse_cipher_list) else { return false };
+    let Some(l) = parse_list(f, v.as_ptr(), crate::cipher::parse_cipher_list) else {
+        return false;
+    };
     settings(c).map(|s| s.tls12_suites = l).is_some()
 }
 
 fn ciphersuites(c: &mut ConfCtx, v: &CStr) -> bool {
     let f = c"SSL_CONF_cmd";
-    let Some(l) = parse_list(f, v.as_ptr(), crate::cipher::parse_ciphersuites) else { return false };
+    let Some(l) = parse_list(f, v.as_ptr(), crate::cipher::parse_ciphersuites) else {
+        return false;
+    };
     settings(c).map(|s| s.tls13_suites = l).is_some()
 }
 
@@ -122,7 +163,14 @@ fn proto(v: &CStr) -> Option<c_int> {
 
 fn min_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
     let Some(p) = proto(v) else {
-        raise(c"SSL_CONF_cmd", SSL_R_BAD_VALUE, &format!("'{}' is not a protocol version (None, TLSv1.2, TLSv1.3, ...)", v.to_string_lossy()));
+        raise(
+            c"SSL_CONF_cmd",
+            SSL_R_BAD_VALUE,
+            &format!(
+                "'{}' is not a protocol version (None, TLSv1.2, TLSv1.3, ...)",
+                v.to_string_lossy()
+            ),
+        );
         return false;
     };
     settings(c).map(|s| s.min_proto = p).is_some()
@@ -130,7 +178,14 @@ fn min_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
 
 fn max_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
     let Some(p) = proto(v) else {
-        raise(c"SSL_CONF_cmd", SSL_R_BAD_VALUE, &format!("'{}' is not a protocol version (None, TLSv1.2, TLSv1.3, ...)", v.to_string_lossy()));
+        raise(
+            c"SSL_CONF_cmd",
+            SSL_R_BAD_VALUE,
+            &format!(
+                "'{}' is not a protocol version (None, TLSv1.2, TLSv1.3, ...)",
+                v.to_string_lossy()
+            ),
+        );
         return false;
     };
     settings(c).map(|s| s.max_proto = p).is_some()
@@ -148,11 +203,15 @@ fn groups(c: &mut ConfCtx, v: &CStr) -> bool {
 
 fn certificate(c: &mut ConfCtx, v: &CStr) -> bool {
     let f = c"SSL_CONF_cmd";
-    let Some((x, chain)) = load::chain_file(f, v.as_ptr()) else { return false };
-    settings(c).map(|s| {
-        s.cert = Some(x);
-        s.chain = chain;
-    }).is_some()
+    let Some((x, chain)) = load::chain_file(f, v.as_ptr()) else {
+        return false;
+    };
+    settings(c)
+        .map(|s| {
+            s.cert = Some(x);
+            s.chain = chain;
+        })
+        .is_some()
 }
 
 fn private_key(c: &mut ConfCtx, v: &CStr) -> bool {
@@ -163,16 +222,20 @@ fn private_key(c: &mut ConfCtx, v: &CStr) -> bool {
         // SAFETY: a live context.
         unsafe { ((*c.ctx).passwd_cb, (*c.ctx).passwd_arg) }
     };
-    let Some(k) = load::key_file(f, v.as_ptr(), load::SSL_FILETYPE_PEM, cb, arg) else { return false };
+    let Some(k) = load::key_file(f, v.as_ptr(), load::SSL_FILETYPE_PEM, cb, arg) else {
+        return false;
+    };
     settings(c).map(|s| s.key = Some(k)).is_some()
 }
 
 fn verify_file(c: &mut ConfCtx, v: &CStr) -> bool {
-    !c.ctx.is_null() && _ferrossl_SSL_CTX_load_verify_locations(c.ctx, v.as_ptr(), std::ptr::null()) == 1
+    !c.ctx.is_null()
+        && _ferrossl_SSL_CTX_load_verify_locations(c.ctx, v.as_ptr(), std::ptr::null()) == 1
 }
 
 fn verify_dir(c: &mut ConfCtx, v: &CStr) -> bool {
-    !c.ctx.is_null() && _ferrossl_SSL_CTX_load_verify_locations(c.ctx, std::ptr::null(), v.as_ptr()) == 1
+    !c.ctx.is_null()
+        && _ferrossl_SSL_CTX_load_verify_locations(c.ctx, std::ptr::null(), v.as_ptr()) == 1
 }
 
 fn num_tickets(c: &mut ConfCtx, v: &CStr) -> bool {
@@ -243,7 +306,11 @@ pub extern "C" fn _ferrossl_SSL_CONF_CTX_set_ssl(c: *mut ConfCtx, ssl: *mut Ssl)
     if let Some(c) = conf(c) {
         c.ssl = ssl;
         // SAFETY: a live SSL: its context backs the file-based commands.
-        c.ctx = if ssl.is_null() { std::ptr::null_mut() } else { unsafe { (*ssl).ctx } };
+        c.ctx = if ssl.is_null() {
+            std::ptr::null_mut()
+        } else {
+            unsafe { (*ssl).ctx }
+        };
     }
 }
 
@@ -270,7 +337,11 @@ fn lookup(c: &ConfCtx, name: &str) -> Option<(&'static str, Cmd)> {
 /// `SSL_CONF_cmd(cctx, cmd, value)`: 2 when the value was used, 1 for a flag command, -2
 /// for a command we do not know, -3 for a missing value, 0 when the value was refused.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CONF_cmd(c: *mut ConfCtx, cmd: *const c_char, value: *const c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CONF_cmd(
+    c: *mut ConfCtx,
+    cmd: *const c_char,
+    value: *const c_char,
+) -> c_int {
     let f = c"SSL_CONF_cmd";
     guard(f, 0, || {
         let Some(c) = conf(c) else { return 0 };
@@ -280,7 +351,11 @@ pub extern "C" fn _ferrossl_SSL_CONF_cmd(c: *mut ConfCtx, cmd: *const c_char, va
             return 0;
         };
         let Some((_, what)) = lookup(c, name) else {
-            raise(f, SSL_R_UNKNOWN_CMD_NAME, &format!("'{name}' is not a configuration command ferrotls's libssl knows"));
+            raise(
+                f,
+                SSL_R_UNKNOWN_CMD_NAME,
+                &format!("'{name}' is not a configuration command ferrotls's libssl knows"),
+            );
             return -2;
         };
         match what {
@@ -313,9 +388,13 @@ pub extern "C" fn _ferrossl_SSL_CONF_cmd(c: *mut ConfCtx, cmd: *const c_char, va
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CONF_cmd_value_type(c: *mut ConfCtx, cmd: *const c_char) -> c_int {
-    let Some(c) = conf(c) else { return TYPE_UNKNOWN };
+    let Some(c) = conf(c) else {
+        return TYPE_UNKNOWN;
+    };
     // SAFETY: a NUL-terminated command name.
-    let Some(name) = (unsafe { cstr(cmd) }) else { return TYPE_UNKNOWN };
+    let Some(name) = (unsafe { cstr(cmd) }) else {
+        return TYPE_UNKNOWN;
+    };
     match lookup(c, name) {
         Some((_, Cmd::Value(_, t))) => t,
         Some(_) => TYPE_NONE,
@@ -326,7 +405,11 @@ pub extern "C" fn _ferrossl_SSL_CONF_cmd_value_type(c: *mut ConfCtx, cmd: *const
 /// `SSL_CONF_cmd_argv(cctx, &argc, &argv)`: one command from a command line; the number of
 /// arguments it took (0: not ours), or -3 / a negative error.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CONF_cmd_argv(c: *mut ConfCtx, pargc: *mut c_int, pargv: *mut *mut *mut c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CONF_cmd_argv(
+    c: *mut ConfCtx,
+    pargc: *mut c_int,
+    pargv: *mut *mut *mut c_char,
+) -> c_int {
     let f = c"SSL_CONF_cmd_argv";
     guard(f, -1, || {
         if c.is_null() || pargv.is_null() {
@@ -339,7 +422,11 @@ pub extern "C" fn _ferrossl_SSL_CONF_cmd_argv(c: *mut ConfCtx, pargc: *mut c_int
                 return 0;
             }
             let arg = *argv;
-            let val = if pargc.is_null() || *pargc >= 2 { *argv.add(1) } else { std::ptr::null_mut() };
+            let val = if pargc.is_null() || *pargc >= 2 {
+                *argv.add(1)
+            } else {
+                std::ptr::null_mut()
+            };
             let r = _ferrossl_SSL_CONF_cmd(c, arg, val);
             let used = match r {
                 2 => 2,

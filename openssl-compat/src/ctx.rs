@@ -21,7 +21,6 @@ pub const SSL_VERIFY_PEER: c_int = 0x01;
 pub const SSL_VERIFY_FAIL_IF_NO_PEER_CERT: c_int = 0x02;
 pub const SSL_VERIFY_POST_HANDSHAKE: c_int = 0x08;
 
-pub const SSL_OP_LEGACY_SERVER_CONNECT: u64 = 1 << 2;
 pub const SSL_OP_IGNORE_UNEXPECTED_EOF: u64 = 1 << 7;
 pub const SSL_OP_ALLOW_CLIENT_RENEGOTIATION: u64 = 1 << 8;
 pub const SSL_OP_NO_TICKET: u64 = 1 << 14;
@@ -33,7 +32,6 @@ pub const SSL_OP_NO_TLSV1_3: u64 = 1 << 29;
 pub const SSL_OP_NO_RENEGOTIATION: u64 = 1 << 30;
 
 pub const SSL_MODE_ENABLE_PARTIAL_WRITE: c_long = 0x1;
-pub const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: c_long = 0x2;
 pub const SSL_MODE_AUTO_RETRY: c_long = 0x4;
 pub const SSL_MODE_NO_AUTO_CHAIN: c_long = 0x8;
 
@@ -201,8 +199,16 @@ impl Ctx {
         let mut b = ConfigBuilder::new(role);
 
         // Versions: OpenSSL's range, narrowed by the SSL_OP_NO_* bits, within what we speak.
-        let mut lo = if s.min_proto == 0 { TLS1_2_VERSION } else { s.min_proto.max(TLS1_2_VERSION) };
-        let mut hi = if s.max_proto == 0 { TLS1_3_VERSION } else { s.max_proto.min(TLS1_3_VERSION) };
+        let mut lo = if s.min_proto == 0 {
+            TLS1_2_VERSION
+        } else {
+            s.min_proto.max(TLS1_2_VERSION)
+        };
+        let mut hi = if s.max_proto == 0 {
+            TLS1_3_VERSION
+        } else {
+            s.max_proto.min(TLS1_3_VERSION)
+        };
         if s.options & SSL_OP_NO_TLSV1_2 != 0 && lo == TLS1_2_VERSION {
             lo = TLS1_3_VERSION;
         }
@@ -219,8 +225,11 @@ impl Ctx {
                 ),
             ));
         }
-        b.set_versions(ProtocolVersion::from(lo as u16), ProtocolVersion::from(hi as u16))
-            .map_err(bad)?;
+        b.set_versions(
+            ProtocolVersion::from(lo as u16),
+            ProtocolVersion::from(hi as u16),
+        )
+        .map_err(bad)?;
 
         // Suites: TLS 1.3 first, as OpenSSL lists them.
         let mut suites: Vec<CipherSuite> = Vec::new();
@@ -243,7 +252,7 @@ impl Ctx {
         if role == Role::Client && !s.alpn.is_empty() {
             b.set_alpn(&s.alpn).map_err(bad)?;
         }
-        if role == Role::Server && !self.alpn_select.is_none() {
+        if role == Role::Server && self.alpn_select.is_some() {
             b.set_alpn_selector(Arc::new(crate::ssl::AlpnViaCallback))
                 .map_err(bad)?;
         }
@@ -328,7 +337,7 @@ impl Ctx {
         if role == Role::Server {
             b.set_client_renegotiation(s.options & SSL_OP_ALLOW_CLIENT_RENEGOTIATION != 0);
         }
-        if !self.keylog_cb.is_none() {
+        if self.keylog_cb.is_some() {
             b.set_keylog(Some(Arc::new(crate::ssl::KeylogViaCallback)));
         }
         b.build().map_err(bad)
@@ -373,7 +382,10 @@ impl Ctx {
             if unsafe { X509_check_issued(cur.0, cur.0) } == 0 {
                 break; // self-signed: the root
             }
-            let Some(issuer) = pool.iter().find(|c| unsafe { X509_check_issued(c.0, cur.0) } == 0) else {
+            let Some(issuer) = pool
+                .iter()
+                .find(|c| unsafe { X509_check_issued(c.0, cur.0) } == 0)
+            else {
                 break;
             };
             if out.iter().any(|o| o.0 == issuer.0) {
@@ -579,7 +591,11 @@ pub extern "C" fn _ferrossl_SSL_CTX_load_verify_locations(
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         if file.is_null() && path.is_null() {
-            raise(f, ERR_R_PASSED_NULL_PARAMETER, "neither CAfile nor CApath given");
+            raise(
+                f,
+                ERR_R_PASSED_NULL_PARAMETER,
+                "neither CAfile nor CApath given",
+            );
             return 0;
         }
         // SAFETY: a live store; NUL-terminated or NULL paths of the caller's. libcrypto
@@ -659,9 +675,11 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_default_verify_file(ctx: *mut Ctx) -> c_
 
 fn env_name(p: *const c_char) -> String {
     // SAFETY: libcrypto's static NUL-terminated string.
-    (!p.is_null())
-        .then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: as above.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
 /// The default directory of trust anchors: $SSL_CERT_DIR (its first entry), else libcrypto's.
@@ -877,17 +895,31 @@ pub mod load {
         // SAFETY: a live BIO.
         let x = unsafe {
             match typ {
-                SSL_FILETYPE_PEM => PEM_read_bio_X509(bio.0, std::ptr::null_mut(), None, std::ptr::null_mut()),
+                SSL_FILETYPE_PEM => {
+                    PEM_read_bio_X509(bio.0, std::ptr::null_mut(), None, std::ptr::null_mut())
+                }
                 SSL_FILETYPE_ASN1 => d2i_X509_bio(bio.0, std::ptr::null_mut()),
                 _ => {
-                    raise(f, SSL_R_BAD_SSL_FILETYPE, "the file type is neither SSL_FILETYPE_PEM nor SSL_FILETYPE_ASN1");
+                    raise(
+                        f,
+                        SSL_R_BAD_SSL_FILETYPE,
+                        "the file type is neither SSL_FILETYPE_PEM nor SSL_FILETYPE_ASN1",
+                    );
                     return None;
                 }
             }
         };
         let x = X509Ref::adopt(x);
         if x.is_none() {
-            raise(f, if typ == SSL_FILETYPE_PEM { ERR_R_PEM_LIB } else { ERR_R_X509_LIB }, "no certificate could be read from the file");
+            raise(
+                f,
+                if typ == SSL_FILETYPE_PEM {
+                    ERR_R_PEM_LIB
+                } else {
+                    ERR_R_X509_LIB
+                },
+                "no certificate could be read from the file",
+            );
         }
         x
     }
@@ -900,7 +932,11 @@ pub mod load {
             PEM_read_bio_X509_AUX(bio.0, std::ptr::null_mut(), None, std::ptr::null_mut())
         });
         let Some(first) = first else {
-            raise(f, ERR_R_PEM_LIB, "no certificate could be read from the file");
+            raise(
+                f,
+                ERR_R_PEM_LIB,
+                "no certificate could be read from the file",
+            );
             return None;
         };
         let mut chain = Vec::new();
@@ -929,14 +965,26 @@ pub mod load {
                 SSL_FILETYPE_PEM => PEM_read_bio_PrivateKey(bio.0, std::ptr::null_mut(), cb, arg),
                 SSL_FILETYPE_ASN1 => d2i_PrivateKey_bio(bio.0, std::ptr::null_mut()),
                 _ => {
-                    raise(f, SSL_R_BAD_SSL_FILETYPE, "the file type is neither SSL_FILETYPE_PEM nor SSL_FILETYPE_ASN1");
+                    raise(
+                        f,
+                        SSL_R_BAD_SSL_FILETYPE,
+                        "the file type is neither SSL_FILETYPE_PEM nor SSL_FILETYPE_ASN1",
+                    );
                     return None;
                 }
             }
         };
         let k = PKeyRef::adopt(k);
         if k.is_none() {
-            raise(f, if typ == SSL_FILETYPE_PEM { ERR_R_PEM_LIB } else { ERR_R_EVP_LIB }, "no private key could be read from the file (a wrong password, or not a key)");
+            raise(
+                f,
+                if typ == SSL_FILETYPE_PEM {
+                    ERR_R_PEM_LIB
+                } else {
+                    ERR_R_EVP_LIB
+                },
+                "no private key could be read from the file (a wrong password, or not a key)",
+            );
         }
         k
     }
@@ -989,11 +1037,17 @@ pub mod load {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_file(ctx: *mut Ctx, file: *const c_char, typ: c_int) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_file(
+    ctx: *mut Ctx,
+    file: *const c_char,
+    typ: c_int,
+) -> c_int {
     let f = c"SSL_CTX_use_certificate_file";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
-        let Some(x) = load::cert_file(f, file, typ) else { return 0 };
+        let Some(x) = load::cert_file(f, file, typ) else {
+            return 0;
+        };
         load::set_cert(&mut ctx.s, x);
         ctx.changed();
         1
@@ -1001,11 +1055,16 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_file(ctx: *mut Ctx, file: *c
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_chain_file(ctx: *mut Ctx, file: *const c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_chain_file(
+    ctx: *mut Ctx,
+    file: *const c_char,
+) -> c_int {
     let f = c"SSL_CTX_use_certificate_chain_file";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
-        let Some((x, chain)) = load::chain_file(f, file) else { return 0 };
+        let Some((x, chain)) = load::chain_file(f, file) else {
+            return 0;
+        };
         load::set_cert(&mut ctx.s, x);
         ctx.s.chain = chain;
         ctx.changed();
@@ -1014,11 +1073,17 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_chain_file(ctx: *mut Ctx, fi
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_use_PrivateKey_file(ctx: *mut Ctx, file: *const c_char, typ: c_int) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_use_PrivateKey_file(
+    ctx: *mut Ctx,
+    file: *const c_char,
+    typ: c_int,
+) -> c_int {
     let f = c"SSL_CTX_use_PrivateKey_file";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
-        let Some(k) = load::key_file(f, file, typ, ctx.passwd_cb, ctx.passwd_arg) else { return 0 };
+        let Some(k) = load::key_file(f, file, typ, ctx.passwd_cb, ctx.passwd_arg) else {
+            return 0;
+        };
         let ok = load::set_key(&mut ctx.s, k);
         ctx.changed();
         c_int::from(ok)
@@ -1054,7 +1119,11 @@ pub extern "C" fn _ferrossl_SSL_CTX_use_PrivateKey(ctx: *mut Ctx, k: *mut EVP_PK
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_ASN1(ctx: *mut Ctx, len: c_int, d: *const u8) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_use_certificate_ASN1(
+    ctx: *mut Ctx,
+    len: c_int,
+    d: *const u8,
+) -> c_int {
     let f = c"SSL_CTX_use_certificate_ASN1";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
@@ -1153,12 +1222,20 @@ pub extern "C" fn _ferrossl_SSL_CTX_get_default_passwd_cb_userdata(ctx: *const C
 
 /// `SSL_CTX_set_session_id_context(ctx, sid, len)`: at most 32 bytes.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_session_id_context(ctx: *mut Ctx, sid: *const u8, len: c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set_session_id_context(
+    ctx: *mut Ctx,
+    sid: *const u8,
+    len: c_uint,
+) -> c_int {
     let f = c"SSL_CTX_set_session_id_context";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         if len > 32 {
-            raise(f, SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG, "a session id context is at most 32 bytes");
+            raise(
+                f,
+                SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+                "a session id context is at most 32 bytes",
+            );
             return 0;
         }
         ctx.s.sid_ctx = if len == 0 || sid.is_null() {
@@ -1261,12 +1338,20 @@ pub fn parse_alpn_wire(p: *const u8, len: c_uint) -> Option<Vec<Vec<u8>>> {
 
 /// `SSL_CTX_set_alpn_protos`: note OpenSSL's inverted result, 0 on success.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_alpn_protos(ctx: *mut Ctx, p: *const u8, len: c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set_alpn_protos(
+    ctx: *mut Ctx,
+    p: *const u8,
+    len: c_uint,
+) -> c_int {
     let f = c"SSL_CTX_set_alpn_protos";
     guard(f, 1, || {
         let ctx = ctx_or!(f, ctx, 1);
         let Some(l) = parse_alpn_wire(p, len) else {
-            raise(f, SSL_R_BAD_VALUE, "the ALPN list is not in wire format (length-prefixed names)");
+            raise(
+                f,
+                SSL_R_BAD_VALUE,
+                "the ALPN list is not in wire format (length-prefixed names)",
+            );
             return 1;
         };
         ctx.s.alpn = l;
@@ -1276,7 +1361,11 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_alpn_protos(ctx: *mut Ctx, p: *const u8,
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_alpn_select_cb(ctx: *mut Ctx, cb: AlpnSelectCb, arg: *mut c_void) {
+pub extern "C" fn _ferrossl_SSL_CTX_set_alpn_select_cb(
+    ctx: *mut Ctx,
+    cb: AlpnSelectCb,
+    arg: *mut c_void,
+) {
     if !ctx.is_null() {
         // SAFETY: a live context.
         let ctx = unsafe { &mut *ctx };
@@ -1355,7 +1444,11 @@ pub extern "C" fn _ferrossl_SSL_CTX_sess_set_remove_cb(_ctx: *mut Ctx, _cb: *con
 pub extern "C" fn _ferrossl_SSL_CTX_sess_set_get_cb(_ctx: *mut Ctx, _cb: *const c_void) {}
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_ex_data(ctx: *mut Ctx, idx: c_int, data: *mut c_void) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set_ex_data(
+    ctx: *mut Ctx,
+    idx: c_int,
+    data: *mut c_void,
+) -> c_int {
     if ctx.is_null() {
         return 0;
     }
@@ -1403,11 +1496,18 @@ pub extern "C" fn _ferrossl_SSL_CTX_get_client_CA_list(ctx: *const Ctx) -> *mut 
 pub extern "C" fn _ferrossl_SSL_load_client_CA_file(file: *const c_char) -> *mut OPENSSL_STACK {
     let f = c"SSL_load_client_CA_file";
     guard(f, std::ptr::null_mut(), || {
-        let Some(bio) = load::open(f, file) else { return std::ptr::null_mut() };
+        let Some(bio) = load::open(f, file) else {
+            return std::ptr::null_mut();
+        };
         // SAFETY: a new stack; names are duplicated from certificates we free.
         unsafe {
             let sk = OPENSSL_sk_new_null();
-            while let Some(x) = X509Ref::adopt(PEM_read_bio_X509(bio.0, std::ptr::null_mut(), None, std::ptr::null_mut())) {
+            while let Some(x) = X509Ref::adopt(PEM_read_bio_X509(
+                bio.0,
+                std::ptr::null_mut(),
+                None,
+                std::ptr::null_mut(),
+            )) {
                 let n = X509_NAME_dup(X509_get_subject_name(x.0));
                 if !n.is_null() {
                     OPENSSL_sk_push(sk, n);
@@ -1471,7 +1571,13 @@ fn group_of_nid(nid: c_int) -> Option<NamedGroup> {
 }
 
 /// The SSL_CTRL_* commands that a context and an SSL share (on `s`); None: not one of them.
-pub fn common_ctrl(f: &CStr, s: &mut Settings, cmd: c_int, larg: c_long, parg: *mut c_void) -> Option<c_long> {
+pub fn common_ctrl(
+    f: &CStr,
+    s: &mut Settings,
+    cmd: c_int,
+    larg: c_long,
+    parg: *mut c_void,
+) -> Option<c_long> {
     Some(match cmd {
         // SSL_CTRL_MODE / SSL_CTRL_CLEAR_MODE: the new mode.
         33 => {
@@ -1534,13 +1640,18 @@ pub fn common_ctrl(f: &CStr, s: &mut Settings, cmd: c_int, larg: c_long, parg: *
         91 => {
             nonnull!(f, parg, Some(0));
             // SAFETY: the caller's array of larg ints.
-            let nids = unsafe { std::slice::from_raw_parts(parg.cast::<c_int>(), larg.max(0) as usize) };
+            let nids =
+                unsafe { std::slice::from_raw_parts(parg.cast::<c_int>(), larg.max(0) as usize) };
             let mut g = Vec::new();
             for &n in nids {
                 match group_of_nid(n) {
                     Some(x) if ferrotls::crypto::kx::builtin(x).is_some() => g.push(x),
                     _ => {
-                        raise(f, SSL_R_BAD_VALUE, &format!("group NID {n} is not supported by ferrotls"));
+                        raise(
+                            f,
+                            SSL_R_BAD_VALUE,
+                            &format!("group NID {n} is not supported by ferrotls"),
+                        );
                         return Some(0);
                     }
                 }
@@ -1595,7 +1706,12 @@ pub fn common_ctrl(f: &CStr, s: &mut Settings, cmd: c_int, larg: c_long, parg: *
 /// `SSL_CTX_ctrl(ctx, cmd, larg, parg)`: the commands the programs we run use; any other
 /// fails with SSL_R_UNKNOWN_CMD_NAME... as "not supported by ferrotls", and 0.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_ctrl(ctx: *mut Ctx, cmd: c_int, larg: c_long, parg: *mut c_void) -> c_long {
+pub extern "C" fn _ferrossl_SSL_CTX_ctrl(
+    ctx: *mut Ctx,
+    cmd: c_int,
+    larg: c_long,
+    parg: *mut c_void,
+) -> c_long {
     let f = c"SSL_CTX_ctrl";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
@@ -1639,7 +1755,9 @@ pub extern "C" fn _ferrossl_SSL_CTX_ctrl(ctx: *mut Ctx, cmd: c_int, larg: c_long
                 raise(
                     f,
                     ERR_R_UNSUPPORTED,
-                    &format!("SSL_CTX_ctrl command {cmd} is not supported by ferrotls's libssl (see the README's support matrix)"),
+                    &format!(
+                        "SSL_CTX_ctrl command {cmd} is not supported by ferrotls's libssl (see the README's support matrix)"
+                    ),
                 );
                 0
             }
@@ -1649,14 +1767,19 @@ pub extern "C" fn _ferrossl_SSL_CTX_ctrl(ctx: *mut Ctx, cmd: c_int, larg: c_long
 
 /// `SSL_CTX_callback_ctrl(ctx, cmd, fp)`: the servername callback (53); others unsupported.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_callback_ctrl(ctx: *mut Ctx, cmd: c_int, fp: *const c_void) -> c_long {
+pub extern "C" fn _ferrossl_SSL_CTX_callback_ctrl(
+    ctx: *mut Ctx,
+    cmd: c_int,
+    fp: *const c_void,
+) -> c_long {
     let f = c"SSL_CTX_callback_ctrl";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
         match cmd {
             53 => {
                 // SAFETY: the program passes a servername callback for this command.
-                ctx.servername_cb = unsafe { std::mem::transmute::<*const c_void, ServernameCb>(fp) };
+                ctx.servername_cb =
+                    unsafe { std::mem::transmute::<*const c_void, ServernameCb>(fp) };
                 1
             }
             // SSL_CTRL_SET_MSG_CALLBACK
@@ -1669,7 +1792,9 @@ pub extern "C" fn _ferrossl_SSL_CTX_callback_ctrl(ctx: *mut Ctx, cmd: c_int, fp:
                 raise(
                     f,
                     ERR_R_UNSUPPORTED,
-                    &format!("SSL_CTX_callback_ctrl command {cmd} is not supported by ferrotls's libssl"),
+                    &format!(
+                        "SSL_CTX_callback_ctrl command {cmd} is not supported by ferrotls's libssl"
+                    ),
                 );
                 0
             }
@@ -1680,11 +1805,18 @@ pub extern "C" fn _ferrossl_SSL_CTX_callback_ctrl(ctx: *mut Ctx, cmd: c_int, fp:
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CTX_get0_param(ctx: *mut Ctx) -> *mut X509_VERIFY_PARAM {
     // SAFETY: a live context.
-    if ctx.is_null() { std::ptr::null_mut() } else { unsafe { (*ctx).param } }
+    if ctx.is_null() {
+        std::ptr::null_mut()
+    } else {
+        unsafe { (*ctx).param }
+    }
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set1_param(ctx: *mut Ctx, vpm: *const X509_VERIFY_PARAM) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set1_param(
+    ctx: *mut Ctx,
+    vpm: *const X509_VERIFY_PARAM,
+) -> c_int {
     if ctx.is_null() || vpm.is_null() {
         return 0;
     }

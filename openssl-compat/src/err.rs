@@ -16,7 +16,6 @@ pub const ERR_R_FATAL: c_int = (1 << 18) | (2 << 18);
 pub const ERR_R_MALLOC_FAILURE: c_int = 256 | ERR_R_FATAL;
 pub const ERR_R_PASSED_NULL_PARAMETER: c_int = 258 | ERR_R_FATAL;
 pub const ERR_R_INTERNAL_ERROR: c_int = 259 | ERR_R_FATAL;
-pub const ERR_R_PASSED_INVALID_ARGUMENT: c_int = 262 | (2 << 18);
 pub const ERR_R_SYS_LIB: c_int = 2 | (2 << 18); // ERR_LIB_SYS as a reason
 pub const ERR_R_PEM_LIB: c_int = 9 | (2 << 18);
 pub const ERR_R_X509_LIB: c_int = 11 | (2 << 18);
@@ -27,8 +26,6 @@ pub const SSL_R_BAD_VALUE: c_int = 384;
 pub const SSL_R_CERTIFICATE_VERIFY_FAILED: c_int = 134;
 pub const SSL_R_CONNECTION_TYPE_NOT_SET: c_int = 144;
 pub const SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC: c_int = 281;
-pub const SSL_R_INVALID_COMMAND: c_int = 280;
-pub const SSL_R_INVALID_SESSION_ID: c_int = 999;
 pub const SSL_R_NO_CERTIFICATE_ASSIGNED: c_int = 177;
 pub const SSL_R_NO_CIPHER_MATCH: c_int = 185;
 pub const SSL_R_NO_PRIVATE_KEY_ASSIGNED: c_int = 190;
@@ -45,20 +42,12 @@ pub const SSL_R_UNKNOWN_CMD_NAME: c_int = 386;
 pub const SSL_R_INVALID_NULL_CMD_NAME: c_int = 385;
 pub const SSL_R_UNSUPPORTED_PROTOCOL: c_int = 258;
 pub const SSL_R_UNEXPECTED_EOF_WHILE_READING: c_int = 294;
-pub const SSL_R_UNEXPECTED_MESSAGE: c_int = 244;
-pub const SSL_R_UNEXPECTED_RECORD: c_int = 245;
 pub const SSL_R_WRONG_VERSION_NUMBER: c_int = 267;
-pub const SSL_R_PACKET_LENGTH_TOO_LONG: c_int = 198;
-pub const SSL_R_RECORD_LENGTH_MISMATCH: c_int = 213;
-pub const SSL_R_KEY_VALUES_MISMATCH: c_int = 288;
 pub const SSL_R_BAD_SSL_FILETYPE: c_int = 124;
 pub const SSL_R_SSL3_EXT_INVALID_SERVERNAME: c_int = 319;
 pub const SSL_R_SSL3_EXT_INVALID_SERVERNAME_TYPE: c_int = 320;
 pub const SSL_R_NO_APPLICATION_PROTOCOL: c_int = 235;
 pub const SSL_R_SHUTDOWN_WHILE_IN_INIT: c_int = 407;
-pub const SSL_R_PEM_NAME_BAD_PREFIX: c_int = 391;
-pub const SSL_R_RENEGOTIATION_MISMATCH: c_int = 337;
-pub const SSL_R_NO_RENEGOTIATION: c_int = 339;
 /// An alert from the peer: SSL_AD_REASON_OFFSET + its code ("sslv3 alert handshake failure").
 pub const SSL_AD_REASON_OFFSET: c_int = 1000;
 
@@ -75,7 +64,12 @@ pub fn raise_lib(lib: c_int, func: &CStr, reason: c_int, detail: &str) {
     unsafe {
         ERR_new();
         ERR_set_debug(c"ferrotls-openssl".as_ptr(), 0, func.as_ptr());
-        ERR_set_error(lib, reason, c"%s".as_ptr(), detail.as_ptr().cast::<c_char>());
+        ERR_set_error(
+            lib,
+            reason,
+            c"%s".as_ptr(),
+            detail.as_ptr().cast::<c_char>(),
+        );
     }
 }
 
@@ -97,16 +91,17 @@ pub fn guard<T>(func: &CStr, on_panic: T, f: impl FnOnce() -> T) -> T {
 /// OpenSSL's reason code for an engine error (sslerr.h), as close as the kinds allow.
 pub fn reason_for(e: &Error) -> c_int {
     match e {
+        Error::Certificate {
+            kind: ferrotls::error::CertErrorKind::Missing,
+            ..
+        } => SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
         Error::Certificate { .. } => SSL_R_CERTIFICATE_VERIFY_FAILED,
         Error::AlertReceived { alert, .. } => SSL_AD_REASON_OFFSET + c_int::from(alert.to_int()),
         Error::UnexpectedEof(_) => SSL_R_UNEXPECTED_EOF_WHILE_READING,
         Error::BadRecordMac(_) => SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC,
         Error::NoSharedVersion(_) => SSL_R_UNSUPPORTED_PROTOCOL,
         Error::NoSharedCipherSuite(_) => SSL_R_NO_SHARED_CIPHER,
-        Error::CertificateRequired(_)
-        | Error::Certificate { kind: ferrotls::error::CertErrorKind::Missing, .. } => {
-            SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE
-        }
+        Error::CertificateRequired(_) => SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
         Error::NoApplicationProtocol(_) => SSL_R_NO_APPLICATION_PROTOCOL,
         e if e.reason() == Some(ferrotls::error::Reason::NotTls) => SSL_R_WRONG_VERSION_NUMBER,
         e if e.reason() == Some(ferrotls::error::Reason::NoClientCertificate) => {

@@ -35,12 +35,17 @@ fn sig_type_nid(scheme: u16) -> c_int {
 
 fn conn<'a>(ssl: *const Ssl) -> Option<&'a Connection> {
     // SAFETY: a live SSL or NULL.
-    (!ssl.is_null()).then(|| unsafe { (*ssl).conn.as_ref() }).flatten()
+    (!ssl.is_null())
+        .then(|| unsafe { (*ssl).conn.as_ref() })
+        .flatten()
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_version(ssl: *const Ssl) -> *const c_char {
-    match conn(ssl).and_then(Connection::protocol_version).map(|v| v.to_int()) {
+    match conn(ssl)
+        .and_then(Connection::protocol_version)
+        .map(|v| v.to_int())
+    {
         Some(0x0304) => c"TLSv1.3".as_ptr(),
         Some(0x0303) => c"TLSv1.2".as_ptr(),
         _ => c"unknown".as_ptr(),
@@ -62,7 +67,9 @@ pub extern "C" fn _ferrossl_SSL_client_version(ssl: *const Ssl) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_current_cipher(ssl: *const Ssl) -> *const crate::cipher::SslCipher {
+pub extern "C" fn _ferrossl_SSL_get_current_cipher(
+    ssl: *const Ssl,
+) -> *const crate::cipher::SslCipher {
     conn(ssl)
         .and_then(Connection::cipher_suite)
         .and_then(|c| crate::cipher::by_id(c.to_int()))
@@ -70,12 +77,18 @@ pub extern "C" fn _ferrossl_SSL_get_current_cipher(ssl: *const Ssl) -> *const cr
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_pending_cipher(ssl: *const Ssl) -> *const crate::cipher::SslCipher {
+pub extern "C" fn _ferrossl_SSL_get_pending_cipher(
+    ssl: *const Ssl,
+) -> *const crate::cipher::SslCipher {
     _ferrossl_SSL_get_current_cipher(ssl)
 }
 
 fn suites_of(s: &Settings) -> Vec<u16> {
-    s.tls13_suites.iter().chain(&s.tls12_suites).copied().collect()
+    s.tls13_suites
+        .iter()
+        .chain(&s.tls12_suites)
+        .copied()
+        .collect()
 }
 
 /// `SSL_get_ciphers(ssl)` / `SSL_CTX_get_ciphers(ctx)`: OpenSSL keeps the stack with the
@@ -162,7 +175,11 @@ pub extern "C" fn _ferrossl_SSL_get1_peer_certificate(ssl: *mut Ssl) -> *mut X50
     let f = c"SSL_get1_peer_certificate";
     guard(f, std::ptr::null_mut(), || {
         let ssl = ssl_or!(f, ssl, std::ptr::null_mut());
-        ssl.peer().certs.first().cloned().map_or(std::ptr::null_mut(), X509Ref::into_raw)
+        ssl.peer()
+            .certs
+            .first()
+            .cloned()
+            .map_or(std::ptr::null_mut(), X509Ref::into_raw)
     })
 }
 
@@ -223,19 +240,31 @@ pub extern "C" fn _ferrossl_SSL_set_verify_depth(ssl: *mut Ssl, depth: c_int) {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_verify_mode(ssl: *const Ssl) -> c_int {
     // SAFETY: a live SSL.
-    if ssl.is_null() { 0 } else { unsafe { (*ssl).s.verify_mode } }
+    if ssl.is_null() {
+        0
+    } else {
+        unsafe { (*ssl).s.verify_mode }
+    }
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_verify_depth(ssl: *const Ssl) -> c_int {
     // SAFETY: a live SSL.
-    if ssl.is_null() { 0 } else { unsafe { (*ssl).s.verify_depth } }
+    if ssl.is_null() {
+        0
+    } else {
+        unsafe { (*ssl).s.verify_depth }
+    }
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_verify_callback(ssl: *const Ssl) -> VerifyCb {
     // SAFETY: a live SSL.
-    if ssl.is_null() { None } else { unsafe { (*ssl).s.verify_cb } }
+    if ssl.is_null() {
+        None
+    } else {
+        unsafe { (*ssl).s.verify_cb }
+    }
 }
 
 /// `SSL_set1_host(ssl, name)`: the name the peer's certificate must carry (replacing any).
@@ -270,7 +299,11 @@ pub extern "C" fn _ferrossl_SSL_set_hostflags(ssl: *mut Ssl, flags: c_uint) {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get0_param(ssl: *mut Ssl) -> *mut X509_VERIFY_PARAM {
     // SAFETY: a live SSL.
-    if ssl.is_null() { std::ptr::null_mut() } else { unsafe { (*ssl).param } }
+    if ssl.is_null() {
+        std::ptr::null_mut()
+    } else {
+        unsafe { (*ssl).param }
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -279,7 +312,12 @@ pub extern "C" fn _ferrossl_SSL_get0_peername(ssl: *mut Ssl) -> *const c_char {
         return std::ptr::null();
     }
     // SAFETY: a live SSL.
-    unsafe { (*ssl).peername.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()) }
+    unsafe {
+        (*ssl)
+            .peername
+            .as_ref()
+            .map_or(std::ptr::null(), |c| c.as_ptr())
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -307,7 +345,11 @@ pub extern "C" fn _ferrossl_SSL_clear_options(ssl: *mut Ssl, op: u64) -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_options(ssl: *const Ssl) -> u64 {
     // SAFETY: a live SSL.
-    if ssl.is_null() { 0 } else { unsafe { (*ssl).s.options } }
+    if ssl.is_null() {
+        0
+    } else {
+        unsafe { (*ssl).s.options }
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -336,7 +378,11 @@ pub extern "C" fn _ferrossl_SSL_use_PrivateKey(ssl: *mut Ssl, k: *mut EVP_PKEY) 
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_use_certificate_file(ssl: *mut Ssl, file: *const c_char, typ: c_int) -> c_int {
+pub extern "C" fn _ferrossl_SSL_use_certificate_file(
+    ssl: *mut Ssl,
+    file: *const c_char,
+    typ: c_int,
+) -> c_int {
     let f = c"SSL_use_certificate_file";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
@@ -348,7 +394,10 @@ pub extern "C" fn _ferrossl_SSL_use_certificate_file(ssl: *mut Ssl, file: *const
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_use_certificate_chain_file(ssl: *mut Ssl, file: *const c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_use_certificate_chain_file(
+    ssl: *mut Ssl,
+    file: *const c_char,
+) -> c_int {
     let f = c"SSL_use_certificate_chain_file";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
@@ -361,13 +410,18 @@ pub extern "C" fn _ferrossl_SSL_use_certificate_chain_file(ssl: *mut Ssl, file: 
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_use_PrivateKey_file(ssl: *mut Ssl, file: *const c_char, typ: c_int) -> c_int {
+pub extern "C" fn _ferrossl_SSL_use_PrivateKey_file(
+    ssl: *mut Ssl,
+    file: *const c_char,
+    typ: c_int,
+) -> c_int {
     let f = c"SSL_use_PrivateKey_file";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         // SAFETY: the SSL's live context.
         let (cb, arg) = unsafe { ((*ssl.ctx).passwd_cb, (*ssl.ctx).passwd_arg) };
-        load::key_file(f, file, typ, cb, arg).map_or(0, |k| c_int::from(load::set_key(&mut ssl.s, k)))
+        load::key_file(f, file, typ, cb, arg)
+            .map_or(0, |k| c_int::from(load::set_key(&mut ssl.s, k)))
     })
 }
 
@@ -384,14 +438,18 @@ pub extern "C" fn _ferrossl_SSL_check_private_key(ssl: *const Ssl) -> c_int {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_certificate(ssl: *const Ssl) -> *mut X509 {
     // SAFETY: a live SSL.
-    if ssl.is_null() { return std::ptr::null_mut() }
+    if ssl.is_null() {
+        return std::ptr::null_mut();
+    }
     unsafe { (*ssl).s.cert.as_ref().map_or(std::ptr::null_mut(), |c| c.0) }
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_privatekey(ssl: *const Ssl) -> *mut EVP_PKEY {
     // SAFETY: a live SSL.
-    if ssl.is_null() { return std::ptr::null_mut() }
+    if ssl.is_null() {
+        return std::ptr::null_mut();
+    }
     unsafe { (*ssl).s.key.as_ref().map_or(std::ptr::null_mut(), |k| k.0) }
 }
 
@@ -402,7 +460,11 @@ pub extern "C" fn _ferrossl_SSL_set_alpn_protos(ssl: *mut Ssl, p: *const u8, len
     guard(f, 1, || {
         let ssl = ssl_or!(f, ssl, 1);
         let Some(l) = parse_alpn_wire(p, len) else {
-            raise(f, SSL_R_BAD_VALUE, "the ALPN list is not in wire format (length-prefixed names)");
+            raise(
+                f,
+                SSL_R_BAD_VALUE,
+                "the ALPN list is not in wire format (length-prefixed names)",
+            );
             return 1;
         };
         ssl.alpn_override = Some(l);
@@ -411,7 +473,11 @@ pub extern "C" fn _ferrossl_SSL_set_alpn_protos(ssl: *mut Ssl, p: *const u8, len
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get0_alpn_selected(ssl: *const Ssl, data: *mut *const c_uchar, len: *mut c_uint) {
+pub extern "C" fn _ferrossl_SSL_get0_alpn_selected(
+    ssl: *const Ssl,
+    data: *mut *const c_uchar,
+    len: *mut c_uint,
+) {
     let sel = conn(ssl).and_then(Connection::alpn_protocol);
     // SAFETY: the caller's out-parameters; the bytes live with the connection.
     unsafe {
@@ -460,7 +526,9 @@ pub extern "C" fn _ferrossl_SSL_select_next_proto(
         let sv = items(server, server_len);
         let cv = items(client, client_len);
         // SAFETY: offsets within the caller's buffers (checked above).
-        let bytes = |p: *const c_uchar, (o, l): (usize, u8)| unsafe { std::slice::from_raw_parts(p.add(o), l as usize) };
+        let bytes = |p: *const c_uchar, (o, l): (usize, u8)| unsafe {
+            std::slice::from_raw_parts(p.add(o), l as usize)
+        };
         for &s in &sv {
             for &c in &cv {
                 if bytes(server, s) == bytes(client, c) {
@@ -500,15 +568,24 @@ pub extern "C" fn _ferrossl_SSL_get_servername(ssl: *mut Ssl, typ: c_int) -> *co
     let ssl = unsafe { &mut *ssl };
     let name = match ssl.role {
         ferrotls::config::Role::Client => ssl.host.clone(),
-        ferrotls::config::Role::Server => ssl.conn.as_ref().and_then(|c| c.server_name().map(str::to_owned)),
+        ferrotls::config::Role::Server => ssl
+            .conn
+            .as_ref()
+            .and_then(|c| c.server_name().map(str::to_owned)),
     };
     ssl.servername = name.and_then(|n| std::ffi::CString::new(n).ok());
-    ssl.servername.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+    ssl.servername
+        .as_ref()
+        .map_or(std::ptr::null(), |c| c.as_ptr())
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_servername_type(ssl: *mut Ssl) -> c_int {
-    if _ferrossl_SSL_get_servername(ssl, 0).is_null() { -1 } else { 0 }
+    if _ferrossl_SSL_get_servername(ssl, 0).is_null() {
+        -1
+    } else {
+        0
+    }
 }
 
 /// Compression is never used (it is unsafe in TLS, and TLS 1.3 has none).
@@ -537,13 +614,22 @@ pub extern "C" fn _ferrossl_SSL_COMP_get_compression_methods() -> *mut c_void {
 }
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_COMP_add_compression_method(_id: c_int, _cm: *mut c_void) -> c_int {
-    raise(c"SSL_COMP_add_compression_method", ERR_R_UNSUPPORTED, "TLS compression is not supported (CRIME; TLS 1.3 has none)");
+    raise(
+        c"SSL_COMP_add_compression_method",
+        ERR_R_UNSUPPORTED,
+        "TLS compression is not supported (CRIME; TLS 1.3 has none)",
+    );
     1
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_peer_signature_type_nid(ssl: *const Ssl, pnid: *mut c_int) -> c_int {
-    let Some(s) = conn(ssl).and_then(Connection::signature_scheme) else { return 0 };
+pub extern "C" fn _ferrossl_SSL_get_peer_signature_type_nid(
+    ssl: *const Ssl,
+    pnid: *mut c_int,
+) -> c_int {
+    let Some(s) = conn(ssl).and_then(Connection::signature_scheme) else {
+        return 0;
+    };
     let nid = sig_type_nid(s.to_int());
     if nid == 0 || pnid.is_null() {
         return 0;
@@ -573,8 +659,19 @@ pub extern "C" fn _ferrossl_SSL_export_keying_material(
             return 0;
         };
         // SAFETY: the caller's buffers of the given lengths.
-        let (o, l) = unsafe { (std::slice::from_raw_parts_mut(out, olen), std::slice::from_raw_parts(label.cast::<u8>(), llen)) };
-        let ctx = (use_context != 0).then(|| if context.is_null() { &[][..] } else { unsafe { std::slice::from_raw_parts(context, clen) } });
+        let (o, l) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(out, olen),
+                std::slice::from_raw_parts(label.cast::<u8>(), llen),
+            )
+        };
+        let ctx = (use_context != 0).then(|| {
+            if context.is_null() {
+                &[][..]
+            } else {
+                unsafe { std::slice::from_raw_parts(context, clen) }
+            }
+        });
         match c.export_keying_material(o, l, ctx) {
             Ok(()) => 1,
             Err(e) => {
@@ -604,7 +701,11 @@ pub extern "C" fn _ferrossl_SSL_set_info_callback(ssl: *mut Ssl, cb: InfoCb) {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_info_callback(ssl: *const Ssl) -> InfoCb {
     // SAFETY: a live SSL.
-    if ssl.is_null() { None } else { unsafe { (*ssl).info_cb } }
+    if ssl.is_null() {
+        None
+    } else {
+        unsafe { (*ssl).info_cb }
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -615,7 +716,11 @@ pub extern "C" fn _ferrossl_SSL_set_post_handshake_auth(ssl: *mut Ssl, val: c_in
     }
 }
 
-fn after_handshake(f: &CStr, ptr: *mut Ssl, op: impl FnOnce(&mut Connection) -> Result<(), ferrotls::error::Error>) -> c_int {
+fn after_handshake(
+    f: &CStr,
+    ptr: *mut Ssl,
+    op: impl FnOnce(&mut Connection) -> Result<(), ferrotls::error::Error>,
+) -> c_int {
     guard(f, 0, || {
         let ssl = ssl_or!(f, ptr, 0);
         let _cur = enter(ptr);
@@ -637,7 +742,11 @@ fn after_handshake(f: &CStr, ptr: *mut Ssl, op: impl FnOnce(&mut Connection) -> 
 /// with the next write or handshake call.
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_verify_client_post_handshake(ssl: *mut Ssl) -> c_int {
-    after_handshake(c"SSL_verify_client_post_handshake", ssl, Connection::request_client_certificate)
+    after_handshake(
+        c"SSL_verify_client_post_handshake",
+        ssl,
+        Connection::request_client_certificate,
+    )
 }
 
 #[unsafe(no_mangle)]
@@ -671,7 +780,11 @@ pub extern "C" fn _ferrossl_SSL_set_security_level(ssl: *mut Ssl, level: c_int) 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_security_level(ssl: *const Ssl) -> c_int {
     // SAFETY: a live SSL.
-    if ssl.is_null() { 0 } else { unsafe { (*ssl).s.security_level } }
+    if ssl.is_null() {
+        0
+    } else {
+        unsafe { (*ssl).s.security_level }
+    }
 }
 
 #[unsafe(no_mangle)]
@@ -686,11 +799,19 @@ pub extern "C" fn _ferrossl_SSL_set_num_tickets(ssl: *mut Ssl, n: usize) -> c_in
 
 /// The Finished messages and randoms stay inside the engine: 0 bytes (OpenSSL's "none").
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_finished(_ssl: *const Ssl, _buf: *mut c_void, _n: usize) -> usize {
+pub extern "C" fn _ferrossl_SSL_get_finished(
+    _ssl: *const Ssl,
+    _buf: *mut c_void,
+    _n: usize,
+) -> usize {
     0
 }
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_peer_finished(_ssl: *const Ssl, _buf: *mut c_void, _n: usize) -> usize {
+pub extern "C" fn _ferrossl_SSL_get_peer_finished(
+    _ssl: *const Ssl,
+    _buf: *mut c_void,
+    _n: usize,
+) -> usize {
     0
 }
 

@@ -18,8 +18,8 @@
 
 mod bio_ssl;
 mod cipher;
-mod conf;
 mod cli;
+mod conf;
 mod ctx;
 mod err;
 mod getters;

@@ -2,7 +2,7 @@
 //! hand: the system's libcrypto.so.3 is what programs already load, and its objects (X509,
 //! EVP_PKEY, BIO, X509_STORE, the error queue, ex_data) are what they hand us.
 
-#![allow(non_camel_case_types, dead_code)]
+#![allow(non_camel_case_types, dead_code, clippy::upper_case_acronyms)]
 
 use std::ffi::{c_char, c_int, c_long, c_uchar, c_ulong, c_void};
 
@@ -19,7 +19,8 @@ pub type EVP_PKEY = c_void;
 pub type EVP_MD = c_void;
 pub type OPENSSL_STACK = c_void;
 /// `pem_password_cb`: libssl passes the program's through to libcrypto unchanged.
-pub type PemPasswordCb = Option<unsafe extern "C" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int>;
+pub type PemPasswordCb =
+    Option<unsafe extern "C" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int>;
 
 /// `CRYPTO_EX_DATA` (crypto.h, OpenSSL 3.0): a library context and a stack, embedded in the
 /// object it belongs to.
@@ -104,7 +105,10 @@ unsafe extern "C" {
     pub fn OPENSSL_sk_num(st: *const OPENSSL_STACK) -> c_int;
     pub fn OPENSSL_sk_value(st: *const OPENSSL_STACK, i: c_int) -> *mut c_void;
     pub fn OPENSSL_sk_free(st: *mut OPENSSL_STACK);
-    pub fn OPENSSL_sk_pop_free(st: *mut OPENSSL_STACK, f: Option<unsafe extern "C" fn(*mut c_void)>);
+    pub fn OPENSSL_sk_pop_free(
+        st: *mut OPENSSL_STACK,
+        f: Option<unsafe extern "C" fn(*mut c_void)>,
+    );
 
     // bio.h
     pub fn BIO_new(m: *const BIO_METHOD) -> *mut BIO;
@@ -131,12 +135,30 @@ unsafe extern "C" {
     pub fn BIO_set_shutdown(b: *mut BIO, shut: c_int);
     pub fn BIO_copy_next_retry(b: *mut BIO);
     pub fn BIO_meth_new(typ: c_int, name: *const c_char) -> *mut BIO_METHOD;
-    pub fn BIO_meth_set_write(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO, *const c_char, c_int) -> c_int) -> c_int;
-    pub fn BIO_meth_set_read(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO, *mut c_char, c_int) -> c_int) -> c_int;
-    pub fn BIO_meth_set_puts(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO, *const c_char) -> c_int) -> c_int;
-    pub fn BIO_meth_set_ctrl(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO, c_int, c_long, *mut c_void) -> c_long) -> c_int;
-    pub fn BIO_meth_set_create(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO) -> c_int) -> c_int;
-    pub fn BIO_meth_set_destroy(m: *mut BIO_METHOD, f: unsafe extern "C" fn(*mut BIO) -> c_int) -> c_int;
+    pub fn BIO_meth_set_write(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO, *const c_char, c_int) -> c_int,
+    ) -> c_int;
+    pub fn BIO_meth_set_read(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO, *mut c_char, c_int) -> c_int,
+    ) -> c_int;
+    pub fn BIO_meth_set_puts(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO, *const c_char) -> c_int,
+    ) -> c_int;
+    pub fn BIO_meth_set_ctrl(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO, c_int, c_long, *mut c_void) -> c_long,
+    ) -> c_int;
+    pub fn BIO_meth_set_create(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO) -> c_int,
+    ) -> c_int;
+    pub fn BIO_meth_set_destroy(
+        m: *mut BIO_METHOD,
+        f: unsafe extern "C" fn(*mut BIO) -> c_int,
+    ) -> c_int;
 
     // x509.h, pem.h
     pub fn d2i_X509(out: *mut *mut X509, input: *mut *const c_uchar, len: c_long) -> *mut X509;
@@ -157,10 +179,25 @@ unsafe extern "C" {
         peername: *mut *mut c_char,
     ) -> c_int;
     pub fn X509_check_ip_asc(x: *mut X509, ip: *const c_char, flags: u32) -> c_int;
-    pub fn PEM_read_bio_X509(b: *mut BIO, x: *mut *mut X509, cb: PemPasswordCb, u: *mut c_void) -> *mut X509;
-    pub fn PEM_read_bio_X509_AUX(b: *mut BIO, x: *mut *mut X509, cb: PemPasswordCb, u: *mut c_void) -> *mut X509;
+    pub fn PEM_read_bio_X509(
+        b: *mut BIO,
+        x: *mut *mut X509,
+        cb: PemPasswordCb,
+        u: *mut c_void,
+    ) -> *mut X509;
+    pub fn PEM_read_bio_X509_AUX(
+        b: *mut BIO,
+        x: *mut *mut X509,
+        cb: PemPasswordCb,
+        u: *mut c_void,
+    ) -> *mut X509;
     pub fn PEM_write_bio_X509(b: *mut BIO, x: *const X509) -> c_int;
-    pub fn PEM_read_bio_PrivateKey(b: *mut BIO, x: *mut *mut EVP_PKEY, cb: PemPasswordCb, u: *mut c_void) -> *mut EVP_PKEY;
+    pub fn PEM_read_bio_PrivateKey(
+        b: *mut BIO,
+        x: *mut *mut EVP_PKEY,
+        cb: PemPasswordCb,
+        u: *mut c_void,
+    ) -> *mut EVP_PKEY;
     pub fn PEM_write_bio_PrivateKey(
         b: *mut BIO,
         k: *const EVP_PKEY,
@@ -171,7 +208,11 @@ unsafe extern "C" {
         u: *mut c_void,
     ) -> c_int;
     pub fn d2i_PrivateKey_bio(b: *mut BIO, a: *mut *mut EVP_PKEY) -> *mut EVP_PKEY;
-    pub fn d2i_AutoPrivateKey(a: *mut *mut EVP_PKEY, pp: *mut *const c_uchar, len: c_long) -> *mut EVP_PKEY;
+    pub fn d2i_AutoPrivateKey(
+        a: *mut *mut EVP_PKEY,
+        pp: *mut *const c_uchar,
+        len: c_long,
+    ) -> *mut EVP_PKEY;
     pub fn EVP_PKEY_free(k: *mut EVP_PKEY);
     pub fn EVP_PKEY_get_base_id(k: *const EVP_PKEY) -> c_int;
     pub fn X509_get0_pubkey(x: *const X509) -> *mut EVP_PKEY;
@@ -195,7 +236,11 @@ unsafe extern "C" {
     pub fn X509_STORE_new() -> *mut X509_STORE;
     pub fn X509_STORE_free(s: *mut X509_STORE);
     pub fn X509_STORE_up_ref(s: *mut X509_STORE) -> c_int;
-    pub fn X509_STORE_load_locations(s: *mut X509_STORE, file: *const c_char, dir: *const c_char) -> c_int;
+    pub fn X509_STORE_load_locations(
+        s: *mut X509_STORE,
+        file: *const c_char,
+        dir: *const c_char,
+    ) -> c_int;
     pub fn X509_STORE_set_default_paths(s: *mut X509_STORE) -> c_int;
     pub fn X509_STORE_get0_objects(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
     pub fn X509_STORE_get1_all_certs(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
@@ -212,7 +257,11 @@ unsafe extern "C" {
     pub fn X509_STORE_CTX_get_error(c: *const X509_STORE_CTX) -> c_int;
     pub fn X509_STORE_CTX_set_error_depth(c: *mut X509_STORE_CTX, d: c_int);
     pub fn X509_STORE_CTX_set_current_cert(c: *mut X509_STORE_CTX, x: *mut X509);
-    pub fn X509_STORE_CTX_set_ex_data(c: *mut X509_STORE_CTX, idx: c_int, data: *mut c_void) -> c_int;
+    pub fn X509_STORE_CTX_set_ex_data(
+        c: *mut X509_STORE_CTX,
+        idx: c_int,
+        data: *mut c_void,
+    ) -> c_int;
     pub fn X509_STORE_CTX_set0_verified_chain(c: *mut X509_STORE_CTX, sk: *mut OPENSSL_STACK);
     pub fn X509_get_default_cert_file() -> *const c_char;
     pub fn X509_get_default_cert_dir() -> *const c_char;
@@ -220,10 +269,24 @@ unsafe extern "C" {
     pub fn X509_get_default_cert_dir_env() -> *const c_char;
     pub fn X509_VERIFY_PARAM_new() -> *mut X509_VERIFY_PARAM;
     pub fn X509_VERIFY_PARAM_free(p: *mut X509_VERIFY_PARAM);
-    pub fn X509_VERIFY_PARAM_set1(to: *mut X509_VERIFY_PARAM, from: *const X509_VERIFY_PARAM) -> c_int;
-    pub fn X509_VERIFY_PARAM_inherit(to: *mut X509_VERIFY_PARAM, from: *const X509_VERIFY_PARAM) -> c_int;
-    pub fn X509_VERIFY_PARAM_set1_host(p: *mut X509_VERIFY_PARAM, name: *const c_char, len: usize) -> c_int;
-    pub fn X509_VERIFY_PARAM_add1_host(p: *mut X509_VERIFY_PARAM, name: *const c_char, len: usize) -> c_int;
+    pub fn X509_VERIFY_PARAM_set1(
+        to: *mut X509_VERIFY_PARAM,
+        from: *const X509_VERIFY_PARAM,
+    ) -> c_int;
+    pub fn X509_VERIFY_PARAM_inherit(
+        to: *mut X509_VERIFY_PARAM,
+        from: *const X509_VERIFY_PARAM,
+    ) -> c_int;
+    pub fn X509_VERIFY_PARAM_set1_host(
+        p: *mut X509_VERIFY_PARAM,
+        name: *const c_char,
+        len: usize,
+    ) -> c_int;
+    pub fn X509_VERIFY_PARAM_add1_host(
+        p: *mut X509_VERIFY_PARAM,
+        name: *const c_char,
+        len: usize,
+    ) -> c_int;
     pub fn X509_VERIFY_PARAM_get0_host(p: *mut X509_VERIFY_PARAM, idx: c_int) -> *mut c_char;
     pub fn X509_VERIFY_PARAM_get_hostflags(p: *const X509_VERIFY_PARAM) -> u32;
     pub fn X509_VERIFY_PARAM_set_hostflags(p: *mut X509_VERIFY_PARAM, flags: u32);

@@ -18,7 +18,9 @@ pub fn attach(ssl: &mut Ssl) {
     }
     let arg = ssl.s.msg_arg as usize;
     let ptr = ssl as *mut Ssl as usize;
-    let Some(conn) = ssl.conn.as_mut() else { return };
+    let Some(conn) = ssl.conn.as_mut() else {
+        return;
+    };
     conn.set_message_observer(Some(Box::new(move |m: &WireMessage<'_>| {
         // OpenSSL 3.0 reports a received ChangeCipherSpec by its record header only.
         if !m.sent && m.content_type == WireMessage::CHANGE_CIPHER_SPEC {

@@ -63,7 +63,10 @@ impl SessionRef {
             sid_ctx: Vec::new(),
             alpn: Vec::new(),
             host: None,
-            ex_data: CRYPTO_EX_DATA { ctx: std::ptr::null_mut(), sk: std::ptr::null_mut() },
+            ex_data: CRYPTO_EX_DATA {
+                ctx: std::ptr::null_mut(),
+                sk: std::ptr::null_mut(),
+            },
         }
     }
 
@@ -75,12 +78,16 @@ impl SessionRef {
             s.cipher = c.cipher_suite().map_or(0, |c| c.to_int());
             s.alpn = c.alpn_protocol().map(<[u8]>::to_vec).unwrap_or_default();
             // OpenSSL records the name a server received; a client's session has none.
-            let host = if ssl.role == Role::Client { None } else { c.server_name().map(str::to_owned) };
+            let host = if ssl.role == Role::Client {
+                None
+            } else {
+                c.server_name().map(str::to_owned)
+            };
             s.host = host.and_then(|h| CString::new(h).ok());
         }
         s.sid_ctx = ssl.s.sid_ctx.clone();
         // SAFETY: the SSL's live context.
-        s.timeout = unsafe { &*ssl.ctx }.timeout as i64;
+        s.timeout = unsafe { &*ssl.ctx }.timeout;
         s.blob = blob;
         Self::new(s)
     }
@@ -178,7 +185,11 @@ fn encode(s: &Session) -> Vec<u8> {
     der_int(&mut body, s.timeout);
     der_tlv(&mut body, 0x04, &s.sid_ctx);
     der_tlv(&mut body, 0x04, &s.alpn);
-    der_tlv(&mut body, 0x04, s.host.as_ref().map_or(&[][..], |h| h.as_bytes()));
+    der_tlv(
+        &mut body,
+        0x04,
+        s.host.as_ref().map_or(&[][..], |h| h.as_bytes()),
+    );
     der_tlv(&mut body, 0x04, &s.blob);
     let mut out = Vec::new();
     der_tlv(&mut out, 0x30, &body);
@@ -218,7 +229,10 @@ impl<'a> Der<'a> {
             return None;
         }
         let neg = v[0] & 0x80 != 0;
-        Some(v.iter().fold(if neg { -1i64 } else { 0 }, |a, &b| (a << 8) | i64::from(b)))
+        Some(
+            v.iter()
+                .fold(if neg { -1i64 } else { 0 }, |a, &b| (a << 8) | i64::from(b)),
+        )
     }
 }
 
@@ -260,7 +274,9 @@ fn sess_mut<'a>(p: *mut Session) -> Option<&'a mut Session> {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_new() -> *mut Session {
-    guard(c"SSL_SESSION_new", std::ptr::null_mut(), || SessionRef::new(SessionRef::empty()).into_raw())
+    guard(c"SSL_SESSION_new", std::ptr::null_mut(), || {
+        SessionRef::new(SessionRef::empty()).into_raw()
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -284,8 +300,13 @@ pub extern "C" fn _ferrossl_SSL_SESSION_up_ref(s: *mut Session) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_get_id(s: *const Session, len: *mut c_uint) -> *const c_uchar {
-    let Some(s) = sess(s) else { return std::ptr::null() };
+pub extern "C" fn _ferrossl_SSL_SESSION_get_id(
+    s: *const Session,
+    len: *mut c_uint,
+) -> *const c_uchar {
+    let Some(s) = sess(s) else {
+        return std::ptr::null();
+    };
     if !len.is_null() {
         // SAFETY: the caller's out-parameter.
         unsafe { *len = s.id.len() as c_uint };
@@ -294,21 +315,38 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get_id(s: *const Session, len: *mut c_ui
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_set1_id(s: *mut Session, id: *const c_uchar, len: c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_SESSION_set1_id(
+    s: *mut Session,
+    id: *const c_uchar,
+    len: c_uint,
+) -> c_int {
     let f = c"SSL_SESSION_set1_id";
     let Some(s) = sess_mut(s) else { return 0 };
     if len > 32 || (id.is_null() && len > 0) {
-        raise(f, SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG, "a session id is at most 32 bytes");
+        raise(
+            f,
+            SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+            "a session id is at most 32 bytes",
+        );
         return 0;
     }
     // SAFETY: the caller's `len` bytes.
-    s.id = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec() };
+    s.id = if len == 0 {
+        Vec::new()
+    } else {
+        unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec()
+    };
     1
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_get0_id_context(s: *const Session, len: *mut c_uint) -> *const c_uchar {
-    let Some(s) = sess(s) else { return std::ptr::null() };
+pub extern "C" fn _ferrossl_SSL_SESSION_get0_id_context(
+    s: *const Session,
+    len: *mut c_uint,
+) -> *const c_uchar {
+    let Some(s) = sess(s) else {
+        return std::ptr::null();
+    };
     if !len.is_null() {
         // SAFETY: the caller's out-parameter.
         unsafe { *len = s.sid_ctx.len() as c_uint };
@@ -317,14 +355,26 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get0_id_context(s: *const Session, len: 
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_set1_id_context(s: *mut Session, id: *const c_uchar, len: c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_SESSION_set1_id_context(
+    s: *mut Session,
+    id: *const c_uchar,
+    len: c_uint,
+) -> c_int {
     let Some(s) = sess_mut(s) else { return 0 };
     if len > 32 || (id.is_null() && len > 0) {
-        raise(c"SSL_SESSION_set1_id_context", SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG, "a session id context is at most 32 bytes");
+        raise(
+            c"SSL_SESSION_set1_id_context",
+            SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+            "a session id context is at most 32 bytes",
+        );
         return 0;
     }
     // SAFETY: the caller's `len` bytes.
-    s.sid_ctx = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec() };
+    s.sid_ctx = if len == 0 {
+        Vec::new()
+    } else {
+        unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec()
+    };
     1
 }
 
@@ -336,7 +386,7 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get_time(s: *const Session) -> c_long {
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_set_time(s: *mut Session, t: c_long) -> c_long {
     sess_mut(s).map_or(0, |s| {
-        s.time = t as i64;
+        s.time = t;
         t
     })
 }
@@ -349,7 +399,7 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get_timeout(s: *const Session) -> c_long
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_set_timeout(s: *mut Session, t: c_long) -> c_long {
     sess_mut(s).map_or(0, |s| {
-        s.timeout = t as i64;
+        s.timeout = t;
         1
     })
 }
@@ -384,7 +434,9 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get_ticket_lifetime_hint(s: *const Sessi
 type CUlong = std::ffi::c_ulong;
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_get0_cipher(s: *const Session) -> *const crate::cipher::SslCipher {
+pub extern "C" fn _ferrossl_SSL_SESSION_get0_cipher(
+    s: *const Session,
+) -> *const crate::cipher::SslCipher {
     sess(s)
         .and_then(|s| crate::cipher::by_id(s.cipher))
         .map_or(std::ptr::null(), crate::cipher::as_ptr)
@@ -392,11 +444,17 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get0_cipher(s: *const Session) -> *const
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_get0_hostname(s: *const Session) -> *const c_char {
-    sess(s).and_then(|s| s.host.as_ref()).map_or(std::ptr::null(), |h| h.as_ptr())
+    sess(s)
+        .and_then(|s| s.host.as_ref())
+        .map_or(std::ptr::null(), |h| h.as_ptr())
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_get0_alpn_selected(s: *const Session, alpn: *mut *const c_uchar, len: *mut usize) {
+pub extern "C" fn _ferrossl_SSL_SESSION_get0_alpn_selected(
+    s: *const Session,
+    alpn: *mut *const c_uchar,
+    len: *mut usize,
+) {
     let (p, n) = sess(s).map_or((std::ptr::null(), 0), |s| (s.alpn.as_ptr(), s.alpn.len()));
     // SAFETY: the caller's out-parameters.
     unsafe {
@@ -411,7 +469,11 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get0_alpn_selected(s: *const Session, al
 
 /// The master key is the engine's and stays there: 0 bytes, as OpenSSL reports for none.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_get_master_key(_s: *const Session, _out: *mut c_uchar, _len: usize) -> usize {
+pub extern "C" fn _ferrossl_SSL_SESSION_get_master_key(
+    _s: *const Session,
+    _out: *mut c_uchar,
+    _len: usize,
+) -> usize {
     0
 }
 
@@ -431,15 +493,23 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get0_peer(_s: *const Session) -> *mut X5
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_SESSION_set_ex_data(s: *mut Session, idx: c_int, data: *mut c_void) -> c_int {
+pub extern "C" fn _ferrossl_SSL_SESSION_set_ex_data(
+    s: *mut Session,
+    idx: c_int,
+    data: *mut c_void,
+) -> c_int {
     // SAFETY: the session's live ex_data.
-    sess_mut(s).map_or(0, |s| unsafe { CRYPTO_set_ex_data(&mut s.ex_data, idx, data) })
+    sess_mut(s).map_or(0, |s| unsafe {
+        CRYPTO_set_ex_data(&mut s.ex_data, idx, data)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_get_ex_data(s: *const Session, idx: c_int) -> *mut c_void {
     // SAFETY: the session's live ex_data.
-    sess(s).map_or(std::ptr::null_mut(), |s| unsafe { CRYPTO_get_ex_data(&s.ex_data, idx) })
+    sess(s).map_or(std::ptr::null_mut(), |s| unsafe {
+        CRYPTO_get_ex_data(&s.ex_data, idx)
+    })
 }
 
 /// `i2d_SSL_SESSION(s, pp)`: the length; with `pp`, the bytes at `*pp` (allocated with
@@ -477,7 +547,11 @@ pub extern "C" fn _ferrossl_i2d_SSL_SESSION(s: *const Session, pp: *mut *mut c_u
 
 /// `d2i_SSL_SESSION(a, pp, len)`: a session from i2d_SSL_SESSION's bytes; `*pp` advanced.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_d2i_SSL_SESSION(a: *mut *mut Session, pp: *mut *const c_uchar, len: c_long) -> *mut Session {
+pub extern "C" fn _ferrossl_d2i_SSL_SESSION(
+    a: *mut *mut Session,
+    pp: *mut *const c_uchar,
+    len: c_long,
+) -> *mut Session {
     let f = c"d2i_SSL_SESSION";
     guard(f, std::ptr::null_mut(), || {
         nonnull!(f, pp, std::ptr::null_mut());
@@ -486,7 +560,11 @@ pub extern "C" fn _ferrossl_d2i_SSL_SESSION(a: *mut *mut Session, pp: *mut *cons
         nonnull!(f, p, std::ptr::null_mut());
         let d = unsafe { std::slice::from_raw_parts(p, len.max(0) as usize) };
         let Some((s, used)) = decode(d) else {
-            raise(f, SSL_R_BAD_VALUE, "these bytes are not a session from ferrotls's i2d_SSL_SESSION (sessions are not exchangeable with OpenSSL's libssl)");
+            raise(
+                f,
+                SSL_R_BAD_VALUE,
+                "these bytes are not a session from ferrotls's i2d_SSL_SESSION (sessions are not exchangeable with OpenSSL's libssl)",
+            );
             return std::ptr::null_mut();
         };
         let raw = SessionRef::new(s).into_raw();
@@ -518,12 +596,26 @@ pub extern "C" fn _ferrossl_PEM_write_bio_SSL_SESSION(bio: *mut BIO, s: *const S
         };
         let der = zeroize::Zeroizing::new(encode(s));
         // SAFETY: a live BIO; static strings; our bytes.
-        unsafe { PEM_write_bio(bio, PEM_NAME.as_ptr(), c"".as_ptr(), der.as_ptr(), der.len() as c_long) }.min(1).max(0)
+        unsafe {
+            PEM_write_bio(
+                bio,
+                PEM_NAME.as_ptr(),
+                c"".as_ptr(),
+                der.as_ptr(),
+                der.len() as c_long,
+            )
+        }
+        .clamp(0, 1)
     })
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_PEM_read_bio_SSL_SESSION(bio: *mut BIO, x: *mut *mut Session, _cb: *const c_void, _u: *mut c_void) -> *mut Session {
+pub extern "C" fn _ferrossl_PEM_read_bio_SSL_SESSION(
+    bio: *mut BIO,
+    x: *mut *mut Session,
+    _cb: *const c_void,
+    _u: *mut c_void,
+) -> *mut Session {
     let f = c"PEM_read_bio_SSL_SESSION";
     guard(f, std::ptr::null_mut(), || {
         nonnull!(f, bio, std::ptr::null_mut());
@@ -542,7 +634,11 @@ pub extern "C" fn _ferrossl_PEM_read_bio_SSL_SESSION(bio: *mut BIO, x: *mut *mut
         let out = if right {
             _ferrossl_d2i_SSL_SESSION(x, &mut p, len)
         } else {
-            raise(f, SSL_R_BAD_VALUE, "the PEM block is not an SSL SESSION PARAMETERS block");
+            raise(
+                f,
+                SSL_R_BAD_VALUE,
+                "the PEM block is not an SSL SESSION PARAMETERS block",
+            );
             std::ptr::null_mut()
         };
         // SAFETY: libcrypto's allocations; the data held a secret.
@@ -571,7 +667,11 @@ impl Ssl {
             self.sessions.push(s.clone());
             return Some(s);
         }
-        if self.conn.as_ref().is_some_and(|c| !c.is_handshaking() && c.protocol_version().is_some()) {
+        if self
+            .conn
+            .as_ref()
+            .is_some_and(|c| !c.is_handshaking() && c.protocol_version().is_some())
+        {
             if let Some(s) = self.sessions.last() {
                 return Some(s.clone());
             }
@@ -598,7 +698,8 @@ pub extern "C" fn _ferrossl_SSL_get1_session(ssl: *mut Ssl) -> *mut Session {
     let f = c"SSL_get1_session";
     guard(f, std::ptr::null_mut(), || {
         let ssl = ssl_or!(f, ssl, std::ptr::null_mut());
-        ssl.current_session().map_or(std::ptr::null_mut(), SessionRef::into_raw)
+        ssl.current_session()
+            .map_or(std::ptr::null_mut(), SessionRef::into_raw)
     })
 }
 
@@ -609,7 +710,11 @@ pub extern "C" fn _ferrossl_SSL_set_session(ssl: *mut Ssl, s: *mut Session) -> c
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         if ssl.conn.is_some() {
-            raise(f, SSL_R_BAD_VALUE, "SSL_set_session after the handshake started");
+            raise(
+                f,
+                SSL_R_BAD_VALUE,
+                "SSL_set_session after the handshake started",
+            );
             return 0;
         }
         // SAFETY: a live session of the program's: we take our own reference.
@@ -629,16 +734,28 @@ pub extern "C" fn _ferrossl_SSL_session_reused(ssl: *const Ssl) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_set_session_id_context(ssl: *mut Ssl, sid: *const u8, len: c_uint) -> c_int {
+pub extern "C" fn _ferrossl_SSL_set_session_id_context(
+    ssl: *mut Ssl,
+    sid: *const u8,
+    len: c_uint,
+) -> c_int {
     let f = c"SSL_set_session_id_context";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         if len > 32 {
-            raise(f, SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG, "a session id context is at most 32 bytes");
+            raise(
+                f,
+                SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+                "a session id context is at most 32 bytes",
+            );
             return 0;
         }
         // SAFETY: the caller's `len` bytes.
-        ssl.s.sid_ctx = if len == 0 || sid.is_null() { Vec::new() } else { unsafe { std::slice::from_raw_parts(sid, len as usize) }.to_vec() };
+        ssl.s.sid_ctx = if len == 0 || sid.is_null() {
+            Vec::new()
+        } else {
+            unsafe { std::slice::from_raw_parts(sid, len as usize) }.to_vec()
+        };
         1
     })
 }

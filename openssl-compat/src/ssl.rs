@@ -149,7 +149,11 @@ impl Ssl {
     }
 
     fn state_bit(&self) -> c_int {
-        if self.role == Role::Client { SSL_ST_CONNECT } else { SSL_ST_ACCEPT }
+        if self.role == Role::Client {
+            SSL_ST_CONNECT
+        } else {
+            SSL_ST_ACCEPT
+        }
     }
 
     pub fn conn(&mut self) -> &mut Connection {
@@ -164,7 +168,11 @@ impl Ssl {
         raise(f, reason_for(e), &detail);
         if let Some((alert, sent)) = self.conn.as_ref().and_then(Connection::last_alert) {
             let rw = if sent { SSL_CB_WRITE } else { SSL_CB_READ };
-            self.info(self, SSL_CB_ALERT | rw, (2 << 8) | c_int::from(alert.to_int()));
+            self.info(
+                self,
+                SSL_CB_ALERT | rw,
+                (2 << 8) | c_int::from(alert.to_int()),
+            );
         }
         self.failed = true;
         Last::Ssl
@@ -173,11 +181,19 @@ impl Ssl {
     /// Create the engine connection (the ClientHello is built here for a client).
     fn start(&mut self, f: &CStr) -> Result<(), Last> {
         if self.failed {
-            raise(f, SSL_R_PROTOCOL_IS_SHUTDOWN, "the connection has already failed");
+            raise(
+                f,
+                SSL_R_PROTOCOL_IS_SHUTDOWN,
+                "the connection has already failed",
+            );
             return Err(Last::Ssl);
         }
         if self.rbio.is_null() || self.wbio.is_null() {
-            raise(f, SSL_R_UNINITIALIZED, "no BIO: call SSL_set_fd or SSL_set_bio first");
+            raise(
+                f,
+                SSL_R_UNINITIALIZED,
+                "no BIO: call SSL_set_fd or SSL_set_bio first",
+            );
             return Err(Last::Ssl);
         }
         if self.conn.is_some() {
@@ -240,7 +256,11 @@ impl Ssl {
                 continue;
             }
             // SAFETY: a live BIO.
-            return Err(if unsafe { bio_should_retry(wbio) } { Last::WantWrite } else { Last::Syscall });
+            return Err(if unsafe { bio_should_retry(wbio) } {
+                Last::WantWrite
+            } else {
+                Last::Syscall
+            });
         }
         if wrote {
             // SAFETY: a live BIO. A buffering BIO passes the bytes on now (OpenSSL flushes
@@ -292,7 +312,8 @@ impl Ssl {
                 } else {
                     self.rec_hdr.extend_from_slice(got);
                     if self.rec_hdr.len() == 5 {
-                        self.rec_body = usize::from(u16::from_be_bytes([self.rec_hdr[3], self.rec_hdr[4]]));
+                        self.rec_body =
+                            usize::from(u16::from_be_bytes([self.rec_hdr[3], self.rec_hdr[4]]));
                         self.rec_hdr.clear();
                     }
                 }
@@ -360,7 +381,9 @@ impl Ssl {
         if self.role != Role::Client {
             return;
         }
-        let Some(blob) = self.conn.as_ref().and_then(Connection::session) else { return };
+        let Some(blob) = self.conn.as_ref().and_then(Connection::session) else {
+            return;
+        };
         if self.last_blob.as_ref() == Some(&blob) {
             return;
         }
@@ -368,8 +391,10 @@ impl Ssl {
         // A resumed TLS 1.2 session is the one the program already has: OpenSSL announces
         // nothing new (TLS 1.3 resumption brings new tickets, which are new sessions).
         let resumed12 = self.conn.as_ref().is_some_and(|c| {
-            matches!(c.handshake_kind(), Some(ferrotls::conn::HandshakeKind::Resumed))
-                && c.protocol_version().is_some_and(|v| v.to_int() == 0x0303)
+            matches!(
+                c.handshake_kind(),
+                Some(ferrotls::conn::HandshakeKind::Resumed)
+            ) && c.protocol_version().is_some_and(|v| v.to_int() == 0x0303)
         });
         if resumed12 && self.sessions.is_empty() && self.offer.is_some() {
             return;
@@ -450,13 +475,21 @@ impl Ssl {
     /// resuming a write that wanted to write.
     fn write_from(&mut self, f: &CStr, data: &[u8]) -> Result<usize, Last> {
         if self.shutdown & SSL_SENT_SHUTDOWN != 0 {
-            raise(f, SSL_R_PROTOCOL_IS_SHUTDOWN, "SSL_write after SSL_shutdown: close_notify has been sent");
+            raise(
+                f,
+                SSL_R_PROTOCOL_IS_SHUTDOWN,
+                "SSL_write after SSL_shutdown: close_notify has been sent",
+            );
             return Err(Last::Ssl);
         }
         self.handshake(f)?;
         // A retry must repeat the call (OpenSSL: "bad write retry"); a changed length is
         // taken as new data.
-        let mut done = if self.write_pending_len == data.len() { self.write_pending_done } else { 0 };
+        let mut done = if self.write_pending_len == data.len() {
+            self.write_pending_done
+        } else {
+            0
+        };
         self.write_pending_len = 0;
         let partial = self.s.mode & SSL_MODE_ENABLE_PARTIAL_WRITE != 0;
         loop {
@@ -491,7 +524,11 @@ impl Ssl {
             return Ok(1);
         }
         if self.conn.is_none() || self.conn().is_handshaking() {
-            raise(f, SSL_R_SHUTDOWN_WHILE_IN_INIT, "SSL_shutdown before the handshake finished");
+            raise(
+                f,
+                SSL_R_SHUTDOWN_WHILE_IN_INIT,
+                "SSL_shutdown before the handshake finished",
+            );
             return Err(Last::Ssl);
         }
         if self.failed {
@@ -565,7 +602,10 @@ impl Ssl {
             };
             let mut verified = certs.clone();
             // SAFETY: our context's live store.
-            verified.extend(crate::verify::anchor_for(unsafe { &*self.ctx }.store, &certs));
+            verified.extend(crate::verify::anchor_for(
+                unsafe { &*self.ctx }.store,
+                &certs,
+            ));
             self.peer = Peer {
                 ders,
                 stack,
@@ -878,7 +918,11 @@ pub extern "C" fn _ferrossl_SSL_get_wfd(ssl: *const Ssl) -> c_int {
 fn set_role(ssl: &mut Ssl, role: Role) {
     ssl.role = role;
     ssl.role_set = true;
-    if ssl.conn.as_ref().is_some_and(|c| c.is_client() != (role == Role::Client)) {
+    if ssl
+        .conn
+        .as_ref()
+        .is_some_and(|c| c.is_client() != (role == Role::Client))
+    {
         ssl.conn = None;
     }
 }
@@ -953,7 +997,13 @@ pub extern "C" fn _ferrossl_SSL_do_handshake(ssl: *mut Ssl) -> c_int {
     handshake_export(c"SSL_do_handshake", ssl, None)
 }
 
-fn read_export(f: &CStr, ptr: *mut Ssl, buf: *mut c_void, num: usize, peek: bool) -> Result<usize, c_int> {
+fn read_export(
+    f: &CStr,
+    ptr: *mut Ssl,
+    buf: *mut c_void,
+    num: usize,
+    peek: bool,
+) -> Result<usize, c_int> {
     let ssl = ssl_or!(f, ptr, Err(-1));
     if buf.is_null() && num > 0 {
         raise(f, ERR_R_PASSED_NULL_PARAMETER, "a NULL buffer");
@@ -975,7 +1025,11 @@ fn read_export(f: &CStr, ptr: *mut Ssl, buf: *mut c_void, num: usize, peek: bool
         Err(l) => {
             ssl.last = l;
             // OpenSSL returns 0 for the unexpected EOF too (SSL_get_error says SSL).
-            Err(if l == Last::Zero || (l == Last::Ssl && ssl.eof) { 0 } else { -1 })
+            Err(if l == Last::Zero || (l == Last::Ssl && ssl.eof) {
+                0
+            } else {
+                -1
+            })
         }
     }
 }
@@ -1024,15 +1078,29 @@ fn ex_result(r: Result<usize, c_int>, out: *mut usize) -> c_int {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_read_ex(ssl: *mut Ssl, buf: *mut c_void, num: usize, read: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_read_ex(
+    ssl: *mut Ssl,
+    buf: *mut c_void,
+    num: usize,
+    read: *mut usize,
+) -> c_int {
     let f = c"SSL_read_ex";
-    guard(f, 0, || ex_result(read_export(f, ssl, buf, num, false), read))
+    guard(f, 0, || {
+        ex_result(read_export(f, ssl, buf, num, false), read)
+    })
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_peek_ex(ssl: *mut Ssl, buf: *mut c_void, num: usize, read: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_peek_ex(
+    ssl: *mut Ssl,
+    buf: *mut c_void,
+    num: usize,
+    read: *mut usize,
+) -> c_int {
     let f = c"SSL_peek_ex";
-    guard(f, 0, || ex_result(read_export(f, ssl, buf, num, true), read))
+    guard(f, 0, || {
+        ex_result(read_export(f, ssl, buf, num, true), read)
+    })
 }
 
 fn write_export(f: &CStr, ptr: *mut Ssl, buf: *const c_void, num: usize) -> Result<usize, c_int> {
@@ -1084,7 +1152,12 @@ pub extern "C" fn _ferrossl_SSL_write(ssl: *mut Ssl, buf: *const c_void, num: c_
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_write_ex(ssl: *mut Ssl, buf: *const c_void, num: usize, written: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_write_ex(
+    ssl: *mut Ssl,
+    buf: *const c_void,
+    num: usize,
+    written: *mut usize,
+) -> c_int {
     let f = c"SSL_write_ex";
     guard(f, 0, || ex_result(write_export(f, ssl, buf, num), written))
 }
@@ -1265,7 +1338,11 @@ fn state_string(ssl: *const Ssl, long: bool) -> *const c_char {
         (false, false, true) => c"before SSL initialization".as_ptr(),
         (false, false, false) => c"PINIT ".as_ptr(),
         (false, true, true) => {
-            let what = ssl.conn.as_ref().map(Connection::awaiting).unwrap_or("the handshake");
+            let what = ssl
+                .conn
+                .as_ref()
+                .map(Connection::awaiting)
+                .unwrap_or("the handshake");
             thread_local! { static S: std::cell::RefCell<CString> = std::cell::RefCell::new(CString::default()); }
             S.with(|s| {
                 *s.borrow_mut() = CString::new(format!("awaiting {what}")).unwrap_or_default();
@@ -1329,7 +1406,12 @@ pub extern "C" fn _ferrossl_SSL_get_ex_data(ssl: *const Ssl, idx: c_int) -> *mut
 
 /// `SSL_ctrl(ssl, cmd, larg, parg)`.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, parg: *mut c_void) -> c_long {
+pub extern "C" fn _ferrossl_SSL_ctrl(
+    ptr: *mut Ssl,
+    cmd: c_int,
+    larg: c_long,
+    parg: *mut c_void,
+) -> c_long {
     let f = c"SSL_ctrl";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ptr, 0);
@@ -1340,7 +1422,11 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
             // SSL_CTRL_SET_TLSEXT_HOSTNAME (SSL_set_tlsext_host_name)
             55 => {
                 if larg != 0 {
-                    raise(f, SSL_R_SSL3_EXT_INVALID_SERVERNAME_TYPE, "the name type is not TLSEXT_NAMETYPE_host_name");
+                    raise(
+                        f,
+                        SSL_R_SSL3_EXT_INVALID_SERVERNAME_TYPE,
+                        "the name type is not TLSEXT_NAMETYPE_host_name",
+                    );
                     return 0;
                 }
                 if parg.is_null() {
@@ -1355,7 +1441,11 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
                         1
                     }
                     _ => {
-                        raise(f, SSL_R_SSL3_EXT_INVALID_SERVERNAME, "the server name is empty, longer than 255 bytes or not UTF-8");
+                        raise(
+                            f,
+                            SSL_R_SSL3_EXT_INVALID_SERVERNAME,
+                            "the server name is empty, longer than 255 bytes or not UTF-8",
+                        );
                         0
                     }
                 }
@@ -1369,7 +1459,11 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
                     .is_some_and(|v| v.to_int() == 0x0303),
             ),
             // SSL_CTRL_GET_NEGOTIATED_GROUP
-            134 => ssl.conn.as_ref().and_then(Connection::group).map_or(0, group_nid),
+            134 => ssl
+                .conn
+                .as_ref()
+                .and_then(Connection::group)
+                .map_or(0, group_nid),
             // SSL_CTRL_GET_PEER_SIGNATURE_NID: the digest of the peer's signature.
             108 => {
                 let nid = ssl
@@ -1393,7 +1487,9 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
                 raise(
                     f,
                     ERR_R_UNSUPPORTED,
-                    &format!("SSL_ctrl command {cmd} is not supported by ferrotls's libssl (see the README's support matrix)"),
+                    &format!(
+                        "SSL_ctrl command {cmd} is not supported by ferrotls's libssl (see the README's support matrix)"
+                    ),
                 );
                 0
             }
@@ -1402,7 +1498,11 @@ pub extern "C" fn _ferrossl_SSL_ctrl(ptr: *mut Ssl, cmd: c_int, larg: c_long, pa
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_callback_ctrl(ssl: *mut Ssl, cmd: c_int, fp: *const c_void) -> c_long {
+pub extern "C" fn _ferrossl_SSL_callback_ctrl(
+    ssl: *mut Ssl,
+    cmd: c_int,
+    fp: *const c_void,
+) -> c_long {
     let f = c"SSL_callback_ctrl";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
@@ -1411,7 +1511,11 @@ pub extern "C" fn _ferrossl_SSL_callback_ctrl(ssl: *mut Ssl, cmd: c_int, fp: *co
             ssl.s.msg_cb = unsafe { std::mem::transmute::<*const c_void, MsgCb>(fp) };
             return 1;
         }
-        raise(f, ERR_R_UNSUPPORTED, &format!("SSL_callback_ctrl command {cmd} is not supported by ferrotls's libssl"));
+        raise(
+            f,
+            ERR_R_UNSUPPORTED,
+            &format!("SSL_callback_ctrl command {cmd} is not supported by ferrotls's libssl"),
+        );
         0
     })
 }
@@ -1427,7 +1531,9 @@ impl AlpnSelector for AlpnViaCallback {
         }
         // SAFETY: the SSL whose handshake is running on this thread; its context is live.
         let ctx = unsafe { &*(*ssl).ctx };
-        let Some(cb) = ctx.alpn_select else { return AlpnChoice::None };
+        let Some(cb) = ctx.alpn_select else {
+            return AlpnChoice::None;
+        };
         let mut wire = Vec::new();
         for p in offered {
             wire.push(p.len() as u8);
@@ -1438,12 +1544,21 @@ impl AlpnSelector for AlpnViaCallback {
         // SAFETY: the program's callback with its SSL, the offer in wire format, and
         // out-parameters it fills with a pointer into the offer or its own memory.
         let r = unsafe {
-            cb(ssl.cast(), &mut out, &mut outlen, wire.as_ptr(), wire.len() as u32, ctx.alpn_select_arg)
+            cb(
+                ssl.cast(),
+                &mut out,
+                &mut outlen,
+                wire.as_ptr(),
+                wire.len() as u32,
+                ctx.alpn_select_arg,
+            )
         };
         match r {
             0 if !out.is_null() && outlen > 0 => {
                 // SAFETY: the callback's `outlen` bytes at `out`.
-                AlpnChoice::Select(unsafe { std::slice::from_raw_parts(out, outlen as usize) }.to_vec())
+                AlpnChoice::Select(
+                    unsafe { std::slice::from_raw_parts(out, outlen as usize) }.to_vec(),
+                )
             }
             // SSL_TLSEXT_ERR_ALERT_FATAL
             2 => AlpnChoice::Refuse,
@@ -1463,9 +1578,12 @@ impl ferrotls::config::KeyLog for KeylogViaCallback {
             return;
         }
         // SAFETY: the SSL whose handshake is running on this thread.
-        let Some(cb) = (unsafe { &*(*ssl).ctx }).keylog_cb else { return };
+        let Some(cb) = (unsafe { &*(*ssl).ctx }).keylog_cb else {
+            return;
+        };
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        let line = zeroize::Zeroizing::new(format!("{label} {} {}", hex(client_random), hex(secret)));
+        let line =
+            zeroize::Zeroizing::new(format!("{label} {} {}", hex(client_random), hex(secret)));
         if let Ok(c) = CString::new(line.as_bytes()) {
             // SAFETY: the program's callback with its SSL and a NUL-terminated line.
             unsafe { cb(ssl.cast(), c.as_ptr()) };
@@ -1493,7 +1611,11 @@ pub fn info_alert(ssl: *mut Ssl, sent: bool, level: u8, desc: u8) {
     // SAFETY: as above.
     let s = unsafe { &*ssl };
     let rw = if sent { SSL_CB_WRITE } else { SSL_CB_READ };
-    s.info(ssl, SSL_CB_ALERT | rw, (c_int::from(level) << 8) | c_int::from(desc));
+    s.info(
+        ssl,
+        SSL_CB_ALERT | rw,
+        (c_int::from(level) << 8) | c_int::from(desc),
+    );
 }
 
 #[allow(dead_code)]

@@ -162,16 +162,22 @@ fn code_for(kind: CertErrorKind, certs: &[X509Ref]) -> (c_int, usize) {
 
 /// The engine's check of `chain` against the context's anchors as they are now (`name`: the
 /// name the client engine was given, for a server's chain).
-fn engine_check(ctx: &crate::ctx::Ctx, chain: &[CertificateDer<'_>], name: Option<&str>) -> Result<(), Error> {
+fn engine_check(
+    ctx: &crate::ctx::Ctx,
+    chain: &[CertificateDer<'_>],
+    name: Option<&str>,
+) -> Result<(), Error> {
     let roots = ctx.trust_anchors();
-    let owned: Vec<CertificateDer<'static>> = chain.iter().map(|c| c.clone().into_owned()).collect();
+    let owned: Vec<CertificateDer<'static>> =
+        chain.iter().map(|c| c.clone().into_owned()).collect();
     let now = pki_types::UnixTime::now();
     match name {
         Some(n) => {
-            let sn = pki_types::ServerName::try_from(n.to_owned()).map_err(|_| Error::Certificate {
-                kind: CertErrorKind::NameMismatch,
-                detail: format!("'{n}' is not a DNS name or an IP address"),
-            })?;
+            let sn =
+                pki_types::ServerName::try_from(n.to_owned()).map_err(|_| Error::Certificate {
+                    kind: CertErrorKind::NameMismatch,
+                    detail: format!("'{n}' is not a DNS name or an IP address"),
+                })?;
             ferrotls::verify::verify_server_cert(&roots, &owned, &sn, now).map(|_| ())
         }
         None => ferrotls::verify::verify_client_cert(&roots, &owned, now).map(|_| ()),
@@ -207,7 +213,10 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
     let mut refusal: Option<Error> = None;
     match builtin {
         Ok(()) => {}
-        Err(Error::Certificate { kind: CertErrorKind::NameMismatch, .. }) if !server => {}
+        Err(Error::Certificate {
+            kind: CertErrorKind::NameMismatch,
+            ..
+        }) if !server => {}
         Err(e @ Error::Certificate { kind, .. }) => {
             let (code, depth) = code_for(*kind, &certs);
             match kind {
@@ -231,12 +240,21 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
         // SAFETY: a live parameter object and leaf; names are NUL-terminated.
         let flags = unsafe { X509_VERIFY_PARAM_get_hostflags(ssl.param) };
         let matched = wanted.iter().find(|h| unsafe {
-            X509_check_host(certs[0].0, h.as_ptr(), h.as_bytes().len(), flags, std::ptr::null_mut()) == 1
+            X509_check_host(
+                certs[0].0,
+                h.as_ptr(),
+                h.as_bytes().len(),
+                flags,
+                std::ptr::null_mut(),
+            ) == 1
         });
         ssl.peername = matched.cloned();
         if matched.is_none() {
             pre.insert(0, (X509_V_ERR_HOSTNAME_MISMATCH, 0));
-            let names: Vec<_> = wanted.iter().map(|h| h.to_string_lossy().into_owned()).collect();
+            let names: Vec<_> = wanted
+                .iter()
+                .map(|h| h.to_string_lossy().into_owned())
+                .collect();
             refusal.get_or_insert_with(|| Error::Certificate {
                 kind: CertErrorKind::NameMismatch,
                 detail: format!(
@@ -340,12 +358,21 @@ impl Callback {
                 X509_STORE_CTX_set0_verified_chain(sctx, crate::x509::stack_of(full));
                 X509_STORE_CTX_set_ex_data(sctx, store_ctx_ssl_index(), ssl.cast::<c_void>());
             }
-            Self { sctx, full: full.to_vec() }
+            Self {
+                sctx,
+                full: full.to_vec(),
+            }
         }
     }
 
     /// Call `cb(ok, ctx)` with the error and depth set; true if it returned non-zero.
-    unsafe fn invoke(&self, cb: unsafe extern "C" fn(c_int, *mut X509_STORE_CTX) -> c_int, ok: c_int, code: c_int, depth: usize) -> bool {
+    unsafe fn invoke(
+        &self,
+        cb: unsafe extern "C" fn(c_int, *mut X509_STORE_CTX) -> c_int,
+        ok: c_int,
+        code: c_int,
+        depth: usize,
+    ) -> bool {
         if self.sctx.is_null() {
             return ok != 0;
         }

@@ -1,7 +1,7 @@
 //! Moving certificates and keys between libcrypto's objects and the engine's bytes: DER to
 //! `X509` and back, PEM text for the engine's loaders, and owned references that count.
 
-use std::ffi::{c_int, c_uchar, c_void};
+use std::ffi::{c_uchar, c_void};
 
 use crate::libcrypto::*;
 
@@ -111,12 +111,6 @@ impl MemBio {
     pub fn new(secure: bool) -> Option<Self> {
         // SAFETY: plain constructors.
         let b = unsafe { BIO_new(if secure { BIO_s_secmem() } else { BIO_s_mem() }) };
-        (!b.is_null()).then_some(Self(b))
-    }
-    /// A read-only BIO over `data` (which must outlive it).
-    pub fn over(data: &[u8]) -> Option<Self> {
-        // SAFETY: the BIO reads data.len() bytes at data, which outlives it (caller's borrow).
-        let b = unsafe { BIO_new_mem_buf(data.as_ptr().cast::<c_void>(), data.len() as c_int) };
         (!b.is_null()).then_some(Self(b))
     }
     pub fn bytes(&self) -> &[u8] {

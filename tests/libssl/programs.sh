@@ -298,6 +298,23 @@ need_grep "$work/sc_msg.out" '^HTTP/1\.0 200 ok'
 need_lib ut sc_msg
 finish
 
+begin "s_client -state -keylogfile: the info callback and the key log"
+need_server "$WWW_BAD"
+rm -f "$work/keylog.txt"
+s_client sc_state "$WWW_PORT" "${CLIENT_VERIFY[@]}" -tls1_3 -state -keylogfile "$work/keylog.txt" -ign_eof
+need_rc 0
+# The info callback's loop events (s_client prints them as SSL_connect:<state>); both
+# libraries name the state in their own words, so only the event is required.
+need_grep "$work/sc_state.err" '^SSL_connect:'
+need_grep "$work/sc_state.out" '^HTTP/1\.0 200 ok'
+# The key log callback: the TLS 1.3 secrets in NSS's format, for this connection's random.
+for label in CLIENT_HANDSHAKE_TRAFFIC_SECRET SERVER_HANDSHAKE_TRAFFIC_SECRET CLIENT_TRAFFIC_SECRET_0 SERVER_TRAFFIC_SECRET_0; do
+    need_grep "$work/keylog.txt" "^$label [0-9a-f]{64} [0-9a-f]{64,96}\$"
+done
+evidence+=("$(grep -c '^[A-Z]' "$work/keylog.txt") key log lines")
+need_lib ut sc_state
+finish
+
 # ===== openssl s_server -www (under test), fetched by curl on Debian's libssl ===================
 start_server ut ut_www "$ACCEPT_RE" "${SERVE[@]}"
 UTWWW_PORT=$PORT UTWWW_BAD=$SLIB

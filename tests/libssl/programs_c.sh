@@ -51,7 +51,7 @@ vg=()
 if [ "${LIBSSL_VALGRIND:-0}" = 1 ]; then
     # tests/c/valgrind.supp: the one known Memcheck false positive in ring's AES-GCM assembly.
     vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --num-callers=12
-        "--suppressions=$SRC/../c/valgrind.supp" ${LIBSSL_VALGRIND_ARGS:-})
+        "--suppressions=$SRC/../c/valgrind.supp" "--suppressions=$SRC/valgrind.supp" ${LIBSSL_VALGRIND_ARGS:-})
     T_OURS=180
 fi
 

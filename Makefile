@@ -2,14 +2,17 @@
 #
 #   make            release library (cargo) + the C examples in target/examples-c/
 #   make demo       a real TLS conversation between the two examples, explained step by step
-#   make test       cargo tests, then the C / interop tests (tests/c/run.sh), then Python (when present)
+#   make test       cargo tests, the C / interop tests (tests/c/run.sh), Python, then make test-libssl
 #   make deps       install what `make test` and `make bench` need (Debian packages; root or sudo)
 #   make bench      in-memory benchmarks: ferrotls vs rustls vs OpenSSL, ring as the floor (bench/)
-#   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples)
+#   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples;
+#                   the OpenSSL layer in LIBDIR/ferrotls-openssl/libssl.so.3 and bin/ferrotls-openssl)
+#   make uninstall  the same PREFIX and DESTDIR: removes what make install put there
 #   make clean
 #   make loadgen    the bounded load generator tests/c/loadgen.c -> target/examples-c/ferrotls-loadgen
-#   make libssl     target/libssl/libssl.so.3, the OpenSSL 3 libssl ABI over ferrotls (in progress);
-#                   make test-libssl checks what it does so far
+#   make libssl     target/libssl/libssl.so.3, the OpenSSL 3 libssl ABI over ferrotls: programs built
+#                   for OpenSSL run on it with LD_LIBRARY_PATH=target/libssl (docs/libssl-support.md)
+#   make test-libssl  its tests (tests/libssl/run.sh); make libssl-matrix rewrites docs/libssl-support.md
 SHELL := /bin/bash
 
 # rustup installs cargo in ~/.cargo/bin, which a fresh shell may not have on PATH.
@@ -20,6 +23,10 @@ DESTDIR ?=
 LIBDIR = $(PREFIX)/lib
 INCLUDEDIR = $(PREFIX)/include
 BINDIR = $(PREFIX)/bin
+# The OpenSSL layer's libssl.so.3 goes into a directory of its own, which the dynamic loader does
+# not search: only programs started through bin/ferrotls-openssl (LD_LIBRARY_PATH) load it, never
+# a program that asks for the system's libssl.so.3.
+LIBSSL_DIR = $(LIBDIR)/ferrotls-openssl
 # Run after installing into a directory the dynamic loader searches (see install).
 LDCONFIG ?= $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
 
@@ -43,12 +50,12 @@ LDFLAGS_EX := -L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(abspath $(RELEASE_DIR))
 LIBS_PRIVATE := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 
-.PHONY: all lib examples demo test test-c deps deps-if-missing install uninstall clean bench help loadgen libssl test-libssl
+.PHONY: all lib examples demo test test-c deps deps-if-missing install uninstall clean bench help loadgen libssl test-libssl libssl-matrix
 
 all: examples
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^[^#]/p' Makefile | sed -n 's/^# \{0,1\}//p'
 
 # cargo keeps its own dependency tracking, so this always asks it.
 lib:
@@ -71,15 +78,23 @@ loadgen: lib
 	@mkdir -p $(EXDIR)
 	$(CC) $(CFLAGS_EX) -o $(LOADGEN) tests/c/loadgen.c examples-c/common.c $(LDFLAGS_EX)
 
-# The OpenSSL layer (issue 18, in progress): target/libssl/libssl.so.3, a libssl for programs
-# built against OpenSSL 3 (LD_LIBRARY_PATH=target/libssl PROGRAM). Its own crate, openssl-compat/.
+# The OpenSSL layer: target/libssl/libssl.so.3, a libssl for programs built against OpenSSL 3
+# (LD_LIBRARY_PATH=target/libssl PROGRAM). Its own crate, openssl-compat/.
+# The copy replaces the file (rename), never rewrites it in place: a program running on the old
+# one keeps its mapping intact, and nothing ever reads a half-written library.
 libssl:
 	$(CARGO) build --release --manifest-path openssl-compat/Cargo.toml
 	mkdir -p target/libssl
-	cp openssl-compat/target/release/libssl.so target/libssl/libssl.so.3
+	tmp=target/libssl/.libssl.so.3.tmp$$$$; cp openssl-compat/target/release/libssl.so $$tmp && \
+		mv -f $$tmp target/libssl/libssl.so.3 || { rm -f $$tmp; exit 1; }
 
 test-libssl: libssl
 	bash tests/libssl/run.sh
+
+# docs/libssl-support.md: what is implemented, per function and per program (tests/libssl/run.sh
+# checks it is current with --check).
+libssl-matrix:
+	bash scripts/libssl-matrix.sh
 
 demo: all
 	bash scripts/demo.sh
@@ -89,6 +104,7 @@ test: deps-if-missing all
 	bash tests/c/run.sh
 	@echo "== Python tests (bindings/python; needs bindings/python/requirements-test.txt)"
 	python3 -m pytest -q -p no:cacheprovider bindings/python/tests
+	$(MAKE) --no-print-directory test-libssl
 
 test-c: all
 	bash tests/c/run.sh
@@ -100,7 +116,7 @@ deps:
 deps-if-missing:
 	bash scripts/install-deps.sh --if-missing
 
-install: all
+install: all libssl
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(VERSION)
 	ln -sf libferrotls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(ABI)
@@ -124,6 +140,16 @@ install: all
 		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
 	$(CC) $(CFLAGS_EX) -o $(DESTDIR)$(BINDIR)/ferrotls-server examples-c/server.c examples-c/common.c \
 		-L$(RELEASE_DIR) -lferrotls -Wl,-rpath,$(LIBDIR)
+	@# The OpenSSL layer: libssl.so.3 in a directory of its own (never over the system's), and the
+	@# wrapper that runs a program on it, with the installed directory (without DESTDIR) written in.
+	install -d "$(DESTDIR)$(LIBSSL_DIR)"
+	install -m 0755 target/libssl/libssl.so.3 "$(DESTDIR)$(LIBSSL_DIR)/libssl.so.3"
+	dir=$$(printf '%s\n' '$(LIBSSL_DIR)' | sed 's/[\\&|]/\\&/g'); \
+	sed -e "s|@LIBSSL_DIR@|$$dir|g" -e 's|@VERSION@|$(VERSION)|g' scripts/ferrotls-openssl.in \
+		>"$(DESTDIR)$(BINDIR)/ferrotls-openssl.tmp"
+	chmod 0755 "$(DESTDIR)$(BINDIR)/ferrotls-openssl.tmp"
+	mv -f "$(DESTDIR)$(BINDIR)/ferrotls-openssl.tmp" "$(DESTDIR)$(BINDIR)/ferrotls-openssl"
+	@echo "installed $(LIBSSL_DIR)/libssl.so.3: run a program built for OpenSSL on it with $(BINDIR)/ferrotls-openssl COMMAND"
 	@# How programs find libferrotls.so.$(ABI) when they start. ferrotls.pc has no rpath (a system
 	@# prefix must not get one): a directory the loader searches (ld.so.conf, e.g. /usr/local/lib)
 	@# needs ldconfig after a real install, run here as root; any other prefix needs
@@ -144,7 +170,11 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libferrotls.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libferrotls.so.$(ABI) \
 		$(DESTDIR)$(LIBDIR)/libferrotls.so $(DESTDIR)$(LIBDIR)/libferrotls.a \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/ferrotls.pc $(DESTDIR)$(INCLUDEDIR)/ferrotls.h \
-		$(DESTDIR)$(BINDIR)/ferrotls-client $(DESTDIR)$(BINDIR)/ferrotls-server
+		$(DESTDIR)$(BINDIR)/ferrotls-client $(DESTDIR)$(BINDIR)/ferrotls-server \
+		"$(DESTDIR)$(LIBSSL_DIR)/libssl.so.3" "$(DESTDIR)$(BINDIR)/ferrotls-openssl"
+	@# The private directory, if nothing else is in it.
+	@! [ -d "$(DESTDIR)$(LIBSSL_DIR)" ] || rmdir "$(DESTDIR)$(LIBSSL_DIR)" 2>/dev/null || \
+		echo "note: $(DESTDIR)$(LIBSSL_DIR) is not empty; left in place"
 
 # bench/ is its own crate (own Cargo.lock and target/), so the library gains no dependencies.
 # BENCH_SAMPLES and BENCH_SAMPLE_MS (environment) change the sampling; see bench/README.md.

@@ -772,3 +772,62 @@ pub extern "C" fn _ferrossl_SSL_CTX_remove_session(_ctx: *mut c_void, _s: *mut S
 }
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CTX_flush_sessions(_ctx: *mut c_void, _t: c_long) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Session {
+        let mut s = SessionRef::empty();
+        s.version = 0x0304;
+        s.cipher = 0x1302;
+        s.time = 1_796_000_000;
+        s.timeout = 7200;
+        s.sid_ctx = b"ctx".to_vec();
+        s.alpn = b"h2".to_vec();
+        s.host = Some(CString::new("localhost").unwrap());
+        s.blob = (0..300u16).map(|i| i as u8).collect();
+        s
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        let s = sample();
+        let der = encode(&s);
+        let (d, used) = decode(&der).expect("decodes");
+        assert_eq!(used, der.len());
+        assert_eq!((d.version, d.cipher, d.time, d.timeout), (s.version, s.cipher, s.time, s.timeout));
+        assert_eq!((&d.id, &d.sid_ctx, &d.alpn, &d.blob), (&s.id, &s.sid_ctx, &s.alpn, &s.blob));
+        assert_eq!(d.host, s.host);
+        assert_eq!(encode(&d), der, "re-encoding is byte-identical");
+    }
+
+    #[test]
+    fn negative_and_large_integers_round_trip() {
+        for v in [0i64, 1, 127, 128, 255, 256, -1, -128, -129, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            der_int(&mut out, v);
+            assert_eq!(Der(&out).int(), Some(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_is_refused_without_panic() {
+        let der = encode(&sample());
+        for n in 0..der.len() {
+            assert!(decode(&der[..n]).is_none(), "a truncation to {n} bytes decoded");
+        }
+        // Flip each byte: decoding may succeed (a changed value) but never panics, and a
+        // changed tag or length never reads past the input.
+        for i in 0..der.len() {
+            let mut d = der.clone();
+            d[i] ^= 0xff;
+            let _ = decode(&d);
+        }
+        // An OpenSSL session (SSL_SESSION_ASN1 starts with INTEGER 1, INTEGER version) is not ours.
+        let openssl_like = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x03];
+        assert!(decode(&openssl_like).is_none());
+        // A length claiming more than is there.
+        assert!(decode(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
+    }
+}

@@ -11,6 +11,12 @@ LIB=target/libssl/libssl.so.3
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -f "$LIB" ] || fail "$LIB is missing: run make libssl"
 
+# The layer's own unit tests (cipher strings against OpenSSL's choices, the session encoding).
+"${CARGO:-cargo}" test -q --release --manifest-path openssl-compat/Cargo.toml >/tmp/ferrossl-unit.$$ 2>&1 \
+    || { cat /tmp/ferrossl-unit.$$; fail "openssl-compat unit tests"; }
+echo "ok    openssl-compat unit tests: $(grep -Eo '[0-9]+ passed' /tmp/ferrossl-unit.$$ | head -1)"
+rm -f /tmp/ferrossl-unit.$$
+
 readelf -d "$LIB" | grep -q 'Library soname: \[libssl.so.3\]' || fail "SONAME is not libssl.so.3"
 readelf -d "$LIB" | grep -q 'Shared library: \[libcrypto.so.3\]' || fail "libcrypto.so.3 is not NEEDED"
 want=openssl-compat/libssl-exports.txt

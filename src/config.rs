@@ -414,6 +414,13 @@ impl ConfigBuilder {
         self.add_cert_key(chain, &key)
     }
 
+    /// Add a certified key built once and shared by several configurations (the OpenSSL layer
+    /// builds one per certificate and key object and reuses it).
+    pub fn add_certified_key(&mut self, key: Arc<CertifiedKey>) -> Result<(), Error> {
+        self.certs.push(key);
+        Ok(())
+    }
+
     /// Add a certificate chain and its private key from PEM files.
     pub fn add_cert_key_files(&mut self, chain: &Path, key: &Path) -> Result<(), Error> {
         let certs = pem::certs_from_file(chain)?;

@@ -157,6 +157,12 @@ pub struct Ctx {
     pub sess_cache_size: c_long,
     pub timeout: c_long,
     pub new_session_cb: NewSessionCb,
+    pub get_session_cb: crate::server::GetSessionCb,
+    /// Ticket keys made with the context (before a server forks its workers, as OpenSSL's).
+    pub tickets: Arc<ferrotls::session::TicketKeys>,
+    /// The server session cache through the program's callbacks (and our own beside it).
+    pub sess_store: Arc<crate::server::CallbackStore>,
+    pub certified: crate::server::CertifiedCache,
     pub alpn_select: AlpnSelectCb,
     pub alpn_select_arg: *mut c_void,
     pub keylog_cb: KeylogCb,
@@ -257,30 +263,19 @@ impl Ctx {
                 .map_err(bad)?;
         }
 
-        // Our own certificate: the engine loads PEM, so libcrypto writes it.
-        match (&s.cert, &s.key) {
-            (Some(cert), Some(key)) => {
-                // Without a chain of its own, OpenSSL completes it from the trust store
-                // (unless SSL_MODE_NO_AUTO_CHAIN): so do we, up to the root.
-                let auto;
-                let chain_certs = if s.chain.is_empty() && s.mode & SSL_MODE_NO_AUTO_CHAIN == 0 {
-                    auto = self.chain_from_store(cert);
-                    &auto
-                } else {
-                    &s.chain
-                };
-                let chain = crate::x509::certs_pem(std::iter::once(cert).chain(chain_certs.iter()));
-                let key = crate::x509::key_pem(key).ok_or((
-                    ERR_R_EVP_LIB,
-                    "libcrypto could not write the private key for ferrotls".to_string(),
-                ))?;
-                b.add_cert_key_pem(&chain, &key).map_err(bad)?;
+        // Our own certificate. A server's is chosen per ClientHello (after the program's
+        // servername callback, which may switch the SSL to another context); a client's goes
+        // into the configuration, PEM written by libcrypto.
+        match (role, &s.cert, &s.key) {
+            (Role::Server, _, _) => {
+                b.set_cert_resolver(Arc::new(crate::server::Resolver)).map_err(bad)?;
             }
-            _ if role == Role::Server => {
-                return Err((
-                    SSL_R_NO_CERTIFICATE_ASSIGNED,
-                    "a server needs a certificate and its private key (SSL_CTX_use_certificate_chain_file and SSL_CTX_use_PrivateKey_file)".into(),
-                ));
+            (Role::Client, Some(cert), Some(key)) => {
+                let ck = self.certified(cert, &s.chain, key).ok_or((
+                    ERR_R_EVP_LIB,
+                    "the certificate and private key could not be handed to ferrotls".to_string(),
+                ))?;
+                b.add_certified_key(ck).map_err(bad)?;
             }
             _ => {}
         }
@@ -314,16 +309,16 @@ impl Ctx {
                     0
                 };
                 b.set_session_cache(cache).map_err(bad)?;
+                if cache > 0 {
+                    b.set_server_session_store(self.sess_store.clone()).map_err(bad)?;
+                }
                 let tickets = if s.options & SSL_OP_NO_TICKET != 0 && cache == 0 {
                     0
                 } else {
                     s.num_tickets as u32
                 };
                 b.set_tls13_tickets(tickets).map_err(bad)?;
-                if self.timeout > 0 {
-                    let secs = (self.timeout as u64).min(7 * 24 * 3600) as u32;
-                    b.set_ticket_lifetime(secs).map_err(bad)?;
-                }
+                b.set_ticket_sealer(self.tickets.clone()).map_err(bad)?;
             }
         }
         if role == Role::Client {
@@ -372,7 +367,7 @@ impl Ctx {
     }
 
     /// The issuers of `leaf` found in the trust store, nearest first, up to a self-signed one.
-    fn chain_from_store(&self, leaf: &X509Ref) -> Vec<X509Ref> {
+    pub(crate) fn chain_from_store(&self, leaf: &X509Ref) -> Vec<X509Ref> {
         // SAFETY: our live store.
         let pool = unsafe { crate::x509::store_certs(self.store) };
         let mut out: Vec<X509Ref> = Vec::new();
@@ -513,6 +508,10 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
             sess_cache_size: 1024 * 20,
             timeout: 7200,
             new_session_cb: None,
+            get_session_cb: None,
+            tickets: Arc::new(ferrotls::session::TicketKeys::new(7200, 7200)),
+            sess_store: Arc::new(crate::server::CallbackStore::default()),
+            certified: Default::default(),
             alpn_select: None,
             alpn_select_arg: std::ptr::null_mut(),
             keylog_cb: None,
@@ -1257,6 +1256,10 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_timeout(ctx: *mut Ctx, t: c_long) -> c_l
     let ctx = unsafe { &mut *ctx };
     let old = ctx.timeout;
     ctx.timeout = t;
+    // Tickets live as long as sessions; new keys for the new lifetime (programs set it
+    // while configuring, before any connection).
+    let secs = (t.max(1) as u64).min(7 * 24 * 3600) as u32;
+    ctx.tickets = Arc::new(ferrotls::session::TicketKeys::new(secs, secs));
     ctx.changed();
     old
 }
@@ -1436,12 +1439,17 @@ pub extern "C" fn _ferrossl_SSL_CTX_sess_get_new_cb(ctx: *const Ctx) -> NewSessi
     unsafe { (*ctx).new_session_cb }
 }
 
-/// The server's external cache callbacks (nginx, stunnel): accepted; the engine keeps its own
-/// session cache and tickets, so they are not called (see the README's support matrix).
+/// The remove callback: the engine expires sessions itself; the program's shared cache expires
+/// its entries by their timeout, as OpenSSL's programs do for sessions removed elsewhere.
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CTX_sess_set_remove_cb(_ctx: *mut Ctx, _cb: *const c_void) {}
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_sess_set_get_cb(_ctx: *mut Ctx, _cb: *const c_void) {}
+pub extern "C" fn _ferrossl_SSL_CTX_sess_set_get_cb(ctx: *mut Ctx, cb: crate::server::GetSessionCb) {
+    if !ctx.is_null() {
+        // SAFETY: a live context.
+        unsafe { (*ctx).get_session_cb = cb };
+    }
+}
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CTX_set_ex_data(

@@ -25,6 +25,7 @@ mod err;
 mod getters;
 mod libcrypto;
 mod observe;
+mod server;
 mod session;
 mod ssl;
 mod unsupported;

@@ -92,6 +92,12 @@ impl SessionRef {
         Self::new(s)
     }
 
+    /// Set the session ID (the engine's, for a server session).
+    pub fn set_id(&self, id: &[u8]) {
+        // SAFETY: we hold a reference, and no other borrow of the session is live here.
+        unsafe { (*self.0).id = id.to_vec() };
+    }
+
     pub fn get(&self) -> &Session {
         // SAFETY: we hold a reference.
         unsafe { &*self.0 }

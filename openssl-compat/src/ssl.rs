@@ -124,6 +124,8 @@ pub struct Ssl {
     last_blob: Option<Vec<u8>>,
     pub peer: Peer,
     pub servername: Option<CString>,
+    /// The SNI name of the ClientHello being answered (a server, before the engine records it).
+    pub hello_name: Option<String>,
     /// The host name (of SSL_set1_host's) the peer's certificate matched.
     pub peername: Option<CString>,
     pub info_cb: InfoCb,
@@ -694,6 +696,7 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             last_blob: None,
             peer: Peer::default(),
             servername: None,
+            hello_name: None,
             peername: None,
             info_cb: None,
             alpn_override: None,

@@ -338,6 +338,41 @@ for v in 2 3; do
     finish
 done
 
+# ===== openssl s_server -servername -cert2 (under test): its servername callback picks the =====
+# certificate: a second SSL_CTX with an RSA leaf for rsa.localhost (made here, signed by the demo
+# CA), the first (EC, localhost) otherwise; s_client on Debian's libssl asks for each name.
+openssl req -new -newkey rsa:2048 -nodes -keyout "$work/rsa.key" -subj /CN=rsa.localhost \
+    -out "$work/rsa.csr" 2>/dev/null
+printf 'subjectAltName=DNS:rsa.localhost\n' >"$work/rsa.ext"
+openssl x509 -req -in "$work/rsa.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" -CAcreateserial \
+    -CAserial "$work/ca.srl" -days 2 -extfile "$work/rsa.ext" -out "$work/rsa.pem" 2>/dev/null
+start_server ut ut_sni "$ACCEPT_RE" "${SERVE[@]}" -servername rsa.localhost \
+    -cert2 "$work/rsa.pem" -key2 "$work/rsa.key"
+UTSNI_PORT=$PORT UTSNI_BAD=$SLIB
+for name in rsa.localhost localhost; do
+    begin "s_server -servername rsa.localhost -cert2: SNI $name gets its own certificate"
+    need_server "$UTSNI_BAD"
+    if [ -n "$UTSNI_PORT" ]; then
+        printf '%s' "$GET" | run sys sc_sni_$name openssl s_client -connect "127.0.0.1:$UTSNI_PORT" \
+            -servername "$name" -CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname "$name" \
+            >"$work/sc_sni_$name.out" 2>"$work/sc_sni_$name.err"
+        rc=$?
+        show "$work/sc_sni_$name.out" "$work/sc_sni_$name.err"
+        need_rc 0
+        need_grep "$work/sc_sni_$name.out" "^subject=.*CN = $name\$"
+        need_grep "$work/sc_sni_$name.out" '^Verify return code: 0 \(ok\)'
+        if [ "$name" = rsa.localhost ]; then
+            need_grep "$work/sc_sni_$name.out" '^Peer signature type: RSA'
+        else
+            need_grep "$work/sc_sni_$name.out" '^Peer signature type: ECDSA'
+        fi
+        need_lib sys sc_sni_$name
+    fi
+    show "$work/ut_sni.err"
+    need_lib ut ut_sni
+    finish
+done
+
 # ===== curl (under test: libcurl's libssl) against openssl s_server -www on Debian's libssl =====
 # curl_ut TAG ARGS... URL-HOST: GET https://HOST:WWW_PORT/ with HOST resolved to 127.0.0.1.
 curl_ut() {

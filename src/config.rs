@@ -88,6 +88,8 @@ pub struct ConfigBuilder {
     key_shares: Option<usize>,
     alpn: Vec<Vec<u8>>,
     roots: RootStore,
+    /// The CA names a server's CertificateRequest lists; `None`: the trust anchors' subjects.
+    ca_names: Option<Vec<Vec<u8>>>,
     certs: Vec<Arc<CertifiedKey>>,
     verify: VerifyMode,
     keylog: Option<Arc<dyn KeyLog>>,
@@ -139,6 +141,7 @@ pub struct Config {
     pub(crate) key_share_groups: Vec<Arc<dyn SupportedGroup>>,
     pub(crate) alpn: Vec<Vec<u8>>,
     pub(crate) roots: RootStore,
+    pub(crate) ca_names: Option<Vec<Vec<u8>>>,
     pub(crate) certs: Vec<Arc<CertifiedKey>>,
     pub(crate) verify: VerifyMode,
     pub(crate) keylog: Option<Arc<dyn KeyLog>>,
@@ -195,6 +198,7 @@ impl ConfigBuilder {
             key_shares: None,
             alpn: Vec::new(),
             roots: RootStore::default(),
+            ca_names: None,
             certs: Vec::new(),
             verify: match role {
                 Role::Client => VerifyMode::VerifyServer,
@@ -412,6 +416,16 @@ impl ConfigBuilder {
         let chain = pem::certs_from_pem(chain_pem, "the certificate PEM")?;
         let key = pem::private_key_from_pem(key_pem, "the private key PEM")?;
         self.add_cert_key(chain, &key)
+    }
+
+    /// Server: the CA names (DER-encoded X.501 distinguished names) that a CertificateRequest
+    /// lists to help the client pick its certificate, instead of the trust anchors' subjects
+    /// (the default). An empty list sends none. The names only guide the client; what is
+    /// accepted is still decided by the trust anchors and the verifier.
+    pub fn set_client_ca_names(&mut self, names: Vec<Vec<u8>>) -> Result<(), Error> {
+        self.require_role(Role::Server, "a client CA name list")?;
+        self.ca_names = Some(names);
+        Ok(())
     }
 
     /// Add a certified key built once and shared by several configurations (the OpenSSL layer
@@ -831,6 +845,7 @@ impl ConfigBuilder {
             groups12,
             alpn: self.alpn.clone(),
             roots: self.roots.clone(),
+            ca_names: self.ca_names.clone(),
             certs: self.certs.clone(),
             verify: self.verify,
             keylog: self.keylog.clone(),
@@ -924,6 +939,11 @@ fn suite_names<'a>(it: impl Iterator<Item = &'a SuiteInfo>) -> String {
 }
 
 impl Config {
+    /// The CA names a CertificateRequest lists (see [`ConfigBuilder::set_client_ca_names`]).
+    pub(crate) fn ca_names(&self) -> &[Vec<u8>] {
+        self.ca_names.as_deref().unwrap_or_else(|| self.roots.subjects())
+    }
+
     /// The role this configuration is for.
     pub fn role(&self) -> Role {
         self.role

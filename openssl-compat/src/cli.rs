@@ -37,9 +37,21 @@ pub extern "C" fn _ferrossl_SSL_get0_peer_CA_list(_ssl: *const Ssl) -> *const c_
     std::ptr::null()
 }
 
+/// `SSL_get_client_CA_list`: a server's list is its context's; a client's (the names the
+/// server sent) is not kept by the engine.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_client_CA_list(_ssl: *const Ssl) -> *const c_void {
-    std::ptr::null()
+pub extern "C" fn _ferrossl_SSL_get_client_CA_list(ssl: *const Ssl) -> *mut c_void {
+    if ssl.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a live SSL and its context.
+    unsafe {
+        if (*ssl).role == ferrotls::config::Role::Server {
+            (*(*ssl).ctx).client_ca_list
+        } else {
+            std::ptr::null_mut()
+        }
+    }
 }
 
 /// The peer's signature algorithm lists: the engine reports only the one used (see

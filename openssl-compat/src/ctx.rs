@@ -187,7 +187,9 @@ impl Ctx {
     /// The engine configuration for an SSL of `role` with settings `s` (this context's own, or
     /// the SSL's changed copy): shared while the settings are the same.
     pub fn config(&self, role: Role, s: &Settings) -> Result<Arc<Config>, (c_int, String)> {
-        let key = s.engine_key(role);
+        // SAFETY: our CA list (a stack of X509_NAME) or NULL.
+        let cas = if self.client_ca_list.is_null() { 0 } else { unsafe { OPENSSL_sk_num(self.client_ca_list) } };
+        let key = format!("{}|ca {:p} {cas}", s.engine_key(role), self.client_ca_list);
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
             return Ok(c.clone());
@@ -303,6 +305,9 @@ impl Ctx {
                 b.set_client_cert_verifier(Arc::new(crate::verify::OsslVerifier))
                     .map_err(bad)?;
                 b.set_prefer_client_ciphers(s.options & SSL_OP_CIPHER_SERVER_PREFERENCE == 0);
+                // The CA names a CertificateRequest lists: the program's client CA list, or
+                // none (OpenSSL sends names only when the program gives them).
+                b.set_client_ca_names(self.client_ca_names()).map_err(bad)?;
                 let cache = if self.sess_cache_mode & SSL_SESS_CACHE_SERVER != 0 {
                     self.sess_cache_size.clamp(1, 100_000) as usize
                 } else {
@@ -390,6 +395,30 @@ impl Ctx {
             cur = issuer.clone();
         }
         out
+    }
+
+    /// The client CA list as DER names.
+    fn client_ca_names(&self) -> Vec<Vec<u8>> {
+        let sk = self.client_ca_list;
+        if sk.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: our stack of X509_NAME; i2d with NULL gives the length, then writes it.
+        unsafe {
+            (0..OPENSSL_sk_num(sk))
+                .filter_map(|i| {
+                    let n = OPENSSL_sk_value(sk, i);
+                    let len = i2d_X509_NAME(n, std::ptr::null_mut());
+                    if len <= 0 {
+                        return None;
+                    }
+                    let mut v = vec![0u8; len as usize];
+                    let mut p = v.as_mut_ptr();
+                    i2d_X509_NAME(n, &mut p);
+                    Some(v)
+                })
+                .collect()
+        }
     }
 
     /// Forget built configurations (a setting changed).
@@ -1483,11 +1512,46 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_client_CA_list(ctx: *mut Ctx, list: *mut
     }
     // SAFETY: a live context; the old list is ours.
     let ctx = unsafe { &mut *ctx };
-    if !ctx.client_ca_list.is_null() {
+    if !ctx.client_ca_list.is_null() && ctx.client_ca_list != list {
         // SAFETY: ours.
         unsafe { OPENSSL_sk_pop_free(ctx.client_ca_list, Some(free_name)) };
     }
     ctx.client_ca_list = list;
+    ctx.changed();
+}
+
+/// `SSL_CTX_set0_CA_list`: OpenSSL 3's name for the list a server sends; one list here.
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_set0_CA_list(ctx: *mut Ctx, list: *mut OPENSSL_STACK) {
+    _ferrossl_SSL_CTX_set_client_CA_list(ctx, list)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_get0_CA_list(ctx: *const Ctx) -> *mut OPENSSL_STACK {
+    _ferrossl_SSL_CTX_get_client_CA_list(ctx)
+}
+
+/// `SSL_CTX_add_client_CA(ctx, x)`: add the certificate's subject to the list. 1, or 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_CTX_add_client_CA(ctx: *mut Ctx, x: *mut X509) -> c_int {
+    let f = c"SSL_CTX_add_client_CA";
+    guard(f, 0, || {
+        let ctx = ctx_or!(f, ctx, 0);
+        nonnull!(f, x, 0);
+        // SAFETY: a live certificate; the list (made if missing) takes a duplicated name.
+        unsafe {
+            if ctx.client_ca_list.is_null() {
+                ctx.client_ca_list = OPENSSL_sk_new_null();
+            }
+            let n = X509_NAME_dup(X509_get_subject_name(x));
+            if n.is_null() || OPENSSL_sk_push(ctx.client_ca_list, n) == 0 {
+                X509_NAME_free(n);
+                return 0;
+            }
+        }
+        ctx.changed();
+        1
+    })
 }
 
 #[unsafe(no_mangle)]

@@ -120,9 +120,9 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
     let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
         config.verify_schemes(true),
     )];
-    if !config.roots.subjects().is_empty() {
+    if !config.ca_names().is_empty() {
         extensions.push(CertReqExtension::CertificateAuthorities(
-            config.roots.subjects().to_vec(),
+            config.ca_names().to_vec(),
         ));
     }
     cx.trace(TraceKind::State, || {

@@ -423,7 +423,7 @@ impl State {
                     ClientCertificateType::RSASign,
                 ],
                 signature_schemes: config.verify_schemes(false),
-                ca_names: config.roots.subjects().to_vec(),
+                ca_names: config.ca_names().to_vec(),
             };
             send(
                 cx,

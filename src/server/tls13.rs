@@ -197,9 +197,9 @@ pub(crate) fn send_first_flight(
         let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
             config.verify_schemes(true),
         )];
-        if !config.roots.subjects().is_empty() {
+        if !config.ca_names().is_empty() {
             extensions.push(CertReqExtension::CertificateAuthorities(
-                config.roots.subjects().to_vec(),
+                config.ca_names().to_vec(),
             ));
         }
         let req = CertificateRequestPayloadTls13 {

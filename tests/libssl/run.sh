@@ -102,6 +102,17 @@ $(cat "$work/ours.err")"
     wait "$server_pid" 2>/dev/null || true
     server_pid=
 done
+# SSL_CIPHER objects (names, versions, bits, NIDs, descriptions) for each of our suites: the
+# same bytes on both libraries.
+kbin=$(mktemp)
+# shellcheck disable=SC2046
+cc -O1 -Wall -Werror -o "$kbin" tests/libssl/ciphers.c $(pkg-config --cflags --libs openssl)
+sys=$("$kbin") || fail "ciphers.c on OpenSSL's libssl: $sys"
+ours=$(LD_LIBRARY_PATH=target/libssl "$kbin") || fail "ciphers.c on ours: $ours"
+[ "$sys" = "$ours" ] || fail "ciphers.c differs: $(diff <(echo "$sys") <(echo "$ours") | head -20)"
+rm -f "$kbin"
+echo "ok    ciphers.c: the same $(wc -l <<<"$ours") lines on both libraries (SSL_CIPHER_* for each suite)"
+
 # The C test programs on both libraries (identical output), and Debian's programs on ours
 # against peers on real OpenSSL.
 bash tests/libssl/programs_c.sh || fail "tests/libssl/programs_c.sh"

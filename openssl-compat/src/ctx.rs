@@ -158,6 +158,7 @@ pub struct Ctx {
     pub timeout: c_long,
     pub new_session_cb: NewSessionCb,
     pub get_session_cb: crate::server::GetSessionCb,
+    pub ticket_key_cb: crate::tickets::TicketKeyEvpCb,
     /// Ticket keys made with the context (before a server forks its workers, as OpenSSL's).
     pub tickets: Arc<ferrotls::session::TicketKeys>,
     /// The server session cache through the program's callbacks (and our own beside it).
@@ -323,7 +324,13 @@ impl Ctx {
                     s.num_tickets as u32
                 };
                 b.set_tls13_tickets(tickets).map_err(bad)?;
-                b.set_ticket_sealer(self.tickets.clone()).map_err(bad)?;
+                if self.ticket_key_cb.is_some() {
+                    let lifetime = (self.timeout.max(1) as u64).min(7 * 24 * 3600) as u32;
+                    b.set_ticket_sealer(Arc::new(crate::tickets::EvpSealer { lifetime }))
+                        .map_err(bad)?;
+                } else {
+                    b.set_ticket_sealer(self.tickets.clone()).map_err(bad)?;
+                }
             }
         }
         if role == Role::Client {
@@ -538,6 +545,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
             timeout: 7200,
             new_session_cb: None,
             get_session_cb: None,
+            ticket_key_cb: None,
             tickets: Arc::new(ferrotls::session::TicketKeys::new(7200, 7200)),
             sess_store: Arc::new(crate::server::CallbackStore::default()),
             certified: Default::default(),

@@ -28,6 +28,7 @@ mod observe;
 mod server;
 mod session;
 mod ssl;
+mod tickets;
 mod unsupported;
 mod verify;
 mod x509;

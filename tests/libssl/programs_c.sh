@@ -69,7 +69,7 @@ if [ "${LIBSSL_ASAN:-0}" = 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fi
-for p in server nonblock biopair sessions verify alpn errors; do
+for p in server nonblock biopair sessions verify alpn errors tickets; do
     # shellcheck disable=SC2046
     cc -O1 -g -Wall -Werror ${san[@]+"${san[@]}"} -o "$bin/$p" "$SRC/$p.c" $(pkg-config --cflags --libs openssl) \
         || { echo "FAIL: programs_c: $SRC/$p.c does not build"; exit 1; }
@@ -328,6 +328,12 @@ check "server: client certificates required (ok 1.3, ok 1.2, none 1.3, none 1.2,
 # 2. nonblock.c against s_server -www.
 for v in tls1_3 tls1_2; do
     check "nonblock: $v" 0 '^saw WANT_READ: yes' prog nonblock "$S_WWW" $ca $v
+done
+
+# 3b. tickets.c: tickets under the program's keys (SSL_CTX_set_tlsext_ticket_key_evp_cb).
+for v in tls1_2 tls1_3; do
+    check "tickets: $v, the program's ticket keys" 0 '^renewal asked: TLSv1\.[23], client reused 1, server reused 1' \
+        prog tickets $v
 done
 
 # 3. biopair.c: both ends in one process.

@@ -169,6 +169,7 @@ unsafe extern "C" {
     pub fn X509_get_subject_name(x: *const X509) -> *mut X509_NAME;
     pub fn X509_NAME_dup(n: *const X509_NAME) -> *mut X509_NAME;
     pub fn X509_NAME_free(n: *mut X509_NAME);
+    pub fn X509_NAME_cmp(a: *const X509_NAME, b: *const X509_NAME) -> c_int;
     pub fn i2d_X509_NAME(n: *const X509_NAME, out: *mut *mut c_uchar) -> c_int;
     pub fn X509_check_private_key(x: *const X509, k: *const EVP_PKEY) -> c_int;
     pub fn X509_check_issued(issuer: *mut X509, subject: *mut X509) -> c_int;

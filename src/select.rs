@@ -23,6 +23,10 @@ pub struct ClientHelloInfo<'a> {
     pub alpn: &'a [Vec<u8>],
     /// The protocol version this handshake negotiated (TLSv1.2 or TLSv1.3).
     pub version: ProtocolVersion,
+    /// The ClientHello message as it arrived (handshake header included), for a resolver
+    /// that must read what the fields above leave out (an OpenSSL client-hello callback
+    /// reading extensions).
+    pub raw: &'a [u8],
 }
 
 /// Chooses the server's certificate for a handshake. Must be thread-safe.
@@ -34,6 +38,23 @@ pub struct ClientHelloInfo<'a> {
 pub trait CertResolver: Send + Sync + Debug {
     /// The certified key to present, or `None` to refuse the handshake (handshake_failure).
     fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>>;
+
+    /// How to authenticate the client in this handshake, decided with the certificate (one
+    /// virtual host asks for client certificates where another does not): `NoClientAuth`,
+    /// `RequestClientCert` or `RequireClientCert`, or `None` for the configured mode. Called
+    /// right after [`Self::resolve`] chose a certificate; a client-side mode is ignored.
+    fn client_auth(&self, hello: &ClientHelloInfo<'_>) -> Option<crate::config::VerifyMode> {
+        let _ = hello;
+        None
+    }
+
+    /// The CA names (DER distinguished names) this handshake's CertificateRequest lists, or
+    /// `None` for the configured ones (see `ConfigBuilder::set_client_ca_names`). Called
+    /// right after [`Self::resolve`].
+    fn client_ca_names(&self, hello: &ClientHelloInfo<'_>) -> Option<Vec<Vec<u8>>> {
+        let _ = hello;
+        None
+    }
 }
 
 /// The built-in resolver: the first certificate that covers the SNI name, else the first.

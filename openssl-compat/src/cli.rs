@@ -46,11 +46,29 @@ pub extern "C" fn _ferrossl_SSL_get_client_CA_list(ssl: *const Ssl) -> *mut c_vo
     }
     // SAFETY: a live SSL and its context.
     unsafe {
-        if (*ssl).role == ferrotls::config::Role::Server {
-            (*(*ssl).ctx).client_ca_list
-        } else {
+        if (*ssl).role != ferrotls::config::Role::Server {
             std::ptr::null_mut()
+        } else if !(*ssl).client_ca_list.is_null() {
+            (*ssl).client_ca_list
+        } else {
+            (*(*ssl).ctx).client_ca_list
         }
+    }
+}
+
+/// `SSL_set_client_CA_list(ssl, list)`: this connection's list (taken over), instead of the
+/// context's.
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_set_client_CA_list(ssl: *mut Ssl, list: *mut OPENSSL_STACK) {
+    if ssl.is_null() {
+        return;
+    }
+    // SAFETY: a live SSL; its old list is ours.
+    unsafe {
+        if (*ssl).client_ca_list != list {
+            crate::ctx::free_names((*ssl).client_ca_list);
+        }
+        (*ssl).client_ca_list = list;
     }
 }
 

@@ -159,6 +159,8 @@ pub struct Ctx {
     pub new_session_cb: NewSessionCb,
     pub get_session_cb: crate::server::GetSessionCb,
     pub ticket_key_cb: crate::tickets::TicketKeyEvpCb,
+    pub client_hello_cb: crate::hello::ClientHelloCb,
+    pub client_hello_arg: *mut c_void,
     /// Ticket keys made with the context (before a server forks its workers, as OpenSSL's).
     pub tickets: Arc<ferrotls::session::TicketKeys>,
     /// The server session cache through the program's callbacks (and our own beside it).
@@ -295,14 +297,7 @@ impl Ctx {
                     .map_err(bad)?;
             }
             Role::Server => {
-                let mode = if s.verify_mode & SSL_VERIFY_PEER == 0 {
-                    VerifyMode::NoClientAuth
-                } else if s.verify_mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT != 0 {
-                    VerifyMode::RequireClientCert
-                } else {
-                    VerifyMode::RequestClientCert
-                };
-                b.set_verify_mode(mode).map_err(bad)?;
+                b.set_verify_mode(server_verify_mode(s.verify_mode)).map_err(bad)?;
                 b.set_client_cert_verifier(Arc::new(crate::verify::OsslVerifier))
                     .map_err(bad)?;
                 b.set_prefer_client_ciphers(s.options & SSL_OP_CIPHER_SERVER_PREFERENCE == 0);
@@ -405,8 +400,14 @@ impl Ctx {
     }
 
     /// The client CA list as DER names.
-    fn client_ca_names(&self) -> Vec<Vec<u8>> {
-        let sk = self.client_ca_list;
+    pub(crate) fn client_ca_names(&self) -> Vec<Vec<u8>> {
+        names_der(self.client_ca_list)
+    }
+}
+
+/// A stack of X509_NAME as DER names.
+pub(crate) fn names_der(sk: *mut OPENSSL_STACK) -> Vec<Vec<u8>> {
+    {
         if sk.is_null() {
             return Vec::new();
         }
@@ -427,7 +428,9 @@ impl Ctx {
                 .collect()
         }
     }
+}
 
+impl Ctx {
     /// Forget built configurations (a setting changed).
     pub fn changed(&mut self) {
         self.configs
@@ -464,9 +467,31 @@ impl Ctx {
     }
 }
 
+/// Free a stack of X509_NAME (NULL is fine).
+///
+/// # Safety
+/// `sk` is NULL or a stack of X509_NAME that the caller owns.
+pub unsafe fn free_names(sk: *mut OPENSSL_STACK) {
+    if !sk.is_null() {
+        // SAFETY: per the caller.
+        unsafe { OPENSSL_sk_pop_free(sk, Some(free_name)) };
+    }
+}
+
 unsafe extern "C" fn free_name(p: *mut c_void) {
     // SAFETY: CA list elements are X509_NAMEs.
     unsafe { X509_NAME_free(p) }
+}
+
+/// The engine's server verify mode for OpenSSL's SSL_VERIFY_* bits.
+pub fn server_verify_mode(bits: c_int) -> VerifyMode {
+    if bits & SSL_VERIFY_PEER == 0 {
+        VerifyMode::NoClientAuth
+    } else if bits & SSL_VERIFY_FAIL_IF_NO_PEER_CERT != 0 {
+        VerifyMode::RequireClientCert
+    } else {
+        VerifyMode::RequestClientCert
+    }
 }
 
 pub fn version_name(v: c_int) -> String {
@@ -546,6 +571,8 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
             new_session_cb: None,
             get_session_cb: None,
             ticket_key_cb: None,
+            client_hello_cb: None,
+            client_hello_arg: std::ptr::null_mut(),
             tickets: Arc::new(ferrotls::session::TicketKeys::new(7200, 7200)),
             sess_store: Arc::new(crate::server::CallbackStore::default()),
             certified: Default::default(),
@@ -1604,27 +1631,37 @@ pub extern "C" fn _ferrossl_SSL_load_client_CA_file(file: *const c_char) -> *mut
     })
 }
 
-/// Parse a group list ("X25519:P-256", OpenSSL's names and ours) for SSL_CTRL_SET_GROUPS_LIST.
+/// Groups OpenSSL 3.0 knows by these names and ferrotls does not implement: a list naming
+/// them is accepted (OpenSSL accepts it) and they are left out, as a peer that lacks a group
+/// leaves it out.
+const KNOWN_ELSEWHERE: &[&str] = &[
+    "x448", "p-521", "secp521r1", "p-224", "secp224r1", "secp256k1", "p-192", "prime192v1",
+    "secp192r1", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192",
+    "brainpoolp256r1", "brainpoolp384r1", "brainpoolp512r1", "brainpoolp256r1tls13",
+    "brainpoolp384r1tls13", "brainpoolp512r1tls13",
+];
+
+/// Parse a group list ("X25519:P-256", OpenSSL's names and ours) for SSL_CTRL_SET_GROUPS_LIST:
+/// an unknown name fails the list (as in OpenSSL); a known one ferrotls lacks is left out.
 pub fn parse_groups(s: &str) -> Result<Vec<NamedGroup>, String> {
     let mut out = Vec::new();
     for name in s.split([':', ',']).map(str::trim).filter(|n| !n.is_empty()) {
-        let g = ferrotls::crypto::kx::parse_group_name(name)
-            .or_else(|| match name.to_ascii_lowercase().as_str() {
-                "x25519kyber768draft00" => None,
-                "secp521r1" | "p-521" => None,
-                _ => None,
-            })
-            .ok_or_else(|| {
-                format!(
-                    "group '{name}' is not supported by ferrotls; supported: X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024, X25519, P-256 (prime256v1), P-384 (secp384r1)"
-                )
-            })?;
+        if KNOWN_ELSEWHERE.contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let g = ferrotls::crypto::kx::parse_group_name(name).ok_or_else(|| {
+            format!(
+                "group '{name}' is not a group name; ferrotls supports X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024, X25519, P-256 (prime256v1), P-384 (secp384r1)"
+            )
+        })?;
         if !out.contains(&g) {
             out.push(g);
         }
     }
     if out.is_empty() {
-        return Err("the group list is empty".into());
+        return Err(format!(
+            "none of the groups in '{s}' is one ferrotls supports (X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM1024, X25519, P-256, P-384)"
+        ));
     }
     Ok(out)
 }

@@ -58,6 +58,9 @@ pub fn raise(func: &CStr, reason: c_int, detail: &str) {
 
 /// Queue an error of library `lib` (e.g. ERR_LIB_SSL, or ERR_LIB_SYS for an errno).
 pub fn raise_lib(lib: c_int, func: &CStr, reason: c_int, detail: &str) {
+    if std::env::var_os("FERROSSL_TRACE").is_some() {
+        eprintln!("ferrotls-openssl: {}: {detail}", func.to_string_lossy());
+    }
     // Interior NULs cannot be in a C string: drop them.
     let detail: Vec<u8> = detail.bytes().filter(|&b| b != 0).chain([0]).collect();
     // SAFETY: NUL-terminated strings throughout; the format has one %s for one string.

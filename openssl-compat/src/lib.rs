@@ -23,6 +23,7 @@ mod conf;
 mod ctx;
 mod err;
 mod getters;
+mod hello;
 mod libcrypto;
 mod observe;
 mod server;

@@ -9,6 +9,7 @@ use std::ffi::{c_int, c_uchar};
 use std::sync::{Arc, Mutex};
 
 use ferrotls::certified::CertifiedKey;
+use ferrotls::config::VerifyMode;
 use ferrotls::select::{CertResolver, ClientHelloInfo};
 use ferrotls::session::ServerSessionStore;
 
@@ -32,6 +33,11 @@ impl CertResolver for Resolver {
         // SAFETY: the SSL whose handshake is running on this thread.
         let ssl = unsafe { &mut *ptr };
         ssl.hello_name = hello.server_name.map(str::to_owned);
+        // OpenSSL's order: the client-hello callback first (it may switch the SSL_CTX), then
+        // the servername callback of the context the SSL has then.
+        if !crate::hello::run_callback(ptr, hello.raw) {
+            return None;
+        }
         // SAFETY: the SSL's live context.
         let ctx = unsafe { &*ssl.ctx };
         if let Some(cb) = ctx.servername_cb {
@@ -47,6 +53,30 @@ impl CertResolver for Resolver {
         let ctx = unsafe { &*ssl.ctx };
         let (cert, key) = (ssl.s.cert.as_ref()?, ssl.s.key.as_ref()?);
         ctx.certified(cert, &ssl.s.chain, key)
+    }
+
+    /// The SSL's verify mode as it is now: a servername callback that switched contexts sets
+    /// the new virtual host's (nginx: `SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), ...)`).
+    fn client_auth(&self, _hello: &ClientHelloInfo<'_>) -> Option<VerifyMode> {
+        let ptr = current();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the SSL whose handshake is running.
+        Some(crate::ctx::server_verify_mode(unsafe { (*ptr).s.verify_mode }))
+    }
+
+    /// The client CA names of the SSL's context as it is now (the virtual host's).
+    fn client_ca_names(&self, _hello: &ClientHelloInfo<'_>) -> Option<Vec<Vec<u8>>> {
+        let ptr = current();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the SSL whose handshake is running, and its live context.
+        unsafe {
+            let own = (*ptr).client_ca_list;
+            Some(if own.is_null() { (*(*ptr).ctx).client_ca_names() } else { crate::ctx::names_der(own) })
+        }
     }
 }
 

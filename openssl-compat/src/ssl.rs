@@ -126,6 +126,10 @@ pub struct Ssl {
     pub servername: Option<CString>,
     /// The SNI name of the ClientHello being answered (a server, before the engine records it).
     pub hello_name: Option<String>,
+    /// The ClientHello being answered, for the client-hello callback's accessors.
+    pub client_hello: Vec<u8>,
+    /// SSL_set_client_CA_list's list (owned), instead of the context's.
+    pub client_ca_list: *mut OPENSSL_STACK,
     /// The host name (of SSL_set1_host's) the peer's certificate matched.
     pub peername: Option<CString>,
     pub info_cb: InfoCb,
@@ -636,6 +640,7 @@ impl Drop for Ssl {
             }
             crate::x509::free_stack(self.peer.stack);
             crate::x509::free_stack(self.peer.verified);
+            crate::ctx::free_names(self.client_ca_list);
             X509_VERIFY_PARAM_free(self.param);
             Ctx::release(self.ctx);
         }
@@ -697,6 +702,8 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             peer: Peer::default(),
             servername: None,
             hello_name: None,
+            client_hello: Vec::new(),
+            client_ca_list: std::ptr::null_mut(),
             peername: None,
             info_cb: None,
             alpn_override: None,

@@ -205,6 +205,9 @@ pub(crate) struct Common {
     /// callback (set before `SSL_connect`) sees it; and nothing is copied without an observer.
     pub(crate) unobserved_out: usize,
     pub(crate) client_random: [u8; 32],
+    /// Server: the ClientHello being answered, whole (for a certificate resolver's
+    /// `ClientHelloInfo::raw`); kept only when a resolver is configured.
+    pub(crate) hello_raw: Vec<u8>,
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
     pub(crate) latest_session: Option<crate::session::ClientSession>,
     /// Client: the name sessions are filed under (the server name as given).
@@ -234,6 +237,9 @@ pub(crate) struct ConnSettings {
     pub(crate) alpn: Option<Vec<Vec<u8>>>,
     pub(crate) verify: Option<crate::config::VerifyMode>,
     pub(crate) certs: Option<Vec<Arc<crate::config::CertifiedKey>>>,
+    /// The CA names a server's CertificateRequest lists, for this connection (a virtual
+    /// host's, from the certificate resolver).
+    pub(crate) ca_names: Option<Vec<Vec<u8>>>,
 }
 
 impl Common {
@@ -285,6 +291,7 @@ impl Common {
             observer: None,
             unobserved_out: 0,
             client_random: [0; 32],
+            hello_raw: Vec::new(),
             latest_session: None,
             resume_name: None,
             last_alert: None,
@@ -305,6 +312,14 @@ impl Common {
     /// How this connection authenticates its peer.
     pub(crate) fn verify_mode(&self) -> crate::config::VerifyMode {
         self.settings.verify.unwrap_or(self.config.verify)
+    }
+
+    /// The CA names a CertificateRequest lists: this connection's, else the configuration's.
+    pub(crate) fn ca_names(&self) -> Vec<Vec<u8>> {
+        match &self.settings.ca_names {
+            Some(n) => n.clone(),
+            None => self.config.ca_names().to_vec(),
+        }
     }
 
     /// The certificates this connection may present.

@@ -12,7 +12,7 @@ use crate::select::{AlpnChoice, ClientHelloInfo, by_sni};
 /// The certificate for this handshake: the connection's own (`Connection::set_certificate`),
 /// else the configured resolver's choice, else the built-in choice by SNI.
 pub(crate) fn resolve_cert(
-    cx: &Common,
+    cx: &mut Common,
     hello: &ClientHelloInfo<'_>,
 ) -> Result<Arc<CertifiedKey>, Error> {
     let name = || {
@@ -22,18 +22,31 @@ pub(crate) fn resolve_cert(
     };
     let resolver = match cx.settings.certs {
         Some(_) => None,
-        None => cx.config.hooks.cert_resolver.as_ref(),
+        None => cx.config.hooks.cert_resolver.clone(),
     };
     match resolver {
-        Some(r) => r.resolve(hello).ok_or_else(|| {
-            Error::peer(
-                Reason::NoCertificateForName,
-                format!(
-                    "the certificate resolver chose no certificate for server name {}",
-                    name()
-                ),
-            )
-        }),
+        Some(r) => {
+            let cert = r.resolve(hello).ok_or_else(|| {
+                Error::peer(
+                    Reason::NoCertificateForName,
+                    format!(
+                        "the certificate resolver chose no certificate for server name {}",
+                        name()
+                    ),
+                )
+            })?;
+            // The virtual host's client authentication comes with its certificate.
+            use crate::config::VerifyMode as V;
+            if let Some(m @ (V::NoClientAuth | V::RequestClientCert | V::RequireClientCert)) =
+                r.client_auth(hello)
+            {
+                cx.settings.verify = Some(m);
+            }
+            if let Some(names) = r.client_ca_names(hello) {
+                cx.settings.ca_names = Some(names);
+            }
+            Ok(cert)
+        }
         None => by_sni(cx.certs(), hello.server_name)
             .cloned()
             .ok_or_else(|| Error::Config("no certificate configured".into())),

@@ -63,6 +63,10 @@ impl ExpectClientHello {
         let HandshakePayload::ClientHello(ch) = msg.payload else {
             return Err(Error::unexpected(Step::ClientHello, msg.name()));
         };
+        if cx.config.hooks.cert_resolver.is_some() {
+            cx.hello_raw.clear();
+            cx.hello_raw.extend_from_slice(raw);
+        }
         // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions; TLS 1.2
         //    through either.
         let version = choose_version(cx, &ch)?;
@@ -262,17 +266,32 @@ pub(crate) fn choose_alpn(cx: &Common, ch: &ClientHelloPayload) -> Result<Option
 }
 
 /// What a certificate resolver sees of `ch`, negotiating `version`.
-pub(crate) fn hello_info(
-    ch: &ClientHelloPayload,
+pub(crate) fn hello_info<'a>(
+    ch: &'a ClientHelloPayload,
+    raw: &'a [u8],
     version: ProtocolVersion,
-) -> crate::select::ClientHelloInfo<'_> {
+) -> crate::select::ClientHelloInfo<'a> {
     crate::select::ClientHelloInfo {
         server_name: ch.server_name(),
         signature_schemes: ch.signature_schemes().unwrap_or(&[]),
         cipher_suites: &ch.cipher_suites,
         alpn: ch.alpn().unwrap_or(&[]),
         version,
+        raw,
     }
+}
+
+/// The certificate for `ch` (see `choose::resolve_cert`), with the raw ClientHello kept for
+/// the resolver.
+pub(crate) fn resolve_for(
+    cx: &mut Common,
+    ch: &ClientHelloPayload,
+    version: ProtocolVersion,
+) -> Result<std::sync::Arc<crate::certified::CertifiedKey>, Error> {
+    let raw = std::mem::take(&mut cx.hello_raw);
+    let r = super::choose::resolve_cert(cx, &hello_info(ch, &raw, version));
+    cx.hello_raw = raw;
+    r
 }
 
 /// Choose everything, or return the suite and group for a HelloRetryRequest.
@@ -314,7 +333,7 @@ fn choose(
             "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)",
         )
     })?;
-    let cert = super::choose::resolve_cert(cx, &hello_info(ch, ProtocolVersion::TLSv1_3))?;
+    let cert = resolve_for(cx, ch, ProtocolVersion::TLSv1_3)?;
     let scheme = cert.key.choose_scheme(schemes, true).ok_or_else(|| {
         Error::NoSharedSignatureScheme(format!(
             "our certificate's key ({}) can sign with {}; the client accepts only {}",

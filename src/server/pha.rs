@@ -120,9 +120,9 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
     let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
         config.verify_schemes(true),
     )];
-    if !config.ca_names().is_empty() {
+    if !cx.ca_names().is_empty() {
         extensions.push(CertReqExtension::CertificateAuthorities(
-            config.ca_names().to_vec(),
+            cx.ca_names(),
         ));
     }
     cx.trace(TraceKind::State, || {

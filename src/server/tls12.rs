@@ -135,7 +135,7 @@ struct Choices {
 }
 
 /// Choose suite, certificate, signature scheme, group and ALPN protocol from the ClientHello.
-fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
+fn choose(cx: &mut Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     let config = cx.config.clone();
     // 1. Null compression must be on offer (RFC 5246 §7.4.1.2: the list MUST contain it), so
     //    a list without it is an illegal value, not a failed negotiation.
@@ -208,8 +208,7 @@ fn choose(cx: &Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     }
     // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
     //    certificate type fits its key, in our order (or the client's, when configured).
-    let cert =
-        super::choose::resolve_cert(cx, &super::hs::hello_info(ch, ProtocolVersion::TLSv1_2))?;
+    let cert = super::hs::resolve_for(cx, ch, ProtocolVersion::TLSv1_2)?;
     let auth = key_auth(&cert.key);
     let ours: Vec<&'static SuiteInfo> = config.suites_for(ProtocolVersion::TLSv1_2).collect();
     let fits = |s: &SuiteInfo| s.auth == Some(auth);
@@ -423,7 +422,7 @@ impl State {
                     ClientCertificateType::RSASign,
                 ],
                 signature_schemes: config.verify_schemes(false),
-                ca_names: config.ca_names().to_vec(),
+                ca_names: cx.ca_names(),
             };
             send(
                 cx,
@@ -806,6 +805,10 @@ impl Traffic {
             ));
         }
         cx.neg.kind = None;
+        if cx.config.hooks.cert_resolver.is_some() {
+            cx.hello_raw.clear();
+            cx.hello_raw.extend_from_slice(raw);
+        }
         State::client_hello(cx, &ch, raw)
     }
 

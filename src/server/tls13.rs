@@ -197,9 +197,9 @@ pub(crate) fn send_first_flight(
         let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
             config.verify_schemes(true),
         )];
-        if !config.ca_names().is_empty() {
+        if !cx.ca_names().is_empty() {
             extensions.push(CertReqExtension::CertificateAuthorities(
-                config.ca_names().to_vec(),
+                cx.ca_names(),
             ));
         }
         let req = CertificateRequestPayloadTls13 {

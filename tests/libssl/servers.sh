@@ -26,6 +26,7 @@ if [ -n "$LIBSSL_DIR" ]; then
     LIBSSL_DIR=$(cd "$LIBSSL_DIR" && pwd)
 fi
 unset LD_LIBRARY_PATH # set-up commands run on Debian's libssl; the program under test gets UT_ENV
+PATH=$PATH:/usr/sbin:/sbin # Debian's nginx and haproxy, off a user's PATH
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 CERTS=$ROOT/examples-c/certs
@@ -193,7 +194,7 @@ need_log() {
     local i
     for i in $(seq 40); do
         if [ "$(count_of "$1" "$2")" -gt "$3" ]; then
-            evidence+=("$(basename "$1"): $(grep -aE -- "$2" "$1" | tail -1 | sed 's/^[[:space:]]*//' | cut -c1-110)")
+            evidence+=("$(basename "$1"): $(grep -aE -- "$2" "$1" | tail -1 | sed 's/^[[:space:]]*//' | cut -c1-140)")
             return
         fi
         sleep 0.05
@@ -217,10 +218,11 @@ finish() {
     else
         failed=$((failed + 1))
         echo "FAIL: $case_name (${took}s)"
-        local w f
+        local w f shown=" "
         for w in "${why[@]}"; do echo "        - $w"; done
         for f in "${files[@]}"; do
-            [ -s "$f" ] || continue
+            [ -s "$f" ] && [[ "$shown" != *" $f "* ]] || continue
+            shown+="$f "
             echo "        --- $(basename "$f") (last lines):"
             tail -n 12 "$f" | cut -c1-200 | sed 's/^/          /'
         done
@@ -284,7 +286,7 @@ chmod 644 "$pki"/*.pem
 
 head -c $((1024 * 1024)) /dev/urandom >"$work/1m.bin"
 
-read -r NGX_PORT ECHO_PORT ST_UT_S ST_SYS_S ST_UT_C ST_UT_CBAD PY_PORT SSRV_PORT HP_TLS HP_PLAIN <<<"$(free_ports 10)"
+read -r NGX_PORT NGX_PORT2 ECHO_PORT ST_UT_DEF ST_UT_S ST_SYS_S ST_UT_C ST_UT_CBAD PY_PORT SSRV_PORT HP_TLS HP_PLAIN <<<"$(free_ports 12)"
 
 # ===== nginx (under test) ======================================================================
 NGX_CASES=()
@@ -299,6 +301,7 @@ NGX_CASES+=("nginx SNI localhost: s_client sees the ECDSA P-256 certificate"
     "nginx s_client -tls1_2 -no_ticket -reconnect: resumed from ssl_session_cache shared:SSL"
     "nginx s_client -tls1_3 -sess_out, then -sess_in: resumed (a TLS 1.3 ticket)")
 for v in 2 3; do NGX_CASES+=("nginx mtls.localhost ssl_verify_client optional: curl --tlsv1.$v --cert client.pem is SUCCESS with its DN"); done
+for v in 2 3; do NGX_CASES+=("nginx mtls.localhost, the default server of a port of its own: curl --tlsv1.$v --cert client.pem is SUCCESS"); done
 NGX_CASES+=("nginx mtls.localhost: a client certificate of an unrelated CA gets 400 The SSL certificate error"
     "nginx mtls.localhost: a client without a certificate gets NONE")
 
@@ -354,6 +357,7 @@ http {
     }
     server {
         $listen;
+        listen 127.0.0.1:$NGX_PORT2 ssl http2 default_server;
         server_name mtls.localhost;
         ssl_certificate $pki/mtls.pem;
         ssl_certificate_key $pki/mtls.key;
@@ -366,20 +370,20 @@ http {
     }
 }
 EOF
-    start_daemon ut nginx "$NGX_PORT" nginx -e "$ngx/error.log" -p "$ngx" -c "$ngx/nginx.conf"
+    start_daemon ut nginx "$NGX_PORT $NGX_PORT2" nginx -e "$ngx/error.log" -p "$ngx" -c "$ngx/nginx.conf"
     NGX_BAD=$SBAD
 
     # ngx_curl TAG HOST ARGS... -- PATH...: curl on Debian's libssl fetches https://HOST:PORT/PATH?c=TAG
-    # for each PATH over one connection, into TAG.PATH; TAG.w gets a line "CODE HTTP-VERSION SIZE" each.
+    # (PORT: NGX_CURL_PORT, else NGX_PORT) for each PATH over one connection, into TAG.PATH; TAG.w gets a line "CODE HTTP-VERSION SIZE" each.
     ngx_curl() {
-        local tag=$1 host=$2
+        local tag=$1 host=$2 port=${NGX_CURL_PORT:-$NGX_PORT}
         shift 2
         local args=() urls=()
         while [ "$1" != -- ]; do args+=("$1"); shift; done
         shift
         local p
-        for p in "$@"; do urls+=(-o "$work/$tag.$p" "https://$host:$NGX_PORT/$p?c=$tag"); done
-        run sys "$tag" curl -sS --cacert "$CERTS/ca.pem" --resolve "$host:$NGX_PORT:127.0.0.1" "${args[@]}" \
+        for p in "$@"; do urls+=(-o "$work/$tag.$p" "https://$host:$port/$p?c=$tag"); done
+        run sys "$tag" curl -sS --cacert "$CERTS/ca.pem" --resolve "$host:$port:127.0.0.1" "${args[@]}" \
             -w '%{http_code} %{http_version} %{size_download}\n' "${urls[@]}" >"$work/$tag.w" 2>"$work/$tag.err"
         rc=$?
         show "$work/$tag.w" "$work/$tag.err"
@@ -498,21 +502,25 @@ EOF
     need_lib ut nginx
     finish
 
-    # mtls.localhost: ssl_verify_client optional, the server block chosen by SNI.
-    for v in 2 3; do
-        begin "${NGX_CASES[$((i++))]}"
-        need_server nginx "$NGX_BAD"
-        if [ -z "$NGX_BAD" ]; then
-            tag=ngx_mtls_1$v
-            ngx_curl "$tag" mtls.localhost --tlsv1.$v --tls-max 1.$v --cert "$CLIENT_PEM" --key "$CLIENT_KEY" -- who
-            need_rc 0
-            need_grep "$work/$tag.w" '^200 '
-            need_grep "$work/$tag.who" "^SUCCESS ${CLIENT_DN}\$"
-            need_log "$ngx/access.log" "^mtls\.localhost TLSv1\.$v .*c=$tag\" 200 " 0
-            need_lib sys "$tag"
-        fi
-        need_lib ut nginx
-        finish
+    # mtls.localhost: ssl_verify_client optional, the server block chosen by SNI on the shared
+    # port (the callback switches the SSL_CTX and its verify mode), then on its own port.
+    for port in "$NGX_PORT" "$NGX_PORT2"; do
+        for v in 2 3; do
+            begin "${NGX_CASES[$((i++))]}"
+            need_server nginx "$NGX_BAD"
+            if [ -z "$NGX_BAD" ]; then
+                tag=ngx_mtls_1$v
+                [ "$port" = "$NGX_PORT2" ] && tag=ngx_mtls_own_1$v
+                NGX_CURL_PORT=$port ngx_curl "$tag" mtls.localhost --tlsv1.$v --tls-max 1.$v --cert "$CLIENT_PEM" --key "$CLIENT_KEY" -- who
+                need_rc 0
+                need_grep "$work/$tag.w" '^200 '
+                need_grep "$work/$tag.who" "^SUCCESS ${CLIENT_DN}\$"
+                need_log "$ngx/access.log" "^mtls\.localhost TLSv1\.$v .*c=$tag\" 200 " 0
+                need_lib sys "$tag"
+            fi
+            need_lib ut nginx
+            finish
+        done
     done
     begin "${NGX_CASES[$((i++))]}"
     need_server nginx "$NGX_BAD"
@@ -541,7 +549,8 @@ EOF
 fi
 
 # ===== stunnel (under test), both directions around a plain echo ==============================
-ST_CASES=("stunnel server (TLS in, plain out to an echo): openssl s_client sends 1 MiB and reads it back"
+ST_CASES=("stunnel starts with its default curves (X25519:P-256:X448:P-521:P-384)"
+    "stunnel server (TLS in, plain out to an echo): openssl s_client sends 1 MiB and reads it back"
     "stunnel server: openssl s_client -CAfile other-ca.pem (unknown CA) fails"
     "stunnel client (plain in, TLS out, verifyChain, CAfile ca.pem) to a stunnel server on Debian's libssl: 1 MiB echoed"
     "stunnel client with CAfile other-ca.pem (unknown CA): refused, nothing echoed")
@@ -553,13 +562,15 @@ else
     # The plain echo: socat without TLS, on Debian's libssl (socat links it).
     start_daemon plain echo "$ECHO_PORT" socat "TCP-LISTEN:$ECHO_PORT,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
     ECHO_BAD=$SBAD
-    # stunnel_conf FILE SECTION...: a foreground stunnel logging to stderr, with SECTIONs.
+    # stunnel_conf FILE SECTION...: a foreground stunnel logging to stderr, with SECTIONs. The
+    # groups are named (not stunnel's default list, which has X448 and P-521: its own case) so
+    # that the cases of data are about data.
     stunnel_conf() {
         local f=$1
         shift
         {
-            printf 'foreground = yes\npid =\nsyslog = no\ndebug = info\n'
-            printf '%b' "$@"
+            printf 'foreground = yes\npid =\nsyslog = no\ndebug = info\n%b' "${ST_CURVES-curves = X25519:P-256:P-384\n}"
+            printf '%b\n' "$@"
         } >"$f"
     }
     SERVE_SECTION="[echo]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:$ECHO_PORT\ncert = $CERTS/server.pem\nkey = $CERTS/server.key\n"
@@ -570,6 +581,10 @@ else
     CLIENT_SECTION="client = yes\nconnect = 127.0.0.1:$ST_SYS_S\nsni = localhost\ncheckHost = localhost\nverifyChain = yes\n"
     stunnel_conf "$st/ut_client.conf" "[to-echo]\naccept = 127.0.0.1:$ST_UT_C\nCAfile = $CERTS/ca.pem\n$CLIENT_SECTION" \
         "[to-echo-wrong-ca]\naccept = 127.0.0.1:$ST_UT_CBAD\nCAfile = $CERTS/other-ca.pem\n$CLIENT_SECTION"
+    # shellcheck disable=SC2059
+    ST_CURVES= stunnel_conf "$st/ut_default.conf" "$(printf "$SERVE_SECTION" "$ST_UT_DEF")"
+    start_daemon ut stunnel_default "$ST_UT_DEF" stunnel "$st/ut_default.conf"
+    STD_BAD=$SBAD
     start_daemon ut stunnel_server "$ST_UT_S" stunnel "$st/ut_server.conf"
     STS_BAD=$SBAD
     start_daemon sys stunnel_sys "$ST_SYS_S" stunnel "$st/sys_server.conf"
@@ -601,6 +616,15 @@ else
         show "$work/$tag.err"
     }
     begin "${ST_CASES[0]}"
+    need_server stunnel_default "$STD_BAD"
+    if [ -z "$STD_BAD" ]; then
+        need_grep "$work/stunnel_default.err" 'Configuration successful'
+    fi
+    show "$work/stunnel_default.err"
+    need_lib ut stunnel_default
+    finish
+
+    begin "${ST_CASES[1]}"
     need_server stunnel_server "$STS_BAD"
     need_server echo "$ECHO_BAD"
     if [ -z "$STS_BAD$ECHO_BAD" ]; then
@@ -618,7 +642,7 @@ else
     need_lib ut stunnel_server
     finish
 
-    begin "${ST_CASES[1]}"
+    begin "${ST_CASES[2]}"
     need_server stunnel_server "$STS_BAD"
     if [ -z "$STS_BAD" ]; then
         before=$(count_of "$work/stunnel_server.err" 'alert unknown ca')
@@ -640,7 +664,7 @@ else
         rc=$?
         show "$work/$1.err"
     }
-    begin "${ST_CASES[2]}"
+    begin "${ST_CASES[3]}"
     need_server stunnel_client "$STC_BAD"
     need_server stunnel_sys "$STSYS_BAD"
     if [ -z "$STC_BAD$STSYS_BAD$ECHO_BAD" ]; then
@@ -658,7 +682,7 @@ else
     need_lib sys stunnel_sys
     finish
 
-    begin "${ST_CASES[3]}"
+    begin "${ST_CASES[4]}"
     need_server stunnel_client "$STC_BAD"
     need_server stunnel_sys "$STSYS_BAD"
     if [ -z "$STC_BAD$STSYS_BAD" ]; then
@@ -704,6 +728,7 @@ defaults
     mode http
     log global
     log-format "%ft %b/%s %ST %B fc=%sslv bc=%[ssl_bc_protocol] %{+Q}r"
+    error-log-format "%ft %ci:%cp: %[fc_err_str] / %[ssl_fc_err_str]"
     timeout connect 5s
     timeout client 30s
     timeout server 30s

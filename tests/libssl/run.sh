@@ -117,6 +117,8 @@ echo "ok    ciphers.c: the same $(wc -l <<<"$ours") lines on both libraries (SSL
 # against peers on real OpenSSL.
 bash tests/libssl/programs_c.sh || fail "tests/libssl/programs_c.sh"
 LIBSSL_DIR=target/libssl bash tests/libssl/programs.sh || fail "tests/libssl/programs.sh"
+# Debian's servers on ours: nginx, stunnel, HAProxy (issue 19).
+LIBSSL_DIR=target/libssl bash tests/libssl/servers.sh || fail "tests/libssl/servers.sh"
 if [ -f scripts/libssl-matrix.sh ]; then
     bash scripts/libssl-matrix.sh --check || fail "docs/libssl-support.md is stale: run bash scripts/libssl-matrix.sh"
     echo "ok    docs/libssl-support.md matches what src/ implements"

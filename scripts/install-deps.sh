@@ -67,6 +67,21 @@ if [ "$need_debian" = 1 ]; then
         done
     fi
 fi
+# CPython's own test_ssl for tests/libssl/python_test_ssl.sh: the test suite package of Debian's
+# /usr/bin/python3 (libpython3.11-testsuite on bookworm). Where Debian has no such package, the
+# install is skipped and that script says what is missing.
+if [ -x /usr/bin/python3 ]; then
+    py_minor=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    py_testsuite=libpython$py_minor-testsuite
+    if [ ! -f "/usr/lib/python$py_minor/test/test_ssl.py" ] &&
+        { [ "$need_debian" = 1 ] || [ "${1:-}" != --if-missing ] || apt-cache show "$py_testsuite" >/dev/null 2>&1; }; then
+        echo "== installing $py_testsuite (CPython's test_ssl)"
+        export DEBIAN_FRONTEND=noninteractive
+        [ "$need_debian" = 1 ] || $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends "$py_testsuite" >/dev/null ||
+            echo "   $py_testsuite could not be installed: tests/libssl/python_test_ssl.sh will not run"
+    fi
+fi
 if [ "$need_python" = 1 ]; then
     echo "== installing Python test requirements ($PYREQ)"
     python3 -m pip install -q --disable-pip-version-check -r "$PYREQ" \

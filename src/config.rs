@@ -941,7 +941,9 @@ fn suite_names<'a>(it: impl Iterator<Item = &'a SuiteInfo>) -> String {
 impl Config {
     /// The CA names a CertificateRequest lists (see [`ConfigBuilder::set_client_ca_names`]).
     pub(crate) fn ca_names(&self) -> &[Vec<u8>] {
-        self.ca_names.as_deref().unwrap_or_else(|| self.roots.subjects())
+        self.ca_names
+            .as_deref()
+            .unwrap_or_else(|| self.roots.subjects())
     }
 
     /// The role this configuration is for.

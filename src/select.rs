@@ -29,6 +29,18 @@ pub struct ClientHelloInfo<'a> {
     pub raw: &'a [u8],
 }
 
+/// A server's client authentication for one handshake (see [`CertResolver::client_auth`]); the
+/// same choices as the server verify modes of the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// Ask for no certificate.
+    None,
+    /// Ask for a certificate; go on without one.
+    Request,
+    /// Ask for a certificate; refuse the handshake without one.
+    Require,
+}
+
 /// Chooses the server's certificate for a handshake. Must be thread-safe.
 ///
 /// Called once per ClientHello (a TLS 1.3 handshake with a HelloRetryRequest asks again for
@@ -40,10 +52,9 @@ pub trait CertResolver: Send + Sync + Debug {
     fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>>;
 
     /// How to authenticate the client in this handshake, decided with the certificate (one
-    /// virtual host asks for client certificates where another does not): `NoClientAuth`,
-    /// `RequestClientCert` or `RequireClientCert`, or `None` for the configured mode. Called
-    /// right after [`Self::resolve`] chose a certificate; a client-side mode is ignored.
-    fn client_auth(&self, hello: &ClientHelloInfo<'_>) -> Option<crate::config::VerifyMode> {
+    /// virtual host asks for client certificates where another does not), or `None` for the
+    /// configured verify mode. Called right after [`Self::resolve`] chose a certificate.
+    fn client_auth(&self, hello: &ClientHelloInfo<'_>) -> Option<ClientAuth> {
         let _ = hello;
         None
     }

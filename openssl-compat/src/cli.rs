@@ -372,7 +372,13 @@ pub extern "C" fn _ferrossl_SSL_CTX_load_verify_store(
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_changed_async_fds(_ssl: *mut Ssl, _a: *mut c_int, na: *mut usize, _d: *mut c_int, nd: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_get_changed_async_fds(
+    _ssl: *mut Ssl,
+    _a: *mut c_int,
+    na: *mut usize,
+    _d: *mut c_int,
+    nd: *mut usize,
+) -> c_int {
     // SAFETY: the caller's out-parameters: no asynchronous engines, no fds.
     unsafe {
         if !na.is_null() {
@@ -427,14 +433,21 @@ pub extern "C" fn _ferrossl_SSL_COMP_set0_compression_methods(_meths: *mut c_voi
 /// callbacks are not called and tickets carry no application data (stunnel then resumes
 /// without it, as with an OpenSSL that has none).
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_session_ticket_cb(_ctx: *mut c_void, _gen: *const c_void, _dec: *const c_void, _arg: *mut c_void) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set_session_ticket_cb(
+    _ctx: *mut c_void,
+    _gen: *const c_void,
+    _dec: *const c_void,
+    _arg: *mut c_void,
+) -> c_int {
     1
 }
 
 /// Subject names of the certificates in a PEM file (or each file of a directory) appended to
 /// a STACK_OF(X509_NAME), without duplicates.
 fn add_subjects(sk: *mut OPENSSL_STACK, file: &std::path::Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()) else { return false };
+    let Ok(c) = std::ffi::CString::new(file.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
     // SAFETY: a NUL-terminated path; libcrypto reads it.
     let bio = unsafe { BIO_new_file(c.as_ptr(), c"r".as_ptr()) };
     if bio.is_null() {
@@ -444,9 +457,15 @@ fn add_subjects(sk: *mut OPENSSL_STACK, file: &std::path::Path) -> bool {
     let mut any = false;
     // SAFETY: the caller's stack of X509_NAME; certificates we read and free.
     unsafe {
-        while let Some(x) = crate::x509::X509Ref::adopt(PEM_read_bio_X509(bio.0, std::ptr::null_mut(), None, std::ptr::null_mut())) {
+        while let Some(x) = crate::x509::X509Ref::adopt(PEM_read_bio_X509(
+            bio.0,
+            std::ptr::null_mut(),
+            None,
+            std::ptr::null_mut(),
+        )) {
             let n = X509_get_subject_name(x.0);
-            let dup = (0..OPENSSL_sk_num(sk)).any(|i| X509_NAME_cmp(OPENSSL_sk_value(sk, i), n) == 0);
+            let dup =
+                (0..OPENSSL_sk_num(sk)).any(|i| X509_NAME_cmp(OPENSSL_sk_value(sk, i), n) == 0);
             if !dup {
                 let d = X509_NAME_dup(n);
                 if !d.is_null() {
@@ -461,10 +480,15 @@ fn add_subjects(sk: *mut OPENSSL_STACK, file: &std::path::Path) -> bool {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_add_file_cert_subjects_to_stack(sk: *mut OPENSSL_STACK, file: *const std::ffi::c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_add_file_cert_subjects_to_stack(
+    sk: *mut OPENSSL_STACK,
+    file: *const std::ffi::c_char,
+) -> c_int {
     crate::err::guard(c"SSL_add_file_cert_subjects_to_stack", 0, || {
         // SAFETY: NULL or a NUL-terminated path.
-        let Some(f) = (unsafe { crate::err::cstr(file) }) else { return 0 };
+        let Some(f) = (unsafe { crate::err::cstr(file) }) else {
+            return 0;
+        };
         if sk.is_null() {
             return 0;
         }
@@ -473,15 +497,25 @@ pub extern "C" fn _ferrossl_SSL_add_file_cert_subjects_to_stack(sk: *mut OPENSSL
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_add_dir_cert_subjects_to_stack(sk: *mut OPENSSL_STACK, dir: *const std::ffi::c_char) -> c_int {
+pub extern "C" fn _ferrossl_SSL_add_dir_cert_subjects_to_stack(
+    sk: *mut OPENSSL_STACK,
+    dir: *const std::ffi::c_char,
+) -> c_int {
     crate::err::guard(c"SSL_add_dir_cert_subjects_to_stack", 0, || {
         // SAFETY: NULL or a NUL-terminated path.
-        let Some(d) = (unsafe { crate::err::cstr(dir) }) else { return 0 };
+        let Some(d) = (unsafe { crate::err::cstr(dir) }) else {
+            return 0;
+        };
         if sk.is_null() {
             return 0;
         }
-        let Ok(rd) = std::fs::read_dir(d) else { return 0 };
-        let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        let Ok(rd) = std::fs::read_dir(d) else {
+            return 0;
+        };
+        let mut paths: Vec<_> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
         paths.sort();
         for p in paths {
             add_subjects(sk, &p);

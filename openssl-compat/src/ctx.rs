@@ -191,7 +191,11 @@ impl Ctx {
     /// the SSL's changed copy): shared while the settings are the same.
     pub fn config(&self, role: Role, s: &Settings) -> Result<Arc<Config>, (c_int, String)> {
         // SAFETY: our CA list (a stack of X509_NAME) or NULL.
-        let cas = if self.client_ca_list.is_null() { 0 } else { unsafe { OPENSSL_sk_num(self.client_ca_list) } };
+        let cas = if self.client_ca_list.is_null() {
+            0
+        } else {
+            unsafe { OPENSSL_sk_num(self.client_ca_list) }
+        };
         let key = format!("{}|ca {:p} {cas}", s.engine_key(role), self.client_ca_list);
         let mut cache = self.configs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
@@ -273,7 +277,8 @@ impl Ctx {
         // into the configuration, PEM written by libcrypto.
         match (role, &s.cert, &s.key) {
             (Role::Server, _, _) => {
-                b.set_cert_resolver(Arc::new(crate::server::Resolver)).map_err(bad)?;
+                b.set_cert_resolver(Arc::new(crate::server::Resolver))
+                    .map_err(bad)?;
             }
             (Role::Client, Some(cert), Some(key)) => {
                 let ck = self.certified(cert, &s.chain, key).ok_or((
@@ -297,7 +302,8 @@ impl Ctx {
                     .map_err(bad)?;
             }
             Role::Server => {
-                b.set_verify_mode(server_verify_mode(s.verify_mode)).map_err(bad)?;
+                b.set_verify_mode(server_verify_mode(s.verify_mode))
+                    .map_err(bad)?;
                 b.set_client_cert_verifier(Arc::new(crate::verify::OsslVerifier))
                     .map_err(bad)?;
                 b.set_prefer_client_ciphers(s.options & SSL_OP_CIPHER_SERVER_PREFERENCE == 0);
@@ -311,7 +317,8 @@ impl Ctx {
                 };
                 b.set_session_cache(cache).map_err(bad)?;
                 if cache > 0 {
-                    b.set_server_session_store(self.sess_store.clone()).map_err(bad)?;
+                    b.set_server_session_store(self.sess_store.clone())
+                        .map_err(bad)?;
                 }
                 let tickets = if s.options & SSL_OP_NO_TICKET != 0 && cache == 0 {
                     0
@@ -1508,7 +1515,10 @@ pub extern "C" fn _ferrossl_SSL_CTX_sess_get_new_cb(ctx: *const Ctx) -> NewSessi
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_CTX_sess_set_remove_cb(_ctx: *mut Ctx, _cb: *const c_void) {}
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_sess_set_get_cb(ctx: *mut Ctx, cb: crate::server::GetSessionCb) {
+pub extern "C" fn _ferrossl_SSL_CTX_sess_set_get_cb(
+    ctx: *mut Ctx,
+    cb: crate::server::GetSessionCb,
+) {
     if !ctx.is_null() {
         // SAFETY: a live context.
         unsafe { (*ctx).get_session_cb = cb };
@@ -1635,10 +1645,26 @@ pub extern "C" fn _ferrossl_SSL_load_client_CA_file(file: *const c_char) -> *mut
 /// them is accepted (OpenSSL accepts it) and they are left out, as a peer that lacks a group
 /// leaves it out.
 const KNOWN_ELSEWHERE: &[&str] = &[
-    "x448", "p-521", "secp521r1", "p-224", "secp224r1", "secp256k1", "p-192", "prime192v1",
-    "secp192r1", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192",
-    "brainpoolp256r1", "brainpoolp384r1", "brainpoolp512r1", "brainpoolp256r1tls13",
-    "brainpoolp384r1tls13", "brainpoolp512r1tls13",
+    "x448",
+    "p-521",
+    "secp521r1",
+    "p-224",
+    "secp224r1",
+    "secp256k1",
+    "p-192",
+    "prime192v1",
+    "secp192r1",
+    "ffdhe2048",
+    "ffdhe3072",
+    "ffdhe4096",
+    "ffdhe6144",
+    "ffdhe8192",
+    "brainpoolp256r1",
+    "brainpoolp384r1",
+    "brainpoolp512r1",
+    "brainpoolp256r1tls13",
+    "brainpoolp384r1tls13",
+    "brainpoolp512r1tls13",
 ];
 
 /// Parse a group list ("X25519:P-256", OpenSSL's names and ours) for SSL_CTRL_SET_GROUPS_LIST:

@@ -6,7 +6,8 @@ use std::ffi::{c_int, c_uchar, c_uint, c_void};
 
 use crate::ssl::Ssl;
 
-pub type ClientHelloCb = Option<unsafe extern "C" fn(*mut c_void, *mut c_int, *mut c_void) -> c_int>;
+pub type ClientHelloCb =
+    Option<unsafe extern "C" fn(*mut c_void, *mut c_int, *mut c_void) -> c_int>;
 
 /// The parts of a ClientHello message (handshake header included), every length checked.
 pub struct Hello<'a> {
@@ -55,7 +56,14 @@ impl<'a> Hello<'a> {
                 extensions.push((u16::from_be_bytes([t[0], t[1]]), data));
             }
         }
-        Some(Self { version, random, session_id, ciphers, compression, extensions })
+        Some(Self {
+            version,
+            random,
+            session_id,
+            ciphers,
+            compression,
+            extensions,
+        })
     }
 }
 
@@ -81,7 +89,11 @@ fn out0(out: *mut *const c_uchar, bytes: &[u8]) -> usize {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_client_hello_cb(ctx: *mut crate::ctx::Ctx, cb: ClientHelloCb, arg: *mut c_void) {
+pub extern "C" fn _ferrossl_SSL_CTX_set_client_hello_cb(
+    ctx: *mut crate::ctx::Ctx,
+    cb: ClientHelloCb,
+    arg: *mut c_void,
+) {
     if !ctx.is_null() {
         // SAFETY: a live context.
         let ctx = unsafe { &mut *ctx };
@@ -101,52 +113,76 @@ pub extern "C" fn _ferrossl_SSL_client_hello_get0_legacy_version(ssl: *mut Ssl) 
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get0_random(ssl: *mut Ssl, out: *mut *const c_uchar) -> usize {
+pub extern "C" fn _ferrossl_SSL_client_hello_get0_random(
+    ssl: *mut Ssl,
+    out: *mut *const c_uchar,
+) -> usize {
     with_hello(ssl, 0, |h| out0(out, h.random))
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get0_session_id(ssl: *mut Ssl, out: *mut *const c_uchar) -> usize {
+pub extern "C" fn _ferrossl_SSL_client_hello_get0_session_id(
+    ssl: *mut Ssl,
+    out: *mut *const c_uchar,
+) -> usize {
     with_hello(ssl, 0, |h| out0(out, h.session_id))
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get0_ciphers(ssl: *mut Ssl, out: *mut *const c_uchar) -> usize {
+pub extern "C" fn _ferrossl_SSL_client_hello_get0_ciphers(
+    ssl: *mut Ssl,
+    out: *mut *const c_uchar,
+) -> usize {
     with_hello(ssl, 0, |h| out0(out, h.ciphers))
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get0_compression_methods(ssl: *mut Ssl, out: *mut *const c_uchar) -> usize {
+pub extern "C" fn _ferrossl_SSL_client_hello_get0_compression_methods(
+    ssl: *mut Ssl,
+    out: *mut *const c_uchar,
+) -> usize {
     with_hello(ssl, 0, |h| out0(out, h.compression))
 }
 
 /// `SSL_client_hello_get0_ext(ssl, type, &out, &outlen)`: 1 and the extension's data, or 0.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get0_ext(ssl: *mut Ssl, typ: c_uint, out: *mut *const c_uchar, outlen: *mut usize) -> c_int {
-    with_hello(ssl, 0, |h| match h.extensions.iter().find(|(t, _)| c_uint::from(*t) == typ) {
-        Some((_, d)) => {
-            let n = out0(out, d);
-            if !outlen.is_null() {
-                // SAFETY: the caller's out-parameter.
-                unsafe { *outlen = n };
+pub extern "C" fn _ferrossl_SSL_client_hello_get0_ext(
+    ssl: *mut Ssl,
+    typ: c_uint,
+    out: *mut *const c_uchar,
+    outlen: *mut usize,
+) -> c_int {
+    with_hello(ssl, 0, |h| {
+        match h.extensions.iter().find(|(t, _)| c_uint::from(*t) == typ) {
+            Some((_, d)) => {
+                let n = out0(out, d);
+                if !outlen.is_null() {
+                    // SAFETY: the caller's out-parameter.
+                    unsafe { *outlen = n };
+                }
+                1
             }
-            1
+            None => 0,
         }
-        None => 0,
     })
 }
 
 /// `SSL_client_hello_get1_extensions_present`: the extension types, in order, in an array
 /// from OPENSSL_malloc that the caller frees.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_client_hello_get1_extensions_present(ssl: *mut Ssl, out: *mut *mut c_int, outlen: *mut usize) -> c_int {
+pub extern "C" fn _ferrossl_SSL_client_hello_get1_extensions_present(
+    ssl: *mut Ssl,
+    out: *mut *mut c_int,
+    outlen: *mut usize,
+) -> c_int {
     crate::err::guard(c"SSL_client_hello_get1_extensions_present", 0, || {
         if out.is_null() || outlen.is_null() {
             return 0;
         }
         with_hello(ssl, 0, |h| {
             let n = h.extensions.len();
-            let p = crate::libcrypto::openssl_malloc(n * std::mem::size_of::<c_int>()).cast::<c_int>();
+            let p =
+                crate::libcrypto::openssl_malloc(n * std::mem::size_of::<c_int>()).cast::<c_int>();
             if p.is_null() {
                 return 0;
             }
@@ -167,7 +203,12 @@ pub extern "C" fn _ferrossl_SSL_client_hello_get1_extensions_present(ssl: *mut S
 /// Run the context's client-hello callback for `ssl` on `raw`: true to go on.
 pub fn run_callback(ssl: *mut Ssl, raw: &[u8]) -> bool {
     // SAFETY: the SSL whose handshake is running, and its context.
-    let (cb, arg) = unsafe { ((*(*ssl).ctx).client_hello_cb, (*(*ssl).ctx).client_hello_arg) };
+    let (cb, arg) = unsafe {
+        (
+            (*(*ssl).ctx).client_hello_cb,
+            (*(*ssl).ctx).client_hello_arg,
+        )
+    };
     let Some(cb) = cb else { return true };
     // SAFETY: as above; the copy lives until the next ClientHello.
     unsafe { (*ssl).client_hello = raw.to_vec() };
@@ -193,7 +234,11 @@ mod tests {
         body.extend([0, 2, 0x13, 0x01]);
         body.extend([1, 0]);
         let sni = [0, 4, 0, 0, 1, b'a'];
-        let ext: Vec<u8> = [0u8, 0, 0, sni.len() as u8].iter().copied().chain(sni).collect();
+        let ext: Vec<u8> = [0u8, 0, 0, sni.len() as u8]
+            .iter()
+            .copied()
+            .chain(sni)
+            .collect();
         body.extend((ext.len() as u16).to_be_bytes());
         body.extend(&ext);
         let mut raw = vec![1, 0, 0, body.len() as u8];

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ferrotls::certified::CertifiedKey;
 use ferrotls::config::VerifyMode;
-use ferrotls::select::{CertResolver, ClientHelloInfo};
+use ferrotls::select::{CertResolver, ClientAuth, ClientHelloInfo};
 use ferrotls::session::ServerSessionStore;
 
 use crate::ctx::Ctx;
@@ -57,13 +57,19 @@ impl CertResolver for Resolver {
 
     /// The SSL's verify mode as it is now: a servername callback that switched contexts sets
     /// the new virtual host's (nginx: `SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx), ...)`).
-    fn client_auth(&self, _hello: &ClientHelloInfo<'_>) -> Option<VerifyMode> {
+    fn client_auth(&self, _hello: &ClientHelloInfo<'_>) -> Option<ClientAuth> {
         let ptr = current();
         if ptr.is_null() {
             return None;
         }
         // SAFETY: the SSL whose handshake is running.
-        Some(crate::ctx::server_verify_mode(unsafe { (*ptr).s.verify_mode }))
+        Some(
+            match crate::ctx::server_verify_mode(unsafe { (*ptr).s.verify_mode }) {
+                VerifyMode::RequireClientCert => ClientAuth::Require,
+                VerifyMode::RequestClientCert => ClientAuth::Request,
+                _ => ClientAuth::None,
+            },
+        )
     }
 
     /// The client CA names of the SSL's context as it is now (the virtual host's).
@@ -75,7 +81,11 @@ impl CertResolver for Resolver {
         // SAFETY: the SSL whose handshake is running, and its live context.
         unsafe {
             let own = (*ptr).client_ca_list;
-            Some(if own.is_null() { (*(*ptr).ctx).client_ca_names() } else { crate::ctx::names_der(own) })
+            Some(if own.is_null() {
+                (*(*ptr).ctx).client_ca_names()
+            } else {
+                crate::ctx::names_der(own)
+            })
         }
     }
 }
@@ -83,7 +93,11 @@ impl CertResolver for Resolver {
 /// Certified keys made from libcrypto objects, kept while the objects are (the references
 /// held here keep their pointers from being reused).
 #[derive(Default)]
-pub struct CertifiedCache(Mutex<Vec<(X509Ref, Vec<X509Ref>, PKeyRef, Arc<CertifiedKey>)>>);
+pub struct CertifiedCache(Mutex<Vec<CertifiedEntry>>);
+
+/// A certificate, its chain and key (the references keep the pointers valid), and what the
+/// engine made of them.
+type CertifiedEntry = (X509Ref, Vec<X509Ref>, PKeyRef, Arc<CertifiedKey>);
 
 impl CertifiedCache {
     pub fn get_or_make(
@@ -94,7 +108,7 @@ impl CertifiedCache {
         make: impl FnOnce() -> Option<Arc<CertifiedKey>>,
     ) -> Option<Arc<CertifiedKey>> {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let same = |(c, ch, k, _): &&(X509Ref, Vec<X509Ref>, PKeyRef, Arc<CertifiedKey>)| {
+        let same = |(c, ch, k, _): &&CertifiedEntry| {
             c.0 == cert.0
                 && k.0 == key.0
                 && ch.len() == chain.len()
@@ -115,10 +129,16 @@ impl CertifiedCache {
 impl Ctx {
     /// The engine's certified key for a certificate, its chain (or the one completed from the
     /// trust store) and key.
-    pub fn certified(&self, cert: &X509Ref, chain: &[X509Ref], key: &PKeyRef) -> Option<Arc<CertifiedKey>> {
+    pub fn certified(
+        &self,
+        cert: &X509Ref,
+        chain: &[X509Ref],
+        key: &PKeyRef,
+    ) -> Option<Arc<CertifiedKey>> {
         self.certified.get_or_make(cert, chain, key, || {
             let auto;
-            let chain = if chain.is_empty() && self.s.mode & crate::ctx::SSL_MODE_NO_AUTO_CHAIN == 0 {
+            let chain = if chain.is_empty() && self.s.mode & crate::ctx::SSL_MODE_NO_AUTO_CHAIN == 0
+            {
                 auto = self.chain_from_store(cert);
                 &auto[..]
             } else {
@@ -205,8 +225,14 @@ impl ServerSessionStore for CallbackStore {
 }
 
 /// `SSL_CTX_sess_set_get_cb`'s callback type.
-pub type GetSessionCb =
-    Option<unsafe extern "C" fn(*mut std::ffi::c_void, *const c_uchar, c_int, *mut c_int) -> *mut std::ffi::c_void>;
+pub type GetSessionCb = Option<
+    unsafe extern "C" fn(
+        *mut std::ffi::c_void,
+        *const c_uchar,
+        c_int,
+        *mut c_int,
+    ) -> *mut std::ffi::c_void,
+>;
 
 #[allow(dead_code)]
 fn _types(_: &Ssl) {}

@@ -802,15 +802,33 @@ mod tests {
         let der = encode(&s);
         let (d, used) = decode(&der).expect("decodes");
         assert_eq!(used, der.len());
-        assert_eq!((d.version, d.cipher, d.time, d.timeout), (s.version, s.cipher, s.time, s.timeout));
-        assert_eq!((&d.id, &d.sid_ctx, &d.alpn, &d.blob), (&s.id, &s.sid_ctx, &s.alpn, &s.blob));
+        assert_eq!(
+            (d.version, d.cipher, d.time, d.timeout),
+            (s.version, s.cipher, s.time, s.timeout)
+        );
+        assert_eq!(
+            (&d.id, &d.sid_ctx, &d.alpn, &d.blob),
+            (&s.id, &s.sid_ctx, &s.alpn, &s.blob)
+        );
         assert_eq!(d.host, s.host);
         assert_eq!(encode(&d), der, "re-encoding is byte-identical");
     }
 
     #[test]
     fn negative_and_large_integers_round_trip() {
-        for v in [0i64, 1, 127, 128, 255, 256, -1, -128, -129, i64::MAX, i64::MIN] {
+        for v in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let mut out = Vec::new();
             der_int(&mut out, v);
             assert_eq!(Der(&out).int(), Some(v), "{v}");
@@ -821,7 +839,10 @@ mod tests {
     fn every_truncation_and_corruption_is_refused_without_panic() {
         let der = encode(&sample());
         for n in 0..der.len() {
-            assert!(decode(&der[..n]).is_none(), "a truncation to {n} bytes decoded");
+            assert!(
+                decode(&der[..n]).is_none(),
+                "a truncation to {n} bytes decoded"
+            );
         }
         // Flip each byte: decoding may succeed (a changed value) but never panics, and a
         // changed tag or length never reads past the input.

@@ -11,8 +11,25 @@ use ferrotls::session::TicketSealer;
 
 use crate::ssl::current;
 
+/// The ticket key callback's function type.
+pub type TicketKeyFn = unsafe extern "C" fn(
+    *mut c_void,
+    *mut c_uchar,
+    *mut c_uchar,
+    *mut c_void,
+    *mut c_void,
+    c_int,
+) -> c_int;
+
 pub type TicketKeyEvpCb = Option<
-    unsafe extern "C" fn(*mut c_void, *mut c_uchar, *mut c_uchar, *mut c_void, *mut c_void, c_int) -> c_int,
+    unsafe extern "C" fn(
+        *mut c_void,
+        *mut c_uchar,
+        *mut c_uchar,
+        *mut c_void,
+        *mut c_void,
+        c_int,
+    ) -> c_int,
 >;
 
 const KEY_NAME_LEN: usize = 16;
@@ -24,11 +41,27 @@ unsafe extern "C" {
     fn EVP_CIPHER_CTX_free(c: *mut c_void);
     fn EVP_CIPHER_CTX_get_iv_length(c: *const c_void) -> c_int;
     fn EVP_CIPHER_CTX_get_block_size(c: *const c_void) -> c_int;
-    fn EVP_EncryptUpdate(c: *mut c_void, out: *mut c_uchar, outl: *mut c_int, inp: *const c_uchar, inl: c_int) -> c_int;
+    fn EVP_EncryptUpdate(
+        c: *mut c_void,
+        out: *mut c_uchar,
+        outl: *mut c_int,
+        inp: *const c_uchar,
+        inl: c_int,
+    ) -> c_int;
     fn EVP_EncryptFinal_ex(c: *mut c_void, out: *mut c_uchar, outl: *mut c_int) -> c_int;
-    fn EVP_DecryptUpdate(c: *mut c_void, out: *mut c_uchar, outl: *mut c_int, inp: *const c_uchar, inl: c_int) -> c_int;
+    fn EVP_DecryptUpdate(
+        c: *mut c_void,
+        out: *mut c_uchar,
+        outl: *mut c_int,
+        inp: *const c_uchar,
+        inl: c_int,
+    ) -> c_int;
     fn EVP_DecryptFinal_ex(c: *mut c_void, out: *mut c_uchar, outl: *mut c_int) -> c_int;
-    fn EVP_MAC_fetch(libctx: *mut c_void, algorithm: *const std::ffi::c_char, props: *const std::ffi::c_char) -> *mut c_void;
+    fn EVP_MAC_fetch(
+        libctx: *mut c_void,
+        algorithm: *const std::ffi::c_char,
+        props: *const std::ffi::c_char,
+    ) -> *mut c_void;
     fn EVP_MAC_free(m: *mut c_void);
     fn EVP_MAC_CTX_new(m: *mut c_void) -> *mut c_void;
     fn EVP_MAC_CTX_free(c: *mut c_void);
@@ -50,7 +83,15 @@ impl Ctxs {
         // SAFETY: constructors; NULL checked.
         unsafe {
             let hmac = EVP_MAC_fetch(std::ptr::null_mut(), c"HMAC".as_ptr(), std::ptr::null());
-            let c = Self { cipher: EVP_CIPHER_CTX_new(), mac: if hmac.is_null() { hmac } else { EVP_MAC_CTX_new(hmac) }, hmac };
+            let c = Self {
+                cipher: EVP_CIPHER_CTX_new(),
+                mac: if hmac.is_null() {
+                    hmac
+                } else {
+                    EVP_MAC_CTX_new(hmac)
+                },
+                hmac,
+            };
             (!c.cipher.is_null() && !c.mac.is_null()).then_some(c)
         }
     }
@@ -95,7 +136,7 @@ thread_local! {
     static RENEW: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn callback() -> Option<(*mut c_void, unsafe extern "C" fn(*mut c_void, *mut c_uchar, *mut c_uchar, *mut c_void, *mut c_void, c_int) -> c_int)> {
+fn callback() -> Option<(*mut c_void, TicketKeyFn)> {
     let ssl = current();
     if ssl.is_null() {
         return None;
@@ -117,13 +158,24 @@ impl TicketSealer for EvpSealer {
             return None; // 0: no ticket this time; < 0: an error
         }
         // SAFETY: the initialised cipher context; the output has room for a block more.
-        let (ivlen, block) = unsafe { (EVP_CIPHER_CTX_get_iv_length(c.cipher), EVP_CIPHER_CTX_get_block_size(c.cipher)) };
+        let (ivlen, block) = unsafe {
+            (
+                EVP_CIPHER_CTX_get_iv_length(c.cipher),
+                EVP_CIPHER_CTX_get_block_size(c.cipher),
+            )
+        };
         let ivlen = usize::try_from(ivlen).ok().filter(|&n| n <= MAX_IV_LEN)?;
         let mut ct = vec![0u8; plain.len() + block.max(1) as usize];
         let (mut n1, mut n2) = (0, 0);
         // SAFETY: as above.
         let ok = unsafe {
-            EVP_EncryptUpdate(c.cipher, ct.as_mut_ptr(), &mut n1, plain.as_ptr(), plain.len() as c_int) == 1
+            EVP_EncryptUpdate(
+                c.cipher,
+                ct.as_mut_ptr(),
+                &mut n1,
+                plain.as_ptr(),
+                plain.len() as c_int,
+            ) == 1
                 && EVP_EncryptFinal_ex(c.cipher, ct.as_mut_ptr().add(n1 as usize), &mut n2) == 1
         };
         if !ok {
@@ -156,7 +208,12 @@ impl TicketSealer for EvpSealer {
             return None; // an unknown key: a full handshake
         }
         // SAFETY: the initialised contexts.
-        let (ivlen, mlen) = unsafe { (EVP_CIPHER_CTX_get_iv_length(c.cipher), EVP_MAC_CTX_get_mac_size(c.mac)) };
+        let (ivlen, mlen) = unsafe {
+            (
+                EVP_CIPHER_CTX_get_iv_length(c.cipher),
+                EVP_MAC_CTX_get_mac_size(c.mac),
+            )
+        };
         let ivlen = usize::try_from(ivlen).ok().filter(|&n| n <= MAX_IV_LEN)?;
         if mlen == 0 || mlen > MAX_MAC_LEN || ticket.len() < KEY_NAME_LEN + ivlen + mlen + 1 {
             return None;
@@ -164,7 +221,9 @@ impl TicketSealer for EvpSealer {
         let (body, tag) = ticket.split_at(ticket.len() - mlen);
         let mac = c.mac(&[body])?;
         // SAFETY: two buffers of mlen bytes; a constant-time comparison.
-        if mac.len() != mlen || unsafe { CRYPTO_memcmp(mac.as_ptr().cast(), tag.as_ptr().cast(), mlen) } != 0 {
+        if mac.len() != mlen
+            || unsafe { CRYPTO_memcmp(mac.as_ptr().cast(), tag.as_ptr().cast(), mlen) } != 0
+        {
             return None;
         }
         let ct = &body[KEY_NAME_LEN + ivlen..];
@@ -172,7 +231,13 @@ impl TicketSealer for EvpSealer {
         let (mut n1, mut n2) = (0, 0);
         // SAFETY: the initialised cipher context; the output has room for the input and a block.
         let ok = unsafe {
-            EVP_DecryptUpdate(c.cipher, pt.as_mut_ptr(), &mut n1, ct.as_ptr(), ct.len() as c_int) == 1
+            EVP_DecryptUpdate(
+                c.cipher,
+                pt.as_mut_ptr(),
+                &mut n1,
+                ct.as_ptr(),
+                ct.len() as c_int,
+            ) == 1
                 && EVP_DecryptFinal_ex(c.cipher, pt.as_mut_ptr().add(n1 as usize), &mut n2) == 1
         };
         if !ok {
@@ -200,7 +265,10 @@ impl TicketSealer for EvpSealer {
 
 /// `SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cb)`: seal tickets under the program's keys.
 #[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx: *mut crate::ctx::Ctx, cb: TicketKeyEvpCb) -> c_int {
+pub extern "C" fn _ferrossl_SSL_CTX_set_tlsext_ticket_key_evp_cb(
+    ctx: *mut crate::ctx::Ctx,
+    cb: TicketKeyEvpCb,
+) -> c_int {
     if ctx.is_null() {
         return 0;
     }

@@ -13,7 +13,10 @@ pub fn call(name: &CStr) -> usize {
     // FERROSSL_TRACE=1 names each unsupported call on stderr as it happens (a program may
     // clear the error queue before printing it).
     if std::env::var_os("FERROSSL_TRACE").is_some() {
-        eprintln!("ferrotls-openssl: {} is not supported", name.to_string_lossy());
+        eprintln!(
+            "ferrotls-openssl: {} is not supported",
+            name.to_string_lossy()
+        );
     }
     // SAFETY: libcrypto's error functions take NUL-terminated strings, which these are; the
     // format string has one %s for the one string argument.

@@ -37,10 +37,13 @@ pub(crate) fn resolve_cert(
             })?;
             // The virtual host's client authentication comes with its certificate.
             use crate::config::VerifyMode as V;
-            if let Some(m @ (V::NoClientAuth | V::RequestClientCert | V::RequireClientCert)) =
-                r.client_auth(hello)
-            {
-                cx.settings.verify = Some(m);
+            use crate::select::ClientAuth;
+            if let Some(a) = r.client_auth(hello) {
+                cx.settings.verify = Some(match a {
+                    ClientAuth::None => V::NoClientAuth,
+                    ClientAuth::Request => V::RequestClientCert,
+                    ClientAuth::Require => V::RequireClientCert,
+                });
             }
             if let Some(names) = r.client_ca_names(hello) {
                 cx.settings.ca_names = Some(names);

@@ -198,9 +198,7 @@ pub(crate) fn send_first_flight(
             config.verify_schemes(true),
         )];
         if !cx.ca_names().is_empty() {
-            extensions.push(CertReqExtension::CertificateAuthorities(
-                cx.ca_names(),
-            ));
+            extensions.push(CertReqExtension::CertificateAuthorities(cx.ca_names()));
         }
         let req = CertificateRequestPayloadTls13 {
             context: Vec::new(),

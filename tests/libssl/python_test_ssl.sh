@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPython's own test_ssl, from Debian's libpython3.11-testsuite, run by Debian's /usr/bin/python3
+# CPython's own test_ssl, from Debian's libpython3.X-testsuite (3.11 on bookworm), run by Debian's /usr/bin/python3
 # twice in one go: on Debian's libssl (the baseline) and with LD_LIBRARY_PATH=$LIBSSL_DIR (ours);
 # then a summary of both and of the tests that pass on OpenSSL but fail on ours, grouped by error
 # message, written to docs/python-test-ssl.md (sorted, no timings: it changes only when a result
@@ -40,11 +40,12 @@ case $UT_LIB in "$ROOT"/*) UT_LIB_REL=${UT_LIB#"$ROOT"/} ;; esac
 
 [ -x "$PY" ] || { echo "FAIL: $PY is missing (Debian's python3)"; exit 1; }
 TEST_SSL=$(env -u LD_LIBRARY_PATH "$PY" -c 'import importlib.util as u; s = u.find_spec("test.test_ssl"); print(s.origin if s else "")' 2>/dev/null)
-[ -n "$TEST_SSL" ] || { echo "FAIL: $PY has no test.test_ssl: apt-get install libpython3.11-testsuite (scripts/install-deps.sh)"; exit 1; }
+TESTSUITE=libpython$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-testsuite
+[ -n "$TEST_SSL" ] || { echo "FAIL: $PY has no test.test_ssl: apt-get install $TESTSUITE (scripts/install-deps.sh)"; exit 1; }
 SSL_SO=$(env -u LD_LIBRARY_PATH "$PY" -c 'import _ssl; print(_ssl.__file__)')
 PY_VERSION=$("$PY" -c 'import sys; print(sys.version.split()[0])')
-TESTSUITE_VERSION=$(dpkg-query -W -f '${Version}' libpython3.11-testsuite 2>/dev/null || echo unknown)
-echo "$PY $PY_VERSION ($SSL_SO), $TEST_SSL (libpython3.11-testsuite $TESTSUITE_VERSION)"
+TESTSUITE_VERSION=$(dpkg-query -W -f '${Version}' "$TESTSUITE" 2>/dev/null || echo unknown)
+echo "$PY $PY_VERSION ($SSL_SO), $TEST_SSL ($TESTSUITE $TESTSUITE_VERSION)"
 echo "baseline on $SYS_LIB; ours on $UT_LIB; ${RUN_TIMEOUT}s a run, ${PER_TEST_TIMEOUT}s a test"
 
 work=$(mktemp -d)
@@ -140,7 +141,7 @@ EOF
         printf '%s\t%s\t%s\n' "$kind" "$died" "$how" >>"$work/$side.crashes"
         # faulthandler's Python stack of the thread that died or waited (its first block)
         sed -n '/^\(Current thread\|Thread\) 0x/,/^$/p' "$work/$side.$attempt.err" | sed '/^$/q' |
-            sed -E 's/0x[0-9a-f]+/0x…/' | head -30 >"$work/pystack.$side.$(safe_name "$died")"
+            sed -E "s/0x[0-9a-f]+/0x…/; s#$ROOT/##g" | head -30 >"$work/pystack.$side.$(safe_name "$died")"
         echo "  $side: ${died#test.test_ssl.} $kind ($how); going on without it"
         [ "$attempt" -lt 30 ] || { bad_runs+=("$side: 30 processes died"); break; }
     done
@@ -193,7 +194,7 @@ done
 "$PY" - "$work" >"$work/meta.json" <<EOF
 import json, os, sys
 work = sys.argv[1]
-meta = {"python": "$PY_VERSION", "ssl_module": "$SSL_SO", "testsuite_version": "$TESTSUITE_VERSION",
+meta = {"python": "$PY_VERSION", "ssl_module": "$SSL_SO", "testsuite": "$TESTSUITE", "testsuite_version": "$TESTSUITE_VERSION",
         "sys_lib": "$SYS_LIB", "ut_lib": "$UT_LIB", "ut_lib_rel": "$UT_LIB_REL"}
 for side in ("sys", "ours"):
     crashes = []

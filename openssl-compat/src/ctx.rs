@@ -65,14 +65,47 @@ pub struct Method {
     /// None: either role (TLS_method), decided by SSL_connect/SSL_accept; OpenSSL starts such
     /// an SSL as a server, and so do we.
     pub role: Option<Role>,
+    /// A version-specific method (TLSv1_2_method): contexts made from it speak only that
+    /// version (as OpenSSL's min and max version both set to it). 0: any.
+    pub version: c_int,
 }
 
-static TLS_METHOD: Method = Method { role: None };
+macro_rules! methods {
+    ($($stat:ident, $fn_name:ident, $role:expr, $version:expr;)*) => {$(
+        static $stat: Method = Method { role: $role, version: $version };
+        #[unsafe(no_mangle)]
+        pub extern "C" fn $fn_name() -> *const Method {
+            &$stat
+        }
+    )*};
+}
+
+// The version-specific methods are deprecated in OpenSSL 3 and still used (Python's
+// PROTOCOL_TLSv1_2). TLS 1.0 and 1.1 contexts are made, and their handshakes fail with
+// SSL_R_NO_PROTOCOLS_AVAILABLE: ferrotls speaks neither.
+methods! {
+    TLS12_METHOD, _ferrossl_TLSv1_2_method, None, 0x0303;
+    TLS12_CLIENT_METHOD, _ferrossl_TLSv1_2_client_method, Some(Role::Client), 0x0303;
+    TLS12_SERVER_METHOD, _ferrossl_TLSv1_2_server_method, Some(Role::Server), 0x0303;
+    TLS11_METHOD, _ferrossl_TLSv1_1_method, None, 0x0302;
+    TLS11_CLIENT_METHOD, _ferrossl_TLSv1_1_client_method, Some(Role::Client), 0x0302;
+    TLS11_SERVER_METHOD, _ferrossl_TLSv1_1_server_method, Some(Role::Server), 0x0302;
+    TLS10_METHOD, _ferrossl_TLSv1_method, None, 0x0301;
+    TLS10_CLIENT_METHOD, _ferrossl_TLSv1_client_method, Some(Role::Client), 0x0301;
+    TLS10_SERVER_METHOD, _ferrossl_TLSv1_server_method, Some(Role::Server), 0x0301;
+}
+
+static TLS_METHOD: Method = Method {
+    role: None,
+    version: 0,
+};
 static TLS_CLIENT_METHOD: Method = Method {
     role: Some(Role::Client),
+    version: 0,
 };
 static TLS_SERVER_METHOD: Method = Method {
     role: Some(Role::Server),
+    version: 0,
 };
 
 #[unsafe(no_mangle)]
@@ -107,6 +140,9 @@ pub struct Settings {
     pub cert: Option<X509Ref>,
     pub chain: Vec<X509Ref>,
     pub key: Option<PKeyRef>,
+    /// Complete certificate/key pairs of other key types, set before the current one (a
+    /// server with an RSA and an ECDSA certificate, as OpenSSL keeps one per key type).
+    pub others: Vec<(X509Ref, Vec<X509Ref>, PKeyRef)>,
     pub sid_ctx: Vec<u8>,
     pub msg_cb: MsgCb,
     pub msg_arg: *mut c_void,
@@ -180,6 +216,8 @@ pub struct Ctx {
     pub quiet_shutdown: bool,
     pub ex_data: CRYPTO_EX_DATA,
     configs: Mutex<Vec<(String, Arc<Config>)>>,
+    /// SSL_CTX_sess_connect, _connect_good, _accept, _accept_good, _hits (SSL_CTRL_SESS_*).
+    pub stats: [std::sync::atomic::AtomicI64; 5],
     /// The anchors last read from the store, and what they were read from.
     anchors: Mutex<Option<(AnchorKey, Arc<RootStore>)>>,
 }
@@ -536,7 +574,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
             return std::ptr::null_mut();
         }
         // SAFETY: a non-NULL method is one of our statics.
-        let role = unsafe { (*method).role };
+        let (role, version) = unsafe { ((*method).role, (*method).version) };
         // SAFETY: plain constructor.
         let store = unsafe { X509_STORE_new() };
         if store.is_null() {
@@ -553,8 +591,8 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
                 verify_mode: 0,
                 verify_cb: None,
                 verify_depth: -1,
-                min_proto: 0,
-                max_proto: 0,
+                min_proto: version,
+                max_proto: version,
                 tls12_suites: crate::cipher::default_tls12(),
                 tls13_suites: crate::cipher::DEFAULT_TLS13.to_vec(),
                 groups: None,
@@ -562,6 +600,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
                 cert: None,
                 chain: Vec::new(),
                 key: None,
+                others: Vec::new(),
                 sid_ctx: Vec::new(),
                 msg_cb: None,
                 msg_arg: std::ptr::null_mut(),
@@ -600,6 +639,7 @@ pub extern "C" fn _ferrossl_SSL_CTX_new(method: *const Method) -> *mut Ctx {
                 sk: std::ptr::null_mut(),
             },
             configs: Mutex::new(Vec::new()),
+            stats: Default::default(),
             anchors: Mutex::new(None),
         }));
         // SAFETY: our new context and its ex_data field.
@@ -1067,6 +1107,19 @@ pub mod load {
         unsafe { X509_check_private_key(cert.0, key.0) == 1 }
     }
 
+    /// The certificate's key type (EVP_PKEY_RSA, _EC, ...).
+    pub fn key_type(cert: &X509Ref) -> c_int {
+        // SAFETY: a live certificate; get0_pubkey borrows its key.
+        unsafe {
+            let pk = X509_get0_pubkey(cert.0);
+            if pk.is_null() {
+                0
+            } else {
+                EVP_PKEY_get_base_id(pk)
+            }
+        }
+    }
+
     fn same_type(cert: &X509Ref, key: &PKeyRef) -> bool {
         // SAFETY: live objects; get0_pubkey borrows the certificate's key.
         unsafe {
@@ -1095,6 +1148,19 @@ pub mod load {
     /// Set the certificate: a key of its type that does not match it is dropped (silently,
     /// as in OpenSSL); a key of another type is dropped too (it has no certificate now).
     pub fn set_cert(s: &mut Settings, cert: X509Ref) {
+        // A complete pair of another key type stays, as OpenSSL's slot for that type.
+        if let (Some(c), Some(k)) = (&s.cert, &s.key)
+            && key_type(c) != key_type(&cert)
+            && matches(c, k)
+        {
+            let new_type = key_type(&cert);
+            s.others
+                .retain(|(o, _, _)| key_type(o) != new_type && key_type(o) != key_type(c));
+            s.others
+                .push((c.clone(), std::mem::take(&mut s.chain), k.clone()));
+            s.cert = None;
+            s.key = None;
+        }
         if let Some(k) = &s.key
             && !(same_type(&cert, k) && matches(&cert, k))
         {
@@ -1759,10 +1825,32 @@ pub fn common_ctrl(
             s.read_ahead = larg;
             old
         }
-        // SSL_CTRL_SET_TMP_DH, SET_TMP_ECDH, SET_DH_AUTO: ferrotls has no finite-field DHE
-        // suites and picks its groups itself, so parameters are accepted and unused (as
-        // OpenSSL does when no DHE suite is enabled).
-        3 | 4 | 118 => 1,
+        // SSL_CTRL_SET_TMP_DH, SET_DH_AUTO: ferrotls has no finite-field DHE suites, so DH
+        // parameters are accepted and unused (as OpenSSL does when no DHE suite is enabled).
+        3 | 118 => 1,
+        // SSL_CTRL_SET_TMP_ECDH (SSL_CTX_set_tmp_ecdh, Python's set_ecdh_curve): the EC_KEY's
+        // curve becomes the only group, as in OpenSSL.
+        4 => {
+            nonnull!(f, parg, Some(0));
+            // SAFETY: the program's EC_KEY; its group and the curve's NID are libcrypto's.
+            let nid = unsafe { EC_GROUP_get_curve_name(EC_KEY_get0_group(parg)) };
+            match group_of_nid(nid) {
+                Some(g) if ferrotls::crypto::kx::builtin(g).is_some() => {
+                    s.groups = Some(vec![g]);
+                    1
+                }
+                _ => {
+                    raise(
+                        f,
+                        SSL_R_BAD_VALUE,
+                        &format!(
+                            "the EC key's curve (NID {nid}) is not one ferrotls supports (P-256, P-384)"
+                        ),
+                    );
+                    0
+                }
+            }
+        }
         // SSL_CTRL_SET_GROUPS_LIST (also the curves list)
         92 => {
             nonnull!(f, parg, Some(0));
@@ -1878,7 +1966,19 @@ pub extern "C" fn _ferrossl_SSL_CTX_ctrl(
                 old
             }
             45 => ctx.sess_cache_mode,
-            // SSL_CTRL_SESS_NUMBER .. SESS_CACHE_FULL: the statistics (not kept: 0).
+            // SSL_CTRL_SESS_CONNECT, _CONNECT_GOOD, _ACCEPT, _ACCEPT_GOOD, _HIT: counted; the
+            // others (the number cached, renegotiations, callback hits, misses, timeouts,
+            // cache full) are 0: the engine's cache keeps no such counts.
+            21 | 22 | 24 | 25 | 27 => {
+                let i = match cmd {
+                    21 => 0,
+                    22 => 1,
+                    24 => 2,
+                    25 => 3,
+                    _ => 4,
+                };
+                ctx.stats[i].load(Ordering::Relaxed) as c_long
+            }
             20..=31 => 0,
             // SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG
             54 => {

@@ -742,11 +742,55 @@ fn after_handshake(
 /// with the next write or handshake call.
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_verify_client_post_handshake(ssl: *mut Ssl) -> c_int {
-    after_handshake(
-        c"SSL_verify_client_post_handshake",
-        ssl,
-        Connection::request_client_certificate,
-    )
+    let f = c"SSL_verify_client_post_handshake";
+    // OpenSSL's checks, in its order: a server, TLS 1.3, the client offered it.
+    if !ssl.is_null() {
+        // SAFETY: a live SSL.
+        let s = unsafe { &*ssl };
+        if s.role != ferrotls::config::Role::Server {
+            raise(
+                f,
+                SSL_R_NOT_SERVER,
+                "post-handshake authentication is asked for by a server",
+            );
+            return 0;
+        }
+        let v = s
+            .conn
+            .as_ref()
+            .and_then(Connection::protocol_version)
+            .map(|v| v.to_int());
+        if v != Some(0x0304) {
+            raise(
+                f,
+                SSL_R_WRONG_SSL_VERSION,
+                "post-handshake authentication is TLS 1.3's (TLS 1.2 has renegotiation: SSL_renegotiate)",
+            );
+            return 0;
+        }
+    }
+    guard(f, 0, || {
+        let s = ssl_or!(f, ssl, 0);
+        let _cur = enter(ssl);
+        let Some(c) = s.conn.as_mut() else {
+            raise(f, SSL_R_UNINITIALIZED, "no connection yet");
+            return 0;
+        };
+        match c.request_client_certificate() {
+            Ok(()) => 1,
+            Err(e) => {
+                let text = e.to_string();
+                // OpenSSL's reason when the client sent no post_handshake_auth extension.
+                let reason = if text.contains("did not offer post_handshake_auth") {
+                    SSL_R_EXTENSION_NOT_RECEIVED
+                } else {
+                    SSL_R_BAD_VALUE
+                };
+                raise(f, reason, &text);
+                0
+            }
+        }
+    })
 }
 
 #[unsafe(no_mangle)]

@@ -59,7 +59,7 @@ macro_rules! reasons {
 
 /// The reason strings of libssl's that we raise, as OpenSSL's libssl registers them: without
 /// them libcrypto prints "reason(134)" instead of "certificate verify failed".
-static REASONS: [ErrString; 43] = reasons![
+static REASONS: [ErrString; 46] = reasons![
     err::SSL_R_CERTIFICATE_VERIFY_FAILED => "certificate verify failed",
     err::SSL_R_NO_SHARED_CIPHER => "no shared cipher",
     err::SSL_R_NULL_SSL_CTX => "null ssl ctx",
@@ -85,6 +85,9 @@ static REASONS: [ErrString; 43] = reasons![
     err::SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE => "peer did not return a certificate",
     err::SSL_R_NO_APPLICATION_PROTOCOL => "no application protocol",
     err::SSL_R_WRONG_VERSION_NUMBER => "wrong version number",
+    err::SSL_R_NOT_SERVER => "not server",
+    err::SSL_R_WRONG_SSL_VERSION => "wrong ssl version",
+    err::SSL_R_EXTENSION_NOT_RECEIVED => "extension not received",
     1000 => "sslv3 alert close notify",
     1010 => "sslv3 alert unexpected message",
     1020 => "sslv3 alert bad record mac",

@@ -296,6 +296,10 @@ unsafe extern "C" {
     pub fn X509_VERIFY_PARAM_set_depth(p: *mut X509_VERIFY_PARAM, depth: c_int);
     pub fn X509_VERIFY_PARAM_get_depth(p: *const X509_VERIFY_PARAM) -> c_int;
     pub fn X509_VERIFY_PARAM_set_purpose(p: *mut X509_VERIFY_PARAM, purpose: c_int) -> c_int;
+    pub fn EC_KEY_get0_group(k: *const c_void) -> *const c_void;
+    pub fn EC_GROUP_get_curve_name(g: *const c_void) -> c_int;
+    pub fn X509_STORE_get0_param(s: *mut X509_STORE) -> *mut X509_VERIFY_PARAM;
+    pub fn X509_VERIFY_PARAM_get_flags(p: *const X509_VERIFY_PARAM) -> std::ffi::c_ulong;
     pub fn EVP_get_digestbyname(name: *const c_char) -> *const EVP_MD;
 }
 

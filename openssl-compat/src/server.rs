@@ -51,8 +51,31 @@ impl CertResolver for Resolver {
         }
         // SAFETY: the (possibly new) context of the SSL.
         let ctx = unsafe { &*ssl.ctx };
-        let (cert, key) = (ssl.s.cert.as_ref()?, ssl.s.key.as_ref()?);
-        ctx.certified(cert, &ssl.s.chain, key)
+        // The pairs the program set, one per key type: the first that fits the client's
+        // signature schemes in its order (and, in TLS 1.2, a suite it offered), else the
+        // current one.
+        let mut pairs: Vec<(&X509Ref, &[X509Ref], &PKeyRef)> = Vec::new();
+        if let (Some(c), Some(k)) = (&ssl.s.cert, &ssl.s.key) {
+            pairs.push((c, &ssl.s.chain, k));
+        }
+        pairs.extend(ssl.s.others.iter().map(|(c, ch, k)| (c, &ch[..], k)));
+        let fits = |t: c_int| -> bool {
+            let signs = hello
+                .signature_schemes
+                .iter()
+                .any(|s| scheme_key_type(s.to_int()) == t);
+            let suite = hello.version.to_int() != 0x0303
+                || hello
+                    .cipher_suites
+                    .iter()
+                    .any(|c| suite_key_type(c.to_int()) == t);
+            (signs || hello.signature_schemes.is_empty()) && suite
+        };
+        let chosen = pairs
+            .iter()
+            .find(|(c, _, _)| fits(crate::ctx::load::key_type(c)))
+            .or(pairs.first())?;
+        ctx.certified(chosen.0, chosen.1, chosen.2)
     }
 
     /// The SSL's verify mode as it is now: a servername callback that switched contexts sets
@@ -87,6 +110,26 @@ impl CertResolver for Resolver {
                 crate::ctx::names_der(own)
             })
         }
+    }
+}
+
+/// The key type (EVP_PKEY_*) that signs with a TLS signature scheme.
+fn scheme_key_type(s: u16) -> c_int {
+    match s {
+        0x0401 | 0x0501 | 0x0601 | 0x0804..=0x0806 => 6, // RSA (PKCS#1, PSS with rsaEncryption keys)
+        0x0809..=0x080b => 912,                          // RSA-PSS keys
+        0x0403 | 0x0503 | 0x0603 => 408,                 // EC
+        0x0807 => 1087,                                  // Ed25519
+        _ => 0,
+    }
+}
+
+/// The key type a TLS 1.2 suite authenticates with (ferrotls's suites).
+fn suite_key_type(s: u16) -> c_int {
+    match s {
+        0xc02b | 0xc02c | 0xcca9 => 408,
+        0xc02f | 0xc030 | 0xcca8 => 6,
+        _ => 0,
     }
 }
 

@@ -662,6 +662,16 @@ impl Ssl {
     /// The session SSL_get_session reports: the newest resumable one, else one describing
     /// the connection (not resumable), else what SSL_set_session offered.
     pub fn current_session(&mut self) -> Option<SessionRef> {
+        // A resumed TLS 1.2 session is the one offered (same id, as OpenSSL reports it).
+        let resumed12 = self.conn.as_ref().is_some_and(|c| {
+            matches!(
+                c.handshake_kind(),
+                Some(ferrotls::conn::HandshakeKind::Resumed)
+            ) && c.protocol_version().is_some_and(|v| v.to_int() == 0x0303)
+        });
+        if resumed12 && let Some(o) = &self.offer {
+            return Some(o.clone());
+        }
         let blob = self.conn.as_ref().and_then(Connection::session);
         if let Some(b) = &blob
             && let Some(s) = self.sessions.iter().rev().find(|s| s.get().blob == *b)

@@ -154,6 +154,11 @@ impl Ssl {
         }
     }
 
+    /// Count an event in the context's session statistics.
+    fn count(&self, i: usize) {
+        self.ctx().stats[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn state_bit(&self) -> c_int {
         if self.role == Role::Client {
             SSL_ST_CONNECT
@@ -242,6 +247,7 @@ impl Ssl {
             Err(e) => return Err(self.fail(f, &e)),
         }
         crate::observe::attach(self);
+        self.count(if self.role == Role::Client { 0 } else { 2 });
         self.started = true;
         self.info(self, SSL_CB_HANDSHAKE_START, 1);
         Ok(())
@@ -353,7 +359,29 @@ impl Ssl {
             Err(e) => {
                 // An alert we owe the peer goes out before we report.
                 let _ = self.flush();
+                self.drain_socket();
                 Err(self.fail(f, &e))
+            }
+        }
+    }
+
+    /// After a fatal alert went out: read (without waiting) what the peer already sent.
+    /// Reading one record at a time leaves the rest of its flight in the socket; a program
+    /// that then closes the socket would make the kernel answer with a reset, which can
+    /// destroy our alert before the peer reads it (it would see "connection reset" instead
+    /// of the reason).
+    fn drain_socket(&mut self) {
+        let fd = bio_fd(self.rbio);
+        if fd < 0 {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        for _ in 0..64 {
+            // SAFETY: a socket fd of the program's and our buffer; MSG_DONTWAIT never blocks.
+            let n =
+                unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+            if n <= 0 {
+                break;
             }
         }
     }
@@ -371,6 +399,13 @@ impl Ssl {
                 }
                 if !self.done {
                     self.done = true;
+                    self.count(if self.role == Role::Client { 1 } else { 3 });
+                    if matches!(
+                        self.conn().handshake_kind(),
+                        Some(ferrotls::conn::HandshakeKind::Resumed)
+                    ) {
+                        self.count(4);
+                    }
                     self.info(ptr, SSL_CB_HANDSHAKE_DONE, 1);
                     self.info(ptr, self.state_bit() | SSL_CB_EXIT, 1);
                     self.new_sessions();
@@ -1126,8 +1161,9 @@ fn write_export(f: &CStr, ptr: *mut Ssl, buf: *const c_void, num: usize) -> Resu
         // then reports 0 bytes written.
         return match ssl.handshake(f) {
             Ok(()) => {
+                // 0 bytes written: SSL_write returns 0, SSL_write_ex succeeds (OpenSSL 3).
                 ssl.last = Last::Nothing;
-                Err(0)
+                Ok(0)
             }
             Err(l) => {
                 ssl.last = l;

@@ -19,6 +19,9 @@ use crate::ssl::current;
 use crate::x509::X509Ref;
 
 pub const X509_V_OK: c_int = 0;
+pub const X509_V_ERR_UNABLE_TO_GET_CRL: c_int = 3;
+const X509_V_FLAG_CRL_CHECK: std::ffi::c_ulong = 0x4;
+const X509_V_FLAG_CRL_CHECK_ALL: std::ffi::c_ulong = 0x8;
 pub const X509_V_ERR_UNSPECIFIED: c_int = 1;
 pub const X509_V_ERR_CERT_SIGNATURE_FAILURE: c_int = 7;
 pub const X509_V_ERR_CERT_NOT_YET_VALID: c_int = 9;
@@ -263,6 +266,21 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
                 ),
             });
         }
+    }
+    // 2b. Revocation: ferrotls's libssl does not check CRLs yet. A program that asks for CRL
+    //     checking (X509_V_FLAG_CRL_CHECK, _ALL) is refused as OpenSSL refuses a chain whose
+    //     CRL it lacks (X509_V_ERR_UNABLE_TO_GET_CRL), never passed unchecked.
+    // SAFETY: the store's and the SSL's live parameter objects.
+    let flags = unsafe {
+        X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store))
+            | X509_VERIFY_PARAM_get_flags(ssl.param)
+    };
+    if flags & (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) != 0 {
+        at.push((X509_V_ERR_UNABLE_TO_GET_CRL, 0));
+        refusal.get_or_insert_with(|| Error::Certificate {
+            kind: CertErrorKind::Other,
+            detail: "the program asked for CRL checking (X509_V_FLAG_CRL_CHECK), which ferrotls's libssl does not do yet: the certificate's revocation status is unknown".into(),
+        });
     }
     // 3. The depth limit (SSL_CTX_set_verify_depth).
     let mut full = certs.clone();

@@ -119,6 +119,10 @@ bash tests/libssl/programs_c.sh || fail "tests/libssl/programs_c.sh"
 LIBSSL_DIR=target/libssl bash tests/libssl/programs.sh || fail "tests/libssl/programs.sh"
 # Debian's servers on ours: nginx, stunnel, HAProxy (issue 19).
 LIBSSL_DIR=target/libssl bash tests/libssl/servers.sh || fail "tests/libssl/servers.sh"
+# Python's ssl module on ours (Debian's python3): urllib, http.client, asyncio, MemoryBIO;
+# then CPython's own test_ssl on both libraries, every difference a known one.
+LIBSSL_DIR=target/libssl bash tests/libssl/python.sh || fail "tests/libssl/python.sh"
+bash tests/libssl/python_test_ssl.sh || fail "tests/libssl/python_test_ssl.sh"
 if [ -f scripts/libssl-matrix.sh ]; then
     bash scripts/libssl-matrix.sh --check || fail "docs/libssl-support.md is stale: run bash scripts/libssl-matrix.sh"
     echo "ok    docs/libssl-support.md matches what src/ implements"

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-DEBIAN_DEPS="build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev socat postgresql nginx stunnel4 haproxy"
+DEBIAN_DEPS="build-essential pkg-config binutils ca-certificates openssl curl netcat-openbsd gnutls-bin valgrind libssl-dev socat postgresql nginx stunnel4 haproxy python3"
 # The daemons tests/libssl/servers.sh runs in the foreground itself (Debian 12's nginx has the
 # ssl and http_v2 modules built in; nginx-light and nginx-core only add dynamic modules to it).
 # Debian keeps them in /usr/sbin, which a user's PATH may lack.
@@ -28,6 +28,8 @@ if [ "${1:-}" = --if-missing ]; then
     done
     # PostgreSQL for tests/libssl/programs.sh: Debian keeps initdb off PATH, in /usr/lib/postgresql/N/bin
     command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_debian=1
+    # Debian's own python3 (its _ssl links the system libssl.so.3) for tests/libssl/python*.sh
+    [ -x /usr/bin/python3 ] || need_debian=1
     [ -d /etc/ssl/certs ] || need_debian=1
     python3 -c 'import pytest, cryptography, setuptools, wheel, requests, urllib3, certifi, httpx, anyio, aiohttp, trustme, tlslite, kyber_py, ecdsa' >/dev/null 2>&1 && need_python=0
 fi

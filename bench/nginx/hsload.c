@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -115,6 +116,52 @@ X509 *d2i_X509(X509 **a, const unsigned char **in, long len) {
     }
     return x;
 }
+
+/* Fetched algorithms, cached: OpenSSL 3.0 looks each one up again (locks, property matching)
+ * every time libssl or libcrypto asks, a dozen times a handshake. The first fetch of a name (for a
+ * library context and property query) is kept and handed out again with a reference. */
+#define FETCH_CACHE(TYPE, FN, UPREF)                                                                \
+    TYPE *FN(OSSL_LIB_CTX *libctx, const char *name, const char *propq) {                          \
+        static TYPE *(*real)(OSSL_LIB_CTX *, const char *, const char *);                            \
+        static struct {                                                                              \
+            OSSL_LIB_CTX *libctx;                                                                    \
+            char name[64], propq[64];                                                                \
+            int has_propq;                                                                           \
+            TYPE *alg;                                                                               \
+        } cache[32];                                                                                 \
+        static int n;                                                                                \
+        if (real == NULL)                                                                            \
+            real = (TYPE * (*)(OSSL_LIB_CTX *, const char *, const char *)) dlsym(RTLD_NEXT, #FN); \
+        if (!CHEAP || name == NULL || strlen(name) >= 64 || (propq != NULL && strlen(propq) >= 64)) \
+            return real(libctx, name, propq);                                                        \
+        for (int i = 0; i < n; i++)                                                                  \
+            if (cache[i].libctx == libctx && strcmp(cache[i].name, name) == 0 &&                     \
+                cache[i].has_propq == (propq != NULL) && (propq == NULL || strcmp(cache[i].propq, propq) == 0)) { \
+                UPREF(cache[i].alg);                                                                 \
+                fetch_reused++;                                                                      \
+                return cache[i].alg;                                                                 \
+            }                                                                                        \
+        TYPE *alg = real(libctx, name, propq);                                                       \
+        if (alg != NULL && n < 32) {                                                                 \
+            cache[n].libctx = libctx;                                                                \
+            strcpy(cache[n].name, name);                                                             \
+            cache[n].has_propq = propq != NULL;                                                      \
+            if (propq != NULL)                                                                       \
+                strcpy(cache[n].propq, propq);                                                       \
+            UPREF(alg);                                                                              \
+            cache[n++].alg = alg;                                                                    \
+        }                                                                                            \
+        return alg;                                                                                  \
+    }
+
+static unsigned long fetch_reused;
+FETCH_CACHE(EVP_MD, EVP_MD_fetch, EVP_MD_up_ref)
+FETCH_CACHE(EVP_CIPHER, EVP_CIPHER_fetch, EVP_CIPHER_up_ref)
+FETCH_CACHE(EVP_KDF, EVP_KDF_fetch, EVP_KDF_up_ref)
+FETCH_CACHE(EVP_MAC, EVP_MAC_fetch, EVP_MAC_up_ref)
+FETCH_CACHE(EVP_KEYMGMT, EVP_KEYMGMT_fetch, EVP_KEYMGMT_up_ref)
+FETCH_CACHE(EVP_KEYEXCH, EVP_KEYEXCH_fetch, EVP_KEYEXCH_up_ref)
+FETCH_CACHE(EVP_SIGNATURE, EVP_SIGNATURE_fetch, EVP_SIGNATURE_up_ref)
 
 static int accept_any_chain(X509_STORE_CTX *x, void *arg) {
     (void)x;
@@ -509,8 +556,8 @@ int main(int argc, char **argv) {
                  ru.ru_stime.tv_usec / 1e6;
     printf("hsload: ok=%lu failed=%lu started=%lu full=%lu resumed=%lu refused=%lu no_session=%lu tls12=%lu "
            "tls13=%lu secs=%.3f rate=%.1f client_cpu=%.3f negotiated=%s cheap=%d verify_skipped=%lu "
-           "keygen_reused=%lu cert_reused=%lu unfinished=%lu\n",
+           "keygen_reused=%lu cert_reused=%lu fetch_reused=%lu unfinished=%lu\n",
            ok, failed, started, full, resumed, refused, no_session, tls12, tls13, elapsed, ok / elapsed, cpu,
-           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, unfinished);
+           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, fetch_reused, unfinished);
     return failed == 0 && ok > 0 ? 0 : 1;
 }

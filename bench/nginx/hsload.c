@@ -221,6 +221,7 @@ struct conn {
     size_t hdr_len;
     long body_want, body_got;
     int in_body;
+    SSL *spare; /* (cheap) the SSL of the slot's last connection, cleared for the next one */
 };
 
 static SSL_CTX *CTX;
@@ -230,15 +231,20 @@ static struct sockaddr_in ADDR;
 static char REQ[512];
 static size_t REQ_LEN;
 
+static unsigned long ssl_reused;
 static unsigned long started, ok, failed, full, resumed, refused, no_session, tls12, tls13;
 static char negotiated[160];
 
-static void conn_close(struct conn *c) {
+static void conn_close_ex(struct conn *c, int reuse) {
     if (c->ssl != NULL) {
         /* No close_notify (nginx closes after its response: Connection: close), but marked as
-         * shut down: SSL_free would otherwise mark the session not resumable. */
+         * shut down: SSL_free (or SSL_clear) would otherwise mark the session not resumable. */
         SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-        SSL_free(c->ssl);
+        if (reuse && CHEAP && SSL_clear(c->ssl) == 1 && SSL_set_session(c->ssl, NULL) == 1) {
+            c->spare = c->ssl;
+        } else {
+            SSL_free(c->ssl);
+        }
     }
     if (c->fd >= 0) {
         epoll_ctl(EP, EPOLL_CTL_DEL, c->fd, NULL);
@@ -248,6 +254,8 @@ static void conn_close(struct conn *c) {
     c->fd = -1;
     c->st = FREE;
 }
+
+static void conn_close(struct conn *c) { conn_close_ex(c, 0); }
 
 static void conn_fail(struct conn *c, const char *what) {
     failed++;
@@ -268,7 +276,9 @@ static void set_events(struct conn *c, unsigned ev) {
 }
 
 static void conn_start(struct conn *c) {
+    SSL *spare = c->spare;
     memset(c, 0, sizeof *c);
+    c->spare = spare;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (c->fd < 0) {
         c->st = CONNECTING;
@@ -344,7 +354,13 @@ static void conn_step(struct conn *c, unsigned ev) {
                 conn_fail(c, m);
                 return;
             }
-            c->ssl = SSL_new(CTX);
+            if (c->spare != NULL) {
+                c->ssl = c->spare;
+                c->spare = NULL;
+                ssl_reused++;
+            } else {
+                c->ssl = SSL_new(CTX);
+            }
             if (c->ssl == NULL || !SSL_set_fd(c->ssl, c->fd) || !SSL_set_tlsext_host_name(c->ssl, SNI)) {
                 conn_fail(c, "SSL_new/SSL_set_fd/SNI");
                 return;
@@ -458,7 +474,7 @@ static void conn_step(struct conn *c, unsigned ev) {
                     SSL_SESSION_free(s);
             }
             ok++;
-            conn_close(c);
+            conn_close_ex(c, 1);
             return;
         }
         }
@@ -556,8 +572,8 @@ int main(int argc, char **argv) {
                  ru.ru_stime.tv_usec / 1e6;
     printf("hsload: ok=%lu failed=%lu started=%lu full=%lu resumed=%lu refused=%lu no_session=%lu tls12=%lu "
            "tls13=%lu secs=%.3f rate=%.1f client_cpu=%.3f negotiated=%s cheap=%d verify_skipped=%lu "
-           "keygen_reused=%lu cert_reused=%lu fetch_reused=%lu unfinished=%lu\n",
+           "keygen_reused=%lu cert_reused=%lu fetch_reused=%lu ssl_reused=%lu unfinished=%lu\n",
            ok, failed, started, full, resumed, refused, no_session, tls12, tls13, elapsed, ok / elapsed, cpu,
-           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, fetch_reused, unfinished);
+           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, fetch_reused, ssl_reused, unfinished);
     return failed == 0 && ok > 0 ? 0 : 1;
 }

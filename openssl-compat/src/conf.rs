@@ -161,7 +161,7 @@ fn proto(v: &CStr) -> Option<c_int> {
     })
 }
 
-fn min_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
+fn set_protocol(c: &mut ConfCtx, v: &CStr, max: bool) -> bool {
     let Some(p) = proto(v) else {
         raise(
             c"SSL_CONF_cmd",
@@ -173,22 +173,23 @@ fn min_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
         );
         return false;
     };
-    settings(c).map(|s| s.min_proto = p).is_some()
+    settings(c)
+        .map(|s| {
+            if max {
+                s.max_proto = p
+            } else {
+                s.min_proto = p
+            }
+        })
+        .is_some()
+}
+
+fn min_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
+    set_protocol(c, v, false)
 }
 
 fn max_protocol(c: &mut ConfCtx, v: &CStr) -> bool {
-    let Some(p) = proto(v) else {
-        raise(
-            c"SSL_CONF_cmd",
-            SSL_R_BAD_VALUE,
-            &format!(
-                "'{}' is not a protocol version (None, TLSv1.2, TLSv1.3, ...)",
-                v.to_string_lossy()
-            ),
-        );
-        return false;
-    };
-    settings(c).map(|s| s.max_proto = p).is_some()
+    set_protocol(c, v, true)
 }
 
 fn groups(c: &mut ConfCtx, v: &CStr) -> bool {

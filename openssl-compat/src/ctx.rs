@@ -1366,21 +1366,10 @@ pub extern "C" fn _ferrossl_SSL_CTX_set_session_id_context(
     let f = c"SSL_CTX_set_session_id_context";
     guard(f, 0, || {
         let ctx = ctx_or!(f, ctx, 0);
-        if len > 32 {
-            raise(
-                f,
-                SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
-                "a session id context is at most 32 bytes",
-            );
-            return 0;
-        }
-        ctx.s.sid_ctx = if len == 0 || sid.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: the caller's `len` bytes.
-            unsafe { std::slice::from_raw_parts(sid, len as usize) }.to_vec()
-        };
-        1
+        crate::session::id_bytes(f, sid, len, "a session id context").map_or(0, |v| {
+            ctx.s.sid_ctx = v;
+            1
+        })
     })
 }
 

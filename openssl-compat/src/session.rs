@@ -305,19 +305,39 @@ pub extern "C" fn _ferrossl_SSL_SESSION_up_ref(s: *mut Session) -> c_int {
     1
 }
 
+/// An id of at most 32 bytes from the program (a session id, a session id context), or
+/// `None` with OpenSSL's error queued.
+pub fn id_bytes(f: &CStr, id: *const c_uchar, len: c_uint, what: &str) -> Option<Vec<u8>> {
+    if len > 32 || (id.is_null() && len > 0) {
+        raise(
+            f,
+            SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
+            &format!("{what} is at most 32 bytes"),
+        );
+        return None;
+    }
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: the caller's `len` bytes.
+    Some(unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec())
+}
+
+/// Point `*len` at the length of `bytes` and return their address (SSL_SESSION_get_id...).
+fn id_out(bytes: &[u8], len: *mut c_uint) -> *const c_uchar {
+    if !len.is_null() {
+        // SAFETY: the caller's out-parameter.
+        unsafe { *len = bytes.len() as c_uint };
+    }
+    bytes.as_ptr()
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_SESSION_get_id(
     s: *const Session,
     len: *mut c_uint,
 ) -> *const c_uchar {
-    let Some(s) = sess(s) else {
-        return std::ptr::null();
-    };
-    if !len.is_null() {
-        // SAFETY: the caller's out-parameter.
-        unsafe { *len = s.id.len() as c_uint };
-    }
-    s.id.as_ptr()
+    sess(s).map_or(std::ptr::null(), |s| id_out(&s.id, len))
 }
 
 #[unsafe(no_mangle)]
@@ -326,23 +346,11 @@ pub extern "C" fn _ferrossl_SSL_SESSION_set1_id(
     id: *const c_uchar,
     len: c_uint,
 ) -> c_int {
-    let f = c"SSL_SESSION_set1_id";
     let Some(s) = sess_mut(s) else { return 0 };
-    if len > 32 || (id.is_null() && len > 0) {
-        raise(
-            f,
-            SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
-            "a session id is at most 32 bytes",
-        );
-        return 0;
-    }
-    // SAFETY: the caller's `len` bytes.
-    s.id = if len == 0 {
-        Vec::new()
-    } else {
-        unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec()
-    };
-    1
+    id_bytes(c"SSL_SESSION_set1_id", id, len, "a session id").map_or(0, |v| {
+        s.id = v;
+        1
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -350,14 +358,7 @@ pub extern "C" fn _ferrossl_SSL_SESSION_get0_id_context(
     s: *const Session,
     len: *mut c_uint,
 ) -> *const c_uchar {
-    let Some(s) = sess(s) else {
-        return std::ptr::null();
-    };
-    if !len.is_null() {
-        // SAFETY: the caller's out-parameter.
-        unsafe { *len = s.sid_ctx.len() as c_uint };
-    }
-    s.sid_ctx.as_ptr()
+    sess(s).map_or(std::ptr::null(), |s| id_out(&s.sid_ctx, len))
 }
 
 #[unsafe(no_mangle)]
@@ -367,21 +368,16 @@ pub extern "C" fn _ferrossl_SSL_SESSION_set1_id_context(
     len: c_uint,
 ) -> c_int {
     let Some(s) = sess_mut(s) else { return 0 };
-    if len > 32 || (id.is_null() && len > 0) {
-        raise(
-            c"SSL_SESSION_set1_id_context",
-            SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
-            "a session id context is at most 32 bytes",
-        );
-        return 0;
-    }
-    // SAFETY: the caller's `len` bytes.
-    s.sid_ctx = if len == 0 {
-        Vec::new()
-    } else {
-        unsafe { std::slice::from_raw_parts(id, len as usize) }.to_vec()
-    };
-    1
+    id_bytes(
+        c"SSL_SESSION_set1_id_context",
+        id,
+        len,
+        "a session id context",
+    )
+    .map_or(0, |v| {
+        s.sid_ctx = v;
+        1
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -758,21 +754,10 @@ pub extern "C" fn _ferrossl_SSL_set_session_id_context(
     let f = c"SSL_set_session_id_context";
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
-        if len > 32 {
-            raise(
-                f,
-                SSL_R_SSL_SESSION_ID_CONTEXT_TOO_LONG,
-                "a session id context is at most 32 bytes",
-            );
-            return 0;
-        }
-        // SAFETY: the caller's `len` bytes.
-        ssl.s.sid_ctx = if len == 0 || sid.is_null() {
-            Vec::new()
-        } else {
-            unsafe { std::slice::from_raw_parts(sid, len as usize) }.to_vec()
-        };
-        1
+        id_bytes(f, sid, len, "a session id context").map_or(0, |v| {
+            ssl.s.sid_ctx = v;
+            1
+        })
     })
 }
 

@@ -5,6 +5,7 @@
 #   make test       cargo tests, the C / interop tests (tests/c/run.sh), Python, then make test-libssl
 #   make deps       install what `make test` and `make bench` need (Debian packages; root or sudo)
 #   make bench      in-memory benchmarks: ferrotls vs rustls vs OpenSSL, ring as the floor (bench/)
+#   make bench-nginx  Debian's nginx on OpenSSL's libssl and on ours, side by side (bench/nginx/)
 #   make install    PREFIX=/usr/local DESTDIR=   (.so + SONAME symlinks, .a, header, ferrotls.pc, examples;
 #                   the OpenSSL layer in LIBDIR/ferrotls-openssl/libssl.so.3 and bin/ferrotls-openssl)
 #   make uninstall  the same PREFIX and DESTDIR: removes what make install put there
@@ -180,6 +181,14 @@ uninstall:
 # BENCH_SAMPLES and BENCH_SAMPLE_MS (environment) change the sampling; see bench/README.md.
 bench:
 	$(CARGO) run --release --manifest-path bench/Cargo.toml
+
+# bench-nginx: Debian's nginx (one worker, CPU 0) on OpenSSL's libssl.so.3 and on ours, side by
+# side in one run, load from CPU 1: handshakes/s, requests/s, MB/s, nginx CPU per operation, RSS
+# of idle connections; a table on stdout and in bench/nginx/RESULTS.md (bench/nginx/README.md).
+# It installs the Debian packages it lacks (wrk, ...). BENCH_NGINX_SECS, _ROUNDS, _ONLY: see there.
+.PHONY: bench-nginx
+bench-nginx: libssl
+	bash bench/nginx/run.sh
 
 clean:
 	$(CARGO) clean

@@ -12,13 +12,21 @@
  * offered a session and did not resume is counted ("refused"), as is one without a session to
  * offer yet (the first C). --no-ticket sets SSL_OP_NO_TICKET (TLS 1.2 session-id resumption).
  *
- * The client is made cheap, so that the server's core is what limits the rate (the server's work
- * does not change; it cannot tell): it does not verify the certificate chain (a verify callback
- * that accepts), it skips the check of the server's handshake signature (TLS 1.3
- * CertificateVerify, TLS 1.2 ServerKeyExchange: this program defines EVP_DigestVerify, which
- * libssl's call resolves to), and it reuses one X25519 key share for all its connections (it
- * defines EVP_PKEY_keygen: the first key is kept). --full-cost turns the three off.
- * Pinned: X25519 only; TLS_AES_128_GCM_SHA256; ECDHE-{ECDSA,RSA}-AES128-GCM-SHA256.
+ * The client is made cheap, so that the server's core is what limits the rate as far as it can
+ * be on two cores (the server's work does not change; it cannot tell). This program defines
+ * libcrypto functions that libssl's (and libcrypto's own) calls resolve to, ahead of libcrypto:
+ *   - EVP_DigestVerify: accepts; the server's handshake signature (TLS 1.3 CertificateVerify,
+ *     TLS 1.2 ServerKeyExchange) is not checked. The chain is not verified either (a verify
+ *     callback that accepts; SSL_VERIFY_NONE).
+ *   - EVP_PKEY_keygen: the first X25519 key is kept and used as every connection's key share.
+ *   - d2i_X509: a certificate with the same DER bytes as the first one is that X509 again
+ *     (OpenSSL 3.0 decodes public keys through its provider decoders: half the client's time).
+ *   - EVP_{MD,CIPHER,KDF,MAC,KEYMGMT,KEYEXCH,SIGNATURE}_fetch: the first fetch of a name is kept
+ *     and handed out again (OpenSSL 3.0 looks algorithms up some 60 times a handshake).
+ * --full-cost turns all of that off (a plain OpenSSL 3.0 client, which verifies nothing either
+ * but the signature). Pinned: groups X25519 then P-256 (TLS 1.2 needs the ECDSA certificate's
+ * curve in the list; the key share is X25519 only), TLS_AES_128_GCM_SHA256,
+ * ECDHE-{ECDSA,RSA}-AES128-GCM-SHA256.
  *
  * Output (stdout), one line of key=value pairs; failures on stderr (the first 10).
  * Exit 0 when every connection succeeded, 1 on any failure, 2 on a usage error. */
@@ -221,7 +229,6 @@ struct conn {
     size_t hdr_len;
     long body_want, body_got;
     int in_body;
-    SSL *spare; /* (cheap) the SSL of the slot's last connection, cleared for the next one */
 };
 
 static SSL_CTX *CTX;
@@ -231,20 +238,15 @@ static struct sockaddr_in ADDR;
 static char REQ[512];
 static size_t REQ_LEN;
 
-static unsigned long ssl_reused;
 static unsigned long started, ok, failed, full, resumed, refused, no_session, tls12, tls13;
 static char negotiated[160];
 
-static void conn_close_ex(struct conn *c, int reuse) {
+static void conn_close(struct conn *c) {
     if (c->ssl != NULL) {
         /* No close_notify (nginx closes after its response: Connection: close), but marked as
-         * shut down: SSL_free (or SSL_clear) would otherwise mark the session not resumable. */
+         * shut down: SSL_free would otherwise mark the session not resumable. */
         SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-        if (reuse && CHEAP && SSL_clear(c->ssl) == 1 && SSL_set_session(c->ssl, NULL) == 1) {
-            c->spare = c->ssl;
-        } else {
-            SSL_free(c->ssl);
-        }
+        SSL_free(c->ssl);
     }
     if (c->fd >= 0) {
         epoll_ctl(EP, EPOLL_CTL_DEL, c->fd, NULL);
@@ -254,8 +256,6 @@ static void conn_close_ex(struct conn *c, int reuse) {
     c->fd = -1;
     c->st = FREE;
 }
-
-static void conn_close(struct conn *c) { conn_close_ex(c, 0); }
 
 static void conn_fail(struct conn *c, const char *what) {
     failed++;
@@ -276,9 +276,7 @@ static void set_events(struct conn *c, unsigned ev) {
 }
 
 static void conn_start(struct conn *c) {
-    SSL *spare = c->spare;
     memset(c, 0, sizeof *c);
-    c->spare = spare;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (c->fd < 0) {
         c->st = CONNECTING;
@@ -354,13 +352,7 @@ static void conn_step(struct conn *c, unsigned ev) {
                 conn_fail(c, m);
                 return;
             }
-            if (c->spare != NULL) {
-                c->ssl = c->spare;
-                c->spare = NULL;
-                ssl_reused++;
-            } else {
-                c->ssl = SSL_new(CTX);
-            }
+            c->ssl = SSL_new(CTX);
             if (c->ssl == NULL || !SSL_set_fd(c->ssl, c->fd) || !SSL_set_tlsext_host_name(c->ssl, SNI)) {
                 conn_fail(c, "SSL_new/SSL_set_fd/SNI");
                 return;
@@ -474,7 +466,7 @@ static void conn_step(struct conn *c, unsigned ev) {
                     SSL_SESSION_free(s);
             }
             ok++;
-            conn_close_ex(c, 1);
+            conn_close(c);
             return;
         }
         }
@@ -568,12 +560,20 @@ int main(int argc, char **argv) {
         }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    double wait = -1; /* time runnable but waiting for a CPU, s (/proc/self/schedstat) */
+    FILE *ss = fopen("/proc/self/schedstat", "r");
+    if (ss != NULL) {
+        unsigned long long run_ns, wait_ns;
+        if (fscanf(ss, "%llu %llu", &run_ns, &wait_ns) == 2)
+            wait = (double)wait_ns / 1e9;
+        fclose(ss);
+    }
     double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                  ru.ru_stime.tv_usec / 1e6;
     printf("hsload: ok=%lu failed=%lu started=%lu full=%lu resumed=%lu refused=%lu no_session=%lu tls12=%lu "
-           "tls13=%lu secs=%.3f rate=%.1f client_cpu=%.3f negotiated=%s cheap=%d verify_skipped=%lu "
-           "keygen_reused=%lu cert_reused=%lu fetch_reused=%lu ssl_reused=%lu unfinished=%lu\n",
-           ok, failed, started, full, resumed, refused, no_session, tls12, tls13, elapsed, ok / elapsed, cpu,
-           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, fetch_reused, ssl_reused, unfinished);
+           "tls13=%lu secs=%.3f rate=%.1f client_cpu=%.3f client_wait=%.3f negotiated=%s cheap=%d verify_skipped=%lu "
+           "keygen_reused=%lu cert_reused=%lu fetch_reused=%lu unfinished=%lu\n",
+           ok, failed, started, full, resumed, refused, no_session, tls12, tls13, elapsed, ok / elapsed, cpu, wait,
+           negotiated[0] ? negotiated : "-", CHEAP, verify_skipped, keygen_reused, cert_reused, fetch_reused, unfinished);
     return failed == 0 && ok > 0 ? 0 : 1;
 }

@@ -33,6 +33,7 @@ OURS_DIR=${LIBSSL_DIR:-$ROOT/target/libssl}
 NGX_CPU=${BENCH_NGINX_SERVER_CPU:-0}
 CLI_CPU=${BENCH_NGINX_CLIENT_CPU:-1}
 start_time=$EPOCHREALTIME
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 die() { echo "bench-nginx: $*" >&2; exit 1; }
 
@@ -251,6 +252,8 @@ for side in "${SIDES[@]}"; do
 done
 
 cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null; }
+# The time (ns) PID was runnable but waiting for its CPU (another process had it): /proc/PID/schedstat.
+wait_ns() { awk '{print $2}' "/proc/$1/schedstat" 2>/dev/null; }
 errlog_lines() { grep -cE '\[(error|crit|alert|emerg)\]' "${NGXDIR[$1]}/error.log" 2>/dev/null; }
 
 # ---- one measurement ------------------------------------------------------------------------
@@ -262,9 +265,10 @@ measure() {
     local side=$1 kind=$2 secs=$3
     shift 3
     local w=${WORKER[$side]} out=$work/run.out err=$work/run.err tf=$work/run.time
-    local e0 c0 c1 t0 t1 rc wall cli
-    M_OK=0 M_ERR= M_INFO= M_BYTES=0
+    local e0 c0 c1 q0 q1 t0 t1 rc wall cli
+    M_OK=0 M_ERR= M_INFO= M_BYTES=0 M_CLIWAIT=
     e0=$(errlog_lines "$side")
+    q0=$(wait_ns "$w")
     c0=$(cpu_ticks "$w")
     t0=$EPOCHREALTIME
     local TIMEFORMAT='%3U %3S'
@@ -279,6 +283,7 @@ measure() {
     fi
     t1=$EPOCHREALTIME
     c1=$(cpu_ticks "$w")
+    q1=$(wait_ns "$w")
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
     cli=$(awk '{print $1 + $2}' "$tf" 2>/dev/null)
     local why=
@@ -300,6 +305,7 @@ measure() {
             M_OPS=$(kv ok)
             M_RATE=$(kv rate)
             M_INFO="$(kv negotiated); full $(kv full), resumed $(kv resumed), refused $(kv refused)"
+            M_CLIWAIT=$(kv client_wait)
             if [[ " $* " == *" --resume "* ]]; then
                 local res ref
                 res=$(kv resumed) ref=$(kv refused)
@@ -339,6 +345,8 @@ measure() {
     fi
     M_NGX=$(awk -v c="$((c1 - c0))" -v t="$CLK_TCK" -v w="$wall" 'BEGIN {printf "%.1f", 100 * c / t / w}')
     M_CLI=$(awk -v c="$cli" -v w="$wall" 'BEGIN {printf "%.1f", 100 * c / w}')
+    M_NGXWAIT=$(awk -v q="$((${q1:-0} - ${q0:-0}))" -v w="$wall" 'BEGIN {printf "%.1f", q / 1e7 / w}')
+    [ -n "$M_CLIWAIT" ] && M_CLIWAIT=$(awk -v q="$M_CLIWAIT" -v w="$wall" 'BEGIN {if (q < 0) print ""; else printf "%.1f", 100 * q / w}')
     M_US=$(awk -v c="$((c1 - c0))" -v t="$CLK_TCK" -v n="$M_OPS" 'BEGIN {printf "%.2f", 1e6 * c / t / n}')
     M_OK=1
 }
@@ -358,7 +366,7 @@ ROWS=(
     "Keep-alive requests/s, 64 B, TLS 1.3, $KA_CONNS conns|wrk|request|@EC /64b 64"
     "MB/s, 1 MiB file, keep-alive, TLS 1.3, $KA_CONNS conns|wrk|MiB response|@EC /1m 1048576"
 )
-declare -A R_RATE R_NGX R_CLI R_US R_FAIL R_INFO
+declare -A R_RATE R_NGX R_CLI R_US R_FAIL R_INFO R_NGXW R_CLIW
 selected=()
 for row in "${ROWS[@]}"; do
     name=${row%%|*}
@@ -387,10 +395,13 @@ for row in "${selected[@]}"; do
                 R_RATE[$key]+="$val "
                 R_NGX[$key]+="$M_NGX "
                 R_CLI[$key]+="$M_CLI "
+                R_NGXW[$key]+="$M_NGXWAIT "
+                [ -n "$M_CLIWAIT" ] && R_CLIW[$key]+="$M_CLIWAIT "
                 R_US[$key]+="$M_US "
                 R_INFO[$key]=$M_INFO
-                printf '   round %d %-12s %10s/s  nginx CPU %5s%%  client CPU %5s%%  nginx %8s µs/%s  %s\n' \
-                    "$r" "${LABEL[$side]}" "$val" "$M_NGX" "$M_CLI" "$M_US" "$unit" "$M_INFO"
+                printf '   round %d %-12s %9s/s  nginx CPU %5s%% (+%4s%% waiting)  client CPU %5s%%%s  nginx %7s µs/%s  %s\n' \
+                    "$r" "${LABEL[$side]}" "$val" "$M_NGX" "$M_NGXWAIT" "$M_CLI" "${M_CLIWAIT:+ (+$M_CLIWAIT% waiting)}" \
+                    "$M_US" "$unit" "$M_INFO"
             else
                 R_FAIL[$key]="round $r: $M_ERR"
                 printf '   round %d %-12s FAILED: %s\n' "$r" "${LABEL[$side]}" "$M_ERR"
@@ -469,19 +480,21 @@ fails=$work/fails.md
     echo "|---|---:|---:|---:|"
 } >"$table"
 {
-    echo "| metric | OpenSSL: nginx CPU / client CPU | ferrotls: nginx CPU / client CPU | what limited the rate |"
+    echo "| metric | OpenSSL: nginx CPU / client CPU, % | ferrotls: nginx CPU / client CPU, % | what limited the rate |"
     echo "|---|---:|---:|---|"
 } >"$sat"
 ECDSA13_US_RATIO= ECDSA13_RATE_RATIO=
 for row in "${selected[@]}"; do
     IFS='|' read -r name kind unit args <<<"$row"
-    declare -A md_rate=() md_us=() md_ngx=() md_cli=() cell=() ucell=()
+    declare -A md_rate=() md_us=() md_ngx=() md_cli=() md_ngxw=() md_cliw=() cell=() ucell=()
     for side in "${SIDES[@]}"; do
         key="$name|$side"
         md_rate[$side]=$(median <<<"${R_RATE[$key]:-}")
         md_us[$side]=$(median <<<"${R_US[$key]:-}")
         md_ngx[$side]=$(median <<<"${R_NGX[$key]:-}")
         md_cli[$side]=$(median <<<"${R_CLI[$key]:-}")
+        md_ngxw[$side]=$(median <<<"${R_NGXW[$key]:-}")
+        md_cliw[$side]=$(median <<<"${R_CLIW[$key]:-}")
         if [ -n "${R_FAIL[$key]:-}" ]; then
             cell[$side]="FAILED"
             ucell[$side]="FAILED"
@@ -497,11 +510,18 @@ for row in "${selected[@]}"; do
     limit=
     for side in "${SIDES[@]}"; do
         [ -n "${md_ngx[$side]}" ] || continue
-        l=$(awk -v n="${md_ngx[$side]}" -v c="${md_cli[$side]}" 'BEGIN {
-            if (n >= 95) print "nginx"; else if (c >= 95) print "the client"; else print "neither core (latency/scheduling)" }')
+        l=$(awk -v n="${md_ngx[$side]}" -v nw="${md_ngxw[$side]}" -v c="${md_cli[$side]}" -v cw="${md_cliw[$side]}" \
+            -v ncpu="$NGX_CPU" -v ccpu="$CLI_CPU" 'BEGIN {
+            cw += 0
+            if (n >= 95) print "nginx";
+            else if (c >= 95) print "the client";
+            else if (n + nw >= 90 && n + nw >= c + cw) print "nginx, sharing CPU " ncpu " with other work";
+            else if (c + cw >= 90) print "the client, sharing CPU " ccpu " with other work";
+            else if (nw + cw >= 20) print "neither core saturated: other work on both";
+            else print "neither core saturated" }')
         limit+="${limit:+; }${LABEL[$side]}: $l"
     done
-    pc() { if [ -n "${md_ngx[$1]}" ]; then echo "${md_ngx[$1]}% / ${md_cli[$1]}%"; else echo "–"; fi; }
+    pc() { if [ -n "${md_ngx[$1]}" ]; then echo "${md_ngx[$1]}% (+${md_ngxw[$1]}) / ${md_cli[$1]}%${md_cliw[$1]:+ (+${md_cliw[$1]})}"; else echo "–"; fi; }
     echo "| $name | $(pc ossl) | $(pc ours) | ${limit:-–} |" >>"$sat"
     if [ "$name" = "Full handshakes/s, TLS 1.3, ECDSA P-256" ]; then
         ECDSA13_RATE_RATIO=$(ratio "${md_rate[ossl]}" "${md_rate[ours]}")
@@ -511,7 +531,7 @@ for row in "${selected[@]}"; do
         ECDSA12_RATE_RATIO=$(ratio "${md_rate[ossl]}" "${md_rate[ours]}")
         ECDSA12_US_RATIO=$(ratio "${md_us[ours]}" "${md_us[ossl]}")
     fi
-    unset md_rate md_us md_ngx md_cli cell ucell
+    unset md_rate md_us md_ngx md_cli md_ngxw md_cliw cell ucell
 done
 if [ -z "$ONLY" ] || [[ "$RSS_NAME" == *"$ONLY"* ]]; then
     declare -A rb rg rc_
@@ -559,7 +579,7 @@ report=$work/report.md
     echo "libraries ran in the same run, taking turns (OpenSSL, ferrotls, OpenSSL, ferrotls, ...; $ROUNDS rounds"
     echo "of ${SECS} s each after a ${WARM} s warm-up each); each cell is the median of its rounds."
     echo
-    echo "- machine: \`nproc\` = $(nproc), $cpu_model, Linux $(uname -r)"
+    echo "- machine: \`nproc\` = $(nproc), $cpu_model, Linux $(uname -r); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "- nginx: $ngx_ver (Debian $ngx_pkg), \`worker_processes 1\`, pinned with taskset to CPU $NGX_CPU (master and worker); the clients on CPU $CLI_CPU"
     echo "- OpenSSL: $ossl_ver (Debian libssl3 $ossl_pkg), $SYS_LIB"
     echo "- ferrotls: $ferro_ver (commit $commit, with the working tree as built), $OURS_LIB (sha256 $lib_sum…, built $lib_date)"
@@ -571,7 +591,10 @@ report=$work/report.md
     cat "$table"
     echo
     [ -n "$goal" ] && { echo "$goal"; echo; }
-    echo "What limited each rate (medians of nginx's worker CPU and of the client's CPU over the round's wall time; nginx at ≥ 95% means nginx's core was the bottleneck):"
+    echo "What limited each rate: medians of nginx's worker CPU and of the client's CPU, in % of the round's wall time,"
+    echo "with (+N) the time it was runnable but waiting for its CPU (another process had it: /proc/PID/schedstat;"
+    echo "not measured for wrk). A side at ≥ 95% CPU was the bottleneck; at ≥ 90% CPU + waiting, it would have"
+    echo "been on a quiet machine."
     echo
     cat "$sat"
     echo
@@ -582,9 +605,12 @@ report=$work/report.md
         echo
     fi
     echo "How: full and resumed handshakes by bench/nginx/hsload (C, Debian's OpenSSL, $CONC connections at a time,"
-    echo "one request for a 64 B file with \`Connection: close\` per connection, response checked). To keep the"
-    echo "client cheaper than the server it skips the server's signature check, accepts the chain unverified and"
-    echo "reuses one X25519 key share (the server's work is unchanged). Keep-alive rows: wrk -t1 -c$KA_CONNS"
+    echo "one request for a 64 B file with \`Connection: close\` per connection, response checked). To make the"
+    echo "client cheaper than the server it skips the server's signature check and the chain's, reuses one X25519"
+    echo "key share, the parsed server certificate and OpenSSL's fetched algorithms (the server's work is unchanged;"
+    echo "see bench/nginx/hsload.c). Even so an OpenSSL 3.0 client costs about as much per full handshake as a"
+    echo "fast server: where the client was the bottleneck, the rate understates the faster side and the CPU time"
+    echo "per handshake is the number to compare. Keep-alive rows: wrk -t1 -c$KA_CONNS"
     echo "(HTTP/1.1, TLS 1.3). Memory: Debian's python3 opens $IDLE TLS 1.3 connections to a freshly started nginx"
     echo "(after 20 warm-up connections) and holds them; VmRSS of the worker from /proc. \"nginx CPU µs per ...\""
     echo "is the worker's utime + stime from /proc over the round divided by the operations: the fairest number"

@@ -18,6 +18,8 @@ use crate::nonnull;
 use crate::x509::{PKeyRef, X509Ref};
 
 pub const SSL_VERIFY_PEER: c_int = 0x01;
+pub const X509_V_FLAG_CRL_CHECK: std::ffi::c_ulong = 0x4;
+pub const X509_V_FLAG_CRL_CHECK_ALL: std::ffi::c_ulong = 0x8;
 pub const SSL_VERIFY_FAIL_IF_NO_PEER_CERT: c_int = 0x02;
 pub const SSL_VERIFY_POST_HANDSHAKE: c_int = 0x08;
 
@@ -222,7 +224,7 @@ pub struct Ctx {
     anchors: Mutex<Option<(AnchorKey, Arc<RootStore>)>>,
 }
 
-type AnchorKey = (usize, usize, Vec<PathBuf>);
+type AnchorKey = (usize, usize, Vec<PathBuf>, std::ffi::c_ulong);
 
 impl Ctx {
     /// The engine configuration for an SSL of `role` with settings `s` (this context's own, or
@@ -392,10 +394,10 @@ impl Ctx {
 
     /// The trust anchors as they are now: the X509_STORE's certificates and the directories
     /// (read again only when the store changed).
-    pub fn trust_anchors(&self) -> Arc<RootStore> {
+    pub fn trust_anchors(&self, crl_flags: std::ffi::c_ulong) -> Arc<RootStore> {
         // SAFETY: our live store; get0_objects borrows its object list.
         let objs = unsafe { OPENSSL_sk_num(X509_STORE_get0_objects(self.store)) }.max(0) as usize;
-        let key: AnchorKey = (self.store as usize, objs, self.root_dirs.clone());
+        let key: AnchorKey = (self.store as usize, objs, self.root_dirs.clone(), crl_flags);
         let mut cache = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((k, r)) = cache.as_ref()
             && *k == key
@@ -412,6 +414,21 @@ impl Ctx {
         for dir in &self.root_dirs {
             // A directory without certificates in it is as good as none, as in OpenSSL.
             let _ = roots.add_file(dir);
+        }
+        // CRL checks as the program asked (X509_V_FLAG_CRL_CHECK: the leaf, _CRL_CHECK_ALL:
+        // the chain), against the CRLs in the store.
+        if crl_flags & X509_V_FLAG_CRL_CHECK_ALL != 0 {
+            roots.set_revocation_check(Some(ferrotls::verify::RevocationScope::Chain));
+        } else if crl_flags & X509_V_FLAG_CRL_CHECK != 0 {
+            roots.set_revocation_check(Some(ferrotls::verify::RevocationScope::EndEntity));
+        }
+        if crl_flags != 0 {
+            // SAFETY: our live store; CRL objects are borrowed, their DER copied.
+            for der in unsafe { crate::x509::store_crls(self.store) } {
+                // A CRL webpki cannot read is left out: the chains it covers then have an
+                // unknown status and are refused.
+                let _ = roots.add_crl_der(&der);
+            }
         }
         let roots = Arc::new(roots);
         *cache = Some((key, roots.clone()));

@@ -70,6 +70,7 @@ pub const CRYPTO_EX_INDEX_SSL_SESSION: c_int = 2;
 pub const CRYPTO_EX_INDEX_X509_STORE_CTX: c_int = 5;
 
 pub const X509_LU_X509: c_int = 1;
+pub const X509_LU_CRL: c_int = 2;
 
 unsafe extern "C" {
     // err.h
@@ -245,6 +246,9 @@ unsafe extern "C" {
     ) -> c_int;
     pub fn X509_STORE_set_default_paths(s: *mut X509_STORE) -> c_int;
     pub fn X509_STORE_get0_objects(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
+    pub fn X509_OBJECT_get_type(o: *const X509_OBJECT) -> c_int;
+    pub fn X509_OBJECT_get0_X509_CRL(o: *const X509_OBJECT) -> *mut c_void;
+    pub fn i2d_X509_CRL(c: *const c_void, out: *mut *mut c_uchar) -> c_int;
     pub fn X509_STORE_get1_all_certs(s: *mut X509_STORE) -> *mut OPENSSL_STACK;
     pub fn X509_STORE_add_cert(s: *mut X509_STORE, x: *mut X509) -> c_int;
     pub fn X509_STORE_CTX_new() -> *mut X509_STORE_CTX;

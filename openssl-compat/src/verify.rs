@@ -20,8 +20,7 @@ use crate::x509::X509Ref;
 
 pub const X509_V_OK: c_int = 0;
 pub const X509_V_ERR_UNABLE_TO_GET_CRL: c_int = 3;
-const X509_V_FLAG_CRL_CHECK: std::ffi::c_ulong = 0x4;
-const X509_V_FLAG_CRL_CHECK_ALL: std::ffi::c_ulong = 0x8;
+pub const X509_V_ERR_CRL_HAS_EXPIRED: c_int = 12;
 pub const X509_V_ERR_UNSPECIFIED: c_int = 1;
 pub const X509_V_ERR_CERT_SIGNATURE_FAILURE: c_int = 7;
 pub const X509_V_ERR_CERT_NOT_YET_VALID: c_int = 9;
@@ -169,8 +168,9 @@ fn engine_check(
     ctx: &crate::ctx::Ctx,
     chain: &[CertificateDer<'_>],
     name: Option<&str>,
+    crl_flags: std::ffi::c_ulong,
 ) -> Result<(), Error> {
-    let roots = ctx.trust_anchors();
+    let roots = ctx.trust_anchors(crl_flags);
     let owned: Vec<CertificateDer<'static>> =
         chain.iter().map(|c| c.clone().into_owned()).collect();
     let now = pki_types::UnixTime::now();
@@ -198,8 +198,14 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
     }
     // SAFETY: the SSL whose call is running on this thread; its context is live.
     let ssl = unsafe { &mut *ptr };
+    // SAFETY: the store's and the SSL's live parameter objects: CRL checks asked for.
+    let crl_flags = unsafe {
+        (X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param((*ssl.ctx).store))
+            | X509_VERIFY_PARAM_get_flags(ssl.param))
+            & (crate::ctx::X509_V_FLAG_CRL_CHECK | crate::ctx::X509_V_FLAG_CRL_CHECK_ALL)
+    };
     // SAFETY: as above.
-    let builtin = &engine_check(unsafe { &*ssl.ctx }, chain, name);
+    let builtin = &engine_check(unsafe { &*ssl.ctx }, chain, name, crl_flags);
     let (verify_mode, verify_cb, depth_limit): (c_int, VerifyCb, c_int) =
         (ssl.s.verify_mode, ssl.s.verify_cb, ssl.s.verify_depth);
     // SAFETY: as above.
@@ -220,8 +226,17 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
             kind: CertErrorKind::NameMismatch,
             ..
         }) if !server => {}
-        Err(e @ Error::Certificate { kind, .. }) => {
-            let (code, depth) = code_for(*kind, &certs);
+        Err(e @ Error::Certificate { kind, detail }) => {
+            let (code, depth) = match (kind, detail) {
+                // The engine's revocation verdicts in OpenSSL's codes.
+                (CertErrorKind::Other, d) if d.contains("revocation status") => {
+                    (X509_V_ERR_UNABLE_TO_GET_CRL, 0)
+                }
+                (CertErrorKind::Other, d) if d.contains("CRL that covers") => {
+                    (X509_V_ERR_CRL_HAS_EXPIRED, 0)
+                }
+                _ => code_for(*kind, &certs),
+            };
             match kind {
                 CertErrorKind::UnknownIssuer => {
                     pre.push((code, depth));
@@ -266,21 +281,6 @@ fn decide(chain: &[CertificateDer<'_>], name: Option<&str>, server: bool) -> Res
                 ),
             });
         }
-    }
-    // 2b. Revocation: ferrotls's libssl does not check CRLs yet. A program that asks for CRL
-    //     checking (X509_V_FLAG_CRL_CHECK, _ALL) is refused as OpenSSL refuses a chain whose
-    //     CRL it lacks (X509_V_ERR_UNABLE_TO_GET_CRL), never passed unchecked.
-    // SAFETY: the store's and the SSL's live parameter objects.
-    let flags = unsafe {
-        X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store))
-            | X509_VERIFY_PARAM_get_flags(ssl.param)
-    };
-    if flags & (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) != 0 {
-        at.push((X509_V_ERR_UNABLE_TO_GET_CRL, 0));
-        refusal.get_or_insert_with(|| Error::Certificate {
-            kind: CertErrorKind::Other,
-            detail: "the program asked for CRL checking (X509_V_FLAG_CRL_CHECK), which ferrotls's libssl does not do yet: the certificate's revocation status is unknown".into(),
-        });
     }
     // 3. The depth limit (SSL_CTX_set_verify_depth).
     let mut full = certs.clone();

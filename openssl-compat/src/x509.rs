@@ -208,3 +208,34 @@ pub unsafe fn free_stack(sk: *mut OPENSSL_STACK) {
         unsafe { OPENSSL_sk_pop_free(sk, Some(free_x509)) }
     }
 }
+
+/// The DER of every CRL in `store`.
+///
+/// # Safety
+/// `store` is a live X509_STORE.
+pub unsafe fn store_crls(store: *mut X509_STORE) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    // SAFETY: per the caller; the object list and its CRLs are borrowed.
+    unsafe {
+        let objs = X509_STORE_get0_objects(store);
+        if objs.is_null() {
+            return out;
+        }
+        for i in 0..OPENSSL_sk_num(objs) {
+            let o = OPENSSL_sk_value(objs, i);
+            if X509_OBJECT_get_type(o) != X509_LU_CRL {
+                continue;
+            }
+            let crl = X509_OBJECT_get0_X509_CRL(o);
+            let n = i2d_X509_CRL(crl, std::ptr::null_mut());
+            if n <= 0 {
+                continue;
+            }
+            let mut v = vec![0u8; n as usize];
+            let mut p = v.as_mut_ptr();
+            i2d_X509_CRL(crl, &mut p);
+            out.push(v);
+        }
+    }
+    out
+}

@@ -16,7 +16,7 @@ use webpki::ring as algs;
 use crate::codec::enums::SignatureScheme;
 use crate::error::{CertErrorKind, Error, Reason};
 use cert_info::{CertInfo, format_unix_time};
-pub use roots::RootStore;
+pub use roots::{RevocationScope, RootStore};
 pub use verifier::{ClientCertVerifier, ServerCertVerifier};
 
 /// Proof that the server's certificate chain and name were verified.
@@ -197,13 +197,40 @@ fn verify_chain<'c>(
             ),
         ));
     }
+    // 4. Revocation, when asked for: every certificate in scope must be covered by a CRL
+    //    from its issuer (RFC 5280 §6.3), and not listed in it.
+    let crls: Vec<&webpki::CertRevocationList<'static>> =
+        roots.crls.iter().map(|c| c.as_ref()).collect();
+    let revocation = match roots.revocation {
+        None => None,
+        Some(scope) => {
+            let Ok(b) = webpki::RevocationOptionsBuilder::new(&crls) else {
+                let who = describe_at(chain, 0);
+                return Err(Error::cert(
+                    CertErrorKind::Other,
+                    format!(
+                        "the revocation status of {who} is unknown: revocation checks are on and no CRL is loaded"
+                    ),
+                ));
+            };
+            Some(
+                b.with_depth(match scope {
+                    roots::RevocationScope::EndEntity => webpki::RevocationCheckDepth::EndEntity,
+                    roots::RevocationScope::Chain => webpki::RevocationCheckDepth::Chain,
+                })
+                .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+                .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                .build(),
+            )
+        }
+    };
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         roots.anchors(),
         intermediates,
         now,
         usage,
-        None,
+        revocation,
         None,
     )
     .map_err(|e| map_error(&e, &cx))?;
@@ -399,6 +426,18 @@ fn map_error(e: &webpki::Error, cx: &Context<'_>) -> Error {
             )
         }
         W::CertRevoked => (CertErrorKind::Revoked, format!("{leaf} has been revoked")),
+        W::UnknownRevocationStatus => (
+            CertErrorKind::Other,
+            format!(
+                "the revocation status of {leaf} (or of a CA above it) is unknown: no CRL from its issuer is loaded"
+            ),
+        ),
+        W::CrlExpired { .. } => (
+            CertErrorKind::Other,
+            format!(
+                "the CRL that covers {leaf} has expired (its nextUpdate has passed): fetch a current one"
+            ),
+        ),
         other => (
             CertErrorKind::Other,
             format!("verification of {leaf} failed: {other:?}"),

@@ -34,6 +34,19 @@ pub struct RootStore {
     pub(crate) verified: std::sync::Arc<super::cache::VerifiedChains>,
     /// Whether `verified` is consulted at all.
     pub(crate) cache_off: bool,
+    /// Certificate revocation lists, and whether (and how deep) to check them.
+    pub(crate) crls: Vec<std::sync::Arc<webpki::CertRevocationList<'static>>>,
+    pub(crate) revocation: Option<RevocationScope>,
+}
+
+/// Which certificates of a chain are checked against the CRLs (see
+/// [`RootStore::set_revocation_check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationScope {
+    /// The end entity only.
+    EndEntity,
+    /// The end entity and every intermediate.
+    Chain,
 }
 
 impl RootStore {
@@ -46,6 +59,31 @@ impl RootStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Add a certificate revocation list (DER, RFC 5280 §5), checked when revocation checks
+    /// are on ([`Self::set_revocation_check`]). Its signature is verified against its issuer
+    /// when a chain is checked.
+    pub fn add_crl_der(&mut self, der: &[u8]) -> Result<(), Error> {
+        let crl = webpki::OwnedCertRevocationList::from_der(der).map_err(|e| {
+            Error::cert(
+                CertErrorKind::BadEncoding,
+                format!("the certificate revocation list is not valid DER ({e:?})"),
+            )
+        })?;
+        self.crls.push(std::sync::Arc::new(crl.into()));
+        self.verified = Default::default();
+        Ok(())
+    }
+
+    /// Check chains against the CRLs (`None`: no revocation checks, the default). A certificate
+    /// whose issuer has no CRL here is refused (its status is unknown), and so is one checked
+    /// against an expired CRL: revocation checking asked for is never skipped. The
+    /// verified-chain cache is off while checks are on, so a new CRL applies at once.
+    pub fn set_revocation_check(&mut self, scope: Option<RevocationScope>) {
+        self.revocation = scope;
+        self.cache_off = scope.is_some() || self.cache_off;
+        self.verified = Default::default();
     }
 
     /// Add every CERTIFICATE block of `pem`; `source` names the input in messages.

@@ -16,11 +16,11 @@
 #
 # Sourcing sets -uo pipefail, changes to the repository's root and sets:
 #   start_time ROOT CERTS SYS_LIB UT_LIB UT_ENV   the run and the two libssls (resolved paths)
+#   BANNER        the line to print first: which libssl is under test, which the peers'
 #   work          a temporary folder (LD_DEBUG logs in $work/ld), removed at exit with every
 #                 background process in bg_pids (trap on EXIT; INT and TERM exit 130)
 #   SERVER_EVIDENCE, passed, failed
 # and provides:
-#   banner [EXTRA]                        the first line: which libssl is under test
 #   run SIDE TAG CMD...                   CMD on SIDE's libssl (ut or sys), LD_DEBUG into TAG
 #   ld_libssl TAG, maps_libssl PID, want_of SIDE, children_of PID, listeners PORT
 #   launch SIDE NAME SECONDS CMD...       CMD in the background (sets TPID)
@@ -40,6 +40,7 @@ if [ -n "$LIBSSL_DIR" ]; then
 fi
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$(pwd)
+# shellcheck disable=SC2034 # for the scripts
 CERTS=$ROOT/examples-c/certs
 
 # Debian's libssl.so.3, as the dynamic linker finds it (a resolved path: maps and LD_DEBUG agree).
@@ -54,8 +55,9 @@ else
     UT_LIB=$SYS_LIB
     UT_ENV=(-u LD_LIBRARY_PATH)
 fi
-# banner [EXTRA]: the script's first line, the libssl under test and the peers' (and EXTRA).
-banner() { echo "libssl under test: $UT_LIB; peers on: $SYS_LIB${1:+; $1}"; }
+# The script's first line: the libssl under test and the peers'.
+# shellcheck disable=SC2034 # for the scripts
+BANNER="libssl under test: $UT_LIB; peers on: $SYS_LIB"
 
 work=$(mktemp -d)
 mkdir "$work/ld"
@@ -115,8 +117,7 @@ launch() {
 # wait_up CHECK...: runs CHECK in this shell every 0.05 s, 200 times at most (10 s), until it
 # succeeds (then succeeds) or the process TPID has ended (then fails).
 wait_up() {
-    local i
-    for i in $(seq 200); do
+    for _ in $(seq 200); do
         "$@" && return 0
         kill -0 "$TPID" 2>/dev/null || return 1
         sleep 0.05
@@ -144,7 +145,7 @@ start_server() {
     local side=$1 name=$2 re=$3
     shift 3
     launch "$side" "$name" 150 "$@"
-    PORT= SPID= SLIB=
+    PORT='' SPID='' SLIB=''
     wait_up port_printed "$re" "$name"
     SPID=$(children_of "$TPID" | awk '{print $1}')
     if [ -z "$PORT" ]; then
@@ -155,6 +156,7 @@ start_server() {
     want=$(want_of "$side")
     maps=$(maps_libssl "$SPID")
     if [ "$maps" != "$want" ]; then
+        # shellcheck disable=SC2034 # the caller's
         SLIB="$name (pid $SPID) maps libssl '$maps', not $want"
     else
         SERVER_EVIDENCE[$name]="$name pid $SPID maps $maps"
@@ -175,7 +177,7 @@ start_daemon() {
     local side=$1 name=$2 ports=$3
     shift 3
     launch "$side" "$name" 300 "$@"
-    SPID= SBAD=
+    SPID='' SBAD=''
     local up=0
     wait_up all_listening "$ports" && up=1
     SPID=$(children_of "$TPID" | awk '{print $1}')
@@ -194,6 +196,7 @@ start_daemon() {
     for pid in $pids; do
         maps=$(maps_libssl "$pid")
         [ "$side" = plain ] && [ -z "$maps" ] && continue
+        # shellcheck disable=SC2034 # the caller's
         [ "$maps" = "$want" ] || { SBAD="$name (pid $pid of $pids) maps libssl '$maps', not $want"; return; }
     done
     SERVER_EVIDENCE[$name]="$name pid ${pids// /,} maps ${maps:-no libssl}"
@@ -210,6 +213,7 @@ files=()
 begin() { case_name=$1; why=(); files=(); evidence=(); case_start=$EPOCHREALTIME; }
 show() { files+=("$@"); }
 need() { why+=("$*"); }
+# shellcheck disable=SC2154 # rc: the exit code of the command the case ran, set by the script
 rc_text() { if [ "$rc" = 124 ]; then echo "timed out after ${T}s (exit 124)"; else echo "exit code $rc"; fi; }
 need_rc() { [ "$rc" = "$1" ] || need "$(rc_text), want $1"; }
 need_fail() { [ "$rc" != 0 ] && [ "$rc" != 124 ] || need "$(rc_text), want a failure"; }
@@ -236,8 +240,7 @@ need_lib() {
 # new_log_line FILE ERE BEFORE: within 2 s, the log FILE has more lines matching ERE than BEFORE
 # (from count_of before the client ran); prints the last of them, or fails.
 new_log_line() {
-    local i
-    for i in $(seq 40); do
+    for _ in $(seq 40); do
         if [ "$(count_of "$1" "$2")" -gt "$3" ]; then
             grep "$GREP_E" -- "$2" "$1" | tail -1
             return 0

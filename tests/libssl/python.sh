@@ -14,168 +14,22 @@
 # both on Debian's libssl. Where a case says "as on Debian's libssl", the same case runs first on
 # Debian's libssl as the reference and every COMPARE value must be equal. Every case prints
 # "ok    ..." or "FAIL: ..." with its evidence; all cases run, and the script exits 1 if any failed.
-set -uo pipefail
-start_time=$(date +%s.%N)
-LIBSSL_DIR=${LIBSSL_DIR:-}
-if [ -n "$LIBSSL_DIR" ]; then
-    [ -f "$LIBSSL_DIR/libssl.so.3" ] || { echo "FAIL: $LIBSSL_DIR/libssl.so.3 is missing (make libssl)"; exit 1; }
-    LIBSSL_DIR=$(cd "$LIBSSL_DIR" && pwd)
-fi
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-CERTS=$ROOT/examples-c/certs
-CASES=$ROOT/tests/libssl/python_cases.py
 PY=/usr/bin/python3 # Debian's, never a python3 that PATH may find first
 T=30                # timeout of every client process, seconds
-
-# Debian's libssl.so.3, as the dynamic linker finds it (a resolved path: maps and LD_DEBUG agree).
-SYS_LIB=$(ldconfig -p | awk '$1 == "libssl.so.3" && /x86-64/ {print $NF; exit}')
-[ -n "$SYS_LIB" ] || SYS_LIB=/usr/lib/x86_64-linux-gnu/libssl.so.3
-SYS_LIB=$(realpath "$SYS_LIB")
-if [ -n "$LIBSSL_DIR" ]; then
-    UT_LIB=$(realpath "$LIBSSL_DIR/libssl.so.3")
-    UT_ENV=(LD_LIBRARY_PATH="$LIBSSL_DIR")
-    [ "$UT_LIB" != "$SYS_LIB" ] || { echo "FAIL: LIBSSL_DIR=$LIBSSL_DIR is Debian's own libssl"; exit 1; }
-else
-    UT_LIB=$SYS_LIB
-    UT_ENV=(-u LD_LIBRARY_PATH)
-fi
+# the peer's log line as evidence: without s_server's prefix, nor OpenSSL's "…:error:CODE:"
+PEER_LOG_SED='s/^.*\] //;s/^[0-9A-F]*:error:[0-9A-F]*://'
+# shellcheck source=SCRIPTDIR/harness.sh
+. "$(dirname "$0")/harness.sh"
+CASES=$ROOT/tests/libssl/python_cases.py
 [ -x "$PY" ] || { echo "FAIL: $PY is missing (Debian's python3)"; exit 1; }
 SSL_SO=$(env -u LD_LIBRARY_PATH "$PY" -c 'import _ssl; print(_ssl.__file__)' 2>/dev/null)
-env -u LD_LIBRARY_PATH ldd "$SSL_SO" 2>/dev/null | grep -q 'libssl\.so\.3 ' ||
+# grep without -q reads all of ldd's output: with pipefail, an early exit would fail ldd (SIGPIPE).
+env -u LD_LIBRARY_PATH ldd "$SSL_SO" 2>/dev/null | grep 'libssl\.so\.3 ' >/dev/null ||
     { echo "FAIL: $PY's _ssl module (${SSL_SO:-not found}) does not link libssl.so.3"; exit 1; }
-echo "libssl under test: $UT_LIB; peers on: $SYS_LIB; $PY $("$PY" -c 'import sys; print(sys.version.split()[0])') ($SSL_SO)"
-
-work=$(mktemp -d)
-mkdir "$work/ld"
-bg_pids=()
-cleanup() {
-    local p
-    for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --- running programs --------------------------------------------------------------------------
-# run SIDE TAG CMD...: CMD under a timeout, on the libssl under test (SIDE=ut) or on Debian's
-# (SIDE=sys), the libraries it initialises logged to $work/ld/TAG.PID (one file per process).
-run() {
-    local side=$1 tag=$2
-    shift 2
-    local envs=(-u LD_LIBRARY_PATH)
-    [ "$side" = ut ] && envs=("${UT_ENV[@]}")
-    timeout "$T" env "${envs[@]}" LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld/$tag" "$@"
-}
-# The libssl.so.3 files that the processes logged under TAG initialised (resolved, one a line).
-ld_libssl() {
-    cat "$work/ld/$1".* 2>/dev/null | sed -n 's/^ *[0-9]*:[[:space:]]*calling init: \(.*\/libssl\.so\.3\)$/\1/p' |
-        while read -r f; do realpath "$f"; done | sort -u | tr '\n' ' ' | sed 's/ $//'
-}
-# The libssl.so.3 files mapped into process PID.
-maps_libssl() {
-    awk '$6 ~ /\/libssl\.so\.3$/ {print $6}' "/proc/$1/maps" 2>/dev/null |
-        while read -r f; do realpath "$f"; done | sort -u | tr '\n' ' ' | sed 's/ $//'
-}
-want_of() { if [ "$1" = ut ]; then echo "$UT_LIB"; else echo "$SYS_LIB"; fi; }
+echo "$BANNER; $PY $("$PY" -c 'import sys; print(sys.version.split()[0])') ($SSL_SO)"
 side_name() { if [ "$1" = ut ]; then echo "the libssl under test"; else echo "Debian's libssl"; fi; }
 
-# start_server SIDE NAME REGEX CMD...: CMD in the background (stdout NAME.out, stderr NAME.err)
-# until the end of the script; waits for a line matching REGEX (sed, \1 = the port) in either
-# file, then sets PORT (empty if it did not start), TPID (its `timeout`), SPID (the server's pid)
-# and SLIB (empty if the server runs on the libssl it should, else why not).
-declare -A SERVER_EVIDENCE
-start_server() {
-    local side=$1 name=$2 re=$3
-    shift 3
-    local envs=(-u LD_LIBRARY_PATH)
-    [ "$side" = ut ] && envs=("${UT_ENV[@]}")
-    timeout 150 env "${envs[@]}" LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld/$name" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err" </dev/null &
-    TPID=$!
-    bg_pids+=("$TPID")
-    PORT= SPID= SLIB=
-    local i
-    for i in $(seq 200); do
-        PORT=$(sed -n "s/$re/\\1/p" "$work/$name.out" "$work/$name.err" | head -1)
-        [ -n "$PORT" ] && break
-        kill -0 "$TPID" 2>/dev/null || break
-        sleep 0.05
-    done
-    SPID=$(cat "/proc/$TPID/task/$TPID/children" 2>/dev/null | awk '{print $1}')
-    if [ -z "$PORT" ]; then
-        local how="did not print its port within 10 s"
-        if ! kill -0 "$TPID" 2>/dev/null; then
-            wait "$TPID"
-            how="exited with status $?"
-        fi
-        SLIB="$name ($*) $how; its output: $(cat "$work/$name.out" "$work/$name.err" 2>/dev/null | tail -c 600 | tr '\n' ' ' | sed 's/^ *$/(none)/')"
-        return
-    fi
-    local want maps
-    want=$(want_of "$side")
-    maps=$(maps_libssl "$SPID")
-    if [ "$maps" != "$want" ]; then
-        SLIB="$name (pid $SPID) maps libssl '$maps', not $want"
-    else
-        SERVER_EVIDENCE[$name]="$name pid $SPID maps $maps"
-    fi
-}
-
-# --- cases -------------------------------------------------------------------------------------
-passed=0
-failed=0
-why=()
-files=()
-begin() { case_name=$1; why=(); files=(); evidence=(); case_start=$EPOCHREALTIME; }
-show() { files+=("$@"); }
-need() { why+=("$*"); }
-rc_text() { if [ "$rc" = 124 ]; then echo "timed out after ${T}s (exit 124)"; else echo "exit code $rc"; fi; }
-count_of() { local n; n=$(grep -Ec -- "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
-# need_lib SIDE TAG: the processes logged under TAG initialised the libssl of SIDE and no other.
-need_lib() {
-    local want have
-    want=$(want_of "$1")
-    have=$(ld_libssl "$2")
-    [ "$have" = "$want" ] || need "$2 initialised libssl '${have:-none}', want $want"
-}
-# need_peer_log FILE ERE BEFORE: within 2 s, the peer's log FILE has more lines matching ERE than
-# BEFORE (from count_of before the client ran): the peer saw the failure for the expected reason.
-need_peer_log() {
-    local i
-    for i in $(seq 40); do
-        if [ "$(count_of "$1" "$2")" -gt "$3" ]; then
-            evidence+=("peer: $(grep -E -- "$2" "$1" | tail -1 | sed 's/^.*\] //;s/^[0-9A-F]*:error:[0-9A-F]*://' | cut -c1-100)")
-            return
-        fi
-        sleep 0.05
-    done
-    need "the peer's log $(basename "$1") got no new line matching /$2/"
-    show "$1"
-}
-need_server() { [ -z "$1" ] || need "$1"; }
-finish() {
-    local took
-    took=$(awk -v s="$case_start" -v e="$EPOCHREALTIME" 'BEGIN {printf "%.2f", e - s}')
-    if [ "${#why[@]}" = 0 ]; then
-        passed=$((passed + 1))
-        local e line=
-        for e in "${evidence[@]}"; do line+="${line:+ | }$e"; done
-        echo "ok    $case_name (${took}s): $line"
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $case_name (${took}s)"
-        local w f
-        for w in "${why[@]}"; do echo "        - $w"; done
-        for f in "${files[@]}"; do
-            [ -s "$f" ] || continue
-            echo "        --- $(basename "$f") (last lines):"
-            tail -n 12 "$f" | cut -c1-200 | sed 's/^/          /'
-        done
-    fi
-}
-
+# --- the checks of this script (the harness has the others) ------------------------------------
 # py SIDE TAG CASE ARGS...: python_cases.py CASE on SIDE's libssl; output in TAG.out, TAG.err.
 py() {
     local side=$1 tag=$2
@@ -201,7 +55,7 @@ need_py() {
     [ "$n" -ge 2 ] || need "${prefix}$tag printed $n MAPS lines, want 2 (did it crash? $(rc_text))"
     while IFS= read -r line; do need "${prefix}$tag: ${line#FAIL }"; done < <(grep '^FAIL ' "$work/$tag.out")
     [ "$rc" = 0 ] || need "${prefix}$tag: $(rc_text), want 0"
-    need_lib "$side" "$tag"
+    need_lib "$side" "$tag" quiet
     if [ -z "$quiet" ]; then
         while IFS= read -r line; do evidence+=("${line#EVIDENCE }"); done < <(grep '^EVIDENCE ' "$work/$tag.out")
         [ "$side" = ut ] && evidence+=("maps $want")
@@ -331,6 +185,4 @@ for v in 2 3; do
     finish
 done
 
-elapsed=$(awk -v s="$start_time" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
-echo "python3 on $UT_LIB: $passed passed, $failed failed (${elapsed}s)"
-[ "$failed" = 0 ]
+summary python3

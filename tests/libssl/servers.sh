@@ -18,71 +18,15 @@
 # unrelated CA) are made there at start with the demo CA (examples-c/certs/ca.key) and thrown away.
 # Every case prints "ok    ..." or "FAIL: ..." with its evidence; all cases run, and the script
 # exits 1 if any failed (KEEP_WORK=1 keeps the temporary folder). scripts/install-deps.sh installs nginx, stunnel4 and haproxy.
-set -uo pipefail
-start_time=$(date +%s.%N)
-LIBSSL_DIR=${LIBSSL_DIR:-}
-if [ -n "$LIBSSL_DIR" ]; then
-    [ -f "$LIBSSL_DIR/libssl.so.3" ] || { echo "FAIL: $LIBSSL_DIR/libssl.so.3 is missing (make libssl)"; exit 1; }
-    LIBSSL_DIR=$(cd "$LIBSSL_DIR" && pwd)
-fi
 unset LD_LIBRARY_PATH # set-up commands run on Debian's libssl; the program under test gets UT_ENV
 PATH=$PATH:/usr/sbin:/sbin # Debian's nginx and haproxy, off a user's PATH
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-CERTS=$ROOT/examples-c/certs
 T=30 # timeout of every client command, seconds
-
-# Debian's libssl.so.3, as the dynamic linker finds it (a resolved path: maps and LD_DEBUG agree).
-SYS_LIB=$(ldconfig -p | awk '$1 == "libssl.so.3" && /x86-64/ {print $NF; exit}')
-[ -n "$SYS_LIB" ] || SYS_LIB=/usr/lib/x86_64-linux-gnu/libssl.so.3
-SYS_LIB=$(realpath "$SYS_LIB")
-if [ -n "$LIBSSL_DIR" ]; then
-    UT_LIB=$(realpath "$LIBSSL_DIR/libssl.so.3")
-    UT_ENV=(LD_LIBRARY_PATH="$LIBSSL_DIR")
-    [ "$UT_LIB" != "$SYS_LIB" ] || { echo "FAIL: LIBSSL_DIR=$LIBSSL_DIR is Debian's own libssl"; exit 1; }
-else
-    UT_LIB=$SYS_LIB
-    UT_ENV=(-u LD_LIBRARY_PATH)
-fi
-echo "libssl under test: $UT_LIB; peers on: $SYS_LIB"
-
-work=$(mktemp -d)
+GREP_TEXT=1 SHOW_ONCE=1 KEEP_WORK_OK=1
+# shellcheck source=SCRIPTDIR/harness.sh
+. "$(dirname "$0")/harness.sh"
+echo "$BANNER"
 chmod 711 "$work" # nginx's workers (user nobody) reach their documents inside
-mkdir "$work/ld"
-bg_pids=()
-cleanup() {
-    local p
-    for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
-    if [ -n "${KEEP_WORK:-}" ]; then echo "(KEEP_WORK: the logs are in $work)"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-# --- running programs --------------------------------------------------------------------------
-# run SIDE TAG CMD...: CMD under a timeout, on the libssl under test (SIDE=ut) or on Debian's
-# (SIDE=sys), the libraries it initialises logged to $work/ld/TAG.PID (one file per process).
-run() {
-    local side=$1 tag=$2
-    shift 2
-    local envs=(-u LD_LIBRARY_PATH)
-    [ "$side" = ut ] && envs=("${UT_ENV[@]}")
-    timeout "$T" env "${envs[@]}" LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld/$tag" "$@"
-}
-# The libssl.so.3 files that the processes logged under TAG initialised (resolved, one a line).
-ld_libssl() {
-    cat "$work/ld/$1".* 2>/dev/null | sed -n 's/^ *[0-9]*:[[:space:]]*calling init: \(.*\/libssl\.so\.3\)$/\1/p' |
-        while read -r f; do realpath "$f"; done | sort -u | tr '\n' ' ' | sed 's/ $//'
-}
-# The libssl.so.3 files mapped into process PID.
-maps_libssl() {
-    awk '$6 ~ /\/libssl\.so\.3$/ {print $6}' "/proc/$1/maps" 2>/dev/null |
-        while read -r f; do realpath "$f"; done | sort -u | tr '\n' ' ' | sed 's/ $//'
-}
-want_of() { if [ "$1" = ut ]; then echo "$UT_LIB"; else echo "$SYS_LIB"; fi; }
-children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null; }
-# The pids of the processes listening on 127.0.0.1:PORT (TCP), one a line.
-listeners() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u; }
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 # free_ports N: N distinct TCP ports free on 127.0.0.1 (held together while chosen).
@@ -93,74 +37,7 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
-# start_daemon SIDE NAME PORTS CMD...: CMD (SIDE ut: on the libssl under test; sys: on Debian's;
-# plain: a helper without TLS, on Debian's or none) in the background (stdout NAME.out, stderr NAME.err)
-# until the end of the script; waits (10 s at most) until it listens on every one of PORTS, then
-# sets SPID (the daemon's pid, under `timeout`) and SBAD (empty if it listens on PORTS itself and
-# it and its children, nginx's workers, map the libssl they should; else why not).
-declare -A SERVER_EVIDENCE
-start_daemon() {
-    local side=$1 name=$2 ports=$3
-    shift 3
-    local envs=(-u LD_LIBRARY_PATH)
-    [ "$side" = ut ] && envs=("${UT_ENV[@]}")
-    timeout 300 env "${envs[@]}" LD_DEBUG=libs LD_DEBUG_OUTPUT="$work/ld/$name" "$@" \
-        >"$work/$name.out" 2>"$work/$name.err" </dev/null &
-    local tpid=$!
-    bg_pids+=("$tpid")
-    SPID= SBAD=
-    local i p up=0
-    for i in $(seq 200); do
-        up=1
-        for p in $ports; do [ -n "$(listeners "$p")" ] || { up=0; break; }; done
-        [ "$up" = 1 ] && break
-        kill -0 "$tpid" 2>/dev/null || break
-        sleep 0.05
-    done
-    SPID=$(children_of "$tpid" | awk '{print $1}')
-    if [ "$up" != 1 ]; then
-        local how="does not listen on 127.0.0.1:{${ports// /,}} within 10 s"
-        if ! kill -0 "$tpid" 2>/dev/null; then
-            wait "$tpid"
-            how="exited with status $?"
-        fi
-        SBAD="$name ($*) $how; its output: $(cat "$work/$name.out" "$work/$name.err" 2>/dev/null | tail -c 600 | tr '\n' ' ' | sed 's/^ *$/(none)/')"
-        return
-    fi
-    local pids want maps pid
-    pids=$(echo "$SPID" $(children_of "$SPID"))
-    for p in $ports; do
-        grep -qxF -f <(tr ' ' '\n' <<<"$pids") <(listeners "$p") ||
-            { SBAD="127.0.0.1:$p is held by pid $(listeners "$p" | tr '\n' ' '), not by $name (pids $pids)"; return; }
-    done
-    want=$(want_of "$side")
-    for pid in $pids; do
-        maps=$(maps_libssl "$pid")
-        [ "$side" = plain ] && [ -z "$maps" ] && continue
-        [ "$maps" = "$want" ] || { SBAD="$name (pid $pid of $pids) maps libssl '$maps', not $want"; return; }
-    done
-    SERVER_EVIDENCE[$name]="$name pid ${pids// /,} maps ${maps:-no libssl}"
-}
-
-# --- cases -------------------------------------------------------------------------------------
-passed=0
-failed=0
-why=()
-files=()
-begin() { case_name=$1; why=(); files=(); evidence=(); case_start=$EPOCHREALTIME; }
-show() { files+=("$@"); }
-need() { why+=("$*"); }
-rc_text() { if [ "$rc" = 124 ]; then echo "timed out after ${T}s (exit 124)"; else echo "exit code $rc"; fi; }
-need_rc() { [ "$rc" = "$1" ] || need "$(rc_text), want $1"; }
-need_fail() { [ "$rc" != 0 ] && [ "$rc" != 124 ] || need "$(rc_text), want a failure"; }
-# need_grep FILE ERE: FILE has a line matching ERE; the first such line is evidence.
-need_grep() {
-    local line
-    line=$(grep -aEm1 -- "$2" "$1" 2>/dev/null)
-    if [ -n "$line" ]; then evidence+=("$(sed 's/^[[:space:]]*//' <<<"$line" | cut -c1-100)"); else need "no line matching /$2/ in $(basename "$1")"; fi
-}
-need_nogrep() { ! grep -aEq -- "$2" "$1" 2>/dev/null || need "a line matches /$2/ in $(basename "$1"): $(grep -aEm1 -- "$2" "$1" | cut -c1-200)"; }
-count_of() { local n; n=$(grep -aEc -- "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
+# --- the checks of this script (the harness has the others) ------------------------------------
 # need_count FILE ERE N: FILE has (within 2 s: a server's log) at least N lines matching ERE.
 need_count() {
     local n i
@@ -171,61 +48,20 @@ need_count() {
     done
     if [ "$n" -ge "$3" ]; then evidence+=("$n lines /$2/"); else need "$n lines matching /$2/ in $(basename "$1"), want $3 or more"; fi
 }
-# need_lib SIDE TAG: the processes logged under TAG initialised the libssl of SIDE and no other.
-need_lib() {
-    local want have
-    want=$(want_of "$1")
-    have=$(ld_libssl "$2")
-    if [ "$have" = "$want" ]; then
-        [ "$1" = ut ] && evidence+=("ran on $have")
-    else
-        need "$2 initialised libssl '${have:-none}', want $want"
-    fi
-}
 # need_lib_plain TAG: a plain (no TLS) helper initialised no libssl or Debian's, never ours.
 need_lib_plain() {
     local have
     have=$(ld_libssl "$1")
     [ -z "$have" ] || [ "$have" = "$SYS_LIB" ] || need "$1 initialised libssl '$have', want none or $SYS_LIB"
 }
-# need_log FILE ERE BEFORE: within 2 s, the log FILE has more lines matching ERE than BEFORE (from
-# count_of before the client ran): the server or the peer saw what it should, for that reason.
+# need_log FILE ERE BEFORE: new_log_line: the server or the peer saw what it should, for that reason.
 need_log() {
-    local i
-    for i in $(seq 40); do
-        if [ "$(count_of "$1" "$2")" -gt "$3" ]; then
-            evidence+=("$(basename "$1"): $(grep -aE -- "$2" "$1" | tail -1 | sed 's/^[[:space:]]*//' | cut -c1-140)")
-            return
-        fi
-        sleep 0.05
-    done
-    need "$(basename "$1") got no new line matching /$2/"
-    show "$1"
-}
-# need_server NAME BAD: the daemon NAME the case talks to is up, on the libssl it should be (BAD
-# is start_daemon's SBAD, kept by the caller); its evidence leads the case's.
-need_server() {
-    if [ -n "$2" ]; then need "$2"; else evidence+=("${SERVER_EVIDENCE[$1]}"); fi
-}
-finish() {
-    local took
-    took=$(awk -v s="$case_start" -v e="$EPOCHREALTIME" 'BEGIN {printf "%.2f", e - s}')
-    if [ "${#why[@]}" = 0 ]; then
-        passed=$((passed + 1))
-        local e line=
-        for e in "${evidence[@]}"; do line+="${line:+ | }$e"; done
-        echo "ok    $case_name (${took}s): $line"
+    local line
+    if line=$(new_log_line "$@"); then
+        evidence+=("$(basename "$1"): $(sed 's/^[[:space:]]*//' <<<"$line" | cut -c1-140)")
     else
-        failed=$((failed + 1))
-        echo "FAIL: $case_name (${took}s)"
-        local w f shown=" "
-        for w in "${why[@]}"; do echo "        - $w"; done
-        for f in "${files[@]}"; do
-            [ -s "$f" ] && [[ "$shown" != *" $f "* ]] || continue
-            shown+="$f "
-            echo "        --- $(basename "$f") (last lines):"
-            tail -n 12 "$f" | cut -c1-200 | sed 's/^/          /'
-        done
+        need "$(basename "$1") got no new line matching /$2/"
+        show "$1"
     fi
 }
 # skip_all WHY CASE...: the cases cannot run (a program is missing): each fails with WHY.
@@ -246,7 +82,6 @@ need_same() {
         need "$(basename "$1"): $( [ -f "$1" ] && wc -c <"$1" || echo no) bytes, sha256 $got; want $(wc -c <"$2") bytes, $want"
     fi
 }
-
 # --- certificates made for this run (the demo CA signs; the keys are thrown away at the end) ---
 pki=$work/pki
 mkdir "$pki"
@@ -845,6 +680,4 @@ EOF
     finish
 fi
 
-elapsed=$(awk -v s="$start_time" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
-echo "servers on $UT_LIB: $passed passed, $failed failed (${elapsed}s)"
-[ "$failed" = 0 ]
+summary servers

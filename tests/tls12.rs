@@ -66,15 +66,27 @@ fn every_suite_key_type_and_group() {
         } else {
             ECDSA_SUITES
         };
-        // The server allows both versions: the client (TLS 1.2 only) must ignore the
-        // downgrade sentinel it then sees.
-        let server = server_builder(&pki, kt).build().unwrap();
+        // An ECDSA key's curve must be among the client's supported_groups (RFC 8422 §5.1):
+        // the client lists it after the group under test, and the server negotiates only that
+        // group.
+        let curve = match kt {
+            KeyType::P256 => Some(NamedGroup::secp256r1),
+            KeyType::P384 => Some(NamedGroup::secp384r1),
+            _ => None,
+        };
         for suite in suites {
             for group in GROUPS {
+                // The server allows both versions: the client (TLS 1.2 only) must ignore the
+                // downgrade sentinel it then sees.
+                let mut sb = server_builder(&pki, kt);
+                sb.set_groups(&[group]).unwrap();
+                let server = sb.build().unwrap();
                 let mut cb = client_builder(&pki);
                 versions(&mut cb, V12, V12);
                 cb.set_cipher_suites(&[suite]).unwrap();
-                cb.set_groups(&[group]).unwrap();
+                let mut offered = vec![group];
+                offered.extend(curve.filter(|c| *c != group));
+                cb.set_groups(&offered).unwrap();
                 let client = cb.build().unwrap();
                 let (mut c, mut s) = pair(&client, &server, "localhost");
                 handshake(&mut c, &mut s).unwrap_or_else(|e| panic!("{kt:?} {suite} {group}: {e}"));
@@ -856,4 +868,27 @@ fn wrong_server_finished() {
     );
     let detail = c.error().unwrap().to_string();
     assert!(detail.contains("decrypt_error"), "{detail}");
+}
+
+#[test]
+fn an_ecdsa_certificate_on_a_curve_the_client_does_not_list_is_refused() {
+    // RFC 8422 §5.1: a TLS 1.2 client offering only X25519 accepts no P-256 key; OpenSSL's
+    // client would abort with "wrong curve", so the server refuses at once, saying why.
+    let pki = Pki::new("TLS 1.2 CA");
+    let server = server_builder(&pki, KeyType::P256).build().unwrap();
+    let mut cb = client_builder(&pki);
+    versions(&mut cb, V12, V12);
+    cb.set_groups(&[NamedGroup::X25519]).unwrap();
+    let client = cb.build().unwrap();
+    let (mut c, mut s) = pair(&client, &server, "localhost");
+    let err = handshake(&mut c, &mut s).unwrap_err();
+    let text = s.error().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        text.contains("supported_groups") && text.contains("RFC 8422"),
+        "{text} / {err}"
+    );
+    assert_eq!(
+        s.last_alert(),
+        Some((AlertDescription::HandshakeFailure, true))
+    );
 }

@@ -1137,6 +1137,25 @@ pub mod load {
         }
     }
 
+    /// The TLS group id of an EC certificate's curve (P-256 23, P-384 24), by key size.
+    pub fn ec_group(cert: &X509Ref) -> Option<u16> {
+        // SAFETY: a live certificate; get0_pubkey borrows its key.
+        let bits = unsafe {
+            let pk = X509_get0_pubkey(cert.0);
+            if pk.is_null() {
+                0
+            } else {
+                EVP_PKEY_get_bits(pk)
+            }
+        };
+        match bits {
+            256 => Some(23),
+            384 => Some(24),
+            521 => Some(25),
+            _ => None,
+        }
+    }
+
     fn same_type(cert: &X509Ref, key: &PKeyRef) -> bool {
         // SAFETY: live objects; get0_pubkey borrows the certificate's key.
         unsafe {

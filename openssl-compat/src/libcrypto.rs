@@ -218,6 +218,7 @@ unsafe extern "C" {
     ) -> *mut EVP_PKEY;
     pub fn EVP_PKEY_free(k: *mut EVP_PKEY);
     pub fn EVP_PKEY_get_base_id(k: *const EVP_PKEY) -> c_int;
+    pub fn EVP_PKEY_get_bits(k: *const EVP_PKEY) -> c_int;
     pub fn X509_get0_pubkey(x: *const X509) -> *mut EVP_PKEY;
     pub fn EVP_PKEY_up_ref(k: *mut EVP_PKEY) -> c_int;
     pub fn PEM_write_bio(

@@ -59,22 +59,37 @@ impl CertResolver for Resolver {
             pairs.push((c, &ssl.s.chain, k));
         }
         pairs.extend(ssl.s.others.iter().map(|(c, ch, k)| (c, &ch[..], k)));
-        let fits = |t: c_int| -> bool {
+        let tls12 = hello.version.to_int() == 0x0303;
+        // TLS 1.2: an ECDSA key must be on a curve the client lists (RFC 8422 §5.1).
+        let groups: Option<Vec<u16>> = crate::hello::Hello::parse(hello.raw).and_then(|h| {
+            h.extensions.iter().find(|(t, _)| *t == 10).map(|(_, d)| {
+                d.get(2..)
+                    .unwrap_or(&[])
+                    .chunks_exact(2)
+                    .map(|g| u16::from_be_bytes([g[0], g[1]]))
+                    .collect()
+            })
+        });
+        let fits = |c: &X509Ref| -> bool {
+            let t = crate::ctx::load::key_type(c);
             let signs = hello
                 .signature_schemes
                 .iter()
                 .any(|s| scheme_key_type(s.to_int()) == t);
-            let suite = hello.version.to_int() != 0x0303
+            let suite = !tls12
                 || hello
                     .cipher_suites
                     .iter()
-                    .any(|c| suite_key_type(c.to_int()) == t);
-            (signs || hello.signature_schemes.is_empty()) && suite
+                    .any(|s| suite_key_type(s.to_int()) == t);
+            let curve = !tls12
+                || t != 408
+                || match (&groups, crate::ctx::load::ec_group(c)) {
+                    (Some(g), Some(id)) => g.contains(&id),
+                    _ => true,
+                };
+            (signs || hello.signature_schemes.is_empty()) && suite && curve
         };
-        let chosen = pairs
-            .iter()
-            .find(|(c, _, _)| fits(crate::ctx::load::key_type(c)))
-            .or(pairs.first())?;
+        let chosen = pairs.iter().find(|(c, _, _)| fits(c)).or(pairs.first())?;
         ctx.certified(chosen.0, chosen.1, chosen.2)
     }
 

@@ -273,6 +273,21 @@ fn choose(cx: &mut Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
             "the client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)",
         ));
     }
+    // 7. RFC 8422 §5.1: in TLS 1.2 an ECDSA certificate's key must be on a curve the client
+    // lists in supported_groups (TLS 1.3 names the curve in the signature scheme instead).
+    let curve = match cert.key.kind() {
+        crate::crypto::sign::KeyKind::EcdsaP256 => Some(NamedGroup::secp256r1),
+        crate::crypto::sign::KeyKind::EcdsaP384 => Some(NamedGroup::secp384r1),
+        _ => None,
+    };
+    if let (Some(c), Some(groups)) = (curve, ch.groups())
+        && !groups.contains(&c)
+    {
+        return Err(Error::NoSharedGroup(format!(
+            "our certificate's key is on {c}, which the client's supported_groups ({}) do not              include: a TLS 1.2 client accepts ECDSA keys only on the curves it lists (RFC 8422              §5.1); give this server a certificate on one of them, or an RSA one",
+            list(groups)
+        )));
+    }
     let alpn = choose_alpn(cx, ch)?;
     Ok(Choices {
         suite,

@@ -382,3 +382,33 @@ fn zero_copy_reads_match_copying_reads() {
     let mut buf = [0u8; 8];
     assert_eq!(s.read(&mut buf).unwrap(), ReadStatus::Closed);
 }
+
+#[test]
+fn finished_messages_are_kept_for_channel_bindings() {
+    // RFC 5929's tls-unique and OpenSSL's SSL_get_finished / SSL_get_peer_finished: each side's
+    // sent Finished is the other's received one, 12 bytes in TLS 1.2, the hash length in 1.3.
+    let pki = Pki::new("Test CA");
+    for (v, len) in [
+        (ProtocolVersion::TLSv1_3, 32usize),
+        (ProtocolVersion::TLSv1_2, 12),
+    ] {
+        let server = server_builder(&pki, KeyType::P256).build().unwrap();
+        let mut cb = client_builder(&pki);
+        cb.set_versions(v, v).unwrap();
+        cb.set_cipher_suites(&[
+            CipherSuite::TLS_AES_128_GCM_SHA256,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        ])
+        .unwrap();
+        let client = cb.build().unwrap();
+        let (mut c, mut s) = pair(&client, &server, "localhost");
+        assert_eq!(c.finished_messages(), (&[][..], &[][..]));
+        handshake(&mut c, &mut s).unwrap();
+        let (c_sent, c_recv) = c.finished_messages();
+        let (s_sent, s_recv) = s.finished_messages();
+        assert_eq!((c_sent.len(), c_recv.len()), (len, len), "{v:?}");
+        assert_eq!(c_sent, s_recv);
+        assert_eq!(c_recv, s_sent);
+        assert_ne!(c_sent, c_recv);
+    }
+}

@@ -841,22 +841,31 @@ pub extern "C" fn _ferrossl_SSL_set_num_tickets(ssl: *mut Ssl, n: usize) -> c_in
     1
 }
 
-/// The Finished messages and randoms stay inside the engine: 0 bytes (OpenSSL's "none").
-#[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_get_finished(
-    _ssl: *const Ssl,
-    _buf: *mut c_void,
-    _n: usize,
-) -> usize {
-    0
+/// Copy `bytes` into the caller's buffer (as much as fits) and return their whole length.
+fn copy_out(bytes: &[u8], buf: *mut c_void, n: usize) -> usize {
+    if !buf.is_null() {
+        let k = bytes.len().min(n);
+        // SAFETY: the caller's buffer of `n` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), k) };
+    }
+    bytes.len()
 }
+
+/// `SSL_get_finished`: the verify_data of the latest Finished this side sent (the
+/// "tls-unique" channel binding of a TLS 1.2 client's first handshake).
+#[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_get_finished(ssl: *const Ssl, buf: *mut c_void, n: usize) -> usize {
+    conn(ssl).map_or(0, |c| copy_out(c.finished_messages().0, buf, n))
+}
+
+/// `SSL_get_peer_finished`: the latest Finished the peer sent.
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_get_peer_finished(
-    _ssl: *const Ssl,
-    _buf: *mut c_void,
-    _n: usize,
+    ssl: *const Ssl,
+    buf: *mut c_void,
+    n: usize,
 ) -> usize {
-    0
+    conn(ssl).map_or(0, |c| copy_out(c.finished_messages().1, buf, n))
 }
 
 fn alert_desc(v: c_int) -> (&'static CStr, &'static CStr) {

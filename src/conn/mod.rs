@@ -1171,6 +1171,9 @@ impl Connection {
     fn observe_handshake_in(&mut self, raw: &[u8]) {
         self.common
             .observe_message(false, WireMessage::HANDSHAKE, raw);
+        if raw.first() == Some(&u8::from(HandshakeType::Finished)) {
+            self.common.keep_finished(false, raw);
+        }
     }
 
     /// Limits on post-handshake messages, before the state sees them.
@@ -1435,6 +1438,17 @@ impl Connection {
     /// The key-exchange group.
     pub fn group(&self) -> Option<NamedGroup> {
         self.common.neg.group
+    }
+
+    /// The verify_data of the latest Finished message this side sent and of the latest it
+    /// received (empty before any), as OpenSSL's `SSL_get_finished` / `SSL_get_peer_finished`
+    /// report them: the client's first is the "tls-unique" channel binding (RFC 5929) in TLS 1.2.
+    pub fn finished_messages(&self) -> (&[u8], &[u8]) {
+        let c = &self.common;
+        (
+            &c.finished_sent[..c.finished_sent_len as usize],
+            &c.finished_received[..c.finished_received_len as usize],
+        )
     }
 
     /// The signature scheme the server (or client, for a server) signed with.

@@ -208,6 +208,12 @@ pub(crate) struct Common {
     /// Server: the ClientHello being answered, whole (for a certificate resolver's
     /// `ClientHelloInfo::raw`); kept only when a resolver is configured.
     pub(crate) hello_raw: Vec<u8>,
+    /// The verify_data of the latest Finished we sent and received (the "tls-unique" channel
+    /// binding of RFC 5929 is the first Finished of the latest handshake).
+    pub(crate) finished_sent: [u8; 64],
+    pub(crate) finished_sent_len: u8,
+    pub(crate) finished_received: [u8; 64],
+    pub(crate) finished_received_len: u8,
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
     pub(crate) latest_session: Option<crate::session::ClientSession>,
     /// Client: the name sessions are filed under (the server name as given).
@@ -292,6 +298,10 @@ impl Common {
             unobserved_out: 0,
             client_random: [0; 32],
             hello_raw: Vec::new(),
+            finished_sent: [0; 64],
+            finished_sent_len: 0,
+            finished_received: [0; 64],
+            finished_received_len: 0,
             latest_session: None,
             resume_name: None,
             last_alert: None,
@@ -462,6 +472,19 @@ impl Common {
     }
 
     /// Send a handshake message already encoded (`name` for the trace); returns `enc`.
+    /// Keep a Finished message's verify_data (`msg`: the whole message, header included).
+    pub(crate) fn keep_finished(&mut self, sent: bool, msg: &[u8]) {
+        let body = msg.get(4..).unwrap_or(&[]);
+        let n = body.len().min(64);
+        let (buf, len) = if sent {
+            (&mut self.finished_sent, &mut self.finished_sent_len)
+        } else {
+            (&mut self.finished_received, &mut self.finished_received_len)
+        };
+        buf[..n].copy_from_slice(&body[..n]);
+        *len = n as u8;
+    }
+
     pub(crate) fn send_hs_encoded(
         &mut self,
         typ: HandshakeType,
@@ -485,6 +508,9 @@ impl Common {
         self.write_records(ContentType::Handshake, &enc)?;
         // After its records, as OpenSSL reports a message once it is written.
         self.observe_message(true, WireMessage::HANDSHAKE, &enc);
+        if typ == HandshakeType::Finished {
+            self.keep_finished(true, &enc);
+        }
         Ok(enc)
     }
 

@@ -45,6 +45,13 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         b.set_cipher_suites(&[suite]).map_err(e)?;
         b.set_groups(&[NamedGroup::from(p.group.id())]).map_err(e)?;
     }
+    // The client lists P-256 after X25519 (one key share, for X25519): a TLS 1.2 server may
+    // use a P-256 certificate only if the client lists that curve (RFC 8422 §5.1).
+    if p.group.id() == 0x001d {
+        c.set_groups(&[NamedGroup::X25519, NamedGroup::secp256r1])
+            .map_err(e)?;
+        c.set_key_share_count(1).map_err(e)?;
+    }
     let eng = Ferro {
         client: c.build().map_err(e)?,
         server: s.build().map_err(e)?,

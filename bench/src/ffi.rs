@@ -42,10 +42,17 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
                 ferrotls_config_builder_set_cipher_suites(b, suite.as_ptr(), 1),
                 "set_cipher_suites",
             )?;
-            // Pinned: the default groups put X25519MLKEM768 first.
-            let groups = [p.group.id()];
+            // Pinned: the default groups put X25519MLKEM768 first. A client lists P-256 after
+            // X25519 (a TLS 1.2 server may use a P-256 certificate only if the client lists
+            // that curve, RFC 8422 §5.1); the server has the one group.
+            let groups = [p.group.id(), 0x0017];
+            let n = if role == FERROTLS_ROLE_SERVER || p.group.id() != 0x001d {
+                1
+            } else {
+                2
+            };
             ok(
-                ferrotls_config_builder_set_groups(b, groups.as_ptr(), 1),
+                ferrotls_config_builder_set_groups(b, groups.as_ptr(), n),
                 "set_groups",
             )?;
             if role == FERROTLS_ROLE_SERVER {

@@ -40,12 +40,24 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     };
     prov.cipher_suites
         .retain(|cs| u16::from(cs.suite()) == p.suite_id());
+    // The client lists P-256 after X25519 (it sends one key share, for X25519): a TLS 1.2
+    // server may use a P-256 certificate only if the client lists that curve (RFC 8422 §5.1),
+    // as the OpenSSL and ferrotls clients here do too. The server has X25519 alone.
+    let mut client_prov = prov.clone();
+    client_prov.kx_groups.retain(|g| {
+        u16::from(g.name()) == p.group.id()
+            || (p.group == Group::X25519 && u16::from(g.name()) == 0x0017)
+    });
+    client_prov
+        .kx_groups
+        .sort_by_key(|g| u16::from(g.name()) != p.group.id());
     prov.kx_groups
         .retain(|g| u16::from(g.name()) == p.group.id());
     if prov.kx_groups.is_empty() {
         return Err(format!("no {} in the provider", p.group.name()));
     }
     let prov = Arc::new(prov);
+    let client_prov = Arc::new(client_prov);
     let ver: &'static rustls::SupportedProtocolVersion = match p.ver {
         Ver::V12 => &rustls::version::TLS12,
         Ver::V13 => &rustls::version::TLS13,
@@ -54,7 +66,7 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     for c in certs(&pki.ca_pem) {
         roots.add(c).map_err(e)?;
     }
-    let mut client = ClientConfig::builder_with_provider(prov.clone())
+    let mut client = ClientConfig::builder_with_provider(client_prov)
         .with_protocol_versions(&[ver])
         .map_err(e)?
         .with_root_certificates(roots)

@@ -412,3 +412,20 @@ fn finished_messages_are_kept_for_channel_bindings() {
         assert_ne!(c_sent, c_recv);
     }
 }
+
+#[test]
+fn session_serial_changes_only_with_a_new_session() {
+    // What the OpenSSL layer checks after every read before copying a session blob out.
+    let pki = Pki::new("Test CA");
+    let server = server_builder(&pki, KeyType::P256).build().unwrap();
+    let client = client_builder(&pki).build().unwrap();
+    let (mut c, mut s) = pair(&client, &server, "localhost");
+    assert_eq!(c.session_serial(), 0);
+    handshake(&mut c, &mut s).unwrap();
+    assert_eq!(send_recv(&mut s, &mut c, b"tickets ride along"), b"tickets ride along");
+    let after_tickets = c.session_serial();
+    assert!(after_tickets >= 1, "the server's tickets are new sessions");
+    assert!(c.session().is_some());
+    assert_eq!(send_recv(&mut s, &mut c, b"more data"), b"more data");
+    assert_eq!(c.session_serial(), after_tickets, "data alone brings no session");
+}

@@ -106,6 +106,8 @@ pub struct Ssl {
     /// Where the record being read stands: header bytes so far, body bytes still to come.
     rec_hdr: Vec<u8>,
     rec_body: usize,
+    /// The buffer BIO reads land in (made at the first read).
+    rbuf: Box<[u8]>,
     failed: bool,
     pub shutdown: c_int,
     pub quiet_shutdown: bool,
@@ -121,7 +123,8 @@ pub struct Ssl {
     pub offer: Option<crate::session::SessionRef>,
     /// Sessions made for the program (SSL_get_session): kept alive with the SSL.
     pub sessions: Vec<crate::session::SessionRef>,
-    last_blob: Option<Vec<u8>>,
+    /// The engine's session serial last seen (a new session is announced once).
+    session_serial: u64,
     pub peer: Peer,
     pub servername: Option<CString>,
     /// The SNI name of the ClientHello being answered (a server, before the engine records it).
@@ -303,7 +306,11 @@ impl Ssl {
             // Read no further than the record in progress (its header, then its body), as
             // OpenSSL does without read-ahead: programs that wait on the socket once
             // SSL_pending is 0 must find every unread record still in the socket.
-            let mut buf = [0u8; 16 * 1024 + 512];
+            // One buffer per SSL, made at its first read (not 16 KiB zeroed per call).
+            let mut buf = std::mem::take(&mut self.rbuf);
+            if buf.is_empty() {
+                buf = vec![0u8; 16 * 1024 + 512].into_boxed_slice();
+            }
             let want = if self.s.read_ahead != 0 {
                 buf.len()
             } else if self.rec_body > 0 {
@@ -330,15 +337,21 @@ impl Ssl {
                     }
                 }
             }
-            if n > 0 {
+            let fed = (n > 0).then(|| {
                 let data = &buf[..n as usize];
                 match self.conn().feed(data) {
                     Ok(k) => {
-                        self.inbuf = data[k..].to_vec();
+                        if k < data.len() {
+                            self.inbuf = data[k..].to_vec();
+                        }
                         Ok(())
                     }
                     Err(e) => Err(e),
                 }
+            });
+            self.rbuf = buf;
+            if let Some(r) = fed {
+                r
             } else if unsafe { bio_should_retry(self.rbio) } {
                 return Err(Last::WantRead);
             } else if n < 0 {
@@ -422,13 +435,15 @@ impl Ssl {
         if self.role != Role::Client {
             return;
         }
+        // Only a new session is worth a copy of its blob (this runs after every read).
+        let serial = self.conn.as_ref().map_or(0, Connection::session_serial);
+        if serial == self.session_serial {
+            return;
+        }
+        self.session_serial = serial;
         let Some(blob) = self.conn.as_ref().and_then(Connection::session) else {
             return;
         };
-        if self.last_blob.as_ref() == Some(&blob) {
-            return;
-        }
-        self.last_blob = Some(blob.clone());
         // A resumed TLS 1.2 session is the one the program already has: OpenSSL announces
         // nothing new (TLS 1.3 resumption brings new tickets, which are new sessions).
         let resumed12 = self.conn.as_ref().is_some_and(|c| {
@@ -720,6 +735,7 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             inbuf: Vec::new(),
             rec_hdr: Vec::new(),
             rec_body: 0,
+            rbuf: Box::default(),
             failed: false,
             shutdown: 0,
             quiet_shutdown: c.quiet_shutdown,
@@ -733,7 +749,7 @@ pub extern "C" fn _ferrossl_SSL_new(ctx: *mut Ctx) -> *mut Ssl {
             },
             offer: None,
             sessions: Vec::new(),
-            last_blob: None,
+            session_serial: 0,
             peer: Peer::default(),
             servername: None,
             hello_name: None,
@@ -776,6 +792,7 @@ pub extern "C" fn _ferrossl_SSL_clear(ssl: *mut Ssl) -> c_int {
         ssl.inbuf.clear();
         ssl.rec_hdr.clear();
         ssl.rec_body = 0;
+        ssl.session_serial = 0;
         ssl.failed = false;
         ssl.shutdown = 0;
         ssl.last = Last::Nothing;
@@ -814,33 +831,39 @@ pub extern "C" fn _ferrossl_SSL_set_bio(ssl: *mut Ssl, rbio: *mut BIO, wbio: *mu
     })
 }
 
+/// Put `b` on one side (taking the caller's reference), keeping the other side's BIO; a BIO
+/// both sides shared stays, with its one reference, on the side that keeps it.
+fn set_side(ssl: &mut Ssl, b: *mut BIO, read: bool) {
+    let (r, w) = (ssl.rbio, ssl.wbio);
+    if r == w {
+        // Not freed below: the other side keeps it.
+        if read {
+            ssl.rbio = std::ptr::null_mut();
+        } else {
+            ssl.wbio = std::ptr::null_mut();
+        }
+    }
+    if read {
+        set_bios(ssl, b, w);
+    } else {
+        set_bios(ssl, r, b);
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_set0_rbio(ssl: *mut Ssl, rbio: *mut BIO) {
-    if ssl.is_null() {
-        return;
+    if !ssl.is_null() {
+        // SAFETY: a live SSL.
+        set_side(unsafe { &mut *ssl }, rbio, true);
     }
-    // SAFETY: a live SSL.
-    let ssl = unsafe { &mut *ssl };
-    let w = ssl.wbio;
-    if ssl.rbio == w {
-        // The old BIO stays as the write BIO: keep a reference for it.
-        ssl.rbio = std::ptr::null_mut();
-    }
-    set_bios(ssl, rbio, w);
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_set0_wbio(ssl: *mut Ssl, wbio: *mut BIO) {
-    if ssl.is_null() {
-        return;
+    if !ssl.is_null() {
+        // SAFETY: a live SSL.
+        set_side(unsafe { &mut *ssl }, wbio, false);
     }
-    // SAFETY: a live SSL.
-    let ssl = unsafe { &mut *ssl };
-    let r = ssl.rbio;
-    if ssl.wbio == r {
-        ssl.wbio = std::ptr::null_mut();
-    }
-    set_bios(ssl, r, wbio);
 }
 
 #[unsafe(no_mangle)]
@@ -885,46 +908,27 @@ pub extern "C" fn _ferrossl_SSL_set_fd(ssl: *mut Ssl, fd: c_int) -> c_int {
     })
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn _ferrossl_SSL_set_rfd(ssl: *mut Ssl, fd: c_int) -> c_int {
-    let f = c"SSL_set_rfd";
+/// `SSL_set_rfd` / `SSL_set_wfd`: a socket BIO for one side.
+fn set_side_fd(f: &CStr, ssl: *mut Ssl, fd: c_int, read: bool) -> c_int {
     guard(f, 0, || {
         let ssl = ssl_or!(f, ssl, 0);
         let b = socket_bio(f, fd);
         if b.is_null() {
             return 0;
         }
-        let w = if ssl.wbio == ssl.rbio {
-            // SAFETY: keep the shared BIO alive as the write side.
-            if !ssl.wbio.is_null() {
-                unsafe { BIO_up_ref(ssl.wbio) };
-            }
-            ssl.wbio
-        } else {
-            ssl.wbio
-        };
-        set_bios(ssl, b, w);
+        set_side(ssl, b, read);
         1
     })
 }
 
 #[unsafe(no_mangle)]
+pub extern "C" fn _ferrossl_SSL_set_rfd(ssl: *mut Ssl, fd: c_int) -> c_int {
+    set_side_fd(c"SSL_set_rfd", ssl, fd, true)
+}
+
+#[unsafe(no_mangle)]
 pub extern "C" fn _ferrossl_SSL_set_wfd(ssl: *mut Ssl, fd: c_int) -> c_int {
-    let f = c"SSL_set_wfd";
-    guard(f, 0, || {
-        let ssl = ssl_or!(f, ssl, 0);
-        let b = socket_bio(f, fd);
-        if b.is_null() {
-            return 0;
-        }
-        let r = ssl.rbio;
-        if ssl.wbio == r && !r.is_null() {
-            // SAFETY: the read side keeps its own reference to the shared BIO.
-            unsafe { BIO_up_ref(r) };
-        }
-        set_bios(ssl, r, b);
-        1
-    })
+    set_side_fd(c"SSL_set_wfd", ssl, fd, false)
 }
 
 fn bio_fd(b: *mut BIO) -> c_int {

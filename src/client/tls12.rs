@@ -777,6 +777,7 @@ fn save_session(cx: &mut Common, secrets: &Tls12Secrets, p: Pending) {
     {
         // Resumed and no new ticket: the cache still holds this very session.
         cx.latest_session = Some(ClientSession::Tls12(s));
+        cx.session_serial += 1;
         return;
     }
     let now = cx.config.now_ms();

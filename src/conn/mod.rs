@@ -339,6 +339,13 @@ impl Connection {
         Ok(())
     }
 
+    /// A number that changes whenever a new resumable session arrives (a TLS 1.2 handshake's,
+    /// each TLS 1.3 NewSessionTicket): compare it before calling [`Self::session`], which
+    /// serializes a copy each time.
+    pub fn session_serial(&self) -> u64 {
+        self.common.session_serial
+    }
+
     /// The newest resumable session as a blob for [`Self::set_session`], or `None`. A
     /// TLS 1.2 session exists once the handshake is done (if the server gave a session id
     /// or ticket); a TLS 1.3 one only once a NewSessionTicket has arrived after it.

@@ -205,9 +205,6 @@ pub(crate) struct Common {
     /// callback (set before `SSL_connect`) sees it; and nothing is copied without an observer.
     pub(crate) unobserved_out: usize,
     pub(crate) client_random: [u8; 32],
-    /// Server: the ClientHello being answered, whole (for a certificate resolver's
-    /// `ClientHelloInfo::raw`); kept only when a resolver is configured.
-    pub(crate) hello_raw: Vec<u8>,
     /// The verify_data of the latest Finished we sent and received (the "tls-unique" channel
     /// binding of RFC 5929 is the first Finished of the latest handshake).
     pub(crate) finished_sent: [u8; 64],
@@ -216,6 +213,8 @@ pub(crate) struct Common {
     pub(crate) finished_received_len: u8,
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
     pub(crate) latest_session: Option<crate::session::ClientSession>,
+    /// Counts the sessions kept in `latest_session` (see `Connection::session_serial`).
+    pub(crate) session_serial: u64,
     /// Client: the name sessions are filed under (the server name as given).
     pub(crate) resume_name: Option<String>,
     pub(crate) last_alert: Option<(AlertDescription, bool)>,
@@ -297,12 +296,12 @@ impl Common {
             observer: None,
             unobserved_out: 0,
             client_random: [0; 32],
-            hello_raw: Vec::new(),
             finished_sent: [0; 64],
             finished_sent_len: 0,
             finished_received: [0; 64],
             finished_received_len: 0,
             latest_session: None,
+            session_serial: 0,
             resume_name: None,
             last_alert: None,
             sent_no_client_cert: false,
@@ -325,10 +324,10 @@ impl Common {
     }
 
     /// The CA names a CertificateRequest lists: this connection's, else the configuration's.
-    pub(crate) fn ca_names(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn ca_names(&self) -> &[Vec<u8>] {
         match &self.settings.ca_names {
-            Some(n) => n.clone(),
-            None => self.config.ca_names().to_vec(),
+            Some(n) => n,
+            None => self.config.ca_names(),
         }
     }
 
@@ -351,6 +350,7 @@ impl Common {
             cache.put(name, s.clone());
         }
         self.latest_session = Some(s);
+        self.session_serial += 1;
     }
 
     /// Emit a trace line; the text is built only when someone listens.
@@ -471,7 +471,6 @@ impl Common {
         self.send_hs_encoded(typ, name, enc)
     }
 
-    /// Send a handshake message already encoded (`name` for the trace); returns `enc`.
     /// Keep a Finished message's verify_data (`msg`: the whole message, header included).
     pub(crate) fn keep_finished(&mut self, sent: bool, msg: &[u8]) {
         let body = msg.get(4..).unwrap_or(&[]);
@@ -485,6 +484,7 @@ impl Common {
         *len = n as u8;
     }
 
+    /// Send a handshake message already encoded (`name` for the trace); returns `enc`.
     pub(crate) fn send_hs_encoded(
         &mut self,
         typ: HandshakeType,

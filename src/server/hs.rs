@@ -63,10 +63,6 @@ impl ExpectClientHello {
         let HandshakePayload::ClientHello(ch) = msg.payload else {
             return Err(Error::unexpected(Step::ClientHello, msg.name()));
         };
-        if cx.config.hooks.cert_resolver.is_some() {
-            cx.hello_raw.clear();
-            cx.hello_raw.extend_from_slice(raw);
-        }
         // 1. Version (RFC 8446 §4.2.1): TLS 1.3 only through supported_versions; TLS 1.2
         //    through either.
         let version = choose_version(cx, &ch)?;
@@ -110,7 +106,7 @@ impl ExpectClientHello {
             cx.client_random = ch.random;
             cx.neg.sni = ch.server_name().map(str::to_owned);
         }
-        let choices = match choose(cx, &ch, self.retry.as_ref())? {
+        let choices = match choose(cx, &ch, raw, self.retry.as_ref())? {
             Ok(c) => c,
             Err((suite, group)) => return self.hello_retry(cx, &ch, raw, suite, group),
         };
@@ -286,18 +282,17 @@ pub(crate) fn hello_info<'a>(
 pub(crate) fn resolve_for(
     cx: &mut Common,
     ch: &ClientHelloPayload,
+    raw: &[u8],
     version: ProtocolVersion,
 ) -> Result<std::sync::Arc<crate::certified::CertifiedKey>, Error> {
-    let raw = std::mem::take(&mut cx.hello_raw);
-    let r = super::choose::resolve_cert(cx, &hello_info(ch, &raw, version));
-    cx.hello_raw = raw;
-    r
+    super::choose::resolve_cert(cx, &hello_info(ch, raw, version))
 }
 
 /// Choose everything, or return the suite and group for a HelloRetryRequest.
 fn choose(
     cx: &mut Common,
     ch: &ClientHelloPayload,
+    raw: &[u8],
     retry: Option<&Retry>,
 ) -> Result<Result<Choices, (&'static SuiteInfo, NamedGroup)>, Error> {
     let config = cx.config.clone();
@@ -333,7 +328,7 @@ fn choose(
             "the client sent no signature_algorithms extension, which TLS 1.3 requires (RFC 8446 §4.2.3)",
         )
     })?;
-    let cert = resolve_for(cx, ch, ProtocolVersion::TLSv1_3)?;
+    let cert = resolve_for(cx, ch, raw, ProtocolVersion::TLSv1_3)?;
     let scheme = cert.key.choose_scheme(schemes, true).ok_or_else(|| {
         Error::NoSharedSignatureScheme(format!(
             "our certificate's key ({}) can sign with {}; the client accepts only {}",

@@ -121,7 +121,9 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
         config.verify_schemes(true),
     )];
     if !cx.ca_names().is_empty() {
-        extensions.push(CertReqExtension::CertificateAuthorities(cx.ca_names()));
+        extensions.push(CertReqExtension::CertificateAuthorities(
+            cx.ca_names().to_vec(),
+        ));
     }
     cx.trace(TraceKind::State, || {
         "Handshake Again: asking for the client's certificate (TLS 1.3 post-handshake \

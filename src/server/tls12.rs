@@ -135,7 +135,7 @@ struct Choices {
 }
 
 /// Choose suite, certificate, signature scheme, group and ALPN protocol from the ClientHello.
-fn choose(cx: &mut Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
+fn choose(cx: &mut Common, ch: &ClientHelloPayload, raw: &[u8]) -> Result<Choices, Error> {
     let config = cx.config.clone();
     // 1. Null compression must be on offer (RFC 5246 §7.4.1.2: the list MUST contain it), so
     //    a list without it is an illegal value, not a failed negotiation.
@@ -208,7 +208,7 @@ fn choose(cx: &mut Common, ch: &ClientHelloPayload) -> Result<Choices, Error> {
     }
     // 4. The certificate (by SNI, or the configured resolver's choice), then a suite whose
     //    certificate type fits its key, in our order (or the client's, when configured).
-    let cert = super::hs::resolve_for(cx, ch, ProtocolVersion::TLSv1_2)?;
+    let cert = super::hs::resolve_for(cx, ch, raw, ProtocolVersion::TLSv1_2)?;
     let auth = key_auth(&cert.key);
     let ours: Vec<&'static SuiteInfo> = config.suites_for(ProtocolVersion::TLSv1_2).collect();
     let fits = |s: &SuiteInfo| s.auth == Some(auth);
@@ -317,7 +317,7 @@ impl State {
         ch.check_tls12_extensions().map_err(|e| {
             Error::from(e).with_context("the ClientHello could not be decoded as TLS 1.2")
         })?;
-        let c = choose(cx, ch)?;
+        let c = choose(cx, ch, raw)?;
         let suite = c.suite;
         cx.neg.suite = Some(suite);
         cx.neg.group = Some(c.group);
@@ -437,7 +437,7 @@ impl State {
                     ClientCertificateType::RSASign,
                 ],
                 signature_schemes: config.verify_schemes(false),
-                ca_names: cx.ca_names(),
+                ca_names: cx.ca_names().to_vec(),
             };
             send(
                 cx,
@@ -820,10 +820,6 @@ impl Traffic {
             ));
         }
         cx.neg.kind = None;
-        if cx.config.hooks.cert_resolver.is_some() {
-            cx.hello_raw.clear();
-            cx.hello_raw.extend_from_slice(raw);
-        }
         State::client_hello(cx, &ch, raw)
     }
 

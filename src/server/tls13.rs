@@ -198,7 +198,9 @@ pub(crate) fn send_first_flight(
             config.verify_schemes(true),
         )];
         if !cx.ca_names().is_empty() {
-            extensions.push(CertReqExtension::CertificateAuthorities(cx.ca_names()));
+            extensions.push(CertReqExtension::CertificateAuthorities(
+                cx.ca_names().to_vec(),
+            ));
         }
         let req = CertificateRequestPayloadTls13 {
             context: Vec::new(),

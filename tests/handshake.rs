@@ -422,10 +422,17 @@ fn session_serial_changes_only_with_a_new_session() {
     let (mut c, mut s) = pair(&client, &server, "localhost");
     assert_eq!(c.session_serial(), 0);
     handshake(&mut c, &mut s).unwrap();
-    assert_eq!(send_recv(&mut s, &mut c, b"tickets ride along"), b"tickets ride along");
+    assert_eq!(
+        send_recv(&mut s, &mut c, b"tickets ride along"),
+        b"tickets ride along"
+    );
     let after_tickets = c.session_serial();
     assert!(after_tickets >= 1, "the server's tickets are new sessions");
     assert!(c.session().is_some());
     assert_eq!(send_recv(&mut s, &mut c, b"more data"), b"more data");
-    assert_eq!(c.session_serial(), after_tickets, "data alone brings no session");
+    assert_eq!(
+        c.session_serial(),
+        after_tickets,
+        "data alone brings no session"
+    );
 }

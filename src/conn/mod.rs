@@ -31,6 +31,8 @@ use crate::record::joiner::HandshakeJoiner;
 use crate::server::ServerState;
 use trace::{record_line, step_name};
 
+mod inbuf;
+
 pub use crate::record::idle::MAX_IDLE_RECORDS;
 pub use crate::record::joiner::{MAX_CLIENT_HELLO, MAX_HANDSHAKE_MESSAGE};
 
@@ -140,18 +142,6 @@ fn explain_kem_failure(e: Error, group: Option<NamedGroup>) -> Error {
     })
 }
 
-/// Drop plaintext the caller has read before appending more, so the buffer never grows past
-/// about twice what is waiting.
-fn compact_plaintext(buf: &mut Vec<u8>, start: &mut usize) {
-    if *start == buf.len() {
-        buf.clear();
-        *start = 0;
-    } else if *start > 0 && *start >= buf.len() / 2 {
-        buf.drain(..*start);
-        *start = 0;
-    }
-}
-
 /// The handshake state of either side.
 pub(crate) enum State {
     Client(ClientState),
@@ -205,9 +195,12 @@ pub struct Connection {
     deframer: Deframer,
     /// Handshake messages across records.
     joiner: HandshakeJoiner,
-    plain_in: Vec<u8>,
-    plain_start: usize,
+    /// Plaintext waiting to be read, and ciphertext received in place (zero-copy receive).
+    inbuf: inbuf::InBuf,
     pending_out: Vec<u8>,
+    /// An open zero-copy write before the handshake completed: where it starts in
+    /// `pending_out` and how much room it has.
+    pending_reserved: Option<(usize, usize)>,
     error: Option<ConnError>,
     received_close: bool,
     sent_close: bool,
@@ -240,9 +233,9 @@ impl Connection {
             step: Step::ClientHello,
             deframer: Deframer::default(),
             joiner: HandshakeJoiner::default(),
-            plain_in: Vec::new(),
-            plain_start: 0,
+            inbuf: inbuf::InBuf::default(),
             pending_out: Vec::new(),
+            pending_reserved: None,
             error: None,
             received_close: false,
             sent_close: false,
@@ -556,6 +549,22 @@ impl Connection {
     /// Feed ciphertext from the peer; returns how much was taken. Less than `data.len()`
     /// means buffers are full: read plaintext, then feed the rest.
     pub fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
+        if self.inbuf.raw_len() > 0 {
+            // Ciphertext received in place comes first.
+            self.process_received()?;
+            if self.inbuf.raw_len() > 0 {
+                if self.plaintext_buffered() > 0 {
+                    return Ok(0); // records wait unread: read first
+                }
+                // A record cut short, to be completed by these bytes: the deframer joins them.
+                let raw = self.inbuf.take_raw();
+                let taken = self.feed_records(&raw)?;
+                self.inbuf.put_back_raw(&raw[taken..]);
+                if taken < raw.len() {
+                    return Ok(0);
+                }
+            }
+        }
         let r = self.feed_records(data);
         self.release_idle_buffers();
         r
@@ -624,30 +633,49 @@ impl Connection {
             return Ok(0);
         };
         let record_len = HEADER_LEN + body.len();
-        compact_plaintext(&mut self.plain_in, &mut self.plain_start);
-        let start = self.plain_in.len();
-        self.plain_in.extend_from_slice(body);
-        let base = self.plain_in[start..].as_ptr() as usize;
-        let (typ, off, clen) = match self
-            .common
-            .record
-            .decrypt(&header, &mut self.plain_in[start..])
-        {
-            Ok(Some((typ, content))) => (typ, content.as_ptr() as usize - base, content.len()),
-            Ok(None) => {
+        let at = self.inbuf.stage(body);
+        match self.open_at(&header, at, body.len())? {
+            Some((ContentType::ApplicationData, off, clen)) => {
+                self.inbuf.keep_opened(at + off, clen);
+            }
+            Some((typ, off, clen)) => {
+                // A KeyUpdate, ticket or alert inside a protected record: rare, so copy it out.
+                let content = self.inbuf.bytes(at + off, clen).to_vec();
+                self.inbuf.unstage();
+                self.protected_content(typ, &content)?;
+            }
+            None => {
                 // The deframer's path takes (and observes) this record.
-                self.plain_in.truncate(start);
+                self.inbuf.unstage();
                 return Ok(0);
             }
+        }
+        Ok(record_len)
+    }
+
+    /// Open the protected record whose body is `len` bytes at `at` in the input buffer, in
+    /// place; trace and observe it and check its size. The content type and where its
+    /// content is (offset from `at`, length); `None` while there is no read key. Application
+    /// data is counted here (the idle-record bound).
+    fn open_at(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        at: usize,
+        len: usize,
+    ) -> Result<Option<(ContentType, usize, usize)>, Error> {
+        let body = self.inbuf.bytes_mut(at, len);
+        let base = body.as_ptr() as usize;
+        let (typ, off, clen) = match self.common.record.decrypt(header, body) {
+            Ok(Some((typ, content))) => (typ, content.as_ptr() as usize - base, content.len()),
+            Ok(None) => return Ok(None),
             Err(e) => {
-                self.plain_in.truncate(start);
-                self.observe_header_in(&header);
+                self.observe_header_in(header);
                 return Err(e);
             }
         };
-        self.observe_header_in(&header);
+        self.observe_header_in(header);
         if let Some(tr) = self.common.trace.as_mut() {
-            let line = record_line("in ", &header, Some(typ));
+            let line = record_line("in ", header, Some(typ));
             tr(&TraceEvent {
                 kind: TraceKind::RecordIn,
                 text: &line,
@@ -657,7 +685,6 @@ impl Connection {
             self.observe_inner_in(typ);
         }
         if clen > MAX_FRAGMENT_LEN {
-            self.plain_in.truncate(start);
             return Err(Error::peer(
                 Reason::RecordTooLarge,
                 format!(
@@ -666,20 +693,10 @@ impl Connection {
             ));
         }
         if typ == ContentType::ApplicationData {
-            if off > 0 {
-                self.plain_in
-                    .copy_within(start + off..start + off + clen, start);
-            }
-            self.plain_in.truncate(start + clen);
             self.idle.data_record(clen)?;
             self.data_received |= clen > 0;
-        } else {
-            // A KeyUpdate, ticket or alert inside a protected record: rare, so copy it out.
-            let content = self.plain_in[start + off..start + off + clen].to_vec();
-            self.plain_in.truncate(start);
-            self.protected_content(typ, &content)?;
         }
-        Ok(record_len)
+        Ok(Some((typ, off, clen)))
     }
 
     /// Handshake or alert content found in a record on the direct path.
@@ -719,7 +736,7 @@ impl Connection {
     }
 
     fn plaintext_buffered(&self) -> usize {
-        self.plain_in.len() - self.plain_start
+        self.inbuf.plaintext_len()
     }
 
     fn process(&mut self) -> Result<(), Error> {
@@ -932,8 +949,7 @@ impl Connection {
                 }
                 self.idle.data_record(content.len())?;
                 self.data_received |= !content.is_empty();
-                compact_plaintext(&mut self.plain_in, &mut self.plain_start);
-                self.plain_in.extend_from_slice(content);
+                self.inbuf.append_plaintext(content);
             }
             ContentType::Alert => {
                 alert = Some(read_alert(content)?);
@@ -1230,6 +1246,10 @@ impl Connection {
         if self.common.has_trace() {
             self.trace_summary();
         }
+        if let Some((at, _)) = self.pending_reserved.take() {
+            // The bytes reserved but not committed go nowhere; the commit says so.
+            self.pending_out.truncate(at);
+        }
         if !self.pending_out.is_empty() {
             let data = std::mem::take(&mut self.pending_out);
             self.common
@@ -1334,6 +1354,173 @@ impl Connection {
         Ok(n)
     }
 
+    /// Zero-copy write, step one: room for up to `len` bytes of plaintext (at most one
+    /// record, 2^14 bytes, and what the buffer limit leaves) inside the next outgoing record,
+    /// so the data is written once, where it is encrypted. Fill some of it, then
+    /// [`Connection::commit_plaintext`]. Empty when the outgoing buffer is full: send what
+    /// waits first. Before the handshake completes the room is in the bounded buffer that
+    /// [`Connection::write`] also uses, and goes out once it completes.
+    ///
+    /// Any record the connection sends of its own before the commit (a reply to a
+    /// KeyUpdate, an alert, `close`) gives the reservation up, since it would have to come
+    /// first on the wire: the commit then fails with a usage error and nothing of it is sent.
+    pub fn reserve_plaintext(&mut self, len: usize) -> Result<&mut [u8], Error> {
+        self.sticky()?;
+        if self.sent_close {
+            return Err(Error::Usage(
+                "reserve after close: close_notify was already sent".into(),
+            ));
+        }
+        let limit = self.common.config.buffer_limit;
+        if !self.established {
+            if let Some((at, _)) = self.pending_reserved.take() {
+                self.pending_out.truncate(at);
+            }
+            let at = self.pending_out.len();
+            let room = limit.saturating_sub(at).min(len).min(MAX_FRAGMENT_LEN);
+            self.pending_out.resize(at + room, 0);
+            self.pending_reserved = Some((at, room));
+            return Ok(&mut self.pending_out[at..]);
+        }
+        let room = limit.saturating_sub(self.outgoing_len()).min(len);
+        Ok(self.common.record.reserve(room))
+    }
+
+    /// Zero-copy write, step two: the first `n` bytes of the room
+    /// [`Connection::reserve_plaintext`] gave are the data; they are sealed in place as one
+    /// record (`n` = 0 sends nothing and ends the reservation). Committing more than was
+    /// reserved, or without a reservation, is a usage error that changes nothing else.
+    pub fn commit_plaintext(&mut self, n: usize) -> Result<(), Error> {
+        self.sticky()?;
+        if let Some((at, room)) = self.pending_reserved {
+            if n > room {
+                return Err(Error::Usage(format!(
+                    "commit of {n} bytes, but only {room} were reserved: write at most what                      reserve_plaintext gave, or reserve again"
+                )));
+            }
+            self.pending_reserved = None;
+            self.pending_out.truncate(at + n);
+            return Ok(());
+        }
+        use crate::record::layer::CommitError;
+        match self.common.commit_reserved(n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(CommitError::TooLong {
+                committed,
+                reserved,
+            })) => Err(Error::Usage(format!(
+                "commit of {committed} bytes, but only {reserved} were reserved: write at most                  what reserve_plaintext gave, or reserve again"
+            ))),
+            Ok(Err(CommitError::NoReservation)) if n == 0 => Ok(()),
+            Ok(Err(CommitError::NoReservation)) => Err(Error::Usage(format!(
+                "commit of {n} bytes without an open reservation: call reserve_plaintext first                  (a record the connection sent of its own since, such as a KeyUpdate reply,                  an alert or close_notify, gives a reservation up; reserve again and rewrite)"
+            ))),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Zero-copy receive, step one: where to put the next ciphertext from the peer (receive
+    /// into it directly, e.g. `recv(2)` on a socket), then [`Connection::commit_received`].
+    /// Records are decrypted where they land and read with [`Connection::peek_plaintext`]
+    /// and [`Connection::consume_plaintext`] (or [`Connection::read`]), so a record costs
+    /// its decryption and the transport's own copy, nothing more.
+    ///
+    /// The length is what completes the record arriving plus the next record's header, so
+    /// records arrive one per receive; a smaller receive is fine. The next record is opened
+    /// once the plaintext before it was read (its plaintext follows in the same memory).
+    /// Empty when two records wait unread: read plaintext first. The memory is kept between
+    /// records; [`Connection::release_buffers`] gives it back while nothing waits.
+    pub fn recv_buffer(&mut self) -> &mut [u8] {
+        let want = self.inbuf.next_want();
+        self.inbuf.recv_space(want)
+    }
+
+    /// Zero-copy receive, step two: `n` bytes were written at the start of
+    /// [`Connection::recv_buffer`]; process them as [`Connection::feed`] would. More than
+    /// the buffer held is a usage error and nothing is taken.
+    pub fn commit_received(&mut self, n: usize) -> Result<(), Error> {
+        self.sticky()?;
+        if let Err(offered) = self.inbuf.commit_raw(n) {
+            return Err(Error::Usage(format!(
+                "commit_received of {n} bytes, but the receive buffer was {offered} bytes                  (call recv_buffer before each receive and commit at most its length)"
+            )));
+        }
+        self.io_started = true;
+        self.common.early_trace = None;
+        self.common.release_first_flight();
+        self.process_received()
+    }
+
+    /// Give back the memory the zero-copy receive keeps between records, if nothing waits in
+    /// it (an idle connection then holds no input buffer).
+    pub fn release_buffers(&mut self) {
+        self.inbuf.release();
+    }
+
+    /// Work through ciphertext received in place: open whole application-data records where
+    /// they lie (one at a time: the next once the plaintext before it was read), and hand
+    /// anything else (handshake records, a record cut short by the end of what arrived while
+    /// another kind of record is assembled) to the deframer, which copies it.
+    fn process_received(&mut self) -> Result<(), Error> {
+        while self.inbuf.raw_len() > 0 {
+            if self.received_close {
+                // RFC 8446 §6.1: data after close_notify is ignored.
+                let _ = self.inbuf.take_raw();
+                return Ok(());
+            }
+            let direct = self.established
+                && self.deframer.buffered() == 0
+                && self.joiner.is_empty()
+                && self.awaiting_peer_finished().is_none();
+            if direct {
+                if self.plaintext_buffered() > 0 {
+                    return Ok(()); // the next record waits until this plaintext is read
+                }
+                let limit = if self.common.is_tls13() {
+                    MAX_CIPHERTEXT_LEN_TLS13
+                } else {
+                    MAX_CIPHERTEXT_LEN
+                };
+                let raw = self.inbuf.raw();
+                if let Some((header, body)) = deframer::whole_application_record(raw, limit) {
+                    let (len, at) = (body.len(), self.inbuf.raw_start() + HEADER_LEN);
+                    match self.open_at(&header, at, len) {
+                        Ok(Some((ContentType::ApplicationData, off, clen))) => {
+                            self.inbuf.opened_in_place(at + off, clen, HEADER_LEN + len);
+                        }
+                        Ok(Some((typ, off, clen))) => {
+                            let content = self.inbuf.bytes(at + off, clen).to_vec();
+                            self.inbuf.skip_raw(HEADER_LEN + len);
+                            if let Err(e) = self.protected_content(typ, &content) {
+                                return Err(self.fail(e));
+                            }
+                        }
+                        Ok(None) => {
+                            return Err(self.fail(Error::Internal(
+                                "an application_data record arrived with no read key after                                  the handshake"
+                                    .into(),
+                            )));
+                        }
+                        Err(e) => return Err(self.fail(e)),
+                    }
+                    continue;
+                }
+                if deframer::partial_application_record(raw, limit) {
+                    return Ok(()); // the rest of the record is still to come
+                }
+            }
+            // The deframer's way (a copy): during a handshake, or anything not a plain
+            // application_data record; it reports malformed input as `feed` does.
+            let raw = self.inbuf.take_raw();
+            let taken = self.feed_records(&raw)?;
+            self.inbuf.put_back_raw(&raw[taken..]);
+            if taken < raw.len() {
+                return Ok(()); // buffers are full: the caller reads first
+            }
+        }
+        Ok(())
+    }
+
     /// Read plaintext from the peer.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, Error> {
         if self.poll_peer_authenticated() {
@@ -1342,7 +1529,7 @@ impl Connection {
         let avail = self.readable();
         if avail > 0 {
             let n = avail.min(buf.len());
-            buf[..n].copy_from_slice(&self.plain_in[self.plain_start..self.plain_start + n]);
+            buf[..n].copy_from_slice(&self.inbuf.plaintext()[..n]);
             self.consume_plaintext(n)?;
             return Ok(ReadStatus::Data(n));
         }
@@ -1381,7 +1568,7 @@ impl Connection {
     /// place, so this is where they landed). Pair with [`Connection::consume_plaintext`];
     /// [`Connection::read`] is this plus a copy. Empty when nothing is waiting.
     pub fn peek_plaintext(&self) -> &[u8] {
-        &self.plain_in[self.plain_start..self.plain_start + self.readable()]
+        &self.inbuf.plaintext()[..self.readable()]
     }
 
     /// Mark `n` bytes of [`Connection::peek_plaintext`] as read (clamped to what is there).
@@ -1389,13 +1576,17 @@ impl Connection {
     pub fn consume_plaintext(&mut self, n: usize) -> Result<(), Error> {
         let n = n.min(self.readable());
         self.delivered += n as u64;
-        self.plain_start += n;
-        if self.plain_start == self.plain_in.len() {
-            // Drained: give the memory back, so an idle connection holds no buffers.
-            self.plain_in = Vec::new();
-            self.plain_start = 0;
-        }
+        // Drained, the memory goes back (an idle connection holds no buffers) unless the
+        // caller receives into it.
+        self.inbuf.consume_plaintext(n);
         let r = self.process();
+        if r.is_ok() && self.inbuf.raw_len() > 0 {
+            // The next record received in place is opened now (it fails the connection
+            // itself on an error).
+            let r = self.process_received();
+            self.release_idle_buffers();
+            return r;
+        }
         self.release_idle_buffers();
         if let Err(e) = r {
             return Err(self.fail(e));

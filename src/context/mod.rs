@@ -425,39 +425,35 @@ impl Common {
     /// Write `payload` as records of type `typ` (split at 2^14 bytes), tracing and observing
     /// each header (and a TLS 1.3 record's inner content type).
     pub(crate) fn write_records(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+        self.before_records_out();
+        let inner13 = self.observer.is_some() && self.record.writes_tls13();
+        let (trace, early, observer) = (&mut self.trace, &mut self.early_trace, &mut self.observer);
+        self.record.write(typ, payload, |raw| {
+            record_out(trace, early, observer, inner13, typ, raw)
+        })
+    }
+
+    /// Seal the application's zero-copy write (`RecordLayer::reserve`) as one
+    /// application_data record, traced and observed like every record.
+    pub(crate) fn commit_reserved(
+        &mut self,
+        n: usize,
+    ) -> Result<Result<(), crate::record::layer::CommitError>, Error> {
+        self.before_records_out();
+        let typ = ContentType::ApplicationData;
+        let inner13 = self.observer.is_some() && self.record.writes_tls13();
+        let (trace, early, observer) = (&mut self.trace, &mut self.early_trace, &mut self.observer);
+        self.record.commit(typ, n, |raw| {
+            record_out(trace, early, observer, inner13, typ, raw)
+        })
+    }
+
+    fn before_records_out(&mut self) {
         if self.unobserved_out > 0 && self.observer.is_some() {
             // Something follows the constructor's flight before it left (a close before any
             // I/O): report the flight first, so the observer sees them in order.
             self.release_first_flight();
         }
-        let inner13 = self.observer.is_some() && self.record.writes_tls13();
-        let (trace, early, observer) = (&mut self.trace, &mut self.early_trace, &mut self.observer);
-        self.record.write(typ, payload, |raw| {
-            if trace.is_some() || early.is_some() {
-                emit(trace, early, TraceKind::RecordOut, || {
-                    record_line("out", raw, Some(typ))
-                });
-            }
-            if let Some(f) = observer.as_mut() {
-                // OpenSSL reports a sent header's own version, and the inner content type
-                // under the record's version too (0x0303), not the protocol's.
-                let version = u16::from_be_bytes([raw[1], raw[2]]);
-                f(&WireMessage {
-                    sent: true,
-                    version,
-                    content_type: WireMessage::HEADER,
-                    bytes: raw,
-                });
-                if inner13 {
-                    f(&WireMessage {
-                        sent: true,
-                        version,
-                        content_type: WireMessage::INNER_CONTENT_TYPE,
-                        bytes: &[typ.to_int()],
-                    });
-                }
-            }
-        })
     }
 
     /// Encode and send a handshake message; returns its encoding for the transcript.
@@ -568,5 +564,40 @@ fn emit(
         t(&TraceEvent { kind, text: &text });
     } else if let Some(early) = early.as_mut() {
         early.push((kind, text()));
+    }
+}
+
+/// One record went out: trace it and tell the message observer.
+fn record_out(
+    trace: &mut Option<TraceFn>,
+    early: &mut Option<Vec<(TraceKind, String)>>,
+    observer: &mut Option<MessageFn>,
+    inner13: bool,
+    typ: ContentType,
+    raw: &[u8; crate::record::deframer::HEADER_LEN],
+) {
+    if trace.is_some() || early.is_some() {
+        emit(trace, early, TraceKind::RecordOut, || {
+            record_line("out", raw, Some(typ))
+        });
+    }
+    if let Some(f) = observer.as_mut() {
+        // OpenSSL reports a sent header's own version, and the inner content type under the
+        // record's version too (0x0303), not the protocol's.
+        let version = u16::from_be_bytes([raw[1], raw[2]]);
+        f(&WireMessage {
+            sent: true,
+            version,
+            content_type: WireMessage::HEADER,
+            bytes: raw,
+        });
+        if inner13 {
+            f(&WireMessage {
+                sent: true,
+                version,
+                content_type: WireMessage::INNER_CONTENT_TYPE,
+                bytes: &[typ.to_int()],
+            });
+        }
     }
 }

@@ -154,6 +154,14 @@ impl RecordEncrypter {
         }
     }
 
+    /// The bytes before the payload in a record: the header, and TLS 1.2 GCM's explicit nonce.
+    pub fn prefix_len(&self) -> usize {
+        match self {
+            Self::Tls13(_) => HEADER_LEN,
+            Self::Tls12(p) => HEADER_LEN + p.0.explicit_len(),
+        }
+    }
+
     /// Append one complete protected record carrying `payload` of type `typ` to `out`.
     /// The payload must be at most 2^14 bytes (the record layer fragments).
     pub fn encrypt(
@@ -163,15 +171,34 @@ impl RecordEncrypter {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        if payload.len() > MAX_FRAGMENT_LEN {
+        let start = out.len();
+        out.reserve(self.encrypted_len(payload.len()));
+        out.resize(start + self.prefix_len(), 0);
+        out.extend_from_slice(payload);
+        self.seal_in_place(seq, typ, out, start)
+    }
+
+    /// Turn the end of `out` into one protected record, in place: `out[start..]` is
+    /// [`Self::prefix_len`] bytes of room for the header (and explicit nonce), then the
+    /// payload. Fills in the prefix, encrypts the payload where it is and appends the inner
+    /// content type (TLS 1.3) and the tag. The payload must be at most 2^14 bytes.
+    pub fn seal_in_place(
+        &self,
+        seq: u64,
+        typ: ContentType,
+        out: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<(), Error> {
+        let payload_start = start + self.prefix_len();
+        let payload_len = out.len().saturating_sub(payload_start);
+        if payload_len > MAX_FRAGMENT_LEN {
             return Err(Error::Internal(format!(
-                "refusing to encrypt a {}-byte fragment; the limit is {MAX_FRAGMENT_LEN}",
-                payload.len()
+                "refusing to encrypt a {payload_len}-byte fragment; the limit is {MAX_FRAGMENT_LEN}"
             )));
         }
-        let total = self.encrypted_len(payload.len());
-        out.reserve(total);
-        let body_len = (total - HEADER_LEN) as u16;
+        let total = self.encrypted_len(payload_len);
+        out.reserve(total - (out.len() - start));
+        let body_len = ((total - HEADER_LEN) as u16).to_be_bytes();
         match self {
             Self::Tls13(Tls13Protection(p)) => {
                 // TLSCiphertext: opaque_type application_data, legacy version 0x0303.
@@ -179,37 +206,37 @@ impl RecordEncrypter {
                     u8::from(ContentType::ApplicationData),
                     LEGACY_VERSION[0],
                     LEGACY_VERSION[1],
-                    (body_len >> 8) as u8,
-                    body_len as u8,
+                    body_len[0],
+                    body_len[1],
                 ];
-                out.extend_from_slice(&header);
-                let start = out.len();
+                out[start..payload_start].copy_from_slice(&header);
                 // TLSInnerPlaintext: content || type (no padding).
-                out.extend_from_slice(payload);
                 out.push(u8::from(typ));
-                let tag =
-                    p.key
-                        .seal_in_place_separate_tag(p.nonce(seq), &header, &mut out[start..])?;
+                let tag = p.key.seal_in_place_separate_tag(
+                    p.nonce(seq),
+                    &header,
+                    &mut out[payload_start..],
+                )?;
                 out.extend_from_slice(&tag);
             }
             Self::Tls12(Tls12Protection(p)) => {
                 let t = u8::from(typ);
-                out.extend_from_slice(&[
+                out[start..start + HEADER_LEN].copy_from_slice(&[
                     t,
                     LEGACY_VERSION[0],
                     LEGACY_VERSION[1],
-                    (body_len >> 8) as u8,
-                    body_len as u8,
+                    body_len[0],
+                    body_len[1],
                 ]);
                 if p.explicit_nonce {
-                    out.extend_from_slice(&seq.to_be_bytes());
+                    out[start + HEADER_LEN..payload_start].copy_from_slice(&seq.to_be_bytes());
                 }
-                let start = out.len();
-                out.extend_from_slice(payload);
-                let aad = tls12_aad(seq, t, LEGACY_VERSION, payload.len());
-                let tag =
-                    p.key
-                        .seal_in_place_separate_tag(p.nonce(seq), &aad, &mut out[start..])?;
+                let aad = tls12_aad(seq, t, LEGACY_VERSION, payload_len);
+                let tag = p.key.seal_in_place_separate_tag(
+                    p.nonce(seq),
+                    &aad,
+                    &mut out[payload_start..],
+                )?;
                 out.extend_from_slice(&tag);
             }
         }

@@ -40,6 +40,22 @@ pub fn whole_application_record(data: &[u8], limit: usize) -> Option<([u8; HEADE
     whole.then(|| (header, &data[HEADER_LEN..HEADER_LEN + len]))
 }
 
+/// The zero-copy receive path's test: whether `data` is the beginning of an
+/// application_data record (whose body is at most `limit` bytes) that has not fully arrived,
+/// or too short to tell; the caller then waits for more rather than copying it anywhere.
+pub fn partial_application_record(data: &[u8], limit: usize) -> bool {
+    let Some(header) = data.first_chunk::<HEADER_LEN>() else {
+        return data
+            .first()
+            .is_none_or(|&t| t == ContentType::ApplicationData.to_int());
+    };
+    let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+    header[0] == ContentType::ApplicationData.to_int()
+        && header[1] == 3
+        && len <= limit
+        && data.len() < HEADER_LEN + len
+}
+
 /// Accumulates peer bytes and yields whole records. Holds at most one maximum-size record,
 /// so a peer can never make it grow beyond that.
 #[derive(Default)]

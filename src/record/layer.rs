@@ -9,6 +9,24 @@ use super::cipher::{RecordDecrypter, RecordEncrypter};
 use super::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
 use super::header::Framing;
 
+/// A record being filled in place: it starts at `record` in the outgoing buffer, its
+/// payload at `record + prefix`, with room for `room` bytes.
+#[derive(Clone, Copy)]
+struct Reservation {
+    record: usize,
+    prefix: usize,
+    room: usize,
+}
+
+/// Why a zero-copy write could not be committed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CommitError {
+    /// No reservation is open (never made, already committed, or given up).
+    NoReservation,
+    /// More bytes were committed than were reserved.
+    TooLong { committed: usize, reserved: usize },
+}
+
 /// The record layer of one connection.
 pub struct RecordLayer {
     framing: Framing,
@@ -21,6 +39,8 @@ pub struct RecordLayer {
     read_epoch: u32,
     out: Vec<u8>,
     out_start: usize,
+    /// An open zero-copy write ([`RecordLayer::reserve`]), not yet committed.
+    reserved: Option<Reservation>,
     /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
     /// for compatibility with old middleboxes, RFC 8446 §5.1).
     pub plaintext_version: u16,
@@ -44,6 +64,7 @@ impl RecordLayer {
             read_epoch: 0,
             out: Vec::new(),
             out_start: 0,
+            reserved: None,
             plaintext_version: 0x0303,
         }
     }
@@ -118,19 +139,23 @@ impl RecordLayer {
         dec.decrypt(seq, header, body).map(Some)
     }
 
-    /// Bytes of records waiting to be sent.
+    /// Bytes of records waiting to be sent (not a reservation being filled).
     pub fn pending(&self) -> &[u8] {
-        &self.out[self.out_start..]
+        let end = self.reserved.map_or(self.out.len(), |r| r.record);
+        &self.out[self.out_start..end]
     }
 
     /// `n` bytes of [`Self::pending`] were sent.
     pub fn consume(&mut self, n: usize) {
-        self.out_start = (self.out_start + n).min(self.out.len());
+        let end = self.reserved.map_or(self.out.len(), |r| r.record);
+        self.out_start = (self.out_start + n).min(end);
         if self.out_start == self.out.len() {
             // Everything was sent: free the buffer rather than keep it for an idle connection.
             self.out = Vec::new();
             self.out_start = 0;
-        } else if self.out_start > 64 * 1024 {
+        } else if self.out_start > 64 * 1024 && self.reserved.is_none() {
+            // Far into the buffer: move the rest to the front. Never under an open
+            // reservation: the caller is writing into it where it is.
             self.out.drain(..self.out_start);
             self.out_start = 0;
         }
@@ -144,6 +169,10 @@ impl RecordLayer {
         payload: &[u8],
         mut on_record: impl FnMut(&[u8; HEADER_LEN]),
     ) -> Result<(), Error> {
+        // A record of our own goes out while the caller fills one in place: the caller's
+        // is given up (its sequence number would come after this one's), and its commit
+        // says so.
+        self.cancel_reservation();
         if payload.is_empty() {
             return self.write_one(typ, payload, &mut on_record);
         }
@@ -159,6 +188,96 @@ impl RecordLayer {
             self.write_one(typ, chunk, &mut on_record)?;
         }
         Ok(())
+    }
+
+    /// Zero-copy write: room for up to `len` bytes of plaintext (at most one record's 2^14)
+    /// where the record will be sealed, so the caller writes its data straight into the
+    /// outgoing record. Replaces any earlier reservation not committed.
+    pub fn reserve(&mut self, len: usize) -> &mut [u8] {
+        self.cancel_reservation();
+        let len = len.min(MAX_FRAGMENT_LEN);
+        let prefix = self
+            .enc
+            .as_ref()
+            .map_or(HEADER_LEN, RecordEncrypter::prefix_len);
+        let record = self.out.len();
+        if self.out_start == record && record > 0 {
+            // Everything before was sent: start over at the front of the same memory.
+            self.out.clear();
+            self.out_start = 0;
+        }
+        let record = self.out.len();
+        let total = self
+            .enc
+            .as_ref()
+            .map_or(HEADER_LEN + len, |e| e.encrypted_len(len));
+        self.out.reserve(total);
+        self.out.resize(record + prefix + len, 0);
+        self.reserved = Some(Reservation {
+            record,
+            prefix,
+            room: len,
+        });
+        &mut self.out[record + prefix..]
+    }
+
+    /// Seal the first `n` bytes of the reservation as one record of type `typ` (0 gives it
+    /// up and sends nothing).
+    pub fn commit(
+        &mut self,
+        typ: ContentType,
+        n: usize,
+        mut on_record: impl FnMut(&[u8; HEADER_LEN]),
+    ) -> Result<Result<(), CommitError>, Error> {
+        let Some(r) = self.reserved.take() else {
+            return Ok(Err(CommitError::NoReservation));
+        };
+        if n > r.room {
+            self.reserved = Some(r);
+            return Ok(Err(CommitError::TooLong {
+                committed: n,
+                reserved: r.room,
+            }));
+        }
+        if n == 0 {
+            self.out.truncate(r.record);
+            return Ok(Ok(()));
+        }
+        self.out.truncate(r.record + r.prefix + n);
+        match self.enc.as_ref() {
+            Some(enc) => {
+                let seq = self.write_seq;
+                self.write_seq = seq.checked_add(1).ok_or_else(|| {
+                    Error::peer(
+                        Reason::SequenceNumberExhausted,
+                        "the write sequence number would wrap",
+                    )
+                })?;
+                enc.seal_in_place(seq, typ, &mut self.out, r.record)?;
+            }
+            None => {
+                let mut header = Vec::with_capacity(HEADER_LEN);
+                self.framing
+                    .write_header(&mut header, typ, self.plaintext_version, n);
+                self.out[r.record..r.record + HEADER_LEN].copy_from_slice(&header);
+            }
+        }
+        if let Some(raw) = self.out[r.record..].first_chunk::<HEADER_LEN>() {
+            on_record(raw);
+        }
+        Ok(Ok(()))
+    }
+
+    /// Whether a zero-copy write is open.
+    pub fn has_reservation(&self) -> bool {
+        self.reserved.is_some()
+    }
+
+    /// Give up an open reservation: its bytes leave the outgoing buffer.
+    pub fn cancel_reservation(&mut self) {
+        if let Some(r) = self.reserved.take() {
+            self.out.truncate(r.record);
+        }
     }
 
     fn write_one(

@@ -1159,6 +1159,51 @@ ferrotls_result ferrotls_conn_write(ferrotls_conn *conn,
                                     size_t *accepted);
 
 /**
+ * Zero-copy write, step one: `*buf`/`*cap` (both required) receive room for up to `len`
+ * bytes of plaintext inside the next outgoing record (at most one record, 16384 bytes, and
+ * what the buffer limit leaves; `*cap` 0 when the outgoing buffer is full: send first).
+ * Write the data there, then `ferrotls_conn_write_commit`; the record is encrypted in place,
+ * so the bytes are copied by nobody. The room is valid until the commit: any other call on
+ * the connection in between may give it up (a record the connection sends of its own, such
+ * as a KeyUpdate reply or an alert, must go first), and the commit then fails with
+ * `FERROTLS_ERR_WRONG_STATE` (not sticky) having sent nothing. fd mode: completes the handshake
+ * first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer is
+ * full, sends what waits first (`FERROTLS_WANT_WRITE` if the socket would block).
+ */
+ferrotls_result ferrotls_conn_write_reserve(ferrotls_conn *conn,
+                                            size_t len,
+                                            uint8_t **buf,
+                                            size_t *cap);
+
+/**
+ * Zero-copy write, step two: the first `n` bytes of the room `ferrotls_conn_write_reserve`
+ * gave are the data: sealed in place as one record (`n` 0 sends nothing and ends the
+ * reservation). More than was reserved, or no open reservation, is
+ * `FERROTLS_ERR_WRONG_STATE` (not sticky) and changes nothing else. fd mode: also sends what it can
+ * (what the socket does not take now goes with the next call or `ferrotls_conn_flush`).
+ */
+ferrotls_result ferrotls_conn_write_commit(ferrotls_conn *conn, size_t n);
+
+/**
+ * Zero-copy receive, step one (sans-IO): `*buf`/`*cap` (both required) receive where to put
+ * the next ciphertext from the peer, inside the engine's input buffer: `recv` into it, then
+ * `ferrotls_conn_feed_commit`. Records are decrypted where they land and read with
+ * `ferrotls_conn_peek_plaintext` / `_consume_plaintext`, so the transport's copy is the only
+ * one. `*cap` is what completes the arriving record plus the next header (a smaller receive
+ * is fine), 0 when two records wait unread (read first). Valid until the next call on the
+ * connection. fd mode receives this way by itself: `FERROTLS_ERR_WRONG_STATE` there.
+ */
+ferrotls_result ferrotls_conn_feed_reserve(ferrotls_conn *conn, uint8_t **buf, size_t *cap);
+
+/**
+ * Zero-copy receive, step two: `n` bytes were written at the start of the buffer
+ * `ferrotls_conn_feed_reserve` gave; process them as `ferrotls_conn_feed` would (its errors,
+ * alerts and sticky failure alike). More than it gave is `FERROTLS_ERR_WRONG_STATE` (not sticky)
+ * and nothing is taken.
+ */
+ferrotls_result ferrotls_conn_feed_commit(ferrotls_conn *conn, size_t n);
+
+/**
  * Read plaintext into `buf` (may be uninitialized, `cap` > 0). Returns `FERROTLS_OK` with
  * `*out_n` > 0, `FERROTLS_WANT_READ` (feed more / socket not readable), `FERROTLS_CLOSED`
  * (close_notify received), `FERROTLS_PEER_AUTHENTICATED`, or an error; `FERROTLS_OK` never

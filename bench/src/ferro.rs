@@ -1,11 +1,14 @@
 //! ferrotls through its Rust API.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::Arc;
 
 use ferrotls::codec::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use ferrotls::config::{Config, ConfigBuilder, Role};
 use ferrotls::conn::Connection;
 
+use crate::sockets::{SockConn, SockEngine};
 use crate::{Conn, Engine, Params, Pki, Ver};
 
 pub struct Ferro {
@@ -22,6 +25,15 @@ fn version(v: Ver) -> ProtocolVersion {
 }
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    let eng = build(pki, p)?;
+    if p.resume {
+        eng.run(false)?; // prime the client's session cache with a full handshake
+    }
+    eng.handshake()?; // a failure here means "not supported yet", not a number
+    Ok(Box::new(eng))
+}
+
+fn build(pki: &Pki, p: Params) -> Result<Ferro, String> {
     let e = |e: ferrotls::error::Error| e.to_string();
     let v = version(p.ver);
     let suite = CipherSuite::from(p.suite_id());
@@ -35,6 +47,8 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     // Like the rustls and OpenSSL setups: the server keeps no session cache (stateless
     // tickets only), and full-handshake clients do not resume.
     s.set_session_cache(0).map_err(e)?;
+    // One TLS 1.3 ticket per handshake, as every server here is set to (the default is 2).
+    s.set_tls13_tickets(1).map_err(e)?;
     if !p.resume {
         c.set_session_cache(0).map_err(e)?;
     }
@@ -52,16 +66,11 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
             .map_err(e)?;
         c.set_key_share_count(1).map_err(e)?;
     }
-    let eng = Ferro {
+    Ok(Ferro {
         client: c.build().map_err(e)?,
         server: s.build().map_err(e)?,
         p,
-    };
-    if p.resume {
-        eng.run(false)?; // prime the client's session cache with a full handshake
-    }
-    eng.handshake()?; // a failure here means "not supported yet", not a number
-    Ok(Box::new(eng))
+    })
 }
 
 /// Resumed handshakes: the client config's session cache holds the ticket (TLS 1.3) or the
@@ -73,17 +82,39 @@ pub fn resumption(pki: &Pki, p: Params) -> Option<Box<dyn Engine>> {
 pub struct Pair {
     c: Connection,
     s: Connection,
+    /// Harness transport buffers (ciphertext in flight), client → server and back.
+    up: Wire,
+    down: Wire,
 }
 
-/// Move a's pending ciphertext into b, zero-copy (peek + consume). Returns bytes moved.
-fn xfer(a: &mut Connection, b: &mut Connection) -> Result<usize, String> {
+/// The harness's wire: ciphertext copied out of the sender once, fed to the receiver from
+/// here (the one copy rustls's `write_tls` into a `Vec` then `read_tls` makes). Reused for
+/// the connection's life; `pos` is how much of `buf` the receiver has taken.
+#[derive(Default)]
+pub struct Wire {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// Move a's pending ciphertext into b through `wire`. Returns bytes fed to b.
+fn xfer(a: &mut Connection, b: &mut Connection, wire: &mut Wire) -> Result<usize, String> {
     let mut moved = 0;
-    while a.outgoing_len() > 0 {
-        let n = b.feed(a.peek_outgoing()).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break; // b's buffers are full: read first
+    loop {
+        if wire.pos == wire.buf.len() {
+            wire.buf.clear();
+            wire.pos = 0;
+            let n = a.outgoing_len();
+            if n == 0 {
+                break;
+            }
+            wire.buf.extend_from_slice(a.peek_outgoing());
+            a.consume_outgoing(n);
         }
-        a.consume_outgoing(n);
+        let n = b.feed(&wire.buf[wire.pos..]).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break; // b's buffers are full: read first (the rest waits on the wire)
+        }
+        wire.pos += n;
         moved += n;
     }
     Ok(moved)
@@ -100,9 +131,10 @@ impl Ferro {
         let mut c = Connection::new_client(self.client.clone(), Some("localhost"))
             .map_err(|e| e.to_string())?;
         let mut s = Connection::new_server(self.server.clone()).map_err(|e| e.to_string())?;
+        let (mut up, mut down) = (Wire::default(), Wire::default());
         for _ in 0..20 {
-            let a = xfer(&mut c, &mut s)?;
-            let b = xfer(&mut s, &mut c)?;
+            let a = xfer(&mut c, &mut s, &mut up)?;
+            let b = xfer(&mut s, &mut c, &mut down)?;
             if a == 0 && b == 0 {
                 break;
             }
@@ -132,7 +164,11 @@ impl Ferro {
         if resumed != want_resumed {
             return Err(format!("resumed = {resumed}, wanted {want_resumed}"));
         }
-        Ok(Pair { c, s })
+        // TLS 1.3: exactly the one ticket arrived and was processed.
+        if self.p.ver == Ver::V13 && c.session_serial() != 1 {
+            return Err(format!("{} TLS 1.3 tickets, wanted 1", c.session_serial()));
+        }
+        Ok(Pair { c, s, up, down })
     }
 }
 
@@ -143,7 +179,7 @@ impl Conn for Pair {
             if off < data.len() {
                 off += self.c.write(&data[off..]).unwrap();
             }
-            let moved = xfer(&mut self.c, &mut self.s).unwrap();
+            let moved = xfer(&mut self.c, &mut self.s, &mut self.up).unwrap();
             let before = got;
             // Zero-copy reads (peek + consume), as the rustls side uses BufRead.
             let _ = &rbuf;
@@ -168,5 +204,181 @@ impl Conn for Pair {
         }
         assert_eq!(got, data.len());
         got
+    }
+
+    fn trim(&mut self) {
+        self.up = Wire::default();
+        self.down = Wire::default();
+    }
+}
+
+/// The socket rows through the Rust API: the bench drives the sans-IO connection over a
+/// blocking `TcpStream` (`read` into a reused buffer, then `feed`; `peek_outgoing` to
+/// `write`), as an application without the C ABI's fd mode would.
+pub struct Sockets(Ferro);
+
+pub fn sockets(pki: &Pki, p: Params) -> Result<Arc<dyn SockEngine>, String> {
+    Ok(Arc::new(Sockets(build(pki, p)?)))
+}
+
+/// Bytes read from the socket per `read` (as the C ABI's fd mode).
+const RECV_CHUNK: usize = 16 * 1024 + 256;
+
+pub struct SockPair {
+    c: Connection,
+    sock: TcpStream,
+    inbuf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+fn es(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl SockPair {
+    /// Send everything waiting.
+    fn flush(&mut self) -> Result<(), String> {
+        while self.c.outgoing_len() > 0 {
+            let n = (&self.sock).write(self.c.peek_outgoing()).map_err(es)?;
+            if n == 0 {
+                return Err("socket write returned 0".into());
+            }
+            self.c.consume_outgoing(n);
+        }
+        Ok(())
+    }
+
+    /// Feed what is buffered, reading from the socket first if nothing is.
+    fn pull(&mut self) -> Result<(), String> {
+        if self.start == self.end {
+            let n = (&self.sock).read(&mut self.inbuf).map_err(es)?;
+            if n == 0 {
+                self.c.feed_eof().map_err(es)?;
+                return Err("EOF from the peer".into());
+            }
+            (self.start, self.end) = (0, n);
+        }
+        let k = self.c.feed(&self.inbuf[self.start..self.end]).map_err(es)?;
+        if k == 0 {
+            return Err("the connection took no input".into());
+        }
+        self.start += k;
+        Ok(())
+    }
+
+    fn handshake(&mut self) -> Result<(), String> {
+        loop {
+            self.flush()?;
+            if !self.c.is_handshaking() {
+                break;
+            }
+            self.pull()?;
+        }
+        if let Some(e) = self.c.error() {
+            return Err(e.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Sockets {
+    fn start(&self, mut pair: SockPair) -> Result<Box<dyn SockConn>, String> {
+        pair.handshake()?;
+        let c = &pair.c;
+        let p = self.0.p;
+        let group = Some(NamedGroup::from(p.group.id()));
+        if c.protocol_version() != Some(version(p.ver))
+            || c.cipher_suite().map(|s| s.to_int()) != Some(p.suite_id())
+            || c.group() != group
+            || c.handshake_kind() != Some(ferrotls::conn::HandshakeKind::Full)
+        {
+            return Err(format!(
+                "negotiated {:?} {:?} {:?} {:?}",
+                c.protocol_version(),
+                c.cipher_suite(),
+                c.group(),
+                c.handshake_kind()
+            ));
+        }
+        Ok(Box::new(pair))
+    }
+}
+
+impl SockEngine for Sockets {
+    fn client(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let c = Connection::new_client(self.0.client.clone(), Some("localhost")).map_err(es)?;
+        self.start(SockPair::new(c, sock))
+    }
+
+    fn server(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let c = Connection::new_server(self.0.server.clone()).map_err(es)?;
+        self.start(SockPair::new(c, sock))
+    }
+}
+
+impl SockPair {
+    fn new(c: Connection, sock: TcpStream) -> Self {
+        SockPair {
+            c,
+            sock,
+            inbuf: vec![0; RECV_CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+}
+
+impl SockConn for SockPair {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut off = 0;
+        while off < data.len() {
+            let n = self.c.write(&data[off..]).map_err(es)?;
+            if n == 0 && self.c.outgoing_len() == 0 {
+                return Err("write took nothing with nothing to send".into());
+            }
+            off += n;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        use ferrotls::conn::ReadStatus;
+        loop {
+            match self.c.read(buf).map_err(es)? {
+                ReadStatus::Data(n) => {
+                    self.flush()?; // whatever reading queued (replies, none here)
+                    return Ok(n);
+                }
+                ReadStatus::Closed => {
+                    // The client read its ticket(s) before the close_notify.
+                    if self.c.is_client()
+                        && self.c.protocol_version() == Some(version(Ver::V13))
+                        && self.c.session_serial() != 1
+                    {
+                        return Err(format!(
+                            "{} TLS 1.3 tickets, wanted 1",
+                            self.c.session_serial()
+                        ));
+                    }
+                    return Ok(0);
+                }
+                ReadStatus::PeerAuthenticated => {}
+                ReadStatus::WouldBlock => {
+                    self.flush()?;
+                    self.pull()?;
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        self.c.close();
+        self.flush()
+    }
+
+    fn socket(&self) -> &TcpStream {
+        &self.sock
     }
 }

@@ -1,9 +1,13 @@
 //! The same ferrotls workloads through the C ABI (the extern "C" functions, sans-IO).
 
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::ptr::null_mut;
+use std::sync::Arc;
 
 use ferrotls::ffi::*;
 
+use crate::sockets::{SockConn, SockEngine};
 use crate::{Conn, Engine, Params, Pki, Ver};
 
 pub struct Ffi {
@@ -56,6 +60,11 @@ unsafe fn config(role: u32, pki: &Pki, p: Params) -> Result<*mut ferrotls_config
                 "set_groups",
             )?;
             if role == FERROTLS_ROLE_SERVER {
+                // One TLS 1.3 ticket per handshake, as every server here is set to.
+                ok(
+                    ferrotls_config_builder_set_tls13_tickets(b, 1),
+                    "set_tls13_tickets",
+                )?;
                 let id = pki.identity(p.key);
                 ok(
                     ferrotls_config_builder_add_cert_key_pem(
@@ -126,6 +135,17 @@ impl Drop for Ffi {
 pub struct Pair {
     c: *mut ferrotls_conn,
     s: *mut ferrotls_conn,
+    /// Harness transport buffers, client → server and back (see `ferro::Wire`).
+    up: Wire,
+    down: Wire,
+}
+
+/// Ciphertext copied out of the sender once and fed to the receiver from here, as
+/// `ferro::Wire`; reused for the connection's life.
+#[derive(Default)]
+pub struct Wire {
+    buf: Vec<u8>,
+    pos: usize,
 }
 
 impl Drop for Pair {
@@ -137,25 +157,41 @@ impl Drop for Pair {
     }
 }
 
-/// Move a's pending ciphertext into b with peek/feed/consume.
-unsafe fn xfer(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, String> {
+/// Move a's pending ciphertext into b through `wire` (peek + copy + consume, then feed).
+/// Returns bytes fed to b.
+unsafe fn xfer(
+    a: *mut ferrotls_conn,
+    b: *mut ferrotls_conn,
+    wire: &mut Wire,
+) -> Result<usize, String> {
     let mut moved = 0;
     unsafe {
         loop {
-            let (mut ptr, mut len) = (std::ptr::null(), 0usize);
-            ok(
-                ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
-                "peek_outgoing",
-            )?;
-            if len == 0 {
-                break;
+            if wire.pos == wire.buf.len() {
+                wire.buf.clear();
+                wire.pos = 0;
+                let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+                ok(
+                    ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
+                    "peek_outgoing",
+                )?;
+                if len == 0 {
+                    break;
+                }
+                wire.buf
+                    .extend_from_slice(std::slice::from_raw_parts(ptr, len));
+                ok(ferrotls_conn_consume_outgoing(a, len), "consume_outgoing")?;
             }
+            let rest = &wire.buf[wire.pos..];
             let mut n = 0;
-            ok(ferrotls_conn_feed(b, ptr, len, &mut n), "feed")?;
+            ok(
+                ferrotls_conn_feed(b, rest.as_ptr(), rest.len(), &mut n),
+                "feed",
+            )?;
             if n == 0 {
-                break;
+                break; // b's buffers are full: read first
             }
-            ok(ferrotls_conn_consume_outgoing(a, n), "consume_outgoing")?;
+            wire.pos += n;
             moved += n;
         }
     }
@@ -174,6 +210,8 @@ impl Ffi {
             let mut pair = Pair {
                 c: null_mut(),
                 s: null_mut(),
+                up: Wire::default(),
+                down: Wire::default(),
             };
             ok(
                 ferrotls_conn_new_client(self.client, c"localhost".as_ptr(), &mut pair.c),
@@ -184,8 +222,8 @@ impl Ffi {
                 "new_server",
             )?;
             for _ in 0..20 {
-                let a = xfer(pair.c, pair.s)?;
-                let b = xfer(pair.s, pair.c)?;
+                let a = xfer(pair.c, pair.s, &mut pair.up)?;
+                let b = xfer(pair.s, pair.c, &mut pair.down)?;
                 if a == 0 && b == 0 {
                     break;
                 }
@@ -227,7 +265,7 @@ impl Conn for Pair {
                     .unwrap();
                     off += n;
                 }
-                let moved = xfer(self.c, self.s).unwrap();
+                let moved = xfer(self.c, self.s, &mut self.up).unwrap();
                 let before = got;
                 // Zero-copy reads (peek + consume), like the Rust engine.
                 let _ = &rbuf;
@@ -261,5 +299,133 @@ impl Conn for Pair {
         }
         assert_eq!(got, data.len());
         got
+    }
+
+    fn trim(&mut self) {
+        self.up = Wire::default();
+        self.down = Wire::default();
+    }
+}
+
+/// The C ABI's configs for the socket rows; each is used by one thread (the client's by the
+/// bench thread, the server's by the server thread), as the C ABI's rules allow.
+pub struct FdEngine {
+    e: Ffi,
+}
+
+// SAFETY: a ferrotls_config is immutable once built and shared by reference count; the
+// connections made from it are each used by one thread.
+unsafe impl Send for FdEngine {}
+unsafe impl Sync for FdEngine {}
+
+/// A connection in fd mode: the library does the recv/send on the borrowed socket.
+pub struct FdConn {
+    conn: *mut ferrotls_conn,
+    sock: TcpStream,
+}
+
+// SAFETY: a connection may move between threads; it is used by one at a time.
+unsafe impl Send for FdConn {}
+
+impl Drop for FdConn {
+    fn drop(&mut self) {
+        unsafe { ferrotls_conn_free(self.conn) };
+    }
+}
+
+/// The socket rows' engine: ferrotls_conn_set_fd, then ferrotls_conn_handshake / _write /
+/// _read do the socket I/O.
+pub fn sockets(pki: &Pki, p: Params) -> Result<Arc<dyn SockEngine>, String> {
+    unsafe {
+        let e = Ffi {
+            client: config(FERROTLS_ROLE_CLIENT, pki, p)?,
+            server: config(FERROTLS_ROLE_SERVER, pki, p)?,
+            p,
+        };
+        Ok(Arc::new(FdEngine { e }))
+    }
+}
+
+impl FdEngine {
+    fn start(&self, sock: TcpStream, client: bool) -> Result<Box<dyn SockConn>, String> {
+        unsafe {
+            let mut c = FdConn {
+                conn: null_mut(),
+                sock,
+            };
+            if client {
+                ok(
+                    ferrotls_conn_new_client(self.e.client, c"localhost".as_ptr(), &mut c.conn),
+                    "new_client",
+                )?;
+            } else {
+                ok(
+                    ferrotls_conn_new_server(self.e.server, &mut c.conn),
+                    "new_server",
+                )?;
+            }
+            ok(ferrotls_conn_set_fd(c.conn, c.sock.as_raw_fd()), "set_fd")?;
+            // Blocking socket: returns once the handshake is done (or failed).
+            ok(ferrotls_conn_handshake(c.conn), "handshake")?;
+            let (v, s, g) = (
+                ferrotls_conn_protocol_version(c.conn),
+                ferrotls_conn_cipher_suite(c.conn),
+                ferrotls_conn_group(c.conn),
+            );
+            let p = self.e.p;
+            if v != version(p.ver) || s != p.suite_id() || g != p.group.id() {
+                return Err(format!("negotiated {v:#06x} {s:#06x} group {g:#06x}"));
+            }
+            if ferrotls_conn_handshake_kind(c.conn) != FERROTLS_HANDSHAKE_FULL {
+                return Err("not a full handshake".into());
+            }
+            Ok(Box::new(c))
+        }
+    }
+}
+
+impl SockEngine for FdEngine {
+    fn client(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        self.start(sock, true)
+    }
+    fn server(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        self.start(sock, false)
+    }
+}
+
+impl SockConn for FdConn {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut off = 0;
+        while off < data.len() {
+            let rest = &data[off..];
+            let mut n = 0;
+            ok(
+                unsafe { ferrotls_conn_write(self.conn, rest.as_ptr(), rest.len(), &mut n) },
+                "write",
+            )?;
+            if n == 0 {
+                return Err("write took nothing on a blocking socket".into());
+            }
+            off += n;
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        let mut n = 0;
+        let r = unsafe { ferrotls_conn_read(self.conn, buf.as_mut_ptr(), buf.len(), &mut n) };
+        match r {
+            FERROTLS_OK => Ok(n),
+            FERROTLS_CLOSED => Ok(0),
+            r => ok(r, "read").map(|_| 0),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        ok(unsafe { ferrotls_conn_close(self.conn) }, "close")
+    }
+
+    fn socket(&self) -> &TcpStream {
+        &self.sock
     }
 }

@@ -1,6 +1,7 @@
 //! `make bench`: ferrotls against rustls (ring; aws-lc-rs for the post-quantum row) and
-//! OpenSSL, plus the raw primitives (ring's, and libcrux's ML-KEM) as the floor, all in memory
-//! in one thread. Rates are per second of process CPU time; each row's
+//! OpenSSL, plus the raw primitives (ring's, and libcrux's ML-KEM) as the floor, in memory
+//! in one thread, and over loopback TCP (client and server threads). Rates are per second
+//! of process CPU time (all threads); each row's
 //! implementations are sampled interleaved (A B C D A B C D ...) and reported as
 //! median (min-max). See bench/README.md for how to read the output.
 
@@ -11,6 +12,7 @@ mod floor;
 mod ossl;
 mod pki;
 mod rustls_impl;
+mod sockets;
 
 use std::time::Instant;
 
@@ -76,7 +78,8 @@ pub struct Params {
     pub aead: Aead,
     pub group: Group,
     pub resume: bool,
-    /// ferrotls only: verify the server chain on every handshake (no verified-chain cache).
+    /// ferrotls only: verify the server chain on every handshake (no verified-chain cache),
+    /// as rustls and OpenSSL always do. True in every row but [`HS13_CACHED`].
     pub cold_cache: bool,
 }
 
@@ -122,11 +125,17 @@ pub trait Engine {
 }
 
 const IMPLS: [&str; 4] = ["ferrotls", "ferrotls C ABI", "rustls", "OpenSSL"];
+/// The hybrid's cost line divides these two (both verify the chain on every handshake).
 const HS13_ECDSA: &str = "TLS 1.3 full handshake, ECDSA P-256";
 const HS13_HYBRID: &str = "TLS 1.3 full handshake, X25519MLKEM768, ECDSA P-256";
+/// The one row with ferrotls's verified-chain cache on (rustls and OpenSSL have none).
+const HS13_CACHED: &str =
+    "TLS 1.3 full handshake, ECDSA P-256, verified-chain cache on (ferrotls only benefits)";
+const SOCK_HS: &str = "TLS 1.3 full handshake over loopback TCP, ECDSA P-256";
+const SOCK_BULK: &str = "TLS 1.3 bulk 1 MiB over loopback TCP, AES-128-GCM";
 const MIB: usize = 1 << 20;
 
-/// Process CPU time in seconds (all threads; the bench has one).
+/// Process CPU time in seconds (all threads: the socket rows' server thread too).
 fn cpu() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -584,6 +593,7 @@ fn main() {
         Some(floor::aead_with_copies(&ring::aead::AES_128_GCM)),
         Some(floor::aead_with_copies(&ring::aead::CHACHA20_POLY1305)),
         Some(floor::mlkem768()),
+        Some(floor::aead_copy_across(&ring::aead::AES_128_GCM)),
     ];
     let fl: Vec<Stats> = s.run(&mut fops).into_iter().map(Option::unwrap).collect();
     let floor_rows = [
@@ -609,6 +619,11 @@ fn main() {
             "ops/s",
             1.0,
         ),
+        (
+            "AES-128-GCM 16 KiB record: seal, copy across, open",
+            "MB/s",
+            1e6,
+        ),
     ];
     let t = |i: usize| 1.0 / fl[i].med;
     // Asymmetric crypto of one full handshake (both sides): two X25519 key shares, one
@@ -619,17 +634,14 @@ fn main() {
     // (server) and decapsulation (client).
     let hs_floor_hybrid = 1.0 / (2.0 * t(2) + t(9) + t(3) + 2.0 * t(4));
 
+    let only = std::env::var("BENCH_ONLY").ok();
+    let skip = |name: &str| only.as_ref().is_some_and(|o| !name.contains(o.as_str()));
     let mut rows = Vec::new();
     const X: Group = Group::X25519;
     for (ver, key, group, name) in [
         (Ver::V13, Key::Ecdsa, X, HS13_ECDSA),
         (Ver::V13, Key::Ecdsa, Group::X25519Mlkem768, HS13_HYBRID),
-        (
-            Ver::V13,
-            Key::Ecdsa,
-            X,
-            "TLS 1.3 full handshake, ECDSA P-256, no verified-chain cache",
-        ),
+        (Ver::V13, Key::Ecdsa, X, HS13_CACHED),
         (Ver::V13, Key::Rsa, X, "TLS 1.3 full handshake, RSA-2048"),
         (
             Ver::V12,
@@ -651,9 +663,7 @@ fn main() {
             "TLS 1.2 resumed (ticket), ECDSA P-256",
         ),
     ] {
-        if let Ok(only) = std::env::var("BENCH_ONLY")
-            && !name.contains(only.as_str())
-        {
+        if skip(name) {
             continue;
         }
         eprintln!("measuring: {name}");
@@ -664,7 +674,7 @@ fn main() {
             aead: Aead::Aes128,
             group,
             resume,
-            cold_cache: name.contains("no verified-chain cache"),
+            cold_cache: name != HS13_CACHED,
         };
         let (mut engs, absent) = engines_or_absent(&pki, p, &mut notes, name);
         let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
@@ -709,6 +719,9 @@ fn main() {
             "TLS 1.3 bulk 1 MiB writes, ChaCha20-Poly1305",
         ),
     ] {
+        if skip(name) {
+            continue;
+        }
         eprintln!("measuring: {name}");
         let p = Params {
             ver: Ver::V13,
@@ -716,7 +729,7 @@ fn main() {
             aead,
             group: Group::X25519,
             resume: false,
-            cold_cache: false,
+            cold_cache: true,
         };
         let engs = engines(&pki, p, &mut notes, name);
         let counts: Vec<FaultCount> = IMPLS.iter().map(|_| FaultCount::default()).collect();
@@ -745,6 +758,74 @@ fn main() {
         });
     }
 
+    // Over loopback TCP: the same pinning (one suite, X25519 only, ECDSA P-256, no
+    // verified-chain cache).
+    let sp = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        group: Group::X25519,
+        resume: false,
+        cold_cache: true,
+    };
+    let sock_data = std::sync::Arc::new(data.to_vec());
+    let mut sock_rows = Vec::new();
+    for (name, bulk) in [(SOCK_HS, false), (SOCK_BULK, true)] {
+        if skip(name) {
+            continue;
+        }
+        eprintln!("measuring: {name}");
+        let made: [Result<std::sync::Arc<dyn sockets::SockEngine>, String>; 4] = [
+            ferro::sockets(&pki, sp),
+            ffi::sockets(&pki, sp),
+            rustls_impl::sockets(&pki, sp),
+            ossl::sockets(&pki, sp),
+        ];
+        let mut ops: Vec<Option<Op>> = made
+            .into_iter()
+            .zip(IMPLS)
+            .map(|(r, impl_name)| {
+                let op = r.and_then(|e| {
+                    if bulk {
+                        sockets::bulk_op(e, sock_data.clone())
+                    } else {
+                        Ok(sockets::handshake_op(e))
+                    }
+                });
+                op.map_err(|e| notes.push(format!("{name}, {impl_name}: FAILED: {e}")))
+                    .ok()
+            })
+            .collect();
+        let stats = s.run(&mut ops);
+        let cells = stats
+            .into_iter()
+            .enumerate()
+            .map(|(i, st)| match st {
+                Some(st) => Cell::Measured(st),
+                None if i < 2 => Cell::NotYet,
+                None => Cell::Failed,
+            })
+            .collect();
+        drop(ops); // stops the server threads
+        sock_rows.push(if bulk {
+            Row {
+                name: name.into(),
+                unit: "MB/s",
+                scale: 1e6,
+                cells,
+                floor: Some(fl[10].med),
+            }
+        } else {
+            Row {
+                name: name.into(),
+                unit: "handshakes/s",
+                scale: 1.0,
+                cells,
+                floor: Some(hs_floor_ecdsa),
+            }
+        });
+    }
+
     eprintln!("measuring: heap");
     let p = Params {
         ver: Ver::V13,
@@ -752,7 +833,7 @@ fn main() {
         aead: Aead::Aes128,
         group: Group::X25519,
         resume: false,
-        cold_cache: false,
+        cold_cache: true,
     };
     let engs = engines(&pki, p, &mut notes, "heap");
     let mem: Vec<Option<[usize; 3]>> = engs
@@ -795,11 +876,28 @@ fn main() {
         };
         println!();
         println!(
-            "The hybrid's cost over X25519 (TLS 1.3 full handshake, ECDSA P-256; X25519MLKEM768 \
-             / X25519 handshakes/s): ferrotls {}; ferrotls C ABI {}; floor {}.",
+            "The hybrid's cost over X25519 (TLS 1.3 full handshake, ECDSA P-256, chain verified \
+             every time; X25519MLKEM768 / X25519 handshakes/s): ferrotls {}; ferrotls C ABI {}; \
+             floor {}.",
             part(0),
             part(1),
             ratio(h.floor, x.floor)
+        );
+    }
+    if !sock_rows.is_empty() {
+        println!();
+        println!(
+            "## Speed over loopback TCP (client and server threads, blocking sockets; ferrotls: \
+             the Rust API driven over a TcpStream by the bench; ferrotls C ABI: its fd mode)"
+        );
+        println!();
+        print_rows(&sock_rows);
+        println!();
+        println!(
+            "Handshakes: a new TCP connection each (connect and accept inside the op), the \
+             server's ticket and close_notify read by the client, both sockets closed. Bulk: one \
+             connection, copying reads into 16 KiB. The floors leave out the kernel's copies and \
+             system calls, which the TLS rows pay."
         );
     }
     println!();
@@ -819,10 +917,14 @@ fn main() {
          [CertificateVerify + P-256 chain]); X25519MLKEM768 adds one ML-KEM-768 \
          keygen+encaps+decaps to the sum; TLS 1.3 resumption: 1 / (2 × X25519)."
     );
-    println!();
-    println!("Page faults per 1 MiB bulk transfer (fresh pages mapped; buffer reuse shows here):");
-    for line in &bulk_faults {
-        println!("- {line}");
+    if !bulk_faults.is_empty() {
+        println!();
+        println!(
+            "Page faults per 1 MiB bulk transfer (fresh pages mapped; buffer reuse shows here):"
+        );
+        for line in &bulk_faults {
+            println!("- {line}");
+        }
     }
     println!();
     for (aead, crypto, ceiling) in [("AES-128-GCM", 0, 7), ("ChaCha20-Poly1305", 1, 8)] {

@@ -5,7 +5,9 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use openssl::ssl::{
@@ -15,6 +17,7 @@ use openssl::ssl::{
 };
 use openssl::x509::X509;
 
+use crate::sockets::{SockConn, SockEngine};
 use crate::{Conn, Engine, Group, Params, Pki, UNSUPPORTED, Ver};
 
 const PIPE_CAP: usize = 64 * 1024;
@@ -111,6 +114,15 @@ fn common(
 }
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    let eng = build(pki, p)?;
+    if p.resume {
+        eng.run(false)?; // prime the client's session
+    }
+    eng.handshake()?;
+    Ok(Box::new(eng))
+}
+
+fn build(pki: &Pki, p: Params) -> Result<Ossl, String> {
     let e = |e: openssl::error::ErrorStack| e.to_string();
     // OpenSSL has X25519MLKEM768 from 3.5 on; an older one refuses the name.
     if p.group != Group::X25519
@@ -126,17 +138,26 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     }
     let session: Arc<Mutex<Option<SslSession>>> = Arc::default();
 
-    let mut c = SslContextBuilder::new(SslMethod::tls_client()).map_err(e)?;
-    common(&mut c, p, true).map_err(e)?;
-    c.set_verify(SslVerifyMode::PEER);
-    c.cert_store_mut()
-        .add_cert(X509::from_pem(pki.ca_pem.as_bytes()).map_err(e)?)
-        .map_err(e)?;
-    if p.resume {
-        c.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-        let store = session.clone();
-        c.set_new_session_callback(move |_, s| *store.lock().unwrap() = Some(s));
-    }
+    // The client context; `count` (the ticket probe) counts the sessions it is given.
+    let client = |count: Option<Arc<AtomicUsize>>| -> Result<SslContext, String> {
+        let mut c = SslContextBuilder::new(SslMethod::tls_client()).map_err(e)?;
+        common(&mut c, p, true).map_err(e)?;
+        c.set_verify(SslVerifyMode::PEER);
+        c.cert_store_mut()
+            .add_cert(X509::from_pem(pki.ca_pem.as_bytes()).map_err(e)?)
+            .map_err(e)?;
+        if let Some(n) = count {
+            c.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+            c.set_new_session_callback(move |_, _| {
+                n.fetch_add(1, Ordering::Relaxed);
+            });
+        } else if p.resume {
+            c.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+            let store = session.clone();
+            c.set_new_session_callback(move |_, s| *store.lock().unwrap() = Some(s));
+        }
+        Ok(c.build())
+    };
 
     let id = pki.identity(p.key);
     let mut s = SslContextBuilder::new(SslMethod::tls_server()).map_err(e)?;
@@ -146,18 +167,33 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
     let key = openssl::pkey::PKey::private_key_from_pem(id.key_pem.as_bytes()).map_err(e)?;
     s.set_private_key(&key).map_err(e)?;
     s.check_private_key().map_err(e)?;
+    // One TLS 1.3 ticket per handshake, as every server here is set to (OpenSSL's default is 2).
+    s.set_num_tickets(1).map_err(e)?;
 
-    let eng = Ossl {
-        client: c.build(),
-        server: s.build(),
+    let server = s.build();
+    if p.ver == Ver::V13 {
+        // Once per engine: a full handshake delivers exactly one ticket.
+        let n = Arc::new(AtomicUsize::new(0));
+        let probe = Ossl {
+            client: client(Some(n.clone()))?,
+            server: server.clone(),
+            session: Arc::default(),
+            p,
+        };
+        probe.run(false)?;
+        if n.load(Ordering::Relaxed) != 1 {
+            return Err(format!(
+                "{} TLS 1.3 tickets, wanted 1",
+                n.load(Ordering::Relaxed)
+            ));
+        }
+    }
+    Ok(Ossl {
+        client: client(None)?,
+        server,
         session,
         p,
-    };
-    if p.resume {
-        eng.run(false)?; // prime the client's session
-    }
-    eng.handshake()?;
-    Ok(Box::new(eng))
+    })
 }
 
 enum Hs {
@@ -299,5 +335,73 @@ impl Conn for Pair {
     fn trim(&mut self) {
         self.c.get_ref().tx.borrow_mut().shrink_to_fit();
         self.c.get_ref().rx.borrow_mut().shrink_to_fit();
+    }
+}
+
+/// The socket rows: the same contexts, `SslStream` on a blocking `TcpStream`.
+pub struct Sockets(Ossl);
+
+pub fn sockets(pki: &Pki, p: Params) -> Result<Arc<dyn SockEngine>, String> {
+    Ok(Arc::new(Sockets(build(pki, p)?)))
+}
+
+impl Sockets {
+    /// Version, suite and a full handshake (the server has only the row's group).
+    fn check(&self, s: &SslStream<TcpStream>, what: &str) -> Result<(), String> {
+        let want_ver = match self.0.p.ver {
+            Ver::V12 => SslVersion::TLS1_2,
+            Ver::V13 => SslVersion::TLS1_3,
+        };
+        let suite = s.ssl().current_cipher().and_then(|c| c.standard_name());
+        let want = crate::iana_name(self.0.p.suite_id());
+        if s.ssl().version2() != Some(want_ver) || suite != Some(want) || s.ssl().session_reused() {
+            return Err(format!(
+                "{what}: negotiated {:?} {suite:?}, reused {}",
+                s.ssl().version_str(),
+                s.ssl().session_reused()
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl SockEngine for Sockets {
+    fn client(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let e = |e: openssl::error::ErrorStack| e.to_string();
+        let mut ssl = Ssl::new(&self.0.client).map_err(e)?;
+        ssl.set_hostname("localhost").map_err(e)?;
+        ssl.param_mut().set_host("localhost").map_err(e)?;
+        let s = ssl.connect(sock).map_err(|e| e.to_string())?;
+        self.check(&s, "client")?;
+        Ok(Box::new(s))
+    }
+
+    fn server(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let ssl = Ssl::new(&self.0.server).map_err(|e| e.to_string())?;
+        let s = ssl.accept(sock).map_err(|e| e.to_string())?;
+        self.check(&s, "server")?;
+        Ok(Box::new(s))
+    }
+}
+
+impl SockConn for SslStream<TcpStream> {
+    fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
+        Write::write_all(self, data).map_err(|e| e.to_string())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        match self.ssl_read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if e.code() == ErrorCode::ZERO_RETURN => Ok(0),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        self.shutdown().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn socket(&self) -> &TcpStream {
+        self.get_ref()
     }
 }

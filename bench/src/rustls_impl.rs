@@ -4,6 +4,7 @@
 //! OpenSSL setup; full-handshake clients do not resume.
 
 use std::io::Write;
+use std::net::TcpStream;
 use std::sync::Arc;
 
 use rustls::client::Resumption;
@@ -12,6 +13,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::NoServerSessionStorage;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
 
+use crate::sockets::{SockConn, SockEngine};
 use crate::{Conn, Engine, Group, Params, Pki, Ver};
 
 pub struct Rustls {
@@ -27,6 +29,15 @@ fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
 }
 
 pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
+    let eng = build(pki, p)?;
+    if p.resume {
+        eng.run(false)?; // prime the client's ticket cache
+    }
+    eng.handshake()?;
+    Ok(Box::new(eng))
+}
+
+fn build(pki: &Pki, p: Params) -> Result<Rustls, String> {
     let e = |e: rustls::Error| e.to_string();
     let (mut prov, ticketer) = match p.group {
         Group::X25519 => (
@@ -86,16 +97,35 @@ pub fn new(pki: &Pki, p: Params) -> Result<Box<dyn Engine>, String> {
         .map_err(e)?;
     server.session_storage = Arc::new(NoServerSessionStorage {});
     server.ticketer = ticketer;
+    // One TLS 1.3 ticket per handshake, as every server here is set to (rustls's default is 2).
+    server.send_tls13_tickets = 1;
     let eng = Rustls {
         client: Arc::new(client),
         server: Arc::new(server),
         p,
     };
-    if p.resume {
-        eng.run(false)?; // prime the client's ticket cache
+    if p.ver == Ver::V13 {
+        // Once per engine: a full handshake delivers exactly one ticket (counted in a
+        // throwaway session store; the rows' clients keep their own setting).
+        let store = Arc::new(rustls::client::ClientSessionMemoryCache::new(8));
+        let mut probe_client = (*eng.client).clone();
+        probe_client.resumption = Resumption::store(store.clone());
+        let probe = Rustls {
+            client: Arc::new(probe_client),
+            server: eng.server.clone(),
+            p,
+        };
+        probe.run(false)?;
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut n = 0;
+        while rustls::client::ClientSessionStore::take_tls13_ticket(&*store, &name).is_some() {
+            n += 1;
+        }
+        if n != 1 {
+            return Err(format!("{n} TLS 1.3 tickets, wanted 1"));
+        }
     }
-    eng.handshake()?;
-    Ok(Box::new(eng))
+    Ok(eng)
 }
 
 pub struct Pair {
@@ -220,3 +250,92 @@ impl Conn for Pair {
         self.wire = Vec::new();
     }
 }
+
+/// The socket rows: the same configs, over blocking `TcpStream`s (`complete_io` for the
+/// handshake, then `StreamOwned`).
+pub struct Sockets(Rustls);
+
+pub fn sockets(pki: &Pki, p: Params) -> Result<Arc<dyn SockEngine>, String> {
+    Ok(Arc::new(Sockets(build(pki, p)?)))
+}
+
+fn check_common(c: &rustls::CommonState, p: &Params, what: &str) -> Result<(), String> {
+    let suite = c.negotiated_cipher_suite().map(|s| u16::from(s.suite()));
+    let group = c
+        .negotiated_key_exchange_group()
+        .map(|g| u16::from(g.name()));
+    let ver = c.protocol_version().map(u16::from);
+    let want_ver = match p.ver {
+        Ver::V12 => 0x0303,
+        Ver::V13 => 0x0304,
+    };
+    if suite != Some(p.suite_id())
+        || group != Some(p.group.id())
+        || ver != Some(want_ver)
+        || c.handshake_kind() != Some(HandshakeKind::Full)
+    {
+        return Err(format!(
+            "{what}: negotiated {ver:?} {suite:?} group {group:?} {:?}",
+            c.handshake_kind()
+        ));
+    }
+    Ok(())
+}
+
+impl SockEngine for Sockets {
+    fn client(&self, mut sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut c =
+            ClientConnection::new(self.0.client.clone(), name).map_err(|e| e.to_string())?;
+        while c.is_handshaking() {
+            c.complete_io(&mut sock).map_err(|e| e.to_string())?;
+        }
+        check_common(&c, &self.0.p, "client")?;
+        Ok(Box::new(rustls::StreamOwned::new(c, sock)))
+    }
+
+    fn server(&self, mut sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
+        let mut s = ServerConnection::new(self.0.server.clone()).map_err(|e| e.to_string())?;
+        while s.is_handshaking() {
+            s.complete_io(&mut sock).map_err(|e| e.to_string())?;
+        }
+        // The ticket, if complete_io left it queued.
+        while s.wants_write() {
+            s.write_tls(&mut sock).map_err(|e| e.to_string())?;
+        }
+        check_common(&s, &self.0.p, "server")?;
+        Ok(Box::new(rustls::StreamOwned::new(s, sock)))
+    }
+}
+
+/// The client and server ends over a socket: the same code for both.
+macro_rules! sock_conn {
+    ($conn:ty) => {
+        impl SockConn for rustls::StreamOwned<$conn, TcpStream> {
+            fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
+                Write::write_all(self, data).map_err(|e| e.to_string())?;
+                Write::flush(self).map_err(|e| e.to_string())
+            }
+
+            fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+                std::io::Read::read(self, buf).map_err(|e| e.to_string())
+            }
+
+            fn close(&mut self) -> Result<(), String> {
+                self.conn.send_close_notify();
+                while self.conn.wants_write() {
+                    self.conn
+                        .write_tls(&mut self.sock)
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+
+            fn socket(&self) -> &TcpStream {
+                &self.sock
+            }
+        }
+    };
+}
+sock_conn!(ClientConnection);
+sock_conn!(ServerConnection);

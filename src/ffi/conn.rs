@@ -480,6 +480,147 @@ pub unsafe extern "C" fn ferrotls_conn_write(
     })
 }
 
+/// Zero-copy write, step one: `*buf`/`*cap` (both required) receive room for up to `len`
+/// bytes of plaintext inside the next outgoing record (at most one record, 16384 bytes, and
+/// what the buffer limit leaves; `*cap` 0 when the outgoing buffer is full: send first).
+/// Write the data there, then `ferrotls_conn_write_commit`; the record is encrypted in place,
+/// so the bytes are copied by nobody. The room is valid until the commit: any other call on
+/// the connection in between may give it up (a record the connection sends of its own, such
+/// as a KeyUpdate reply or an alert, must go first), and the commit then fails with
+/// `FERROTLS_ERR_WRONG_STATE` (not sticky) having sent nothing. fd mode: completes the handshake
+/// first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer is
+/// full, sends what waits first (`FERROTLS_WANT_WRITE` if the socket would block).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_write_reserve(
+    conn: *mut ferrotls_conn,
+    len: usize,
+    buf: *mut *mut u8,
+    cap: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `buf` and `cap` are NULL or writable.
+        let buf = unsafe { out_param(buf, std::ptr::null_mut(), "buf")? };
+        // SAFETY: as above.
+        let cap = unsafe { out_param(cap, 0, "cap")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                let mut sent = FERROTLS_OK;
+                if st.fd.is_some() {
+                    if st.conn.is_handshaking() {
+                        let code = fd::handshake(st)?;
+                        if code != FERROTLS_OK {
+                            return Ok(code);
+                        }
+                    }
+                    if len > 0 && st.conn.outgoing_len() > 0 {
+                        sent = fd::flush(st)?;
+                    }
+                }
+                let (ptr, room) = match st.conn.reserve_plaintext(len) {
+                    Ok(room) => (room.as_mut_ptr(), room.len()),
+                    Err(e) => return Err(st.fail(&e)),
+                };
+                if room == 0 && len > 0 && sent != FERROTLS_OK {
+                    return Ok(sent); // full, and the socket would block
+                }
+                *buf = ptr;
+                *cap = room;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Zero-copy write, step two: the first `n` bytes of the room `ferrotls_conn_write_reserve`
+/// gave are the data: sealed in place as one record (`n` 0 sends nothing and ends the
+/// reservation). More than was reserved, or no open reservation, is
+/// `FERROTLS_ERR_WRONG_STATE` (not sticky) and changes nothing else. fd mode: also sends what it can
+/// (what the socket does not take now goes with the next call or `ferrotls_conn_flush`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_write_commit(
+    conn: *mut ferrotls_conn,
+    n: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                st.conn.commit_plaintext(n).map_err(|e| st.fail(&e))?;
+                if st.fd.is_some() {
+                    fd::flush(st)?;
+                }
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Zero-copy receive, step one (sans-IO): `*buf`/`*cap` (both required) receive where to put
+/// the next ciphertext from the peer, inside the engine's input buffer: `recv` into it, then
+/// `ferrotls_conn_feed_commit`. Records are decrypted where they land and read with
+/// `ferrotls_conn_peek_plaintext` / `_consume_plaintext`, so the transport's copy is the only
+/// one. `*cap` is what completes the arriving record plus the next header (a smaller receive
+/// is fine), 0 when two records wait unread (read first). Valid until the next call on the
+/// connection. fd mode receives this way by itself: `FERROTLS_ERR_WRONG_STATE` there.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_feed_reserve(
+    conn: *mut ferrotls_conn,
+    buf: *mut *mut u8,
+    cap: *mut usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `buf` and `cap` are NULL or writable.
+        let buf = unsafe { out_param(buf, std::ptr::null_mut(), "buf")? };
+        // SAFETY: as above.
+        let cap = unsafe { out_param(cap, 0, "cap")? };
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                no_fd(st, "ferrotls_conn_feed_reserve")?;
+                let space = st.conn.recv_buffer();
+                *buf = space.as_mut_ptr();
+                *cap = space.len();
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// Zero-copy receive, step two: `n` bytes were written at the start of the buffer
+/// `ferrotls_conn_feed_reserve` gave; process them as `ferrotls_conn_feed` would (its errors,
+/// alerts and sticky failure alike). More than it gave is `FERROTLS_ERR_WRONG_STATE` (not sticky)
+/// and nothing is taken.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_feed_commit(
+    conn: *mut ferrotls_conn,
+    n: usize,
+) -> ferrotls_result {
+    ffi_call(|| {
+        // SAFETY: `conn` is NULL or a live connection.
+        unsafe {
+            with_conn(conn, true, |st| {
+                no_fd(st, "ferrotls_conn_feed_commit")?;
+                st.conn.commit_received(n).map_err(|e| st.fail(&e))?;
+                Ok(FERROTLS_OK)
+            })
+        }
+    })
+}
+
+/// The zero-copy receive is for sans-IO callers; fd mode receives that way by itself.
+fn no_fd(st: &ConnState, call: &str) -> FfiResult<()> {
+    if st.fd.is_some() {
+        return Err(Fail::new(
+            FERROTLS_ERR_WRONG_STATE,
+            format!(
+                "{call} is for sans-IO mode: after ferrotls_conn_set_fd the connection receives                  from the socket into its own buffer (no copy) by itself; use ferrotls_conn_read                  or ferrotls_conn_peek_plaintext"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Read plaintext into `buf` (may be uninitialized, `cap` > 0). Returns `FERROTLS_OK` with
 /// `*out_n` > 0, `FERROTLS_WANT_READ` (feed more / socket not readable), `FERROTLS_CLOSED`
 /// (close_notify received), `FERROTLS_PEER_AUTHENTICATED`, or an error; `FERROTLS_OK` never

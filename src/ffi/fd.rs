@@ -8,9 +8,6 @@ use super::state::FdState;
 use super::state::{ConnState, read_status, with_conn};
 use super::*;
 
-/// Bytes read from the socket per `recv`.
-const RECV_CHUNK: usize = 16 * 1024 + 256;
-
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const SEND_FLAGS: c_int = libc::MSG_NOSIGNAL;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -77,66 +74,52 @@ enum Input {
     Eof(ferrotls_result),
 }
 
-/// Feed pending bytes, or receive some and feed them.
+/// Receive straight into the engine's input buffer (its zero-copy receive: the record is
+/// decrypted where `recv` put it, so the kernel's copy is the only one), then process it.
 fn pump_in(st: &mut ConnState) -> FfiResult<Input> {
-    let Some(fs) = st.fd.as_mut() else {
+    let Some(fs) = st.fd.as_ref() else {
         return Ok(Input::WouldBlock);
     };
-    let fd = fs.fd;
-    if fs.pending_in.is_empty() {
-        if fs.eof {
-            st.conn.feed_eof().map_err(|e| st.fail(&e))?;
-            return Ok(Input::Eof(FERROTLS_CLOSED));
-        }
-        // Not zero-filled: recv writes the bytes, and only those become part of the vector.
-        let mut buf: Vec<u8> = Vec::with_capacity(RECV_CHUNK);
-        let n = loop {
-            // SAFETY: `buf` has `buf.capacity()` bytes of writable (uninitialised) memory.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.capacity(), 0) };
-            if n >= 0 {
-                break n as usize;
-            }
-            match errno() {
-                libc::EINTR => continue,
-                e if would_block(e) => return Ok(Input::WouldBlock),
-                e => return Err(io_fail(st, "recv", e)),
-            }
-        };
-        if n == 0 {
-            if let Some(fs) = st.fd.as_mut() {
-                fs.eof = true;
-            }
-            st.conn.feed_eof().map_err(|e| engine_fail(st, &e))?;
-            return Ok(Input::Eof(FERROTLS_CLOSED));
-        }
-        // SAFETY: recv initialised the first `n` bytes (n <= capacity).
-        unsafe { buf.set_len(n) };
-        if let Some(fs) = st.fd.as_mut() {
-            fs.pending_in = buf;
-        }
+    let (fd, eof) = (fs.fd, fs.eof);
+    if eof {
+        st.conn.feed_eof().map_err(|e| st.fail(&e))?;
+        return Ok(Input::Eof(FERROTLS_CLOSED));
     }
-    let mut pending = st
-        .fd
-        .as_mut()
-        .map(|fs| std::mem::take(&mut fs.pending_in))
-        .unwrap_or_default();
-    let taken = match st.conn.feed(&pending) {
-        Ok(n) => n,
-        Err(e) => return Err(engine_fail(st, &e)),
-    };
-    // What the engine did not take waits in the same buffer; nothing left frees it.
-    pending.drain(..taken);
-    if let Some(fs) = st.fd.as_mut() {
-        fs.pending_in = if pending.is_empty() {
-            Vec::new()
-        } else {
-            pending
-        };
-    }
-    if taken == 0 {
+    let space = st.conn.recv_buffer();
+    if space.is_empty() {
         // Inbound buffers are full: the caller must read plaintext first.
         return Ok(Input::WouldBlock);
     }
+    let got = loop {
+        // SAFETY: `space` is a valid writable slice for the duration of the call.
+        let n = unsafe { libc::recv(fd, space.as_mut_ptr().cast(), space.len(), 0) };
+        if n >= 0 {
+            break Ok(n as usize);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            e => break Err(e),
+        }
+    };
+    let n = match got {
+        Ok(n) => n,
+        Err(e) if would_block(e) => {
+            // Nothing to read now: an idle connection keeps no input buffer.
+            st.conn.release_buffers();
+            return Ok(Input::WouldBlock);
+        }
+        Err(e) => return Err(io_fail(st, "recv", e)),
+    };
+    if n == 0 {
+        if let Some(fs) = st.fd.as_mut() {
+            fs.eof = true;
+        }
+        st.conn.feed_eof().map_err(|e| engine_fail(st, &e))?;
+        return Ok(Input::Eof(FERROTLS_CLOSED));
+    }
+    st.conn
+        .commit_received(n)
+        .map_err(|e| engine_fail(st, &e))?;
     Ok(Input::Progress)
 }
 
@@ -155,15 +138,7 @@ pub(crate) fn handshake(st: &mut ConnState) -> FfiResult<ferrotls_result> {
         }
         match pump_in(st)? {
             Input::Progress => {}
-            Input::WouldBlock => {
-                if st.fd.as_ref().is_some_and(|f| !f.pending_in.is_empty()) {
-                    return Err(Fail::new(
-                        FERROTLS_ERR_INTERNAL,
-                        "the engine accepted no handshake input while its buffers were full",
-                    ));
-                }
-                return Ok(FERROTLS_WANT_READ);
-            }
+            Input::WouldBlock => return Ok(FERROTLS_WANT_READ),
             Input::Eof(code) => {
                 // close_notify during the handshake: the engine decides; report its error if any.
                 if let Some(fail) = st.sticky() {
@@ -294,11 +269,7 @@ pub unsafe extern "C" fn ferrotls_conn_set_fd(
                         );
                     }
                 }
-                st.fd = Some(FdState {
-                    fd,
-                    pending_in: Vec::new(),
-                    eof: false,
-                });
+                st.fd = Some(FdState { fd, eof: false });
                 Ok(FERROTLS_OK)
             })
         }

@@ -20,8 +20,6 @@ pub struct ferrotls_conn {
 /// Socket-mode state of a connection.
 pub(crate) struct FdState {
     pub(crate) fd: c_int,
-    /// Bytes received but not yet accepted by the engine.
-    pub(crate) pending_in: Vec<u8>,
     /// `recv` returned 0; the engine was told with `feed_eof`.
     pub(crate) eof: bool,
 }

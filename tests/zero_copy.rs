@@ -515,3 +515,45 @@ fn against_rustls_both_directions() {
         got_theirs.len()
     );
 }
+
+#[test]
+fn eof_behind_unread_records_counts_once_they_are_read() {
+    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
+    let (mut c, mut s) = pair(&cc, &sc, "localhost");
+    handshake_in_place(&mut c, &mut s, usize::MAX);
+    write_in_place(&mut c, b"one", 100);
+    write_in_place(&mut c, b"two", 100);
+    c.close();
+    let wire = c.peek_outgoing().to_vec();
+    c.consume_outgoing(wire.len());
+    let space = s.recv_buffer();
+    space[..wire.len()].copy_from_slice(&wire);
+    s.commit_received(wire.len()).unwrap();
+    // The transport ends before the second record and the close_notify were opened: that
+    // is a clean close, not a truncation, once they are read.
+    s.feed_eof().unwrap();
+    let mut got = Vec::new();
+    drain(&mut s, &mut got);
+    assert_eq!(got, b"onetwo");
+    assert!(s.received_close_notify());
+    assert!(s.error().is_none());
+    assert_eq!(s.read(&mut [0u8; 8]).unwrap(), ReadStatus::Closed);
+}
+
+#[test]
+fn eof_inside_a_record_received_in_place_is_a_truncation() {
+    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
+    let (mut c, mut s) = pair(&cc, &sc, "localhost");
+    handshake_in_place(&mut c, &mut s, usize::MAX);
+    write_in_place(&mut c, b"cut short", 100);
+    let wire = c.peek_outgoing().to_vec();
+    let space = s.recv_buffer();
+    space[..10].copy_from_slice(&wire[..10]);
+    s.commit_received(10).unwrap();
+    let err = s.feed_eof().unwrap_err();
+    assert!(matches!(err, Error::UnexpectedEof(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("without sending close_notify"),
+        "{err}"
+    );
+}

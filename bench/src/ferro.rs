@@ -89,11 +89,12 @@ pub struct Pair {
 
 /// The harness's wire: ciphertext copied out of the sender once, fed to the receiver from
 /// here (the one copy rustls's `write_tls` into a `Vec` then `read_tls` makes). Reused for
-/// the connection's life; `pos` is how much of `buf` the receiver has taken.
+/// the connection's life (also by the C ABI's pairs); `pos` is how much of `buf` the
+/// receiver has taken.
 #[derive(Default)]
 pub struct Wire {
-    buf: Vec<u8>,
-    pos: usize,
+    pub buf: Vec<u8>,
+    pub pos: usize,
 }
 
 /// Move a's pending ciphertext into b through `wire`. Returns bytes fed to b.

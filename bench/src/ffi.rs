@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use ferrotls::ffi::*;
 
+use crate::ferro::Wire;
 use crate::sockets::{SockConn, SockEngine};
 use crate::{Conn, Engine, Params, Pki, Ver};
 
@@ -135,17 +136,9 @@ impl Drop for Ffi {
 pub struct Pair {
     c: *mut ferrotls_conn,
     s: *mut ferrotls_conn,
-    /// Harness transport buffers, client → server and back (see `ferro::Wire`).
+    /// Harness transport buffers, client → server and back (the one wire copy).
     up: Wire,
     down: Wire,
-}
-
-/// Ciphertext copied out of the sender once and fed to the receiver from here, as
-/// `ferro::Wire`; reused for the connection's life.
-#[derive(Default)]
-pub struct Wire {
-    buf: Vec<u8>,
-    pos: usize,
 }
 
 impl Drop for Pair {

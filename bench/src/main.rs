@@ -84,6 +84,17 @@ pub struct Params {
 }
 
 impl Params {
+    /// The pinning every row starts from: TLS 1.3, ECDSA P-256, AES-128-GCM, X25519 only, a
+    /// full handshake, the chain verified every time.
+    pub const BASE: Params = Params {
+        ver: Ver::V13,
+        key: Key::Ecdsa,
+        aead: Aead::Aes128,
+        group: Group::X25519,
+        resume: false,
+        cold_cache: true,
+    };
+
     /// The one cipher suite both sides are restricted to (IANA number).
     pub fn suite_id(&self) -> u16 {
         match (self.ver, self.key, self.aead) {
@@ -724,12 +735,8 @@ fn main() {
         }
         eprintln!("measuring: {name}");
         let p = Params {
-            ver: Ver::V13,
-            key: Key::Ecdsa,
             aead,
-            group: Group::X25519,
-            resume: false,
-            cold_cache: true,
+            ..Params::BASE
         };
         let engs = engines(&pki, p, &mut notes, name);
         let counts: Vec<FaultCount> = IMPLS.iter().map(|_| FaultCount::default()).collect();
@@ -760,14 +767,7 @@ fn main() {
 
     // Over loopback TCP: the same pinning (one suite, X25519 only, ECDSA P-256, no
     // verified-chain cache).
-    let sp = Params {
-        ver: Ver::V13,
-        key: Key::Ecdsa,
-        aead: Aead::Aes128,
-        group: Group::X25519,
-        resume: false,
-        cold_cache: true,
-    };
+    let sp = Params::BASE;
     let sock_data = std::sync::Arc::new(data.to_vec());
     let mut sock_rows = Vec::new();
     for (name, bulk) in [(SOCK_HS, false), (SOCK_BULK, true)] {
@@ -827,14 +827,7 @@ fn main() {
     }
 
     eprintln!("measuring: heap");
-    let p = Params {
-        ver: Ver::V13,
-        key: Key::Ecdsa,
-        aead: Aead::Aes128,
-        group: Group::X25519,
-        resume: false,
-        cold_cache: true,
-    };
+    let p = Params::BASE;
     let engs = engines(&pki, p, &mut notes, "heap");
     let mem: Vec<Option<[usize; 3]>> = engs
         .iter()

@@ -142,6 +142,14 @@ fn explain_kem_failure(e: Error, group: Option<NamedGroup>) -> Error {
     })
 }
 
+/// Where a record opened in the input buffer lies: staged there by the direct path (copied
+/// from the caller's bytes), or received there (zero-copy receive).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lying {
+    Staged,
+    Received,
+}
+
 /// The handshake state of either side.
 pub(crate) enum State {
     Client(ClientState),
@@ -201,6 +209,8 @@ pub struct Connection {
     /// An open zero-copy write before the handshake completed: where it starts in
     /// `pending_out` and how much room it has.
     pending_reserved: Option<(usize, usize)>,
+    /// The transport's EOF came while records received in place waited unread.
+    eof_after_received: bool,
     error: Option<ConnError>,
     received_close: bool,
     sent_close: bool,
@@ -236,6 +246,7 @@ impl Connection {
             inbuf: inbuf::InBuf::default(),
             pending_out: Vec::new(),
             pending_reserved: None,
+            eof_after_received: false,
             error: None,
             received_close: false,
             sent_close: false,
@@ -552,17 +563,12 @@ impl Connection {
         if self.inbuf.raw_len() > 0 {
             // Ciphertext received in place comes first.
             self.process_received()?;
-            if self.inbuf.raw_len() > 0 {
-                if self.plaintext_buffered() > 0 {
-                    return Ok(0); // records wait unread: read first
-                }
-                // A record cut short, to be completed by these bytes: the deframer joins them.
-                let raw = self.inbuf.take_raw();
-                let taken = self.feed_records(&raw)?;
-                self.inbuf.put_back_raw(&raw[taken..]);
-                if taken < raw.len() {
-                    return Ok(0);
-                }
+            if self.inbuf.raw_len() > 0
+                && (self.plaintext_buffered() > 0 || !self.received_to_deframer()?)
+            {
+                // Records wait unread: read first. (Otherwise what waited was a record cut
+                // short, which these bytes complete: the deframer joined them.)
+                return Ok(0);
             }
         }
         let r = self.feed_records(data);
@@ -617,40 +623,70 @@ impl Connection {
     /// there (the deframer would cost a second copy). Returns the bytes consumed; 0 hands the
     /// input to the deframer, which also reports anything malformed.
     fn direct_record(&mut self, data: &[u8]) -> Result<usize, Error> {
-        if !self.established
-            || self.plaintext_buffered() >= self.common.config.buffer_limit
-            || !self.joiner.is_empty()
-            || self.awaiting_peer_finished().is_some()
-        {
+        let Some(limit) = self.bulk_limit() else {
+            return Ok(0);
+        };
+        if self.plaintext_buffered() >= self.common.config.buffer_limit {
             return Ok(0);
         }
-        let limit = if self.common.is_tls13() {
-            MAX_CIPHERTEXT_LEN_TLS13
-        } else {
-            MAX_CIPHERTEXT_LEN
-        };
         let Some((header, body)) = deframer::whole_application_record(data, limit) else {
             return Ok(0);
         };
-        let record_len = HEADER_LEN + body.len();
         let at = self.inbuf.stage(body);
-        match self.open_at(&header, at, body.len())? {
-            Some((ContentType::ApplicationData, off, clen)) => {
-                self.inbuf.keep_opened(at + off, clen);
-            }
-            Some((typ, off, clen)) => {
-                // A KeyUpdate, ticket or alert inside a protected record: rare, so copy it out.
-                let content = self.inbuf.bytes(at + off, clen).to_vec();
-                self.inbuf.unstage();
-                self.protected_content(typ, &content)?;
-            }
-            None => {
-                // The deframer's path takes (and observes) this record.
-                self.inbuf.unstage();
-                return Ok(0);
-            }
+        if !self.open_record(&header, at, body.len(), Lying::Staged)? {
+            return Ok(0); // the deframer's path takes (and observes) this record
         }
-        Ok(record_len)
+        Ok(HEADER_LEN + body.len())
+    }
+
+    /// Whether records may take the bulk paths (opened straight in the input buffer rather
+    /// than through the deframer), and the largest ciphertext body then: after the
+    /// handshake, with no handshake message half-joined, and not between a TLS 1.2
+    /// ChangeCipherSpec and its Finished.
+    fn bulk_limit(&self) -> Option<usize> {
+        let bulk =
+            self.established && self.joiner.is_empty() && self.awaiting_peer_finished().is_none();
+        bulk.then(|| {
+            if self.common.is_tls13() {
+                MAX_CIPHERTEXT_LEN_TLS13
+            } else {
+                MAX_CIPHERTEXT_LEN
+            }
+        })
+    }
+
+    /// Open a protected record lying in the input buffer (its body, `len` bytes at `at`) and
+    /// keep what it holds: application data stays where it was opened; a KeyUpdate, ticket
+    /// or alert inside it (rare) is copied out and handled. `false` while there is no read
+    /// key (nothing changed but the staged bytes dropped).
+    fn open_record(
+        &mut self,
+        header: &[u8; HEADER_LEN],
+        at: usize,
+        len: usize,
+        lying: Lying,
+    ) -> Result<bool, Error> {
+        let Some((typ, off, clen)) = self.open_at(header, at, len)? else {
+            if lying == Lying::Staged {
+                self.inbuf.unstage();
+            }
+            return Ok(false);
+        };
+        let record_len = HEADER_LEN + len;
+        if typ == ContentType::ApplicationData {
+            match lying {
+                Lying::Staged => self.inbuf.keep_opened(at + off, clen),
+                Lying::Received => self.inbuf.opened_in_place(at + off, clen, record_len),
+            }
+            return Ok(true);
+        }
+        let content = self.inbuf.bytes(at + off, clen).to_vec();
+        match lying {
+            Lying::Staged => self.inbuf.unstage(),
+            Lying::Received => self.inbuf.skip_raw(record_len),
+        }
+        self.protected_content(typ, &content)?;
+        Ok(true)
     }
 
     /// Open the protected record whose body is `len` bytes at `at` in the input buffer, in
@@ -723,6 +759,12 @@ impl Connection {
             return Ok(());
         }
         self.sticky()?;
+        if self.inbuf.raw_len() > 0 && self.plaintext_buffered() > 0 {
+            // Records received in place wait behind unread plaintext (a close_notify may be
+            // among them): the EOF counts once they are read.
+            self.eof_after_received = true;
+            return Ok(());
+        }
         let what = if self.established {
             "the peer closed the connection without sending close_notify: the data may be truncated"
                 .to_string()
@@ -1451,57 +1493,55 @@ impl Connection {
         self.process_received()
     }
 
-    /// Give back the memory the zero-copy receive keeps between records, if nothing waits in
-    /// it (an idle connection then holds no input buffer).
+    /// Give back the memory the zero-copy paths keep between records (the receive buffer and
+    /// the outgoing one), where nothing waits in it: an idle connection then holds none.
     pub fn release_buffers(&mut self) {
         self.inbuf.release();
+        self.common.record.release();
     }
 
     /// Work through ciphertext received in place: open whole application-data records where
     /// they lie (one at a time: the next once the plaintext before it was read), and hand
     /// anything else (handshake records, a record cut short by the end of what arrived while
-    /// another kind of record is assembled) to the deframer, which copies it.
+    /// another kind of record is assembled) to the deframer, which copies it. Fails the
+    /// connection itself on an error. An EOF that came while records waited unread counts
+    /// once they are read.
     fn process_received(&mut self) -> Result<(), Error> {
+        if let Err(e) = self.open_received() {
+            return Err(if self.error.is_some() {
+                e
+            } else {
+                self.fail(e)
+            });
+        }
+        let waiting = self.inbuf.raw_len() > 0 && self.plaintext_buffered() > 0;
+        if self.eof_after_received && !waiting {
+            self.eof_after_received = false;
+            return self.feed_eof();
+        }
+        Ok(())
+    }
+
+    fn open_received(&mut self) -> Result<(), Error> {
         while self.inbuf.raw_len() > 0 {
             if self.received_close {
                 // RFC 8446 §6.1: data after close_notify is ignored.
                 let _ = self.inbuf.take_raw();
                 return Ok(());
             }
-            let direct = self.established
-                && self.deframer.buffered() == 0
-                && self.joiner.is_empty()
-                && self.awaiting_peer_finished().is_none();
-            if direct {
+            if let Some(limit) = self.bulk_limit().filter(|_| self.deframer.buffered() == 0) {
                 if self.plaintext_buffered() > 0 {
                     return Ok(()); // the next record waits until this plaintext is read
                 }
-                let limit = if self.common.is_tls13() {
-                    MAX_CIPHERTEXT_LEN_TLS13
-                } else {
-                    MAX_CIPHERTEXT_LEN
-                };
                 let raw = self.inbuf.raw();
                 if let Some((header, body)) = deframer::whole_application_record(raw, limit) {
-                    let (len, at) = (body.len(), self.inbuf.raw_start() + HEADER_LEN);
-                    match self.open_at(&header, at, len) {
-                        Ok(Some((ContentType::ApplicationData, off, clen))) => {
-                            self.inbuf.opened_in_place(at + off, clen, HEADER_LEN + len);
-                        }
-                        Ok(Some((typ, off, clen))) => {
-                            let content = self.inbuf.bytes(at + off, clen).to_vec();
-                            self.inbuf.skip_raw(HEADER_LEN + len);
-                            if let Err(e) = self.protected_content(typ, &content) {
-                                return Err(self.fail(e));
-                            }
-                        }
-                        Ok(None) => {
-                            return Err(self.fail(Error::Internal(
-                                "an application_data record arrived with no read key after                                  the handshake"
-                                    .into(),
-                            )));
-                        }
-                        Err(e) => return Err(self.fail(e)),
+                    let (at, len) = (self.inbuf.raw_start() + HEADER_LEN, body.len());
+                    if !self.open_record(&header, at, len, Lying::Received)? {
+                        return Err(Error::Internal(
+                            "an application_data record arrived with no read key after the \
+                             handshake"
+                                .into(),
+                        ));
                     }
                     continue;
                 }
@@ -1511,14 +1551,19 @@ impl Connection {
             }
             // The deframer's way (a copy): during a handshake, or anything not a plain
             // application_data record; it reports malformed input as `feed` does.
-            let raw = self.inbuf.take_raw();
-            let taken = self.feed_records(&raw)?;
-            self.inbuf.put_back_raw(&raw[taken..]);
-            if taken < raw.len() {
+            if !self.received_to_deframer()? {
                 return Ok(()); // buffers are full: the caller reads first
             }
         }
         Ok(())
+    }
+
+    /// Hand the ciphertext received in place to the deframer (a copy); whether it took all.
+    fn received_to_deframer(&mut self) -> Result<bool, Error> {
+        let raw = self.inbuf.take_raw();
+        let taken = self.feed_records(&raw)?;
+        self.inbuf.put_back_raw(&raw[taken..]);
+        Ok(taken == raw.len())
     }
 
     /// Read plaintext from the peer.

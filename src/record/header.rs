@@ -24,14 +24,15 @@ impl Framing {
         }
     }
 
-    /// Append a plaintext record's header: type, legacy version, body length.
-    pub fn write_header(self, out: &mut Vec<u8>, typ: ContentType, version: u16, len: usize) {
+    /// Write a plaintext record's header (type, legacy version, body length) into the first
+    /// [`Self::header_len`] bytes of `into`, which the caller set aside before the body.
+    pub fn put_header(self, into: &mut [u8], typ: ContentType, version: u16, len: usize) {
         match self {
             Self::Tls => {
                 debug_assert!(len <= usize::from(u16::MAX));
-                out.push(typ.to_int());
-                out.extend_from_slice(&version.to_be_bytes());
-                out.extend_from_slice(&(len as u16).to_be_bytes());
+                let [v0, v1] = version.to_be_bytes();
+                let [l0, l1] = (len as u16).to_be_bytes();
+                into[..TLS_HEADER_LEN].copy_from_slice(&[typ.to_int(), v0, v1, l0, l1]);
             }
         }
     }

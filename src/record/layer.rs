@@ -41,6 +41,9 @@ pub struct RecordLayer {
     out_start: usize,
     /// An open zero-copy write ([`RecordLayer::reserve`]), not yet committed.
     reserved: Option<Reservation>,
+    /// Whether the caller writes in place: then the buffer is kept when drained, for the
+    /// next record.
+    keep_out: bool,
     /// Record-layer version of outgoing plaintext records (0x0301 in the first ClientHello
     /// for compatibility with old middleboxes, RFC 8446 §5.1).
     pub plaintext_version: u16,
@@ -65,6 +68,7 @@ impl RecordLayer {
             out: Vec::new(),
             out_start: 0,
             reserved: None,
+            keep_out: false,
             plaintext_version: 0x0303,
         }
     }
@@ -150,8 +154,13 @@ impl RecordLayer {
         let end = self.reserved.map_or(self.out.len(), |r| r.record);
         self.out_start = (self.out_start + n).min(end);
         if self.out_start == self.out.len() {
-            // Everything was sent: free the buffer rather than keep it for an idle connection.
-            self.out = Vec::new();
+            // Everything was sent: free the buffer rather than keep it for an idle connection
+            // (cleared instead while the caller writes in place, for its next record).
+            if self.keep_out {
+                self.out.clear();
+            } else {
+                self.out = Vec::new();
+            }
             self.out_start = 0;
         } else if self.out_start > 64 * 1024 && self.reserved.is_none() {
             // Far into the buffer: move the rest to the front. Never under an open
@@ -190,27 +199,32 @@ impl RecordLayer {
         Ok(())
     }
 
+    /// The bytes before a record's payload: its header, and TLS 1.2 GCM's explicit nonce.
+    fn prefix_len(&self) -> usize {
+        self.enc
+            .as_ref()
+            .map_or(self.framing.header_len(), RecordEncrypter::prefix_len)
+    }
+
     /// Zero-copy write: room for up to `len` bytes of plaintext (at most one record's 2^14)
     /// where the record will be sealed, so the caller writes its data straight into the
-    /// outgoing record. Replaces any earlier reservation not committed.
+    /// outgoing record. Replaces any earlier reservation not committed. The buffer is kept
+    /// between records from now on (not freed and allocated again per record);
+    /// [`Self::release`] gives it back.
     pub fn reserve(&mut self, len: usize) -> &mut [u8] {
         self.cancel_reservation();
-        let len = len.min(MAX_FRAGMENT_LEN);
-        let prefix = self
-            .enc
-            .as_ref()
-            .map_or(HEADER_LEN, RecordEncrypter::prefix_len);
-        let record = self.out.len();
-        if self.out_start == record && record > 0 {
+        self.keep_out = true;
+        if self.out_start == self.out.len() {
             // Everything before was sent: start over at the front of the same memory.
             self.out.clear();
             self.out_start = 0;
         }
-        let record = self.out.len();
+        let len = len.min(MAX_FRAGMENT_LEN);
+        let (record, prefix) = (self.out.len(), self.prefix_len());
         let total = self
             .enc
             .as_ref()
-            .map_or(HEADER_LEN + len, |e| e.encrypted_len(len));
+            .map_or(prefix + len, |e| e.encrypted_len(len));
         self.out.reserve(total);
         self.out.resize(record + prefix + len, 0);
         self.reserved = Some(Reservation {
@@ -244,39 +258,24 @@ impl RecordLayer {
             return Ok(Ok(()));
         }
         self.out.truncate(r.record + r.prefix + n);
-        match self.enc.as_ref() {
-            Some(enc) => {
-                let seq = self.write_seq;
-                self.write_seq = seq.checked_add(1).ok_or_else(|| {
-                    Error::peer(
-                        Reason::SequenceNumberExhausted,
-                        "the write sequence number would wrap",
-                    )
-                })?;
-                enc.seal_in_place(seq, typ, &mut self.out, r.record)?;
-            }
-            None => {
-                let mut header = Vec::with_capacity(HEADER_LEN);
-                self.framing
-                    .write_header(&mut header, typ, self.plaintext_version, n);
-                self.out[r.record..r.record + HEADER_LEN].copy_from_slice(&header);
-            }
-        }
-        if let Some(raw) = self.out[r.record..].first_chunk::<HEADER_LEN>() {
-            on_record(raw);
-        }
+        self.seal_at(typ, r.record, &mut on_record)?;
         Ok(Ok(()))
-    }
-
-    /// Whether a zero-copy write is open.
-    pub fn has_reservation(&self) -> bool {
-        self.reserved.is_some()
     }
 
     /// Give up an open reservation: its bytes leave the outgoing buffer.
     pub fn cancel_reservation(&mut self) {
         if let Some(r) = self.reserved.take() {
             self.out.truncate(r.record);
+        }
+    }
+
+    /// Give the outgoing buffer back if nothing waits in it (an idle connection that wrote
+    /// in place keeps no memory).
+    pub fn release(&mut self) {
+        self.keep_out = false;
+        if self.reserved.is_none() && self.out_start == self.out.len() {
+            self.out = Vec::new();
+            self.out_start = 0;
         }
     }
 
@@ -287,6 +286,19 @@ impl RecordLayer {
         on_record: &mut impl FnMut(&[u8; HEADER_LEN]),
     ) -> Result<(), Error> {
         let start = self.out.len();
+        self.out.resize(start + self.prefix_len(), 0);
+        self.out.extend_from_slice(fragment);
+        self.seal_at(typ, start, on_record)
+    }
+
+    /// Turn `out[start..]` (room for the prefix, then the payload) into one record: sealed
+    /// under the write key at the next sequence number, or framed as plaintext before keys.
+    fn seal_at(
+        &mut self,
+        typ: ContentType,
+        start: usize,
+        on_record: &mut impl FnMut(&[u8; HEADER_LEN]),
+    ) -> Result<(), Error> {
         match self.enc.as_ref() {
             Some(enc) => {
                 let seq = self.write_seq;
@@ -296,16 +308,12 @@ impl RecordLayer {
                         "the write sequence number would wrap",
                     )
                 })?;
-                enc.encrypt(seq, typ, fragment, &mut self.out)?;
+                enc.seal_in_place(seq, typ, &mut self.out, start)?;
             }
             None => {
-                self.framing.write_header(
-                    &mut self.out,
-                    typ,
-                    self.plaintext_version,
-                    fragment.len(),
-                );
-                self.out.extend_from_slice(fragment);
+                let len = self.out.len() - start - self.framing.header_len();
+                self.framing
+                    .put_header(&mut self.out[start..], typ, self.plaintext_version, len);
             }
         }
         if let Some(raw) = self.out[start..].first_chunk::<HEADER_LEN>() {

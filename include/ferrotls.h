@@ -1167,8 +1167,10 @@ ferrotls_result ferrotls_conn_write(ferrotls_conn *conn,
  * the connection in between may give it up (a record the connection sends of its own, such
  * as a KeyUpdate reply or an alert, must go first), and the commit then fails with
  * `FERROTLS_ERR_WRONG_STATE` (not sticky) having sent nothing. fd mode: completes the handshake
- * first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer is
- * full, sends what waits first (`FERROTLS_WANT_WRITE` if the socket would block).
+ * first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer has
+ * no room for a whole record of `len` (records committed with
+ * `ferrotls_conn_write_commit_more` wait there), sends what waits first
+ * (`FERROTLS_WANT_WRITE` if the socket would block and no room is left).
  */
 ferrotls_result ferrotls_conn_write_reserve(ferrotls_conn *conn,
                                             size_t len,
@@ -1183,6 +1185,17 @@ ferrotls_result ferrotls_conn_write_reserve(ferrotls_conn *conn,
  * (what the socket does not take now goes with the next call or `ferrotls_conn_flush`).
  */
 ferrotls_result ferrotls_conn_write_commit(ferrotls_conn *conn, size_t n);
+
+/**
+ * `ferrotls_conn_write_commit` for a caller with more to write at once (bulk data): the
+ * record is sealed the same way, but in fd mode it is not sent yet. It waits in the outgoing
+ * buffer with the records committed after it, and they go out together (one system call
+ * for several records instead of one each) when `ferrotls_conn_write_reserve` finds no room
+ * for another record, at the next `ferrotls_conn_write_commit`, or at `ferrotls_conn_flush`:
+ * end a burst with one of the last two, or the data waits. Sans-IO mode: the same as
+ * `ferrotls_conn_write_commit` (nothing is sent by either).
+ */
+ferrotls_result ferrotls_conn_write_commit_more(ferrotls_conn *conn, size_t n);
 
 /**
  * Zero-copy receive, step one (sans-IO): `*buf`/`*cap` (both required) receive where to put

@@ -557,3 +557,58 @@ fn eof_inside_a_record_received_in_place_is_a_truncation() {
         "{err}"
     );
 }
+
+/// Records written in place over the memory of records already sent (not zeroed first),
+/// mixed with ordinary writes and a KeyUpdate of the connection's own, shorter and longer
+/// than the records before them; and receives offered while a record's plaintext waits
+/// unread (the buffer then grows rather than moving the plaintext). Every byte arrives, in
+/// order, whole.
+#[test]
+fn in_place_writes_over_sent_records_mixed_with_ordinary_writes() {
+    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
+    let (mut c, mut s) = pair(&cc, &sc, "localhost");
+    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let data = pattern(200_000);
+    let mut got = Vec::new();
+    let mut off = 0;
+    for (i, piece) in [16384usize, 10, 16384, 5000, 1, 16384, 300, 16384]
+        .iter()
+        .cycle()
+        .enumerate()
+    {
+        if off == data.len() {
+            break;
+        }
+        let piece = (*piece).min(data.len() - off);
+        match i % 3 {
+            0 | 1 => {
+                off += write_in_place(&mut c, &data[off..off + piece], piece);
+            }
+            _ => {
+                off += c.write(&data[off..off + piece]).unwrap();
+            }
+        }
+        if i % 7 == 3 {
+            c.key_update(i % 2 == 0).unwrap();
+        }
+        // Everything goes out, so the next reservation lands on sent records.
+        while c.outgoing_len() > 0 {
+            let before = c.outgoing_len();
+            transfer_in_place(&mut c, &mut s, usize::MAX).unwrap();
+            // Read only every other round: receives are offered with plaintext waiting.
+            if i % 2 == 1 || c.outgoing_len() == before {
+                drain(&mut s, &mut got);
+            }
+        }
+        // The server answers KeyUpdates it was asked for; its records go back.
+        transfer_in_place(&mut s, &mut c, usize::MAX).unwrap();
+        drain(&mut c, &mut Vec::new());
+    }
+    for _ in 0..10 {
+        transfer_in_place(&mut c, &mut s, usize::MAX).unwrap();
+        drain(&mut s, &mut got);
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "bytes differ");
+    assert!(c.error().is_none() && s.error().is_none());
+}

@@ -1,5 +1,5 @@
 //! The zero-copy record path through the C ABI: `ferrotls_conn_write_reserve` /
-//! `_write_commit` in fd mode over a non-blocking socket pair with tiny socket buffers (short
+//! `_write_commit` (and `_write_commit_more`) in fd mode over a non-blocking socket pair with tiny socket buffers (short
 //! sends and receives everywhere), and `ferrotls_conn_feed_reserve` / `_feed_commit` in
 //! sans-IO mode, with the misuse errors.
 
@@ -118,12 +118,14 @@ fn fd_mode_zero_copy_writes_over_tiny_nonblocking_socket_buffers() {
                 if r == FERROTLS_OK && cap > 0 {
                     let room = std::slice::from_raw_parts_mut(p, cap);
                     room.copy_from_slice(&data[sent..sent + cap]);
-                    assert_eq!(
-                        ferrotls_conn_write_commit(c, cap),
-                        FERROTLS_OK,
-                        "{}",
-                        detail()
-                    );
+                    // Every third record waits for the ones after it (the flush below sends
+                    // what the last of them left).
+                    let r = if rounds % 3 == 0 {
+                        ferrotls_conn_write_commit_more(c, cap)
+                    } else {
+                        ferrotls_conn_write_commit(c, cap)
+                    };
+                    assert_eq!(r, FERROTLS_OK, "{}", detail());
                     sent += cap;
                 }
             } else {
@@ -239,5 +241,96 @@ fn sans_io_zero_copy_both_ways_and_misuse() {
         ferrotls_conn_free(s);
         ferrotls_config_free(cc);
         ferrotls_config_free(sc);
+    }
+}
+
+/// A connection handle moved to the server thread (used by that thread alone).
+struct Handle(*mut ferrotls_conn);
+// SAFETY: a connection may move between threads; one thread uses it at a time.
+unsafe impl Send for Handle {}
+
+/// `ferrotls_conn_write_commit_more` in fd mode holds records back and sends them together:
+/// nothing leaves while a burst is committed with it (the outgoing buffer holds all of it,
+/// the peer has nothing to receive), `ferrotls_conn_write_reserve` sends them once the buffer
+/// has no room for another record, and a closing `ferrotls_conn_write_commit` sends the
+/// rest. Every byte arrives, in order.
+#[test]
+fn fd_mode_commit_more_sends_records_together() {
+    let mut fds = [0; 2];
+    // SAFETY: valid array of two ints.
+    assert_eq!(
+        unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) },
+        0
+    );
+    let (cc, sc, c, s) = conns();
+    let data: Vec<u8> = (0..600_000u32).map(|i| (i * 11 + i / 331) as u8).collect();
+    let server = {
+        let (s, fd, len) = (Handle(s), fds[1], data.len());
+        std::thread::spawn(move || {
+            let s = s;
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 20_000];
+            // SAFETY: the server's handle is used by this thread alone; blocking socket.
+            unsafe {
+                assert_eq!(ferrotls_conn_set_fd(s.0, fd), FERROTLS_OK);
+                assert_eq!(ferrotls_conn_handshake(s.0), FERROTLS_OK, "{}", detail());
+                while got.len() < len {
+                    let mut n = 0;
+                    let r = ferrotls_conn_read(s.0, buf.as_mut_ptr(), buf.len(), &mut n);
+                    assert_eq!(r, FERROTLS_OK, "server read: {}", detail());
+                    got.extend_from_slice(&buf[..n]);
+                }
+            }
+            (s, got)
+        })
+    };
+    // SAFETY: the client's handle is used by this thread alone; pointers the library
+    // returns are used before the next call on the connection; blocking socket.
+    unsafe {
+        assert_eq!(ferrotls_conn_set_fd(c, fds[0]), FERROTLS_OK);
+        assert_eq!(ferrotls_conn_handshake(c), FERROTLS_OK, "{}", detail());
+        let mut sent = 0;
+        let mut held_max = 0;
+        while sent < data.len() {
+            let (mut p, mut cap) = (null_mut(), 0usize);
+            let before = ferrotls_conn_outgoing_len(c);
+            let r = ferrotls_conn_write_reserve(c, data.len() - sent, &mut p, &mut cap);
+            assert_eq!(r, FERROTLS_OK, "reserve: {}", detail());
+            assert!(cap > 0, "no room on a blocking socket");
+            if ferrotls_conn_outgoing_len(c) < before {
+                // The reserve sent the held records: only when another would not fit.
+                assert!(before > 16_384, "sent early, with {before} bytes held");
+            }
+            std::ptr::copy_nonoverlapping(data[sent..].as_ptr(), p, cap);
+            let last = sent + cap == data.len();
+            let r = if last {
+                ferrotls_conn_write_commit(c, cap)
+            } else {
+                ferrotls_conn_write_commit_more(c, cap)
+            };
+            assert_eq!(r, FERROTLS_OK, "{}", detail());
+            sent += cap;
+            let held = ferrotls_conn_outgoing_len(c);
+            if !last {
+                assert!(held > 0, "a record committed with _more was sent at once");
+            }
+            held_max = held_max.max(held);
+        }
+        assert_eq!(ferrotls_conn_outgoing_len(c), 0, "the last commit sent all");
+        assert!(
+            held_max >= 2 * 16_384,
+            "records were not held together: {held_max}"
+        );
+    }
+    let (s, got) = server.join().unwrap();
+    assert!(got == data, "bytes differ");
+    // SAFETY: both threads are done with the handles.
+    unsafe {
+        ferrotls_conn_free(c);
+        ferrotls_conn_free(s.0);
+        ferrotls_config_free(cc);
+        ferrotls_config_free(sc);
+        libc::close(fds[0]);
+        libc::close(fds[1]);
     }
 }

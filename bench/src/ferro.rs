@@ -85,6 +85,8 @@ pub struct Pair {
     /// Harness transport buffers (ciphertext in flight), client → server and back.
     up: Wire,
     down: Wire,
+    /// Bulk through reserve/commit and recv_buffer/commit_received ([`Params::zero_copy`]).
+    zero_copy: bool,
 }
 
 /// The harness's wire: ciphertext copied out of the sender once, fed to the receiver from
@@ -169,18 +171,62 @@ impl Ferro {
         if self.p.ver == Ver::V13 && c.session_serial() != 1 {
             return Err(format!("{} TLS 1.3 tickets, wanted 1", c.session_serial()));
         }
-        Ok(Pair { c, s, up, down })
+        Ok(Pair {
+            c,
+            s,
+            up,
+            down,
+            zero_copy: self.p.zero_copy,
+        })
     }
 }
 
+/// The zero-copy path's transport: the sender's pending ciphertext copied straight into the
+/// receiver's input buffer (`recv_buffer`, then `commit_received`), the one copy a socket
+/// implies at the least; no harness wire in between. Returns bytes moved.
+fn xfer_in_place(a: &mut Connection, b: &mut Connection) -> Result<usize, String> {
+    let mut moved = 0;
+    loop {
+        let out = a.peek_outgoing();
+        if out.is_empty() {
+            break;
+        }
+        let room = b.recv_buffer();
+        let n = out.len().min(room.len());
+        if n == 0 {
+            break; // b holds records unread: read first
+        }
+        room[..n].copy_from_slice(&out[..n]);
+        a.consume_outgoing(n);
+        b.commit_received(n).map_err(|e| e.to_string())?;
+        moved += n;
+    }
+    Ok(moved)
+}
+
 impl Conn for Pair {
+    /// With [`Params::zero_copy`] the application's bytes are written straight into the
+    /// reserved record (the copy an application producing data makes anyway), sealed there,
+    /// copied once into the receiver's input buffer, opened there and read where they lie;
+    /// otherwise `write`, the harness wire and `feed`.
     fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize {
         let (mut off, mut got, mut idle) = (0, 0, 0);
         while got < data.len() {
-            if off < data.len() {
+            if off < data.len() && self.zero_copy {
+                let room = self.c.reserve_plaintext(data.len() - off).unwrap();
+                let n = room.len();
+                room.copy_from_slice(&data[off..off + n]);
+                self.c.commit_plaintext(n).unwrap();
+                off += n;
+            } else if off < data.len() {
                 off += self.c.write(&data[off..]).unwrap();
             }
-            let moved = xfer(&mut self.c, &mut self.s, &mut self.up).unwrap();
+            let moved = if self.zero_copy {
+                xfer_in_place(&mut self.c, &mut self.s)
+            } else {
+                xfer(&mut self.c, &mut self.s, &mut self.up)
+            }
+            .unwrap();
             let before = got;
             // Zero-copy reads (peek + consume), as the rustls side uses BufRead.
             let _ = &rbuf;
@@ -231,6 +277,8 @@ pub struct SockPair {
     inbuf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Writes through reserve/commit, receives into `recv_buffer` ([`Params::zero_copy`]).
+    zero_copy: bool,
 }
 
 fn es(e: impl std::fmt::Display) -> String {
@@ -252,6 +300,15 @@ impl SockPair {
 
     /// Feed what is buffered, reading from the socket first if nothing is.
     fn pull(&mut self) -> Result<(), String> {
+        if self.zero_copy {
+            // Straight into the engine's input buffer.
+            let n = (&self.sock).read(self.c.recv_buffer()).map_err(es)?;
+            if n == 0 {
+                self.c.feed_eof().map_err(es)?;
+                return Err("EOF from the peer".into());
+            }
+            return self.c.commit_received(n).map_err(es);
+        }
         if self.start == self.end {
             let n = (&self.sock).read(&mut self.inbuf).map_err(es)?;
             if n == 0 {
@@ -309,23 +366,28 @@ impl Sockets {
 impl SockEngine for Sockets {
     fn client(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
         let c = Connection::new_client(self.0.client.clone(), Some("localhost")).map_err(es)?;
-        self.start(SockPair::new(c, sock))
+        self.start(SockPair::new(c, sock, self.0.p.zero_copy))
     }
 
     fn server(&self, sock: TcpStream) -> Result<Box<dyn SockConn>, String> {
         let c = Connection::new_server(self.0.server.clone()).map_err(es)?;
-        self.start(SockPair::new(c, sock))
+        self.start(SockPair::new(c, sock, self.0.p.zero_copy))
     }
 }
 
 impl SockPair {
-    fn new(c: Connection, sock: TcpStream) -> Self {
+    fn new(c: Connection, sock: TcpStream, zero_copy: bool) -> Self {
         SockPair {
             c,
             sock,
-            inbuf: vec![0; RECV_CHUNK],
+            inbuf: if zero_copy {
+                Vec::new()
+            } else {
+                vec![0; RECV_CHUNK]
+            },
             start: 0,
             end: 0,
+            zero_copy,
         }
     }
 }
@@ -333,6 +395,25 @@ impl SockPair {
 impl SockConn for SockPair {
     fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
         let mut off = 0;
+        while off < data.len() && self.zero_copy {
+            // Records sealed in place pile up in the outgoing buffer until it is full (as
+            // `write` fills it), then go out in one send.
+            let room = self.c.reserve_plaintext(data.len() - off).map_err(es)?;
+            let n = room.len();
+            if n == 0 {
+                if self.c.outgoing_len() == 0 {
+                    return Err("reserve gave no room with nothing to send".into());
+                }
+                self.flush()?;
+                continue;
+            }
+            room.copy_from_slice(&data[off..off + n]);
+            self.c.commit_plaintext(n).map_err(es)?;
+            off += n;
+        }
+        if self.zero_copy {
+            return self.flush();
+        }
         while off < data.len() {
             let n = self.c.write(&data[off..]).map_err(es)?;
             if n == 0 && self.c.outgoing_len() == 0 {

@@ -139,6 +139,8 @@ pub struct Pair {
     /// Harness transport buffers, client → server and back (the one wire copy).
     up: Wire,
     down: Wire,
+    /// Bulk through write_reserve/commit and feed_reserve/commit ([`Params::zero_copy`]).
+    zero_copy: bool,
 }
 
 impl Drop for Pair {
@@ -205,6 +207,7 @@ impl Ffi {
                 s: null_mut(),
                 up: Wire::default(),
                 down: Wire::default(),
+                zero_copy: self.p.zero_copy,
             };
             ok(
                 ferrotls_conn_new_client(self.client, c"localhost".as_ptr(), &mut pair.c),
@@ -243,12 +246,52 @@ impl Ffi {
     }
 }
 
+/// The zero-copy transport: a's pending ciphertext copied straight into b's input buffer
+/// (ferrotls_conn_feed_reserve, then _feed_commit). Returns bytes moved.
+unsafe fn xfer_in_place(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<usize, String> {
+    let mut moved = 0;
+    unsafe {
+        loop {
+            let (mut out, mut len) = (std::ptr::null(), 0usize);
+            ok(
+                ferrotls_conn_peek_outgoing(a, &mut out, &mut len),
+                "peek_outgoing",
+            )?;
+            let (mut room, mut cap) = (null_mut(), 0usize);
+            ok(
+                ferrotls_conn_feed_reserve(b, &mut room, &mut cap),
+                "feed_reserve",
+            )?;
+            let n = len.min(cap);
+            if n == 0 {
+                break; // nothing to send, or b holds records unread: read first
+            }
+            std::ptr::copy_nonoverlapping(out, room, n);
+            ok(ferrotls_conn_consume_outgoing(a, n), "consume_outgoing")?;
+            ok(ferrotls_conn_feed_commit(b, n), "feed_commit")?;
+            moved += n;
+        }
+    }
+    Ok(moved)
+}
+
 impl Conn for Pair {
     fn send(&mut self, data: &[u8], rbuf: &mut [u8], check: bool) -> usize {
         let (mut off, mut got, mut idle) = (0, 0, 0);
         unsafe {
             while got < data.len() {
-                if off < data.len() {
+                if off < data.len() && self.zero_copy {
+                    // The application's bytes written straight into the reserved record.
+                    let (mut room, mut cap) = (null_mut(), 0usize);
+                    ok(
+                        ferrotls_conn_write_reserve(self.c, data.len() - off, &mut room, &mut cap),
+                        "write_reserve",
+                    )
+                    .unwrap();
+                    std::ptr::copy_nonoverlapping(data[off..].as_ptr(), room, cap);
+                    ok(ferrotls_conn_write_commit(self.c, cap), "write_commit").unwrap();
+                    off += cap;
+                } else if off < data.len() {
                     let mut n = 0;
                     let rest = &data[off..];
                     ok(
@@ -258,7 +301,11 @@ impl Conn for Pair {
                     .unwrap();
                     off += n;
                 }
-                let moved = xfer(self.c, self.s, &mut self.up).unwrap();
+                let moved = if self.zero_copy {
+                    xfer_in_place(self.c, self.s).unwrap()
+                } else {
+                    xfer(self.c, self.s, &mut self.up).unwrap()
+                };
                 let before = got;
                 // Zero-copy reads (peek + consume), like the Rust engine.
                 let _ = &rbuf;
@@ -315,6 +362,9 @@ unsafe impl Sync for FdEngine {}
 pub struct FdConn {
     conn: *mut ferrotls_conn,
     sock: TcpStream,
+    /// Writes through write_reserve/commit ([`Params::zero_copy`]); receives always land in
+    /// the engine's input buffer in fd mode.
+    zero_copy: bool,
 }
 
 // SAFETY: a connection may move between threads; it is used by one at a time.
@@ -345,6 +395,7 @@ impl FdEngine {
             let mut c = FdConn {
                 conn: null_mut(),
                 sock,
+                zero_copy: self.e.p.zero_copy,
             };
             if client {
                 ok(
@@ -389,6 +440,30 @@ impl SockEngine for FdEngine {
 impl SockConn for FdConn {
     fn write_all(&mut self, data: &[u8]) -> Result<(), String> {
         let mut off = 0;
+        while off < data.len() && self.zero_copy {
+            // Into the reserved record; the commit seals it there.
+            let (mut room, mut cap) = (null_mut(), 0usize);
+            unsafe {
+                ok(
+                    ferrotls_conn_write_reserve(self.conn, data.len() - off, &mut room, &mut cap),
+                    "write_reserve",
+                )?;
+                if cap == 0 {
+                    return Err("write_reserve gave no room on a blocking socket".into());
+                }
+                std::ptr::copy_nonoverlapping(data[off..].as_ptr(), room, cap);
+                // Records of one burst go out together; the last commit sends them.
+                if off + cap == data.len() {
+                    ok(ferrotls_conn_write_commit(self.conn, cap), "write_commit")?;
+                } else {
+                    ok(
+                        ferrotls_conn_write_commit_more(self.conn, cap),
+                        "write_commit_more",
+                    )?;
+                }
+            }
+            off += cap;
+        }
         while off < data.len() {
             let rest = &data[off..];
             let mut n = 0;

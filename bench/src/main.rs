@@ -81,6 +81,10 @@ pub struct Params {
     /// ferrotls only: verify the server chain on every handshake (no verified-chain cache),
     /// as rustls and OpenSSL always do. True in every row but [`HS13_CACHED`].
     pub cold_cache: bool,
+    /// ferrotls only: bulk rows move the bytes through the zero-copy record path (the sender
+    /// writes into the reserved record, the receiver receives ciphertext into the engine's
+    /// input buffer). rustls and OpenSSL have no such path and run their ordinary one.
+    pub zero_copy: bool,
 }
 
 impl Params {
@@ -93,6 +97,7 @@ impl Params {
         group: Group::X25519,
         resume: false,
         cold_cache: true,
+        zero_copy: false,
     };
 
     /// The one cipher suite both sides are restricted to (IANA number).
@@ -144,6 +149,12 @@ const HS13_CACHED: &str =
     "TLS 1.3 full handshake, ECDSA P-256, verified-chain cache on (ferrotls only benefits)";
 const SOCK_HS: &str = "TLS 1.3 full handshake over loopback TCP, ECDSA P-256";
 const SOCK_BULK: &str = "TLS 1.3 bulk 1 MiB over loopback TCP, AES-128-GCM";
+/// The zero-copy rows: ferrotls writes into the reserved record and receives into its input
+/// buffer; rustls and OpenSSL have no such path and run their ordinary one.
+const BULK_ZC: &str =
+    "TLS 1.3 bulk 1 MiB, AES-128-GCM, ferrotls zero-copy path (rustls, OpenSSL: ordinary path)";
+const SOCK_BULK_ZC: &str = "TLS 1.3 bulk 1 MiB over loopback TCP, AES-128-GCM, ferrotls \
+     zero-copy path (rustls, OpenSSL: ordinary path)";
 const MIB: usize = 1 << 20;
 
 /// Process CPU time in seconds (all threads: the socket rows' server thread too).
@@ -504,8 +515,13 @@ fn profile(pki: &Pki, what: &str, n: usize) {
         },
         resume: what.starts_with("resume"),
         cold_cache: what.starts_with("cold"),
+        zero_copy: what.starts_with("bulkzc"),
     };
-    let e = ferro::new(pki, p).unwrap();
+    let e = if what.ends_with("ffi") {
+        ffi::new(pki, p).unwrap()
+    } else {
+        ferro::new(pki, p).unwrap()
+    };
     match what {
         "handshake" | "handshake12" | "coldhandshake" | "coldhandshake12" | "pqhandshake"
         | "resume12" | "resume13" => {
@@ -518,7 +534,7 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 (alloc::calls() - before) as f64 / n.max(1) as f64
             );
         }
-        "bulk" => {
+        "bulk" | "bulkzc" | "bulkffi" | "bulkzcffi" => {
             let faults = FaultCount::default();
             let mut op = bulk_op(e, test_data(), faults.clone());
             let t0 = cpu();
@@ -559,7 +575,9 @@ fn profile(pki: &Pki, what: &str, n: usize) {
                 );
             }
         }
-        _ => panic!("profile [cold]handshake[12]|pqhandshake|resume12|resume13|bulk|bulkscan N"),
+        _ => panic!(
+            "profile [cold]handshake[12]|pqhandshake|resume12|resume13|bulk[zc][ffi]|bulkscan N"
+        ),
     }
 }
 
@@ -686,6 +704,7 @@ fn main() {
             group,
             resume,
             cold_cache: name != HS13_CACHED,
+            ..Params::BASE
         };
         let (mut engs, absent) = engines_or_absent(&pki, p, &mut notes, name);
         let present: Vec<bool> = engs.iter().map(Option::is_some).collect();
@@ -722,11 +741,18 @@ fn main() {
     }
     let data = test_data();
     let mut bulk_faults = Vec::new();
-    for (aead, fi, name) in [
-        (Aead::Aes128, 0, "TLS 1.3 bulk 1 MiB writes, AES-128-GCM"),
+    for (aead, fi, zero_copy, name) in [
+        (
+            Aead::Aes128,
+            0,
+            false,
+            "TLS 1.3 bulk 1 MiB writes, AES-128-GCM",
+        ),
+        (Aead::Aes128, 7, true, BULK_ZC),
         (
             Aead::Chacha,
             1,
+            false,
             "TLS 1.3 bulk 1 MiB writes, ChaCha20-Poly1305",
         ),
     ] {
@@ -736,6 +762,7 @@ fn main() {
         eprintln!("measuring: {name}");
         let p = Params {
             aead,
+            zero_copy,
             ..Params::BASE
         };
         let engs = engines(&pki, p, &mut notes, name);
@@ -767,14 +794,21 @@ fn main() {
 
     // Over loopback TCP: the same pinning (one suite, X25519 only, ECDSA P-256, no
     // verified-chain cache).
-    let sp = Params::BASE;
     let sock_data = std::sync::Arc::new(data.to_vec());
     let mut sock_rows = Vec::new();
-    for (name, bulk) in [(SOCK_HS, false), (SOCK_BULK, true)] {
+    for (name, bulk, zero_copy) in [
+        (SOCK_HS, false, false),
+        (SOCK_BULK, true, false),
+        (SOCK_BULK_ZC, true, true),
+    ] {
         if skip(name) {
             continue;
         }
         eprintln!("measuring: {name}");
+        let sp = Params {
+            zero_copy,
+            ..Params::BASE
+        };
         let made: [Result<std::sync::Arc<dyn sockets::SockEngine>, String>; 4] = [
             ferro::sockets(&pki, sp),
             ffi::sockets(&pki, sp),
@@ -923,7 +957,7 @@ fn main() {
     for (aead, crypto, ceiling) in [("AES-128-GCM", 0, 7), ("ChaCha20-Poly1305", 1, 8)] {
         let ours = rows
             .iter()
-            .find(|r| r.name.contains("bulk") && r.name.contains(aead))
+            .find(|r| r.name.contains("bulk") && r.name.contains(aead) && r.name != BULK_ZC)
             .and_then(|r| med(&r.cells[0]));
         if let Some(m) = ours {
             println!(
@@ -933,6 +967,23 @@ fn main() {
                 m / fl[ceiling].med
             );
         }
+    }
+    if let Some(zc) = row(BULK_ZC) {
+        let of = |i: usize| match med(&zc.cells[i]) {
+            Some(m) => format!(
+                "{:.2} of seal, copy across, open; {:.2} of copy in, seal, copy across, open",
+                m / fl[10].med,
+                m / fl[7].med
+            ),
+            None => "n/a".into(),
+        };
+        println!(
+            "ferrotls zero-copy bulk AES-128-GCM (the bench writes its bytes into the reserved \
+             record: that is the copy in; the sender's record is copied once into the \
+             receiver's input buffer: the copy across): Rust API {}; C ABI {}.",
+            of(0),
+            of(1)
+        );
     }
     println!();
     println!(

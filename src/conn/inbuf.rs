@@ -177,8 +177,12 @@ impl InBuf {
             self.raw = (0, end - start);
             self.plain = (0, 0);
         } else if self.raw.1 + want > self.buf.len() {
-            // Plaintext is waiting and the room ends: move both down rather than grow.
-            self.compact(true);
+            // Plaintext is waiting and the room ends: move both down if what was read is
+            // half of it or more (the half rule), else grow. Moving a record's plaintext to
+            // win back its five header bytes would cost a copy of it per record; growing
+            // stops at about two records, as nothing grows past MAX_RAW of ciphertext plus
+            // the plaintext of the one record opened.
+            self.compact(false);
         }
         let need = self.raw.1 + want;
         if self.buf.len() < need {

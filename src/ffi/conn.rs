@@ -488,8 +488,10 @@ pub unsafe extern "C" fn ferrotls_conn_write(
 /// the connection in between may give it up (a record the connection sends of its own, such
 /// as a KeyUpdate reply or an alert, must go first), and the commit then fails with
 /// `FERROTLS_ERR_WRONG_STATE` (not sticky) having sent nothing. fd mode: completes the handshake
-/// first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer is
-/// full, sends what waits first (`FERROTLS_WANT_WRITE` if the socket would block).
+/// first (returning `FERROTLS_WANT_READ`/`WANT_WRITE` while it cannot) and, when the buffer has
+/// no room for a whole record of `len` (records committed with
+/// `ferrotls_conn_write_commit_more` wait there), sends what waits first
+/// (`FERROTLS_WANT_WRITE` if the socket would block and no room is left).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ferrotls_conn_write_reserve(
     conn: *mut ferrotls_conn,
@@ -506,21 +508,25 @@ pub unsafe extern "C" fn ferrotls_conn_write_reserve(
         unsafe {
             with_conn(conn, true, |st| {
                 let mut sent = FERROTLS_OK;
-                if st.fd.is_some() {
-                    if st.conn.is_handshaking() {
-                        let code = fd::handshake(st)?;
-                        if code != FERROTLS_OK {
-                            return Ok(code);
-                        }
-                    }
-                    if len > 0 && st.conn.outgoing_len() > 0 {
-                        sent = fd::flush(st)?;
+                if st.fd.is_some() && st.conn.is_handshaking() {
+                    let code = fd::handshake(st)?;
+                    if code != FERROTLS_OK {
+                        return Ok(code);
                     }
                 }
-                let (ptr, room) = match st.conn.reserve_plaintext(len) {
-                    Ok(room) => (room.as_mut_ptr(), room.len()),
-                    Err(e) => return Err(st.fail(&e)),
+                let reserve = |st: &mut ConnState| match st.conn.reserve_plaintext(len) {
+                    Ok(room) => Ok((room.as_mut_ptr(), room.len())),
+                    Err(e) => Err(st.fail(&e)),
                 };
+                let (mut ptr, mut room) = reserve(st)?;
+                // fd mode: records committed with `_write_commit_more` wait in the outgoing
+                // buffer; once it has no room for a whole record of what is asked, they go
+                // out first (and the room is taken again, behind them).
+                let whole = len.min(crate::record::cipher::MAX_FRAGMENT_LEN);
+                if st.fd.is_some() && room < whole && st.conn.outgoing_len() > 0 {
+                    sent = fd::flush(st)?;
+                    (ptr, room) = reserve(st)?;
+                }
                 if room == 0 && len > 0 && sent != FERROTLS_OK {
                     return Ok(sent); // full, and the socket would block
                 }
@@ -542,12 +548,37 @@ pub unsafe extern "C" fn ferrotls_conn_write_commit(
     conn: *mut ferrotls_conn,
     n: usize,
 ) -> ferrotls_result {
+    // SAFETY: passed on as the caller gave it.
+    unsafe { write_commit(conn, n, true) }
+}
+
+/// `ferrotls_conn_write_commit` for a caller with more to write at once (bulk data): the
+/// record is sealed the same way, but in fd mode it is not sent yet. It waits in the outgoing
+/// buffer with the records committed after it, and they go out together (one system call
+/// for several records instead of one each) when `ferrotls_conn_write_reserve` finds no room
+/// for another record, at the next `ferrotls_conn_write_commit`, or at `ferrotls_conn_flush`:
+/// end a burst with one of the last two, or the data waits. Sans-IO mode: the same as
+/// `ferrotls_conn_write_commit` (nothing is sent by either).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ferrotls_conn_write_commit_more(
+    conn: *mut ferrotls_conn,
+    n: usize,
+) -> ferrotls_result {
+    // SAFETY: passed on as the caller gave it.
+    unsafe { write_commit(conn, n, false) }
+}
+
+/// Both commits; `send`: fd mode sends what waits.
+///
+/// # Safety
+/// `conn` is NULL or a live connection.
+unsafe fn write_commit(conn: *mut ferrotls_conn, n: usize, send: bool) -> ferrotls_result {
     ffi_call(|| {
         // SAFETY: `conn` is NULL or a live connection.
         unsafe {
             with_conn(conn, true, |st| {
                 st.conn.commit_plaintext(n).map_err(|e| st.fail(&e))?;
-                if st.fd.is_some() {
+                if send && st.fd.is_some() {
                     fd::flush(st)?;
                 }
                 Ok(FERROTLS_OK)

@@ -12,6 +12,7 @@ mod floor;
 mod ossl;
 mod pki;
 mod rustls_impl;
+mod rustls_unbuffered;
 mod sockets;
 
 use std::time::Instant;
@@ -81,9 +82,10 @@ pub struct Params {
     /// ferrotls only: verify the server chain on every handshake (no verified-chain cache),
     /// as rustls and OpenSSL always do. True in every row but [`HS13_CACHED`].
     pub cold_cache: bool,
-    /// ferrotls only: bulk rows move the bytes through the zero-copy record path (the sender
+    /// Bulk rows move the bytes through each library's zero-copy path: ferrotls's (the sender
     /// writes into the reserved record, the receiver receives ciphertext into the engine's
-    /// input buffer). rustls and OpenSSL have no such path and run their ordinary one.
+    /// input buffer), rustls's unbuffered API in memory; OpenSSL has none and runs its
+    /// ordinary path, as rustls does over sockets.
     pub zero_copy: bool,
 }
 
@@ -134,6 +136,12 @@ pub trait Conn {
     fn trim(&mut self) {}
 }
 
+/// A bulk loop's guard: `idle` counts rounds in a row without progress; 100 is a stall.
+pub fn no_stall(idle: &mut usize, progressed: bool, who: &str) {
+    *idle = if progressed { 0 } else { *idle + 1 };
+    assert!(*idle < 100, "{who}: bulk transfer stalled");
+}
+
 /// Configured client and server of one implementation.
 pub trait Engine {
     /// A new pair, handshake completed and checked (version, suite, resumed or not).
@@ -150,9 +158,10 @@ const HS13_CACHED: &str =
 const SOCK_HS: &str = "TLS 1.3 full handshake over loopback TCP, ECDSA P-256";
 const SOCK_BULK: &str = "TLS 1.3 bulk 1 MiB over loopback TCP, AES-128-GCM";
 /// The zero-copy rows: ferrotls writes into the reserved record and receives into its input
-/// buffer; rustls and OpenSSL have no such path and run their ordinary one.
-const BULK_ZC: &str =
-    "TLS 1.3 bulk 1 MiB, AES-128-GCM, ferrotls zero-copy path (rustls, OpenSSL: ordinary path)";
+/// buffer; in memory rustls runs its unbuffered API (its own caller-owned-buffer path),
+/// over TCP its ordinary one; OpenSSL has no such path and runs its ordinary one.
+const BULK_ZC: &str = "TLS 1.3 bulk 1 MiB, AES-128-GCM, zero-copy paths (ferrotls reserve/commit \
+     and receive in place, rustls unbuffered API; OpenSSL: ordinary path)";
 const SOCK_BULK_ZC: &str = "TLS 1.3 bulk 1 MiB over loopback TCP, AES-128-GCM, ferrotls \
      zero-copy path (rustls, OpenSSL: ordinary path)";
 const MIB: usize = 1 << 20;

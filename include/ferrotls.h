@@ -1243,6 +1243,11 @@ size_t ferrotls_conn_readable(const ferrotls_conn *conn);
 /**
  * Queue close_notify (idempotent). fd mode: also flush (`FERROTLS_WANT_WRITE` if the socket
  * would block; call `ferrotls_conn_flush` later).
+ *
+ * Before `close()`ing the socket: if bytes from the peer wait unread in it (a client that
+ * sent without reading has the server's session tickets there), the kernel answers the
+ * close with a TCP reset instead of a FIN, and the peer can lose the end of what it had not
+ * yet read. `shutdown(fd, SHUT_WR)`, then read until EOF (or a timeout), then close.
  */
 ferrotls_result ferrotls_conn_close(ferrotls_conn *conn);
 

@@ -100,6 +100,14 @@ impl Deframer {
     /// bytes after it can go the direct way); returns how many bytes were taken.
     pub fn feed(&mut self, data: &[u8]) -> usize {
         let mut taken = 0;
+        if let Some(h) = data.first_chunk::<HEADER_LEN>()
+            && self.buf.is_empty()
+        {
+            // The header is here: room for the whole record before the header is copied,
+            // one allocation rather than one for the header and another for the body.
+            let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+            self.buf.reserve(HEADER_LEN + len.min(MAX_CIPHERTEXT_LEN));
+        }
         if self.buf.len() < HEADER_LEN {
             taken = data.len().min(HEADER_LEN - self.buf.len());
             self.buf.extend_from_slice(&data[..taken]);

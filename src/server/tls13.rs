@@ -137,18 +137,19 @@ pub(crate) fn send_first_flight(
         group: c.group,
         payload,
     };
-    let sh = ServerHelloPayload {
+    let mut sh = ServerHelloPayload {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: rand::random_array()?,
         session_id: ch.session_id.clone(),
         cipher_suite: suite.suite,
         compression_method: crate::codec::enums::Compression::Null,
-        extensions: vec![
-            ServerExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
-            ServerExtension::KeyShare(share),
-        ],
+        // Room for the pre_shared_key a resumption adds.
+        extensions: Vec::with_capacity(3),
     };
-    let mut sh = sh;
+    sh.extensions.extend([
+        ServerExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
+        ServerExtension::KeyShare(share),
+    ]);
     if let Some(p) = &psk {
         sh.extensions.push(ServerExtension::PreSharedKey(p.index));
     }

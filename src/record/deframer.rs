@@ -104,9 +104,13 @@ impl Deframer {
             && self.buf.is_empty()
         {
             // The header is here: room for the whole record before the header is copied,
-            // one allocation rather than one for the header and another for the body.
+            // one allocation rather than one for the header and another for the body. At
+            // least room for what this input holds (up to one record's most), so the
+            // records after it in the same input (a flight) fit without regrowing.
             let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
-            self.buf.reserve(HEADER_LEN + len.min(MAX_CIPHERTEXT_LEN));
+            let most = HEADER_LEN + MAX_CIPHERTEXT_LEN;
+            self.buf
+                .reserve((HEADER_LEN + len).max(data.len()).min(most));
         }
         if self.buf.len() < HEADER_LEN {
             taken = data.len().min(HEADER_LEN - self.buf.len());

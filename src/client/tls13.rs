@@ -355,7 +355,7 @@ impl ExpectFinished {
         }
         let fin = hs::finished_message(suite, &finished.client, &transcript);
         let enc = cx.send_hs(fin)?;
-        transcript.add(&enc);
+        transcript.add(enc);
         app.install_writer(cx)?;
         let resumption = master.resumption_secret(transcript.current_hash().as_ref());
         let secrets = app.complete(cx);
@@ -400,7 +400,7 @@ fn send_client_certificate(
     cx.sent_no_client_cert = chosen.is_none();
     let msg = HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries });
     let enc = cx.send_hs(msg)?;
-    transcript.add(&enc);
+    transcript.add(enc);
     if let Some((ck, scheme)) = chosen {
         let hash = transcript.current_hash();
         let signature = ck
@@ -408,7 +408,7 @@ fn send_client_certificate(
             .sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
         let msg = HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature });
         let enc = cx.send_hs(msg)?;
-        transcript.add(&enc);
+        transcript.add(enc);
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ pub(crate) struct Traffic {
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
     let enc = cx.send_hs(payload)?;
-    t.add(&enc);
+    t.add(enc);
     Ok(())
 }
 
@@ -253,7 +253,7 @@ fn finish_flight(
 ) -> Result<ServerState, Error> {
     let fin = hs::finished_message(suite, &keys.finished.server, &transcript);
     let enc = cx.send_hs(fin)?;
-    transcript.add(&enc);
+    transcript.add(enc);
 
     let client_finished = keys.finished.client;
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);

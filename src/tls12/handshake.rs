@@ -324,7 +324,7 @@ pub(crate) fn send_ccs_and_finished(
     let is_client = cx.is_client;
     let fin = secrets.finished_message(is_client, transcript);
     let enc = cx.send_hs(fin)?;
-    transcript.add(&enc);
+    transcript.add(enc);
     Ok(())
 }
 

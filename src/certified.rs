@@ -74,17 +74,17 @@ impl CertifiedKey {
     }
 
     /// Whether this certificate covers `name` (exact or single-label wildcard match).
+    /// DNS names compare without regard to ASCII case, without lowercased copies.
     fn matches(&self, name: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        self.info.dns_names.iter().any(|pattern| {
-            let pattern = pattern.to_ascii_lowercase();
-            match pattern.strip_prefix("*.") {
-                Some(suffix) => name
-                    .split_once('.')
-                    .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
-                None => pattern == name,
-            }
-        })
+        self.info
+            .dns_names
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(suffix) => name.split_once('.').is_some_and(|(label, rest)| {
+                    !label.is_empty() && rest.eq_ignore_ascii_case(suffix)
+                }),
+                None => pattern.eq_ignore_ascii_case(name),
+            })
     }
 }
 

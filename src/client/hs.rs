@@ -252,12 +252,12 @@ impl ExpectServerHello {
 
         // A session to resume: the one given, else one from the cache for this name.
         let now = config.now_ms();
-        let resume_name = cx.resume_name.clone();
+        let resume_name = cx.resume_name.as_deref();
         let session = session.filter(|_| !renegotiating).or_else(|| {
             if renegotiating {
                 return None; // a full handshake: a new session, checked certificate
             }
-            let (cache, name) = (config.client_cache.as_ref()?, resume_name.as_deref()?);
+            let (cache, name) = (config.client_cache.as_ref()?, resume_name?);
             cache.take(name, now)
         });
         let usable = |suite: CipherSuite, v: ProtocolVersion| {

@@ -591,7 +591,7 @@ impl ExpectServerHelloDone {
         let msg = HandshakePayload::ClientKeyExchange(kx.share().to_vec());
         let pre_master: Secret = kx.complete(&server_share)?;
         let enc = cx.send_hs(msg)?;
-        s.transcript.add(&enc);
+        s.transcript.add(enc);
         let secrets = Tls12Secrets::new(
             cx,
             s.suite,
@@ -605,7 +605,7 @@ impl ExpectServerHelloDone {
             let signature = ck.key.sign(scheme, s.transcript.bytes())?;
             let msg = HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature });
             let enc = cx.send_hs(msg)?;
-            s.transcript.add(&enc);
+            s.transcript.add(enc);
         }
         // Step Ten.
         send_ccs_and_finished(cx, &secrets, &mut s.transcript)?;
@@ -757,7 +757,7 @@ fn send_client_certificate(
     cx.sent_no_client_cert = chosen.is_none();
     let msg = HandshakePayload::CertificateTls12(chain);
     let enc = cx.send_hs(msg)?;
-    transcript.add(&enc);
+    transcript.add(enc);
     Ok(chosen)
 }
 

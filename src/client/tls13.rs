@@ -355,7 +355,7 @@ impl ExpectFinished {
         }
         let fin = hs::finished_message(suite, &finished.client, &transcript);
         let enc = cx.send_hs(fin)?;
-        transcript.add(&enc);
+        transcript.add(enc);
         app.install_writer(cx)?;
         let resumption = master.resumption_secret(transcript.current_hash().as_ref());
         let secrets = app.complete(cx);
@@ -400,7 +400,7 @@ fn send_client_certificate(
     cx.sent_no_client_cert = chosen.is_none();
     let msg = HandshakePayload::Certificate(CertificatePayloadTls13 { context, entries });
     let enc = cx.send_hs(msg)?;
-    transcript.add(&enc);
+    transcript.add(enc);
     if let Some((ck, scheme)) = chosen {
         let hash = transcript.current_hash();
         let signature = ck
@@ -408,7 +408,7 @@ fn send_client_certificate(
             .sign(scheme, &hs::certificate_verify_input(hash.as_ref(), false))?;
         let msg = HandshakePayload::CertificateVerify(DigitallySigned { scheme, signature });
         let enc = cx.send_hs(msg)?;
-        transcript.add(&enc);
+        transcript.add(enc);
     }
     Ok(())
 }
@@ -424,7 +424,7 @@ impl Traffic {
             return Err(Error::unexpected(Self::STEP, "a change_cipher_spec record"));
         };
         match msg.payload {
-            HandshakePayload::NewSessionTicket(t) => self.ticket(cx, &t),
+            HandshakePayload::NewSessionTicket(t) => self.ticket(cx, t),
             HandshakePayload::KeyUpdate(req) => self.secrets.receive_key_update(cx, req)?,
             HandshakePayload::CertificateRequest(req) => self.authenticate_again(cx, req, raw)?,
             _ => return Err(Error::unexpected(Self::STEP, msg.typ.to_string())),
@@ -488,7 +488,8 @@ impl Traffic {
     }
 
     /// Keep a NewSessionTicket for a later resumption (RFC 8446 §4.6.1).
-    fn ticket(&self, cx: &mut Common, t: &NewSessionTicketTls13) {
+    /// Takes the message by value: its ticket moves into the session, uncopied.
+    fn ticket(&self, cx: &mut Common, t: NewSessionTicketTls13) {
         if t.lifetime == 0 {
             return; // the server says: do not use this ticket
         }
@@ -497,16 +498,17 @@ impl Traffic {
         let session = ClientSession13 {
             suite: self.suite.suite,
             psk,
-            ticket: t.ticket.clone(),
+            ticket: t.ticket,
             age_add: t.age_add,
             server_name: cx.resume_name.clone(),
             peer_certs: cx.neg.peer_certs.clone(),
             created_ms: cx.config.now_ms(),
             lifetime: t.lifetime.min(MAX_TICKET_LIFETIME),
         };
+        let lifetime = t.lifetime;
         cx.save_session(ClientSession::Tls13(session));
         cx.trace(TraceKind::State, || {
-            format!("session ticket stored (lifetime {} s)", t.lifetime)
+            format!("session ticket stored (lifetime {lifetime} s)")
         });
     }
 }

@@ -581,6 +581,7 @@ impl Connection {
     fn release_idle_buffers(&mut self) {
         self.deframer.release();
         self.joiner.release();
+        self.common.release_hs_buffer();
     }
 
     fn feed_records(&mut self, data: &[u8]) -> Result<usize, Error> {
@@ -1498,6 +1499,7 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         self.inbuf.release();
         self.common.record.release();
+        self.common.release_hs_buffer();
     }
 
     /// Work through ciphertext received in place: open whole application-data records where

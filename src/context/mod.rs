@@ -209,6 +209,8 @@ pub(crate) struct Common {
     /// binding of RFC 5929 is the first Finished of the latest handshake).
     pub(crate) finished_sent: [u8; 64],
     pub(crate) finished_sent_len: u8,
+    /// Where [`Self::send_hs`] encodes each message; empty (no memory) between flights.
+    hs_out: Vec<u8>,
     pub(crate) finished_received: [u8; 64],
     pub(crate) finished_received_len: u8,
     /// Client: the newest resumable session (a TLS 1.3 ticket or a TLS 1.2 session).
@@ -298,6 +300,7 @@ impl Common {
             client_random: [0; 32],
             finished_sent: [0; 64],
             finished_sent_len: 0,
+            hs_out: Vec::new(),
             finished_received: [0; 64],
             finished_received_len: 0,
             latest_session: None,
@@ -456,15 +459,29 @@ impl Common {
         }
     }
 
-    /// Encode and send a handshake message; returns its encoding for the transcript.
+    /// Encode and send a handshake message; returns its encoding for the transcript,
+    /// borrowed from one buffer that every message is encoded in (given back by
+    /// [`Self::release_hs_buffer`]) rather than a fresh vector per message.
     /// The one way a state sends a handshake message: its type comes from the payload.
-    pub(crate) fn send_hs(&mut self, payload: HandshakePayload) -> Result<Vec<u8>, Error> {
+    pub(crate) fn send_hs(&mut self, payload: HandshakePayload) -> Result<&[u8], Error> {
         let typ = payload.typ().ok_or_else(|| {
             Error::Internal("an undecoded handshake message cannot be sent".into())
         })?;
         let name = payload.name();
-        let enc = HandshakeMessage { typ, payload }.get_encoding();
-        self.send_hs_encoded(typ, name, enc)
+        let mut enc = std::mem::take(&mut self.hs_out);
+        enc.clear();
+        // Most handshake messages fit; the few larger ones (certificates) grow once or twice.
+        enc.reserve(512);
+        HandshakeMessage { typ, payload }.encode(&mut enc);
+        let sent = self.send_hs_bytes(typ, name, &enc);
+        self.hs_out = enc;
+        sent?;
+        Ok(&self.hs_out)
+    }
+
+    /// Free the buffer [`Self::send_hs`] encodes in, so an idle connection keeps no memory.
+    pub(crate) fn release_hs_buffer(&mut self) {
+        self.hs_out = Vec::new();
     }
 
     /// Keep a Finished message's verify_data (`msg`: the whole message, header included).
@@ -487,6 +504,12 @@ impl Common {
         name: &str,
         enc: Vec<u8>,
     ) -> Result<Vec<u8>, Error> {
+        self.send_hs_bytes(typ, name, &enc)?;
+        Ok(enc)
+    }
+
+    /// Trace, write, observe (and for Finished keep) one encoded handshake message.
+    fn send_hs_bytes(&mut self, typ: HandshakeType, name: &str, enc: &[u8]) -> Result<(), Error> {
         let tls13 = self.is_tls13();
         let is_client = self.is_client;
         let again = self.again_prefix();
@@ -501,13 +524,13 @@ impl Common {
                 )
             }
         });
-        self.write_records(ContentType::Handshake, &enc)?;
+        self.write_records(ContentType::Handshake, enc)?;
         // After its records, as OpenSSL reports a message once it is written.
-        self.observe_message(true, WireMessage::HANDSHAKE, &enc);
+        self.observe_message(true, WireMessage::HANDSHAKE, enc);
         if typ == HandshakeType::Finished {
-            self.keep_finished(true, &enc);
+            self.keep_finished(true, enc);
         }
-        Ok(enc)
+        Ok(())
     }
 
     /// Send the one-byte ChangeCipherSpec record.

@@ -7,38 +7,91 @@
 use std::fmt;
 
 use ring::{hkdf, hmac};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::hash::{HashAlgorithm, Output};
 
+/// The longest secret kept inline: every hash output and traffic key, and every shared
+/// secret of our groups (P-521's 66 bytes, SecP384r1MLKEM1024's 80). Longer secrets (an
+/// external PSK, a stored session's secret) go to the heap.
+const INLINE_SECRET: usize = 80;
+
 /// Secret key material (a PRK, traffic secret, PSK or traffic key). The bytes are wiped
-/// when the value is dropped and are never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
+/// when the value is dropped and are never printed by `Debug`. Kept inline when short,
+/// so deriving a secret costs no heap allocation.
+#[derive(Clone)]
 pub struct Secret {
-    bytes: Zeroizing<Vec<u8>>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE_SECRET] },
+    Heap(Zeroizing<Vec<u8>>),
 }
 
 impl Secret {
     /// Copy `bytes` into a new secret.
     pub fn from_slice(bytes: &[u8]) -> Self {
-        Self {
-            bytes: Zeroizing::new(bytes.to_vec()),
+        let mut s = Self::zeroed(bytes.len());
+        s.as_mut_bytes().copy_from_slice(bytes);
+        s
+    }
+
+    /// `len` zero bytes, to be filled in place.
+    fn zeroed(len: usize) -> Self {
+        let repr = if len <= INLINE_SECRET {
+            Repr::Inline {
+                len: len as u8,
+                bytes: [0; INLINE_SECRET],
+            }
+        } else {
+            Repr::Heap(Zeroizing::new(vec![0u8; len]))
+        };
+        Self { repr }
+    }
+
+    fn as_mut_bytes(&mut self) -> &mut [u8] {
+        match &mut self.repr {
+            Repr::Inline { len, bytes } => &mut bytes[..*len as usize],
+            Repr::Heap(v) => v,
         }
     }
 
     /// The secret bytes, for feeding the next derivation step.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        match &self.repr {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Heap(v) => v,
+        }
     }
 
     /// The length in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.as_bytes().len()
     }
 
     /// Whether the secret is empty (never the case for a derived secret).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.as_bytes().is_empty()
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Secret {}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // The heap form wipes itself (Zeroizing); the inline bytes are wiped here. Only the
+        // first `len` were ever written: the rest are still zero.
+        if let Repr::Inline { len, bytes } = &mut self.repr {
+            bytes[..*len as usize].zeroize();
+        }
     }
 }
 
@@ -102,8 +155,12 @@ impl Expander {
 
     /// HKDF-Extract(salt, ikm) prepared for expansion, without keeping the PRK's bytes.
     pub fn extract(alg: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Self {
-        let key = hmac::Key::new(alg.hmac(), salt);
-        Self::new(alg, hmac::sign(&key, ikm).as_ref())
+        Self::extract_keyed(alg, &hmac::Key::new(alg.hmac(), salt), ikm)
+    }
+
+    /// [`Expander::extract`] with the salt's HMAC key already made (a salt used again).
+    pub(crate) fn extract_keyed(alg: HashAlgorithm, salt: &hmac::Key, ikm: &[u8]) -> Self {
+        Self::new(alg, hmac::sign(salt, ikm).as_ref())
     }
 
     /// The hash this secret is expanded with.
@@ -144,10 +201,8 @@ impl Expander {
     /// of [`expand_label_args_ok`] (only reachable by misuse, never by peer input) yield an
     /// all-zero secret and trip a debug assertion.
     pub fn expand_label(&self, label: &[u8], context: &[u8], len: usize) -> Secret {
-        let mut out = Secret {
-            bytes: Zeroizing::new(vec![0u8; len]),
-        };
-        let ok = self.expand_label_into(label, context, &mut out.bytes);
+        let mut out = Secret::zeroed(len);
+        let ok = self.expand_label_into(label, context, out.as_mut_bytes());
         debug_assert!(ok, "expand_label called with out-of-range lengths");
         out
     }

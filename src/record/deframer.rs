@@ -100,6 +100,18 @@ impl Deframer {
     /// bytes after it can go the direct way); returns how many bytes were taken.
     pub fn feed(&mut self, data: &[u8]) -> usize {
         let mut taken = 0;
+        if let Some(h) = data.first_chunk::<HEADER_LEN>()
+            && self.buf.is_empty()
+        {
+            // The header is here: room for the whole record before the header is copied,
+            // one allocation rather than one for the header and another for the body. At
+            // least room for what this input holds (up to one record's most), so the
+            // records after it in the same input (a flight) fit without regrowing.
+            let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+            let most = HEADER_LEN + MAX_CIPHERTEXT_LEN;
+            self.buf
+                .reserve((HEADER_LEN + len).max(data.len()).min(most));
+        }
         if self.buf.len() < HEADER_LEN {
             taken = data.len().min(HEADER_LEN - self.buf.len());
             self.buf.extend_from_slice(&data[..taken]);

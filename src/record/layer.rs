@@ -9,6 +9,10 @@ use super::cipher::{RecordDecrypter, RecordEncrypter};
 use super::deframer::{HEADER_LEN, MAX_FRAGMENT_LEN};
 use super::header::Framing;
 
+/// The least an empty outgoing buffer grows to: a full handshake's flight with a small
+/// certificate chain (ServerHello to Finished, about 1 KiB with an ECDSA chain).
+const FLIGHT_ROOM: usize = 1024;
+
 /// A record being filled in place: it starts at `record` in the outgoing buffer, its
 /// payload at `record + prefix`, with room for `room` bytes.
 #[derive(Clone, Copy)]
@@ -185,12 +189,21 @@ impl RecordLayer {
         if payload.is_empty() {
             return self.write_one(typ, payload, &mut on_record);
         }
-        if let Some(enc) = &self.enc {
-            // Room for every record at once: one allocation rather than a doubling series.
-            let full = payload.len() / MAX_FRAGMENT_LEN;
-            let rest = payload.len() % MAX_FRAGMENT_LEN;
-            let need = full * enc.encrypted_len(MAX_FRAGMENT_LEN)
-                + if rest > 0 { enc.encrypted_len(rest) } else { 0 };
+        // Room for every record at once: one allocation rather than a doubling series.
+        let full = payload.len() / MAX_FRAGMENT_LEN;
+        let rest = payload.len() % MAX_FRAGMENT_LEN;
+        let need = match &self.enc {
+            Some(enc) => {
+                full * enc.encrypted_len(MAX_FRAGMENT_LEN)
+                    + if rest > 0 { enc.encrypted_len(rest) } else { 0 }
+            }
+            None => (full + usize::from(rest > 0)) * self.framing.header_len() + payload.len(),
+        };
+        if self.out.capacity() == 0 {
+            // A new flight (the buffer is freed once sent): room for the messages that
+            // usually follow this one too, so a handshake flight is one allocation.
+            self.out.reserve(need.max(FLIGHT_ROOM));
+        } else {
             self.out.reserve(need);
         }
         for chunk in payload.chunks(MAX_FRAGMENT_LEN) {

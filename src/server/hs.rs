@@ -158,7 +158,7 @@ impl ExpectClientHello {
         });
         let msg = HandshakePayload::HelloRetryRequest(hrr);
         let enc = cx.send_hs(msg)?;
-        transcript.add(&enc);
+        transcript.add(enc);
         if !ch.session_id.is_empty() {
             cx.send_middlebox_ccs()?;
         }

@@ -141,7 +141,7 @@ pub(crate) fn request(cx: &mut Common, traffic: Box<Traffic>) -> Result<State, E
             "post-handshake authentication without the handshake's transcript".into(),
         ));
     };
-    transcript.add(&enc);
+    transcript.add(enc);
     Ok(State::PhaCertificate(Box::new(ExpectCertificate {
         p: Pha {
             traffic,

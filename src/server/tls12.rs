@@ -302,7 +302,7 @@ fn choose(cx: &mut Common, ch: &ClientHelloPayload, raw: &[u8]) -> Result<Choice
 
 fn send(cx: &mut Common, t: &mut TranscriptBuffer, payload: HandshakePayload) -> Result<(), Error> {
     let enc = cx.send_hs(payload)?;
-    t.add(&enc);
+    t.add(enc);
     Ok(())
 }
 

@@ -80,7 +80,7 @@ pub(crate) struct Traffic {
 
 fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Result<(), Error> {
     let enc = cx.send_hs(payload)?;
-    t.add(&enc);
+    t.add(enc);
     Ok(())
 }
 
@@ -137,18 +137,19 @@ pub(crate) fn send_first_flight(
         group: c.group,
         payload,
     };
-    let sh = ServerHelloPayload {
+    let mut sh = ServerHelloPayload {
         legacy_version: ProtocolVersion::TLSv1_2,
         random: rand::random_array()?,
         session_id: ch.session_id.clone(),
         cipher_suite: suite.suite,
         compression_method: crate::codec::enums::Compression::Null,
-        extensions: vec![
-            ServerExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
-            ServerExtension::KeyShare(share),
-        ],
+        // Room for the pre_shared_key a resumption adds.
+        extensions: Vec::with_capacity(3),
     };
-    let mut sh = sh;
+    sh.extensions.extend([
+        ServerExtension::SupportedVersions(ProtocolVersion::TLSv1_3),
+        ServerExtension::KeyShare(share),
+    ]);
     if let Some(p) = &psk {
         sh.extensions.push(ServerExtension::PreSharedKey(p.index));
     }
@@ -252,7 +253,7 @@ fn finish_flight(
 ) -> Result<ServerState, Error> {
     let fin = hs::finished_message(suite, &keys.finished.server, &transcript);
     let enc = cx.send_hs(fin)?;
-    transcript.add(&enc);
+    transcript.add(enc);
 
     let client_finished = keys.finished.client;
     let (master, app) = hs::application_secrets(cx, suite, keys.schedule, &transcript);

@@ -60,6 +60,10 @@ pub(crate) fn server_key_exchange_input(
     m
 }
 
+/// The longest TLS 1.2 key block of our suites: two 32-byte keys and two 12-byte fixed IVs
+/// (ChaCha20-Poly1305).
+const MAX_KEY_BLOCK: usize = 2 * 32 + 2 * 12;
+
 /// The master secret and what the key block and exporter need besides it.
 pub(crate) struct Tls12Secrets {
     pub(crate) suite: &'static SuiteInfo,
@@ -68,8 +72,9 @@ pub(crate) struct Tls12Secrets {
     master: Secret,
     client_random: [u8; 32],
     server_random: [u8; 32],
-    /// The key block (RFC 5246 §6.3), derived once for both directions.
-    key_block: zeroize::Zeroizing<Vec<u8>>,
+    /// The key block (RFC 5246 §6.3), derived once for both directions; its first
+    /// `suite.key_block_len()` bytes are used.
+    key_block: zeroize::Zeroizing<[u8; MAX_KEY_BLOCK]>,
     /// The master secret prepared for the PRF (key block, both Finished messages).
     prf: crate::crypto::prf::PrfKey,
     /// The verify_data of each side's Finished once computed, [server, client]: what a
@@ -124,12 +129,13 @@ impl Tls12Secrets {
         server_random: [u8; 32],
     ) -> Self {
         let prf = crate::crypto::prf::PrfKey::new(suite.hash, master.as_bytes());
-        let key_block = zeroize::Zeroizing::new(key_schedule::key_block_with(
+        let mut key_block = zeroize::Zeroizing::new([0u8; MAX_KEY_BLOCK]);
+        key_schedule::key_block_into(
             &prf,
             &client_random,
             &server_random,
-            suite.key_block_len(),
-        ));
+            &mut key_block[..suite.key_block_len()],
+        );
         Self {
             suite,
             ems,
@@ -160,7 +166,7 @@ impl Tls12Secrets {
     }
 
     /// Split the key block (RFC 5246 §6.3) into (key, fixed IV) for one direction.
-    fn direction_keys(&self, client: bool) -> (Vec<u8>, Vec<u8>) {
+    fn direction_keys(&self, client: bool) -> (&[u8], &[u8]) {
         let s = self.suite;
         let (klen, ivlen) = (s.aead.key_len(), s.fixed_iv_len());
         let block = &self.key_block;
@@ -169,26 +175,20 @@ impl Tls12Secrets {
         } else {
             (klen, 2 * klen + ivlen)
         };
-        let key = block[key_at..key_at + klen].to_vec();
-        let iv = block[iv_at..iv_at + ivlen].to_vec();
-        (key, iv)
+        (&block[key_at..key_at + klen], &block[iv_at..iv_at + ivlen])
     }
 
     /// Protect what we send from now on (right after our ChangeCipherSpec).
     pub(crate) fn install_writer(&self, cx: &mut Common) -> Result<(), Error> {
-        let (mut key, iv) = self.direction_keys(cx.is_client);
-        let enc = RecordEncrypter::tls12(self.suite, &key, &iv);
-        zeroize::Zeroize::zeroize(&mut key);
-        cx.set_encrypter(enc?);
+        let (key, iv) = self.direction_keys(cx.is_client);
+        cx.set_encrypter(RecordEncrypter::tls12(self.suite, key, iv)?);
         Ok(())
     }
 
     /// Decrypt what the peer sends from now on (right after its ChangeCipherSpec).
     pub(crate) fn install_reader(&self, cx: &mut Common) -> Result<(), Error> {
-        let (mut key, iv) = self.direction_keys(!cx.is_client);
-        let dec = RecordDecrypter::tls12(self.suite, &key, &iv);
-        zeroize::Zeroize::zeroize(&mut key);
-        cx.set_decrypter(dec?);
+        let (key, iv) = self.direction_keys(!cx.is_client);
+        cx.set_decrypter(RecordDecrypter::tls12(self.suite, key, iv)?);
         Ok(())
     }
 
@@ -324,7 +324,7 @@ pub(crate) fn send_ccs_and_finished(
     let is_client = cx.is_client;
     let fin = secrets.finished_message(is_client, transcript);
     let enc = cx.send_hs(fin)?;
-    transcript.add(&enc);
+    transcript.add(enc);
     Ok(())
 }
 
@@ -400,10 +400,10 @@ mod tests {
             let (k, iv) = (suite.aead.key_len(), suite.fixed_iv_len());
             let (ck, civ) = s.direction_keys(true);
             let (sk, siv) = s.direction_keys(false);
-            assert_eq!(ck, block[..k]);
-            assert_eq!(sk, block[k..2 * k]);
-            assert_eq!(civ, block[2 * k..2 * k + iv]);
-            assert_eq!(siv, block[2 * k + iv..]);
+            assert_eq!(ck, &block[..k]);
+            assert_eq!(sk, &block[k..2 * k]);
+            assert_eq!(civ, &block[2 * k..2 * k + iv]);
+            assert_eq!(siv, &block[2 * k + iv..]);
         }
     }
 

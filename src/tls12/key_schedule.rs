@@ -76,12 +76,22 @@ pub fn key_block_with(
     len: usize,
 ) -> Vec<u8> {
     let mut out = vec![0u8; len];
+    key_block_into(master, client_random, server_random, &mut out);
+    out
+}
+
+/// [`key_block_with`] into `out` (its length is the key block's).
+pub fn key_block_into(
+    master: &PrfKey,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    out: &mut [u8],
+) {
     master.prf(
         b"key expansion",
         &randoms(server_random, client_random),
-        &mut out,
+        out,
     );
-    out
 }
 
 /// Finished verify_data (RFC 5246 §7.4.9) over the handshake hash.

@@ -10,6 +10,8 @@ use crate::crypto::hkdf::{self, Expander, Secret, derive_secret, expand_label};
 use crate::crypto::suites::SuiteInfo;
 use crate::error::Error;
 use crate::record::cipher::{RecordDecrypter, RecordEncrypter};
+use ring::hmac;
+use std::sync::OnceLock;
 
 /// The client and server secrets of one stage (handshake or application traffic).
 #[derive(Clone, Debug)]
@@ -22,7 +24,7 @@ pub struct TrafficSecrets {
 
 /// One stage's secret, prepared once: every stage is expanded more than once (its
 /// Derive-Secrets, then "derived" for the next stage).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct StageSecret {
     prk: Expander,
     /// The bytes, for the RFC 8448 tests only: ring's `Prk` hides them and nothing else
@@ -38,6 +40,15 @@ impl StageSecret {
             prk: Expander::extract(alg, salt, ikm),
             #[cfg(test)]
             bytes: extract(alg, salt, ikm),
+        }
+    }
+
+    /// HKDF-Extract with the salt's HMAC key already made.
+    fn extract_keyed(alg: HashAlgorithm, salt: &hmac::Key, ikm: &[u8]) -> Self {
+        Self {
+            prk: Expander::extract_keyed(alg, salt, ikm),
+            #[cfg(test)]
+            bytes: Secret::from_slice(hmac::sign(salt, ikm).as_ref()),
         }
     }
 
@@ -59,15 +70,56 @@ impl StageSecret {
 #[derive(Debug)]
 pub struct EarlySecret {
     secret: StageSecret,
+    /// Set when there is no PSK: the precomputed "derived" salt.
+    no_psk: Option<&'static NoPskStart>,
+}
+
+/// The schedule's start without a PSK, which depends on the hash alone: the Early Secret
+/// HKDF-Extract(0, 0) and the HMAC key of its "derived" salt. Computed once per hash for
+/// the process rather than on every full handshake.
+#[derive(Debug)]
+struct NoPskStart {
+    early: StageSecret,
+    derived_salt: hmac::Key,
+}
+
+fn no_psk_start(alg: HashAlgorithm) -> &'static NoPskStart {
+    static SHA256: OnceLock<NoPskStart> = OnceLock::new();
+    static SHA384: OnceLock<NoPskStart> = OnceLock::new();
+    let cell = match alg {
+        HashAlgorithm::Sha256 => &SHA256,
+        HashAlgorithm::Sha384 => &SHA384,
+    };
+    cell.get_or_init(|| {
+        let zeros = [0u8; crate::crypto::hash::MAX_HASH_LEN];
+        let zeros = &zeros[..alg.output_len()];
+        let early = StageSecret::extract(alg, zeros, zeros);
+        let salt = early.derived();
+        NoPskStart {
+            derived_salt: hmac::Key::new(alg.hmac(), salt.as_bytes()),
+            early,
+        }
+    })
 }
 
 impl EarlySecret {
     /// Start the schedule, with the PSK when resuming or using an external PSK.
     pub fn new(alg: HashAlgorithm, psk: Option<&[u8]>) -> Self {
-        let zeros = [0u8; crate::crypto::hash::MAX_HASH_LEN];
-        let zeros = &zeros[..alg.output_len()];
-        Self {
-            secret: StageSecret::extract(alg, zeros, psk.unwrap_or(zeros)),
+        match psk {
+            Some(psk) => {
+                let zeros = [0u8; crate::crypto::hash::MAX_HASH_LEN];
+                Self {
+                    secret: StageSecret::extract(alg, &zeros[..alg.output_len()], psk),
+                    no_psk: None,
+                }
+            }
+            None => {
+                let start = no_psk_start(alg);
+                Self {
+                    secret: start.early.clone(),
+                    no_psk: Some(start),
+                }
+            }
         }
     }
 
@@ -101,10 +153,15 @@ impl EarlySecret {
     /// Mix in the (EC)DHE shared secret: Handshake Secret = Extract(Derived, shared).
     /// With PSK-only key exchange, pass HashLen zero bytes.
     pub fn into_handshake(self, shared_secret: &[u8]) -> HandshakeSecret {
-        let salt = self.secret.derived();
-        HandshakeSecret {
-            secret: StageSecret::extract(self.algorithm(), salt.as_bytes(), shared_secret),
-        }
+        let alg = self.algorithm();
+        let secret = match self.no_psk {
+            Some(start) => StageSecret::extract_keyed(alg, &start.derived_salt, shared_secret),
+            None => {
+                let salt = self.secret.derived();
+                StageSecret::extract(alg, salt.as_bytes(), shared_secret)
+            }
+        };
+        HandshakeSecret { secret }
     }
 }
 

@@ -257,6 +257,9 @@ unsafe fn xfer_in_place(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<
                 ferrotls_conn_peek_outgoing(a, &mut out, &mut len),
                 "peek_outgoing",
             )?;
+            if len == 0 {
+                break; // nothing to send (no receive space asked for, as in the Rust API's loop)
+            }
             let (mut room, mut cap) = (null_mut(), 0usize);
             ok(
                 ferrotls_conn_feed_reserve(b, &mut room, &mut cap),
@@ -264,7 +267,7 @@ unsafe fn xfer_in_place(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<
             )?;
             let n = len.min(cap);
             if n == 0 {
-                break; // nothing to send, or b holds records unread: read first
+                break; // b holds records unread: read first
             }
             std::ptr::copy_nonoverlapping(out, room, n);
             ok(ferrotls_conn_consume_outgoing(a, n), "consume_outgoing")?;

@@ -55,12 +55,14 @@ pub(crate) struct ExpectServerHello {
 }
 
 /// Put the PSK binder into the ClientHello's pre_shared_key extension (which ends it);
-/// returns the ClientHello's encoding and the Early Secret of the ticket's PSK.
+/// returns the ClientHello's encoding, the Early Secret of the ticket's PSK, and `prior` (the
+/// messages before this ClientHello, if any) with the ClientHello added under the ticket's
+/// hash: the binder is over its first part, so it is hashed once for both.
 fn bind_psk(
     hello: &mut ClientHelloPayload,
     t: &ClientSession13,
-    prior: Option<&Transcript>,
-) -> Result<(Vec<u8>, EarlySecret), Error> {
+    prior: Option<Transcript>,
+) -> Result<(Vec<u8>, EarlySecret, Transcript), Error> {
     let alg = suites::lookup(t.suite)
         .ok_or_else(|| Error::Internal("a ticket for an unknown suite".into()))?
         .hash;
@@ -72,7 +74,9 @@ fn bind_psk(
         ));
     };
     let cut = enc.len() - psks.binders_encoded_len();
-    let binder = crate::tls13::handshake::psk_binder(&early, prior, &enc[..cut]);
+    let mut transcript = prior.unwrap_or_else(|| Transcript::new(alg));
+    transcript.add(&enc[..cut]);
+    let binder = crate::tls13::handshake::psk_binder(&early, &transcript);
     psks.binders = vec![binder.as_ref().to_vec()];
     // The encoding ends with the binders list: a 2-byte list length, the binder's 1-byte
     // length, then the placeholder of the same size; write the binder over it.
@@ -83,7 +87,8 @@ fn bind_psk(
         ));
     }
     slot[3..].copy_from_slice(binder.as_ref());
-    Ok((enc, early))
+    transcript.add(&enc[cut..]);
+    Ok((enc, early, transcript))
 }
 
 /// The pre_shared_key extension for a ticket, with a placeholder binder.
@@ -356,9 +361,11 @@ impl ExpectServerHello {
             extensions,
         };
         let mut offered13 = None;
+        let mut hashed = None;
         let enc = if let Some(t) = resume13 {
-            let (enc, early) = bind_psk(&mut hello, &t, None)?;
+            let (enc, early, with_hello) = bind_psk(&mut hello, &t, None)?;
             offered13 = Some((t, early));
+            hashed = Some(with_hello);
             cx.trace(TraceKind::State, || {
                 "resumption: offering a TLS 1.3 session ticket (pre_shared_key, psk_dhe_ke)".into()
             });
@@ -382,7 +389,12 @@ impl ExpectServerHello {
         let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
         cx.record.plaintext_version = 0x0303;
         let mut buf = TranscriptBuffer::new();
-        buf.add(&enc);
+        match hashed {
+            // Already hashed under the ticket's hash for its binder: kept running, so a
+            // server that accepts the ticket (same hash) costs no second pass over it.
+            Some(t) => buf.add_hashed(&enc, t),
+            None => buf.add(&enc),
+        }
         Ok(Self {
             server_name,
             hello,
@@ -570,19 +582,20 @@ impl ExpectServerHello {
         {
             self.resume13 = None;
         }
-        let enc = if let Some((t, early)) = &mut self.resume13 {
+        let (enc, transcript) = if let Some((t, early)) = &mut self.resume13 {
             let now = cx.config.now_ms();
             self.hello.extensions.push(psk_extension(t, now));
-            let (enc, fresh) = bind_psk(&mut self.hello, t, Some(&transcript))?;
+            let (enc, fresh, with_hello) = bind_psk(&mut self.hello, t, Some(transcript))?;
             *early = fresh;
-            enc
+            (enc, with_hello)
         } else {
-            HandshakeMessage::client_hello_encoding(&self.hello)
+            let enc = HandshakeMessage::client_hello_encoding(&self.hello);
+            transcript.add(&enc);
+            (enc, transcript)
         };
         cx.send_middlebox_ccs()?;
         self.sent_ccs = true;
-        let enc = cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
-        transcript.add(&enc);
+        cx.send_hs_encoded(HandshakeType::ClientHello, "ClientHello", enc)?;
         self.transcript = Hashing::Hashed(transcript);
         self.retried_suite = Some(suite.suite);
         cx.neg.kind = Some(HandshakeKind::FullWithHelloRetry);

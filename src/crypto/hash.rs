@@ -160,14 +160,6 @@ impl Transcript {
         Output::new(self.ctx.clone().finish().as_ref())
     }
 
-    /// The hash of the transcript followed by `extra`, leaving the transcript unchanged.
-    /// PSK binders (RFC 8446 §4.2.11.2) hash a ClientHello prefix this way.
-    pub fn hash_with_extra(&self, extra: &[u8]) -> Output {
-        let mut ctx = self.ctx.clone();
-        ctx.update(extra);
-        Output::new(ctx.finish().as_ref())
-    }
-
     /// Replace the transcript, which must hold exactly ClientHello1, with the synthetic
     /// `message_hash` message of RFC 8446 §4.4.1, as required after a HelloRetryRequest.
     pub fn rollup_for_hello_retry(&mut self) {
@@ -216,6 +208,14 @@ impl TranscriptBuffer {
         }
     }
 
+    /// Add the first message, already hashed into `hashed` (and nothing else): the buffer
+    /// keeps it running, for [`Self::hash`] and [`Self::start_hash`] under its algorithm.
+    pub fn add_hashed(&mut self, msg: &[u8], hashed: Transcript) {
+        debug_assert!(self.buf.is_empty() && self.running.is_none());
+        self.buf.extend_from_slice(msg);
+        self.running = Some(hashed);
+    }
+
     /// The hash of everything buffered so far under `alg`.
     pub fn hash(&mut self, alg: HashAlgorithm) -> Output {
         match self.running.as_ref() {
@@ -230,11 +230,17 @@ impl TranscriptBuffer {
         }
     }
 
-    /// Hash everything buffered with `alg` and keep hashing from there.
+    /// Hash everything buffered with `alg` and keep hashing from there (the running hash
+    /// itself when it is under `alg`).
     pub fn start_hash(self, alg: HashAlgorithm) -> Transcript {
-        let mut t = Transcript::new(alg);
-        t.add(&self.buf);
-        t
+        match self.running {
+            Some(t) if t.algorithm() == alg => t,
+            _ => {
+                let mut t = Transcript::new(alg);
+                t.add(&self.buf);
+                t
+            }
+        }
     }
 
     /// The buffered bytes (TLS 1.2 client authentication without a transcript hash, tests).
@@ -265,11 +271,34 @@ mod tests {
     fn transcript_runs_on() {
         let mut t = Transcript::new(HashAlgorithm::Sha256);
         t.add(b"ab");
-        let with = t.hash_with_extra(b"c");
         assert_eq!(t.current_hash(), HashAlgorithm::Sha256.hash(b"ab"));
         t.add(b"c");
-        assert_eq!(t.current_hash(), with);
-        assert_eq!(with, HashAlgorithm::Sha256.hash(b"abc"));
+        assert_eq!(t.current_hash(), HashAlgorithm::Sha256.hash(b"abc"));
+    }
+
+    /// A first message added already hashed (a ClientHello hashed for its PSK binder) is
+    /// the running hash under that algorithm, and hashed afresh under another.
+    #[test]
+    fn buffer_with_a_message_already_hashed() {
+        let mut pre = Transcript::new(HashAlgorithm::Sha256);
+        pre.add(b"client ");
+        pre.add(b"hello");
+        let mut b = TranscriptBuffer::new();
+        b.add_hashed(b"client hello", pre);
+        b.add(b", server hello");
+        let all = b"client hello, server hello";
+        assert_eq!(
+            b.hash(HashAlgorithm::Sha256),
+            HashAlgorithm::Sha256.hash(all)
+        );
+        assert_eq!(
+            b.clone().start_hash(HashAlgorithm::Sha384).current_hash(),
+            HashAlgorithm::Sha384.hash(all)
+        );
+        assert_eq!(
+            b.start_hash(HashAlgorithm::Sha256).current_hash(),
+            HashAlgorithm::Sha256.hash(all)
+        );
     }
 
     #[test]

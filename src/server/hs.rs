@@ -110,18 +110,19 @@ impl ExpectClientHello {
             Ok(c) => c,
             Err((suite, group)) => return self.hello_retry(cx, &ch, raw, suite, group),
         };
-        let psk = tls13::choose_psk(
-            cx,
-            &ch,
-            raw,
-            choices.suite,
-            self.retry.as_ref().map(|r| &r.transcript),
-        )?;
-        let transcript = match self.retry {
+        let mut transcript = match self.retry {
             Some(r) => r.transcript,
             None => Transcript::new(choices.suite.hash),
         };
-        tls13::send_first_flight(cx, &ch, raw, transcript, choices, psk)
+        // The ClientHello goes into the transcript in two parts: up to its binders list,
+        // which is what a PSK binder covers (RFC 8446 §4.2.11.2), then the binders.
+        let cut = raw.len()
+            - ch.psk()
+                .map_or(0, |p| p.binders_encoded_len().min(raw.len()));
+        transcript.add(&raw[..cut]);
+        let psk = tls13::choose_psk(cx, &ch, choices.suite, &transcript)?;
+        transcript.add(&raw[cut..]);
+        tls13::send_first_flight(cx, &ch, transcript, choices, psk)
     }
 
     /// Ask for a key share in `group` (RFC 8446 §4.1.4).

@@ -89,14 +89,12 @@ fn send(cx: &mut Common, t: &mut Transcript, payload: HandshakePayload) -> Resul
 pub(crate) fn send_first_flight(
     cx: &mut Common,
     ch: &ClientHelloPayload,
-    ch_raw: &[u8],
     mut transcript: Transcript,
     c: Choices,
     psk: Option<AcceptedPsk>,
 ) -> Result<ServerState, Error> {
     let suite = c.suite;
     let retried = cx.neg.kind == Some(HandshakeKind::FullWithHelloRetry);
-    transcript.add(ch_raw);
     cx.neg.post_handshake_auth = ch
         .find(crate::codec::enums::ExtensionType::PostHandshakeAuth)
         .is_some();
@@ -521,9 +519,8 @@ pub(crate) struct AcceptedPsk {
 pub(crate) fn choose_psk(
     cx: &mut Common,
     ch: &ClientHelloPayload,
-    raw: &[u8],
     suite: &'static SuiteInfo,
-    prior: Option<&Transcript>,
+    truncated: &Transcript,
 ) -> Result<Option<AcceptedPsk>, Error> {
     let config = cx.config.clone();
     let (Some(sealer), Some(psks)) = (&config.ticket_sealer, ch.psk()) else {
@@ -559,9 +556,8 @@ pub(crate) fn choose_psk(
         } else if cx.verify_mode() == VerifyMode::RequireClientCert && sess.peer_certs.is_empty() {
             why = "the ticket carries no client certificate, which we require";
         } else {
-            let cut = raw.len().saturating_sub(psks.binders_encoded_len());
             let early = EarlySecret::new(suite.hash, Some(sess.secret.as_bytes()));
-            let expected = hs::psk_binder(&early, prior, &raw[..cut]);
+            let expected = hs::psk_binder(&early, truncated);
             let got = psks.binders.get(i).map(Vec::as_slice).unwrap_or(&[]);
             if !constant_time_eq(expected.as_ref(), got) {
                 return Err(Error::peer(

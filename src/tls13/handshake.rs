@@ -219,20 +219,17 @@ impl Established for Tls13Established {
 }
 
 /// A resumption PSK binder (RFC 8446 §4.2.11.2): a Finished-style HMAC with the binder key
-/// over the transcript hash up to the binders list. `prior` holds the messages before this
-/// ClientHello (the first ClientHello and HelloRetryRequest), if any.
+/// over `transcript`, which holds the messages before this ClientHello (the first
+/// ClientHello and HelloRetryRequest, if any) and this ClientHello up to its binders list.
+/// Both sides hash the ClientHello into the transcript in two parts around this call, so its
+/// bytes are hashed once, not once more for the binder.
 pub(crate) fn psk_binder(
     early: &EarlySecret,
-    prior: Option<&Transcript>,
-    truncated_hello: &[u8],
+    transcript: &Transcript,
 ) -> crate::crypto::hash::Output {
-    let alg = early.algorithm();
-    let hash = match prior {
-        Some(t) => t.hash_with_extra(truncated_hello),
-        None => alg.hash(truncated_hello),
-    };
+    let hash = transcript.current_hash();
     let key = early.binder_key(true);
-    finished_verify_data(alg, key.as_bytes(), hash.as_ref())
+    finished_verify_data(early.algorithm(), key.as_bytes(), hash.as_ref())
 }
 
 /// The content a CertificateVerify signs (RFC 8446 §4.4.3): 64 spaces, a context string,

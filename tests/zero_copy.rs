@@ -58,6 +58,15 @@ fn handshake_in_place(c: &mut Connection, s: &mut Connection, chunk: usize) {
     panic!("handshake did not finish");
 }
 
+/// A TLS 1.3 client and server (default suites), their handshake done through the
+/// zero-copy path.
+fn established13() -> (Connection, Connection) {
+    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
+    let (mut c, mut s) = pair(&cc, &sc, "localhost");
+    handshake_in_place(&mut c, &mut s, usize::MAX);
+    (c, s)
+}
+
 /// Write `data` with reserve/commit in pieces of at most `piece` bytes.
 fn write_in_place(conn: &mut Connection, data: &[u8], piece: usize) -> usize {
     let mut off = 0;
@@ -148,9 +157,7 @@ fn both_directions_every_version_and_aead_with_short_receives() {
 
 #[test]
 fn plaintext_is_read_where_the_record_was_received() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     drain(&mut c, &mut Vec::new());
     let data = pattern(10_000);
     assert_eq!(write_in_place(&mut c, &data, 16384), data.len());
@@ -171,9 +178,7 @@ fn plaintext_is_read_where_the_record_was_received() {
 
 #[test]
 fn the_receive_buffer_asks_for_one_record_and_the_next_header() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let data = pattern(3 * 16384);
     write_in_place(&mut c, &data, 16384);
     // Three full records of 5 + 16384 + 1 + 16 bytes each.
@@ -195,9 +200,7 @@ fn the_receive_buffer_asks_for_one_record_and_the_next_header() {
 
 #[test]
 fn back_pressure_when_records_wait_unread() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let data = pattern(10 * 16384);
     let mut off = 0;
     while off < data.len() {
@@ -231,9 +234,7 @@ fn back_pressure_when_records_wait_unread() {
 
 #[test]
 fn partial_commit_and_commit_of_nothing() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let before = c.outgoing_len();
     let room = c.reserve_plaintext(1000).unwrap();
     assert_eq!(room.len(), 1000);
@@ -253,9 +254,7 @@ fn partial_commit_and_commit_of_nothing() {
 
 #[test]
 fn a_reservation_holds_at_most_one_record_and_the_buffer_limit() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     assert_eq!(c.reserve_plaintext(100_000).unwrap().len(), 16384);
     c.commit_plaintext(0).unwrap();
     // Fill the outgoing buffer (64 KiB by default) without sending: the room shrinks to
@@ -282,9 +281,7 @@ fn a_reservation_holds_at_most_one_record_and_the_buffer_limit() {
 
 #[test]
 fn committing_more_than_reserved_is_refused_and_changes_nothing() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let room = c.reserve_plaintext(10).unwrap();
     room.copy_from_slice(b"0123456789");
     let err = c.commit_plaintext(11).unwrap_err();
@@ -307,9 +304,7 @@ fn committing_more_than_reserved_is_refused_and_changes_nothing() {
 
 #[test]
 fn a_record_of_the_connections_own_gives_the_reservation_up() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let room = c.reserve_plaintext(100).unwrap();
     room[..5].copy_from_slice(b"lost!");
     c.key_update(false).unwrap(); // a KeyUpdate must go out before the reserved record
@@ -347,9 +342,7 @@ fn reserved_before_the_handshake_goes_out_after_it() {
 
 #[test]
 fn a_tampered_record_received_in_place_fails_with_bad_record_mac() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     write_in_place(&mut c, b"first", 100);
     write_in_place(&mut c, b"second", 100);
     let mut wire = c.peek_outgoing().to_vec();
@@ -389,9 +382,7 @@ fn committing_more_than_the_receive_buffer_is_refused() {
 
 #[test]
 fn close_notify_after_data_received_in_place() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     write_in_place(&mut c, b"bye", 100);
     c.close();
     transfer_in_place(&mut c, &mut s, usize::MAX).unwrap();
@@ -518,9 +509,7 @@ fn against_rustls_both_directions() {
 
 #[test]
 fn eof_behind_unread_records_counts_once_they_are_read() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     write_in_place(&mut c, b"one", 100);
     write_in_place(&mut c, b"two", 100);
     c.close();
@@ -542,9 +531,7 @@ fn eof_behind_unread_records_counts_once_they_are_read() {
 
 #[test]
 fn eof_inside_a_record_received_in_place_is_a_truncation() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     write_in_place(&mut c, b"cut short", 100);
     let wire = c.peek_outgoing().to_vec();
     let space = s.recv_buffer();
@@ -565,9 +552,7 @@ fn eof_inside_a_record_received_in_place_is_a_truncation() {
 /// order, whole.
 #[test]
 fn in_place_writes_over_sent_records_mixed_with_ordinary_writes() {
-    let (cc, sc) = configs(ProtocolVersion::TLSv1_3, None);
-    let (mut c, mut s) = pair(&cc, &sc, "localhost");
-    handshake_in_place(&mut c, &mut s, usize::MAX);
+    let (mut c, mut s) = established13();
     let data = pattern(200_000);
     let mut got = Vec::new();
     let mut off = 0;

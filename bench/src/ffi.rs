@@ -152,6 +152,24 @@ impl Drop for Pair {
     }
 }
 
+/// The ciphertext waiting in `a` (ferrotls_conn_peek_outgoing), valid until the next call
+/// on it.
+unsafe fn outgoing<'a>(a: *mut ferrotls_conn) -> Result<&'a [u8], String> {
+    let (mut ptr, mut len) = (std::ptr::null(), 0usize);
+    // SAFETY: `a` is live; the view is used before the next call on it.
+    unsafe {
+        ok(
+            ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
+            "peek_outgoing",
+        )?;
+        Ok(if len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(ptr, len)
+        })
+    }
+}
+
 /// Move a's pending ciphertext into b through `wire` (peek + copy + consume, then feed).
 /// Returns bytes fed to b.
 unsafe fn xfer(
@@ -165,17 +183,15 @@ unsafe fn xfer(
             if wire.pos == wire.buf.len() {
                 wire.buf.clear();
                 wire.pos = 0;
-                let (mut ptr, mut len) = (std::ptr::null(), 0usize);
-                ok(
-                    ferrotls_conn_peek_outgoing(a, &mut ptr, &mut len),
-                    "peek_outgoing",
-                )?;
-                if len == 0 {
+                let out = outgoing(a)?;
+                if out.is_empty() {
                     break;
                 }
-                wire.buf
-                    .extend_from_slice(std::slice::from_raw_parts(ptr, len));
-                ok(ferrotls_conn_consume_outgoing(a, len), "consume_outgoing")?;
+                wire.buf.extend_from_slice(out);
+                ok(
+                    ferrotls_conn_consume_outgoing(a, out.len()),
+                    "consume_outgoing",
+                )?;
             }
             let rest = &wire.buf[wire.pos..];
             let mut n = 0;
@@ -252,12 +268,8 @@ unsafe fn xfer_in_place(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<
     let mut moved = 0;
     unsafe {
         loop {
-            let (mut out, mut len) = (std::ptr::null(), 0usize);
-            ok(
-                ferrotls_conn_peek_outgoing(a, &mut out, &mut len),
-                "peek_outgoing",
-            )?;
-            if len == 0 {
+            let out = outgoing(a)?;
+            if out.is_empty() {
                 break; // nothing to send (no receive space asked for, as in the Rust API's loop)
             }
             let (mut room, mut cap) = (null_mut(), 0usize);
@@ -265,11 +277,11 @@ unsafe fn xfer_in_place(a: *mut ferrotls_conn, b: *mut ferrotls_conn) -> Result<
                 ferrotls_conn_feed_reserve(b, &mut room, &mut cap),
                 "feed_reserve",
             )?;
-            let n = len.min(cap);
+            let n = out.len().min(cap);
             if n == 0 {
                 break; // b holds records unread: read first
             }
-            std::ptr::copy_nonoverlapping(out, room, n);
+            std::ptr::copy_nonoverlapping(out.as_ptr(), room, n);
             ok(ferrotls_conn_consume_outgoing(a, n), "consume_outgoing")?;
             ok(ferrotls_conn_feed_commit(b, n), "feed_commit")?;
             moved += n;

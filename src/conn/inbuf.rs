@@ -91,17 +91,17 @@ impl InBuf {
     /// received ciphertext waits here: the connection hands that to the deframer first.
     pub fn append_plaintext(&mut self, data: &[u8]) {
         debug_assert_eq!(self.raw_len(), 0);
-        self.compact(false);
+        self.compact();
         self.buf.truncate(self.plain.1);
         self.buf.extend_from_slice(data);
         self.plain.1 += data.len();
         self.raw = (self.plain.1, self.plain.1);
     }
 
-    /// Move what is buffered to the front when the read part is at least half of it (or
-    /// whenever anything was read, with `always`), so the vector does not grow without end
-    /// while the reader keeps up, and bytes are moved at most about once each.
-    fn compact(&mut self, always: bool) {
+    /// Move what is buffered to the front when the read part is at least half of it, so the
+    /// vector does not grow without end while the reader keeps up, and bytes are moved at
+    /// most about once each.
+    fn compact(&mut self) {
         let start = self.plain.0;
         if start == 0 {
             return;
@@ -110,7 +110,7 @@ impl InBuf {
         if start == end {
             self.plain = (0, 0);
             self.raw = (0, 0);
-        } else if always || start >= end / 2 {
+        } else if start >= end / 2 {
             self.buf.copy_within(start..end, 0);
             self.plain = (0, self.plain.1 - start);
             self.raw = (self.raw.0 - start, self.raw.1 - start);
@@ -121,7 +121,7 @@ impl InBuf {
     /// place, to be opened in place and then kept with [`InBuf::keep_opened`].
     pub fn stage(&mut self, body: &[u8]) -> usize {
         debug_assert_eq!(self.raw_len(), 0);
-        self.compact(false);
+        self.compact();
         self.buf.truncate(self.plain.1);
         let at = self.buf.len();
         self.buf.extend_from_slice(body);
@@ -182,7 +182,7 @@ impl InBuf {
             // win back its five header bytes would cost a copy of it per record; growing
             // stops at about two records, as nothing grows past MAX_RAW of ciphertext plus
             // the plaintext of the one record opened.
-            self.compact(false);
+            self.compact();
         }
         let need = self.raw.1 + want;
         if self.buf.len() < need {
@@ -249,7 +249,7 @@ impl InBuf {
         if data.is_empty() {
             return;
         }
-        self.compact(false);
+        self.compact();
         self.buf.truncate(self.plain.1);
         self.buf.extend_from_slice(data);
         self.raw = (self.plain.1, self.plain.1 + data.len());

@@ -213,7 +213,7 @@ impl RecordLayer {
     }
 
     /// Everything before was sent (the memory kept for writes in place): records written
-    /// from here start over at the front.
+    /// from here start over at the front. Once per `write`, before its records.
     fn restart_if_sent(&mut self) {
         if self.out_start == self.out.len() {
             self.out.clear();
@@ -313,7 +313,6 @@ impl RecordLayer {
         fragment: &[u8],
         on_record: &mut impl FnMut(&[u8; HEADER_LEN]),
     ) -> Result<(), Error> {
-        self.restart_if_sent();
         let start = self.out.len();
         self.out.resize(start + self.prefix_len(), 0);
         self.out.extend_from_slice(fragment);
